@@ -1,0 +1,56 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Settings every Swift target shares: Swift 6 mode, every `any` spelled out.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "swift-glide",
+    products: [
+        .library(name: "Glide", targets: ["Glide"]),
+        .library(name: "GlideBuffers", targets: ["GlideBuffers"]),
+        .library(name: "GlideRESPCodec", targets: ["GlideRESPCodec"]),
+        .library(name: "GlideTransport", targets: ["GlideTransport"]),
+        .library(name: "GlideCommands", targets: ["GlideCommands"]),
+        .library(name: "GlideClient", targets: ["GlideClient"]),
+        .executable(name: "quickstart", targets: ["quickstart"]),
+        .executable(name: "glide-benchmark", targets: ["glide-benchmark"]),
+    ],
+    targets: [
+        // Library modules, lowest layer first. See Docs/architecture.md for the import rules.
+        .target(name: "GlideBuffers", path: "Modules/Buffers", swiftSettings: strict),
+        .target(name: "GlideRESPCodec", dependencies: ["GlideBuffers"], path: "Modules/RESPCodec", swiftSettings: strict),
+        .target(name: "CGlideSystem", path: "Modules/CGlideSystem"),
+        .target(
+            name: "GlideTransport", dependencies: ["GlideBuffers", "CGlideSystem"],
+            path: "Modules/Transport", swiftSettings: strict),
+        .target(name: "GlideCommands", dependencies: ["GlideRESPCodec"], path: "Modules/Commands", swiftSettings: strict),
+        .target(
+            name: "GlideClient",
+            dependencies: ["GlideBuffers", "GlideRESPCodec", "GlideTransport", "GlideCommands"],
+            path: "Modules/Client", swiftSettings: strict),
+        .target(name: "Glide", dependencies: ["GlideClient", "GlideCommands"], path: "Modules/Glide", swiftSettings: strict),
+
+        // Example programs.
+        .executableTarget(name: "quickstart", dependencies: ["Glide"], path: "Examples/quickstart", swiftSettings: strict),
+        .executableTarget(
+            name: "glide-benchmark", dependencies: ["Glide"], path: "Examples/glide-benchmark", swiftSettings: strict),
+
+        // Test support: starts real servers on free loopback ports (Foundation is fine here).
+        .target(name: "GlideTestSupport", dependencies: ["Glide"], path: "Tests/GlideTestSupport", swiftSettings: strict),
+
+        // One unit-test target per module (no sockets), then the integration targets (real servers).
+        .testTarget(name: "GlideBuffersTests", dependencies: ["GlideBuffers"], swiftSettings: strict),
+        .testTarget(name: "GlideRESPCodecTests", dependencies: ["GlideRESPCodec"], swiftSettings: strict),
+        .testTarget(name: "GlideTransportTests", dependencies: ["GlideTransport"], swiftSettings: strict),
+        .testTarget(name: "GlideCommandsTests", dependencies: ["GlideCommands"], swiftSettings: strict),
+        .testTarget(
+            name: "GlideClientTests", dependencies: ["GlideClient", "GlideTransport", "GlideRESPCodec"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "GlideIntegrationTests", dependencies: ["Glide", "GlideTestSupport"], swiftSettings: strict),
+    ]
+)
