@@ -1,0 +1,61 @@
+import GlideRESPCodec
+import Testing
+
+@Suite struct MalformedInputTests {
+    static let cases: [(wire: String, kind: RESPDecodeError.Kind)] = [
+        ("?what\r\n", .invalidTypeByte),
+        ("hello\r\n", .invalidTypeByte),
+        ("$-2\r\n", .invalidLength),
+        ("$abc\r\n", .invalidLength),
+        ("*-5\r\n", .invalidLength),
+        ("%-1\r\n", .invalidLength),
+        ("!-1\r\n", .invalidLength),
+        ("$99999999999999999999\r\n", .invalidLength),
+        ("$1073741824\r\n", .lengthTooLarge),
+        ("*2147483648\r\n", .lengthTooLarge),
+        ("$123456789012345678901234567890", .invalidLength),
+        ("+OK\n", .missingCRLF),
+        ("\n", .invalidTypeByte),
+        ("+\n", .missingCRLF),
+        ("$3\r\nfooXY", .missingCRLF),
+        ("$3\r\nfoo\n\r", .missingCRLF),
+        (":12a\r\n", .invalidInteger),
+        (":\r\n", .invalidInteger),
+        (":9223372036854775808\r\n", .invalidInteger),
+        (",1.2.3\r\n", .invalidDouble),
+        (",\r\n", .invalidDouble),
+        (",1e\r\n", .invalidDouble),
+        ("#x\r\n", .invalidBoolean),
+        ("#tt\r\n", .invalidBoolean),
+        ("(12a\r\n", .invalidBigNumber),
+        ("_x\r\n", .invalidNull),
+        ("=3\r\ntxt\r\n", .invalidVerbatimString),
+        ("=5\r\ntxt-x\r\n", .invalidVerbatimString),
+        ("*1\r\n?\r\n", .invalidTypeByte),
+        (String(repeating: "*1\r\n", count: 101) + ":1\r\n", .nestingTooDeep),
+    ]
+
+    @Test(arguments: cases.indices)
+    func malformedInputThrowsItsKind(index: Int) {
+        let example = Self.cases[index]
+        var decoder = RESPDecoder()
+        var buffer = Bytes(example.wire)
+        let error = #expect(throws: RESPDecodeError.self) { _ = try decoder.decode(from: &buffer) }
+        #expect(error?.kind == example.kind, "\(example.wire.debugDescription): \(String(describing: error))")
+        #expect(error?.description.hasPrefix("malformed RESP:") == true)
+    }
+
+    @Test func depthLimitIsConfigurableAndExact() throws {
+        let nested = String(repeating: "*1\r\n", count: 3) + ":1\r\n"
+        #expect(throws: RESPDecodeError.self) { try decodeOne(nested, decoder: RESPDecoder(maximumDepth: 2)) }
+        #expect(try decodeOne(nested, decoder: RESPDecoder(maximumDepth: 3)) == .array([.array([.array([.integer(1)])])]))
+    }
+
+    @Test func errorNamesTheOffendingByte() {
+        var decoder = RESPDecoder()
+        var buffer = Bytes("*2\r\n:1\r\n@\r\n")
+        let error = #expect(throws: RESPDecodeError.self) { _ = try decoder.decode(from: &buffer) }
+        #expect(error?.offset == 8)
+        #expect(error?.description == "malformed RESP: invalid RESP type byte '@' at byte 8 of the frame")
+    }
+}
