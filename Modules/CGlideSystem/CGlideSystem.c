@@ -1,1 +1,7 @@
+#define _GNU_SOURCE
+#include <pthread.h>
 #include "CGlideSystem.h"
+
+void CGlideSystem_setThreadName(const char *name) {
+    pthread_setname_np(pthread_self(), name);
+}

@@ -1,4 +1,5 @@
-// Linux system headers that the Swift Glibc module does not export: epoll, eventfd, timerfd.
+// Linux system interfaces that the Swift Glibc module does not export: epoll, eventfd, timerfd,
+// and the GNU thread-naming call.
 #ifndef C_GLIDE_SYSTEM_H
 #define C_GLIDE_SYSTEM_H
 #include <sys/epoll.h>
@@ -6,4 +7,7 @@
 #include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <netinet/tcp.h>
+
+/// Names the calling thread (at most 15 bytes), as `top -H` and debuggers show it.
+void CGlideSystem_setThreadName(const char *name);
 #endif

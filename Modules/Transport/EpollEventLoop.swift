@@ -1,0 +1,282 @@
+import CGlideSystem
+import Glibc
+import Synchronization
+
+/// An event loop on its own thread, driven by `epoll`.
+///
+/// - Wake-ups go through an `eventfd` that is written only when no wake-up is already pending.
+/// - One `timerfd` is armed for the earliest timer, and re-armed only when that changes.
+/// - Level-triggered; write interest is registered only while a writer is blocked.
+/// - Each registration's slot and generation are packed into `epoll_data`, so an event for a
+///   descriptor that was closed and reused is recognised as stale and dropped.
+public final class EpollEventLoop: EventLoop, @unchecked Sendable {
+    /// The loop every client uses unless its configuration names another. Started on first use.
+    public static let shared = EpollEventLoop(name: "glide-loop")
+
+    let name: String
+    let epollDescriptor: Int32
+    let wakeDescriptor: Int32
+    let timerDescriptor: Int32
+    let tasks = Mutex(RingBuffer<@Sendable () -> Void>(minimumCapacity: 64))
+    let wakePending = Atomic<Bool>(false)
+    let timers = Mutex(TimerQueue())
+    let stopRequested = Atomic<Bool>(false)
+    let threadID = Atomic<UInt>(0)
+
+    // Loop-thread state.
+    var slots: [Slot] = []
+    var freeSlots: [Int] = []
+    var armedDeadline: Deadline = .distantFuture
+
+    struct Slot {
+        var generation: UInt32 = 0
+        var handler: (any EventHandler)?
+        var descriptor: Int32 = -1
+        var writeInterest = false
+    }
+
+    static let wakeID: UInt64 = .max
+    static let timerID: UInt64 = .max - 1
+
+    /// Starts a loop thread called `name`.
+    public init(name: String) {
+        self.name = name
+        epollDescriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
+        wakeDescriptor = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        timerDescriptor = timerfd_create(CLOCK_MONOTONIC, Int32(TFD_NONBLOCK | TFD_CLOEXEC))
+        precondition(epollDescriptor >= 0 && wakeDescriptor >= 0 && timerDescriptor >= 0,
+                     "cannot create the event loop's descriptors: \(Errno.current)")
+        addInternal(wakeDescriptor, id: Self.wakeID)
+        addInternal(timerDescriptor, id: Self.timerID)
+        startThread(named: name) { [self] in run() }
+    }
+
+    private func addInternal(_ descriptor: Int32, id: UInt64) {
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.u64 = id
+        precondition(epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, descriptor, &event) == 0)
+    }
+
+    /// Whether the caller runs on this loop's thread.
+    public var inEventLoop: Bool { threadID.load(ordering: .relaxed) == UInt(pthread_self()) }
+
+    /// Runs `task` on the loop thread.
+    public func execute(_ task: @escaping @Sendable () -> Void) {
+        tasks.withLock { $0.append(task) }
+        if !inEventLoop { wake() }
+    }
+
+    /// Makes the loop return from `epoll_wait`, unless a wake-up is already on its way.
+    func wake() {
+        // One eventfd write per burst of submissions, not one per submission.
+        guard !wakePending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeDescriptor, &one, 8)
+    }
+
+    /// Asks the loop thread to finish; pending tasks still run. The shared loop is never stopped.
+    public func shutdown() {
+        precondition(self !== EpollEventLoop.shared, "the shared event loop lives as long as the process")
+        stopRequested.store(true, ordering: .releasing)
+        wake()
+    }
+
+    /// The monotonic clock.
+    public func now() -> Deadline { .now() }
+
+    // MARK: Registration (loop thread only)
+
+    /// Registers `stream`'s descriptor for read readiness.
+    public func register(_ stream: some ByteStream, handler: some EventHandler) throws(TransportError) -> EventRegistration {
+        precondition(inEventLoop, "register must run on the event loop thread")
+        guard let descriptor = stream.selectableDescriptor else {
+            throw TransportError(.unsupported, detail: "stream has no descriptor for epoll")
+        }
+        let index: Int
+        if let free = freeSlots.popLast() {
+            index = free
+        } else {
+            index = slots.count
+            slots.append(Slot())
+        }
+        slots[index].generation &+= 1
+        slots[index].handler = handler
+        slots[index].descriptor = descriptor
+        slots[index].writeInterest = false
+        let registration = EventRegistration(id: UInt64(slots[index].generation) << 32 | UInt64(index))
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
+        event.data.u64 = registration.id
+        do {
+            _ = try blockingSyscall("epoll_ctl") { epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, descriptor, &event) }
+        } catch {
+            release(index)
+            throw error
+        }
+        return registration
+    }
+
+    /// Turns `EPOLLOUT` on or off for `registration`.
+    public func setWriteInterest(_ enabled: Bool, for registration: EventRegistration) {
+        precondition(inEventLoop, "setWriteInterest must run on the event loop thread")
+        guard let index = liveSlot(registration), slots[index].writeInterest != enabled else { return }
+        slots[index].writeInterest = enabled
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (enabled ? EPOLLOUT.rawValue : 0)
+        event.data.u64 = registration.id
+        _ = epoll_ctl(epollDescriptor, EPOLL_CTL_MOD, slots[index].descriptor, &event)
+    }
+
+    /// Removes `registration`; call before closing its descriptor.
+    public func deregister(_ registration: EventRegistration) {
+        precondition(inEventLoop, "deregister must run on the event loop thread")
+        guard let index = liveSlot(registration) else { return }
+        var event = epoll_event()
+        _ = epoll_ctl(epollDescriptor, EPOLL_CTL_DEL, slots[index].descriptor, &event)
+        release(index)
+    }
+
+    private func release(_ index: Int) {
+        slots[index].handler = nil
+        slots[index].descriptor = -1
+        slots[index].generation &+= 1
+        freeSlots.append(index)
+    }
+
+    private func liveSlot(_ registration: EventRegistration) -> Int? {
+        let index = Int(registration.id & 0xFFFF_FFFF)
+        guard index < slots.count, slots[index].generation == UInt32(registration.id >> 32),
+              slots[index].handler != nil else { return nil }
+        return index
+    }
+
+    // MARK: Timers
+
+    /// Schedules `handler.timerFired` for `deadline`.
+    public func scheduleTimer(at deadline: Deadline, handler: some EventHandler) {
+        let earliest = timers.withLock { queue in
+            queue.push(deadline, handler)
+            return queue.earliest
+        }
+        // Only an earlier deadline than the one armed needs the loop's attention.
+        if earliest == deadline && !inEventLoop { wake() }
+    }
+
+    private func fireTimers() {
+        let now = Deadline.now()
+        while let handler = timers.withLock({ $0.popDue(now: now) }) {
+            handler.timerFired(now: now)
+        }
+        let next = timers.withLock { $0.earliest }
+        guard next != armedDeadline else { return }
+        armedDeadline = next
+        var spec = itimerspec()
+        if next != .distantFuture {
+            // A zero it_value disarms the timer, so a due deadline is armed one nanosecond out.
+            let at = Swift.max(next.uptimeNanoseconds, 1)
+            spec.it_value.tv_sec = Int(at / 1_000_000_000)
+            spec.it_value.tv_nsec = Int(at % 1_000_000_000)
+        }
+        _ = timerfd_settime(timerDescriptor, Int32(TFD_TIMER_ABSTIME), &spec, nil)
+    }
+
+    // MARK: The loop
+
+    private func run() {
+        threadID.store(UInt(pthread_self()), ordering: .releasing)
+        let capacity = 128
+        let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
+        defer { events.deallocate() }
+        while true {
+            runTasks()
+            fireTimers()
+            if stopRequested.load(ordering: .acquiring) && tasks.withLock({ $0.isEmpty }) { break }
+            let count = epoll_wait(epollDescriptor, events, Int32(capacity), -1)
+            guard count > 0 else { continue }  // EINTR
+            for index in 0..<Int(count) {
+                let event = events[index]
+                switch event.data.u64 {
+                case Self.wakeID:
+                    var value: UInt64 = 0
+                    _ = Glibc.read(wakeDescriptor, &value, 8)
+                case Self.timerID:
+                    var expirations: UInt64 = 0
+                    _ = Glibc.read(timerDescriptor, &expirations, 8)
+                    armedDeadline = .distantFuture
+                default:
+                    dispatch(event)
+                }
+            }
+        }
+        closeDescriptor(timerDescriptor)
+        closeDescriptor(wakeDescriptor)
+        closeDescriptor(epollDescriptor)
+    }
+
+    private func dispatch(_ event: epoll_event) {
+        let registration = EventRegistration(id: event.data.u64)
+        guard let index = liveSlot(registration), let handler = slots[index].handler else { return }
+        let flags = event.events
+        if flags & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
+            handler.readable()
+        }
+        // The read may have deregistered it.
+        if flags & EPOLLOUT.rawValue != 0, liveSlot(registration) != nil {
+            handler.writable()
+        }
+    }
+
+    private func runTasks() {
+        // Clear the flag before draining, so a task submitted from here on wakes the loop again.
+        wakePending.store(false, ordering: .releasing)
+        while true {
+            let batch = tasks.withLock { queue -> RingBuffer<@Sendable () -> Void>? in
+                guard !queue.isEmpty else { return nil }
+                let taken = queue
+                queue.removeAll(keepingCapacity: false)
+                return taken
+            }
+            guard let batch else { return }
+            for task in batch { task() }
+        }
+    }
+}
+
+/// Pending timers ordered by deadline: a binary min-heap.
+struct TimerQueue {
+    private var heap: [(deadline: Deadline, handler: any EventHandler)] = []
+
+    var earliest: Deadline { heap.first?.deadline ?? .distantFuture }
+
+    mutating func push(_ deadline: Deadline, _ handler: any EventHandler) {
+        heap.append((deadline, handler))
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].deadline < heap[parent].deadline else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func popDue(now: Deadline) -> (any EventHandler)? {
+        guard let first = heap.first, first.deadline <= now else { return nil }
+        let last = heap.removeLast()
+        if !heap.isEmpty {
+            heap[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1
+                let right = left + 1
+                var smallest = parent
+                if left < heap.count && heap[left].deadline < heap[smallest].deadline { smallest = left }
+                if right < heap.count && heap[right].deadline < heap[smallest].deadline { smallest = right }
+                if smallest == parent { break }
+                heap.swapAt(parent, smallest)
+                parent = smallest
+            }
+        }
+        return first.handler
+    }
+}

@@ -1,0 +1,112 @@
+import Synchronization
+
+/// An event loop that does nothing until a test tells it to: the test is the loop's thread.
+///
+/// Time stands still until `advance(by:)`. `run()` runs queued tasks and delivers readiness of the
+/// registered `MemoryByteStream`s until nothing is left to do.
+public final class ManualEventLoop: EventLoop, @unchecked Sendable {
+    struct Registered {
+        let stream: MemoryByteStream
+        let handler: any EventHandler
+        var writeInterest = false
+    }
+
+    struct State {
+        var tasks: [@Sendable () -> Void] = []
+        var timers = TimerQueue()
+        var registrations: [UInt64: Registered] = [:]
+        var nextID: UInt64 = 1
+        var now: Deadline
+    }
+
+    private let state: Mutex<State>
+
+    /// A loop whose clock starts at `now`.
+    public init(now: Deadline = Deadline(uptimeNanoseconds: 1_000_000_000)) {
+        state = Mutex(State(now: now))
+    }
+
+    /// Always true: whoever drives a manual loop is its thread.
+    public var inEventLoop: Bool { true }
+
+    /// Queues `task` for the next `run()`.
+    public func execute(_ task: @escaping @Sendable () -> Void) {
+        state.withLock { $0.tasks.append(task) }
+    }
+
+    /// Registers a `MemoryByteStream`; other streams are unsupported.
+    public func register(_ stream: some ByteStream, handler: some EventHandler) throws(TransportError) -> EventRegistration {
+        guard let memory = stream as? MemoryByteStream else {
+            throw TransportError(.unsupported, detail: "a manual event loop drives memory streams only")
+        }
+        return state.withLock { state in
+            let id = state.nextID
+            state.nextID += 1
+            state.registrations[id] = Registered(stream: memory, handler: handler)
+            return EventRegistration(id: id)
+        }
+    }
+
+    /// Turns delivery of `writable` on or off.
+    public func setWriteInterest(_ enabled: Bool, for registration: EventRegistration) {
+        state.withLock { $0.registrations[registration.id]?.writeInterest = enabled }
+    }
+
+    /// Stops delivering events for `registration`.
+    public func deregister(_ registration: EventRegistration) {
+        _ = state.withLock { $0.registrations.removeValue(forKey: registration.id) }
+    }
+
+    /// Schedules `handler.timerFired` for when the clock reaches `deadline`.
+    public func scheduleTimer(at deadline: Deadline, handler: some EventHandler) {
+        state.withLock { $0.timers.push(deadline, handler) }
+    }
+
+    /// The manual clock.
+    public func now() -> Deadline { state.withLock { $0.now } }
+
+    /// Whether tasks are waiting.
+    public var hasPendingTasks: Bool { state.withLock { !$0.tasks.isEmpty } }
+
+    /// The number of live registrations.
+    public var registrationCount: Int { state.withLock { $0.registrations.count } }
+
+    /// Moves the clock forward, fires the timers that came due, and runs until idle.
+    public func advance(by duration: Duration) {
+        let now = state.withLock { state in
+            state.now = state.now + duration
+            return state.now
+        }
+        while let handler = state.withLock({ $0.timers.popDue(now: now) }) {
+            handler.timerFired(now: now)
+        }
+        run()
+    }
+
+    /// Runs tasks and delivers readiness until there is nothing left to do.
+    public func run() {
+        for _ in 0..<100_000 {
+            var progressed = false
+            let tasks = state.withLock { state in
+                let tasks = state.tasks
+                state.tasks.removeAll()
+                return tasks
+            }
+            for task in tasks { task() }
+            progressed = !tasks.isEmpty
+            let registered = state.withLock { Array($0.registrations.values) }
+            for entry in registered {
+                if entry.stream.isReadable {
+                    entry.handler.readable()
+                    // A handler that leaves bytes unread after end-of-stream would spin forever.
+                    if entry.stream.isReadable && !entry.stream.peerClosed { progressed = true }
+                }
+                if entry.writeInterest {
+                    entry.handler.writable()
+                }
+            }
+            if !progressed && !hasPendingTasks { return }
+        }
+        preconditionFailure("ManualEventLoop.run() made progress 100,000 times: a handler never drains its stream")
+    }
+}

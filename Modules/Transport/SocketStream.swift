@@ -1,0 +1,188 @@
+import CGlideSystem
+public import Glibc
+import Synchronization
+
+/// A non-blocking TCP or Unix domain socket.
+///
+/// TCP sockets have `TCP_NODELAY` (requests are already batched by the client, so Nagle's delay
+/// only adds latency) and `SO_KEEPALIVE`. The stream owns its descriptor and closes it once.
+public final class SocketStream: ByteStream, @unchecked Sendable {
+    /// The socket's descriptor, owned by this stream.
+    public let descriptor: Int32
+    /// The address the socket is connected to.
+    public let remoteAddress: SocketAddress
+    private let closed = Atomic<Bool>(false)
+
+    init(descriptor: Int32, remoteAddress: SocketAddress) {
+        self.descriptor = descriptor
+        self.remoteAddress = remoteAddress
+    }
+
+    deinit { close() }
+
+    /// The socket's descriptor.
+    public var selectableDescriptor: Int32? { descriptor }
+
+    /// Sockets are full duplex: a write may run while another thread reads.
+    public var allowsConcurrentWrites: Bool { true }
+
+    /// Whether `close()` has been called.
+    public var isClosed: Bool { closed.load(ordering: .acquiring) }
+
+    /// Reads into `buffer`'s spare capacity.
+    public func read(into buffer: inout Bytes, maximumLength: Int) throws(TransportError) -> StreamReadResult {
+        let descriptor = self.descriptor
+        var outcome = StreamReadResult.wouldBlock
+        _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumLength) { spare throws(TransportError) in
+            let limit = Swift.min(spare.count, maximumLength)
+            do throws(TransportError) {
+                switch try syscall("read", { Glibc.read(descriptor, spare.baseAddress, limit) }) {
+                case .wouldBlock:
+                    return 0
+                case .processed(let count):
+                    outcome = count == 0 ? .endOfStream : .bytes(count)
+                    return count
+                }
+            } catch {
+                throw Self.classify(error)
+            }
+        }
+        return outcome
+    }
+
+    /// A vectored write: `sendmsg` is `writev` with `MSG_NOSIGNAL`, so a closed peer gives `EPIPE`
+    /// instead of killing the process with `SIGPIPE`.
+    public func write(vectors: UnsafeBufferPointer<iovec>) throws(TransportError) -> IOResult<Int> {
+        var message = msghdr()
+        message.msg_iov = UnsafeMutablePointer(mutating: vectors.baseAddress)
+        message.msg_iovlen = vectors.count
+        do throws(TransportError) {
+            return try syscall("sendmsg") { sendmsg(descriptor, &message, Int32(MSG_NOSIGNAL)) }
+        } catch {
+            throw Self.classify(error)
+        }
+    }
+
+    /// Closes the descriptor once; later calls do nothing.
+    public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        closeDescriptor(descriptor)
+    }
+
+    /// A reset or broken pipe is the peer going away, not a failed system call.
+    static func classify(_ error: TransportError) -> TransportError {
+        switch error.errno {
+        case Errno.connectionReset?, Errno.brokenPipe?, Errno.timedOut?:
+            return TransportError(.connectionClosed, syscall: error.syscall, errno: error.errno)
+        default:
+            return error
+        }
+    }
+}
+
+extension SocketStream {
+    /// Connects to the first of `addresses` that accepts, giving up at `deadline`.
+    public static func connect(
+        to addresses: [SocketAddress], deadline: Deadline, on loop: some EventLoop
+    ) async throws(TransportError) -> SocketStream {
+        var lastError = TransportError(.invalidAddress, detail: "no address to connect to")
+        for address in addresses {
+            do {
+                return try await connect(to: address, deadline: deadline, on: loop)
+            } catch {
+                lastError = error
+                if error.kind == .connectTimedOut { break }
+            }
+        }
+        throw lastError
+    }
+
+    /// Connects to `address` without blocking: the kernel connects in the background and the loop
+    /// reports when the socket becomes writable, or the deadline passes.
+    public static func connect(
+        to address: SocketAddress, deadline: Deadline, on loop: some EventLoop
+    ) async throws(TransportError) -> SocketStream {
+        let descriptor = try blockingSyscall("socket") {
+            socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        }
+        let stream = SocketStream(descriptor: descriptor, remoteAddress: address)
+        if address.family != AF_UNIX {
+            var on: Int32 = 1
+            setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+            setsockopt(descriptor, SOL_SOCKET, SO_KEEPALIVE, &on, socklen_t(MemoryLayout<Int32>.size))
+        }
+        let started = address.withSockAddr { pointer, length in Glibc.connect(descriptor, pointer, length) }
+        if started == 0 { return stream }
+        let error = Errno.current
+        guard error == .inProgress || error == .wouldBlock else {
+            stream.close()
+            throw TransportError(.connectFailed, syscall: "connect", errno: error, detail: "\(address)")
+        }
+        let waiter = ConnectWaiter(stream: stream, deadline: deadline, loop: loop)
+        let outcome: TransportError? = await withUnsafeContinuation { continuation in
+            waiter.start(continuation)
+        }
+        if let outcome {
+            stream.close()
+            throw outcome
+        }
+        return stream
+    }
+}
+
+/// Waits on the loop for a connecting socket to become writable, or for its deadline.
+final class ConnectWaiter<Loop: EventLoop>: EventHandler, @unchecked Sendable {
+    let stream: SocketStream
+    let deadline: Deadline
+    let loop: Loop
+    // Loop-thread state.
+    var continuation: UnsafeContinuation<TransportError?, Never>?
+    var registration: EventRegistration?
+
+    init(stream: SocketStream, deadline: Deadline, loop: Loop) {
+        self.stream = stream
+        self.deadline = deadline
+        self.loop = loop
+    }
+
+    func start(_ continuation: UnsafeContinuation<TransportError?, Never>) {
+        loop.execute { [self] in
+            self.continuation = continuation
+            do throws(TransportError) {
+                registration = try loop.register(stream, handler: self)
+                loop.setWriteInterest(true, for: registration!)
+                loop.scheduleTimer(at: deadline, handler: self)
+            } catch {
+                finish(error)
+            }
+        }
+    }
+
+    func readable() { checkSocketError() }
+    func writable() { checkSocketError() }
+
+    func timerFired(now: Deadline) {
+        guard now >= deadline else { return }
+        finish(TransportError(.connectTimedOut, detail: "\(stream.remoteAddress)"))
+    }
+
+    private func checkSocketError() {
+        var error: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(stream.descriptor, SOL_SOCKET, SO_ERROR, &error, &length)
+        if error == 0 {
+            finish(nil)
+        } else {
+            finish(TransportError(.connectFailed, syscall: "connect", errno: Errno(rawValue: error),
+                                  detail: "\(stream.remoteAddress)"))
+        }
+    }
+
+    private func finish(_ outcome: TransportError?) {
+        guard let continuation else { return }
+        self.continuation = nil
+        if let registration { loop.deregister(registration) }
+        registration = nil
+        continuation.resume(returning: outcome)
+    }
+}

@@ -1,0 +1,52 @@
+import Glibc
+
+/// The outcome of a non-blocking call: done, or it would have blocked.
+public enum IOResult<Value: Sendable>: Sendable {
+    /// The call completed with this value.
+    case processed(Value)
+    /// The call would have blocked (`EAGAIN`/`EWOULDBLOCK`); wait for readiness and call again.
+    case wouldBlock
+}
+
+/// The one funnel every system call of this module goes through.
+///
+/// `EINTR` is retried; `EAGAIN` becomes `.wouldBlock`; `EBADF` and `EFAULT` are bugs in this
+/// library and stop the process; every other errno is thrown as a typed `TransportError`.
+@inline(__always)
+func syscall<Value: FixedWidthInteger & Sendable>(
+    _ name: StaticString, _ body: () -> Value
+) throws(TransportError) -> IOResult<Value> {
+    while true {
+        let result = body()
+        if result >= 0 { return .processed(result) }
+        let error = Errno.current
+        switch error {
+        case .interrupted: continue
+        case .wouldBlock: return .wouldBlock
+        case .badFileDescriptor, .badAddress:
+            preconditionFailure("\(name) failed with \(error): a descriptor or buffer was used after release")
+        default:
+            throw TransportError(.systemCall, syscall: "\(name)", errno: error)
+        }
+    }
+}
+
+/// The same funnel for calls that cannot block: any failure throws.
+@inline(__always)
+func blockingSyscall<Value: FixedWidthInteger & Sendable>(
+    _ name: StaticString, _ body: () -> Value
+) throws(TransportError) -> Value {
+    switch try syscall(name, body) {
+    case .processed(let value): return value
+    case .wouldBlock: throw TransportError(.systemCall, syscall: "\(name)", errno: .wouldBlock)
+    }
+}
+
+/// Closes `descriptor`. Never retried: after `EINTR` the descriptor is already gone on Linux,
+/// and a retry could close a descriptor another thread has just been given.
+func closeDescriptor(_ descriptor: Int32) {
+    let result = Glibc.close(descriptor)
+    if result < 0 && errno == EBADF {
+        preconditionFailure("close(\(descriptor)) failed with EBADF: closed twice")
+    }
+}

@@ -1,0 +1,124 @@
+import Synchronization
+import Testing
+@testable import GlideTransport
+
+/// Records timer firings.
+final class TimerRecorder: EventHandler, @unchecked Sendable {
+    let fired = Mutex<[Deadline]>([])
+    let onFire: @Sendable (Deadline) -> Void
+    init(onFire: @escaping @Sendable (Deadline) -> Void = { _ in }) { self.onFire = onFire }
+    func readable() {}
+    func writable() {}
+    func timerFired(now: Deadline) {
+        fired.withLock { $0.append(now) }
+        onFire(now)
+    }
+}
+
+@Suite struct EpollEventLoopTests {
+    @Test func runsTasksInOrderOnTheLoopThread() async {
+        let loop = EpollEventLoop(name: "test-loop")
+        defer { loop.shutdown() }
+        let order = Mutex<[Int]>([])
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            for index in 0..<1000 {
+                loop.execute {
+                    precondition(loop.inEventLoop)
+                    order.withLock { $0.append(index) }
+                    if index == 999 { done.resume() }
+                }
+            }
+        }
+        #expect(order.withLock { $0 } == Array(0..<1000))
+        #expect(!loop.inEventLoop)
+    }
+
+    @Test func firesTimersInDeadlineOrderAndNotEarly() async {
+        let loop = EpollEventLoop(name: "test-timers")
+        defer { loop.shutdown() }
+        let start = Deadline.now()
+        let fired = Mutex<[Int]>([])
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            // Scheduled out of order; the later-scheduled, earlier deadline must re-arm the timer.
+            for (index, delay) in [(3, 60), (1, 20), (2, 40)] {
+                let deadline = start + .milliseconds(delay)
+                loop.scheduleTimer(at: deadline, handler: TimerRecorder { now in
+                    precondition(now >= deadline, "timer fired early")
+                    let count = fired.withLock { $0.append(index); return $0.count }
+                    if count == 3 { done.resume() }
+                })
+            }
+        }
+        #expect(fired.withLock { $0 } == [1, 2, 3])
+        #expect(Deadline.now() - start >= .milliseconds(60))
+    }
+}
+
+@Suite struct MemoryStreamTests {
+    @Test func pipesBytesBothWaysAndReportsClose() throws {
+        let (client, server) = MemoryByteStream.makePair()
+        _ = try client.write(Bytes("PING"))
+        var buffer = Bytes()
+        #expect(try server.read(into: &buffer, maximumLength: 2) == .bytes(2))
+        #expect(try server.read(into: &buffer, maximumLength: 100) == .bytes(2))
+        #expect(buffer.string == "PING")
+        #expect(try server.read(into: &buffer, maximumLength: 100) == .wouldBlock)
+        try server.send("+PONG\r\n")
+        #expect(client.isReadable)
+        server.close()
+        var reply = Bytes()
+        #expect(try client.read(into: &reply, maximumLength: 100) == .bytes(7))
+        #expect(try client.read(into: &reply, maximumLength: 100) == .endOfStream)
+        let error = #expect(throws: TransportError.self) { _ = try client.write(Bytes("x")) }
+        #expect(error?.kind == .connectionClosed)
+    }
+}
+
+@Suite struct ManualEventLoopTests {
+    final class Echo: EventHandler, @unchecked Sendable {
+        let stream: MemoryByteStream
+        var received = Bytes()
+        var sawEnd = false
+        var registration: EventRegistration?
+        var loop: ManualEventLoop?
+        init(stream: MemoryByteStream) { self.stream = stream }
+        func readable() {
+            while true {
+                switch try! stream.read(into: &received, maximumLength: 4) {
+                case .bytes: continue
+                case .wouldBlock: return
+                case .endOfStream:
+                    sawEnd = true
+                    loop?.deregister(registration!)
+                    return
+                }
+            }
+        }
+        func writable() {}
+        func timerFired(now: Deadline) {}
+    }
+
+    @Test func deliversReadinessAndTimersOnlyWhenDriven() throws {
+        let loop = ManualEventLoop()
+        let (mine, theirs) = MemoryByteStream.makePair()
+        let echo = Echo(stream: mine)
+        echo.loop = loop
+        echo.registration = try loop.register(mine, handler: echo)
+        try theirs.send("hello world")
+        #expect(echo.received.isEmpty)  // nothing happens until the test runs the loop
+        loop.run()
+        #expect(echo.received.string == "hello world")
+
+        let timer = TimerRecorder()
+        loop.scheduleTimer(at: loop.now() + .seconds(5), handler: timer)
+        loop.advance(by: .seconds(4))
+        #expect(timer.fired.withLock { $0.isEmpty })
+        loop.advance(by: .seconds(1))
+        #expect(timer.fired.withLock { $0.count } == 1)
+
+        theirs.close()
+        loop.run()
+        #expect(echo.sawEnd)
+        #expect(loop.registrationCount == 0)
+    }
+}
