@@ -1,0 +1,66 @@
+public import GlideTransport
+
+/// Everything a standalone `GlideClient` needs to connect. Defaults follow GLIDE.
+public struct GlideClientConfiguration: Sendable {
+    /// The primary first, then its replicas.
+    public var addresses: [NodeAddress]
+    /// Whether to connect with TLS.
+    public var useTLS: Bool
+    /// Credentials sent when connecting; `nil` connects unauthenticated.
+    public var credentials: ServerCredentials?
+    /// Which node serves reads.
+    public var readFrom: ReadFrom
+    /// The client's availability zone, for the AZ-affinity `readFrom` strategies.
+    public var clientAZ: String?
+    /// How long a request may take, from the call to the reply, including reconnecting. 250 ms.
+    public var requestTimeout: Duration
+    /// How long connecting (TCP, and the `HELLO` handshake) may take. 2 s.
+    public var connectionTimeout: Duration
+    /// How reconnection attempts are spaced.
+    public var reconnectStrategy: BackoffStrategy
+    /// The logical database selected after connecting.
+    public var databaseID: Int
+    /// The name shown by `CLIENT LIST`.
+    public var clientName: String?
+    /// RESP3 unless set to RESP2.
+    public var protocolVersion: ProtocolVersion
+    /// The most requests waiting for replies at once; more fail at once. 1000.
+    public var inflightRequestsLimit: Int
+    /// Whether `create` returns before connecting; the first request connects.
+    public var lazyConnect: Bool
+    /// The event loop the connection runs on.
+    public var eventLoop: EpollEventLoop
+
+    /// A configuration for the servers at `addresses`; see each property for its default.
+    public init(
+        addresses: [NodeAddress] = [NodeAddress()],
+        useTLS: Bool = false,
+        credentials: ServerCredentials? = nil,
+        readFrom: ReadFrom = .primary,
+        clientAZ: String? = nil,
+        requestTimeout: Duration = .milliseconds(250),
+        connectionTimeout: Duration = .seconds(2),
+        reconnectStrategy: BackoffStrategy = BackoffStrategy(),
+        databaseID: Int = 0,
+        clientName: String? = nil,
+        protocolVersion: ProtocolVersion = .resp3,
+        inflightRequestsLimit: Int = 1000,
+        lazyConnect: Bool = false,
+        eventLoop: EpollEventLoop = .shared
+    ) {
+        self.addresses = addresses
+        self.useTLS = useTLS
+        self.credentials = credentials
+        self.readFrom = readFrom
+        self.clientAZ = clientAZ
+        self.requestTimeout = requestTimeout
+        self.connectionTimeout = connectionTimeout
+        self.reconnectStrategy = reconnectStrategy
+        self.databaseID = databaseID
+        self.clientName = clientName
+        self.protocolVersion = protocolVersion
+        self.inflightRequestsLimit = inflightRequestsLimit
+        self.lazyConnect = lazyConnect
+        self.eventLoop = eventLoop
+    }
+}

@@ -1,0 +1,162 @@
+/// What a connection sends right after the socket opens.
+struct HandshakeConfiguration: Sendable {
+    var protocolVersion: ProtocolVersion
+    var credentials: ServerCredentials?
+    var clientName: String?
+    var database: Int
+    var libraryName = "glide-swift"
+    var libraryVersion = GlideVersion.current
+}
+
+/// The version this library reports to servers through `CLIENT SETINFO`.
+public enum GlideVersion {
+    /// The library version.
+    public static let current = "0.1.0"
+}
+
+/// The connection handshake, as a pure state machine: the commands to send, and what each reply
+/// means. It never touches a socket.
+///
+/// Every command is pipelined in one write, so connecting costs one round trip:
+/// `HELLO 3 [AUTH user pass] [SETNAME name]`, `SELECT db` when not 0, then `CLIENT SETINFO` for the
+/// library name and version (errors ignored: older servers lack it). On RESP2, or when the server
+/// does not know `HELLO`, the same is done with `AUTH` and `CLIENT SETNAME`.
+struct HandshakeStateMachine {
+    enum Step: Equatable {
+        case hello
+        case auth
+        case setName
+        case select
+        case setLibraryName
+        case setLibraryVersion
+    }
+
+    enum Action: Equatable {
+        /// More replies are due.
+        case awaitReplies
+        /// Send these commands, and expect their replies next.
+        case send(Bytes)
+        /// The connection is ready, speaking this protocol.
+        case ready(ProtocolVersion)
+        /// The connection can't be used.
+        case failed(GlideErrorSummary)
+    }
+
+    let configuration: HandshakeConfiguration
+    private(set) var steps: [Step] = []
+    private var replied = 0
+    private var negotiated: ProtocolVersion
+    /// Set when HELLO was refused as unknown: the RESP2 handshake follows once the replies of the
+    /// pipelined commands sent with it have drained.
+    private var fallingBack = false
+
+    init(configuration: HandshakeConfiguration) {
+        self.configuration = configuration
+        self.negotiated = configuration.protocolVersion
+    }
+
+    /// The commands to send first.
+    mutating func start() -> Bytes {
+        commands(useHello: configuration.protocolVersion == .resp3)
+    }
+
+    private mutating func commands(useHello: Bool) -> Bytes {
+        var buffer = Bytes(capacity: 256)
+        steps.removeAll()
+        replied = 0
+        if useHello {
+            let auth: [String] = configuration.credentials.map { ["AUTH", $0.username ?? "default", $0.password] } ?? []
+            let name: [String] = configuration.clientName.map { ["SETNAME", $0] } ?? []
+            buffer.writeRESPCommand("HELLO" as StaticString, "3" as StaticString, auth, name)
+            steps.append(.hello)
+        } else {
+            if let credentials = configuration.credentials {
+                buffer.writeRESPCommand("AUTH" as StaticString, credentials.username, credentials.password)
+                steps.append(.auth)
+            }
+            if let name = configuration.clientName {
+                buffer.writeRESPCommand("CLIENT" as StaticString, "SETNAME" as StaticString, name)
+                steps.append(.setName)
+            }
+        }
+        if configuration.database != 0 {
+            buffer.writeRESPCommand("SELECT" as StaticString, configuration.database)
+            steps.append(.select)
+        }
+        buffer.writeRESPCommand("CLIENT" as StaticString, "SETINFO" as StaticString, "LIB-NAME" as StaticString,
+                                configuration.libraryName)
+        steps.append(.setLibraryName)
+        buffer.writeRESPCommand("CLIENT" as StaticString, "SETINFO" as StaticString, "LIB-VER" as StaticString,
+                                configuration.libraryVersion)
+        steps.append(.setLibraryVersion)
+        return buffer
+    }
+
+    /// Interprets the next reply.
+    mutating func receive(_ token: RESPToken) -> Action {
+        guard replied < steps.count else {
+            return .failed(GlideErrorSummary(.protocolError, "unexpected reply during the connection handshake"))
+        }
+        let step = steps[replied]
+        replied += 1
+        let isError = token.type.isError
+        let message = token.stringBytes?.string ?? ""
+
+        switch step {
+        case .hello where isError:
+            if Self.isAuthenticationFailure(token) {
+                return .failed(Self.authenticationFailure(message))
+            }
+            if message.contains("unknown command") || token.errorCode == "NOPROTO" {
+                // An old server: finish the drain, then redo the handshake without HELLO.
+                fallingBack = true
+                negotiated = .resp2
+            } else {
+                return .failed(GlideErrorSummary(.connectionFailed, "HELLO was refused: \(message)"))
+            }
+        case .auth where isError:
+            return .failed(Self.authenticationFailure(message))
+        case .setName where isError:
+            return .failed(GlideErrorSummary(.configuration, "client name rejected: \(message)"))
+        case .select where isError && !fallingBack:
+            if Self.isAuthenticationFailure(token) { return .failed(Self.authenticationFailure(message)) }
+            return .failed(GlideErrorSummary(.configuration, "database \(configuration.database) can't be selected: \(message)"))
+        default:
+            // CLIENT SETINFO is best effort; replies drained during a fallback are moot.
+            break
+        }
+
+        guard replied == steps.count else { return .awaitReplies }
+        if fallingBack {
+            fallingBack = false
+            return .send(commands(useHello: false))
+        }
+        return .ready(negotiated)
+    }
+
+    static func isAuthenticationFailure(_ token: RESPToken) -> Bool {
+        let code = token.errorCode
+        if code == "WRONGPASS" || code == "NOAUTH" { return true }
+        let message = token.stringBytes?.string ?? ""
+        return message.contains("invalid password") || message.contains("invalid username-password")
+            || message.contains("without any password configured")
+    }
+
+    static func authenticationFailure(_ message: String) -> GlideErrorSummary {
+        // The server's message never contains the password; nothing here adds it.
+        GlideErrorSummary(.authenticationFailed, "the server rejected the credentials: \(message)")
+    }
+}
+
+/// An error without its address: pure state machines don't know where they run.
+struct GlideErrorSummary: Equatable, Sendable {
+    let code: GlideError.Code
+    let message: String
+
+    init(_ code: GlideError.Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    func error(at address: String?) -> GlideError { GlideError(code, message, address: address) }
+}

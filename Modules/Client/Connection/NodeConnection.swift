@@ -1,0 +1,336 @@
+import GlideTransport
+import Synchronization
+
+/// One multiplexed connection to a node, shared by every caller: the I/O owner of a
+/// `ConnectionStateMachine`.
+///
+/// The request path has no actor hop and no wake-up of the loop: a caller encodes its command
+/// into the outbound buffer under the lock, and if nobody is writing it writes everything queued
+/// itself, so requests that arrive meanwhile leave in the same write. The loop thread reads,
+/// decodes, and resumes the callers' continuations. The lock is taken once per request and once
+/// per batch of replies.
+final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHandler, @unchecked Sendable {
+    typealias Stream = Connector.Stream
+    typealias Waiter = UnsafeContinuation<Result<ConnectionReply, GlideError>, Never>
+    typealias Machine = ConnectionStateMachine<Waiter, Stream>
+
+    let loop: Loop
+    let connector: Connector
+    let address: String
+    let connectionTimeout: Duration
+    let machine: Mutex<Machine>
+
+    /// The most bytes one read asks for, unless a large reply needs more.
+    static var readSize: Int { 64 * 1024 }
+    /// How many batches a caller writes for others before handing the writer role to the loop.
+    static var callerWriteRounds: Int { 4 }
+
+    // Loop-thread state: the read side of the current stream.
+    private var readStream: Stream?
+    private var readGeneration = 0
+    private var registration: EventRegistration?
+    private var readBuffer = Bytes(capacity: 64 * 1024)
+    private var decoder = RESPDecoder()
+    private var tokens: [RESPToken] = []
+    private var resumes: [(Waiter, ConnectionReply)] = []
+
+    init(loop: Loop, connector: Connector, handshake: HandshakeConfiguration, inflightLimit: Int,
+         connectionTimeout: Duration) {
+        self.loop = loop
+        self.connector = connector
+        self.address = connector.addressDescription
+        self.connectionTimeout = connectionTimeout
+        self.machine = Mutex(Machine(handshake: handshake, inflightLimit: inflightLimit))
+        tokens.reserveCapacity(64)
+        resumes.reserveCapacity(64)
+    }
+
+    // MARK: Requests (any thread)
+
+    /// Sends a request that expects `replies` replies and waits for the last one, or for `deadline`.
+    func send(deadline: Deadline, replies: Int = 1, encode: @Sendable (inout Bytes) -> Void) async -> Result<ConnectionReply, GlideError> {
+        await withUnsafeContinuation { continuation in
+            let outcome = machine.withLock {
+                $0.enqueue(continuation, deadline: deadline, replies: replies, encode: encode)
+            }
+            if let armTimer = outcome.armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
+            switch outcome.action {
+            case .none:
+                break
+            case .write(let job):
+                if job.stream.allowsConcurrentWrites {
+                    runWriter(job)
+                } else {
+                    loop.execute { self.runWriter(job) }
+                }
+            case .connect(let generation):
+                startConnect(generation: generation)
+            case .fail(let waiter, let summary):
+                waiter.resume(returning: .failure(summary.error(at: address)))
+            }
+        }
+    }
+
+    /// Opens the connection now instead of on the first request.
+    func connectInBackground() {
+        if let generation = machine.withLock({ $0.connectNow() }) { startConnect(generation: generation) }
+    }
+
+    /// Remembers a successful `SELECT` for reconnections.
+    func databaseSelected(_ database: Int) {
+        machine.withLock { $0.databaseSelected(database) }
+    }
+
+    /// Fails everything waiting and closes the stream; later requests fail at once.
+    func close() {
+        let (waiters, stream) = machine.withLock { $0.close() }
+        let error = GlideError(.clientClosed, "the client was closed", address: address)
+        for waiter in waiters { waiter.resume(returning: .failure(error)) }
+        loop.execute { [self] in
+            stopReading()
+            if let stream { closeStream(stream) }
+        }
+    }
+
+    // MARK: Writing
+
+    /// Writes `job` and keeps writing what others queue meanwhile, up to a few rounds.
+    private func runWriter(_ first: Machine.WriteJob) {
+        var job = first
+        var rounds = 0
+        while true {
+            var failure: TransportError?
+            writing: while !job.writes.isEmpty {
+                do throws(TransportError) {
+                    let stream = job.stream
+                    switch try job.writes.withVectors({ vectors throws(TransportError) in try stream.write(vectors: vectors) }) {
+                    case .processed(let count): job.writes.didWrite(count)
+                    case .wouldBlock: break writing
+                    }
+                } catch {
+                    failure = error
+                    break writing
+                }
+            }
+            if let failure {
+                let generation = job.generation
+                onLoop { self.connectionLost(generation: generation, GlideErrorSummary(.connectionClosed, "write failed: \(failure)")) }
+                return
+            }
+            rounds += 1
+            let mayContinue = rounds < Self.callerWriteRounds || loop.inEventLoop
+            let action = machine.withLock { $0.writeFinished(&job, mayContinue: mayContinue) }
+            switch action {
+            case .none:
+                return
+            case .write(let next):
+                job = next
+            case .awaitWritable(let generation):
+                onLoop {
+                    guard self.readGeneration == generation, let registration = self.registration else { return }
+                    self.loop.setWriteInterest(true, for: registration)
+                }
+                return
+            }
+        }
+    }
+
+    private func onLoop(_ work: @escaping @Sendable () -> Void) {
+        if loop.inEventLoop { work() } else { loop.execute(work) }
+    }
+
+    /// The socket can take more bytes again.
+    func writable() {
+        if let registration { loop.setWriteInterest(false, for: registration) }
+        guard let job = machine.withLock({ $0.writable(generation: readGeneration) }) else { return }
+        runWriter(job)
+    }
+
+    // MARK: Reading (loop thread)
+
+    /// Reads what the socket has, decodes every complete reply and hands each to its caller.
+    func readable() {
+        guard let stream = readStream else { return }
+        let generation = readGeneration
+        while readStream != nil && readGeneration == generation {
+            let wanted = Swift.max(Self.readSize, decoder.bytesStillNeeded(in: readBuffer))
+            if readBuffer.readableBytes == 0 { readBuffer.clear(minimumCapacity: Self.readSize) }
+            let result: StreamReadResult
+            do throws(TransportError) {
+                result = try stream.read(into: &readBuffer, maximumLength: wanted)
+            } catch {
+                connectionLost(generation: generation, GlideErrorSummary(.connectionClosed, "read failed: \(error)"))
+                return
+            }
+            switch result {
+            case .wouldBlock:
+                return
+            case .endOfStream:
+                connectionLost(generation: generation, GlideErrorSummary(.connectionClosed, "the server closed the connection"))
+                return
+            case .bytes(let count):
+                do throws(RESPDecodeError) {
+                    while let token = try decoder.decode(from: &readBuffer) { tokens.append(token) }
+                } catch {
+                    tokens.removeAll(keepingCapacity: true)
+                    connectionLost(generation: generation, GlideErrorSummary(.protocolError, "\(error)"))
+                    return
+                }
+                if !tokens.isEmpty { deliver() }
+                // A short read drained the socket; level-triggered epoll reports any later bytes.
+                if count < wanted { return }
+            }
+        }
+    }
+
+    /// Hands the decoded replies to their callers: one lock for the batch, resumes outside it.
+    private func deliver() {
+        var index = 0
+        let generation = readGeneration
+        while index < tokens.count {
+            if machine.withLock({ $0.isHandshaking }) {
+                handshakeReply(tokens[index], generation: generation)
+                index += 1
+                continue
+            }
+            var unexpected = false
+            machine.withLock { machine in
+                while index < tokens.count && !machine.isHandshaking {
+                    switch machine.replyReceived(tokens[index]) {
+                    case .none, .push:
+                        break  // push messages are dropped until the pub/sub layer consumes them
+                    case .resume(let waiter, let reply):
+                        resumes.append((waiter, reply))
+                    case .unexpectedReply:
+                        unexpected = true
+                        index = tokens.count
+                        return
+                    }
+                    index += 1
+                }
+            }
+            for (waiter, reply) in resumes { waiter.resume(returning: .success(reply)) }
+            resumes.removeAll(keepingCapacity: true)
+            if unexpected {
+                tokens.removeAll(keepingCapacity: true)
+                connectionLost(generation: generation, GlideErrorSummary(.protocolError, "the server sent a reply no request was waiting for"))
+                return
+            }
+            if readGeneration != generation { break }
+        }
+        tokens.removeAll(keepingCapacity: true)
+    }
+
+    private func handshakeReply(_ token: RESPToken, generation: Int) {
+        switch machine.withLock({ $0.handshakeReceived(token) }) {
+        case .none:
+            break
+        case .send(let bytes):
+            writeHandshake(bytes, generation: generation)
+        case .ready(let job):
+            if let job { runWriter(job) }
+        case .failed(let waiters, let summary, let stream):
+            stopReading()
+            if let stream { closeStream(stream) }
+            let error = summary.error(at: address)
+            for waiter in waiters { waiter.resume(returning: .failure(error)) }
+        }
+    }
+
+    // MARK: Timers (loop thread)
+
+    /// Times out overdue requests and re-arms for the next deadline.
+    func timerFired(now: Deadline) {
+        let outcome = machine.withLock { $0.timerFired(now: now) }
+        if !outcome.expired.isEmpty {
+            let error = GlideError(.timeout, "no reply within the request timeout", address: address)
+            for waiter in outcome.expired { waiter.resume(returning: .failure(error)) }
+        }
+        if let next = outcome.next { loop.scheduleTimer(at: next, handler: self) }
+        if outcome.handshakeTimedOut {
+            connectionLost(generation: readGeneration, GlideErrorSummary(
+                .connectionFailed, "the server did not answer the connection handshake within \(connectionTimeout)"))
+        }
+    }
+
+    // MARK: Connecting
+
+    private func startConnect(generation: Int) {
+        let deadline = Deadline.now() + connectionTimeout
+        Task { [self] in
+            do throws(TransportError) {
+                let stream = try await connector.connect(deadline: deadline)
+                onLoop { self.didConnect(stream, generation: generation, deadline: deadline) }
+            } catch {
+                onLoop { self.didFailToConnect(generation: generation, error) }
+            }
+        }
+    }
+
+    private func didConnect(_ stream: Stream, generation: Int, deadline: Deadline) {
+        guard case .sendHandshake(let bytes) = machine.withLock({
+            $0.connected(generation: generation, stream: stream, handshakeDeadline: deadline)
+        }) else {
+            stream.close()
+            return
+        }
+        GlideStatistics.connections.add(1, ordering: .relaxed)
+        readStream = stream
+        readGeneration = generation
+        decoder.reset()
+        readBuffer.clear()
+        do throws(TransportError) {
+            registration = try loop.register(stream, handler: self)
+        } catch {
+            connectionLost(generation: generation, GlideErrorSummary(.connectionFailed, "\(error)"))
+            return
+        }
+        loop.scheduleTimer(at: deadline, handler: self)
+        writeHandshake(bytes, generation: generation)
+    }
+
+    private func writeHandshake(_ bytes: Bytes, generation: Int) {
+        guard let stream = readStream else { return }
+        var pending = bytes
+        // A few hundred bytes into a fresh socket: the kernel takes them whole.
+        while pending.readableBytes > 0 {
+            switch try? stream.write(pending) {
+            case .processed(let count)?:
+                pending.moveReaderIndex(forwardBy: count)
+            case .wouldBlock?, nil:
+                connectionLost(generation: generation, GlideErrorSummary(.connectionFailed, "could not send the connection handshake"))
+                return
+            }
+        }
+    }
+
+    private func didFailToConnect(generation: Int, _ error: TransportError) {
+        let waiters = machine.withLock { $0.connectFailed(generation: generation) }
+        let code: GlideError.Code = error.kind == .invalidAddress ? .configuration : .connectionFailed
+        let failure = GlideError(code, "could not connect: \(error)", address: address, transportError: error)
+        for waiter in waiters { waiter.resume(returning: .failure(failure)) }
+    }
+
+    // MARK: Losing the connection (loop thread)
+
+    private func connectionLost(generation: Int, _ summary: GlideErrorSummary) {
+        let (waiters, stream) = machine.withLock { $0.connectionLost(generation: generation) }
+        if readGeneration == generation { stopReading() }
+        if let stream { closeStream(stream) }
+        let error = summary.error(at: address)
+        for waiter in waiters { waiter.resume(returning: .failure(error)) }
+    }
+
+    private func stopReading() {
+        if let registration { loop.deregister(registration) }
+        registration = nil
+        readStream = nil
+        decoder.reset()
+        readBuffer = Bytes(capacity: Self.readSize)
+    }
+
+    private func closeStream(_ stream: Stream) {
+        stream.close()
+        GlideStatistics.connections.subtract(1, ordering: .relaxed)
+    }
+}

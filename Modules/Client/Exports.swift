@@ -1,0 +1,4 @@
+// The client's API speaks in commands, replies and bytes: re-export the modules that define them.
+@_exported public import GlideCommands
+@_exported public import GlideRESPCodec
+@_exported public import GlideBuffers

@@ -1,0 +1,75 @@
+public import GlideTransport
+
+/// The one error every client API throws.
+///
+/// `code` tells the kinds apart; `serverCode` carries the server's own code (`WRONGTYPE`,
+/// `NOAUTH`, …) for server errors; `message` says what happened and `address` where. It is a
+/// struct over named codes, so new codes never break a `switch`-free caller.
+public struct GlideError: Error, Sendable, CustomStringConvertible {
+    /// The kind of failure.
+    public let code: Code
+    /// What happened.
+    public let message: String
+    /// For server errors, the first word of the server's message, such as `WRONGTYPE`.
+    public let serverCode: String?
+    /// The node involved, as `host:port`, when one was.
+    public let address: String?
+    /// The transport failure underneath, when there was one.
+    public let transportError: TransportError?
+
+    /// An error of `code` with `message`.
+    public init(_ code: Code, _ message: String, serverCode: String? = nil, address: String? = nil,
+                transportError: TransportError? = nil) {
+        self.code = code
+        self.message = message
+        self.serverCode = serverCode
+        self.address = address
+        self.transportError = transportError
+    }
+
+    /// The kinds of failure.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// The kind's name.
+        public let description: String
+
+        /// The server replied with an error; `serverCode` has its code.
+        public static let server = Code(description: "server error")
+        /// The request got no reply within its timeout. Its late reply is discarded.
+        public static let timeout = Code(description: "timeout")
+        /// The connection was lost while the request was in flight; it may or may not have run.
+        public static let connectionClosed = Code(description: "connection closed")
+        /// A connection could not be established: refused, unreachable, timed out, unresolvable.
+        public static let connectionFailed = Code(description: "connection failed")
+        /// The server rejected the credentials, or requires some.
+        public static let authenticationFailed = Code(description: "authentication failed")
+        /// The configuration is invalid, or asks for something this build can't do.
+        public static let configuration = Code(description: "configuration error")
+        /// The server sent bytes that are not valid RESP, or a reply of an unexpected shape.
+        public static let protocolError = Code(description: "protocol error")
+        /// Too many requests are waiting for replies; the request was not sent.
+        public static let tooManyInflightRequests = Code(description: "too many in-flight requests")
+        /// The client was closed by `close()`.
+        public static let clientClosed = Code(description: "client closed")
+    }
+
+    /// The code, the message and the node.
+    public var description: String {
+        var text = "\(code): \(message)"
+        if let address { text += " [\(address)]" }
+        return text
+    }
+}
+
+extension GlideError {
+    /// The error a server error reply stands for.
+    static func server(_ token: RESPToken, address: String?) -> GlideError {
+        let message = token.stringBytes?.string ?? "(unreadable error)"
+        let code = token.errorCode
+        switch code {
+        case "NOAUTH", "WRONGPASS":
+            return GlideError(.authenticationFailed, message, serverCode: code, address: address)
+        default:
+            return GlideError(.server, message, serverCode: code, address: address)
+        }
+    }
+}

@@ -1,0 +1,145 @@
+public import GlideTransport
+import Synchronization
+
+/// A client for a standalone server (a primary, optionally with replicas).
+///
+/// One multiplexed connection serves every caller: any number of tasks can share a client, and
+/// requests that arrive while a write is in progress go out together in the next write.
+///
+/// ```swift
+/// let client = try await GlideClient.create(GlideClientConfiguration(addresses: [NodeAddress(port: 6379)]))
+/// try await client.set("key", "value")
+/// let value: String? = try await client.get("key")
+/// ```
+public final class GlideClient: Sendable {
+    /// The configuration the client was created with.
+    public let configuration: GlideClientConfiguration
+    let connection: NodeConnection<EpollEventLoop, SocketConnector>
+    private let isClosed = Atomic<Bool>(false)
+
+    private init(configuration: GlideClientConfiguration) {
+        self.configuration = configuration
+        let primary = configuration.addresses[0]
+        let handshake = HandshakeConfiguration(
+            protocolVersion: configuration.protocolVersion, credentials: configuration.credentials,
+            clientName: configuration.clientName, database: configuration.databaseID)
+        self.connection = NodeConnection(
+            loop: configuration.eventLoop,
+            connector: SocketConnector(address: primary, loop: configuration.eventLoop),
+            handshake: handshake, inflightLimit: configuration.inflightRequestsLimit,
+            connectionTimeout: configuration.connectionTimeout)
+    }
+
+    deinit {
+        if !isClosed.load(ordering: .acquiring) {
+            connection.close()
+            GlideStatistics.clients.subtract(1, ordering: .relaxed)
+        }
+    }
+
+    /// Connects to the primary and returns a ready client.
+    ///
+    /// Throws `.configuration` for an invalid configuration, `.connectionFailed` when the server
+    /// can't be reached, and `.authenticationFailed` when it rejects the credentials. With
+    /// `lazyConnect`, returns at once and the first request connects.
+    public static func create(_ configuration: GlideClientConfiguration) async throws(GlideError) -> GlideClient {
+        try validate(configuration)
+        let client = GlideClient(configuration: configuration)
+        GlideStatistics.clients.add(1, ordering: .relaxed)
+        if configuration.lazyConnect { return client }
+        // A PING through the normal path connects, authenticates and proves the connection works;
+        // it may take the whole connection timeout.
+        let deadline = Deadline.now() + configuration.connectionTimeout + configuration.requestTimeout
+        do {
+            _ = try await client.execute(PING(), deadline: deadline)
+        } catch {
+            client.shutDown()
+            throw error
+        }
+        return client
+    }
+
+    static func validate(_ configuration: GlideClientConfiguration) throws(GlideError) {
+        func invalid(_ message: String) -> GlideError { GlideError(.configuration, message) }
+        guard !configuration.addresses.isEmpty else { throw invalid("no address to connect to") }
+        for address in configuration.addresses where !address.isUnixSocket {
+            guard (1...65535).contains(address.port) else { throw invalid("port \(address.port) of \(address.host) is out of range") }
+            guard !address.host.isEmpty else { throw invalid("an address has an empty host name") }
+        }
+        if configuration.useTLS {
+            throw invalid("TLS is not available in this build yet; connect without useTLS")
+        }
+        guard configuration.requestTimeout > .zero else { throw invalid("requestTimeout must be positive") }
+        guard configuration.connectionTimeout > .zero else { throw invalid("connectionTimeout must be positive") }
+        guard configuration.inflightRequestsLimit > 0 else { throw invalid("inflightRequestsLimit must be positive") }
+        guard configuration.databaseID >= 0 else { throw invalid("databaseID must not be negative") }
+        if let name = configuration.clientName, name.contains(where: { $0 == " " || $0 == "\n" }) {
+            throw invalid("clientName must not contain spaces or newlines")
+        }
+    }
+
+    // MARK: Running commands
+
+    /// Sends `command` and decodes its reply.
+    ///
+    /// Server errors throw `.server` (with `serverCode`), a missing reply `.timeout`, a lost
+    /// connection `.connectionClosed`.
+    public func execute<Command: GlideCommand>(_ command: Command) async throws(GlideError) -> Command.Response {
+        try await execute(command, deadline: deadline(for: command))
+    }
+
+    func deadline(for command: some GlideCommand) -> Deadline {
+        // A blocking command may hold its reply back for its own timeout (zero: forever).
+        guard let blocking = command.blockingTimeout else { return Deadline.now() + configuration.requestTimeout }
+        return blocking == .zero ? .distantFuture : Deadline.now() + blocking + .milliseconds(500)
+    }
+
+    func execute<Command: GlideCommand>(_ command: Command, deadline: Deadline) async throws(GlideError) -> Command.Response {
+        let reply = await connection.send(deadline: deadline) { command.encode(into: &$0) }
+        switch reply {
+        case .failure(let error):
+            throw error
+        case .success(let reply):
+            return try decode(reply.token, for: command)
+        }
+    }
+
+    func decode<Command: GlideCommand>(_ token: RESPToken, for command: Command) throws(GlideError) -> Command.Response {
+        if token.type.isError { throw GlideError.server(token, address: connection.address) }
+        do {
+            return try command.decodeResponse(token)
+        } catch {
+            throw GlideError(.protocolError, "\(Command.name) reply: \(error)", address: connection.address)
+        }
+    }
+
+    /// Sends any command, given as its arguments, and returns the reply as sent.
+    ///
+    /// ```swift
+    /// let info = try await client.customCommand(["CLIENT", "INFO"])
+    /// ```
+    public func customCommand(_ arguments: [String]) async throws(GlideError) -> RESPValue {
+        try await execute(CustomCommand(arguments))
+    }
+
+    /// Sends any command given as binary-safe arguments.
+    public func customCommand(_ arguments: [Bytes]) async throws(GlideError) -> RESPValue {
+        try await execute(CustomCommand(arguments))
+    }
+
+    // MARK: Life cycle
+
+    /// Connection and client counts for the whole process.
+    public func getStatistics() -> GlideStatistics { .current }
+
+    /// Closes the connection. Requests in flight fail with `.clientClosed`; so do later ones.
+    public func close() async {
+        shutDown()
+    }
+
+    private func shutDown() {
+        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        connection.close()
+        GlideStatistics.clients.subtract(1, ordering: .relaxed)
+    }
+}

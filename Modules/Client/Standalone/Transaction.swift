@@ -1,0 +1,138 @@
+import GlideTransport
+import Synchronization
+
+/// Commands that run together and atomically: `MULTI`, the commands, `EXEC`.
+///
+/// Each command is encoded when it is added, so executing a transaction, or executing it again
+/// (transactions are reusable), copies bytes and nothing else. Methods return the transaction, so
+/// calls chain:
+///
+/// ```swift
+/// let results = try await client.exec(Transaction().set("a", "1").incr("counter").get("a"))
+/// ```
+public final class Transaction: Sendable {
+    struct Contents {
+        var commands = Bytes()
+        var count = 0
+    }
+
+    let contents = Mutex(Contents())
+
+    /// An empty transaction.
+    public init() {}
+
+    /// The number of commands queued.
+    public var count: Int { contents.withLock { $0.count } }
+
+    /// Adds any command.
+    @discardableResult
+    public func add(_ command: some GlideCommand) -> Self {
+        contents.withLock {
+            command.encode(into: &$0.commands)
+            $0.count += 1
+        }
+        return self
+    }
+
+    /// Adds any command given as its arguments.
+    @discardableResult
+    public func customCommand(_ arguments: [String]) -> Self { add(CustomCommand(arguments)) }
+
+    /// The encoded commands and their count.
+    func snapshot() -> (commands: Bytes, count: Int) {
+        contents.withLock { ($0.commands, $0.count) }
+    }
+}
+
+extension Transaction {
+    /// Queues `GET key`.
+    @discardableResult
+    public func get<Key: RESPArgument & Sendable>(_ key: Key) -> Self { add(GET(key, as: RESPValue.self)) }
+
+    /// Queues `SET key value` with its options.
+    @discardableResult
+    public func set<Key: RESPArgument & Sendable, Value: RESPArgument & Sendable>(
+        _ key: Key, _ value: Value, condition: SetCondition? = nil, expiry: SetExpiry? = nil
+    ) -> Self {
+        add(SET(key, value, condition: condition, expiry: expiry))
+    }
+
+    /// Queues `DEL keys...`.
+    @discardableResult
+    public func del<Key: RESPArgument & Sendable>(_ keys: [Key]) -> Self { add(DEL(keys)) }
+
+    /// Queues `EXISTS keys...`.
+    @discardableResult
+    public func exists<Key: RESPArgument & Sendable>(_ keys: [Key]) -> Self { add(EXISTS(keys)) }
+
+    /// Queues `INCR key`.
+    @discardableResult
+    public func incr<Key: RESPArgument & Sendable>(_ key: Key) -> Self { add(INCRBY(key, by: 1)) }
+
+    /// Queues `INCRBY key amount`.
+    @discardableResult
+    public func incrBy<Key: RESPArgument & Sendable>(_ key: Key, _ amount: Int) -> Self { add(INCRBY(key, by: amount)) }
+
+    /// Queues `MGET keys...`.
+    @discardableResult
+    public func mget<Key: RESPArgument & Sendable>(_ keys: [Key]) -> Self { add(MGET(keys, as: RESPValue.self)) }
+
+    /// Queues `MSET` of every pair.
+    @discardableResult
+    public func mset<Key: RESPArgument & Sendable, Value: RESPArgument & Sendable>(_ pairs: [(key: Key, value: Value)]) -> Self {
+        add(MSET(pairs))
+    }
+
+    /// Queues `PING`.
+    @discardableResult
+    public func ping(_ message: String? = nil) -> Self { add(PING(message)) }
+
+    /// Queues `INFO sections...`.
+    @discardableResult
+    public func info(_ sections: [InfoSection] = []) -> Self { add(INFO(sections)) }
+
+    /// Queues `SELECT index`; it switches the connection's database for every later command.
+    @discardableResult
+    public func select(_ index: Int) -> Self { add(SELECT(index)) }
+}
+
+extension GlideClient {
+    /// Runs `transaction` atomically and returns one reply per command, in order.
+    ///
+    /// Returns `nil` when a key watched with `watch` changed before `EXEC`. A command the server
+    /// refused to queue aborts the whole transaction with that command's error. When a command
+    /// fails while running, `raiseOnError` throws its error; otherwise the error is in the results.
+    public func exec(_ transaction: Transaction, raiseOnError: Bool = true) async throws(GlideError) -> [RESPValue]? {
+        let (commands, count) = transaction.snapshot()
+        let reply = await connection.send(deadline: Deadline.now() + configuration.requestTimeout, replies: count + 2) { buffer in
+            buffer.writeRESPCommand("MULTI" as StaticString)
+            buffer.writeBytes(commands)
+            buffer.writeRESPCommand("EXEC" as StaticString)
+        }
+        let token: RESPToken
+        switch reply {
+        case .failure(let error):
+            throw error
+        case .success(let success):
+            if success.token.type.isError, let queued = success.queuedError {
+                // EXECABORT says only that something failed; the queued error says what.
+                let first = GlideError.server(queued, address: connection.address)
+                throw GlideError(first.code, "transaction aborted: \(first.message)", serverCode: first.serverCode,
+                                 address: connection.address)
+            }
+            token = success.token
+        }
+        if token.type.isError { throw GlideError.server(token, address: connection.address) }
+        if token.isNull { return nil }
+        guard let elements = token.elements else {
+            throw GlideError(.protocolError, "EXEC replied with a RESP \(token.type)", address: connection.address)
+        }
+        var results: [RESPValue] = []
+        results.reserveCapacity(elements.count)
+        for element in elements {
+            if raiseOnError && element.type.isError { throw GlideError.server(element, address: connection.address) }
+            results.append(RESPValue(element))
+        }
+        return results
+    }
+}
