@@ -1,1 +1,210 @@
-print("todo")
+// glide-benchmark: a redis-benchmark work-alike on swift-glide's public API.
+//
+//   glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t tests] [-d size] [--csv]
+//
+// Every task shares one client, so `-c` is the number of concurrent callers multiplexed on one
+// connection. `-P n` sends the commands as transactions of n commands each. Tests: get, set,
+// mixed (alternating SET and GET), incr, ping. Reports requests per second, p50 and p99 latency
+// per request (per transaction with -P), and the process's CPU seconds per 100,000 commands.
+import Foundation
+import Glide
+
+struct Options {
+    var host = "127.0.0.1"
+    var port = 6379
+    var clients = 50
+    var requests = 100_000
+    var pipeline = 1
+    var tests = ["get", "set"]
+    var dataSize = 3
+    var csv = false
+    var onLoop = false
+}
+
+func parseOptions() -> Options {
+    var options = Options()
+    var arguments = CommandLine.arguments.dropFirst().makeIterator()
+    func value(_ flag: String) -> String {
+        guard let value = arguments.next() else {
+            FileHandle.standardError.write("missing value for \(flag)\n".data(using: .utf8)!)
+            exit(2)
+        }
+        return value
+    }
+    func number(_ flag: String) -> Int {
+        let text = value(flag)
+        guard let number = Int(text), number > 0 else {
+            FileHandle.standardError.write("\(flag) needs a positive number, not \(text)\n".data(using: .utf8)!)
+            exit(2)
+        }
+        return number
+    }
+    while let flag = arguments.next() {
+        switch flag {
+        case "-h": options.host = value(flag)
+        case "-p": options.port = number(flag)
+        case "-c": options.clients = number(flag)
+        case "-n": options.requests = number(flag)
+        case "-P": options.pipeline = number(flag)
+        case "-t": options.tests = value(flag).lowercased().split(separator: ",").map(String.init)
+        case "-d": options.dataSize = number(flag)
+        case "--csv": options.csv = true
+        case "--on-loop": options.onLoop = true
+        default:
+            print("usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t get,set,mixed,incr,ping] [-d size] [--csv]")
+            exit(flag == "--help" ? 0 : 2)
+        }
+    }
+    return options
+}
+
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+}
+
+func nanoseconds() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+}
+
+/// One test's run: every task's latencies, and the wall and CPU time of the whole run.
+struct Measurement {
+    var latencies: [UInt64]
+    var seconds: Double
+    var cpu: Double
+    var commands: Int
+}
+
+/// Runs `operation` `count` times spread over `tasks` concurrent tasks; `operation` gets the
+/// request number and performs one request (one command, or one transaction of commands).
+func measure(tasks: Int, count: Int, commandsPerRequest: Int,
+             _ operation: @escaping @Sendable (Int) async throws -> Void) async throws -> Measurement {
+    let cpuStart = cpuSeconds()
+    let start = nanoseconds()
+    let perTask = (count + tasks - 1) / tasks
+    let latencies = try await withThrowingTaskGroup(of: [UInt64].self) { group in
+        for task in 0..<tasks {
+            let first = task * perTask
+            let last = min(count, first + perTask)
+            guard first < last else { continue }
+            group.addTask {
+                var samples: [UInt64] = []
+                samples.reserveCapacity(last - first)
+                for request in first..<last {
+                    let before = nanoseconds()
+                    try await operation(request)
+                    samples.append(nanoseconds() - before)
+                }
+                return samples
+            }
+        }
+        var all: [UInt64] = []
+        all.reserveCapacity(count)
+        for try await samples in group { all.append(contentsOf: samples) }
+        return all
+    }
+    let seconds = Double(nanoseconds() - start) / 1e9
+    return Measurement(latencies: latencies.sorted(), seconds: seconds, cpu: cpuSeconds() - cpuStart,
+                       commands: count * commandsPerRequest)
+}
+
+func percentile(_ sorted: [UInt64], _ fraction: Double) -> Double {
+    guard !sorted.isEmpty else { return 0 }
+    let index = min(sorted.count - 1, Int(Double(sorted.count) * fraction))
+    return Double(sorted[index]) / 1e6
+}
+
+func report(_ name: String, _ measurement: Measurement, options: Options) {
+    let rate = Double(measurement.commands) / measurement.seconds
+    let p50 = percentile(measurement.latencies, 0.50)
+    let p99 = percentile(measurement.latencies, 0.99)
+    let cpuPer100k = measurement.cpu / Double(measurement.commands) * 100_000
+    let megabytes = rate * Double(options.dataSize) / 1_048_576
+    if options.csv {
+        print("\"\(name)\",\"\(String(format: "%.2f", rate))\",\"\(String(format: "%.3f", p50))\",\"\(String(format: "%.3f", p99))\",\"\(String(format: "%.3f", cpuPer100k))\"")
+    } else {
+        var line = "\(name): \(String(format: "%.2f", rate)) requests per second, p50=\(String(format: "%.3f", p50)) msec, p99=\(String(format: "%.3f", p99)) msec, cpu=\(String(format: "%.3f", cpuPer100k)) s/100k"
+        if options.dataSize >= 1024 { line += ", \(String(format: "%.1f", megabytes)) MB/s" }
+        print(line)
+    }
+}
+
+let options = parseOptions()
+let client: GlideClient
+do {
+    client = try await GlideClient.create(GlideClientConfiguration(
+        addresses: [NodeAddress(host: options.host, port: options.port)],
+        requestTimeout: .seconds(10), clientName: "glide-benchmark",
+        inflightRequestsLimit: max(1000, options.clients * 2)))
+} catch {
+    print("cannot connect to \(options.host):\(options.port): \(error)")
+    exit(1)
+}
+
+let value = Bytes([UInt8](repeating: UInt8(ascii: "x"), count: options.dataSize))
+let key = "key:__rand_int__"
+let counter = "counter:__rand_int__"
+// GET must find a value of the requested size, as redis-benchmark's does after its SET test.
+try await client.set(key, value)
+
+for test in options.tests {
+    let batch = options.pipeline
+    let requests = max(1, options.requests / batch)
+    let operation: @Sendable (Int) async throws -> Void
+    let name: String
+    switch (test, batch) {
+    case ("get", 1):
+        name = "GET"
+        operation = { _ in _ = try await client.get(key, as: Bytes.self) }
+    case ("set", 1):
+        name = "SET"
+        operation = { _ in try await client.set(key, value) }
+    case ("mixed", 1):
+        name = "MIXED GET/SET"
+        operation = { request in
+            if request & 1 == 0 { try await client.set(key, value) } else { _ = try await client.get(key, as: Bytes.self) }
+        }
+    case ("incr", 1):
+        name = "INCR"
+        operation = { _ in try await client.incr(counter) }
+    case ("ping", 1):
+        name = "PING"
+        operation = { _ in _ = try await client.ping() }
+    case ("get", _), ("set", _), ("mixed", _), ("incr", _), ("ping", _):
+        name = "\(test.uppercased()) (transactions of \(batch))"
+        operation = { _ in
+            // Built per request, as an application would: encoding is part of the measured cost.
+            let transaction = Transaction()
+            for index in 0..<batch {
+                switch test {
+                case "get": transaction.get(key)
+                case "set": transaction.set(key, value)
+                case "mixed": if index & 1 == 0 { transaction.set(key, value) } else { transaction.get(key) }
+                case "incr": transaction.incr(counter)
+                default: transaction.ping()
+                }
+            }
+            _ = try await client.exec(transaction)
+        }
+    default:
+        print("unknown test \(test): use get, set, mixed, incr or ping")
+        exit(2)
+    }
+    do {
+        let tasks = min(options.clients, requests)
+        let measurement = options.onLoop
+            ? try await withTaskExecutorPreference(EpollEventLoop.shared) {
+                try await measure(tasks: tasks, count: requests, commandsPerRequest: batch, operation)
+            }
+            : try await measure(tasks: tasks, count: requests, commandsPerRequest: batch, operation)
+        report(name, measurement, options: options)
+    } catch {
+        print("\(name) failed: \(error)")
+        exit(1)
+    }
+}
+await client.close()

