@@ -43,15 +43,24 @@ public final class FakeServer: @unchecked Sendable {
     /// How many connections were accepted.
     public var connectionCount: Int { lock.withLock { connections } }
 
-    /// Stops accepting and closes every connection.
+    /// Stops accepting and ends every connection. Safe to call more than once.
+    ///
+    /// Descriptors are touched only under the lock and only while this server owns them: a
+    /// descriptor number closed twice may already belong to another test's socket.
     public func stop() {
-        let descriptors = lock.withLock { () -> [Int32] in
+        lock.withLock {
+            guard !stopped else { return }
             stopped = true
-            return openDescriptors
+            shutdown(listener, Int32(SHUT_RDWR))
+            for descriptor in openDescriptors { shutdown(descriptor, Int32(SHUT_RDWR)) }
         }
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-        for descriptor in descriptors { shutdown(descriptor, Int32(SHUT_RDWR)) }
+    }
+
+    private func release(_ descriptor: Int32) {
+        lock.withLock {
+            openDescriptors.removeAll { $0 == descriptor }
+            close(descriptor)
+        }
     }
 
     deinit { stop() }
@@ -59,7 +68,11 @@ public final class FakeServer: @unchecked Sendable {
     private func acceptLoop() {
         while true {
             let descriptor = accept(listener, nil, nil)
-            if descriptor < 0 { return }
+            if descriptor < 0 {
+                // Stopped: the accept loop owns the listener, so it closes it, once.
+                lock.withLock { _ = close(listener) }
+                return
+            }
             let number = lock.withLock { () -> Int? in
                 if stopped { return nil }
                 connections += 1
@@ -68,6 +81,7 @@ public final class FakeServer: @unchecked Sendable {
             }
             guard let number else {
                 close(descriptor)
+                lock.withLock { _ = close(listener) }
                 return
             }
             let thread = Thread { [self] in serve(descriptor, connection: number) }
@@ -76,7 +90,7 @@ public final class FakeServer: @unchecked Sendable {
     }
 
     private func serve(_ descriptor: Int32, connection: Int) {
-        defer { close(descriptor) }
+        defer { release(descriptor) }
         var decoder = RESPDecoder()
         var buffer = Bytes()
         var chunk = [UInt8](repeating: 0, count: 65536)
@@ -88,13 +102,16 @@ public final class FakeServer: @unchecked Sendable {
                 let arguments = token.elements.map { $0.map { $0.stringBytes?.string ?? "" } } ?? []
                 let command = Command(connection: connection, arguments: arguments)
                 guard let reply = respond(command) ?? nil else { return }
-                var bytes = reply.array
-                var offset = 0
-                while offset < bytes.count {
-                    let written = write(descriptor, &bytes[offset], bytes.count - offset)
-                    if written <= 0 { return }
-                    offset += written
+                let sent = reply.withUnsafeReadableBytes { raw -> Bool in
+                    var offset = 0
+                    while offset < raw.count {
+                        let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                        if written <= 0 { return false }
+                        offset += written
+                    }
+                    return true
                 }
+                if !sent { return }
             }
         }
     }

@@ -58,7 +58,7 @@ public final class TestServer: @unchecked Sendable {
         throw lastError!
     }
 
-    /// Starts the process again on the same port and directory, after `kill()` or `stop(keepingDirectory:)`.
+    /// Starts the process again on the same port and directory, after `kill()`.
     public func restart() async throws {
         try await launch()
     }
@@ -91,26 +91,35 @@ public final class TestServer: @unchecked Sendable {
     }
 
     /// Kills the process at once (SIGKILL), as a crash would; the directory stays for `restart()`.
-    public func kill() {
+    ///
+    /// Waits for the exit by polling with `Task.sleep`: blocking a thread of Swift's small
+    /// cooperative pool would stall every test running in parallel.
+    public func kill() async {
         guard let process = lock.withLock({ self.process }) else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
         lock.withLock { self.process = nil }
     }
 
-    /// Stops the process (SIGTERM, then SIGKILL after 5 s) and removes its directory.
-    public func stop(keepingDirectory: Bool = false) {
-        if let process = lock.withLock({ self.process }) {
-            if process.isRunning {
+    /// Stops the process (SIGTERM, then SIGKILL after 5 s) and removes its directory. The waiting
+    /// happens on a thread of its own, so this returns at once and is safe in `defer`.
+    public func stop() {
+        let process = lock.withLock { () -> Process? in
+            let running = self.process
+            self.process = nil
+            return running
+        }
+        let directory = self.directory
+        Thread.detachNewThread {
+            if let process, process.isRunning {
                 Foundation.kill(process.processIdentifier, SIGTERM)
                 let deadline = Date().addingTimeInterval(5)
                 while process.isRunning && Date() < deadline { usleep(10_000) }
                 if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
                 process.waitUntilExit()
             }
-            lock.withLock { self.process = nil }
+            try? FileManager.default.removeItem(at: directory)
         }
-        if !keepingDirectory { try? FileManager.default.removeItem(at: directory) }
     }
 
     /// A client configuration for this server, with the given changes applied.

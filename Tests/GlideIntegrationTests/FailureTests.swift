@@ -1,0 +1,268 @@
+import Foundation
+import Glide
+import GlideTestSupport
+import Testing
+
+/// Every bad situation gets a typed error, and the client stays usable.
+@Suite struct FailureTests {
+    @Test func timedOutRequestIsDiscardedAndLaterRepliesReachTheirCallers() async throws {
+        let server = try await SharedServer.valkey()
+        let client = try await server.client { $0.requestTimeout = .seconds(1) }
+        let prefix = SharedServer.uniqueKey()
+        for index in 0..<10 { try await client.set("\(prefix):\(index)", "value-\(index)") }
+
+        // The server holds BLPOP's reply for 1.6 s; the client gives up after 1 s.
+        let started = ContinuousClock.now
+        let error = await #expect(throws: GlideError.self) {
+            try await client.customCommand(["BLPOP", "\(prefix):empty", "1.6"])
+        }
+        #expect(error?.code == .timeout)
+        #expect(ContinuousClock.now - started < .milliseconds(1_550), "the timeout waited for the reply")
+        // Sent behind BLPOP on the same connection, after it timed out: the late BLPOP reply
+        // arrives first and must be discarded, each of these getting its own value.
+        let followers = (0..<10).map { index in
+            Task { try await client.get("\(prefix):\(index)") }
+        }
+        for (index, follower) in followers.enumerated() {
+            #expect(try await follower.value == "value-\(index)")
+        }
+        #expect(try await client.ping() == "PONG")
+        await client.close()
+    }
+
+    @Test func killedServerFailsInFlightRequestsAtOnceAndTheNextRequestReconnects() async throws {
+        let server = try await TestServer.startValkey()
+        defer { server.stop() }
+        let client = try await server.client { $0.requestTimeout = .seconds(10) }
+        let key = SharedServer.uniqueKey()
+        try await client.set(key, "before")
+
+        // Requests the server will never answer: blocked for 30 s.
+        let inFlight = (0..<5).map { index in
+            Task { () -> GlideError? in
+                do throws(GlideError) {
+                    _ = try await client.customCommand(["BLPOP", "\(key):never:\(index)", "30"])
+                    return nil
+                } catch { return error }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        let killedAt = ContinuousClock.now
+        await server.kill()
+        for request in inFlight {
+            let error = await request.value
+            #expect(error?.code == .connectionClosed, "\(String(describing: error))")
+            #expect(error?.address == server.address.description)
+        }
+        // At once: long before the 10 s request timeout.
+        #expect(ContinuousClock.now - killedAt < .seconds(2))
+
+        // While the server is down, a request fails to connect with a typed error.
+        let down = await #expect(throws: GlideError.self) { try await client.get(key) }
+        #expect(down?.code == .connectionFailed)
+        #expect(down?.transportError?.errno == .connectionRefused)
+
+        // Once it is back, the next request reconnects.
+        try await server.restart()
+        #expect(try await client.get(key) == nil)  // a fresh server: no data survived the kill
+        try await client.set(key, "after")
+        #expect(try await client.get(key) == "after")
+        await client.close()
+    }
+
+    @Test func reconnectionKeepsTheSelectedDatabase() async throws {
+        let server = try await TestServer.startValkey()
+        defer { server.stop() }
+        let client = try await server.client()
+        try await client.select(7)
+        let id = try await client.customCommand(["CLIENT", "ID"]).intValue ?? 0
+        let admin = try await server.client()
+        _ = try await admin.customCommand(["CLIENT", "KILL", "ID", String(id)])
+        try await Task.sleep(for: .milliseconds(100))
+        // The first request may meet the dead connection; the one after reconnects.
+        _ = try? await client.ping()
+        let info = try await client.customCommand(["CLIENT", "INFO"]).stringValue ?? ""
+        #expect(info.contains("db=7"), "\(info)")
+        #expect(try await client.customCommand(["CLIENT", "ID"]).intValue != id)
+        await client.close()
+        await admin.close()
+    }
+
+    @Test func wrongPasswordIsATypedAuthenticationErrorWithoutThePassword() async throws {
+        let server = try await TestServer.startValkey(["--requirepass", "right-secret"])
+        defer { server.stop() }
+        let wrong = await #expect(throws: GlideError.self) {
+            try await server.client { $0.credentials = ServerCredentials(password: "wrong-secret-9931") }
+        }
+        #expect(wrong?.code == .authenticationFailed)
+        #expect(wrong.map { !"\($0)".contains("wrong-secret-9931") } == true)
+        #expect(wrong?.address == server.address.description)
+
+        let none = await #expect(throws: GlideError.self) { try await server.client() }
+        #expect(none?.code == .authenticationFailed)
+
+        let unknownUser = await #expect(throws: GlideError.self) {
+            try await server.client { $0.credentials = ServerCredentials(password: "right-secret", username: "nobody") }
+        }
+        #expect(unknownUser?.code == .authenticationFailed)
+
+        let client = try await server.client { $0.credentials = ServerCredentials(password: "right-secret") }
+        #expect(try await client.ping() == "PONG")
+        let resp2 = try await server.client {
+            $0.credentials = ServerCredentials(password: "right-secret")
+            $0.protocolVersion = .resp2
+        }
+        #expect(try await resp2.ping() == "PONG")
+        await client.close()
+        await resp2.close()
+    }
+
+    @Test func credentialsNeverAppearInDescriptions() {
+        let credentials = ServerCredentials(password: "hunter2-secret", username: "app")
+        #expect(!credentials.description.contains("hunter2-secret"))
+        #expect(!credentials.debugDescription.contains("hunter2-secret"))
+        #expect(!"\(credentials)".contains("hunter2-secret"))
+        #expect(credentials.description.contains("app"))
+    }
+
+    @Test func closedPortIsATypedConnectionFailure() async throws {
+        let port = try FreePort.find()
+        let started = ContinuousClock.now
+        let error = await #expect(throws: GlideError.self) {
+            try await GlideClient.create(GlideClientConfiguration(addresses: [NodeAddress(host: "127.0.0.1", port: port)]))
+        }
+        #expect(error?.code == .connectionFailed)
+        #expect(error?.transportError?.errno == .connectionRefused)
+        #expect(error?.description.contains("127.0.0.1:\(port)") == true)
+        #expect(ContinuousClock.now - started < .seconds(1))
+    }
+
+    @Test func unresponsiveAddressTimesOutWithinTheConnectionTimeout() async throws {
+        let listener = UnresponsiveListener()
+        let started = ContinuousClock.now
+        let error = await #expect(throws: GlideError.self) {
+            try await GlideClient.create(GlideClientConfiguration(
+                addresses: [NodeAddress(host: "127.0.0.1", port: listener.port)], connectionTimeout: .milliseconds(300)))
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(error?.code == .connectionFailed)
+        #expect(error?.transportError?.kind == .connectTimedOut)
+        #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(2))
+    }
+
+    @Test func badAddressesAreConfigurationOrResolutionErrors() async throws {
+        let badPort = await #expect(throws: GlideError.self) {
+            try await GlideClient.create(GlideClientConfiguration(addresses: [NodeAddress(host: "127.0.0.1", port: 70_000)]))
+        }
+        #expect(badPort?.code == .configuration)
+        let none = await #expect(throws: GlideError.self) {
+            try await GlideClient.create(GlideClientConfiguration(addresses: []))
+        }
+        #expect(none?.code == .configuration)
+        let unknown = await #expect(throws: GlideError.self) {
+            try await GlideClient.create(GlideClientConfiguration(addresses: [NodeAddress(host: "no-such-host.invalid", port: 6379)]))
+        }
+        #expect(unknown?.code == .connectionFailed)
+        #expect(unknown?.transportError?.kind == .resolutionFailed)
+    }
+
+    @Test func malformedRESPIsATypedProtocolErrorAndTheClientRecovers() async throws {
+        // The first connection answers GET with garbage; the one after reconnecting behaves.
+        let fake = FakeServer { command in
+            if let reply = FakeServer.handshakeReply(command) { return reply }
+            switch (command.connection, command.name) {
+            case (_, "PING"): return Bytes("+PONG\r\n")
+            case (0, "GET"): return Bytes("$5\r\nab?garbage\r\n")
+            case (_, "GET"): return Bytes("$5\r\nhello\r\n")
+            default: return Bytes("-ERR unexpected\r\n")
+            }
+        }
+        defer { fake.stop() }
+        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address]))
+        let error = await #expect(throws: GlideError.self) { try await client.get("key") }
+        #expect(error?.code == .protocolError)
+        #expect(error?.message.contains("malformed RESP") == true)
+        #expect(try await client.get("key") == "hello")
+        #expect(fake.connectionCount == 2)
+        await client.close()
+    }
+
+    @Test func invalidTypeByteIsAProtocolErrorNamingTheByte() async throws {
+        let fake = FakeServer { command in
+            if let reply = FakeServer.handshakeReply(command) { return reply }
+            switch (command.connection, command.name) {
+            case (_, "PING"): return Bytes("+PONG\r\n")
+            case (0, "GET"): return Bytes("@oops\r\n")
+            default: return Bytes("$2\r\nok\r\n")
+            }
+        }
+        defer { fake.stop() }
+        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address]))
+        let error = await #expect(throws: GlideError.self) { try await client.get("key") }
+        #expect(error?.code == .protocolError)
+        #expect(error?.message.contains("invalid RESP type byte '@'") == true)
+        #expect(try await client.get("key") == "ok")
+        await client.close()
+    }
+
+    @Test func unsolicitedReplyDropsTheConnectionAndTheNextRequestReconnects() async throws {
+        let fake = FakeServer { command in
+            if let reply = FakeServer.handshakeReply(command) { return reply }
+            switch (command.connection, command.name) {
+            case (_, "PING"): return Bytes("+PONG\r\n")
+            case (0, "GET"): return Bytes("$1\r\na\r\n+EXTRA\r\n")  // one reply too many
+            default: return Bytes("$2\r\nok\r\n")
+            }
+        }
+        defer { fake.stop() }
+        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address]))
+        #expect(try await client.get("key") == "a")
+        // The stray reply means replies and requests may no longer line up: that connection is dropped.
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(try await client.get("key") == "ok")
+        #expect(fake.connectionCount == 2)
+        await client.close()
+    }
+
+    @Test func serverClosingMidReplyFailsTheRequest() async throws {
+        let fake = FakeServer { command in
+            if let reply = FakeServer.handshakeReply(command) { return reply }
+            if command.name == "PING" { return Bytes("+PONG\r\n") }
+            return command.connection == 0 ? nil : Bytes("$3\r\nyes\r\n")  // nil: close the connection
+        }
+        defer { fake.stop() }
+        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address]))
+        let error = await #expect(throws: GlideError.self) { try await client.get("key") }
+        #expect(error?.code == .connectionClosed)
+        #expect(try await client.get("key") == "yes")
+        await client.close()
+    }
+
+    @Test func tooManyInflightRequestsAreRefusedWithoutBeingSent() async throws {
+        let server = try await SharedServer.valkey()
+        let client = try await server.client { $0.inflightRequestsLimit = 1 }
+        let admin = try await server.client()
+        let id = try await client.customCommand(["CLIENT", "ID"]).intValue ?? 0
+        let key = SharedServer.uniqueKey()
+        let blocker = Task { try? await client.customCommand(["BLPOP", key, "2"]) }
+        // Wait until the server has the connection blocked: the one allowed request is in flight.
+        var blocked = false
+        for _ in 0..<200 where !blocked {
+            let entry = try await admin.customCommand(["CLIENT", "LIST", "ID", String(id)]).stringValue ?? ""
+            blocked = entry.contains("cmd=blpop")
+            if !blocked { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        #expect(blocked)
+        let started = ContinuousClock.now
+        let error = await #expect(throws: GlideError.self) { try await client.ping() }
+        #expect(error?.code == .tooManyInflightRequests)
+        #expect(error?.message.contains("limit 1") == true)
+        #expect(ContinuousClock.now - started < .seconds(1), "refused at once, not after waiting")
+        // Unblock it, and the client takes requests again.
+        _ = try await admin.customCommand(["LPUSH", key, "x"])
+        #expect(await blocker.value == .array([.bulkString(Bytes(key)), .bulkString("x")]))
+        #expect(try await client.ping() == "PONG")
+        await client.close()
+        await admin.close()
+    }
+}

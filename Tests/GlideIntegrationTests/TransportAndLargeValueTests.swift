@@ -1,0 +1,80 @@
+import Foundation
+import Glide
+import GlideTestSupport
+import Testing
+
+@Suite struct TransportIntegrationTests {
+    @Test func connectsOverIPv4IPv6AndHostNames() async throws {
+        let server = try await TestServer.startValkey(["--bind", "127.0.0.1 ::1"])
+        defer { server.stop() }
+        for host in ["127.0.0.1", "::1", "[::1]", "localhost"] {
+            let client = try await GlideClient.create(GlideClientConfiguration(addresses: [NodeAddress(host: host, port: server.port)]))
+            #expect(try await client.ping(host) == host)
+            await client.close()
+        }
+    }
+
+    @Test func connectsOverAUnixDomainSocket() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("glide-\(UUID().uuidString.prefix(8)).sock").path
+        let server = try await TestServer.startValkey(["--unixsocket", path, "--unixsocketperm", "700"])
+        defer { server.stop() }
+        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [.unixSocket(path)]))
+        #expect(try await client.ping() == "PONG")
+        let info = try await client.customCommand(["CLIENT", "INFO"]).stringValue ?? ""
+        #expect(info.contains(path), "\(info)")
+        await client.close()
+    }
+
+    @Test func lazyConnectWaitsForTheFirstRequest() async throws {
+        let server = try await SharedServer.valkey()
+        let client = try await server.client { $0.lazyConnect = true }
+        let name = "lazy-\(UUID().uuidString.prefix(6))"
+        let admin = try await server.client()
+        let before = try await admin.customCommand(["CLIENT", "LIST"]).stringValue ?? ""
+        #expect(!before.contains(name))
+        _ = try await client.customCommand(["CLIENT", "SETNAME", name])
+        let after = try await admin.customCommand(["CLIENT", "LIST"]).stringValue ?? ""
+        #expect(after.contains(name))
+        await client.close()
+        await admin.close()
+    }
+}
+
+@Suite struct LargeValueTests {
+    @Test func sixteenMebibyteValueRoundTrips() async throws {
+        let client = try await SharedServer.valkey().client { $0.requestTimeout = .seconds(10) }
+        let key = SharedServer.uniqueKey()
+        var generator = SystemRandomNumberGenerator()
+        var value = Bytes(capacity: 16 * 1024 * 1024)
+        for _ in 0..<(16 * 1024 * 1024 / 8) {
+            var word = generator.next()
+            withUnsafeBytes(of: &word) { value.writeBytes($0) }
+        }
+        try await client.set(key, value)
+        let read: Bytes? = try await client.get(key, as: Bytes.self)
+        #expect(read?.count == value.count)
+        #expect(read == value)
+        #expect(try await client.customCommand(["STRLEN", key]).intValue == 16 * 1024 * 1024)
+        // Small requests after the big one still line up.
+        #expect(try await client.ping() == "PONG")
+        _ = try await client.del([key])
+        await client.close()
+    }
+
+    @Test func manyLargeValuesConcurrently() async throws {
+        let client = try await SharedServer.valkey().client { $0.requestTimeout = .seconds(10) }
+        let prefix = SharedServer.uniqueKey()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    let value = Bytes([UInt8](repeating: UInt8(task), count: 300_000 + task))
+                    try await client.set("\(prefix):\(task)", value)
+                    let read: Bytes? = try await client.get("\(prefix):\(task)", as: Bytes.self)
+                    #expect(read == value)
+                }
+            }
+            try await group.waitForAll()
+        }
+        await client.close()
+    }
+}
