@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 
 /// An event loop that does nothing until a test tells it to: the test is the loop's thread.
@@ -20,14 +21,22 @@ public final class ManualEventLoop: EventLoop, @unchecked Sendable {
     }
 
     private let state: Mutex<State>
+    /// The thread inside `run()` or `advance(by:)`: the loop's thread while it is driven.
+    private let driver = Atomic<UInt>(0)
 
     /// A loop whose clock starts at `now`.
     public init(now: Deadline = Deadline(uptimeNanoseconds: 1_000_000_000)) {
         state = Mutex(State(now: now))
     }
 
-    /// Always true: whoever drives a manual loop is its thread.
-    public var inEventLoop: Bool { true }
+    /// True on the thread driving the loop, inside `run()` or `advance(by:)`.
+    public var inEventLoop: Bool { driver.load(ordering: .acquiring) == UInt(pthread_self()) }
+
+    private func driving<Result>(_ body: () -> Result) -> Result {
+        let previous = driver.exchange(UInt(pthread_self()), ordering: .acquiringAndReleasing)
+        defer { driver.store(previous, ordering: .releasing) }
+        return body()
+    }
 
     /// Queues `task` for the next `run()`.
     public func execute(_ task: @escaping @Sendable () -> Void) {
@@ -77,14 +86,20 @@ public final class ManualEventLoop: EventLoop, @unchecked Sendable {
             state.now = state.now + duration
             return state.now
         }
-        while let handler = state.withLock({ $0.timers.popDue(now: now) }) {
-            handler.timerFired(now: now)
+        driving {
+            while let handler = state.withLock({ $0.timers.popDue(now: now) }) {
+                handler.timerFired(now: now)
+            }
         }
         run()
     }
 
     /// Runs tasks and delivers readiness until there is nothing left to do.
     public func run() {
+        driving { runUntilIdle() }
+    }
+
+    private func runUntilIdle() {
         for _ in 0..<100_000 {
             var progressed = false
             let tasks = state.withLock { state in

@@ -256,7 +256,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     // MARK: Connecting
 
     private func startConnect(generation: Int) {
-        let deadline = Deadline.now() + connectionTimeout
+        let deadline = loop.now() + connectionTimeout
         Task { [self] in
             do throws(TransportError) {
                 let stream = try await connector.connect(deadline: deadline)

@@ -1,0 +1,190 @@
+import Synchronization
+import Testing
+@testable import GlideClient
+
+/// Opens memory pipes and hands the server's end of each to the test.
+final class MemoryConnector: StreamConnector, @unchecked Sendable {
+    let servers: AsyncStream<MemoryByteStream>
+    let continuation: AsyncStream<MemoryByteStream>.Continuation
+    let refuse = Mutex(false)
+
+    init() { (servers, continuation) = AsyncStream.makeStream() }
+
+    var addressDescription: String { "memory" }
+
+    func connect(deadline: Deadline) async throws(TransportError) -> MemoryByteStream {
+        if refuse.withLock({ $0 }) { throw TransportError(.connectFailed, errno: .connectionRefused, detail: "memory") }
+        let (client, server) = MemoryByteStream.makePair()
+        continuation.yield(server)
+        return client
+    }
+}
+
+typealias MemoryConnection = NodeConnection<ManualEventLoop, MemoryConnector>
+
+/// A connection over a memory pipe, driven by a manual loop: every step is the test's.
+struct Harness {
+    let loop = ManualEventLoop()
+    let connector = MemoryConnector()
+    let connection: MemoryConnection
+    var servers: AsyncStream<MemoryByteStream>.Iterator
+
+    init(limit: Int = 100) {
+        connection = MemoryConnection(
+            loop: loop, connector: connector,
+            handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0),
+            inflightLimit: limit, connectionTimeout: .seconds(2))
+        servers = connector.servers.makeAsyncIterator()
+    }
+
+    /// Sends a command and returns the task waiting for its reply.
+    func send(_ arguments: [String], timeout: Duration = .seconds(1)) -> Task<Result<ConnectionReply, GlideError>, Never> {
+        let deadline = loop.now() + timeout
+        let connection = self.connection
+        return Task { await connection.send(deadline: deadline) { $0.writeRESPCommand(arguments) } }
+    }
+
+    /// Waits for the next connection attempt and completes its handshake as a server would.
+    mutating func acceptAndHandshake() async throws -> MemoryByteStream {
+        let server = try #require(await servers.next())
+        try await settle()
+        #expect(commands(server.receiveAll()).map(\.first) == ["HELLO", "CLIENT", "CLIENT"])
+        try server.send("%1\r\n$5\r\nproto\r\n:3\r\n+OK\r\n+OK\r\n")
+        loop.run()
+        return server
+    }
+
+    /// Lets tasks on other threads reach the loop, then runs it.
+    func settle() async throws {
+        for _ in 0..<50 {
+            try await Task.sleep(for: .milliseconds(2))
+            loop.run()
+        }
+    }
+}
+
+@Suite struct NodeConnectionTests {
+    @Test func requestConnectsHandshakesAndGetsItsReply() async throws {
+        var harness = Harness()
+        let get = harness.send(["GET", "k"])
+        let server = try await harness.acceptAndHandshake()
+        try await harness.settle()
+        #expect(commands(server.receiveAll()) == [["GET", "k"]])
+        try server.send("$1\r\nv\r\n")
+        harness.loop.run()
+        #expect(try await get.value.get().token.stringBytes == "v")
+    }
+
+    @Test func repliesSplitAcrossReadsReachTheRightCallers() async throws {
+        var harness = Harness()
+        let first = harness.send(["GET", "a"])
+        let server = try await harness.acceptAndHandshake()
+        try await harness.settle()
+        let second = harness.send(["GET", "b"])
+        try await harness.settle()
+        #expect(commands(server.receiveAll()) == [["GET", "a"], ["GET", "b"]])
+        for piece in ["$3\r\no", "ne\r\n$3", "\r\ntwo\r", "\n"] {
+            try server.send(piece)
+            harness.loop.run()
+        }
+        #expect(try await first.value.get().token.stringBytes == "one")
+        #expect(try await second.value.get().token.stringBytes == "two")
+    }
+
+    @Test func timeoutOnTheManualClockDiscardsTheLateReply() async throws {
+        var harness = Harness()
+        let warmup = harness.send(["PING"])
+        let server = try await harness.acceptAndHandshake()
+        try await harness.settle()
+        try server.send("+PONG\r\n")
+        harness.loop.run()
+        _ = await warmup.value
+
+        let slow = harness.send(["GET", "slow"], timeout: .milliseconds(250))
+        try await harness.settle()
+        harness.loop.advance(by: .milliseconds(300))
+        guard case .failure(let error) = await slow.value else {
+            Issue.record("expected a timeout")
+            return
+        }
+        #expect(error.code == .timeout)
+        let next = harness.send(["GET", "next"])
+        try await harness.settle()
+        try server.send("$4\r\nlate\r\n$4\r\nnext\r\n")
+        harness.loop.run()
+        #expect(try await next.value.get().token.stringBytes == "next")
+    }
+
+    @Test func malformedReplyFailsWithAProtocolErrorAndReconnects() async throws {
+        var harness = Harness()
+        let get = harness.send(["GET", "k"])
+        let server = try await harness.acceptAndHandshake()
+        try await harness.settle()
+        try server.send("$2\r\nokXX")  // no CRLF after the payload
+        harness.loop.run()
+        guard case .failure(let error) = await get.value else {
+            Issue.record("expected a protocol error")
+            return
+        }
+        #expect(error.code == .protocolError)
+        #expect(server.peerClosed)
+        // The next request opens a new connection.
+        let retry = harness.send(["GET", "k"])
+        let second = try await harness.acceptAndHandshake()
+        try await harness.settle()
+        #expect(commands(second.receiveAll()) == [["GET", "k"]])
+        try second.send("$2\r\nok\r\n")
+        harness.loop.run()
+        #expect(try await retry.value.get().token.stringBytes == "ok")
+    }
+
+    @Test func peerCloseFailsInFlightRequestsAtOnce() async throws {
+        var harness = Harness()
+        let first = harness.send(["GET", "a"], timeout: .seconds(60))
+        let server = try await harness.acceptAndHandshake()
+        let second = harness.send(["GET", "b"], timeout: .seconds(60))
+        try await harness.settle()
+        server.close()
+        harness.loop.run()
+        for task in [first, second] {
+            guard case .failure(let error) = await task.value else {
+                Issue.record("expected a failure")
+                continue
+            }
+            #expect(error.code == .connectionClosed)
+        }
+        #expect(harness.loop.registrationCount == 0)
+    }
+
+    @Test func refusedConnectionFailsTheQueuedRequests() async throws {
+        let harness = Harness()
+        harness.connector.refuse.withLock { $0 = true }
+        let get = harness.send(["GET", "k"])
+        try await harness.settle()
+        guard case .failure(let error) = await get.value else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(error.code == .connectionFailed)
+        #expect(error.transportError?.errno == .connectionRefused)
+    }
+
+    @Test func closeFailsWaitersAndLaterRequests() async throws {
+        var harness = Harness()
+        let get = harness.send(["GET", "k"], timeout: .seconds(60))
+        let server = try await harness.acceptAndHandshake()
+        harness.connection.close()
+        harness.loop.run()
+        guard case .failure(let error) = await get.value else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(error.code == .clientClosed)
+        #expect(server.peerClosed)
+        guard case .failure(let later) = await harness.send(["PING"]).value else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(later.code == .clientClosed)
+    }
+}
