@@ -21,6 +21,9 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     let jobs = Mutex(RingBuffer<UnownedJob>(minimumCapacity: 64))
     let wakePending = Atomic<Bool>(false)
     let timers = Mutex(TimerQueue())
+    /// The earliest timer's deadline, mirrored outside the lock so an idle loop iteration can see
+    /// that nothing changed without taking it.
+    let earliestTimer = Atomic<UInt64>(.max)
     let stopRequested = Atomic<Bool>(false)
     let threadID = Atomic<UInt>(0)
 
@@ -161,6 +164,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     public func scheduleTimer(at deadline: Deadline, handler: some EventHandler) {
         let earliest = timers.withLock { queue in
             queue.push(deadline, handler)
+            earliestTimer.store(queue.earliest.uptimeNanoseconds, ordering: .releasing)
             return queue.earliest
         }
         // Only an earlier deadline than the one armed needs the loop's attention.
@@ -168,8 +172,15 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     }
 
     private func fireTimers() {
+        // The common case: the armed timerfd still stands for the earliest timer, and it wakes
+        // the loop when that comes due.
+        if earliestTimer.load(ordering: .acquiring) == armedDeadline.uptimeNanoseconds { return }
         let now = Deadline.now()
-        while let handler = timers.withLock({ $0.popDue(now: now) }) {
+        while let handler = timers.withLock({ queue -> (any EventHandler)? in
+            let due = queue.popDue(now: now)
+            earliestTimer.store(queue.earliest.uptimeNanoseconds, ordering: .releasing)
+            return due
+        }) {
             handler.timerFired(now: now)
         }
         let next = timers.withLock { $0.earliest }

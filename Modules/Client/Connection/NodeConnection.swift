@@ -9,6 +9,11 @@ import Synchronization
 /// itself, so requests that arrive meanwhile leave in the same write. The loop thread reads,
 /// decodes, and resumes the callers' continuations. The lock is taken once per request and once
 /// per batch of replies.
+///
+/// Generic over its loop and connector so tests can drive it with a manual loop and memory pipes.
+/// The loop reaches it through `EventHandler`, which would run the generic code unspecialised; the
+/// `@_specialize` attributes make the hot entry points jump to code compiled for the production
+/// pairing (epoll and sockets) instead.
 final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHandler, @unchecked Sendable {
     typealias Stream = Connector.Stream
     typealias Waiter = UnsafeContinuation<Result<ConnectionReply, GlideError>, Never>
@@ -48,6 +53,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     // MARK: Requests (any thread)
 
     /// Sends a request that expects `replies` replies and waits for the last one, or for `deadline`.
+    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
     func send(deadline: Deadline, replies: Int = 1, encode: @Sendable (inout Bytes) -> Void) async -> Result<ConnectionReply, GlideError> {
         await withUnsafeContinuation { continuation in
             let outcome = machine.withLock {
@@ -95,6 +101,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     // MARK: Writing
 
     /// Writes `job` and keeps writing what others queue meanwhile, up to a few rounds.
+    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
     private func runWriter(_ first: Machine.WriteJob) {
         var job = first
         var rounds = 0
@@ -140,6 +147,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     }
 
     /// The socket can take more bytes again.
+    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
     func writable() {
         if let registration { loop.setWriteInterest(false, for: registration) }
         guard let job = machine.withLock({ $0.writable(generation: readGeneration) }) else { return }
@@ -149,6 +157,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     // MARK: Reading (loop thread)
 
     /// Reads what the socket has, decodes every complete reply and hands each to its caller.
+    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
     func readable() {
         guard let stream = readStream else { return }
         let generation = readGeneration
@@ -184,18 +193,19 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     }
 
     /// Hands the decoded replies to their callers: one lock for the batch, resumes outside it.
+    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
     private func deliver() {
         var index = 0
         let generation = readGeneration
         while index < tokens.count {
-            if machine.withLock({ $0.isHandshaking }) {
-                handshakeReply(tokens[index], generation: generation)
-                index += 1
-                continue
-            }
             var unexpected = false
+            var handshaking = false
             machine.withLock { machine in
-                while index < tokens.count && !machine.isHandshaking {
+                while index < tokens.count {
+                    if machine.isHandshaking {
+                        handshaking = true
+                        return
+                    }
                     switch machine.replyReceived(tokens[index]) {
                     case .none, .push:
                         break  // push messages are dropped until the pub/sub layer consumes them
@@ -203,7 +213,6 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
                         resumes.append((waiter, reply))
                     case .unexpectedReply:
                         unexpected = true
-                        index = tokens.count
                         return
                     }
                     index += 1
@@ -215,6 +224,10 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
                 tokens.removeAll(keepingCapacity: true)
                 connectionLost(generation: generation, GlideErrorSummary(.protocolError, "the server sent a reply no request was waiting for"))
                 return
+            }
+            if handshaking {
+                handshakeReply(tokens[index], generation: generation)
+                index += 1
             }
             if readGeneration != generation { break }
         }
@@ -240,6 +253,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     // MARK: Timers (loop thread)
 
     /// Times out overdue requests and re-arms for the next deadline.
+    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
     func timerFired(now: Deadline) {
         let outcome = machine.withLock { $0.timerFired(now: now) }
         if !outcome.expired.isEmpty {

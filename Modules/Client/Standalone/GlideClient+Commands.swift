@@ -1,5 +1,5 @@
 // Typed entry points for the first command slice, in GLIDE's naming. `String` overloads are
-// concrete so the hot path is specialised inside this module; generic ones take any key or value.
+// concrete; generic ones are inlinable, so both run specialised code.
 
 extension GlideClient {
     /// The value of `key` as text, or `nil` when it does not exist.
@@ -8,6 +8,7 @@ extension GlideClient {
     }
 
     /// The value of `key` decoded as `Value` (`Bytes` for binary data), or `nil`.
+    @inlinable
     public func get<Key: RESPArgument & Sendable, Value: RESPTokenDecodable>(
         _ key: Key, as: Value.Type = Value.self
     ) async throws(GlideError) -> Value? {
@@ -23,7 +24,7 @@ extension GlideClient {
     }
 
     /// Writes any value (`Bytes`, `Int`, …) at any key.
-    @discardableResult
+    @inlinable @discardableResult
     public func set<Key: RESPArgument & Sendable, Value: RESPArgument & Sendable>(
         _ key: Key, _ value: Value, condition: SetCondition? = nil, expiry: SetExpiry? = nil
     ) async throws(GlideError) -> Bool {
@@ -31,24 +32,25 @@ extension GlideClient {
     }
 
     /// Removes `keys`; returns how many existed.
-    @discardableResult
+    @inlinable @discardableResult
     public func del<Key: RESPArgument & Sendable>(_ keys: [Key]) async throws(GlideError) -> Int {
         try await execute(DEL(keys))
     }
 
     /// How many of `keys` exist, counting repeats.
+    @inlinable
     public func exists<Key: RESPArgument & Sendable>(_ keys: [Key]) async throws(GlideError) -> Int {
         try await execute(EXISTS(keys))
     }
 
     /// Adds one to the integer at `key` and returns the result.
-    @discardableResult
+    @inlinable @discardableResult
     public func incr<Key: RESPArgument & Sendable>(_ key: Key) async throws(GlideError) -> Int {
         try await execute(INCRBY(key, by: 1))
     }
 
     /// Adds `amount` to the integer at `key` and returns the result.
-    @discardableResult
+    @inlinable @discardableResult
     public func incrBy<Key: RESPArgument & Sendable>(_ key: Key, _ amount: Int) async throws(GlideError) -> Int {
         try await execute(INCRBY(key, by: amount))
     }
@@ -59,6 +61,7 @@ extension GlideClient {
     }
 
     /// The values of `keys` decoded as `Value`.
+    @inlinable
     public func mget<Key: RESPArgument & Sendable, Value: RESPTokenDecodable>(
         _ keys: [Key], as: Value.Type = Value.self
     ) async throws(GlideError) -> [Value?] {
@@ -71,6 +74,7 @@ extension GlideClient {
     }
 
     /// Writes every key and value at once, in order.
+    @inlinable
     public func mset<Key: RESPArgument & Sendable, Value: RESPArgument & Sendable>(
         _ pairs: [(key: Key, value: Value)]
     ) async throws(GlideError) {
@@ -99,6 +103,7 @@ extension GlideClient {
     ///
     /// The connection is shared, so any transaction executed on this client by another task
     /// in between also ends the watch.
+    @inlinable
     public func watch<Key: RESPArgument & Sendable>(_ keys: [Key]) async throws(GlideError) {
         try await execute(WATCH(keys))
     }

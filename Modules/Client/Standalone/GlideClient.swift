@@ -84,32 +84,50 @@ public final class GlideClient: Sendable {
     ///
     /// Server errors throw `.server` (with `serverCode`), a missing reply `.timeout`, a lost
     /// connection `.connectionClosed`.
+    @inlinable
     public func execute<Command: GlideCommand>(_ command: Command) async throws(GlideError) -> Command.Response {
-        try await execute(command, deadline: deadline(for: command))
-    }
-
-    func deadline(for command: some GlideCommand) -> Deadline {
-        // A blocking command may hold its reply back for its own timeout (zero: forever).
-        guard let blocking = command.blockingTimeout else { return Deadline.now() + configuration.requestTimeout }
-        return blocking == .zero ? .distantFuture : Deadline.now() + blocking + .milliseconds(500)
-    }
-
-    func execute<Command: GlideCommand>(_ command: Command, deadline: Deadline) async throws(GlideError) -> Command.Response {
-        let reply = await connection.send(deadline: deadline) { command.encode(into: &$0) }
-        switch reply {
-        case .failure(let error):
-            throw error
-        case .success(let reply):
-            return try decode(reply.token, for: command)
-        }
-    }
-
-    func decode<Command: GlideCommand>(_ token: RESPToken, for command: Command) throws(GlideError) -> Command.Response {
-        if token.type.isError { throw GlideError.server(token, address: connection.address) }
+        // Inlinable so it is specialised for the command at the call site; the non-generic core
+        // below does the sending, so no generic code runs unspecialised.
+        let token = try await send(deadline: deadline(blockingTimeout: command.blockingTimeout)) { command.encode(into: &$0) }
         do {
             return try command.decodeResponse(token)
         } catch {
-            throw GlideError(.protocolError, "\(Command.name) reply: \(error)", address: connection.address)
+            throw unexpectedReply(Command.name, error)
+        }
+    }
+
+    /// Sends one encoded request and returns its reply, throwing server errors.
+    @usableFromInline
+    func send(deadline: Deadline, encode: @Sendable (inout Bytes) -> Void) async throws(GlideError) -> RESPToken {
+        switch await connection.send(deadline: deadline, encode: encode) {
+        case .failure(let error):
+            throw error
+        case .success(let reply):
+            if reply.token.type.isError { throw GlideError.server(reply.token, address: connection.address) }
+            return reply.token
+        }
+    }
+
+    /// When a request must be answered by: the request timeout, or for a blocking command its own
+    /// timeout plus half a second (zero: never).
+    @usableFromInline
+    func deadline(blockingTimeout: Duration?) -> Deadline {
+        guard let blocking = blockingTimeout else { return Deadline.now() + configuration.requestTimeout }
+        return blocking == .zero ? .distantFuture : Deadline.now() + blocking + .milliseconds(500)
+    }
+
+    @usableFromInline
+    func unexpectedReply(_ command: String, _ error: RESPConversionError) -> GlideError {
+        GlideError(.protocolError, "\(command) reply: \(error)", address: connection.address)
+    }
+
+    /// Sends `command` with an explicit deadline (used by `create`, which may wait for a connect).
+    func execute<Command: GlideCommand>(_ command: Command, deadline: Deadline) async throws(GlideError) -> Command.Response {
+        let token = try await send(deadline: deadline) { command.encode(into: &$0) }
+        do {
+            return try command.decodeResponse(token)
+        } catch {
+            throw unexpectedReply(Command.name, error)
         }
     }
 
