@@ -5,13 +5,18 @@ import Synchronization
 /// A non-blocking TCP or Unix domain socket.
 ///
 /// TCP sockets have `TCP_NODELAY` (requests are already batched by the client, so Nagle's delay
-/// only adds latency) and `SO_KEEPALIVE`. The stream owns its descriptor and closes it once.
+/// only adds latency) and `SO_KEEPALIVE`. The stream owns its descriptor and releases it once.
+///
+/// `close()` may race with a read or write on another thread. Calls in progress are counted, and
+/// the descriptor is released only when the last of them ends: a write that starts after `close()`
+/// fails with `.streamClosed` and can never reach a descriptor number the kernel has reused.
 public final class SocketStream: ByteStream, @unchecked Sendable {
     /// The socket's descriptor, owned by this stream.
     public let descriptor: Int32
     /// The address the socket is connected to.
     public let remoteAddress: SocketAddress
-    private let closed = Atomic<Bool>(false)
+    /// Bit 0: closed. Bit 1: descriptor released. Above: calls in progress, in units of 4.
+    private let usage = Atomic<Int>(0)
 
     init(descriptor: Int32, remoteAddress: SocketAddress) {
         self.descriptor = descriptor
@@ -27,10 +32,39 @@ public final class SocketStream: ByteStream, @unchecked Sendable {
     public var allowsConcurrentWrites: Bool { true }
 
     /// Whether `close()` has been called.
-    public var isClosed: Bool { closed.load(ordering: .acquiring) }
+    public var isClosed: Bool { usage.load(ordering: .acquiring) & 1 != 0 }
+
+    /// Whether the descriptor has been released to the kernel.
+    var isReleased: Bool { usage.load(ordering: .acquiring) & 2 != 0 }
+
+    /// Counts a call in; false once closed.
+    private func enter() -> Bool {
+        if usage.add(4, ordering: .acquiringAndReleasing).newValue & 1 == 0 { return true }
+        leave()
+        return false
+    }
+
+    /// Counts a call out; the last one out after `close()` releases the descriptor.
+    private func leave() {
+        if usage.subtract(4, ordering: .acquiringAndReleasing).newValue == 1 { release() }
+    }
+
+    /// Releases the descriptor; of all callers, only the one that moves the state from
+    /// "closed, unused" to "released" does it.
+    private func release() {
+        if usage.compareExchange(expected: 1, desired: 3, ordering: .acquiringAndReleasing).exchanged {
+            closeDescriptor(descriptor)
+        }
+    }
+
+    private func closedError(_ call: String) -> TransportError {
+        TransportError(.streamClosed, syscall: call, detail: "\(remoteAddress)")
+    }
 
     /// Reads into `buffer`'s spare capacity.
     public func read(into buffer: inout Bytes, maximumLength: Int) throws(TransportError) -> StreamReadResult {
+        guard enter() else { throw closedError("read") }
+        defer { leave() }
         let descriptor = self.descriptor
         var outcome = StreamReadResult.wouldBlock
         _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumLength) { spare throws(TransportError) in
@@ -53,6 +87,8 @@ public final class SocketStream: ByteStream, @unchecked Sendable {
     /// A vectored write: `sendmsg` is `writev` with `MSG_NOSIGNAL`, so a closed peer gives `EPIPE`
     /// instead of killing the process with `SIGPIPE`.
     public func write(vectors: UnsafeBufferPointer<iovec>) throws(TransportError) -> IOResult<Int> {
+        guard enter() else { throw closedError("sendmsg") }
+        defer { leave() }
         var message = msghdr()
         message.msg_iov = UnsafeMutablePointer(mutating: vectors.baseAddress)
         message.msg_iovlen = vectors.count
@@ -63,10 +99,11 @@ public final class SocketStream: ByteStream, @unchecked Sendable {
         }
     }
 
-    /// Closes the descriptor once; later calls do nothing.
+    /// Closes the stream: later reads and writes fail, and the descriptor is released as soon as
+    /// no call is using it. Later calls do nothing.
     public func close() {
-        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        closeDescriptor(descriptor)
+        let before = usage.bitwiseOr(1, ordering: .acquiringAndReleasing).oldValue
+        if before & 1 == 0 && before == 0 { release() }
     }
 
     /// A reset or broken pipe is the peer going away, not a failed system call.

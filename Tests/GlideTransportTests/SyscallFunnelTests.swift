@@ -117,3 +117,47 @@ import Testing
         #expect(error?.description.contains("no-such-host.invalid") == true)
     }
 }
+
+@Suite struct SocketStreamCloseTests {
+    /// A socket pair wrapped in streams: no network involved.
+    func pair() -> (SocketStream, Int32) {
+        var descriptors: [Int32] = [0, 0]
+        precondition(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &descriptors) == 0)
+        return (SocketStream(descriptor: descriptors[0], remoteAddress: .unix(path: "pair")), descriptors[1])
+    }
+
+    @Test func callsAfterCloseFailAndTheDescriptorIsReleasedOnce() throws {
+        let (stream, peer) = pair()
+        defer { Glibc.close(peer) }
+        #expect(try stream.write(Bytes("x")).processedCount == 1)
+        stream.close()
+        stream.close()
+        #expect(stream.isClosed)
+        let error = #expect(throws: TransportError.self) { _ = try stream.write(Bytes("y")) }
+        #expect(error?.kind == .streamClosed)
+        var buffer = Bytes()
+        #expect(throws: TransportError.self) { _ = try stream.read(into: &buffer, maximumLength: 10) }
+        #expect(stream.isReleased)
+    }
+
+    @Test func closeDuringConcurrentWritesNeverTouchesAReusedDescriptor() async throws {
+        for _ in 0..<20 {
+            let (stream, peer) = pair()
+            let writers = (0..<4).map { _ in
+                Task.detached {
+                    for _ in 0..<200 { _ = try? stream.write(Bytes("z")) }
+                }
+            }
+            stream.close()
+            for writer in writers { await writer.value }
+            // Every writer has left, so the descriptor was released, exactly once (a second
+            // release would have trapped on EBADF).
+            #expect(stream.isReleased)
+            Glibc.close(peer)
+        }
+    }
+}
+
+extension IOResult<Int> {
+    var processedCount: Int? { if case .processed(let count) = self { count } else { nil } }
+}

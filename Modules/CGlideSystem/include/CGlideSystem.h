@@ -5,8 +5,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
-#include <sys/uio.h>
-#include <netinet/tcp.h>
 
 /// Names the calling thread (at most 15 bytes), as `top -H` and debuggers show it.
 void CGlideSystem_setThreadName(const char *name);
