@@ -19,6 +19,7 @@ struct Options {
     var dataSize = 3
     var csv = false
     var onLoop = false
+    var memory = false
 }
 
 func parseOptions() -> Options {
@@ -50,6 +51,7 @@ func parseOptions() -> Options {
         case "-d": options.dataSize = number(flag)
         case "--csv": options.csv = true
         case "--on-loop": options.onLoop = true
+        case "--memory": options.memory = true
         default:
             print("usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t get,set,mixed,incr,ping] [-d size] [--csv]")
             exit(flag == "--help" ? 0 : 2)
@@ -110,6 +112,13 @@ func measure(tasks: Int, count: Int, commandsPerRequest: Int,
     let seconds = Double(nanoseconds() - start) / 1e9
     return Measurement(latencies: latencies.sorted(), seconds: seconds, cpu: cpuSeconds() - cpuStart,
                        commands: count * commandsPerRequest)
+}
+
+/// The process's resident memory in MiB, from /proc/self/statm.
+func residentMebibytes() -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    return fields.count > 1 ? (Double(fields[1]) ?? 0) * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576 : 0
 }
 
 func percentile(_ sorted: [UInt64], _ fraction: Double) -> Double {
@@ -193,6 +202,17 @@ for test in options.tests {
     default:
         print("unknown test \(test): use get, set, mixed, incr or ping")
         exit(2)
+    }
+    if options.memory {
+        // Ten slices of the run, with the resident memory after each: it must stay flat.
+        var samples: [String] = []
+        for _ in 0..<10 {
+            _ = try await measure(tasks: min(options.clients, requests / 10), count: requests / 10,
+                                  commandsPerRequest: batch, operation)
+            samples.append(String(format: "%.1f", residentMebibytes()))
+        }
+        print("\"\(name) RSS MiB per tenth\",\"\(samples.joined(separator: " "))\"")
+        continue
     }
     do {
         let tasks = min(options.clients, requests)

@@ -149,3 +149,15 @@ import Testing
         await client.close()  // closing twice is harmless
     }
 }
+
+@Suite struct MultiplexingGuardTests {
+    @Test(arguments: [["SUBSCRIBE", "news"], ["psubscribe", "n*"], ["MONITOR"], ["client", "reply", "off"]])
+    func commandsThatBreakOneReplyPerRequestAreRefused(arguments: [String]) async throws {
+        let client = try await SharedServer.valkey().client()
+        let error = await #expect(throws: GlideError.self) { try await client.customCommand(arguments) }
+        #expect(error?.code == .configuration)
+        // Nothing was sent: the connection still answers in step.
+        #expect(try await client.ping("still in step") == "still in step")
+        await client.close()
+    }
+}

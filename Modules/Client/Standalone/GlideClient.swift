@@ -136,13 +136,32 @@ public final class GlideClient: Sendable {
     /// ```swift
     /// let info = try await client.customCommand(["CLIENT", "INFO"])
     /// ```
+    ///
+    /// Commands that would break the one-reply-per-request rule of the shared connection (the
+    /// `SUBSCRIBE` family, `MONITOR`, `CLIENT REPLY OFF|SKIP`) are refused with `.configuration`.
     public func customCommand(_ arguments: [String]) async throws(GlideError) -> RESPValue {
-        try await execute(CustomCommand(arguments))
+        try Self.checkMultiplexable(arguments.prefix(2).map { Bytes($0) })
+        return try await execute(CustomCommand(arguments))
     }
 
     /// Sends any command given as binary-safe arguments.
     public func customCommand(_ arguments: [Bytes]) async throws(GlideError) -> RESPValue {
-        try await execute(CustomCommand(arguments))
+        try Self.checkMultiplexable(Array(arguments.prefix(2)))
+        return try await execute(CustomCommand(arguments))
+    }
+
+    /// Refuses commands whose replies don't come one per request.
+    static func checkMultiplexable(_ head: [Bytes]) throws(GlideError) {
+        guard let name = head.first else { throw GlideError(.configuration, "a command needs a name") }
+        let streaming: [StaticString] = ["SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE",
+                                         "SUNSUBSCRIBE", "MONITOR"]
+        if streaming.contains(where: { name.equalsCaseInsensitive($0) }) {
+            throw GlideError(.configuration, "\(name.string.uppercased()) turns the shared connection into a message "
+                             + "stream; it can't be sent with customCommand (a pub/sub API is planned)")
+        }
+        if name.equalsCaseInsensitive("CLIENT"), head.count > 1, head[1].equalsCaseInsensitive("REPLY") {
+            throw GlideError(.configuration, "CLIENT REPLY would leave requests on the shared connection without replies")
+        }
     }
 
     // MARK: Life cycle
