@@ -147,6 +147,7 @@ func readyMachine(limit: Int = 100) -> Machine {
         let lost = machine.connectionLost(generation: 1)
         #expect(lost.waiters == ["a", "b"])
         #expect(lost.stream == "s1")
+        #expect(lost.duringHandshake == false)
         #expect(machine.phase == .idle)
         // The old writer reporting in later changes nothing.
         job.writes = PendingWrites()
@@ -214,6 +215,16 @@ func readyMachine(limit: Int = 100) -> Machine {
         #expect(summary.code == .authenticationFailed)
         #expect(stream == "s1")
         #expect(machine.phase == .idle)
+    }
+
+    @Test func connectionLostDuringTheHandshakeSaysSo() {
+        var machine = Machine(handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0),
+                              inflightLimit: 10)
+        _ = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A"))
+        _ = machine.connected(generation: 1, stream: "s1", handshakeDeadline: t0 + .seconds(2))
+        let lost = machine.connectionLost(generation: 1)
+        #expect(lost.waiters == ["a"])
+        #expect(lost.duringHandshake)
     }
 
     @Test func handshakeMustFinishWithinTheConnectTimeout() {

@@ -266,3 +266,26 @@ import Testing
         await admin.close()
     }
 }
+
+@Suite struct HandshakeFailureTests {
+    @Test func serverClosingDuringTheHandshakeIsAConnectionFailure() async throws {
+        // A full server: it accepts the socket, then closes it (as valkey does at maxclients).
+        let fake = FakeServer { _ in nil }
+        defer { fake.stop() }
+        let error = await #expect(throws: GlideError.self) {
+            try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address]))
+        }
+        #expect(error?.code == .connectionFailed)
+        #expect(error?.message.contains("connecting failed") == true)
+    }
+
+    @Test func maxClientsReachedIsAConnectionFailure() async throws {
+        let server = try await TestServer.startValkey(["--maxclients", "1"])
+        defer { server.stop() }
+        let first = try await server.client()
+        let error = await #expect(throws: GlideError.self) { try await server.client() }
+        #expect(error?.code == .connectionFailed, "\(String(describing: error))")
+        #expect(try await first.ping() == "PONG")
+        await first.close()
+    }
+}

@@ -325,12 +325,14 @@ struct ConnectionStateMachine<Waiter, Stream> {
         }
     }
 
-    /// The connection of `generation` broke: every request waiting on it fails.
-    mutating func connectionLost(generation: Int) -> (waiters: [Waiter], stream: Stream?) {
-        guard generation == self.generation, phase == .handshaking || phase == .ready else { return ([], nil) }
+    /// The connection of `generation` broke: every request waiting on it fails. `duringHandshake`
+    /// says the connection never became ready, so no request was sent on it.
+    mutating func connectionLost(generation: Int) -> (waiters: [Waiter], stream: Stream?, duringHandshake: Bool) {
+        guard generation == self.generation, phase == .handshaking || phase == .ready else { return ([], nil, false) }
         let lostStream = stream
+        let duringHandshake = phase == .handshaking
         tearDown(to: .idle)
-        return (drainAll(), lostStream)
+        return (drainAll(), lostStream, duringHandshake)
     }
 
     /// The user closed the client: fail everything, and close the stream if there is one.

@@ -328,10 +328,13 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     // MARK: Losing the connection (loop thread)
 
     private func connectionLost(generation: Int, _ summary: GlideErrorSummary) {
-        let (waiters, stream) = machine.withLock { $0.connectionLost(generation: generation) }
+        let (waiters, stream, duringHandshake) = machine.withLock { $0.connectionLost(generation: generation) }
         if readGeneration == generation { stopReading() }
         if let stream { closeStream(stream) }
-        let error = summary.error(at: address)
+        // Before the handshake finished nothing was sent: connecting failed, nothing was lost.
+        let error = duringHandshake && summary.code == .connectionClosed
+            ? GlideError(.connectionFailed, "connecting failed: \(summary.message)", address: address)
+            : summary.error(at: address)
         for waiter in waiters { waiter.resume(returning: .failure(error)) }
     }
 
