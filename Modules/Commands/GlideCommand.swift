@@ -12,7 +12,7 @@ public protocol GlideCommand: Sendable {
     static var name: String { get }
 
     /// Writes the command as a RESP array of bulk strings.
-    func encode(into buffer: inout Bytes)
+    func encode(into buffer: inout RESPCommandBuffer)
 
     /// Decodes a reply that is not an error. Server errors are handled before this is called.
     func decodeResponse(_ token: RESPToken) throws(RESPConversionError) -> Response
@@ -50,5 +50,5 @@ public struct CustomCommand<Arguments: RESPArgument & Sendable>: GlideCommand {
 
     /// Writes the arguments as one RESP array.
     @inlinable
-    public func encode(into buffer: inout Bytes) { buffer.writeRESPCommand(arguments) }
+    public func encode(into buffer: inout RESPCommandBuffer) { buffer.writeRESPCommand(arguments) }
 }

@@ -5,8 +5,8 @@ typealias Machine = ConnectionStateMachine<String, String>
 
 let t0 = Deadline(uptimeNanoseconds: 1_000_000_000)
 
-func request(_ text: String) -> @Sendable (inout Bytes) -> Void {
-    { $0.writeString(text) }
+func request(_ text: String) -> @Sendable (inout RESPCommandBuffer) -> Void {
+    { $0.bytes.writeString(text) }
 }
 
 extension Machine.EnqueueAction {
@@ -79,6 +79,18 @@ func readyMachine(limit: Int = 100) -> Machine {
             return
         }
         #expect(wire(batch) == "B;C;")
+    }
+
+    @Test func largeValuesGoOutFromTheCallersStorage() {
+        var machine = readyMachine()
+        let value = Bytes([UInt8](repeating: 0x61, count: 100_000))
+        let job = machine.enqueue("big", deadline: t0 + .seconds(1), encode: { $0.writeRESPCommand("SET", "k", value) }).action.job
+        var addresses: [UnsafeRawPointer] = []
+        job?.writes.withVectors { vectors in
+            for vector in vectors { addresses.append(UnsafeRawPointer(vector.iov_base!)) }
+        }
+        #expect(addresses.count == 3)
+        #expect(addresses.contains(value._unsafeReadableAddress))
     }
 
     @Test func outboundBuffersAreRecycledNotReallocated() {

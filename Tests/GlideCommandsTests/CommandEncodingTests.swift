@@ -2,9 +2,9 @@ import GlideCommands
 import Testing
 
 func wire(_ command: some GlideCommand) -> String {
-    var buffer = Bytes()
+    var buffer = RESPCommandBuffer()
     command.encode(into: &buffer)
-    return buffer.string.replacingCRLF
+    return buffer.contiguousBytes.string.replacingCRLF
 }
 
 extension String {

@@ -80,13 +80,39 @@ func randomValue(_ rng: inout SplitMix64, depth: Int) -> RESPValue {
     }
 
     @Test func commandEncoderWritesArraysOfBulkStrings() {
-        var buffer = Bytes()
+        var buffer = RESPCommandBuffer()
         let missing: String? = nil
         buffer.writeRESPCommand("SET", "key", Bytes([0, 1]), "EX", 10, missing, ["a", "b"])
-        #expect(buffer.string == "*7\r\n$3\r\nSET\r\n$3\r\nkey\r\n$2\r\n\0\u{1}\r\n$2\r\nEX\r\n$2\r\n10\r\n$1\r\na\r\n$1\r\nb\r\n")
+        #expect(buffer.bytes.string == "*7\r\n$3\r\nSET\r\n$3\r\nkey\r\n$2\r\n\0\u{1}\r\n$2\r\nEX\r\n$2\r\n10\r\n$1\r\na\r\n$1\r\nb\r\n")
         buffer.clear()
         buffer.writeRESPCommand("INCRBY", "k", -1234567, 2.5)
-        #expect(buffer.string == "*4\r\n$6\r\nINCRBY\r\n$1\r\nk\r\n$8\r\n-1234567\r\n$3\r\n2.5\r\n")
+        #expect(buffer.bytes.string == "*4\r\n$6\r\nINCRBY\r\n$1\r\nk\r\n$8\r\n-1234567\r\n$3\r\n2.5\r\n")
+    }
+
+    @Test func largePayloadsAreReferencedNotCopied() throws {
+        let large = Bytes([UInt8](repeating: 7, count: RESPCommandBuffer.referenceThreshold))
+        let small = Bytes([UInt8](repeating: 1, count: RESPCommandBuffer.referenceThreshold - 1))
+        var buffer = RESPCommandBuffer()
+        buffer.writeRESPCommand("SET", "big", large)
+        buffer.writeRESPCommand("SET", "small", small)
+        #expect(buffer.bytes.readableBytes < small.count + 100)  // only the small value was copied in
+        var chunks: [Bytes] = []
+        buffer.forEachChunk { chunks.append($0) }
+        #expect(chunks.count == 3)
+        #expect(chunks[1]._unsafeReadableAddress == large._unsafeReadableAddress)  // the caller's own storage
+        #expect(buffer.byteCount == buffer.contiguousBytes.readableBytes)
+        // The wire bytes decode to exactly the two commands.
+        var wire = buffer.contiguousBytes
+        var decoder = RESPDecoder()
+        let first = try #require(try decoder.decode(from: &wire))
+        let second = try #require(try decoder.decode(from: &wire))
+        #expect(RESPValue(first) == .array([.bulkString("SET"), .bulkString("big"), .bulkString(large)]))
+        #expect(RESPValue(second) == .array([.bulkString("SET"), .bulkString("small"), .bulkString(small)]))
+        // Appending keeps references referenced, at their new positions.
+        var combined = RESPCommandBuffer()
+        combined.writeRESPCommand("MULTI")
+        combined.append(buffer)
+        #expect(combined.contiguousBytes.string == "*1\r\n$5\r\nMULTI\r\n" + buffer.contiguousBytes.string)
     }
 
     @Test(arguments: [0, 9, 10, 99, 100, -1, -10, Int.max, Int.min])

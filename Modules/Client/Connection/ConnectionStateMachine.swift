@@ -113,7 +113,8 @@ struct ConnectionStateMachine<Waiter, Stream> {
     private var handshake: HandshakeStateMachine?
     private var handshakeDeadline: Deadline = .distantFuture
     private(set) var pending = RingBuffer<Pending>(minimumCapacity: 64)
-    private var outbound = Bytes(capacity: outboundCapacity)
+    private var outbound = RESPCommandBuffer(capacity: outboundCapacity)
+    /// The byte buffer of a written outbound, kept to be the next outbound's.
     private var spare: Bytes?
     private var writer = Writer.idle
     /// The deadline the loop timer is armed for, or `.distantFuture`.
@@ -135,7 +136,7 @@ struct ConnectionStateMachine<Waiter, Stream> {
 
     /// Queues a request whose `replies` replies go to `waiter`; `encode` appends its bytes.
     mutating func enqueue(
-        _ waiter: Waiter, deadline: Deadline, replies: Int = 1, encode: (inout Bytes) -> Void
+        _ waiter: Waiter, deadline: Deadline, replies: Int = 1, encode: (inout RESPCommandBuffer) -> Void
     ) -> (action: EnqueueAction, armTimer: Deadline?) {
         switch phase {
         case .closed:
@@ -184,15 +185,16 @@ struct ConnectionStateMachine<Waiter, Stream> {
         var writes: PendingWrites
         if case .blocked(let stalled) = writer { writes = stalled } else { writes = PendingWrites() }
         let taken = outbound
-        writes.append(taken)
+        taken.forEachChunk { writes.append($0) }
         guard !writes.isEmpty else {
             writer = .idle
             return nil
         }
-        outbound = spare ?? Bytes(capacity: Self.outboundCapacity)
+        outbound = RESPCommandBuffer()
+        outbound.bytes = spare ?? Bytes(capacity: Self.outboundCapacity)
         spare = nil
         writer = .active
-        return WriteJob(stream: stream, generation: generation, writes: writes, recyclable: taken)
+        return WriteJob(stream: stream, generation: generation, writes: writes, recyclable: taken.bytes)
     }
 
     /// The writer wrote what it could of `job`; what is left in `job.writes` the socket refused.
@@ -208,7 +210,7 @@ struct ConnectionStateMachine<Waiter, Stream> {
         var buffer = Bytes()
         swap(&buffer, &job.recyclable)
         recycle(&buffer)
-        guard outbound.readableBytes > 0 else {
+        guard !outbound.isEmpty else {
             writer = .idle
             return .none
         }

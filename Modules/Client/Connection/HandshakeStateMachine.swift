@@ -61,7 +61,7 @@ struct HandshakeStateMachine {
     }
 
     private mutating func commands(useHello: Bool) -> Bytes {
-        var buffer = Bytes(capacity: 256)
+        var buffer = RESPCommandBuffer(capacity: 256)
         steps.removeAll()
         replied = 0
         if useHello {
@@ -89,7 +89,7 @@ struct HandshakeStateMachine {
         buffer.writeRESPCommand("CLIENT" as StaticString, "SETINFO" as StaticString, "LIB-VER" as StaticString,
                                 configuration.libraryVersion)
         steps.append(.setLibraryVersion)
-        return buffer
+        return buffer.bytes
     }
 
     /// Interprets the next reply.

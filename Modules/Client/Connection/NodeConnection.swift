@@ -54,7 +54,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
 
     /// Sends a request that expects `replies` replies and waits for the last one, or for `deadline`.
     @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
-    func send(deadline: Deadline, replies: Int = 1, encode: @Sendable (inout Bytes) -> Void) async -> Result<ConnectionReply, GlideError> {
+    func send(deadline: Deadline, replies: Int = 1, encode: @Sendable (inout RESPCommandBuffer) -> Void) async -> Result<ConnectionReply, GlideError> {
         await withUnsafeContinuation { continuation in
             let outcome = machine.withLock {
                 $0.enqueue(continuation, deadline: deadline, replies: replies, encode: encode)

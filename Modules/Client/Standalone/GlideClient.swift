@@ -98,7 +98,7 @@ public final class GlideClient: Sendable {
 
     /// Sends one encoded request and returns its reply, throwing server errors.
     @usableFromInline
-    func send(deadline: Deadline, encode: @Sendable (inout Bytes) -> Void) async throws(GlideError) -> RESPToken {
+    func send(deadline: Deadline, encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
         switch await connection.send(deadline: deadline, encode: encode) {
         case .failure(let error):
             throw error

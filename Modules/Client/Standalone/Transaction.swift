@@ -12,7 +12,7 @@ import Synchronization
 /// ```
 public final class Transaction: Sendable {
     struct Contents {
-        var commands = Bytes()
+        var commands = RESPCommandBuffer()
         var count = 0
     }
 
@@ -39,7 +39,7 @@ public final class Transaction: Sendable {
     public func customCommand(_ arguments: [String]) -> Self { add(CustomCommand(arguments)) }
 
     /// The encoded commands and their count.
-    func snapshot() -> (commands: Bytes, count: Int) {
+    func snapshot() -> (commands: RESPCommandBuffer, count: Int) {
         contents.withLock { ($0.commands, $0.count) }
     }
 }
@@ -106,7 +106,7 @@ extension GlideClient {
         let (commands, count) = transaction.snapshot()
         let reply = await connection.send(deadline: Deadline.now() + configuration.requestTimeout, replies: count + 2) { buffer in
             buffer.writeRESPCommand("MULTI" as StaticString)
-            buffer.writeBytes(commands)
+            buffer.append(commands)
             buffer.writeRESPCommand("EXEC" as StaticString)
         }
         let token: RESPToken

@@ -13,7 +13,7 @@ public struct PING: GlideCommand {
 
     /// Writes `PING [message]`.
     @inlinable
-    public func encode(into buffer: inout Bytes) { buffer.writeRESPCommand("PING" as StaticString, message) }
+    public func encode(into buffer: inout RESPCommandBuffer) { buffer.writeRESPCommand("PING" as StaticString, message) }
 }
 
 /// `ECHO message`: the message back.
@@ -31,7 +31,7 @@ public struct ECHO<Message: RESPArgument & Sendable, Value: RESPTokenDecodable>:
 
     /// Writes `ECHO message`.
     @inlinable
-    public func encode(into buffer: inout Bytes) { buffer.writeRESPCommand("ECHO" as StaticString, message) }
+    public func encode(into buffer: inout RESPCommandBuffer) { buffer.writeRESPCommand("ECHO" as StaticString, message) }
 }
 
 /// `SELECT index`: switches the connection to another logical database.
@@ -49,7 +49,7 @@ public struct SELECT: GlideCommand {
 
     /// Writes `SELECT index`.
     @inlinable
-    public func encode(into buffer: inout Bytes) { buffer.writeRESPCommand("SELECT" as StaticString, index) }
+    public func encode(into buffer: inout RESPCommandBuffer) { buffer.writeRESPCommand("SELECT" as StaticString, index) }
 
     /// Accepts the `OK`.
     @inlinable
@@ -99,7 +99,7 @@ public struct InfoSection: RawRepresentable, Sendable, Hashable, RESPArgument {
     /// One argument.
     @inlinable public var respArgumentCount: Int { 1 }
     /// Writes the section name.
-    @inlinable public func writeRESPArguments(into buffer: inout Bytes) { buffer.writeRESPBulkString(rawValue) }
+    @inlinable public func writeRESPArguments(into buffer: inout RESPCommandBuffer) { buffer.writeRESPBulkString(rawValue) }
 }
 
 /// `INFO [section ...]`: the server's report as text.
@@ -117,5 +117,5 @@ public struct INFO: GlideCommand {
 
     /// Writes `INFO sections...`.
     @inlinable
-    public func encode(into buffer: inout Bytes) { buffer.writeRESPCommand("INFO" as StaticString, sections) }
+    public func encode(into buffer: inout RESPCommandBuffer) { buffer.writeRESPCommand("INFO" as StaticString, sections) }
 }

@@ -13,7 +13,7 @@ public struct DEL<Key: RESPArgument & Sendable>: GlideCommand {
 
     /// Writes `DEL keys...`.
     @inlinable
-    public func encode(into buffer: inout Bytes) { buffer.writeRESPCommand("DEL" as StaticString, keys) }
+    public func encode(into buffer: inout RESPCommandBuffer) { buffer.writeRESPCommand("DEL" as StaticString, keys) }
 }
 
 /// `EXISTS key [key ...]`: how many of the keys exist, counting repeats.
@@ -31,7 +31,7 @@ public struct EXISTS<Key: RESPArgument & Sendable>: GlideCommand {
 
     /// Writes `EXISTS keys...`.
     @inlinable
-    public func encode(into buffer: inout Bytes) { buffer.writeRESPCommand("EXISTS" as StaticString, keys) }
+    public func encode(into buffer: inout RESPCommandBuffer) { buffer.writeRESPCommand("EXISTS" as StaticString, keys) }
 }
 
 /// `WATCH key [key ...]`: makes the next `EXEC` on this connection fail if a key changes first.
@@ -49,7 +49,7 @@ public struct WATCH<Key: RESPArgument & Sendable>: GlideCommand {
 
     /// Writes `WATCH keys...`.
     @inlinable
-    public func encode(into buffer: inout Bytes) { buffer.writeRESPCommand("WATCH" as StaticString, keys) }
+    public func encode(into buffer: inout RESPCommandBuffer) { buffer.writeRESPCommand("WATCH" as StaticString, keys) }
 
     /// Accepts the `OK`.
     @inlinable
@@ -69,7 +69,7 @@ public struct UNWATCH: GlideCommand {
 
     /// Writes `UNWATCH`.
     @inlinable
-    public func encode(into buffer: inout Bytes) { buffer.writeRESPCommand("UNWATCH" as StaticString) }
+    public func encode(into buffer: inout RESPCommandBuffer) { buffer.writeRESPCommand("UNWATCH" as StaticString) }
 
     /// Accepts the `OK`.
     @inlinable

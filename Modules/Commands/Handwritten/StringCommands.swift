@@ -16,7 +16,7 @@ public struct GET<Key: RESPArgument & Sendable, Value: RESPTokenDecodable>: Glid
 
     /// Writes `GET key`.
     @inlinable
-    public func encode(into buffer: inout Bytes) { buffer.writeRESPCommand("GET" as StaticString, key) }
+    public func encode(into buffer: inout RESPCommandBuffer) { buffer.writeRESPCommand("GET" as StaticString, key) }
 }
 
 /// When a `SET` writes, by the state of the key.
@@ -70,7 +70,7 @@ public struct SET<Key: RESPArgument & Sendable, Value: RESPArgument & Sendable>:
 
     /// Writes `SET` and its options.
     @inlinable
-    public func encode(into buffer: inout Bytes) {
+    public func encode(into buffer: inout RESPCommandBuffer) {
         let conditionToken: StaticString? = switch condition {
         case .onlyIfExists: "XX"
         case .onlyIfDoesNotExist: "NX"
@@ -119,7 +119,7 @@ public struct INCRBY<Key: RESPArgument & Sendable>: GlideCommand {
 
     /// Writes `INCR key`, or `INCRBY key n` for another increment.
     @inlinable
-    public func encode(into buffer: inout Bytes) {
+    public func encode(into buffer: inout RESPCommandBuffer) {
         if increment == 1 {
             buffer.writeRESPCommand("INCR" as StaticString, key)
         } else {
@@ -143,7 +143,7 @@ public struct MGET<Key: RESPArgument & Sendable, Value: RESPTokenDecodable>: Gli
 
     /// Writes `MGET keys...`.
     @inlinable
-    public func encode(into buffer: inout Bytes) { buffer.writeRESPCommand("MGET" as StaticString, keys) }
+    public func encode(into buffer: inout RESPCommandBuffer) { buffer.writeRESPCommand("MGET" as StaticString, keys) }
 }
 
 /// `MSET key value [key value ...]`: writes several keys at once.
@@ -161,7 +161,7 @@ public struct MSET<Key: RESPArgument & Sendable, Value: RESPArgument & Sendable>
 
     /// Writes `MSET k1 v1 k2 v2 ...`.
     @inlinable
-    public func encode(into buffer: inout Bytes) {
+    public func encode(into buffer: inout RESPCommandBuffer) {
         var count = 1
         for pair in pairs { count += pair.key.respArgumentCount + pair.value.respArgumentCount }
         buffer.writeRESPArrayHeader(count: count)
