@@ -27,13 +27,14 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     let stopRequested = Atomic<Bool>(false)
     let threadID = Atomic<UInt>(0)
 
-    // Loop-thread state.
-    var slots: [Slot] = []
-    var freeSlots: [Int] = []
-    var armedDeadline: Deadline = .distantFuture
+    // Loop-thread state. Only the loop thread touches it, so the runtime's exclusivity checks
+    // (paid on every mutation of a class property) are off.
+    @exclusivity(unchecked) var slots: [Slot] = []
+    @exclusivity(unchecked) var freeSlots: [Int] = []
+    @exclusivity(unchecked) var armedDeadline: Deadline = .distantFuture
     /// Drained batches, swapped with the shared queues so draining allocates nothing.
-    var taskBatch = RingBuffer<@Sendable () -> Void>(minimumCapacity: 64)
-    var jobBatch = RingBuffer<UnownedJob>(minimumCapacity: 64)
+    @exclusivity(unchecked) var taskBatch = RingBuffer<@Sendable () -> Void>(minimumCapacity: 64)
+    @exclusivity(unchecked) var jobBatch = RingBuffer<UnownedJob>(minimumCapacity: 64)
 
     struct Slot {
         var generation: UInt32 = 0

@@ -85,14 +85,19 @@ public final class SocketStream: ByteStream, @unchecked Sendable {
     }
 
     /// A vectored write: `sendmsg` is `writev` with `MSG_NOSIGNAL`, so a closed peer gives `EPIPE`
-    /// instead of killing the process with `SIGPIPE`.
+    /// instead of killing the process with `SIGPIPE`; a single buffer goes through `send`.
     public func write(vectors: UnsafeBufferPointer<iovec>) throws(TransportError) -> IOResult<Int> {
         guard enter() else { throw closedError("sendmsg") }
         defer { leave() }
-        var message = msghdr()
-        message.msg_iov = UnsafeMutablePointer(mutating: vectors.baseAddress)
-        message.msg_iovlen = vectors.count
         do throws(TransportError) {
+            if vectors.count == 1 {
+                // One buffer, the usual case: send() skips sendmsg's copy-in of the header and vector.
+                let only = vectors[0]
+                return try syscall("send") { send(descriptor, only.iov_base, only.iov_len, Int32(MSG_NOSIGNAL)) }
+            }
+            var message = msghdr()
+            message.msg_iov = UnsafeMutablePointer(mutating: vectors.baseAddress)
+            message.msg_iovlen = vectors.count
             return try syscall("sendmsg") { sendmsg(descriptor, &message, Int32(MSG_NOSIGNAL)) }
         } catch {
             throw Self.classify(error)

@@ -30,14 +30,15 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     /// How many batches a caller writes for others before handing the writer role to the loop.
     static var callerWriteRounds: Int { 4 }
 
-    // Loop-thread state: the read side of the current stream.
-    private var readStream: Stream?
-    private var readGeneration = 0
-    private var registration: EventRegistration?
-    private var readBuffer = Bytes(capacity: 64 * 1024)
-    private var decoder = RESPDecoder()
-    private var tokens: [RESPToken] = []
-    private var resumes: [(Waiter, ConnectionReply)] = []
+    // Loop-thread state: the read side of the current stream. Only the loop thread touches it, so
+    // the runtime's exclusivity checks (a few per reply, most of this path's user time) are off.
+    @exclusivity(unchecked) private var readStream: Stream?
+    @exclusivity(unchecked) private var readGeneration = 0
+    @exclusivity(unchecked) private var registration: EventRegistration?
+    @exclusivity(unchecked) private var readBuffer = Bytes(capacity: 64 * 1024)
+    @exclusivity(unchecked) private var decoder = RESPDecoder()
+    @exclusivity(unchecked) private var tokens: [RESPToken] = []
+    @exclusivity(unchecked) private var resumes: [(Waiter, ConnectionReply)] = []
 
     init(loop: Loop, connector: Connector, handshake: HandshakeConfiguration, inflightLimit: Int,
          connectionTimeout: Duration) {
