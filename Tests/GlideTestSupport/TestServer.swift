@@ -73,6 +73,7 @@ public final class TestServer: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         process.currentDirectoryURL = directory
         try process.run()
+        ServerRegistry.register(process.processIdentifier, directory: directory)
         lock.withLock { self.process = process }
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
@@ -98,11 +99,13 @@ public final class TestServer: @unchecked Sendable {
         guard let process = lock.withLock({ self.process }) else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
         while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
+        ServerRegistry.unregister(process.processIdentifier)
         lock.withLock { self.process = nil }
     }
 
-    /// Stops the process (SIGTERM, then SIGKILL after 5 s) and removes its directory. The waiting
-    /// happens on a thread of its own, so this returns at once and is safe in `defer`.
+    /// Stops the process and removes its directory: SIGTERM now, then, on a thread of its own, a
+    /// SIGKILL if it hasn't exited after 5 s. Returns at once, so it is safe in `defer`; if the
+    /// test process exits first, the registry's exit hook kills the server.
     public func stop() {
         let process = lock.withLock { () -> Process? in
             let running = self.process
@@ -110,14 +113,15 @@ public final class TestServer: @unchecked Sendable {
             return running
         }
         let directory = self.directory
+        if let process, process.isRunning { Foundation.kill(process.processIdentifier, SIGTERM) }
         Thread.detachNewThread {
             if let process, process.isRunning {
-                Foundation.kill(process.processIdentifier, SIGTERM)
                 let deadline = Date().addingTimeInterval(5)
                 while process.isRunning && Date() < deadline { usleep(10_000) }
                 if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
                 process.waitUntilExit()
             }
+            if let process { ServerRegistry.unregister(process.processIdentifier) }
             try? FileManager.default.removeItem(at: directory)
         }
     }

@@ -1,0 +1,62 @@
+import Foundation
+
+/// Every server process the tests started and have not stopped, so none outlives the test run.
+///
+/// Kills only processes this support started, by PID: the ones registered here, and, after a run
+/// that crashed, the ones listed in its PID file whose working directory is one of our
+/// `glide-test-` directories.
+enum ServerRegistry {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var running: [Int32: URL] = [:]
+    nonisolated(unsafe) private static var installed = false
+
+    /// Where the PIDs of running servers are written, for the run after a crash.
+    static let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("glide-test-servers.pids")
+
+    /// Records a started server.
+    static func register(_ pid: Int32, directory: URL) {
+        lock.withLock {
+            if !installed {
+                installed = true
+                killLeftoversOfCrashedRuns()
+                atexit { ServerRegistry.killAll() }
+            }
+            running[pid] = directory
+            writePidFile()
+        }
+    }
+
+    /// Forgets a server that was stopped.
+    static func unregister(_ pid: Int32) {
+        lock.withLock {
+            running[pid] = nil
+            writePidFile()
+        }
+    }
+
+    /// At exit: SIGKILL whatever is still running (the shared servers, or a test's that failed
+    /// before its cleanup), and remove their directories.
+    static func killAll() {
+        lock.withLock {
+            for (pid, directory) in running {
+                kill(pid, SIGKILL)
+                try? FileManager.default.removeItem(at: directory)
+            }
+            running.removeAll()
+            try? FileManager.default.removeItem(at: pidFile)
+        }
+    }
+
+    private static func writePidFile() {
+        let text = running.keys.map(String.init).joined(separator: "\n")
+        try? text.write(to: pidFile, atomically: true, encoding: .utf8)
+    }
+
+    private static func killLeftoversOfCrashedRuns() {
+        guard let text = try? String(contentsOf: pidFile, encoding: .utf8) else { return }
+        for pid in text.split(separator: "\n").compactMap({ Int32($0) }) {
+            let cwd = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) ?? ""
+            if cwd.contains("glide-test-") { kill(pid, SIGKILL) }
+        }
+    }
+}
