@@ -20,6 +20,7 @@ struct Options {
     var csv = false
     var onLoop = false
     var memory = false
+    var resp2 = false
 }
 
 func parseOptions() -> Options {
@@ -52,8 +53,9 @@ func parseOptions() -> Options {
         case "--csv": options.csv = true
         case "--on-loop": options.onLoop = true
         case "--memory": options.memory = true
+        case "--resp2": options.resp2 = true
         default:
-            print("usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t get,set,mixed,incr,ping] [-d size] [--csv]")
+            print("usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t get,set,mixed,incr,ping] [-d size] [--csv] [--on-loop] [--resp2] [--memory]")
             exit(flag == "--help" ? 0 : 2)
         }
     }
@@ -148,6 +150,7 @@ do {
     client = try await GlideClient.create(GlideClientConfiguration(
         addresses: [NodeAddress(host: options.host, port: options.port)],
         requestTimeout: .seconds(10), clientName: "glide-benchmark",
+        protocolVersion: options.resp2 ? .resp2 : .resp3,
         inflightRequestsLimit: max(1000, options.clients * 2)))
 } catch {
     print("cannot connect to \(options.host):\(options.port): \(error)")

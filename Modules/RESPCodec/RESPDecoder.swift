@@ -148,12 +148,13 @@ public struct RESPDecoder: Sendable {
                 if count == -1 && type == .array { break }  // RESP2 null array
                 guard count >= 0 else { throw RESPDecodeError(.invalidLength, at: offset) }
                 guard count <= maximumAggregateLength else { throw RESPDecodeError(.lengthTooLarge, at: offset) }
-                if count > 0 {
+                // A map holds a key and a value per entry; attributes also own the value they
+                // precede, so even an empty attribute is followed by one element.
+                let elements = type == .map ? count &* 2 : type == .attribute ? count &* 2 &+ 1 : count
+                if elements > 0 {
                     guard remaining.count < maximumDepth else {
                         throw RESPDecodeError(.nestingTooDeep(limit: maximumDepth), at: offset)
                     }
-                    // A map holds a key and a value per entry; attributes also own the value they precede.
-                    let elements = type == .map ? count &* 2 : type == .attribute ? count &* 2 &+ 1 : count
                     remaining.append(elements)
                     offset = next
                     continue

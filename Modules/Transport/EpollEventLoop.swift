@@ -35,6 +35,9 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     /// Drained batches, swapped with the shared queues so draining allocates nothing.
     @exclusivity(unchecked) var taskBatch = RingBuffer<@Sendable () -> Void>(minimumCapacity: 64)
     @exclusivity(unchecked) var jobBatch = RingBuffer<UnownedJob>(minimumCapacity: 64)
+    /// Set when the loop thread itself queues a task or job, which sends no wake-up: the loop
+    /// drains again before it blocks.
+    @exclusivity(unchecked) var queuedOnLoop = false
 
     struct Slot {
         var generation: UInt32 = 0
@@ -72,7 +75,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     /// Runs `task` on the loop thread.
     public func execute(_ task: @escaping @Sendable () -> Void) {
         tasks.withLock { $0.append(task) }
-        if !inEventLoop { wake() }
+        if inEventLoop { queuedOnLoop = true } else { wake() }
     }
 
     /// Makes the loop return from `epoll_wait`, unless a wake-up is already on its way.
@@ -205,9 +208,14 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
         while true {
-            runTasks()
-            fireTimers()
-            if stopRequested.load(ordering: .acquiring) && tasks.withLock({ $0.isEmpty }) { break }
+            // Jobs, tasks and timer handlers may queue more work from this thread, which doesn't
+            // wake the loop: drain until nothing is queued before blocking.
+            repeat {
+                queuedOnLoop = false
+                runTasks()
+                fireTimers()
+            } while queuedOnLoop
+            if stopRequested.load(ordering: .acquiring) { break }
             let count = epoll_wait(epollDescriptor, events, Int32(capacity), -1)
             guard count > 0 else { continue }  // EINTR
             for index in 0..<Int(count) {
@@ -245,14 +253,16 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
 
     private func runTasks() {
         // Clear the flag before draining, so a task submitted from here on wakes the loop again.
-        wakePending.store(false, ordering: .releasing)
+        _ = wakePending.exchange(false, ordering: .acquiringAndReleasing)
         runJobs()
         while true {
             tasks.withLock { swap(&$0, &taskBatch) }
             if taskBatch.isEmpty { return }
             while let task = taskBatch.popFirst() { task() }
+            runJobs()
         }
     }
+
 }
 
 extension EpollEventLoop: TaskExecutor {
@@ -264,7 +274,7 @@ extension EpollEventLoop: TaskExecutor {
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         jobs.withLock { $0.append(job) }
-        if !inEventLoop { wake() }
+        if inEventLoop { queuedOnLoop = true } else { wake() }
     }
 
     func runJobs() {

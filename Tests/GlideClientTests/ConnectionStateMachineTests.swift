@@ -38,9 +38,9 @@ func readyMachine(limit: Int = 100) -> Machine {
                           inflightLimit: limit)
     #expect(machine.connectNow() == 1)
     _ = machine.connected(generation: 1, stream: "s1", handshakeDeadline: t0 + .seconds(2))
-    _ = machine.handshakeReceived(helloMap)
-    _ = machine.handshakeReceived(ok)
-    _ = machine.handshakeReceived(ok)
+    _ = machine.handshakeReceived(helloMap, generation: 1)
+    _ = machine.handshakeReceived(ok, generation: 1)
+    _ = machine.handshakeReceived(ok, generation: 1)
     #expect(machine.phase == .ready)
     return machine
 }
@@ -52,15 +52,15 @@ func readyMachine(limit: Int = 100) -> Machine {
         #expect(machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A;")).action.connectGeneration == 1)
         #expect(machine.phase == .connecting)
         #expect(machine.enqueue("b", deadline: t0 + .seconds(1), encode: request("B;")).action.isNone)
-        guard case .sendHandshake(let hello) = machine.connected(generation: 1, stream: "s1", handshakeDeadline: t0 + .seconds(2)) else {
+        guard case .sendHandshake(let hello, _) = machine.connected(generation: 1, stream: "s1", handshakeDeadline: t0 + .seconds(2)) else {
             Issue.record("expected the handshake")
             return
         }
         #expect(commands(hello).first == ["HELLO", "3"])
         #expect(machine.isHandshaking)
-        guard case .none = machine.handshakeReceived(helloMap) else { Issue.record("early"); return }
-        guard case .none = machine.handshakeReceived(ok) else { Issue.record("early"); return }
-        guard case .ready(let job) = machine.handshakeReceived(ok) else { Issue.record("not ready"); return }
+        guard case .none = machine.handshakeReceived(helloMap, generation: 1) else { Issue.record("early"); return }
+        guard case .none = machine.handshakeReceived(ok, generation: 1) else { Issue.record("early"); return }
+        guard case .ready(let job) = machine.handshakeReceived(ok, generation: 1) else { Issue.record("not ready"); return }
         #expect(wire(job) == "A;B;")  // what queued while connecting goes out in one write
         #expect(job?.stream == "s1")
     }
@@ -113,9 +113,9 @@ func readyMachine(limit: Int = 100) -> Machine {
         var machine = readyMachine()
         _ = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A"))
         _ = machine.enqueue("b", deadline: t0 + .seconds(1), encode: request("B"))
-        #expect(machine.replyReceived(reply("$1\r\n1\r\n")).resumed! == ("a", "1"))
-        #expect(machine.replyReceived(reply("$1\r\n2\r\n")).resumed! == ("b", "2"))
-        guard case .unexpectedReply = machine.replyReceived(reply("$1\r\n3\r\n")) else {
+        #expect(machine.replyReceived(reply("$1\r\n1\r\n"), generation: 1).resumed! == ("a", "1"))
+        #expect(machine.replyReceived(reply("$1\r\n2\r\n"), generation: 1).resumed! == ("b", "2"))
+        guard case .unexpectedReply = machine.replyReceived(reply("$1\r\n3\r\n"), generation: 1) else {
             Issue.record("a reply with no request must be reported")
             return
         }
@@ -124,10 +124,10 @@ func readyMachine(limit: Int = 100) -> Machine {
     @Test func transactionWaitsForItsLastReplyAndKeepsTheFirstQueuedError() {
         var machine = readyMachine()
         _ = machine.enqueue("tx", deadline: t0 + .seconds(1), replies: 4, encode: request("MULTI...EXEC"))
-        #expect(machine.replyReceived(ok).isNone)
-        #expect(machine.replyReceived(reply("-ERR unknown command\r\n")).isNone)
-        #expect(machine.replyReceived(reply("+QUEUED\r\n")).isNone)
-        guard case .resume("tx", let result) = machine.replyReceived(reply("-EXECABORT Transaction discarded\r\n")) else {
+        #expect(machine.replyReceived(ok, generation: 1).isNone)
+        #expect(machine.replyReceived(reply("-ERR unknown command\r\n"), generation: 1).isNone)
+        #expect(machine.replyReceived(reply("+QUEUED\r\n"), generation: 1).isNone)
+        guard case .resume("tx", let result) = machine.replyReceived(reply("-EXECABORT Transaction discarded\r\n"), generation: 1) else {
             Issue.record("expected the transaction's reply")
             return
         }
@@ -140,15 +140,16 @@ func readyMachine(limit: Int = 100) -> Machine {
         #expect(machine.enqueue("slow", deadline: t0 + .milliseconds(250), encode: request("S")).armTimer == t0 + .milliseconds(250))
         // A later deadline needs no earlier timer.
         #expect(machine.enqueue("next", deadline: t0 + .milliseconds(900), encode: request("N")).armTimer == nil)
+        // A firing before the armed deadline (an older timer) finds nothing and arms nothing.
         let early = machine.timerFired(now: t0 + .milliseconds(100))
         #expect(early.expired.isEmpty)
-        #expect(early.next == t0 + .milliseconds(250))
+        #expect(early.next == nil)
         let due = machine.timerFired(now: t0 + .milliseconds(300))
         #expect(due.expired == ["slow"])
         #expect(due.next == t0 + .milliseconds(900))
         #expect(machine.inflightCount == 2)  // the slow reply is still owed
-        #expect(machine.replyReceived(reply("$4\r\nlate\r\n")).isNone)  // discarded
-        #expect(machine.replyReceived(reply("$2\r\nok\r\n")).resumed! == ("next", "ok"))
+        #expect(machine.replyReceived(reply("$4\r\nlate\r\n"), generation: 1).isNone)  // discarded
+        #expect(machine.replyReceived(reply("$2\r\nok\r\n"), generation: 1).resumed! == ("next", "ok"))
         #expect(machine.inflightCount == 0)
     }
 
@@ -207,11 +208,11 @@ func readyMachine(limit: Int = 100) -> Machine {
     @Test func pushMessagesAreNotReplies() {
         var machine = readyMachine()
         _ = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A"))
-        guard case .push = machine.replyReceived(reply(">2\r\n$7\r\nmessage\r\n$1\r\nx\r\n")) else {
+        guard case .push = machine.replyReceived(reply(">2\r\n$7\r\nmessage\r\n$1\r\nx\r\n"), generation: 1) else {
             Issue.record("expected a push")
             return
         }
-        #expect(machine.replyReceived(ok).resumed?.0 == "a")
+        #expect(machine.replyReceived(ok, generation: 1).resumed?.0 == "a")
     }
 
     @Test func failedHandshakeFailsTheQueueAndClosesTheStream() {
@@ -219,7 +220,7 @@ func readyMachine(limit: Int = 100) -> Machine {
                                                                 clientName: nil, database: 0), inflightLimit: 10)
         _ = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A"))
         _ = machine.connected(generation: 1, stream: "s1", handshakeDeadline: t0 + .seconds(2))
-        guard case .failed(let waiters, let summary, let stream) = machine.handshakeReceived(reply("-WRONGPASS nope\r\n")) else {
+        guard case .failed(let waiters, let summary, let stream) = machine.handshakeReceived(reply("-WRONGPASS nope\r\n"), generation: 1) else {
             Issue.record("expected failure")
             return
         }
@@ -239,6 +240,53 @@ func readyMachine(limit: Int = 100) -> Machine {
         #expect(lost.duringHandshake)
     }
 
+    @Test func repliesFromAGivenUpConnectionNeverReachTheNextConnectionsCallers() {
+        var machine = Machine(handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: ServerCredentials(password: "x"),
+                                                                clientName: nil, database: 0), inflightLimit: 10)
+        _ = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A"))
+        _ = machine.connected(generation: 1, stream: "s1", handshakeDeadline: t0 + .seconds(2))
+        // One read brings the failed HELLO and the replies pipelined behind it.
+        guard case .failed = machine.handshakeReceived(reply("-WRONGPASS nope\r\n"), generation: 1) else {
+            Issue.record("expected failure")
+            return
+        }
+        // Meanwhile another caller queues a request for the next connection...
+        #expect(machine.enqueue("b", deadline: t0 + .seconds(1), encode: request("B")).action.connectGeneration == 2)
+        // ...and the dead connection's leftover replies must not be given to it.
+        #expect(machine.replyReceived(reply("-NOAUTH\r\n"), generation: 1).isNone)
+        #expect(machine.replyReceived(ok, generation: 1).isNone)
+        guard case .none = machine.handshakeReceived(ok, generation: 1) else {
+            Issue.record("a stale handshake reply was used")
+            return
+        }
+        #expect(machine.inflightCount == 1)
+    }
+
+    @Test func supersededTimerFiringsFindNothingAndArmNothing() {
+        var machine = readyMachine()  // the handshake's timer, for t0 + 2 s, is still scheduled
+        #expect(machine.enqueue("early", deadline: t0 + .seconds(1), encode: request("E")).armTimer == t0 + .seconds(1))
+        #expect(machine.enqueue("late", deadline: t0 + .seconds(5), encode: request("L")).armTimer == nil)
+        let first = machine.timerFired(now: t0 + .seconds(1))
+        #expect(first.expired == ["early"])
+        #expect(first.next == t0 + .seconds(3))  // when "early"'s reply counts as lost: 1 s + 2 s grace
+        // The handshake's old timer fires at 2 s: superseded, it finds nothing and re-arms nothing.
+        let spurious = machine.timerFired(now: t0 + .seconds(2))
+        #expect(spurious.expired.isEmpty && spurious.next == nil && !spurious.connectionStale)
+    }
+
+    @Test func connectionIsDeclaredDeadWhenTheOldestReplyIsLongOverdue() {
+        var machine = readyMachine()
+        _ = machine.enqueue("a", deadline: t0 + .milliseconds(250), encode: request("A"))
+        _ = machine.enqueue("b", deadline: t0 + .seconds(10), encode: request("B"))
+        let timedOut = machine.timerFired(now: t0 + .milliseconds(300))
+        #expect(timedOut.expired == ["a"])
+        #expect(!timedOut.connectionStale)
+        #expect(timedOut.next == t0 + .milliseconds(2_250))
+        let dead = machine.timerFired(now: t0 + .milliseconds(2_300))
+        #expect(dead.connectionStale)
+        #expect(machine.connectionLost(generation: 1).waiters == ["b"])
+    }
+
     @Test func handshakeMustFinishWithinTheConnectTimeout() {
         var machine = Machine(handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0),
                               inflightLimit: 10)
@@ -253,7 +301,7 @@ func readyMachine(limit: Int = 100) -> Machine {
         machine.databaseSelected(4)
         _ = machine.connectionLost(generation: 1)
         _ = machine.connectNow()
-        guard case .sendHandshake(let bytes) = machine.connected(generation: 2, stream: "s2", handshakeDeadline: t0) else {
+        guard case .sendHandshake(let bytes, _) = machine.connected(generation: 2, stream: "s2", handshakeDeadline: t0) else {
             Issue.record("expected the handshake")
             return
         }

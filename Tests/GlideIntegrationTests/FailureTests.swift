@@ -289,3 +289,31 @@ import Testing
         await first.close()
     }
 }
+
+@Suite struct DeadPeerTests {
+    @Test func serverThatStopsAnsweringIsDroppedAndTheNextRequestReconnects() async throws {
+        // Connection 0 completes the handshake, then swallows every GET: a black hole, no reset.
+        let fake = FakeServer { command in
+            if let reply = FakeServer.handshakeReply(command) { return reply }
+            switch (command.connection, command.name) {
+            case (_, "PING"): return Bytes("+PONG\r\n")
+            case (0, _): return Bytes()  // nothing written back, the connection stays open
+            default: return Bytes("$5\r\nalive\r\n")
+            }
+        }
+        defer { fake.stop() }
+        let client = try await GlideClient.create(GlideClientConfiguration(
+            addresses: [fake.address], requestTimeout: .milliseconds(200)))
+        let first = await #expect(throws: GlideError.self) { try await client.get("k") }
+        #expect(first?.code == .timeout)
+        // Within the grace period the connection is kept; past it, it is dropped and replaced.
+        var reply: String?
+        for _ in 0..<60 where reply == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            reply = try? await client.get("k")
+        }
+        #expect(reply == "alive")
+        #expect(fake.connectionCount == 2)
+        await client.close()
+    }
+}

@@ -65,3 +65,35 @@ import Testing
         await client.close()
     }
 }
+
+@Suite struct TransactionGuardTests {
+    @Test func replyStreamCommandsInATransactionAreRefusedBeforeSending() async throws {
+        let client = try await SharedServer.valkey().client()
+        let key = SharedServer.uniqueKey()
+        let transaction = Transaction().set(key, "x").customCommand(["SUBSCRIBE", "news"])
+        let error = await #expect(throws: GlideError.self) { try await client.exec(transaction) }
+        #expect(error?.code == .configuration)
+        #expect(try await client.get(key) == nil)  // nothing was sent
+        await client.close()
+    }
+
+    @Test func selectThroughCustomCommandOrATransactionSurvivesReconnection() async throws {
+        let server = try await TestServer.startValkey()
+        defer { server.stop() }
+        let client = try await server.client()
+        let admin = try await server.client()
+        func reconnectAndReadDatabase() async throws -> String {
+            let id = try await client.customCommand(["CLIENT", "ID"]).intValue ?? 0
+            _ = try await admin.customCommand(["CLIENT", "KILL", "ID", String(id)])
+            try await Task.sleep(for: .milliseconds(50))
+            _ = try? await client.ping()
+            return try await client.customCommand(["CLIENT", "INFO"]).stringValue ?? ""
+        }
+        _ = try await client.customCommand(["SELECT", "4"])
+        #expect(try await reconnectAndReadDatabase().contains("db=4"))
+        _ = try await client.exec(Transaction().select(6).ping())
+        #expect(try await reconnectAndReadDatabase().contains("db=6"))
+        await client.close()
+        await admin.close()
+    }
+}

@@ -56,6 +56,7 @@ let specExamples: [(wire: String, value: RESPValue)] = [
             RESPPair(key: .bulkString("a"), value: .double(0.1923)),
             RESPPair(key: .bulkString("b"), value: .double(0.0012)),
         ]))])),
+    ("|0\r\n:1\r\n", .attributed(.integer(1), attributes: [])),
     (">3\r\n$7\r\nmessage\r\n$7\r\nchannel\r\n$5\r\nhello\r\n",
      .push([.bulkString("message"), .bulkString("channel"), .bulkString("hello")])),
     ("$6\r\na\r\nb\0c\r\n", .bulkString(Bytes([0x61, 0x0D, 0x0A, 0x62, 0x00, 0x63]))),

@@ -54,6 +54,33 @@ final class TimerRecorder: EventHandler, @unchecked Sendable {
     }
 }
 
+@Suite struct EpollEventLoopWorkFromTheLoopTests {
+    @Test func workQueuedByATimerHandlerRunsWithoutAnotherEvent() async {
+        let loop = EpollEventLoop(name: "test-drain")
+        defer { loop.shutdown() }
+        // The handler runs on the loop and queues a task from there: no eventfd wake is sent, so
+        // the loop must drain it before it blocks.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            loop.scheduleTimer(at: .now() + .milliseconds(10), handler: TimerRecorder { _ in
+                loop.execute { loop.execute { done.resume() } }
+            })
+        }
+    }
+
+    @Test func taskPreferringTheLoopIsResumedFromATimerHandler() async {
+        let loop = EpollEventLoop(name: "test-jobs")
+        defer { loop.shutdown() }
+        let value = await withTaskExecutorPreference(loop) {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Int, Never>) in
+                loop.scheduleTimer(at: .now() + .milliseconds(10), handler: TimerRecorder { _ in
+                    continuation.resume(returning: 42)
+                })
+            }
+        }
+        #expect(value == 42)
+    }
+}
+
 @Suite struct MemoryStreamTests {
     @Test func pipesBytesBothWaysAndReportsClose() throws {
         let (client, server) = MemoryByteStream.makePair()

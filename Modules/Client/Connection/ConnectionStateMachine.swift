@@ -76,8 +76,8 @@ struct ConnectionStateMachine<Waiter, Stream> {
     }
 
     enum ConnectedAction {
-        /// Send the handshake over the new stream.
-        case sendHandshake(Bytes)
+        /// Send the handshake over the new stream; arm the timer if a deadline is given.
+        case sendHandshake(Bytes, armTimer: Deadline?)
         /// The attempt is stale or the client closed: close the stream.
         case discard
     }
@@ -97,6 +97,9 @@ struct ConnectionStateMachine<Waiter, Stream> {
         var next: Deadline?
         /// The handshake overran the connect timeout: tear the connection down.
         var handshakeTimedOut = false
+        /// The oldest reply is overdue far beyond its timeout: the server or the path to it is
+        /// gone (a black hole sends no reset). Tear the connection down; the next request reconnects.
+        var connectionStale = false
     }
 
     /// The outbound buffer's starting size; writers recycle two of them, so this is not per request.
@@ -120,10 +123,13 @@ struct ConnectionStateMachine<Waiter, Stream> {
     /// The deadline the loop timer is armed for, or `.distantFuture`.
     private(set) var armedTimer: Deadline = .distantFuture
     let inflightLimit: Int
+    /// How long past its deadline the oldest reply may be before the connection is declared dead.
+    let staleReplyGrace: Duration
 
-    init(handshake: HandshakeConfiguration, inflightLimit: Int) {
+    init(handshake: HandshakeConfiguration, inflightLimit: Int, staleReplyGrace: Duration = .seconds(2)) {
         self.handshakeConfiguration = handshake
         self.inflightLimit = inflightLimit
+        self.staleReplyGrace = staleReplyGrace
     }
 
     /// Whether replies currently belong to the handshake.
@@ -241,8 +247,11 @@ struct ConnectionStateMachine<Waiter, Stream> {
 
     // MARK: Replies
 
-    /// A reply arrived outside the handshake.
-    mutating func replyReceived(_ token: RESPToken) -> ReceiveAction {
+    /// A reply arrived outside the handshake on the connection of `generation`. Bytes still read
+    /// from a connection that was given up are dropped: they must never reach a caller queued for
+    /// the next connection.
+    mutating func replyReceived(_ token: RESPToken, generation: Int) -> ReceiveAction {
+        guard generation == self.generation, phase == .ready else { return .none }
         if token.type == .push { return .push(token) }
         guard !pending.isEmpty else { return .unexpectedReply }
         pending[0].repliesLeft -= 1
@@ -260,6 +269,9 @@ struct ConnectionStateMachine<Waiter, Stream> {
     /// The loop timer fired at `now`: time out overdue requests and say when to fire next.
     mutating func timerFired(now: Deadline) -> TimerOutcome {
         var outcome = TimerOutcome()
+        // Timers can't be cancelled: one firing before the armed deadline was superseded by an
+        // earlier one and finds nothing due; re-arming for it would only pile timers up.
+        guard now >= armedTimer else { return outcome }
         var next = Deadline.distantFuture
         // A full scan, but only when the timer fires (about once per timeout period), never per request.
         for index in 0..<pending.count where pending[index].waiter != nil {
@@ -268,6 +280,14 @@ struct ConnectionStateMachine<Waiter, Stream> {
                 pending[index].waiter = nil
             } else if pending[index].deadline < next {
                 next = pending[index].deadline
+            }
+        }
+        if let oldest = pending.first, oldest.waiter == nil, phase == .ready {
+            let giveUp = oldest.deadline + staleReplyGrace
+            if giveUp <= now {
+                outcome.connectionStale = true
+            } else if giveUp < next {
+                next = giveUp
             }
         }
         if phase == .handshaking {
@@ -293,7 +313,9 @@ struct ConnectionStateMachine<Waiter, Stream> {
         let bytes = machine.start()
         handshake = machine
         handshakeDeadline = deadline
-        return .sendHandshake(bytes)
+        guard deadline < armedTimer else { return .sendHandshake(bytes, armTimer: nil) }
+        armedTimer = deadline
+        return .sendHandshake(bytes, armTimer: deadline)
     }
 
     /// Attempt `generation` could not open a stream: fail everything queued.
@@ -303,9 +325,9 @@ struct ConnectionStateMachine<Waiter, Stream> {
         return drainAll()
     }
 
-    /// A handshake reply arrived.
-    mutating func handshakeReceived(_ token: RESPToken) -> HandshakeAction {
-        guard phase == .handshaking, var machine = handshake else { return .none }
+    /// A handshake reply arrived on the connection of `generation`.
+    mutating func handshakeReceived(_ token: RESPToken, generation: Int) -> HandshakeAction {
+        guard generation == self.generation, phase == .handshaking, var machine = handshake else { return .none }
         let action = machine.receive(token)
         handshake = machine
         switch action {

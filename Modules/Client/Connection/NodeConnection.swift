@@ -41,12 +41,12 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     @exclusivity(unchecked) private var resumes: [(Waiter, ConnectionReply)] = []
 
     init(loop: Loop, connector: Connector, handshake: HandshakeConfiguration, inflightLimit: Int,
-         connectionTimeout: Duration) {
+         connectionTimeout: Duration, staleReplyGrace: Duration = .seconds(2)) {
         self.loop = loop
         self.connector = connector
         self.address = connector.addressDescription
         self.connectionTimeout = connectionTimeout
-        self.machine = Mutex(Machine(handshake: handshake, inflightLimit: inflightLimit))
+        self.machine = Mutex(Machine(handshake: handshake, inflightLimit: inflightLimit, staleReplyGrace: staleReplyGrace))
         tokens.reserveCapacity(64)
         resumes.reserveCapacity(64)
     }
@@ -207,7 +207,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
                         handshaking = true
                         return
                     }
-                    switch machine.replyReceived(tokens[index]) {
+                    switch machine.replyReceived(tokens[index], generation: generation) {
                     case .none, .push:
                         break  // push messages are dropped until the pub/sub layer consumes them
                     case .resume(let waiter, let reply):
@@ -230,13 +230,15 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
                 handshakeReply(tokens[index], generation: generation)
                 index += 1
             }
-            if readGeneration != generation { break }
+            // The handshake failed, or a write failed and the connection was dropped: the rest of
+            // what was read belongs to a dead connection.
+            if readStream == nil || readGeneration != generation { break }
         }
         tokens.removeAll(keepingCapacity: true)
     }
 
     private func handshakeReply(_ token: RESPToken, generation: Int) {
-        switch machine.withLock({ $0.handshakeReceived(token) }) {
+        switch machine.withLock({ $0.handshakeReceived(token, generation: generation) }) {
         case .none:
             break
         case .send(let bytes):
@@ -266,6 +268,10 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
             connectionLost(generation: readGeneration, GlideErrorSummary(
                 .connectionFailed, "the server did not answer the connection handshake within \(connectionTimeout)"))
         }
+        if outcome.connectionStale {
+            connectionLost(generation: readGeneration, GlideErrorSummary(
+                .connectionClosed, "the server stopped answering: a reply is overdue well past its timeout"))
+        }
     }
 
     // MARK: Connecting
@@ -283,7 +289,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     }
 
     private func didConnect(_ stream: Stream, generation: Int, deadline: Deadline) {
-        guard case .sendHandshake(let bytes) = machine.withLock({
+        guard case .sendHandshake(let bytes, let armTimer) = machine.withLock({
             $0.connected(generation: generation, stream: stream, handshakeDeadline: deadline)
         }) else {
             stream.close()
@@ -300,7 +306,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
             connectionLost(generation: generation, GlideErrorSummary(.connectionFailed, "\(error)"))
             return
         }
-        loop.scheduleTimer(at: deadline, handler: self)
+        if let armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
         writeHandshake(bytes, generation: generation)
     }
 

@@ -27,7 +27,8 @@ public final class GlideClient: Sendable {
             loop: configuration.eventLoop,
             connector: SocketConnector(address: primary, loop: configuration.eventLoop),
             handshake: handshake, inflightLimit: configuration.inflightRequestsLimit,
-            connectionTimeout: configuration.connectionTimeout)
+            connectionTimeout: configuration.connectionTimeout,
+            staleReplyGrace: max(.seconds(2), configuration.requestTimeout))
     }
 
     deinit {
@@ -140,14 +141,26 @@ public final class GlideClient: Sendable {
     /// Commands that would break the one-reply-per-request rule of the shared connection (the
     /// `SUBSCRIBE` family, `MONITOR`, `CLIENT REPLY OFF|SKIP`) are refused with `.configuration`.
     public func customCommand(_ arguments: [String]) async throws(GlideError) -> RESPValue {
-        try Self.checkMultiplexable(arguments.prefix(2).map { Bytes($0) })
-        return try await execute(CustomCommand(arguments))
+        let head = arguments.prefix(2).map { Bytes($0) }
+        try Self.checkMultiplexable(head)
+        let reply = try await execute(CustomCommand(arguments))
+        if let database = Self.selectedDatabase(head) { connection.databaseSelected(database) }
+        return reply
     }
 
     /// Sends any command given as binary-safe arguments.
     public func customCommand(_ arguments: [Bytes]) async throws(GlideError) -> RESPValue {
-        try Self.checkMultiplexable(Array(arguments.prefix(2)))
-        return try await execute(CustomCommand(arguments))
+        let head = Array(arguments.prefix(2))
+        try Self.checkMultiplexable(head)
+        let reply = try await execute(CustomCommand(arguments))
+        if let database = Self.selectedDatabase(head) { connection.databaseSelected(database) }
+        return reply
+    }
+
+    /// The database a `SELECT n` command switches to, so reconnections select it too.
+    static func selectedDatabase(_ head: [Bytes]) -> Int? {
+        guard head.count == 2, head[0].equalsCaseInsensitive("SELECT") else { return nil }
+        return Int(head[1].string)
     }
 
     /// Refuses commands whose replies don't come one per request.

@@ -14,6 +14,10 @@ public final class Transaction: Sendable {
     struct Contents {
         var commands = RESPCommandBuffer()
         var count = 0
+        /// A command that can't run on a shared connection; `exec` throws it.
+        var refused: GlideError?
+        /// The database the last `SELECT` switches to, remembered for reconnections on success.
+        var selectedDatabase: Int?
     }
 
     let contents = Mutex(Contents())
@@ -34,13 +38,25 @@ public final class Transaction: Sendable {
         return self
     }
 
-    /// Adds any command given as its arguments.
+    /// Adds any command given as its arguments. Commands that would break the shared
+    /// connection's one reply per request (`SUBSCRIBE`, `MONITOR`, `CLIENT REPLY`) make `exec`
+    /// throw `.configuration` instead of sending anything.
     @discardableResult
-    public func customCommand(_ arguments: [String]) -> Self { add(CustomCommand(arguments)) }
+    public func customCommand(_ arguments: [String]) -> Self {
+        let head = arguments.prefix(2).map { Bytes($0) }
+        do throws(GlideError) {
+            try GlideClient.checkMultiplexable(head)
+        } catch {
+            contents.withLock { if $0.refused == nil { $0.refused = error } }
+            return self
+        }
+        if let database = GlideClient.selectedDatabase(head) { contents.withLock { $0.selectedDatabase = database } }
+        return add(CustomCommand(arguments))
+    }
 
-    /// The encoded commands and their count.
-    func snapshot() -> (commands: RESPCommandBuffer, count: Int) {
-        contents.withLock { ($0.commands, $0.count) }
+    /// What `exec` sends and needs to know.
+    func snapshot() -> Contents {
+        contents.withLock { $0 }
     }
 }
 
@@ -91,9 +107,13 @@ extension Transaction {
     @discardableResult
     public func info(_ sections: [InfoSection] = []) -> Self { add(INFO(sections)) }
 
-    /// Queues `SELECT index`; it switches the connection's database for every later command.
+    /// Queues `SELECT index`; it switches the connection's database for every later command, and
+    /// reconnections select it too once the transaction has run.
     @discardableResult
-    public func select(_ index: Int) -> Self { add(SELECT(index)) }
+    public func select(_ index: Int) -> Self {
+        contents.withLock { $0.selectedDatabase = index }
+        return add(SELECT(index))
+    }
 }
 
 extension GlideClient {
@@ -103,8 +123,11 @@ extension GlideClient {
     /// refused to queue aborts the whole transaction with that command's error. When a command
     /// fails while running, `raiseOnError` throws its error; otherwise the error is in the results.
     public func exec(_ transaction: Transaction, raiseOnError: Bool = true) async throws(GlideError) -> [RESPValue]? {
-        let (commands, count) = transaction.snapshot()
-        let reply = await connection.send(deadline: Deadline.now() + configuration.requestTimeout, replies: count + 2) { buffer in
+        let contents = transaction.snapshot()
+        if let refused = contents.refused { throw refused }
+        let commands = contents.commands
+        let reply = await connection.send(deadline: Deadline.now() + configuration.requestTimeout,
+                                          replies: contents.count + 2) { buffer in
             buffer.writeRESPCommand("MULTI" as StaticString)
             buffer.append(commands)
             buffer.writeRESPCommand("EXEC" as StaticString)
@@ -124,6 +147,7 @@ extension GlideClient {
         }
         if token.type.isError { throw GlideError.server(token, address: connection.address) }
         if token.isNull { return nil }
+        if let database = contents.selectedDatabase { connection.databaseSelected(database) }
         guard let elements = token.elements else {
             throw GlideError(.protocolError, "EXEC replied with a RESP \(token.type)", address: connection.address)
         }
