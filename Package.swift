@@ -27,7 +27,11 @@ let package = Package(
         .target(
             name: "GlideTransport", dependencies: ["GlideBuffers", "CGlideSystem"],
             path: "Modules/Transport", swiftSettings: strict),
-        .target(name: "GlideCommands", dependencies: ["GlideRESPCodec"], path: "Modules/Commands", swiftSettings: strict),
+        .target(
+            name: "GlideCommands", dependencies: ["GlideRESPCodec"], path: "Modules/Commands",
+            exclude: ["Resources"], swiftSettings: strict),
+        // Writes Modules/Commands/Generated from the snapshot in Modules/Commands/Resources (`make generate`).
+        .executableTarget(name: "CommandsGenerator", path: "Modules/CommandsGenerator"),
         .target(
             name: "GlideClient",
             dependencies: ["GlideBuffers", "GlideRESPCodec", "GlideTransport", "GlideCommands"],
@@ -46,7 +50,7 @@ let package = Package(
         .testTarget(name: "GlideBuffersTests", dependencies: ["GlideBuffers"], swiftSettings: strict),
         .testTarget(name: "GlideRESPCodecTests", dependencies: ["GlideRESPCodec"], swiftSettings: strict),
         .testTarget(name: "GlideTransportTests", dependencies: ["GlideTransport"], swiftSettings: strict),
-        .testTarget(name: "GlideCommandsTests", dependencies: ["GlideCommands"], swiftSettings: strict),
+        .testTarget(name: "GlideCommandsTests", dependencies: ["GlideCommands", "CommandsGenerator"], swiftSettings: strict),
         .testTarget(
             name: "GlideClientTests", dependencies: ["GlideClient", "GlideTransport", "GlideRESPCodec"],
             swiftSettings: strict),

@@ -1,66 +1,101 @@
 import GlideCommands
 import Testing
 
+/// The wire form of `command`, with `\r\n` shown as spaces.
 func wire(_ command: some GlideCommand) -> String {
     var buffer = RESPCommandBuffer()
     command.encode(into: &buffer)
-    return buffer.contiguousBytes.string.replacingCRLF
-}
-
-extension String {
-    /// `\r\n` shown as spaces, so expected frames read on one line.
-    var replacingCRLF: String { split(separator: "\r\n", omittingEmptySubsequences: false).joined(separator: " ") }
+    return buffer.contiguousBytes.string.split(separator: "\r\n", omittingEmptySubsequences: false).joined(separator: " ")
 }
 
 func token(_ wire: String) throws -> RESPToken { try RESPToken(validating: Bytes(wire)) }
 
 @Suite struct CommandEncodingTests {
-    @Test func get() {
-        #expect(wire(GET("k", as: String.self)) == "*2 $3 GET $1 k ")
-        #expect(wire(GET(Bytes([0xFF]), as: Bytes.self)) == "*2 $3 GET $1 \u{FFFD} ")
-    }
-
-    @Test func setWithEveryOption() {
-        #expect(wire(SET("k", "v")) == "*3 $3 SET $1 k $1 v ")
-        #expect(wire(SET("k", "v", condition: .onlyIfDoesNotExist, expiry: .seconds(10)))
-                == "*6 $3 SET $1 k $1 v $2 NX $2 EX $2 10 ")
-        #expect(wire(SET("k", 5, condition: .onlyIfExists, expiry: .milliseconds(1500)))
-                == "*6 $3 SET $1 k $1 5 $2 XX $2 PX $4 1500 ")
-        #expect(wire(SET("k", "v", condition: .onlyIfEqual("old"), expiry: .keepExisting))
-                == "*6 $3 SET $1 k $1 v $4 IFEQ $3 old $7 KEEPTTL ")
-        #expect(wire(SET("k", "v", expiry: .unixSeconds(1_700_000_000))) == "*5 $3 SET $1 k $1 v $4 EXAT $10 1700000000 ")
-        #expect(wire(SET("k", "v", expiry: .unixMilliseconds(1))) == "*5 $3 SET $1 k $1 v $4 PXAT $1 1 ")
-    }
-
-    @Test func setRepliesDecodeToWhetherItWrote() throws {
-        #expect(try SET("k", "v").decodeResponse(token("+OK\r\n")) == true)
-        #expect(try SET("k", "v").decodeResponse(token("$-1\r\n")) == false)
-        #expect(try SET("k", "v").decodeResponse(token("_\r\n")) == false)
-    }
-
-    @Test func counters() {
-        #expect(wire(INCRBY("n")) == "*2 $4 INCR $1 n ")
-        #expect(wire(INCRBY("n", by: -3)) == "*3 $6 INCRBY $1 n $2 -3 ")
-    }
-
-    @Test func multiKeyCommands() throws {
-        #expect(wire(MGET(["a", "b"], as: String.self)) == "*3 $4 MGET $1 a $1 b ")
-        #expect(try MGET(["a", "b"], as: String.self).decodeResponse(token("*2\r\n$1\r\n1\r\n$-1\r\n")) == ["1", nil])
-        #expect(wire(MSET([(key: "a", value: "1"), (key: "b", value: "2")])) == "*5 $4 MSET $1 a $1 1 $1 b $1 2 ")
+    @Test func plainArguments() {
+        #expect(wire(GET("k")) == "*2 $3 GET $1 k ")
+        var binary = RESPCommandBuffer()
+        GET(Bytes([0xFF, 0x00])).encode(into: &binary)
+        #expect(Array(binary.contiguousBytes) == Array("*2\r\n$3\r\nGET\r\n$2\r\n".utf8) + [0xFF, 0x00, 0x0D, 0x0A])
+        #expect(wire(INCRBY("n", increment: -3)) == "*3 $6 INCRBY $1 n $2 -3 ")
+        #expect(wire(INCRBYFLOAT("n", increment: 2.5)) == "*3 $11 INCRBYFLOAT $1 n $3 2.5 ")
+        #expect(wire(MGET(["a", "b"])) == "*3 $4 MGET $1 a $1 b ")
         #expect(wire(DEL(["a", "b", "c"])) == "*4 $3 DEL $1 a $1 b $1 c ")
-        #expect(wire(EXISTS(["a"])) == "*2 $6 EXISTS $1 a ")
-        #expect(wire(WATCH(["a"])) == "*2 $5 WATCH $1 a ")
         #expect(wire(UNWATCH()) == "*1 $7 UNWATCH ")
     }
 
-    @Test func connectionAndServer() throws {
-        #expect(wire(PING()) == "*1 $4 PING ")
-        #expect(wire(PING("hi")) == "*2 $4 PING $2 hi ")
-        #expect(wire(ECHO("x", as: String.self)) == "*2 $4 ECHO $1 x ")
-        #expect(wire(SELECT(3)) == "*2 $6 SELECT $1 3 ")
-        #expect(wire(INFO()) == "*1 $4 INFO ")
-        #expect(wire(INFO([.server, .commandStats])) == "*3 $4 INFO $6 server $12 commandstats ")
-        #expect(try INFO().decodeResponse(token("=13\r\ntxt:# Server\n\r\n")) == "# Server\n")
+    @Test func oneOfsAndPureTokens() {
+        #expect(wire(SET("k", "v")) == "*3 $3 SET $1 k $1 v ")
+        #expect(wire(SET("k", "v", condition: .nx, expiration: .seconds(10))) == "*6 $3 SET $1 k $1 v $2 NX $2 EX $2 10 ")
+        #expect(wire(SET("k", "v", condition: .comparisonValue("old"), get: true, expiration: .keepttl))
+                == "*7 $3 SET $1 k $1 v $4 IFEQ $3 old $3 GET $7 KEEPTTL ")
+        #expect(wire(SET("k", 5, expiration: .unixTimeMilliseconds(1))) == "*5 $3 SET $1 k $1 5 $4 PXAT $1 1 ")
+        #expect(wire(EXPIRE("k", seconds: 5, condition: .gt)) == "*4 $6 EXPIRE $1 k $1 5 $2 GT ")
+    }
+
+    @Test func blocksAndRepeatedBlocks() {
+        #expect(wire(MSET(data: [.init(key: "a", value: "1"), .init(key: "b", value: "2")])) == "*5 $4 MSET $1 a $1 1 $1 b $1 2 ")
+        #expect(wire(ZADD("z", condition: .nx, change: true, data: [.init(score: 1.5, member: "m")]))
+                == "*6 $4 ZADD $1 z $2 NX $2 CH $3 1.5 $1 m ")
+        #expect(wire(ZRANGE("z", 0, -1, limit: .init(offset: 2, count: 3), withscores: true))
+                == "*8 $6 ZRANGE $1 z $1 0 $2 -1 $5 LIMIT $1 2 $1 3 $10 WITHSCORES ")
+        #expect(wire(XADD("s", trim: .init(strategy: .maxlen, operator: .approximately, threshold: 100), idSelector: .autoId,
+                          data: [.init(field: "f", value: "v")]))
+                == "*8 $4 XADD $1 s $6 MAXLEN $1 ~ $3 100 $1 * $1 f $1 v ")
+    }
+
+    @Test func tokenOnceAndTokenEach() {
+        // WEIGHTS once before all weights; GET before each pattern (multiple_token).
+        #expect(wire(ZUNIONSTORE("d", ["a", "b"], weights: [1, 0.5]))
+                == "*8 $11 ZUNIONSTORE $1 d $1 2 $1 a $1 b $7 WEIGHTS $3 1.0 $3 0.5 ")
+        #expect(wire(SORT("l", getPatterns: ["#", "w_*"])) == "*6 $4 SORT $1 l $3 GET $1 # $3 GET $3 w_* ")
+        #expect(wire(MIGRATE("h", port: 1, keySelector: .emptyString, destinationDb: 0, timeout: 5, keys: ["a", "b"]))
+                == "*9 $7 MIGRATE $1 h $1 1 $0  $1 0 $1 5 $4 KEYS $1 a $1 b ")
+    }
+
+    @Test func countsAreComputed() {
+        #expect(wire(EVAL("return 1", keys: ["k1", "k2"], args: ["x"])) == "*6 $4 EVAL $8 return 1 $1 2 $2 k1 $2 k2 $1 x ")
+        #expect(wire(EVAL("return 1")) == "*3 $4 EVAL $8 return 1 $1 0 ")
+        #expect(wire(HEXPIRE("h", seconds: 10, fields: .init(fields: ["a", "b"])))
+                == "*7 $7 HEXPIRE $1 h $2 10 $6 FIELDS $1 2 $1 a $1 b ")
+        #expect(wire(LMPOP(["a", "b"], where: .left, count: 2)) == "*7 $5 LMPOP $1 2 $1 a $1 b $4 LEFT $5 COUNT $1 2 ")
+    }
+
+    @Test func subcommandsAndNestedOneOfs() {
+        #expect(wire(CLIENT.SETNAME("app")) == "*3 $6 CLIENT $7 SETNAME $3 app ")
+        #expect(wire(CONFIG.GET(["maxmemory", "port"])) == "*4 $6 CONFIG $3 GET $9 maxmemory $4 port ")
+        #expect(wire(CLIENT.KILL(filter: .newFormats([.clientIds([7, 8]), .clientType(.pubsub), .skipme(.no)])))
+                == "*9 $6 CLIENT $4 KILL $2 ID $1 7 $1 8 $4 TYPE $6 PUBSUB $6 SKIPME $2 NO ")
+        #expect(wire(CLIENT.KILL(filter: .oldFormat("127.0.0.1:1"))) == "*3 $6 CLIENT $4 KILL $11 127.0.0.1:1 ")
+        #expect(wire(XGROUP.CREATE("s", "g", idSelector: .newId, mkstream: true))
+                == "*6 $6 XGROUP $6 CREATE $1 s $1 g $1 $ $8 MKSTREAM ")
+        #expect(wire(COMMAND()) == "*1 $7 COMMAND ")
+        #expect(wire(COMMAND.COUNT()) == "*2 $7 COMMAND $5 COUNT ")
+    }
+
+    @Test func blockingCommandsCarryTheirTimeout() {
+        #expect(BLPOP(["a"], timeout: 1.5).blockingTimeout == .milliseconds(1500))
+        #expect(BLPOP(["a"], timeout: 0).blockingTimeout == .zero)
+        #expect(WAIT(numreplicas: 1, timeout: 250).blockingTimeout == .milliseconds(250))
+        #expect(XREAD(streams: .init(keys: ["s"], ids: ["$"])).blockingTimeout == nil)
+        #expect(XREAD(milliseconds: 100, streams: .init(keys: ["s"], ids: ["$"])).blockingTimeout == .milliseconds(100))
+        #expect(GET("k").blockingTimeout == nil)
+    }
+
+    @Test func typedRepliesDecode() throws {
+        #expect(try GET("k").decodeResponse(token("$2\r\nhi\r\n")) == Bytes("hi"))
+        #expect(try GET("k").decodeResponse(token("_\r\n")) == nil)
+        #expect(try HGETALL("h").decodeResponse(token("%1\r\n$1\r\nf\r\n$1\r\nv\r\n")) == [Bytes("f"): Bytes("v")])
+        #expect(try SISMEMBER("s", "m").decodeResponse(token(":1\r\n")) == true)
+        #expect(try ZSCORE("z", "m").decodeResponse(token(",1.5\r\n")) == 1.5)
+        #expect(try ZSCORE("z", "m").decodeResponse(token("$3\r\n1.5\r\n")) == 1.5)
+        let page = try SCAN(cursor: 0).decodeResponse(token("*2\r\n$2\r\n17\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n"))
+        #expect(page.cursor == "17" && page.elements == ["a", "b"] && !page.isComplete)
+        let entries = try XRANGE("s", "-", "+").decodeResponse(token("*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"))
+        #expect(entries.first?.id == "1-0" && entries.first?["f"] == "v")
+        #expect(try GET("k").decoding(as: String?.self).decodeResponse(token("$2\r\nhi\r\n")) == "hi")
+        let scored = try ZRANGE("z", 0, -1, withscores: true).decoding(as: ScoredMembers.self)
+        #expect(try scored.decodeResponse(token("*2\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2.5\r\n")).map(\.score) == [1, 2.5])
+        #expect(try scored.decodeResponse(token("*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$3\r\n2.5\r\n")).map(\.member) == ["a", "b"])
     }
 
     @Test func customCommand() throws {

@@ -193,3 +193,13 @@ public final class GlideClient: Sendable {
         GlideStatistics.clients.subtract(1, ordering: .relaxed)
     }
 }
+
+extension GlideClient {
+    /// Switches to logical database `index`. Reconnections select it again.
+    ///
+    /// The connection is shared: the switch applies to every caller of this client.
+    public func select(_ index: Int) async throws(GlideError) {
+        try await execute(SELECT(index: index))
+        connection.databaseSelected(index)
+    }
+}

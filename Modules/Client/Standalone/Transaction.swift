@@ -63,56 +63,56 @@ public final class Transaction: Sendable {
 extension Transaction {
     /// Queues `GET key`.
     @discardableResult
-    public func get<Key: RESPArgument & Sendable>(_ key: Key) -> Self { add(GET(key, as: RESPValue.self)) }
+    public func get(_ key: some BulkStringConvertible) -> Self { add(GET(key)) }
 
     /// Queues `SET key value` with its options.
     @discardableResult
-    public func set<Key: RESPArgument & Sendable, Value: RESPArgument & Sendable>(
-        _ key: Key, _ value: Value, condition: SetCondition? = nil, expiry: SetExpiry? = nil
-    ) -> Self {
-        add(SET(key, value, condition: condition, expiry: expiry))
+    public func set(_ key: some BulkStringConvertible, _ value: some BulkStringConvertible,
+                    condition: SET.Condition? = nil, expiry: SET.Expiration? = nil) -> Self
+    {
+        add(SET(key, value, condition: condition, expiration: expiry))
     }
 
     /// Queues `DEL keys...`.
     @discardableResult
-    public func del<Key: RESPArgument & Sendable>(_ keys: [Key]) -> Self { add(DEL(keys)) }
+    public func del<Keys: Sequence>(_ keys: Keys) -> Self where Keys.Element: BulkStringConvertible { add(DEL(keys)) }
 
     /// Queues `EXISTS keys...`.
     @discardableResult
-    public func exists<Key: RESPArgument & Sendable>(_ keys: [Key]) -> Self { add(EXISTS(keys)) }
+    public func exists<Keys: Sequence>(_ keys: Keys) -> Self where Keys.Element: BulkStringConvertible { add(EXISTS(keys)) }
 
     /// Queues `INCR key`.
     @discardableResult
-    public func incr<Key: RESPArgument & Sendable>(_ key: Key) -> Self { add(INCRBY(key, by: 1)) }
+    public func incr(_ key: some BulkStringConvertible) -> Self { add(INCR(key)) }
 
     /// Queues `INCRBY key amount`.
     @discardableResult
-    public func incrBy<Key: RESPArgument & Sendable>(_ key: Key, _ amount: Int) -> Self { add(INCRBY(key, by: amount)) }
+    public func incrBy(_ key: some BulkStringConvertible, _ amount: Int) -> Self { add(INCRBY(key, increment: amount)) }
 
     /// Queues `MGET keys...`.
     @discardableResult
-    public func mget<Key: RESPArgument & Sendable>(_ keys: [Key]) -> Self { add(MGET(keys, as: RESPValue.self)) }
+    public func mget<Keys: Sequence>(_ keys: Keys) -> Self where Keys.Element: BulkStringConvertible { add(MGET(keys)) }
 
-    /// Queues `MSET` of every pair.
+    /// Queues `MSET` of every pair, in order.
     @discardableResult
-    public func mset<Key: RESPArgument & Sendable, Value: RESPArgument & Sendable>(_ pairs: [(key: Key, value: Value)]) -> Self {
-        add(MSET(pairs))
+    public func mset<Key: BulkStringConvertible, Value: BulkStringConvertible>(_ pairs: [(key: Key, value: Value)]) -> Self {
+        add(MSET(data: pairs.map { MSET.Data(key: $0.key, value: $0.value) }))
     }
 
     /// Queues `PING`.
     @discardableResult
-    public func ping(_ message: String? = nil) -> Self { add(PING(message)) }
+    public func ping(_ message: BulkString? = nil) -> Self { add(PING(message: message)) }
 
     /// Queues `INFO sections...`.
     @discardableResult
-    public func info(_ sections: [InfoSection] = []) -> Self { add(INFO(sections)) }
+    public func info(_ sections: [InfoSection] = []) -> Self { add(INFO(sections: sections)) }
 
     /// Queues `SELECT index`; it switches the connection's database for every later command, and
     /// reconnections select it too once the transaction has run.
     @discardableResult
     public func select(_ index: Int) -> Self {
         contents.withLock { $0.selectedDatabase = index }
-        return add(SELECT(index))
+        return add(SELECT(index: index))
     }
 }
 

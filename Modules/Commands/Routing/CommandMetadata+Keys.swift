@@ -1,0 +1,80 @@
+extension CommandMetadata {
+    /// The indices of the keys among `arguments` (the command name first), found with the key
+    /// specifications, in argument order and without duplicates.
+    ///
+    /// Commands whose keys can't be found from the arguments (an `unknown` spec) contribute none.
+    public func keyIndices(in arguments: [Bytes]) -> [Int] {
+        var indices: [Int] = []
+        for spec in keySpecs {
+            for index in spec.keyIndices(in: arguments) where !indices.contains(index) {
+                indices.append(index)
+            }
+        }
+        return indices.sorted()
+    }
+
+    /// The keys among `arguments`, in argument order.
+    public func keys(in arguments: [Bytes]) -> [Bytes] {
+        keyIndices(in: arguments).map { arguments[$0] }
+    }
+}
+
+extension KeySpec {
+    /// The key indices this spec finds in `arguments` (the command name at index 0).
+    public func keyIndices(in arguments: [Bytes]) -> [Int] {
+        let count = arguments.count
+        let start: Int
+        switch beginSearch {
+        case .unknown:
+            return []
+        case .index(let index):
+            start = index
+        case .keyword(let keyword, let startFrom):
+            let upper = keyword.uppercased()
+            func matches(_ index: Int) -> Bool { arguments[index].string.uppercased() == upper }
+            var found: Int?
+            if startFrom >= 0 {
+                var index = startFrom
+                while index < count {
+                    if matches(index) { found = index; break }
+                    index += 1
+                }
+            } else {
+                var index = count + startFrom
+                while index > 0 {
+                    if matches(index) { found = index; break }
+                    index -= 1
+                }
+            }
+            guard let found else { return [] }
+            start = found + 1
+        }
+        guard start < count else { return [] }
+
+        switch findKeys {
+        case .unknown:
+            return []
+        case .range(let lastKey, let keyStep, let limit):
+            let step = max(keyStep, 1)
+            let last: Int
+            if lastKey >= 0 {
+                last = min(start + lastKey, count - 1)
+            } else if limit > 0 {
+                // A fraction of what remains, such as the keys half of XREAD's STREAMS k1 k2 id1 id2.
+                last = start + (count - start) / limit + lastKey
+            } else {
+                last = count + lastKey
+            }
+            guard last >= start else { return [] }
+            return Array(stride(from: start, through: last, by: step))
+        case .keynum(let keyNumIndex, let firstKey, let keyStep):
+            let numberIndex = start + keyNumIndex
+            guard numberIndex < count, let number = Int(arguments[numberIndex].string), number > 0 else { return [] }
+            // As the server does: the keys run from `first` to `first + number - 1`, every `keyStep`.
+            let first = start + firstKey
+            let last = min(first + number - 1, count - 1)
+            guard last >= first else { return [] }
+            return Array(stride(from: first, through: last, by: max(keyStep, 1)))
+        }
+    }
+}

@@ -1,0 +1,35 @@
+/// The routing metadata of every command the server documents, generated from its
+/// `COMMAND INFO` and `COMMAND DOCS`.
+///
+/// ```swift
+/// let metadata = CommandTable.metadata(for: ["MSET", "a", "1", "b", "2"])!
+/// metadata.keyIndices(in: arguments)   // [1, 3]
+/// ```
+public enum CommandTable {
+    /// Every command and subcommand.
+    public static let all: [CommandMetadata] = generatedEntries()
+
+    static let byName: [String: CommandMetadata] = {
+        var table: [String: CommandMetadata] = [:]
+        for entry in all { table[entry.name] = entry }
+        return table
+    }()
+
+    /// The metadata of `name`, such as `GET` or `CLIENT KILL`, in any letter case.
+    public static func metadata(named name: String) -> CommandMetadata? {
+        byName[name.uppercased()]
+    }
+
+    /// The metadata of the command in `arguments` (its name first, then a subcommand if it has
+    /// them). A container named without a known subcommand gives the container's own metadata.
+    public static func metadata(for arguments: [Bytes]) -> CommandMetadata? {
+        guard let first = arguments.first else { return nil }
+        let name = first.string.uppercased()
+        if containerNames.contains(name), arguments.count > 1,
+           let subcommand = byName[name + " " + arguments[1].string.uppercased()]
+        {
+            return subcommand
+        }
+        return byName[name]
+    }
+}
