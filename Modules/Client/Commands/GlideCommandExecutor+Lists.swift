@@ -114,4 +114,13 @@ extension GlideCommandExecutor {
     {
         try await execute(LMOVE(source, destination, wherefrom: from, whereto: to).decoding(as: String?.self))
     }
+
+    /// The index of the first match of `element` (the `rank`th one; negative searches from the
+    /// back), or `nil`.
+    @inlinable
+    public func lpos(_ key: some BulkStringConvertible, _ element: some BulkStringConvertible, rank: Int? = nil,
+                     maxLength: Int? = nil) async throws(GlideError) -> Int?
+    {
+        try await execute(LPOS(key, element, rank: rank, len: maxLength).decoding(as: Int?.self))
+    }
 }
