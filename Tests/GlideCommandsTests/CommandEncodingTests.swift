@@ -52,6 +52,18 @@ func token(_ wire: String) throws -> RESPToken { try RESPToken(validating: Bytes
                 == "*9 $7 MIGRATE $1 h $1 1 $0  $1 0 $1 5 $4 KEYS $1 a $1 b ")
     }
 
+    @Test func repeatedTokensAndNestedOptionalBlocks() {
+        #expect(wire(BITFIELD_RO("k", getBlocks: [.init(encoding: "u8", offset: 0), .init(encoding: "i4", offset: 8)]))
+                == "*8 $11 BITFIELD_RO $1 k $3 GET $2 u8 $1 0 $3 GET $2 i4 $1 8 ")
+        #expect(wire(MODULE.LOADEX("/m.so", configs: [.init(name: "a", value: "1"), .init(name: "b", value: "2")], args: ["x", "y"]))
+                == "*12 $6 MODULE $6 LOADEX $5 /m.so $6 CONFIG $1 a $1 1 $6 CONFIG $1 b $1 2 $4 ARGS $1 x $1 y ")
+        #expect(wire(CLIENT.TRACKING(status: .on, prefixes: ["a:", "b:"], bcast: true))
+                == "*8 $6 CLIENT $8 TRACKING $2 ON $6 PREFIX $2 a: $6 PREFIX $2 b: $5 BCAST ")
+        #expect(wire(HELLO(arguments: .init(protover: 3, auth: .init(username: "u", password: "p"), clientname: "n")))
+                == "*7 $5 HELLO $1 3 $4 AUTH $1 u $1 p $7 SETNAME $1 n ")
+        #expect(wire(HELLO()) == "*1 $5 HELLO ")
+    }
+
     @Test func countsAreComputed() {
         #expect(wire(EVAL("return 1", keys: ["k1", "k2"], args: ["x"])) == "*6 $4 EVAL $8 return 1 $1 2 $2 k1 $2 k2 $1 x ")
         #expect(wire(EVAL("return 1")) == "*3 $4 EVAL $8 return 1 $1 0 ")
