@@ -20,11 +20,40 @@ public protocol GlideCommand: Sendable {
     /// For a blocking command, how long the server may hold the reply back; the client waits this
     /// much longer than its request timeout. `nil` for commands that never block.
     var blockingTimeout: Duration? { get }
+
+    /// Why the command can't run on a connection shared by many callers (it would stop one reply
+    /// per request, like `SUBSCRIBE`, or reset what every caller relies on, like `RESET`); `nil`
+    /// for nearly every command. Clients refuse such commands before sending them.
+    static var multiplexingRefusal: String? { get }
+
+    /// For `SELECT`, the database it switches to, which the client selects again after a
+    /// reconnection; `nil` for every other command.
+    var selectedDatabase: Int? { get }
 }
 
 extension GlideCommand {
     /// Commands don't block unless they say so.
     @inlinable public var blockingTimeout: Duration? { nil }
+    /// Commands are safe on a shared connection unless they say otherwise.
+    @inlinable public static var multiplexingRefusal: String? { nil }
+    /// Only `SELECT` selects a database.
+    @inlinable public var selectedDatabase: Int? { nil }
+}
+
+/// Blocking timeouts as durations, clamped so that no argument traps.
+public enum BlockingTimeout {
+    /// `seconds` (a fraction allowed) as a duration; zero, which blocks forever, stays zero.
+    @inlinable
+    public static func seconds(_ seconds: Double) -> Duration {
+        guard seconds.isFinite, seconds > 0 else { return seconds > 0 ? .seconds(1_000_000_000) : .zero }
+        return .milliseconds(Int64(min(seconds, 1_000_000_000) * 1000))
+    }
+
+    /// `milliseconds` as a duration; zero, which blocks forever, stays zero.
+    @inlinable
+    public static func milliseconds(_ milliseconds: Int) -> Duration {
+        .milliseconds(Int64(clamping: max(milliseconds, 0)))
+    }
 }
 
 extension GlideCommand where Response: RESPTokenDecodable {

@@ -76,7 +76,7 @@ struct Slot {
         case .token(let optional):
             return optional ? "(\(reference) ? 1 : 0)" : "1"
         case .computedCount:
-            return "1"
+            return "\(tokenCount + 1)"
         case .single(let type, let optional):
             if !optional {
                 if type.isScalar { return "\(tokenCount + 1)" }
@@ -103,7 +103,7 @@ struct Slot {
         case .token(let optional):
             return optional ? ["if \(reference) { \(tokenLine!) }"] : [tokenLine!]
         case .computedCount(let of):
-            return ["buffer.writeRESPBulkString(\(counted(of)).count)"]
+            return (tokenLine.map { [$0] } ?? []) + ["buffer.writeRESPBulkString(\(counted(of)).count)"]
         case .single(let type, let optional):
             if !optional { return (tokenLine.map { [$0] } ?? []) + [type.write(reference)] }
             return ["if let value = \(reference) {"] + (tokenLine.map { ["    " + $0] } ?? [])

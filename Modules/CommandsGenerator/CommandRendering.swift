@@ -89,6 +89,18 @@ struct CommandRenderer {
             for line in slot.write(slot.property, counted: { $0 }) { lines.append("        " + line) }
         }
         lines.append("    }")
+        switch ConnectionEffects.effect(of: command.tableName) {
+        case .none:
+            break
+        case .selectsDatabase:
+            lines.append("")
+            lines.append("    /// The database this command switches the connection to.")
+            lines.append("    @inlinable public var selectedDatabase: Int? { index }")
+        case .refused(let reason):
+            lines.append("")
+            lines.append("    /// Why this command can't run on a shared, multiplexed connection.")
+            lines.append("    @inlinable public static var multiplexingRefusal: String? { \(Naming.literal(reason)) }")
+        }
         if let blocking = blockingTimeout(command, slots: slots) {
             lines.append("")
             lines.append("    /// How long the server may hold the reply back.")
@@ -104,9 +116,9 @@ struct CommandRenderer {
         guard command.flags.contains("blocking") else { return nil }
         for slot in slots {
             switch (slot.spec.name, slot.shape) {
-            case ("timeout", .single(.double, false)): return ".milliseconds(Int64(timeout * 1000))"
-            case ("timeout", .single(.integer, false)): return ".milliseconds(Int64(timeout))"
-            case ("milliseconds", .single(.integer, true)): return "milliseconds.map { .milliseconds(Int64($0)) }"
+            case ("timeout", .single(.double, false)): return "BlockingTimeout.seconds(timeout)"
+            case ("timeout", .single(.integer, false)): return "BlockingTimeout.milliseconds(timeout)"
+            case ("milliseconds", .single(.integer, true)): return "milliseconds.map(BlockingTimeout.milliseconds)"
             default: continue
             }
         }
@@ -150,6 +162,34 @@ struct ReplyType {
         case "ok": documentation = "The reply is `OK`."
         case "value": documentation = "The reply as sent; its shape depends on the arguments."
         default: documentation = "The reply."
+        }
+    }
+}
+
+/// What a command does to the connection it runs on, beyond its reply.
+enum ConnectionEffects {
+    enum Effect {
+        case none
+        /// `SELECT`: the client re-selects it after reconnecting.
+        case selectsDatabase
+        /// Breaks one reply per request, or resets state every caller shares.
+        case refused(String)
+    }
+
+    static func effect(of command: String) -> Effect {
+        switch command {
+        case "select":
+            return .selectsDatabase
+        case "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe":
+            return .refused("\(command.uppercased()) turns the shared connection into a message stream; a pub/sub API is planned")
+        case "monitor":
+            return .refused("MONITOR turns the shared connection into a stream of every command the server runs")
+        case "client reply":
+            return .refused("CLIENT REPLY would leave requests on the shared connection without replies")
+        case "reset":
+            return .refused("RESET would undo the authentication and database every caller of the connection relies on")
+        default:
+            return .none
         }
     }
 }

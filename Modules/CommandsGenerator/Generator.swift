@@ -84,7 +84,7 @@ enum Generator {
         let snapshot = try Snapshot(contentsOf: paths.snapshot, argumentOverrides: overrides)
         // An override that names nothing is a typo, or a fix the server has since made itself.
         let arguments = Set(snapshot.commands.flatMap { [$0] + $0.subcommands }.flatMap { command in
-            command.arguments.map { command.tableName + " " + $0.name }
+            command.arguments.flatMap { $0.paths(under: command.tableName) }
         })
         if let unused = overrides.keys.sorted().first(where: { !arguments.contains($0) }) {
             throw GeneratorError("argument-overrides.txt: no argument \(unused) in the snapshot")

@@ -61,7 +61,7 @@ struct CommandSpec {
         let tableName = ((container.map { [$0] } ?? []) + [fullName.split(separator: "|").last.map(String.init) ?? fullName])
             .joined(separator: " ")
         arguments = try (docs["arguments"] as? [[String: Any]] ?? []).map(ArgumentSpec.init).map { argument in
-            argument.overriding(kind: argumentOverrides[tableName + " " + argument.name])
+            argument.applying(argumentOverrides, path: tableName)
         }
         arity = info["arity"] as? Int ?? -1
         flags = info["flags"] as? [String] ?? []
@@ -108,12 +108,20 @@ struct ArgumentSpec {
     let isMultipleToken: Bool
     var children: [ArgumentSpec]
 
-    /// This argument with its type replaced, when an override gives one.
-    func overriding(kind: Kind?) -> ArgumentSpec {
-        guard let kind else { return self }
+    /// This argument with the overrides for it and its children applied; an override is keyed by
+    /// the command and the argument names down to it: `bitfield operation get-block offset`.
+    func applying(_ overrides: [String: Kind], path: String) -> ArgumentSpec {
+        let own = path + " " + name
         var copy = self
-        copy.kind = kind
+        if let kind = overrides[own] { copy.kind = kind }
+        copy.children = children.map { $0.applying(overrides, path: own) }
         return copy
+    }
+
+    /// Every argument path below `prefix`, for checking that overrides name something.
+    func paths(under prefix: String) -> [String] {
+        let own = prefix + " " + name
+        return [own] + children.flatMap { $0.paths(under: own) }
     }
 
     init(_ json: [String: Any]) throws {

@@ -26,6 +26,15 @@ enum TableRenderer {
         lines.append("    /// Commands that have subcommands.")
         lines.append("    static let containerNames: Set<String> = [\(containers.map(Naming.literal).joined(separator: ", "))]")
         lines.append("")
+        lines.append("    /// Commands refused on a shared connection, by name, with the reason.")
+        lines.append("    static let multiplexingRefusals: [String: String] = [")
+        for command in commands.flatMap({ [$0] + $0.subcommands }) {
+            if case .refused(let reason) = ConnectionEffects.effect(of: command.tableName) {
+                lines.append("        \(Naming.literal(command.words.joined(separator: " "))): \(Naming.literal(reason)),")
+            }
+        }
+        lines.append("    ]")
+        lines.append("")
         lines.append("    /// One entry per command and subcommand.")
         lines.append("    static func generatedEntries() -> [CommandMetadata] {")
         lines.append("        var entries: [CommandMetadata] = []")

@@ -70,6 +70,18 @@ func token(_ wire: String) throws -> RESPToken { try RESPToken(validating: Bytes
         #expect(wire(HEXPIRE("h", seconds: 10, fields: .init(fields: ["a", "b"])))
                 == "*7 $7 HEXPIRE $1 h $2 10 $6 FIELDS $1 2 $1 a $1 b ")
         #expect(wire(LMPOP(["a", "b"], where: .left, count: 2)) == "*7 $5 LMPOP $1 2 $1 a $1 b $4 LEFT $5 COUNT $1 2 ")
+        // A computed count that follows a token writes the token first.
+        let triangle = GEOSEARCH.By.polygon(.init(vertices: [.init(longitude: 1, latitude: 2), .init(longitude: 3, latitude: 4),
+                                                             .init(longitude: 5, latitude: 6)]))
+        #expect(wire(GEOSEARCH("g", by: triangle))
+                == "*10 $9 GEOSEARCH $1 g $9 BYPOLYGON $1 3 $3 1.0 $3 2.0 $3 3.0 $3 4.0 $3 5.0 $3 6.0 ")
+    }
+
+    @Test func cursorsAndBitOffsetsAreStrings() {
+        // Cursors are unsigned 64-bit and may exceed Int.max; bit offsets may be `#n` (units of the type's width).
+        #expect(wire(SCAN("18446744073709551615", count: 10)) == "*4 $4 SCAN $20 18446744073709551615 $5 COUNT $2 10 ")
+        #expect(wire(BITFIELD_RO("k", getBlocks: [.init(encoding: "u8", offset: "#1")]))
+                == "*5 $11 BITFIELD_RO $1 k $3 GET $2 u8 $2 #1 ")
     }
 
     @Test func subcommandsAndNestedOneOfs() {
@@ -93,6 +105,27 @@ func token(_ wire: String) throws -> RESPToken { try RESPToken(validating: Bytes
         #expect(GET("k").blockingTimeout == nil)
     }
 
+    @Test func blockingTimeoutsAreClampedNotTrapped() {
+        #expect(BlockingTimeout.seconds(-1) == .zero)
+        #expect(BlockingTimeout.seconds(.nan) == .zero)
+        #expect(BlockingTimeout.seconds(.infinity) == .seconds(1_000_000_000))
+        #expect(BlockingTimeout.seconds(1e300) == .seconds(1_000_000_000))
+        #expect(BlockingTimeout.milliseconds(-5) == .zero)
+        #expect(BlockingTimeout.milliseconds(.max) == .milliseconds(Int64.max))
+    }
+
+    @Test func connectionAffectingCommandsSayHow() {
+        #expect(SUBSCRIBE.multiplexingRefusal != nil && PSUBSCRIBE.multiplexingRefusal != nil)
+        #expect(MONITOR.multiplexingRefusal != nil && RESET.multiplexingRefusal != nil)
+        #expect(CLIENT.REPLY.multiplexingRefusal != nil)
+        #expect(GET.multiplexingRefusal == nil && PUBLISH.multiplexingRefusal == nil)
+        #expect(SELECT(index: 3).selectedDatabase == 3 && GET("k").selectedDatabase == nil)
+        #expect(SELECT(index: 3).decoding(as: String.self).selectedDatabase == 3)
+        #expect(CommandTable.multiplexingRefusal(for: [Bytes("subscribe"), Bytes("c")]) != nil)
+        #expect(CommandTable.multiplexingRefusal(for: [Bytes("CLIENT"), Bytes("reply"), Bytes("OFF")]) != nil)
+        #expect(CommandTable.multiplexingRefusal(for: [Bytes("CLIENT"), Bytes("INFO")]) == nil)
+    }
+
     @Test func typedRepliesDecode() throws {
         #expect(try GET("k").decodeResponse(token("$2\r\nhi\r\n")) == Bytes("hi"))
         #expect(try GET("k").decodeResponse(token("_\r\n")) == nil)
@@ -100,12 +133,14 @@ func token(_ wire: String) throws -> RESPToken { try RESPToken(validating: Bytes
         #expect(try SISMEMBER("s", "m").decodeResponse(token(":1\r\n")) == true)
         #expect(try ZSCORE("z", "m").decodeResponse(token(",1.5\r\n")) == 1.5)
         #expect(try ZSCORE("z", "m").decodeResponse(token("$3\r\n1.5\r\n")) == 1.5)
-        let page = try SCAN(cursor: 0).decodeResponse(token("*2\r\n$2\r\n17\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n"))
+        let page = try SCAN("0").decodeResponse(token("*2\r\n$2\r\n17\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n"))
         #expect(page.cursor == "17" && page.elements == ["a", "b"] && !page.isComplete)
         let entries = try XRANGE("s", "-", "+").decodeResponse(token("*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"))
         #expect(entries.first?.id == "1-0" && entries.first?["f"] == "v")
         #expect(try GET("k").decoding(as: String?.self).decodeResponse(token("$2\r\nhi\r\n")) == "hi")
-        let scored = try ZRANGE("z", 0, -1, withscores: true).decoding(as: ScoredMembers.self)
+        #expect(try GET("k").decoding(as: Int?.self).decodeResponse(token("$2\r\n42\r\n")) == 42)
+        #expect(try GET("k").decoding(as: Int?.self).decodeResponse(token("_\r\n")) == nil)
+        let scored = ZRANGE("z", 0, -1, withscores: true).decoding(as: ScoredMembers.self)
         #expect(try scored.decodeResponse(token("*2\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2.5\r\n")).map(\.score) == [1, 2.5])
         #expect(try scored.decodeResponse(token("*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$3\r\n2.5\r\n")).map(\.member) == ["a", "b"])
     }

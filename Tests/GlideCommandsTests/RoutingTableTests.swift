@@ -63,9 +63,22 @@ func metadata(_ arguments: [String]) throws -> (CommandMetadata, [Int]) {
     @Test func blpopKeysRunToTheSecondLastArgument() throws {
         #expect(try metadata(["BLPOP", "a", "b", "c", "0"]).1 == [1, 2, 3])
         #expect(try metadata(["RENAME", "a", "b"]).1 == [1, 2])
-        // The key specs alone include MIGRATE's empty-key placeholder (the server's own key
-        // procedure drops it): MIGRATE is never routed by its keys.
-        #expect(try metadata(["MIGRATE", "h", "1", "", "0", "5", "KEYS", "a", "b"]).1 == [3, 7, 8])
+        // MIGRATE's empty key placeholder is not a key once KEYS names them.
+        #expect(try metadata(["MIGRATE", "h", "1", "", "0", "5", "KEYS", "a", "b"]).1 == [7, 8])
+        #expect(try metadata(["MIGRATE", "h", "1", "k", "0", "5"]).1 == [3])
+    }
+
+    @Test func keynumKeysFollowTheirStep() throws {
+        // MSETEX numkeys key value [key value ...]: every other argument is a key.
+        #expect(try metadata(["MSETEX", "2", "a", "1", "b", "2", "EX", "10"]).1 == [2, 4])
+        #expect(try metadata(["ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "2"]).1 == [1, 3, 4])
+        #expect(try metadata(["EVAL", "return 1", "0", "x"]).1 == [])
+    }
+
+    @Test func sortStoreDestinationIsAKey() throws {
+        #expect(try metadata(["SORT", "src", "BY", "store", "LIMIT", "0", "5", "STORE", "dst"]).1 == [1, 8])
+        #expect(try metadata(["SORT", "src", "GET", "#", "ALPHA"]).1 == [1])
+        #expect(try metadata(["SORT_RO", "src", "ALPHA"]).1 == [1])
     }
 
     @Test func tableCoversTheSnapshot() {

@@ -160,4 +160,23 @@ import Testing
         #expect(try await client.ping("still in step") == "still in step")
         await client.close()
     }
+
+    @Test func typedCommandsThatBreakOneReplyPerRequestAreRefused() async throws {
+        let client = try await SharedServer.valkey().client()
+        for attempt in 0..<4 {
+            let error = await #expect(throws: GlideError.self) {
+                switch attempt {
+                case 0: _ = try await client.execute(SUBSCRIBE(["news"]))
+                case 1: _ = try await client.execute(MONITOR())
+                case 2: _ = try await client.execute(CLIENT.REPLY(action: .skip))
+                default: _ = try await client.execute(RESET())
+                }
+            }
+            #expect(error?.code == .configuration)
+        }
+        #expect(try await client.ping("still in step") == "still in step")
+        let error = await #expect(throws: GlideError.self) { try await client.customCommand([String]()) }
+        #expect(error?.code == .configuration)
+        await client.close()
+    }
 }

@@ -74,6 +74,13 @@ import Testing
         let error = await #expect(throws: GlideError.self) { try await client.exec(transaction) }
         #expect(error?.code == .configuration)
         #expect(try await client.get(key) == nil)  // nothing was sent
+        // The typed commands and an empty custom command are refused the same way.
+        for refused in [Transaction().set(key, "x").add(SUBSCRIBE(["news"])), Transaction().set(key, "x").add(RESET()),
+                        Transaction().set(key, "x").add(CLIENT.REPLY(action: .off)), Transaction().set(key, "x").customCommand([])] {
+            let error = await #expect(throws: GlideError.self) { try await client.exec(refused) }
+            #expect(error?.code == .configuration)
+        }
+        #expect(try await client.get(key) == nil)
         await client.close()
     }
 
@@ -93,6 +100,11 @@ import Testing
         #expect(try await reconnectAndReadDatabase().contains("db=4"))
         _ = try await client.exec(Transaction().select(6).ping())
         #expect(try await reconnectAndReadDatabase().contains("db=6"))
+        // Typed SELECT, run directly or queued with add, is remembered the same way.
+        _ = try await client.execute(SELECT(index: 2))
+        #expect(try await reconnectAndReadDatabase().contains("db=2"))
+        _ = try await client.exec(Transaction().add(SELECT(index: 7)))
+        #expect(try await reconnectAndReadDatabase().contains("db=7"))
         await client.close()
         await admin.close()
     }

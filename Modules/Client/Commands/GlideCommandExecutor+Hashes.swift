@@ -70,8 +70,10 @@ extension GlideCommandExecutor {
 
     /// The field names.
     @inlinable
-    public func hkeys(_ key: some BulkStringConvertible) async throws(GlideError) -> [String] {
-        try await execute(HKEYS(key).decoding(as: [String].self))
+    public func hkeys<Field: RESPTokenDecodable>(_ key: some BulkStringConvertible, as: Field.Type = String.self)
+        async throws(GlideError) -> [Field]
+    {
+        try await execute(HKEYS(key).decoding(as: [Field].self))
     }
 
     /// The values.
@@ -99,6 +101,6 @@ extension GlideCommandExecutor {
     public func hscan(_ key: some BulkStringConvertible, cursor: String = "0", match: BulkString? = nil, count: Int? = nil)
         async throws(GlideError) -> ScanPage
     {
-        try await execute(HSCAN(key, cursor: Int(cursor) ?? 0, pattern: match, count: count))
+        try await execute(HSCAN(key, cursor, pattern: match, count: count))
     }
 }

@@ -97,7 +97,7 @@ extension GlideCommandExecutor {
     public func scan(_ cursor: String = "0", match: BulkString? = nil, count: Int? = nil, type: BulkString? = nil)
         async throws(GlideError) -> ScanPage
     {
-        try await execute(SCAN(cursor: Int(cursor) ?? 0, pattern: match, count: count, type: type))
+        try await execute(SCAN(cursor, pattern: match, count: count, type: type))
     }
 
     /// A random key, or `nil` when the database is empty.

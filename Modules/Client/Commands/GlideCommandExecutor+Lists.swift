@@ -88,23 +88,25 @@ extension GlideCommandExecutor {
     /// Removes the first element of the first non-empty list among `keys`, waiting up to `timeout`
     /// seconds (0: forever); returns the key and the element, or `nil` on timeout.
     @inlinable
-    public func blpop<Keys: Sequence>(_ keys: Keys, timeout: Double) async throws(GlideError) -> (key: String, element: String)?
+    public func blpop<Keys: Sequence, Value: RESPTokenDecodable>(_ keys: Keys, timeout: Double, as: Value.Type = String.self)
+        async throws(GlideError) -> (key: String, element: Value)?
     where Keys.Element: BulkStringConvertible {
-        guard let pair = try await execute(BLPOP(keys, timeout: timeout).decoding(as: [String]?.self)), pair.count == 2 else {
+        guard let popped = try await execute(BLPOP(keys, timeout: timeout).decoding(as: KeyedElement<Value>?.self)) else {
             return nil
         }
-        return (pair[0], pair[1])
+        return (popped.key.string, popped.element)
     }
 
     /// Removes the last element of the first non-empty list among `keys`, waiting up to
     /// `timeout` seconds (0: forever); returns the key and the element, or `nil` on timeout.
     @inlinable
-    public func brpop<Keys: Sequence>(_ keys: Keys, timeout: Double) async throws(GlideError) -> (key: String, element: String)?
+    public func brpop<Keys: Sequence, Value: RESPTokenDecodable>(_ keys: Keys, timeout: Double, as: Value.Type = String.self)
+        async throws(GlideError) -> (key: String, element: Value)?
     where Keys.Element: BulkStringConvertible {
-        guard let pair = try await execute(BRPOP(keys, timeout: timeout).decoding(as: [String]?.self)), pair.count == 2 else {
+        guard let popped = try await execute(BRPOP(keys, timeout: timeout).decoding(as: KeyedElement<Value>?.self)) else {
             return nil
         }
-        return (pair[0], pair[1])
+        return (popped.key.string, popped.element)
     }
 
     /// Moves an element from one end of `source` to one end of `destination`; returns it.

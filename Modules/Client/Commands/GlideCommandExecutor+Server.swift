@@ -7,8 +7,10 @@ extension GlideCommandExecutor {
 
     /// `message`, echoed back.
     @inlinable
-    public func echo(_ message: some BulkStringConvertible) async throws(GlideError) -> String {
-        try await execute(ECHO(message).decoding(as: String.self))
+    public func echo<Value: RESPTokenDecodable>(_ message: some BulkStringConvertible, as: Value.Type = String.self)
+        async throws(GlideError) -> Value
+    {
+        try await execute(ECHO(message).decoding(as: Value.self))
     }
 
     /// The server's report for `sections` (the default set when empty).

@@ -15,8 +15,10 @@ extension GlideCommandExecutor {
 
     /// Every member.
     @inlinable
-    public func smembers(_ key: some BulkStringConvertible) async throws(GlideError) -> Set<String> {
-        Set(try await execute(SMEMBERS(key).decoding(as: [String].self)))
+    public func smembers<Member: RESPTokenDecodable & Hashable>(_ key: some BulkStringConvertible, as: Member.Type = String.self)
+        async throws(GlideError) -> Set<Member>
+    {
+        Set(try await execute(SMEMBERS(key).decoding(as: [Member].self)))
     }
 
     /// Whether `member` is in the set.
@@ -54,20 +56,26 @@ extension GlideCommandExecutor {
 
     /// The members in every one of `keys`.
     @inlinable
-    public func sinter<Keys: Sequence>(_ keys: Keys) async throws(GlideError) -> Set<String> where Keys.Element: BulkStringConvertible {
-        Set(try await execute(SINTER(keys).decoding(as: [String].self)))
+    public func sinter<Keys: Sequence, Member: RESPTokenDecodable & Hashable>(_ keys: Keys, as: Member.Type = String.self)
+        async throws(GlideError) -> Set<Member> where Keys.Element: BulkStringConvertible
+    {
+        Set(try await execute(SINTER(keys).decoding(as: [Member].self)))
     }
 
     /// The members in any of `keys`.
     @inlinable
-    public func sunion<Keys: Sequence>(_ keys: Keys) async throws(GlideError) -> Set<String> where Keys.Element: BulkStringConvertible {
-        Set(try await execute(SUNION(keys).decoding(as: [String].self)))
+    public func sunion<Keys: Sequence, Member: RESPTokenDecodable & Hashable>(_ keys: Keys, as: Member.Type = String.self)
+        async throws(GlideError) -> Set<Member> where Keys.Element: BulkStringConvertible
+    {
+        Set(try await execute(SUNION(keys).decoding(as: [Member].self)))
     }
 
     /// The members of the first of `keys` that are in none of the others.
     @inlinable
-    public func sdiff<Keys: Sequence>(_ keys: Keys) async throws(GlideError) -> Set<String> where Keys.Element: BulkStringConvertible {
-        Set(try await execute(SDIFF(keys).decoding(as: [String].self)))
+    public func sdiff<Keys: Sequence, Member: RESPTokenDecodable & Hashable>(_ keys: Keys, as: Member.Type = String.self)
+        async throws(GlideError) -> Set<Member> where Keys.Element: BulkStringConvertible
+    {
+        Set(try await execute(SDIFF(keys).decoding(as: [Member].self)))
     }
 
     /// One page of an iteration over the members.
@@ -75,6 +83,6 @@ extension GlideCommandExecutor {
     public func sscan(_ key: some BulkStringConvertible, cursor: String = "0", match: BulkString? = nil, count: Int? = nil)
         async throws(GlideError) -> ScanPage
     {
-        try await execute(SSCAN(key, cursor: Int(cursor) ?? 0, pattern: match, count: count))
+        try await execute(SSCAN(key, cursor, pattern: match, count: count))
     }
 }

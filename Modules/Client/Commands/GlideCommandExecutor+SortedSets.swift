@@ -118,6 +118,6 @@ extension GlideCommandExecutor {
     public func zscan(_ key: some BulkStringConvertible, cursor: String = "0", match: BulkString? = nil, count: Int? = nil)
         async throws(GlideError) -> ScanPage
     {
-        try await execute(ZSCAN(key, cursor: Int(cursor) ?? 0, pattern: match, count: count))
+        try await execute(ZSCAN(key, cursor, pattern: match, count: count))
     }
 }

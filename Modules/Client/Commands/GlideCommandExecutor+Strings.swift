@@ -42,8 +42,10 @@ extension GlideCommandExecutor {
 
     /// The bytes of the value of `key` from `start` to `end`, inclusive; negative offsets count from the end.
     @inlinable
-    public func getrange(_ key: some BulkStringConvertible, start: Int, end: Int) async throws(GlideError) -> String {
-        try await execute(GETRANGE(key, start: start, end: end).decoding(as: String.self))
+    public func getrange<Value: RESPTokenDecodable>(_ key: some BulkStringConvertible, start: Int, end: Int,
+                                                    as: Value.Type = String.self) async throws(GlideError) -> Value
+    {
+        try await execute(GETRANGE(key, start: start, end: end).decoding(as: Value.self))
     }
 
     /// Overwrites part of the value of `key` from `offset`; returns the new length.

@@ -88,13 +88,22 @@ public final class GlideClient: Sendable {
     @inlinable
     public func execute<Command: GlideCommand>(_ command: Command) async throws(GlideError) -> Command.Response {
         // Inlinable so it is specialised for the command at the call site; the non-generic core
-        // below does the sending, so no generic code runs unspecialised.
+        // below does the sending, so no generic code runs unspecialised. Both checks of the
+        // connection effects are constants once specialised: free for every other command.
+        if let refusal = Command.multiplexingRefusal { throw GlideError(.configuration, refusal) }
         let token = try await send(deadline: deadline(blockingTimeout: command.blockingTimeout)) { command.encode(into: &$0) }
+        if let database = command.selectedDatabase { databaseSelected(database) }
         do {
             return try command.decodeResponse(token)
         } catch {
             throw unexpectedReply(Command.name, error)
         }
+    }
+
+    /// Remembers a successful `SELECT` for reconnections.
+    @usableFromInline
+    func databaseSelected(_ database: Int) {
+        connection.databaseSelected(database)
     }
 
     /// Sends one encoded request and returns its reply, throwing server errors.
@@ -141,17 +150,14 @@ public final class GlideClient: Sendable {
     /// Commands that would break the one-reply-per-request rule of the shared connection (the
     /// `SUBSCRIBE` family, `MONITOR`, `CLIENT REPLY OFF|SKIP`) are refused with `.configuration`.
     public func customCommand(_ arguments: [String]) async throws(GlideError) -> RESPValue {
-        let head = arguments.prefix(2).map { Bytes($0) }
-        try Self.checkMultiplexable(head)
-        let reply = try await execute(CustomCommand(arguments))
-        if let database = Self.selectedDatabase(head) { connection.databaseSelected(database) }
-        return reply
+        try await customCommand(arguments.map { Bytes($0) })
     }
 
     /// Sends any command given as binary-safe arguments.
     public func customCommand(_ arguments: [Bytes]) async throws(GlideError) -> RESPValue {
         let head = Array(arguments.prefix(2))
-        try Self.checkMultiplexable(head)
+        guard !head.isEmpty else { throw GlideError(.configuration, "a command needs a name") }
+        if let refusal = CommandTable.multiplexingRefusal(for: head) { throw GlideError(.configuration, refusal) }
         let reply = try await execute(CustomCommand(arguments))
         if let database = Self.selectedDatabase(head) { connection.databaseSelected(database) }
         return reply
@@ -161,20 +167,6 @@ public final class GlideClient: Sendable {
     static func selectedDatabase(_ head: [Bytes]) -> Int? {
         guard head.count == 2, head[0].equalsCaseInsensitive("SELECT") else { return nil }
         return Int(head[1].string)
-    }
-
-    /// Refuses commands whose replies don't come one per request.
-    static func checkMultiplexable(_ head: [Bytes]) throws(GlideError) {
-        guard let name = head.first else { throw GlideError(.configuration, "a command needs a name") }
-        let streaming: [StaticString] = ["SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE",
-                                         "SUNSUBSCRIBE", "MONITOR"]
-        if streaming.contains(where: { name.equalsCaseInsensitive($0) }) {
-            throw GlideError(.configuration, "\(name.string.uppercased()) turns the shared connection into a message "
-                             + "stream; it can't be sent with customCommand (a pub/sub API is planned)")
-        }
-        if name.equalsCaseInsensitive("CLIENT"), head.count > 1, head[1].equalsCaseInsensitive("REPLY") {
-            throw GlideError(.configuration, "CLIENT REPLY would leave requests on the shared connection without replies")
-        }
     }
 
     // MARK: Life cycle
@@ -200,6 +192,5 @@ extension GlideClient {
     /// The connection is shared: the switch applies to every caller of this client.
     public func select(_ index: Int) async throws(GlideError) {
         try await execute(SELECT(index: index))
-        connection.databaseSelected(index)
     }
 }

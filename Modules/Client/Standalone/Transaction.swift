@@ -28,26 +28,31 @@ public final class Transaction: Sendable {
     /// The number of commands queued.
     public var count: Int { contents.withLock { $0.count } }
 
-    /// Adds any command.
+    /// Adds any command. One that can't run on a shared connection (`SUBSCRIBE`, `MONITOR`,
+    /// `CLIENT REPLY`, `RESET`) makes `exec` throw `.configuration` instead of sending anything.
     @discardableResult
-    public func add(_ command: some GlideCommand) -> Self {
+    public func add<Command: GlideCommand>(_ command: Command) -> Self {
         contents.withLock {
+            if let refusal = Command.multiplexingRefusal {
+                if $0.refused == nil { $0.refused = GlideError(.configuration, refusal) }
+                return
+            }
+            if let database = command.selectedDatabase { $0.selectedDatabase = database }
             command.encode(into: &$0.commands)
             $0.count += 1
         }
         return self
     }
 
-    /// Adds any command given as its arguments. Commands that would break the shared
-    /// connection's one reply per request (`SUBSCRIBE`, `MONITOR`, `CLIENT REPLY`) make `exec`
-    /// throw `.configuration` instead of sending anything.
+    /// Adds any command given as its arguments. An empty command, or one that can't run on a
+    /// shared connection (`SUBSCRIBE`, `MONITOR`, `CLIENT REPLY`, `RESET`), makes `exec` throw
+    /// `.configuration` instead of sending anything.
     @discardableResult
     public func customCommand(_ arguments: [String]) -> Self {
         let head = arguments.prefix(2).map { Bytes($0) }
-        do throws(GlideError) {
-            try GlideClient.checkMultiplexable(head)
-        } catch {
-            contents.withLock { if $0.refused == nil { $0.refused = error } }
+        let refusal = head.isEmpty ? "a command needs a name" : CommandTable.multiplexingRefusal(for: head)
+        if let refusal {
+            contents.withLock { if $0.refused == nil { $0.refused = GlideError(.configuration, refusal) } }
             return self
         }
         if let database = GlideClient.selectedDatabase(head) { contents.withLock { $0.selectedDatabase = database } }
@@ -111,8 +116,7 @@ extension Transaction {
     /// reconnections select it too once the transaction has run.
     @discardableResult
     public func select(_ index: Int) -> Self {
-        contents.withLock { $0.selectedDatabase = index }
-        return add(SELECT(index: index))
+        add(SELECT(index: index))
     }
 }
 

@@ -154,13 +154,13 @@ public struct BITFIELD: GlideCommand {
             /// `encoding`
             public var encoding: BulkString
             /// `offset`
-            public var offset: Int
+            public var offset: BulkString
 
             /// Sets every part.
             @inlinable
-            public init(encoding: some BulkStringConvertible, offset: Int) {
+            public init(encoding: some BulkStringConvertible, offset: some BulkStringConvertible) {
                 self.encoding = encoding.bulkString
-                self.offset = offset
+                self.offset = offset.bulkString
             }
 
             /// The number of arguments written.
@@ -171,7 +171,7 @@ public struct BITFIELD: GlideCommand {
             /// Writes the parts in order.
             @inlinable public func writeRESPArguments(into buffer: inout RESPCommandBuffer) {
                 encoding.writeRESPArguments(into: &buffer)
-                buffer.writeRESPBulkString(offset)
+                offset.writeRESPArguments(into: &buffer)
             }
         }
         /// `[OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment>`
@@ -221,15 +221,15 @@ public struct BITFIELD: GlideCommand {
                     /// `encoding`
                     public var encoding: BulkString
                     /// `offset`
-                    public var offset: Int
+                    public var offset: BulkString
                     /// `value`
                     public var value: Int
 
                     /// Sets every part.
                     @inlinable
-                    public init(encoding: some BulkStringConvertible, offset: Int, value: Int) {
+                    public init(encoding: some BulkStringConvertible, offset: some BulkStringConvertible, value: Int) {
                         self.encoding = encoding.bulkString
-                        self.offset = offset
+                        self.offset = offset.bulkString
                         self.value = value
                     }
 
@@ -241,7 +241,7 @@ public struct BITFIELD: GlideCommand {
                     /// Writes the parts in order.
                     @inlinable public func writeRESPArguments(into buffer: inout RESPCommandBuffer) {
                         encoding.writeRESPArguments(into: &buffer)
-                        buffer.writeRESPBulkString(offset)
+                        offset.writeRESPArguments(into: &buffer)
                         buffer.writeRESPBulkString(value)
                     }
                 }
@@ -250,15 +250,15 @@ public struct BITFIELD: GlideCommand {
                     /// `encoding`
                     public var encoding: BulkString
                     /// `offset`
-                    public var offset: Int
+                    public var offset: BulkString
                     /// `increment`
                     public var increment: Int
 
                     /// Sets every part.
                     @inlinable
-                    public init(encoding: some BulkStringConvertible, offset: Int, increment: Int) {
+                    public init(encoding: some BulkStringConvertible, offset: some BulkStringConvertible, increment: Int) {
                         self.encoding = encoding.bulkString
-                        self.offset = offset
+                        self.offset = offset.bulkString
                         self.increment = increment
                     }
 
@@ -270,7 +270,7 @@ public struct BITFIELD: GlideCommand {
                     /// Writes the parts in order.
                     @inlinable public func writeRESPArguments(into buffer: inout RESPCommandBuffer) {
                         encoding.writeRESPArguments(into: &buffer)
-                        buffer.writeRESPBulkString(offset)
+                        offset.writeRESPArguments(into: &buffer)
                         buffer.writeRESPBulkString(increment)
                     }
                 }
@@ -383,13 +383,13 @@ public struct BITFIELD_RO: GlideCommand {
         /// `encoding`
         public var encoding: BulkString
         /// `offset`
-        public var offset: Int
+        public var offset: BulkString
 
         /// Sets every part.
         @inlinable
-        public init(encoding: some BulkStringConvertible, offset: Int) {
+        public init(encoding: some BulkStringConvertible, offset: some BulkStringConvertible) {
             self.encoding = encoding.bulkString
-            self.offset = offset
+            self.offset = offset.bulkString
         }
 
         /// The number of arguments written.
@@ -400,7 +400,7 @@ public struct BITFIELD_RO: GlideCommand {
         /// Writes the parts in order.
         @inlinable public func writeRESPArguments(into buffer: inout RESPCommandBuffer) {
             encoding.writeRESPArguments(into: &buffer)
-            buffer.writeRESPBulkString(offset)
+            offset.writeRESPArguments(into: &buffer)
         }
     }
 

@@ -397,6 +397,19 @@ extension CommandTable {
     /// Commands that have subcommands.
     static let containerNames: Set<String> = ["ACL", "CLIENT", "CLUSTER", "COMMAND", "COMMANDLOG", "CONFIG", "FUNCTION", "LATENCY", "MEMORY", "MODULE", "OBJECT", "PUBSUB", "SCRIPT", "SLOWLOG", "XGROUP", "XINFO"]
 
+    /// Commands refused on a shared connection, by name, with the reason.
+    static let multiplexingRefusals: [String: String] = [
+        "CLIENT REPLY": "CLIENT REPLY would leave requests on the shared connection without replies",
+        "MONITOR": "MONITOR turns the shared connection into a stream of every command the server runs",
+        "PSUBSCRIBE": "PSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned",
+        "PUNSUBSCRIBE": "PUNSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned",
+        "RESET": "RESET would undo the authentication and database every caller of the connection relies on",
+        "SSUBSCRIBE": "SSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned",
+        "SUBSCRIBE": "SUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned",
+        "SUNSUBSCRIBE": "SUNSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned",
+        "UNSUBSCRIBE": "UNSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned",
+    ]
+
     /// One entry per command and subcommand.
     static func generatedEntries() -> [CommandMetadata] {
         var entries: [CommandMetadata] = []

@@ -1301,6 +1301,9 @@ extension CLIENT {
             buffer.writeRESPToken("REPLY")
             action.writeRESPArguments(into: &buffer)
         }
+
+        /// Why this command can't run on a shared, multiplexed connection.
+        @inlinable public static var multiplexingRefusal: String? { "CLIENT REPLY would leave requests on the shared connection without replies" }
     }
 
     /// Sets information specific to the client or connection.
@@ -1839,6 +1842,9 @@ public struct RESET: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("RESET")
     }
+
+    /// Why this command can't run on a shared, multiplexed connection.
+    @inlinable public static var multiplexingRefusal: String? { "RESET would undo the authentication and database every caller of the connection relies on" }
 }
 
 /// Changes the selected database.
@@ -1872,4 +1878,7 @@ public struct SELECT: GlideCommand {
         buffer.writeRESPToken("SELECT")
         buffer.writeRESPBulkString(index)
     }
+
+    /// The database this command switches the connection to.
+    @inlinable public var selectedDatabase: Int? { index }
 }

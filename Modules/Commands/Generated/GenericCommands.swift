@@ -1202,7 +1202,7 @@ public struct SCAN: GlideCommand {
     @inlinable public static var name: String { "SCAN" }
 
     /// `cursor`
-    public var cursor: Int
+    public var cursor: BulkString
 
     /// `[MATCH pattern]`
     public var pattern: BulkString?
@@ -1215,8 +1215,8 @@ public struct SCAN: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(cursor: Int, pattern: BulkString? = nil, count: Int? = nil, type: BulkString? = nil) {
-        self.cursor = cursor
+    public init(_ cursor: some BulkStringConvertible, pattern: BulkString? = nil, count: Int? = nil, type: BulkString? = nil) {
+        self.cursor = cursor.bulkString
         self.pattern = pattern
         self.count = count
         self.type = type
@@ -1227,7 +1227,7 @@ public struct SCAN: GlideCommand {
     public func encode(into buffer: inout RESPCommandBuffer) {
         buffer.writeRESPArrayHeader(count: 1 + 1 + (pattern == nil ? 0 : 2) + (count == nil ? 0 : 2) + (type == nil ? 0 : 2))
         buffer.writeRESPToken("SCAN")
-        buffer.writeRESPBulkString(cursor)
+        cursor.writeRESPArguments(into: &buffer)
         if let value = pattern {
             buffer.writeRESPToken("MATCH")
             value.writeRESPArguments(into: &buffer)
@@ -1667,7 +1667,7 @@ public struct WAIT: GlideCommand {
     }
 
     /// How long the server may hold the reply back.
-    @inlinable public var blockingTimeout: Duration? { .milliseconds(Int64(timeout)) }
+    @inlinable public var blockingTimeout: Duration? { BlockingTimeout.milliseconds(timeout) }
 }
 
 /// Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the primary and/or replicas.
@@ -1713,5 +1713,5 @@ public struct WAITAOF: GlideCommand {
     }
 
     /// How long the server may hold the reply back.
-    @inlinable public var blockingTimeout: Duration? { .milliseconds(Int64(timeout)) }
+    @inlinable public var blockingTimeout: Duration? { BlockingTimeout.milliseconds(timeout) }
 }

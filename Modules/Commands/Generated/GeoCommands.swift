@@ -1284,11 +1284,12 @@ public struct GEOSEARCH: GlideCommand {
 
             /// The number of arguments written.
             @inlinable public var respArgumentCount: Int {
-                1 + vertices.reduce(0) { $0 + 0 + $1.respArgumentCount }
+                2 + vertices.reduce(0) { $0 + 0 + $1.respArgumentCount }
             }
 
             /// Writes the parts in order.
             @inlinable public func writeRESPArguments(into buffer: inout RESPCommandBuffer) {
+                buffer.writeRESPToken("BYPOLYGON")
                 buffer.writeRESPBulkString(vertices.count)
                 for value in vertices {
                     value.writeRESPArguments(into: &buffer)
@@ -1667,11 +1668,12 @@ public struct GEOSEARCHSTORE: GlideCommand {
 
             /// The number of arguments written.
             @inlinable public var respArgumentCount: Int {
-                1 + vertices.reduce(0) { $0 + 0 + $1.respArgumentCount }
+                2 + vertices.reduce(0) { $0 + 0 + $1.respArgumentCount }
             }
 
             /// Writes the parts in order.
             @inlinable public func writeRESPArguments(into buffer: inout RESPCommandBuffer) {
+                buffer.writeRESPToken("BYPOLYGON")
                 buffer.writeRESPBulkString(vertices.count)
                 for value in vertices {
                     value.writeRESPArguments(into: &buffer)

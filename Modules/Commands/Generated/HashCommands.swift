@@ -1378,7 +1378,7 @@ public struct HSCAN: GlideCommand {
     public var key: BulkString
 
     /// `cursor`
-    public var cursor: Int
+    public var cursor: BulkString
 
     /// `[MATCH pattern]`
     public var pattern: BulkString?
@@ -1391,9 +1391,9 @@ public struct HSCAN: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, cursor: Int, pattern: BulkString? = nil, count: Int? = nil, novalues: Bool = false) {
+    public init(_ key: some BulkStringConvertible, _ cursor: some BulkStringConvertible, pattern: BulkString? = nil, count: Int? = nil, novalues: Bool = false) {
         self.key = key.bulkString
-        self.cursor = cursor
+        self.cursor = cursor.bulkString
         self.pattern = pattern
         self.count = count
         self.novalues = novalues
@@ -1405,7 +1405,7 @@ public struct HSCAN: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + (pattern == nil ? 0 : 2) + (count == nil ? 0 : 2) + (novalues ? 1 : 0))
         buffer.writeRESPToken("HSCAN")
         key.writeRESPArguments(into: &buffer)
-        buffer.writeRESPBulkString(cursor)
+        cursor.writeRESPArguments(into: &buffer)
         if let value = pattern {
             buffer.writeRESPToken("MATCH")
             value.writeRESPArguments(into: &buffer)

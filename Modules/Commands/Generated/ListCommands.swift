@@ -107,7 +107,7 @@ public struct BLMOVE: GlideCommand {
     }
 
     /// How long the server may hold the reply back.
-    @inlinable public var blockingTimeout: Duration? { .milliseconds(Int64(timeout * 1000)) }
+    @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
 
 /// Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
@@ -190,7 +190,7 @@ public struct BLMPOP: GlideCommand {
     }
 
     /// How long the server may hold the reply back.
-    @inlinable public var blockingTimeout: Duration? { .milliseconds(Int64(timeout * 1000)) }
+    @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
 
 /// Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
@@ -233,7 +233,7 @@ public struct BLPOP: GlideCommand {
     }
 
     /// How long the server may hold the reply back.
-    @inlinable public var blockingTimeout: Duration? { .milliseconds(Int64(timeout * 1000)) }
+    @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
 
 /// Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
@@ -276,7 +276,7 @@ public struct BRPOP: GlideCommand {
     }
 
     /// How long the server may hold the reply back.
-    @inlinable public var blockingTimeout: Duration? { .milliseconds(Int64(timeout * 1000)) }
+    @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
 
 /// Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
@@ -322,7 +322,7 @@ public struct BRPOPLPUSH: GlideCommand {
     }
 
     /// How long the server may hold the reply back.
-    @inlinable public var blockingTimeout: Duration? { .milliseconds(Int64(timeout * 1000)) }
+    @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
 
 /// Returns an element from a list by its index.

@@ -35,6 +35,9 @@ public struct PSUBSCRIBE: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// Why this command can't run on a shared, multiplexed connection.
+    @inlinable public static var multiplexingRefusal: String? { "PSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned" }
 }
 
 /// Posts a message to a channel.
@@ -318,6 +321,9 @@ public struct PUNSUBSCRIBE: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// Why this command can't run on a shared, multiplexed connection.
+    @inlinable public static var multiplexingRefusal: String? { "PUNSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned" }
 }
 
 /// Posts a message to a shard channel.
@@ -391,6 +397,9 @@ public struct SSUBSCRIBE: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// Why this command can't run on a shared, multiplexed connection.
+    @inlinable public static var multiplexingRefusal: String? { "SSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned" }
 }
 
 /// Listens for messages published to channels.
@@ -426,6 +435,9 @@ public struct SUBSCRIBE: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// Why this command can't run on a shared, multiplexed connection.
+    @inlinable public static var multiplexingRefusal: String? { "SUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned" }
 }
 
 /// Stops listening to messages posted to shard channels.
@@ -461,6 +473,9 @@ public struct SUNSUBSCRIBE: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// Why this command can't run on a shared, multiplexed connection.
+    @inlinable public static var multiplexingRefusal: String? { "SUNSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned" }
 }
 
 /// Stops listening to messages posted to channels.
@@ -496,4 +511,7 @@ public struct UNSUBSCRIBE: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// Why this command can't run on a shared, multiplexed connection.
+    @inlinable public static var multiplexingRefusal: String? { "UNSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned" }
 }

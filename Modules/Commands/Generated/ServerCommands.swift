@@ -2334,6 +2334,9 @@ public struct MONITOR: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("MONITOR")
     }
+
+    /// Why this command can't run on a shared, multiplexed connection.
+    @inlinable public static var multiplexingRefusal: String? { "MONITOR turns the shared connection into a stream of every command the server runs" }
 }
 
 /// An internal command used in replication.

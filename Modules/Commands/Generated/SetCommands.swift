@@ -562,7 +562,7 @@ public struct SSCAN: GlideCommand {
     public var key: BulkString
 
     /// `cursor`
-    public var cursor: Int
+    public var cursor: BulkString
 
     /// `[MATCH pattern]`
     public var pattern: BulkString?
@@ -572,9 +572,9 @@ public struct SSCAN: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, cursor: Int, pattern: BulkString? = nil, count: Int? = nil) {
+    public init(_ key: some BulkStringConvertible, _ cursor: some BulkStringConvertible, pattern: BulkString? = nil, count: Int? = nil) {
         self.key = key.bulkString
-        self.cursor = cursor
+        self.cursor = cursor.bulkString
         self.pattern = pattern
         self.count = count
     }
@@ -585,7 +585,7 @@ public struct SSCAN: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + (pattern == nil ? 0 : 2) + (count == nil ? 0 : 2))
         buffer.writeRESPToken("SSCAN")
         key.writeRESPArguments(into: &buffer)
-        buffer.writeRESPBulkString(cursor)
+        cursor.writeRESPArguments(into: &buffer)
         if let value = pattern {
             buffer.writeRESPToken("MATCH")
             value.writeRESPArguments(into: &buffer)

@@ -82,7 +82,7 @@ public struct BZMPOP: GlideCommand {
     }
 
     /// How long the server may hold the reply back.
-    @inlinable public var blockingTimeout: Duration? { .milliseconds(Int64(timeout * 1000)) }
+    @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
 
 /// Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
@@ -125,7 +125,7 @@ public struct BZPOPMAX: GlideCommand {
     }
 
     /// How long the server may hold the reply back.
-    @inlinable public var blockingTimeout: Duration? { .milliseconds(Int64(timeout * 1000)) }
+    @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
 
 /// Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
@@ -168,7 +168,7 @@ public struct BZPOPMIN: GlideCommand {
     }
 
     /// How long the server may hold the reply back.
-    @inlinable public var blockingTimeout: Duration? { .milliseconds(Int64(timeout * 1000)) }
+    @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
 
 /// Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.
@@ -1918,7 +1918,7 @@ public struct ZSCAN: GlideCommand {
     public var key: BulkString
 
     /// `cursor`
-    public var cursor: Int
+    public var cursor: BulkString
 
     /// `[MATCH pattern]`
     public var pattern: BulkString?
@@ -1931,9 +1931,9 @@ public struct ZSCAN: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, cursor: Int, pattern: BulkString? = nil, count: Int? = nil, noscores: Bool = false) {
+    public init(_ key: some BulkStringConvertible, _ cursor: some BulkStringConvertible, pattern: BulkString? = nil, count: Int? = nil, noscores: Bool = false) {
         self.key = key.bulkString
-        self.cursor = cursor
+        self.cursor = cursor.bulkString
         self.pattern = pattern
         self.count = count
         self.noscores = noscores
@@ -1945,7 +1945,7 @@ public struct ZSCAN: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + (pattern == nil ? 0 : 2) + (count == nil ? 0 : 2) + (noscores ? 1 : 0))
         buffer.writeRESPToken("ZSCAN")
         key.writeRESPArguments(into: &buffer)
-        buffer.writeRESPBulkString(cursor)
+        cursor.writeRESPArguments(into: &buffer)
         if let value = pattern {
             buffer.writeRESPToken("MATCH")
             value.writeRESPArguments(into: &buffer)

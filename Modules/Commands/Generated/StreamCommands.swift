@@ -1201,7 +1201,7 @@ public struct XREAD: GlideCommand {
     }
 
     /// How long the server may hold the reply back.
-    @inlinable public var blockingTimeout: Duration? { milliseconds.map { .milliseconds(Int64($0)) } }
+    @inlinable public var blockingTimeout: Duration? { milliseconds.map(BlockingTimeout.milliseconds) }
 }
 
 /// Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.
@@ -1321,7 +1321,7 @@ public struct XREADGROUP: GlideCommand {
     }
 
     /// How long the server may hold the reply back.
-    @inlinable public var blockingTimeout: Duration? { milliseconds.map { .milliseconds(Int64($0)) } }
+    @inlinable public var blockingTimeout: Duration? { milliseconds.map(BlockingTimeout.milliseconds) }
 }
 
 /// Returns the messages from a stream within a range of IDs in reverse order.

@@ -2,15 +2,42 @@ extension CommandMetadata {
     /// The indices of the keys among `arguments` (the command name first), found with the key
     /// specifications, in argument order and without duplicates.
     ///
-    /// Commands whose keys can't be found from the arguments (an `unknown` spec) contribute none.
+    /// Commands whose keys can't be found from the arguments (an `unknown` spec) contribute none,
+    /// except the two the server resolves with its own procedure, which are resolved the same way
+    /// here: `SORT ... STORE destination` names a key, and `MIGRATE`'s empty key placeholder
+    /// before `KEYS` does not.
     public func keyIndices(in arguments: [Bytes]) -> [Int] {
-        var indices: [Int] = []
+        var indices = Set<Int>()
         for spec in keySpecs {
-            for index in spec.keyIndices(in: arguments) where !indices.contains(index) {
-                indices.append(index)
-            }
+            indices.formUnion(spec.keyIndices(in: arguments))
+        }
+        switch name {
+        case "SORT":
+            if let store = Self.storeDestinationIndex(in: arguments) { indices.insert(store) }
+        case "MIGRATE":
+            if arguments.count > 3, arguments[3].isEmpty, indices.count > 1 { indices.remove(3) }
+        default:
+            break
         }
         return indices.sorted()
+    }
+
+    /// The index of `SORT`'s `STORE` destination: the argument after the last `STORE` keyword,
+    /// skipping the values of `BY`, `GET` and `LIMIT` (a pattern may itself read "STORE").
+    private static func storeDestinationIndex(in arguments: [Bytes]) -> Int? {
+        var found: Int?
+        var index = 2
+        while index < arguments.count {
+            switch arguments[index].string.uppercased() {
+            case "BY", "GET": index += 2
+            case "LIMIT": index += 3
+            case "STORE":
+                if index + 1 < arguments.count { found = index + 1 }
+                index += 2
+            default: index += 1
+            }
+        }
+        return found
     }
 
     /// The keys among `arguments`, in argument order.
@@ -70,11 +97,12 @@ extension KeySpec {
         case .keynum(let keyNumIndex, let firstKey, let keyStep):
             let numberIndex = start + keyNumIndex
             guard numberIndex < count, let number = Int(arguments[numberIndex].string), number > 0 else { return [] }
-            // As the server does: the keys run from `first` to `first + number - 1`, every `keyStep`.
+            // `number` keys from `first`, one every `keyStep` arguments (MSETEX 2 k1 v1 k2 v2).
             let first = start + firstKey
-            let last = min(first + number - 1, count - 1)
+            let step = max(keyStep, 1)
+            let last = min(first + (number - 1) * step, count - 1)
             guard last >= first else { return [] }
-            return Array(stride(from: first, through: last, by: max(keyStep, 1)))
+            return Array(stride(from: first, through: last, by: step))
         }
     }
 }

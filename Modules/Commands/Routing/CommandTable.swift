@@ -32,4 +32,11 @@ public enum CommandTable {
         }
         return byName[name]
     }
+
+    /// Why the command in `arguments` can't run on a shared connection, or `nil`: the same rule
+    /// the typed commands' `multiplexingRefusal` states, for commands given as arguments.
+    public static func multiplexingRefusal(for arguments: [Bytes]) -> String? {
+        guard let name = metadata(for: arguments)?.name else { return nil }
+        return multiplexingRefusals[name]
+    }
 }

@@ -30,6 +30,14 @@ public struct Decoding<Base: GlideCommand, Decoded: RESPTokenDecodable>: GlideCo
     /// The base command's blocking timeout.
     @inlinable
     public var blockingTimeout: Duration? { base.blockingTimeout }
+
+    /// The base command's refusal.
+    @inlinable
+    public static var multiplexingRefusal: String? { Base.multiplexingRefusal }
+
+    /// The base command's database.
+    @inlinable
+    public var selectedDatabase: Int? { base.selectedDatabase }
 }
 
 extension GlideCommand {

@@ -178,3 +178,20 @@ public struct StreamsReadResult: RESPTokenDecodable, Sendable, Hashable {
         return entries
     }
 }
+
+/// The key a blocking pop took an element from, with the element (`BLPOP`, `BRPOP`).
+public struct KeyedElement<Value: RESPTokenDecodable>: RESPTokenDecodable, Sendable {
+    /// The key the element came from.
+    public let key: Bytes
+    /// The element.
+    public let element: Value
+
+    /// Decodes `[key, element]`.
+    public init(fromRESP token: RESPToken) throws(RESPConversionError) {
+        guard let parts = token.elements.map(Array.init), parts.count == 2 else {
+            throw RESPConversionError(expected: "[key, element]", token: token)
+        }
+        key = try Bytes(fromRESP: parts[0])
+        element = try Value(fromRESP: parts[1])
+    }
+}

@@ -104,6 +104,10 @@ import Testing
         try await client.rpush(key + ":later", ["arrived"])
         let popped = try await waiter.value
         #expect(popped?.key == key + ":later" && popped?.element == "arrived")
+        // Binary elements come back intact when asked for as bytes.
+        let binary = Bytes([0xff, 0x00, 0xfe])
+        try await client.rpush(key + ":bin", [binary])
+        #expect(try await client.brpop([key + ":bin"], timeout: 1, as: Bytes.self)?.element == binary)
         await quick.close()
         await client.close()
     }
@@ -122,6 +126,8 @@ import Testing
         #expect(try await client.sinter([key, key + ":2"]) == ["c"])
         #expect(try await client.sunion([key, key + ":2"]) == ["a", "b", "c", "d"])
         #expect(try await client.sdiff([key, key + ":2"]) == ["a", "b"])
+        try await client.sadd(key + ":bin", [Bytes([0xff, 0x01])])
+        #expect(try await client.smembers(key + ":bin", as: Bytes.self) == [Bytes([0xff, 0x01])])
         #expect(try await client.execute(SINTERCARD([key, key + ":2"])) == 1)
         #expect(try await client.smove(key, key + ":2", "a"))
         #expect(try await client.srem(key, ["b", "x"]) == 1)
