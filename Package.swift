@@ -14,7 +14,9 @@ let package = Package(
         .library(name: "GlideBuffers", targets: ["GlideBuffers"]),
         .library(name: "GlideRESPCodec", targets: ["GlideRESPCodec"]),
         .library(name: "GlideTransport", targets: ["GlideTransport"]),
+        .library(name: "GlideTopology", targets: ["GlideTopology"]),
         .library(name: "GlideCommands", targets: ["GlideCommands"]),
+        .library(name: "GlideRouter", targets: ["GlideRouter"]),
         .library(name: "GlideClient", targets: ["GlideClient"]),
         .executable(name: "quickstart", targets: ["quickstart"]),
         .executable(name: "glide-benchmark", targets: ["glide-benchmark"]),
@@ -28,13 +30,19 @@ let package = Package(
             name: "GlideTransport", dependencies: ["GlideBuffers", "CGlideSystem"],
             path: "Modules/Transport", swiftSettings: strict),
         .target(
+            name: "GlideTopology", dependencies: ["GlideBuffers", "GlideRESPCodec"], path: "Modules/Topology",
+            swiftSettings: strict),
+        .target(
             name: "GlideCommands", dependencies: ["GlideRESPCodec"], path: "Modules/Commands",
             exclude: ["Resources"], swiftSettings: strict),
+        .target(
+            name: "GlideRouter", dependencies: ["GlideTopology", "GlideCommands"], path: "Modules/Router",
+            swiftSettings: strict),
         // Writes Modules/Commands/Generated from the snapshot in Modules/Commands/Resources (`make generate`).
         .executableTarget(name: "CommandsGenerator", path: "Modules/CommandsGenerator"),
         .target(
             name: "GlideClient",
-            dependencies: ["GlideBuffers", "GlideRESPCodec", "GlideTransport", "GlideCommands"],
+            dependencies: ["GlideBuffers", "GlideRESPCodec", "GlideTransport", "GlideTopology", "GlideCommands", "GlideRouter"],
             path: "Modules/Client", swiftSettings: strict),
         .target(name: "Glide", dependencies: ["GlideClient", "GlideCommands"], path: "Modules/Glide", swiftSettings: strict),
 
@@ -50,6 +58,8 @@ let package = Package(
         .testTarget(name: "GlideBuffersTests", dependencies: ["GlideBuffers"], swiftSettings: strict),
         .testTarget(name: "GlideRESPCodecTests", dependencies: ["GlideRESPCodec"], swiftSettings: strict),
         .testTarget(name: "GlideTransportTests", dependencies: ["GlideTransport"], swiftSettings: strict),
+        .testTarget(name: "GlideTopologyTests", dependencies: ["GlideTopology"], swiftSettings: strict),
+        .testTarget(name: "GlideRouterTests", dependencies: ["GlideRouter"], swiftSettings: strict),
         .testTarget(name: "GlideCommandsTests", dependencies: ["GlideCommands", "CommandsGenerator"], swiftSettings: strict),
         .testTarget(
             name: "GlideClientTests", dependencies: ["GlideClient", "GlideTransport", "GlideRESPCodec"],

@@ -3,3 +3,5 @@
 @_exported public import GlideRESPCodec
 @_exported public import GlideBuffers
 @_exported public import GlideTransport
+@_exported public import GlideTopology
+@_exported public import GlideRouter

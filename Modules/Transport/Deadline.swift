@@ -53,3 +53,19 @@ public struct Deadline: Hashable, Comparable, Sendable, CustomStringConvertible 
     /// The deadline in seconds since the clock's origin.
     public var description: String { "Deadline(\(Double(uptimeNanoseconds) / 1e9)s)" }
 }
+
+extension Deadline: InstantProtocol {
+    /// The deadline `duration` later (saturating); a negative duration moves it earlier, not below zero.
+    @inlinable
+    public func advanced(by duration: Duration) -> Deadline {
+        if duration >= .zero { return self + duration }
+        let back = Deadline.nanoseconds(.zero - duration)
+        return Deadline(uptimeNanoseconds: uptimeNanoseconds > back ? uptimeNanoseconds - back : 0)
+    }
+
+    /// The signed time from this deadline to `other`.
+    @inlinable
+    public func duration(to other: Deadline) -> Duration {
+        other >= self ? other - self : .zero - (self - other)
+    }
+}

@@ -1,34 +1,3 @@
-/// Where a server listens: a host name or IP address and a port, or a Unix domain socket.
-public struct NodeAddress: Hashable, Sendable, CustomStringConvertible {
-    /// A host name, an IPv4 address, or an IPv6 address (brackets optional); for a Unix socket,
-    /// its path.
-    public var host: String
-    /// The TCP port; zero for a Unix socket.
-    public var port: Int
-    /// Whether `host` is the path of a Unix domain socket.
-    public var isUnixSocket: Bool
-
-    /// A TCP address. The defaults are the server's: `localhost:6379`.
-    public init(host: String = "localhost", port: Int = 6379) {
-        self.host = host
-        self.port = port
-        self.isUnixSocket = false
-    }
-
-    /// The Unix domain socket at `path`.
-    public static func unixSocket(_ path: String) -> NodeAddress {
-        var address = NodeAddress(host: path, port: 0)
-        address.isUnixSocket = true
-        return address
-    }
-
-    /// `host:port`, `[v6]:port` or `unix:path`.
-    public var description: String {
-        if isUnixSocket { return "unix:\(host)" }
-        return host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : "\(host):\(port)"
-    }
-}
-
 /// A password, and optionally an ACL user name, sent when connecting.
 ///
 /// The password never appears in `description`, `debugDescription`, errors or logs.
@@ -48,18 +17,6 @@ public struct ServerCredentials: Hashable, Sendable, CustomStringConvertible, Cu
     public var description: String { "ServerCredentials(username: \(username ?? "default"), password: <redacted>)" }
     /// The same as `description`: the password stays redacted.
     public var debugDescription: String { description }
-}
-
-/// Which node serves read-only commands.
-public enum ReadFrom: Hashable, Sendable {
-    /// Always the primary: the freshest data.
-    case primary
-    /// Replicas in turn, or the primary when no replica is reachable.
-    case preferReplica
-    /// Replicas in the client's availability zone in turn, then other replicas, then the primary.
-    case azAffinity
-    /// Replicas and then the primary in the client's availability zone, then any other node.
-    case azAffinityReplicasAndPrimary
 }
 
 /// The RESP version spoken after connecting.
