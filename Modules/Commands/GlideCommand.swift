@@ -29,6 +29,13 @@ public protocol GlideCommand: Sendable {
     /// For `SELECT`, the database it switches to, which the client selects again after a
     /// reconnection; `nil` for every other command.
     var selectedDatabase: Int? { get }
+
+    /// The command's policies and flags, for a cluster client.
+    static var routing: CommandRouting { get }
+
+    /// Calls `body` with each key the command names, in argument order: what a cluster client
+    /// routes by. (Sharded pub/sub channels count as keys: they are routed the same way.)
+    func forEachKey(_ body: (BulkString) -> Void)
 }
 
 extension GlideCommand {
@@ -38,6 +45,24 @@ extension GlideCommand {
     @inlinable public static var multiplexingRefusal: String? { nil }
     /// Only `SELECT` selects a database.
     @inlinable public var selectedDatabase: Int? { nil }
+
+    /// Looked up in `CommandTable` by name; generated commands state theirs as constants.
+    public static var routing: CommandRouting {
+        CommandTable.metadata(named: name).map(CommandRouting.init) ?? .unknown
+    }
+
+    /// Found the slow way, for hand-written commands: the command is encoded, and the key
+    /// specifications of the command with its name in `CommandTable` pick the keys out of the
+    /// arguments. Generated commands visit their key properties directly. A command the table
+    /// doesn't know names no keys unless it implements this itself.
+    public func forEachKey(_ body: (BulkString) -> Void) {
+        var buffer = RESPCommandBuffer()
+        encode(into: &buffer)
+        guard let token = try? RESPToken(validating: buffer.contiguousBytes), let elements = token.elements else { return }
+        let arguments = elements.compactMap { $0.stringBytes }
+        guard let metadata = CommandTable.metadata(for: arguments) else { return }
+        for index in metadata.keyIndices(in: arguments) { body(BulkString(arguments[index])) }
+    }
 }
 
 /// Blocking timeouts as durations, clamped so that no argument traps.

@@ -121,6 +121,21 @@ struct Slot {
         }
     }
 
+    /// Statements calling `body` with each key this slot holds, reading the property through
+    /// `reference`; none when it holds no key.
+    func visitKeys(_ reference: String) -> [String] {
+        guard spec.namesKeys else { return [] }
+        switch shape {
+        case .token, .computedCount:
+            return []
+        case .single(let type, let optional):
+            let visit: (String) -> String = type.isScalar ? { "body(\($0))" } : { "\($0).forEachKey(body)" }
+            return optional ? ["if let value = \(reference) { \(visit("value")) }"] : [visit(reference)]
+        case .multiple(let type, _, _):
+            return ["for value in \(reference) { \(type.isScalar ? "body(value)" : "value.forEachKey(body)") }"]
+        }
+    }
+
     /// The init parameter declaring this slot, the generic parameter it needs (a sequence of
     /// anything `BulkStringConvertible`), and the expression that stores it. Nil for slots with
     /// nothing to store.
@@ -257,6 +272,20 @@ struct SlotBuilder {
         }
         lines.append("        }")
         lines.append("    }")
+        if argument.namesKeys {
+            lines.append("")
+            lines.append("    /// Calls `body` with each key of the alternative.")
+            lines.append("    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {")
+            lines.append("        switch self {")
+            for slot in alternatives where slot.shape.hasPayload && slot.spec.namesKeys {
+                lines.append("        case .\(slot.property.replacingOccurrences(of: "`", with: ""))(let value):")
+                for line in slot.visitKeys("value") { lines.append("            " + line) }
+            }
+            lines.append("        default:")
+            lines.append("            break")
+            lines.append("        }")
+            lines.append("    }")
+        }
         lines.append("}")
         return lines.joined(separator: "\n")
     }
@@ -288,6 +317,15 @@ struct SlotBuilder {
             for line in slot.write(slot.property, counted: { $0 }) { lines.append("        " + line) }
         }
         lines.append("    }")
+        if argument.namesKeys {
+            lines.append("")
+            lines.append("    /// Calls `body` with each key of the parts, in order.")
+            lines.append("    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {")
+            for slot in parts {
+                for line in slot.visitKeys(slot.property) { lines.append("        " + line) }
+            }
+            lines.append("    }")
+        }
         lines.append("}")
         return lines.joined(separator: "\n")
     }

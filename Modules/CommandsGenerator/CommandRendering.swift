@@ -89,6 +89,21 @@ struct CommandRenderer {
             for line in slot.write(slot.property, counted: { $0 }) { lines.append("        " + line) }
         }
         lines.append("    }")
+        let (request, response) = TableRenderer.policies(command)
+        let flags = TableRenderer.flagCases(command).joined(separator: ", ")
+        lines.append("")
+        lines.append("    /// How a cluster client routes the command.")
+        lines.append("    @inlinable public static var routing: CommandRouting {")
+        lines.append("        CommandRouting(requestPolicy: .\(request), responsePolicy: .\(response), flags: [\(flags)])")
+        lines.append("    }")
+        let keyVisits = slots.flatMap { $0.visitKeys($0.property) }
+        lines.append("")
+        lines.append(keyVisits.isEmpty ? "    /// The command names no key." : "    /// Calls `body` with each key, in argument order.")
+        lines.append("    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {" + (keyVisits.isEmpty ? "}" : ""))
+        if !keyVisits.isEmpty {
+            for line in keyVisits { lines.append("        " + line) }
+            lines.append("    }")
+        }
         switch ConnectionEffects.effect(of: command.tableName) {
         case .none:
             break

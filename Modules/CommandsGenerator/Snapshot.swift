@@ -118,6 +118,12 @@ struct ArgumentSpec {
         return copy
     }
 
+    /// Whether this argument is, or contains, a key a cluster client routes by: a `key`, or a
+    /// sharded pub/sub channel (routed by its slot like a key, though the docs don't type it so).
+    var namesKeys: Bool {
+        kind == .key || name == "shardchannel" || children.contains { $0.namesKeys }
+    }
+
     /// Every argument path below `prefix`, for checking that overrides name something.
     func paths(under prefix: String) -> [String] {
         let own = prefix + " " + name

@@ -46,8 +46,9 @@ enum TableRenderer {
         return lines.joined(separator: "\n")
     }
 
-    static func entry(_ command: CommandSpec) throws -> String {
-        let flags = command.flags.compactMap { flag -> String? in
+    /// The flags of `command` as `CommandFlags` members (`.readonly`).
+    static func flagCases(_ command: CommandSpec) -> [String] {
+        command.flags.compactMap { flag -> String? in
             let known = ["write": "write", "readonly": "readonly", "denyoom": "denyoom", "admin": "admin",
                          "pubsub": "pubsub", "noscript": "noscript", "blocking": "blocking", "loading": "loading",
                          "stale": "stale", "skip_monitor": "skipMonitor", "skip_slowlog": "skipSlowlog", "fast": "fast",
@@ -56,12 +57,22 @@ enum TableRenderer {
                          "no_async_loading": "noAsyncLoading", "module": "module"]
             return known[flag].map { "." + $0 }
         }
+    }
+
+    /// The request and response policies of `command` as enum case names.
+    static func policies(_ command: CommandSpec) -> (request: String, response: String) {
         var request = "none"
         var response = "none"
         for tip in command.tips {
             if tip.hasPrefix("request_policy:") { request = policyCase(String(tip.dropFirst("request_policy:".count))) }
             if tip.hasPrefix("response_policy:") { response = policyCase(String(tip.dropFirst("response_policy:".count))) }
         }
+        return (request, response)
+    }
+
+    static func entry(_ command: CommandSpec) throws -> String {
+        let flags = flagCases(command)
+        let (request, response) = policies(command)
         let specs = try command.keySpecs.map(keySpec)
         return "CommandMetadata(name: \(Naming.literal(command.words.joined(separator: " "))), arity: \(command.arity), "
             + "flags: [\(flags.joined(separator: ", "))], keySpecs: [\(specs.joined(separator: ", "))], "

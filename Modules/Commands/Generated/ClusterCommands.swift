@@ -28,6 +28,14 @@ public struct ASKING: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("ASKING")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// A container for Cluster commands.
@@ -71,6 +79,14 @@ extension CLUSTER {
                 buffer.writeRESPBulkString(value)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Assigns new hash slot ranges to a node.
@@ -133,6 +149,14 @@ extension CLUSTER {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Advances the cluster config epoch.
@@ -162,6 +186,14 @@ extension CLUSTER {
             buffer.writeRESPToken("CLUSTER")
             buffer.writeRESPToken("BUMPEPOCH")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Cancel all current ongoing slot migration operations.
@@ -191,6 +223,14 @@ extension CLUSTER {
             buffer.writeRESPToken("CLUSTER")
             buffer.writeRESPToken("CANCELSLOTMIGRATIONS")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the number of active failure reports for a node. No new reports are created once the node is marked as failed.
@@ -225,6 +265,14 @@ extension CLUSTER {
             buffer.writeRESPToken("COUNT-FAILURE-REPORTS")
             nodeId.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the number of keys in a hash slot.
@@ -259,6 +307,14 @@ extension CLUSTER {
             buffer.writeRESPToken("COUNTKEYSINSLOT")
             buffer.writeRESPBulkString(slot)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Sets hash slots as unbound for a node.
@@ -295,6 +351,14 @@ extension CLUSTER {
                 buffer.writeRESPBulkString(value)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Sets hash slot ranges as unbound for a node.
@@ -357,6 +421,14 @@ extension CLUSTER {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Forces a replica to perform a manual failover of its primary.
@@ -419,6 +491,14 @@ extension CLUSTER {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Removes all keys from the target slot.
@@ -486,6 +566,14 @@ extension CLUSTER {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .write])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Deletes all slots information from a node.
@@ -515,6 +603,14 @@ extension CLUSTER {
             buffer.writeRESPToken("CLUSTER")
             buffer.writeRESPToken("FLUSHSLOTS")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Removes a node from the nodes table.
@@ -549,6 +645,14 @@ extension CLUSTER {
             buffer.writeRESPToken("FORGET")
             nodeId.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the key names in a hash slot.
@@ -588,6 +692,14 @@ extension CLUSTER {
             buffer.writeRESPBulkString(slot)
             buffer.writeRESPBulkString(count)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Gets the status of ongoing and recently finished slot import and export operations.
@@ -617,6 +729,14 @@ extension CLUSTER {
             buffer.writeRESPToken("CLUSTER")
             buffer.writeRESPToken("GETSLOTMIGRATIONS")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns helpful text about the different subcommands.
@@ -646,6 +766,14 @@ extension CLUSTER {
             buffer.writeRESPToken("CLUSTER")
             buffer.writeRESPToken("HELP")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns information about the state of a node.
@@ -675,6 +803,14 @@ extension CLUSTER {
             buffer.writeRESPToken("CLUSTER")
             buffer.writeRESPToken("INFO")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the hash slot for a key.
@@ -709,6 +845,14 @@ extension CLUSTER {
             buffer.writeRESPToken("KEYSLOT")
             key.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns a list of all TCP links to and from peer nodes.
@@ -738,6 +882,14 @@ extension CLUSTER {
             buffer.writeRESPToken("CLUSTER")
             buffer.writeRESPToken("LINKS")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Forces a node to handshake with another node.
@@ -784,6 +936,14 @@ extension CLUSTER {
                 buffer.writeRESPBulkString(value)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Migrate the given slots from this node to the specified nodes.
@@ -875,6 +1035,14 @@ extension CLUSTER {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the ID of a node.
@@ -904,6 +1072,14 @@ extension CLUSTER {
             buffer.writeRESPToken("CLUSTER")
             buffer.writeRESPToken("MYID")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the shard ID of a node.
@@ -933,6 +1109,14 @@ extension CLUSTER {
             buffer.writeRESPToken("CLUSTER")
             buffer.writeRESPToken("MYSHARDID")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the cluster configuration for a node.
@@ -962,6 +1146,14 @@ extension CLUSTER {
             buffer.writeRESPToken("CLUSTER")
             buffer.writeRESPToken("NODES")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Lists the replica nodes of a primary node.
@@ -996,6 +1188,14 @@ extension CLUSTER {
             buffer.writeRESPToken("REPLICAS")
             nodeId.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Configures a node as replica of a primary node or detaches a replica from its primary.
@@ -1075,6 +1275,14 @@ extension CLUSTER {
             buffer.writeRESPToken("REPLICATE")
             args.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Resets a node.
@@ -1137,6 +1345,14 @@ extension CLUSTER {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Forces a node to save the cluster configuration to disk.
@@ -1166,6 +1382,14 @@ extension CLUSTER {
             buffer.writeRESPToken("CLUSTER")
             buffer.writeRESPToken("SAVECONFIG")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Sets the configuration epoch for a new node.
@@ -1200,6 +1424,14 @@ extension CLUSTER {
             buffer.writeRESPToken("SET-CONFIG-EPOCH")
             buffer.writeRESPBulkString(configEpoch)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Binds a hash slot to a node.
@@ -1286,6 +1518,14 @@ extension CLUSTER {
                 buffer.writeRESPBulkString(value)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the mapping of cluster slots to shards.
@@ -1315,6 +1555,14 @@ extension CLUSTER {
             buffer.writeRESPToken("CLUSTER")
             buffer.writeRESPToken("SHARDS")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Lists the replica nodes of a primary node.
@@ -1350,6 +1598,14 @@ extension CLUSTER {
             buffer.writeRESPToken("SLAVES")
             nodeId.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Return an array of slot usage statistics for slots assigned to the current node.
@@ -1496,6 +1752,14 @@ extension CLUSTER {
             buffer.writeRESPToken("SLOT-STATS")
             filter.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allShards, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the mapping of cluster slots to nodes.
@@ -1525,6 +1789,14 @@ extension CLUSTER {
             buffer.writeRESPToken("CLUSTER")
             buffer.writeRESPToken("SLOTS")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// A container for internal slot migration commands.
@@ -1554,6 +1826,14 @@ extension CLUSTER {
             buffer.writeRESPToken("CLUSTER")
             buffer.writeRESPToken("SYNCSLOTS")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 }
 
@@ -1620,6 +1900,14 @@ public struct CLUSTERSCAN: GlideCommand {
             buffer.writeRESPBulkString(value)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .special, responsePolicy: .special, flags: [.readonly])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Enables read-only queries for a connection to a Valkey replica node.
@@ -1648,6 +1936,14 @@ public struct READONLY: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("READONLY")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .loading, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Enables read-write queries for a connection to a Valkey replica node.
@@ -1676,4 +1972,12 @@ public struct READWRITE: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("READWRITE")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .loading, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }

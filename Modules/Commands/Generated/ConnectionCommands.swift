@@ -40,6 +40,14 @@ public struct AUTH: GlideCommand {
         }
         password.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.allowBusy, .fast, .loading, .noAuth, .noscript, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// A container for client connection commands.
@@ -107,6 +115,14 @@ extension CLIENT {
             buffer.writeRESPToken("CACHING")
             mode.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.allowBusy, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// A client claims its capability.
@@ -143,6 +159,14 @@ extension CLIENT {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.allowBusy, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the name of the connection.
@@ -172,6 +196,14 @@ extension CLIENT {
             buffer.writeRESPToken("CLIENT")
             buffer.writeRESPToken("GETNAME")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.allowBusy, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the client ID to which the connection's tracking notifications are redirected.
@@ -201,6 +233,14 @@ extension CLIENT {
             buffer.writeRESPToken("CLIENT")
             buffer.writeRESPToken("GETREDIR")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.allowBusy, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns helpful text about the different subcommands.
@@ -230,6 +270,14 @@ extension CLIENT {
             buffer.writeRESPToken("CLIENT")
             buffer.writeRESPToken("HELP")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the unique client ID of the connection.
@@ -259,6 +307,14 @@ extension CLIENT {
             buffer.writeRESPToken("CLIENT")
             buffer.writeRESPToken("ID")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.allowBusy, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Marks this client as an import source when the server is in import mode.
@@ -319,6 +375,14 @@ extension CLIENT {
             buffer.writeRESPToken("IMPORT-SOURCE")
             enabled.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns information about the connection.
@@ -348,6 +412,14 @@ extension CLIENT {
             buffer.writeRESPToken("CLIENT")
             buffer.writeRESPToken("INFO")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Terminates open connections.
@@ -706,6 +778,14 @@ extension CLIENT {
             buffer.writeRESPToken("KILL")
             filter.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Lists open connections.
@@ -1049,6 +1129,14 @@ extension CLIENT {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Sets the client eviction mode of the connection.
@@ -1109,6 +1197,14 @@ extension CLIENT {
             buffer.writeRESPToken("NO-EVICT")
             enabled.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .allowBusy, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
@@ -1169,6 +1265,14 @@ extension CLIENT {
             buffer.writeRESPToken("NO-TOUCH")
             enabled.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.allowBusy, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Suspends commands processing.
@@ -1236,6 +1340,14 @@ extension CLIENT {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Instructs the server whether to reply to commands.
@@ -1302,6 +1414,14 @@ extension CLIENT {
             action.writeRESPArguments(into: &buffer)
         }
 
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.allowBusy, .loading, .noMulti, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
+
         /// Why this command can't run on a shared, multiplexed connection.
         @inlinable public static var multiplexingRefusal: String? { "CLIENT REPLY would leave requests on the shared connection without replies" }
     }
@@ -1366,6 +1486,14 @@ extension CLIENT {
             buffer.writeRESPToken("SETINFO")
             attr.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .allSucceeded, flags: [.allowBusy, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Sets the connection name.
@@ -1400,6 +1528,14 @@ extension CLIENT {
             buffer.writeRESPToken("SETNAME")
             connectionName.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .allSucceeded, flags: [.allowBusy, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Controls server-assisted client-side caching for the connection.
@@ -1496,6 +1632,14 @@ extension CLIENT {
             if optout { buffer.writeRESPToken("OPTOUT") }
             if noloop { buffer.writeRESPToken("NOLOOP") }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns information about server-assisted client-side caching for the connection.
@@ -1525,6 +1669,14 @@ extension CLIENT {
             buffer.writeRESPToken("CLIENT")
             buffer.writeRESPToken("TRACKINGINFO")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Unblocks a client blocked by a blocking command from a different connection.
@@ -1592,6 +1744,14 @@ extension CLIENT {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Resumes processing commands from paused clients.
@@ -1621,6 +1781,14 @@ extension CLIENT {
             buffer.writeRESPToken("CLIENT")
             buffer.writeRESPToken("UNPAUSE")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 }
 
@@ -1655,6 +1823,14 @@ public struct ECHO: GlideCommand {
         buffer.writeRESPToken("ECHO")
         message.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .loading, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Handshakes with the server.
@@ -1751,6 +1927,14 @@ public struct HELLO: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.allowBusy, .fast, .loading, .noAuth, .noscript, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Returns the server's liveliness response.
@@ -1786,6 +1970,14 @@ public struct PING: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .allShards, responsePolicy: .allSucceeded, flags: [.fast])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Closes the connection.
@@ -1814,6 +2006,14 @@ public struct QUIT: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("QUIT")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.allowBusy, .fast, .loading, .noAuth, .noscript, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Resets the connection.
@@ -1842,6 +2042,14 @@ public struct RESET: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("RESET")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.allowBusy, .fast, .loading, .noAuth, .noscript, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
     @inlinable public static var multiplexingRefusal: String? { "RESET would undo the authentication and database every caller of the connection relies on" }
@@ -1878,6 +2086,14 @@ public struct SELECT: GlideCommand {
         buffer.writeRESPToken("SELECT")
         buffer.writeRESPBulkString(index)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.allowBusy, .fast, .loading, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// The database this command switches the connection to.
     @inlinable public var selectedDatabase: Int? { index }

@@ -48,6 +48,16 @@ public struct FCALL: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .noMandatoryKeys, .noscript, .skipMonitor, .stale])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
+    }
 }
 
 /// Invokes a read-only function.
@@ -96,6 +106,16 @@ public struct FCALL_RO: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .noMandatoryKeys, .noscript, .readonly, .skipMonitor, .stale])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
+    }
 }
 
 /// A container for function commands.
@@ -137,6 +157,14 @@ extension FUNCTION {
             buffer.writeRESPToken("DELETE")
             libraryName.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allShards, responsePolicy: .allSucceeded, flags: [.noscript, .write])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Dumps all libraries into a serialized binary payload.
@@ -166,6 +194,14 @@ extension FUNCTION {
             buffer.writeRESPToken("FUNCTION")
             buffer.writeRESPToken("DUMP")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.noscript])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Deletes all libraries and functions.
@@ -228,6 +264,14 @@ extension FUNCTION {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allShards, responsePolicy: .allSucceeded, flags: [.noscript, .write])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns helpful text about the different subcommands.
@@ -257,6 +301,14 @@ extension FUNCTION {
             buffer.writeRESPToken("FUNCTION")
             buffer.writeRESPToken("HELP")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Terminates a function during execution.
@@ -286,6 +338,14 @@ extension FUNCTION {
             buffer.writeRESPToken("FUNCTION")
             buffer.writeRESPToken("KILL")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allShards, responsePolicy: .oneSucceeded, flags: [.allowBusy, .noscript])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns information about all libraries.
@@ -328,6 +388,14 @@ extension FUNCTION {
             }
             if withcode { buffer.writeRESPToken("WITHCODE") }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.noscript])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Creates a library.
@@ -367,6 +435,14 @@ extension FUNCTION {
             if replace { buffer.writeRESPToken("REPLACE") }
             functionCode.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allShards, responsePolicy: .allSucceeded, flags: [.denyoom, .noscript, .write])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Restores all libraries from a payload.
@@ -439,6 +515,14 @@ extension FUNCTION {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allShards, responsePolicy: .allSucceeded, flags: [.denyoom, .noscript, .write])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns information about a function during execution.
@@ -468,5 +552,13 @@ extension FUNCTION {
             buffer.writeRESPToken("FUNCTION")
             buffer.writeRESPToken("STATS")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allShards, responsePolicy: .special, flags: [.allowBusy, .noscript])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 }

@@ -51,6 +51,17 @@ public struct COPY: GlideCommand {
         }
         if replace { buffer.writeRESPToken("REPLACE") }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(source)
+        body(destination)
+    }
 }
 
 /// Deletes one or more keys.
@@ -86,6 +97,16 @@ public struct DEL: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .multiShard, responsePolicy: .aggregateSum, flags: [.write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
+    }
 }
 
 /// Returns a serialized representation of the value stored at a key.
@@ -118,6 +139,16 @@ public struct DUMP: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1 + 1)
         buffer.writeRESPToken("DUMP")
         key.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -153,6 +184,16 @@ public struct EXISTS: GlideCommand {
         for value in keys {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .multiShard, responsePolicy: .aggregateSum, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
     }
 }
 
@@ -235,6 +276,16 @@ public struct EXPIRE: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Sets the expiration time of a key to a Unix timestamp.
@@ -316,6 +367,16 @@ public struct EXPIREAT: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the expiration time of a key as a Unix timestamp.
@@ -348,6 +409,16 @@ public struct EXPIRETIME: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1 + 1)
         buffer.writeRESPToken("EXPIRETIME")
         key.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -382,6 +453,14 @@ public struct KEYS: GlideCommand {
         buffer.writeRESPToken("KEYS")
         pattern.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .allShards, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Atomically transfers a key from one instance to another.
@@ -448,6 +527,16 @@ public struct MIGRATE: GlideCommand {
                 value.writeRESPArguments(into: &buffer)
             case .emptyString:
                 buffer.writeRESPToken("")
+            }
+        }
+
+        /// Calls `body` with each key of the alternative.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            switch self {
+            case .key(let value):
+                body(value)
+            default:
+                break
             }
         }
     }
@@ -539,6 +628,17 @@ public struct MIGRATE: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        keySelector.forEachKey(body)
+        for value in keys { body(value) }
+    }
 }
 
 /// Moves a key to another database.
@@ -576,6 +676,16 @@ public struct MOVE: GlideCommand {
         buffer.writeRESPToken("MOVE")
         key.writeRESPArguments(into: &buffer)
         buffer.writeRESPBulkString(db)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -618,6 +728,16 @@ extension OBJECT {
             buffer.writeRESPToken("ENCODING")
             key.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+        }
+
+        /// Calls `body` with each key, in argument order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            body(key)
+        }
     }
 
     /// Returns the logarithmic access frequency counter of an object.
@@ -652,6 +772,16 @@ extension OBJECT {
             buffer.writeRESPToken("FREQ")
             key.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+        }
+
+        /// Calls `body` with each key, in argument order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            body(key)
+        }
     }
 
     /// Returns helpful text about the different subcommands.
@@ -681,6 +811,14 @@ extension OBJECT {
             buffer.writeRESPToken("OBJECT")
             buffer.writeRESPToken("HELP")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the time since the last access to an object.
@@ -714,6 +852,16 @@ extension OBJECT {
             buffer.writeRESPToken("OBJECT")
             buffer.writeRESPToken("IDLETIME")
             key.writeRESPArguments(into: &buffer)
+        }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+        }
+
+        /// Calls `body` with each key, in argument order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            body(key)
         }
     }
 
@@ -749,6 +897,16 @@ extension OBJECT {
             buffer.writeRESPToken("REFCOUNT")
             key.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+        }
+
+        /// Calls `body` with each key, in argument order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            body(key)
+        }
     }
 }
 
@@ -782,6 +940,16 @@ public struct PERSIST: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1 + 1)
         buffer.writeRESPToken("PERSIST")
         key.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -864,6 +1032,16 @@ public struct PEXPIRE: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Sets the expiration time of a key to a Unix milliseconds timestamp.
@@ -945,6 +1123,16 @@ public struct PEXPIREAT: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the expiration time of a key as a Unix milliseconds timestamp.
@@ -977,6 +1165,16 @@ public struct PEXPIRETIME: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1 + 1)
         buffer.writeRESPToken("PEXPIRETIME")
         key.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1011,6 +1209,16 @@ public struct PTTL: GlideCommand {
         buffer.writeRESPToken("PTTL")
         key.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns a random key name from the database.
@@ -1039,6 +1247,14 @@ public struct RANDOMKEY: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("RANDOMKEY")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .allShards, responsePolicy: .special, flags: [.readonly])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Renames a key and overwrites the destination.
@@ -1077,6 +1293,17 @@ public struct RENAME: GlideCommand {
         key.writeRESPArguments(into: &buffer)
         newkey.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+        body(newkey)
+    }
 }
 
 /// Renames a key only when the target key name doesn't exist.
@@ -1114,6 +1341,17 @@ public struct RENAMENX: GlideCommand {
         buffer.writeRESPToken("RENAMENX")
         key.writeRESPArguments(into: &buffer)
         newkey.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+        body(newkey)
     }
 }
 
@@ -1184,6 +1422,16 @@ public struct RESTORE: GlideCommand {
             buffer.writeRESPBulkString(value)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Iterates over the key names in the database.
@@ -1241,6 +1489,14 @@ public struct SCAN: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .special, responsePolicy: .special, flags: [.readonly])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Sorts the elements in a list, a set, or a sorted set, optionally storing the result.
@@ -1370,6 +1626,17 @@ public struct SORT: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .movableKeys, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+        if let value = destination { body(value) }
+    }
 }
 
 /// Returns the sorted elements of a list, a set, or a sorted set.
@@ -1491,6 +1758,16 @@ public struct SORT_RO: GlideCommand {
         }
         if sorting { buffer.writeRESPToken("ALPHA") }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the number of existing keys out of those specified after updating the time they were last accessed.
@@ -1526,6 +1803,16 @@ public struct TOUCH: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .multiShard, responsePolicy: .aggregateSum, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
+    }
 }
 
 /// Returns the expiration time in seconds of a key.
@@ -1559,6 +1846,16 @@ public struct TTL: GlideCommand {
         buffer.writeRESPToken("TTL")
         key.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Determines the type of value stored at a key.
@@ -1591,6 +1888,16 @@ public struct TYPE: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1 + 1)
         buffer.writeRESPToken("TYPE")
         key.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1626,6 +1933,16 @@ public struct UNLINK: GlideCommand {
         for value in keys {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .multiShard, responsePolicy: .aggregateSum, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
     }
 }
 
@@ -1665,6 +1982,14 @@ public struct WAIT: GlideCommand {
         buffer.writeRESPBulkString(numreplicas)
         buffer.writeRESPBulkString(timeout)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .allShards, responsePolicy: .aggregateMin, flags: [.blocking])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// How long the server may hold the reply back.
     @inlinable public var blockingTimeout: Duration? { BlockingTimeout.milliseconds(timeout) }
@@ -1711,6 +2036,14 @@ public struct WAITAOF: GlideCommand {
         buffer.writeRESPBulkString(numreplicas)
         buffer.writeRESPBulkString(timeout)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .allShards, responsePolicy: .aggregateMin, flags: [.blocking])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// How long the server may hold the reply back.
     @inlinable public var blockingTimeout: Duration? { BlockingTimeout.milliseconds(timeout) }

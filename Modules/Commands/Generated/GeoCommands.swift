@@ -108,6 +108,16 @@ public struct GEOADD: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the distance between two members of a geospatial index.
@@ -194,6 +204,16 @@ public struct GEODIST: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns members from a geospatial index as geohash strings.
@@ -234,6 +254,16 @@ public struct GEOHASH: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the longitude and latitude of members from a geospatial index.
@@ -273,6 +303,16 @@ public struct GEOPOS: GlideCommand {
         for value in members {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -439,6 +479,18 @@ public struct GEORADIUS: GlideCommand {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// Calls `body` with each key of the alternative.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            switch self {
+            case .storekey(let value):
+                body(value)
+            case .storedistkey(let value):
+                body(value)
+            default:
+                break
+            }
+        }
     }
 
     /// The command with its arguments.
@@ -479,6 +531,17 @@ public struct GEORADIUS: GlideCommand {
         if let value = store {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .movableKeys, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+        if let value = store { value.forEachKey(body) }
     }
 }
 
@@ -651,6 +714,16 @@ public struct GEORADIUS_RO: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Queries a geospatial index for members within a distance from a member, optionally stores the result.
@@ -813,6 +886,18 @@ public struct GEORADIUSBYMEMBER: GlideCommand {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// Calls `body` with each key of the alternative.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            switch self {
+            case .storekey(let value):
+                body(value)
+            case .storedistkey(let value):
+                body(value)
+            default:
+                break
+            }
+        }
     }
 
     /// The command with its arguments.
@@ -851,6 +936,17 @@ public struct GEORADIUSBYMEMBER: GlideCommand {
         if let value = store {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .movableKeys, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+        if let value = store { value.forEachKey(body) }
     }
 }
 
@@ -1017,6 +1113,16 @@ public struct GEORADIUSBYMEMBER_RO: GlideCommand {
         if let value = order {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1405,6 +1511,16 @@ public struct GEOSEARCH: GlideCommand {
         if withdist { buffer.writeRESPToken("WITHDIST") }
         if withhash { buffer.writeRESPToken("WITHHASH") }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Queries a geospatial index for members inside an area of a box, a circle, or a polygon, optionally stores the result.
@@ -1786,5 +1902,16 @@ public struct GEOSEARCHSTORE: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
         if storedist { buffer.writeRESPToken("STOREDIST") }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(destination)
+        body(source)
     }
 }

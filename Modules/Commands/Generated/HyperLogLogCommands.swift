@@ -40,6 +40,16 @@ public struct PFADD: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
@@ -74,6 +84,16 @@ public struct PFCOUNT: GlideCommand {
         for value in keys {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
     }
 }
 
@@ -112,6 +132,16 @@ public struct PFDEBUG: GlideCommand {
         buffer.writeRESPToken("PFDEBUG")
         subcommand.writeRESPArguments(into: &buffer)
         key.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -153,6 +183,17 @@ public struct PFMERGE: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(destkey)
+        for value in sourcekeys { body(value) }
+    }
 }
 
 /// An internal command for testing HyperLogLog values.
@@ -181,4 +222,12 @@ public struct PFSELFTEST: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("PFSELFTEST")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }

@@ -106,6 +106,17 @@ public struct BLMOVE: GlideCommand {
         timeout.writeRESPArguments(into: &buffer)
     }
 
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.blocking, .denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(source)
+        body(destination)
+    }
+
     /// How long the server may hold the reply back.
     @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
@@ -189,6 +200,16 @@ public struct BLMPOP: GlideCommand {
         }
     }
 
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.blocking, .movableKeys, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
+    }
+
     /// How long the server may hold the reply back.
     @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
@@ -232,6 +253,16 @@ public struct BLPOP: GlideCommand {
         timeout.writeRESPArguments(into: &buffer)
     }
 
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.blocking, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
+    }
+
     /// How long the server may hold the reply back.
     @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
@@ -273,6 +304,16 @@ public struct BRPOP: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
         timeout.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.blocking, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
     }
 
     /// How long the server may hold the reply back.
@@ -321,6 +362,17 @@ public struct BRPOPLPUSH: GlideCommand {
         timeout.writeRESPArguments(into: &buffer)
     }
 
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.blocking, .denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(source)
+        body(destination)
+    }
+
     /// How long the server may hold the reply back.
     @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
@@ -360,6 +412,16 @@ public struct LINDEX: GlideCommand {
         buffer.writeRESPToken("LINDEX")
         key.writeRESPArguments(into: &buffer)
         buffer.writeRESPBulkString(index)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -435,6 +497,16 @@ public struct LINSERT: GlideCommand {
         pivot.writeRESPArguments(into: &buffer)
         element.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the length of a list.
@@ -467,6 +539,16 @@ public struct LLEN: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1 + 1)
         buffer.writeRESPToken("LLEN")
         key.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -568,6 +650,17 @@ public struct LMOVE: GlideCommand {
         wherefrom.writeRESPArguments(into: &buffer)
         whereto.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(source)
+        body(destination)
+    }
 }
 
 /// Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.
@@ -643,6 +736,16 @@ public struct LMPOP: GlideCommand {
             buffer.writeRESPBulkString(value)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
+    }
 }
 
 /// Returns and removes one or more elements from the beginning of a list. Deletes the list if the last element was popped.
@@ -682,6 +785,16 @@ public struct LPOP: GlideCommand {
         if let value = count {
             buffer.writeRESPBulkString(value)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -745,6 +858,16 @@ public struct LPOS: GlideCommand {
             buffer.writeRESPBulkString(value)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Prepends one or more elements to a list. Creates the key if it doesn't exist.
@@ -785,6 +908,16 @@ public struct LPUSH: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Prepends one or more elements to a list only when the list exists.
@@ -824,6 +957,16 @@ public struct LPUSHX: GlideCommand {
         for value in elements {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -868,6 +1011,16 @@ public struct LRANGE: GlideCommand {
         buffer.writeRESPBulkString(start)
         buffer.writeRESPBulkString(stop)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Removes elements from a list. Deletes the list if the last element was removed.
@@ -910,6 +1063,16 @@ public struct LREM: GlideCommand {
         key.writeRESPArguments(into: &buffer)
         buffer.writeRESPBulkString(count)
         element.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -954,6 +1117,16 @@ public struct LSET: GlideCommand {
         buffer.writeRESPBulkString(index)
         element.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Removes elements from both ends of a list. Deletes the list if all elements were trimmed.
@@ -997,6 +1170,16 @@ public struct LTRIM: GlideCommand {
         buffer.writeRESPBulkString(start)
         buffer.writeRESPBulkString(stop)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns and removes one or more elements from the end of a list. Deletes the list if the last element was popped.
@@ -1037,6 +1220,16 @@ public struct RPOP: GlideCommand {
             buffer.writeRESPBulkString(value)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.
@@ -1074,6 +1267,17 @@ public struct RPOPLPUSH: GlideCommand {
         buffer.writeRESPToken("RPOPLPUSH")
         source.writeRESPArguments(into: &buffer)
         destination.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(source)
+        body(destination)
     }
 }
 
@@ -1115,6 +1319,16 @@ public struct RPUSH: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Appends one or more elements to a list only when the list exists.
@@ -1154,5 +1368,15 @@ public struct RPUSHX: GlideCommand {
         for value in elements {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }

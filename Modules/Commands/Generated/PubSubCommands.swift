@@ -36,6 +36,14 @@ public struct PSUBSCRIBE: GlideCommand {
         }
     }
 
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .noscript, .pubsub, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
+
     /// Why this command can't run on a shared, multiplexed connection.
     @inlinable public static var multiplexingRefusal: String? { "PSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned" }
 }
@@ -76,6 +84,14 @@ public struct PUBLISH: GlideCommand {
         channel.writeRESPArguments(into: &buffer)
         message.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .loading, .pubsub, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// A container for Pub/Sub commands.
@@ -119,6 +135,14 @@ extension PUBSUB {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .pubsub, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns helpful text about the different subcommands.
@@ -148,6 +172,14 @@ extension PUBSUB {
             buffer.writeRESPToken("PUBSUB")
             buffer.writeRESPToken("HELP")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns a count of unique pattern subscriptions.
@@ -177,6 +209,14 @@ extension PUBSUB {
             buffer.writeRESPToken("PUBSUB")
             buffer.writeRESPToken("NUMPAT")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .pubsub, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns a count of subscribers to channels.
@@ -213,6 +253,14 @@ extension PUBSUB {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .pubsub, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the active shard channels.
@@ -249,6 +297,14 @@ extension PUBSUB {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .pubsub, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the count of subscribers of shard channels.
@@ -284,6 +340,16 @@ extension PUBSUB {
             for value in shardchannels {
                 value.writeRESPArguments(into: &buffer)
             }
+        }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .pubsub, .stale])
+        }
+
+        /// Calls `body` with each key, in argument order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            for value in shardchannels { body(value) }
         }
     }
 }
@@ -321,6 +387,14 @@ public struct PUNSUBSCRIBE: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .noscript, .pubsub, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
     @inlinable public static var multiplexingRefusal: String? { "PUNSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned" }
@@ -362,6 +436,16 @@ public struct SPUBLISH: GlideCommand {
         shardchannel.writeRESPArguments(into: &buffer)
         message.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .loading, .pubsub, .stale])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(shardchannel)
+    }
 }
 
 /// Listens for messages published to shard channels.
@@ -396,6 +480,16 @@ public struct SSUBSCRIBE: GlideCommand {
         for value in shardchannels {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .noscript, .pubsub, .stale])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in shardchannels { body(value) }
     }
 
     /// Why this command can't run on a shared, multiplexed connection.
@@ -436,6 +530,14 @@ public struct SUBSCRIBE: GlideCommand {
         }
     }
 
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .noscript, .pubsub, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
+
     /// Why this command can't run on a shared, multiplexed connection.
     @inlinable public static var multiplexingRefusal: String? { "SUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned" }
 }
@@ -472,6 +574,16 @@ public struct SUNSUBSCRIBE: GlideCommand {
         for value in shardchannels {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .noscript, .pubsub, .stale])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in shardchannels { body(value) }
     }
 
     /// Why this command can't run on a shared, multiplexed connection.
@@ -511,6 +623,14 @@ public struct UNSUBSCRIBE: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .noscript, .pubsub, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
     @inlinable public static var multiplexingRefusal: String? { "UNSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned" }

@@ -48,6 +48,16 @@ public struct EVAL: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .noMandatoryKeys, .noscript, .skipMonitor, .stale])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
+    }
 }
 
 /// Executes a read-only server-side Lua script.
@@ -95,6 +105,16 @@ public struct EVAL_RO: GlideCommand {
         for value in args {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .noMandatoryKeys, .noscript, .readonly, .skipMonitor, .stale])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
     }
 }
 
@@ -144,6 +164,16 @@ public struct EVALSHA: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .noMandatoryKeys, .noscript, .skipMonitor, .stale])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
+    }
 }
 
 /// Executes a read-only server-side Lua script by SHA1 digest.
@@ -191,6 +221,16 @@ public struct EVALSHA_RO: GlideCommand {
         for value in args {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .noMandatoryKeys, .noscript, .readonly, .skipMonitor, .stale])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
     }
 }
 
@@ -271,6 +311,14 @@ extension SCRIPT {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.noscript])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Determines whether server-side Lua scripts exist in the script cache.
@@ -307,6 +355,14 @@ extension SCRIPT {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allShards, responsePolicy: .aggregateLogicalAnd, flags: [.noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Removes all server-side Lua scripts from the script cache.
@@ -369,6 +425,14 @@ extension SCRIPT {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .allSucceeded, flags: [.noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns helpful text about the different subcommands.
@@ -398,6 +462,14 @@ extension SCRIPT {
             buffer.writeRESPToken("SCRIPT")
             buffer.writeRESPToken("HELP")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Terminates a server-side Lua script during execution.
@@ -427,6 +499,14 @@ extension SCRIPT {
             buffer.writeRESPToken("SCRIPT")
             buffer.writeRESPToken("KILL")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allShards, responsePolicy: .oneSucceeded, flags: [.allowBusy, .noscript])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Loads a server-side Lua script to the script cache.
@@ -461,6 +541,14 @@ extension SCRIPT {
             buffer.writeRESPToken("LOAD")
             script.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .allSucceeded, flags: [.noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Show server-side Lua script in the script cache.
@@ -495,5 +583,13 @@ extension SCRIPT {
             buffer.writeRESPToken("SHOW")
             sha1.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 }

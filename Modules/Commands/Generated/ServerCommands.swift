@@ -43,6 +43,14 @@ extension ACL {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Deletes ACL users, and terminates their connections.
@@ -79,6 +87,14 @@ extension ACL {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .allSucceeded, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Simulates the execution of a command by a user, without executing the command.
@@ -125,6 +141,14 @@ extension ACL {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Generates a pseudorandom, secure password that can be used to identify ACL users.
@@ -161,6 +185,14 @@ extension ACL {
                 buffer.writeRESPBulkString(value)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Lists the ACL rules of a user.
@@ -195,6 +227,14 @@ extension ACL {
             buffer.writeRESPToken("GETUSER")
             username.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns helpful text about the different subcommands.
@@ -224,6 +264,14 @@ extension ACL {
             buffer.writeRESPToken("ACL")
             buffer.writeRESPToken("HELP")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Dumps the effective rules in ACL file format.
@@ -253,6 +301,14 @@ extension ACL {
             buffer.writeRESPToken("ACL")
             buffer.writeRESPToken("LIST")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Reloads the rules from the configured ACL file.
@@ -282,6 +338,14 @@ extension ACL {
             buffer.writeRESPToken("ACL")
             buffer.writeRESPToken("LOAD")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Lists recent security events generated due to ACL rules.
@@ -344,6 +408,14 @@ extension ACL {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Saves the effective ACL rules in the configured ACL file.
@@ -373,6 +445,14 @@ extension ACL {
             buffer.writeRESPToken("ACL")
             buffer.writeRESPToken("SAVE")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .allSucceeded, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Creates and modifies an ACL user and its rules.
@@ -414,6 +494,14 @@ extension ACL {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .allSucceeded, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Lists all ACL users.
@@ -443,6 +531,14 @@ extension ACL {
             buffer.writeRESPToken("ACL")
             buffer.writeRESPToken("USERS")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the authenticated username of the current connection.
@@ -472,6 +568,14 @@ extension ACL {
             buffer.writeRESPToken("ACL")
             buffer.writeRESPToken("WHOAMI")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 }
 
@@ -501,6 +605,14 @@ public struct BGREWRITEAOF: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("BGREWRITEAOF")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .noscript])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Asynchronously saves the database(s) to disk.
@@ -562,6 +674,14 @@ public struct BGSAVE: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .noscript])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Returns detailed information about all commands.
@@ -590,6 +710,14 @@ public struct COMMAND: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("COMMAND")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 extension COMMAND {
@@ -620,6 +748,14 @@ extension COMMAND {
             buffer.writeRESPToken("COMMAND")
             buffer.writeRESPToken("COUNT")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns documentary information about one, multiple or all commands.
@@ -656,6 +792,14 @@ extension COMMAND {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Extracts the key names from an arbitrary command.
@@ -697,6 +841,14 @@ extension COMMAND {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Extracts the key names and access flags for an arbitrary command.
@@ -738,6 +890,14 @@ extension COMMAND {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns helpful text about the different subcommands.
@@ -767,6 +927,14 @@ extension COMMAND {
             buffer.writeRESPToken("COMMAND")
             buffer.writeRESPToken("HELP")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns information about one, multiple or all commands.
@@ -803,6 +971,14 @@ extension COMMAND {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns a list of command names.
@@ -874,6 +1050,14 @@ extension COMMAND {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 }
 
@@ -952,6 +1136,14 @@ extension COMMANDLOG {
             buffer.writeRESPBulkString(count)
             type.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .none, flags: [.admin, .loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Shows helpful text about the different subcommands.
@@ -981,6 +1173,14 @@ extension COMMANDLOG {
             buffer.writeRESPToken("COMMANDLOG")
             buffer.writeRESPToken("HELP")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the number of entries in the specified type of command log.
@@ -1046,6 +1246,14 @@ extension COMMANDLOG {
             buffer.writeRESPToken("LEN")
             type.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .aggregateSum, flags: [.admin, .loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Clears all entries from the specified type of command log.
@@ -1111,6 +1319,14 @@ extension COMMANDLOG {
             buffer.writeRESPToken("RESET")
             type.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .allSucceeded, flags: [.admin, .loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 }
 
@@ -1155,6 +1371,14 @@ extension CONFIG {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns helpful text about the different subcommands.
@@ -1184,6 +1408,14 @@ extension CONFIG {
             buffer.writeRESPToken("CONFIG")
             buffer.writeRESPToken("HELP")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Resets the server's statistics.
@@ -1213,6 +1445,14 @@ extension CONFIG {
             buffer.writeRESPToken("CONFIG")
             buffer.writeRESPToken("RESETSTAT")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .allSucceeded, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Persists the effective configuration to file.
@@ -1242,6 +1482,14 @@ extension CONFIG {
             buffer.writeRESPToken("CONFIG")
             buffer.writeRESPToken("REWRITE")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .allSucceeded, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Sets configuration parameters in-flight.
@@ -1304,6 +1552,14 @@ extension CONFIG {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .allSucceeded, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 }
 
@@ -1333,6 +1589,14 @@ public struct DBSIZE: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("DBSIZE")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .allShards, responsePolicy: .aggregateSum, flags: [.fast, .readonly])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// A container for debugging commands.
@@ -1361,6 +1625,14 @@ public struct DEBUG: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("DEBUG")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .loading, .noscript, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Starts a coordinated failover from a server to one of its replicas.
@@ -1440,6 +1712,14 @@ public struct FAILOVER: GlideCommand {
             buffer.writeRESPBulkString(value)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noscript, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Removes all keys from all databases.
@@ -1501,6 +1781,14 @@ public struct FLUSHALL: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .allShards, responsePolicy: .allSucceeded, flags: [.write])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Removes all keys from the current database.
@@ -1562,6 +1850,14 @@ public struct FLUSHDB: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .allShards, responsePolicy: .allSucceeded, flags: [.write])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Returns information and statistics about the server.
@@ -1597,6 +1893,14 @@ public struct INFO: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .allShards, responsePolicy: .special, flags: [.loading, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Returns the Unix timestamp of the last successful save to disk.
@@ -1625,6 +1929,14 @@ public struct LASTSAVE: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("LASTSAVE")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .loading, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// A container for latency diagnostics commands.
@@ -1661,6 +1973,14 @@ extension LATENCY {
             buffer.writeRESPToken("LATENCY")
             buffer.writeRESPToken("DOCTOR")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .special, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns a latency graph for an event.
@@ -1695,6 +2015,14 @@ extension LATENCY {
             buffer.writeRESPToken("GRAPH")
             event.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .special, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns helpful text about the different subcommands.
@@ -1724,6 +2052,14 @@ extension LATENCY {
             buffer.writeRESPToken("LATENCY")
             buffer.writeRESPToken("HELP")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the cumulative distribution of latencies of a subset or all commands.
@@ -1760,6 +2096,14 @@ extension LATENCY {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .special, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns timestamp-latency samples for an event.
@@ -1794,6 +2138,14 @@ extension LATENCY {
             buffer.writeRESPToken("HISTORY")
             event.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .special, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the latest latency samples for all events.
@@ -1823,6 +2175,14 @@ extension LATENCY {
             buffer.writeRESPToken("LATENCY")
             buffer.writeRESPToken("LATEST")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .special, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Resets the latency data for one or more events.
@@ -1859,6 +2219,14 @@ extension LATENCY {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .aggregateSum, flags: [.admin, .loading, .noscript, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 }
 
@@ -1895,6 +2263,14 @@ public struct LOLWUT: GlideCommand {
             buffer.writeRESPBulkString(value)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// A container for memory diagnostics commands.
@@ -1931,6 +2307,14 @@ extension MEMORY {
             buffer.writeRESPToken("MEMORY")
             buffer.writeRESPToken("DOCTOR")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allShards, responsePolicy: .special, flags: [])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns helpful text about the different subcommands.
@@ -1960,6 +2344,14 @@ extension MEMORY {
             buffer.writeRESPToken("MEMORY")
             buffer.writeRESPToken("HELP")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the allocator statistics.
@@ -1989,6 +2381,14 @@ extension MEMORY {
             buffer.writeRESPToken("MEMORY")
             buffer.writeRESPToken("MALLOC-STATS")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allShards, responsePolicy: .special, flags: [.loading])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Asks the allocator to release memory.
@@ -2018,6 +2418,14 @@ extension MEMORY {
             buffer.writeRESPToken("MEMORY")
             buffer.writeRESPToken("PURGE")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allShards, responsePolicy: .allSucceeded, flags: [.loading])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns details about memory usage.
@@ -2047,6 +2455,14 @@ extension MEMORY {
             buffer.writeRESPToken("MEMORY")
             buffer.writeRESPToken("STATS")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allShards, responsePolicy: .special, flags: [])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Estimates the memory usage of a key.
@@ -2089,6 +2505,16 @@ extension MEMORY {
                 buffer.writeRESPBulkString(value)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+        }
+
+        /// Calls `body` with each key, in argument order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            body(key)
+        }
     }
 }
 
@@ -2126,6 +2552,14 @@ extension MODULE {
             buffer.writeRESPToken("MODULE")
             buffer.writeRESPToken("HELP")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns all loaded modules.
@@ -2155,6 +2589,14 @@ extension MODULE {
             buffer.writeRESPToken("MODULE")
             buffer.writeRESPToken("LIST")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noscript])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Loads a module.
@@ -2196,6 +2638,14 @@ extension MODULE {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .noscript])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Loads a module using extended parameters.
@@ -2272,6 +2722,14 @@ extension MODULE {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .noscript])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Unloads a module.
@@ -2306,6 +2764,14 @@ extension MODULE {
             buffer.writeRESPToken("UNLOAD")
             name.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .noscript])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 }
 
@@ -2334,6 +2800,14 @@ public struct MONITOR: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("MONITOR")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .loading, .noscript, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
     @inlinable public static var multiplexingRefusal: String? { "MONITOR turns the shared connection into a stream of every command the server runs" }
@@ -2374,6 +2848,14 @@ public struct PSYNC: GlideCommand {
         replicationid.writeRESPArguments(into: &buffer)
         buffer.writeRESPBulkString(offset)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .noMulti, .noscript])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// An internal command for configuring the replication stream.
@@ -2402,6 +2884,14 @@ public struct REPLCONF: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("REPLCONF")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .allowBusy, .loading, .noscript, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Configures a server as replica of another, or promotes it to a primary.
@@ -2505,6 +2995,14 @@ public struct REPLICAOF: GlideCommand {
         buffer.writeRESPToken("REPLICAOF")
         args.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .noscript, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// An internal command for migrating keys in a cluster.
@@ -2574,6 +3072,16 @@ public struct RESTORE_ASKING: GlideCommand {
             buffer.writeRESPBulkString(value)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the replication role.
@@ -2602,6 +3110,14 @@ public struct ROLE: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("ROLE")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .loading, .noscript, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Synchronously saves the database(s) to disk.
@@ -2630,6 +3146,14 @@ public struct SAVE: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("SAVE")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .noMulti, .noscript])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Synchronously saves the database(s) to disk and shuts down the server.
@@ -2755,6 +3279,14 @@ public struct SHUTDOWN: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .allowBusy, .loading, .noMulti, .noscript, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Sets a server as a replica of another, or promotes it to being a primary.
@@ -2859,6 +3391,14 @@ public struct SLAVEOF: GlideCommand {
         buffer.writeRESPToken("SLAVEOF")
         args.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .noscript, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// A container for slow log commands.
@@ -2902,6 +3442,14 @@ extension SLOWLOG {
                 buffer.writeRESPBulkString(value)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .none, flags: [.admin, .loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Shows helpful text about the different subcommands.
@@ -2931,6 +3479,14 @@ extension SLOWLOG {
             buffer.writeRESPToken("SLOWLOG")
             buffer.writeRESPToken("HELP")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns the number of entries in the slow log.
@@ -2960,6 +3516,14 @@ extension SLOWLOG {
             buffer.writeRESPToken("SLOWLOG")
             buffer.writeRESPToken("LEN")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .aggregateSum, flags: [.admin, .loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Clears all entries from the slow log.
@@ -2989,6 +3553,14 @@ extension SLOWLOG {
             buffer.writeRESPToken("SLOWLOG")
             buffer.writeRESPToken("RESET")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .allNodes, responsePolicy: .allSucceeded, flags: [.admin, .loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 }
 
@@ -3028,6 +3600,14 @@ public struct SWAPDB: GlideCommand {
         buffer.writeRESPBulkString(index1)
         buffer.writeRESPBulkString(index2)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// An internal command used in replication.
@@ -3055,6 +3635,14 @@ public struct SYNC: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("SYNC")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.admin, .noAsyncLoading, .noMulti, .noscript])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Returns the server time.
@@ -3083,4 +3671,12 @@ public struct TIME: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("TIME")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .loading, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }

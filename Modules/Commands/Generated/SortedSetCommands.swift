@@ -81,6 +81,16 @@ public struct BZMPOP: GlideCommand {
         }
     }
 
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.blocking, .movableKeys, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
+    }
+
     /// How long the server may hold the reply back.
     @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
@@ -124,6 +134,16 @@ public struct BZPOPMAX: GlideCommand {
         timeout.writeRESPArguments(into: &buffer)
     }
 
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.blocking, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
+    }
+
     /// How long the server may hold the reply back.
     @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
@@ -165,6 +185,16 @@ public struct BZPOPMIN: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
         timeout.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.blocking, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
     }
 
     /// How long the server may hold the reply back.
@@ -311,6 +341,16 @@ public struct ZADD: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the number of members in a sorted set.
@@ -343,6 +383,16 @@ public struct ZCARD: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1 + 1)
         buffer.writeRESPToken("ZCARD")
         key.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -387,6 +437,16 @@ public struct ZCOUNT: GlideCommand {
         min.writeRESPArguments(into: &buffer)
         max.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the difference between multiple sorted sets.
@@ -428,6 +488,16 @@ public struct ZDIFF: GlideCommand {
         }
         if withscores { buffer.writeRESPToken("WITHSCORES") }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
+    }
 }
 
 /// Stores the difference of multiple sorted sets in a key.
@@ -468,6 +538,17 @@ public struct ZDIFFSTORE: GlideCommand {
         for value in keys {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .movableKeys, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(destination)
+        for value in keys { body(value) }
     }
 }
 
@@ -511,6 +592,16 @@ public struct ZINCRBY: GlideCommand {
         key.writeRESPArguments(into: &buffer)
         increment.writeRESPArguments(into: &buffer)
         member.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -600,6 +691,16 @@ public struct ZINTER: GlideCommand {
         }
         if withscores { buffer.writeRESPToken("WITHSCORES") }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
+    }
 }
 
 /// Returns the number of members of the intersect of multiple sorted sets.
@@ -643,6 +744,16 @@ public struct ZINTERCARD: GlideCommand {
             buffer.writeRESPToken("LIMIT")
             buffer.writeRESPBulkString(value)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
     }
 }
 
@@ -732,6 +843,17 @@ public struct ZINTERSTORE: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .movableKeys, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(destination)
+        for value in keys { body(value) }
+    }
 }
 
 /// Returns the number of members in a sorted set within a lexicographical range.
@@ -774,6 +896,16 @@ public struct ZLEXCOUNT: GlideCommand {
         key.writeRESPArguments(into: &buffer)
         min.writeRESPArguments(into: &buffer)
         max.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -850,6 +982,16 @@ public struct ZMPOP: GlideCommand {
             buffer.writeRESPBulkString(value)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
+    }
 }
 
 /// Returns the score of one or more members in a sorted set.
@@ -889,6 +1031,16 @@ public struct ZMSCORE: GlideCommand {
         for value in members {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -930,6 +1082,16 @@ public struct ZPOPMAX: GlideCommand {
             buffer.writeRESPBulkString(value)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
@@ -969,6 +1131,16 @@ public struct ZPOPMIN: GlideCommand {
         if let value = count {
             buffer.writeRESPBulkString(value)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1035,6 +1207,16 @@ public struct ZRANDMEMBER: GlideCommand {
         if let value = options {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1156,6 +1338,16 @@ public struct ZRANGE: GlideCommand {
         }
         if withscores { buffer.writeRESPToken("WITHSCORES") }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns members in a sorted set within a lexicographical range.
@@ -1232,6 +1424,16 @@ public struct ZRANGEBYLEX: GlideCommand {
             buffer.writeRESPToken("LIMIT")
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1314,6 +1516,16 @@ public struct ZRANGEBYSCORE: GlideCommand {
             buffer.writeRESPToken("LIMIT")
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1435,6 +1647,17 @@ public struct ZRANGESTORE: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(dst)
+        body(src)
+    }
 }
 
 /// Returns the index of a member in a sorted set ordered by ascending scores.
@@ -1478,6 +1701,16 @@ public struct ZRANK: GlideCommand {
         member.writeRESPArguments(into: &buffer)
         if withscore { buffer.writeRESPToken("WITHSCORE") }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.
@@ -1517,6 +1750,16 @@ public struct ZREM: GlideCommand {
         for value in members {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1561,6 +1804,16 @@ public struct ZREMRANGEBYLEX: GlideCommand {
         min.writeRESPArguments(into: &buffer)
         max.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.
@@ -1604,6 +1857,16 @@ public struct ZREMRANGEBYRANK: GlideCommand {
         buffer.writeRESPBulkString(start)
         buffer.writeRESPBulkString(stop)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.
@@ -1646,6 +1909,16 @@ public struct ZREMRANGEBYSCORE: GlideCommand {
         key.writeRESPArguments(into: &buffer)
         min.writeRESPArguments(into: &buffer)
         max.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1694,6 +1967,16 @@ public struct ZREVRANGE: GlideCommand {
         buffer.writeRESPBulkString(start)
         buffer.writeRESPBulkString(stop)
         if withscores { buffer.writeRESPToken("WITHSCORES") }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1771,6 +2054,16 @@ public struct ZREVRANGEBYLEX: GlideCommand {
             buffer.writeRESPToken("LIMIT")
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1854,6 +2147,16 @@ public struct ZREVRANGEBYSCORE: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the index of a member in a sorted set ordered by descending scores.
@@ -1896,6 +2199,16 @@ public struct ZREVRANK: GlideCommand {
         key.writeRESPArguments(into: &buffer)
         member.writeRESPArguments(into: &buffer)
         if withscore { buffer.writeRESPToken("WITHSCORE") }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1956,6 +2269,16 @@ public struct ZSCAN: GlideCommand {
         }
         if noscores { buffer.writeRESPToken("NOSCORES") }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the score of a member in a sorted set.
@@ -1993,6 +2316,16 @@ public struct ZSCORE: GlideCommand {
         buffer.writeRESPToken("ZSCORE")
         key.writeRESPArguments(into: &buffer)
         member.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -2082,6 +2415,16 @@ public struct ZUNION: GlideCommand {
         }
         if withscores { buffer.writeRESPToken("WITHSCORES") }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
+    }
 }
 
 /// Stores the union of multiple sorted sets in a key.
@@ -2169,5 +2512,16 @@ public struct ZUNIONSTORE: GlideCommand {
             buffer.writeRESPToken("AGGREGATE")
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .movableKeys, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(destination)
+        for value in keys { body(value) }
     }
 }

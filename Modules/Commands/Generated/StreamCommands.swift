@@ -45,6 +45,16 @@ public struct XACK: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Appends a new message to a stream. Creates the key if it doesn't exist.
@@ -243,6 +253,16 @@ public struct XADD: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to a consumer group member.
@@ -308,6 +328,16 @@ public struct XAUTOCLAIM: GlideCommand {
             buffer.writeRESPBulkString(value)
         }
         if justid { buffer.writeRESPToken("JUSTID") }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -406,6 +436,16 @@ public struct XCLAIM: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the number of messages after removing them from a stream.
@@ -445,6 +485,16 @@ public struct XDEL: GlideCommand {
         for value in ids {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -536,6 +586,16 @@ extension XGROUP {
                 buffer.writeRESPBulkString(value)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+        }
+
+        /// Calls `body` with each key, in argument order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            body(key)
+        }
     }
 
     /// Creates a consumer in a consumer group.
@@ -579,6 +639,16 @@ extension XGROUP {
             key.writeRESPArguments(into: &buffer)
             group.writeRESPArguments(into: &buffer)
             consumer.writeRESPArguments(into: &buffer)
+        }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+        }
+
+        /// Calls `body` with each key, in argument order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            body(key)
         }
     }
 
@@ -624,6 +694,16 @@ extension XGROUP {
             group.writeRESPArguments(into: &buffer)
             consumer.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.write])
+        }
+
+        /// Calls `body` with each key, in argument order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            body(key)
+        }
     }
 
     /// Destroys a consumer group.
@@ -663,6 +743,16 @@ extension XGROUP {
             key.writeRESPArguments(into: &buffer)
             group.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.write])
+        }
+
+        /// Calls `body` with each key, in argument order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            body(key)
+        }
     }
 
     /// Returns helpful text about the different subcommands.
@@ -692,6 +782,14 @@ extension XGROUP {
             buffer.writeRESPToken("XGROUP")
             buffer.writeRESPToken("HELP")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Sets the last-delivered ID of a consumer group.
@@ -770,6 +868,16 @@ extension XGROUP {
                 buffer.writeRESPBulkString(value)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.write])
+        }
+
+        /// Calls `body` with each key, in argument order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            body(key)
+        }
     }
 }
 
@@ -817,6 +925,16 @@ extension XINFO {
             key.writeRESPArguments(into: &buffer)
             group.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+        }
+
+        /// Calls `body` with each key, in argument order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            body(key)
+        }
     }
 
     /// Returns a list of the consumer groups of a stream.
@@ -851,6 +969,16 @@ extension XINFO {
             buffer.writeRESPToken("GROUPS")
             key.writeRESPArguments(into: &buffer)
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+        }
+
+        /// Calls `body` with each key, in argument order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            body(key)
+        }
     }
 
     /// Returns helpful text about the different subcommands.
@@ -880,6 +1008,14 @@ extension XINFO {
             buffer.writeRESPToken("XINFO")
             buffer.writeRESPToken("HELP")
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .stale])
+        }
+
+        /// The command names no key.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
     }
 
     /// Returns information about a stream.
@@ -947,6 +1083,16 @@ extension XINFO {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// How a cluster client routes the command.
+        @inlinable public static var routing: CommandRouting {
+            CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+        }
+
+        /// Calls `body` with each key, in argument order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            body(key)
+        }
     }
 }
 
@@ -980,6 +1126,16 @@ public struct XLEN: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1 + 1)
         buffer.writeRESPToken("XLEN")
         key.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1069,6 +1225,16 @@ public struct XPENDING: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the messages from a stream within a range of IDs.
@@ -1119,6 +1285,16 @@ public struct XRANGE: GlideCommand {
             buffer.writeRESPToken("COUNT")
             buffer.writeRESPBulkString(value)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1173,6 +1349,11 @@ public struct XREAD: GlideCommand {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// Calls `body` with each key of the parts, in order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            for value in keys { body(value) }
+        }
     }
 
     /// The command with its arguments.
@@ -1198,6 +1379,16 @@ public struct XREAD: GlideCommand {
         }
         buffer.writeRESPToken("STREAMS")
         streams.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.blocking, .movableKeys, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        streams.forEachKey(body)
     }
 
     /// How long the server may hold the reply back.
@@ -1288,6 +1479,11 @@ public struct XREADGROUP: GlideCommand {
                 value.writeRESPArguments(into: &buffer)
             }
         }
+
+        /// Calls `body` with each key of the parts, in order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            for value in keys { body(value) }
+        }
     }
 
     /// The command with its arguments.
@@ -1318,6 +1514,16 @@ public struct XREADGROUP: GlideCommand {
         if noack { buffer.writeRESPToken("NOACK") }
         buffer.writeRESPToken("STREAMS")
         streams.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.blocking, .movableKeys, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        streams.forEachKey(body)
     }
 
     /// How long the server may hold the reply back.
@@ -1373,6 +1579,16 @@ public struct XREVRANGE: GlideCommand {
             buffer.writeRESPBulkString(value)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// An internal command for replicating stream values.
@@ -1426,6 +1642,16 @@ public struct XSETID: GlideCommand {
             buffer.writeRESPToken("MAXDELETEDID")
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1553,5 +1779,15 @@ public struct XTRIM: GlideCommand {
         buffer.writeRESPToken("XTRIM")
         key.writeRESPArguments(into: &buffer)
         trim.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }

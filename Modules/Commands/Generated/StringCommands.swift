@@ -38,6 +38,16 @@ public struct APPEND: GlideCommand {
         key.writeRESPArguments(into: &buffer)
         value.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
@@ -70,6 +80,16 @@ public struct DECR: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1 + 1)
         buffer.writeRESPToken("DECR")
         key.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -109,6 +129,16 @@ public struct DECRBY: GlideCommand {
         key.writeRESPArguments(into: &buffer)
         buffer.writeRESPBulkString(decrement)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Delete key if value matches string.
@@ -147,6 +177,16 @@ public struct DELIFEQ: GlideCommand {
         key.writeRESPArguments(into: &buffer)
         value.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the string value of a key.
@@ -180,6 +220,16 @@ public struct GET: GlideCommand {
         buffer.writeRESPToken("GET")
         key.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the string value of a key after deleting the key.
@@ -212,6 +262,16 @@ public struct GETDEL: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1 + 1)
         buffer.writeRESPToken("GETDEL")
         key.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -298,6 +358,16 @@ public struct GETEX: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns a substring of the string stored at a key.
@@ -341,6 +411,16 @@ public struct GETRANGE: GlideCommand {
         buffer.writeRESPBulkString(start)
         buffer.writeRESPBulkString(end)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the previous string value of a key after setting it to a new value.
@@ -379,6 +459,16 @@ public struct GETSET: GlideCommand {
         key.writeRESPArguments(into: &buffer)
         value.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
@@ -411,6 +501,16 @@ public struct INCR: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1 + 1)
         buffer.writeRESPToken("INCR")
         key.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -450,6 +550,16 @@ public struct INCRBY: GlideCommand {
         key.writeRESPArguments(into: &buffer)
         buffer.writeRESPBulkString(increment)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Increments the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.
@@ -487,6 +597,16 @@ public struct INCRBYFLOAT: GlideCommand {
         buffer.writeRESPToken("INCRBYFLOAT")
         key.writeRESPArguments(into: &buffer)
         increment.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -549,6 +669,17 @@ public struct LCS: GlideCommand {
         }
         if withmatchlen { buffer.writeRESPToken("WITHMATCHLEN") }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key1)
+        body(key2)
+    }
 }
 
 /// Atomically returns the string values of one or more keys.
@@ -583,6 +714,16 @@ public struct MGET: GlideCommand {
         for value in keys {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .multiShard, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
     }
 }
 
@@ -628,6 +769,11 @@ public struct MSET: GlideCommand {
             key.writeRESPArguments(into: &buffer)
             value.writeRESPArguments(into: &buffer)
         }
+
+        /// Calls `body` with each key of the parts, in order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            body(key)
+        }
     }
 
     /// The command with its arguments.
@@ -644,6 +790,16 @@ public struct MSET: GlideCommand {
         for value in data {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .multiShard, responsePolicy: .allSucceeded, flags: [.denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in data { value.forEachKey(body) }
     }
 }
 
@@ -694,6 +850,11 @@ public struct MSETEX: GlideCommand {
         @inlinable public func writeRESPArguments(into buffer: inout RESPCommandBuffer) {
             key.writeRESPArguments(into: &buffer)
             value.writeRESPArguments(into: &buffer)
+        }
+
+        /// Calls `body` with each key of the parts, in order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            body(key)
         }
     }
 
@@ -792,6 +953,16 @@ public struct MSETEX: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .multiShard, responsePolicy: .allSucceeded, flags: [.denyoom, .movableKeys, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in data { value.forEachKey(body) }
+    }
 }
 
 /// Atomically modifies the string values of one or more keys only when all keys don't exist.
@@ -836,6 +1007,11 @@ public struct MSETNX: GlideCommand {
             key.writeRESPArguments(into: &buffer)
             value.writeRESPArguments(into: &buffer)
         }
+
+        /// Calls `body` with each key of the parts, in order.
+        @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+            body(key)
+        }
     }
 
     /// The command with its arguments.
@@ -852,6 +1028,16 @@ public struct MSETNX: GlideCommand {
         for value in data {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in data { value.forEachKey(body) }
     }
 }
 
@@ -895,6 +1081,16 @@ public struct PSETEX: GlideCommand {
         key.writeRESPArguments(into: &buffer)
         buffer.writeRESPBulkString(milliseconds)
         value.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1030,6 +1226,16 @@ public struct SET: GlideCommand {
             value.writeRESPArguments(into: &buffer)
         }
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Sets the string value and expiration time of a key. Creates the key if it doesn't exist.
@@ -1073,6 +1279,16 @@ public struct SETEX: GlideCommand {
         buffer.writeRESPBulkString(seconds)
         value.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Sets the string value of a key only when the key doesn't exist.
@@ -1110,6 +1326,16 @@ public struct SETNX: GlideCommand {
         buffer.writeRESPToken("SETNX")
         key.writeRESPArguments(into: &buffer)
         value.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .fast, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1154,6 +1380,16 @@ public struct SETRANGE: GlideCommand {
         buffer.writeRESPBulkString(offset)
         value.writeRESPArguments(into: &buffer)
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.denyoom, .write])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
+    }
 }
 
 /// Returns the length of a string value.
@@ -1186,6 +1422,16 @@ public struct STRLEN: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1 + 1)
         buffer.writeRESPToken("STRLEN")
         key.writeRESPArguments(into: &buffer)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.fast, .readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }
 
@@ -1229,5 +1475,15 @@ public struct SUBSTR: GlideCommand {
         key.writeRESPArguments(into: &buffer)
         buffer.writeRESPBulkString(start)
         buffer.writeRESPBulkString(end)
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.readonly])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        body(key)
     }
 }

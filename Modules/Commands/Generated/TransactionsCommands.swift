@@ -28,6 +28,14 @@ public struct DISCARD: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("DISCARD")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.allowBusy, .fast, .loading, .noscript, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Executes all commands in a transaction.
@@ -56,6 +64,14 @@ public struct EXEC: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("EXEC")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.loading, .noscript, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Starts a transaction.
@@ -84,6 +100,14 @@ public struct MULTI: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("MULTI")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.allowBusy, .fast, .loading, .noMulti, .noscript, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Forgets about watched keys of a transaction.
@@ -112,6 +136,14 @@ public struct UNWATCH: GlideCommand {
         buffer.writeRESPArrayHeader(count: 1)
         buffer.writeRESPToken("UNWATCH")
     }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.allowBusy, .fast, .loading, .noscript, .stale])
+    }
+
+    /// The command names no key.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 }
 
 /// Monitors changes to keys to determine the execution of a transaction.
@@ -146,5 +178,15 @@ public struct WATCH: GlideCommand {
         for value in keys {
             value.writeRESPArguments(into: &buffer)
         }
+    }
+
+    /// How a cluster client routes the command.
+    @inlinable public static var routing: CommandRouting {
+        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.allowBusy, .fast, .loading, .noMulti, .noscript, .stale])
+    }
+
+    /// Calls `body` with each key, in argument order.
+    @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
+        for value in keys { body(value) }
     }
 }

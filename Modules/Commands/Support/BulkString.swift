@@ -27,6 +27,16 @@ public struct BulkString: RESPArgument, Sendable, Hashable, CustomStringConverti
     @inlinable
     public init(stringLiteral value: String) { storage = .string(value) }
 
+    /// Calls `body` with the bytes, without copying them (a native string's UTF-8 storage, or
+    /// the `Bytes` themselves).
+    @inlinable
+    public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        switch storage {
+        case .string(var string): return string.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        case .bytes(let bytes): return bytes.withUnsafeReadableBytes(body)
+        }
+    }
+
     /// One argument.
     @inlinable public var respArgumentCount: Int { 1 }
 

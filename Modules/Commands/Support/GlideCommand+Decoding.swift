@@ -38,6 +38,14 @@ public struct Decoding<Base: GlideCommand, Decoded: RESPTokenDecodable>: GlideCo
     /// The base command's database.
     @inlinable
     public var selectedDatabase: Int? { base.selectedDatabase }
+
+    /// The base command's routing.
+    @inlinable
+    public static var routing: CommandRouting { Base.routing }
+
+    /// The base command's keys.
+    @inlinable
+    public func forEachKey(_ body: (BulkString) -> Void) { base.forEachKey(body) }
 }
 
 extension GlideCommand {
