@@ -1,0 +1,97 @@
+import GlideBuffers
+import GlideRESPCodec
+import GlideRouter
+import GlideTopology
+import Testing
+
+@Suite struct AggregationTests {
+    let error = RESPValue.simpleError("ERR boom")
+
+    func aggregate(_ replies: [RESPValue], _ aggregation: ResponseAggregation) throws -> RESPValue {
+        try Router.aggregate(replies, by: aggregation)
+    }
+
+    @Test func numericPolicies() throws {
+        #expect(try aggregate([.integer(3), .integer(4), .integer(5)], .sum) == .integer(12))
+        #expect(try aggregate([.integer(3), .integer(1), .integer(5)], .minimum) == .integer(1))
+        #expect(try aggregate([.integer(3), .integer(1), .integer(5)], .maximum) == .integer(5))
+        // WAITAOF replies [local, replicas] per node: element by element.
+        #expect(try aggregate([.array([.integer(1), .integer(2)]), .array([.integer(0), .integer(3)])], .minimum)
+                == .array([.integer(0), .integer(2)]))
+        #expect(throws: AggregationError.self) { try aggregate([.integer(1), .bulkString("x")], .sum) }
+        #expect(throws: AggregationError.self) { try aggregate([.array([.integer(1)]), .array([])], .maximum) }
+    }
+
+    @Test func logicalPolicies() throws {
+        let a = RESPValue.array([.integer(1), .integer(1), .integer(0)])
+        let b = RESPValue.array([.integer(1), .integer(0), .integer(0)])
+        #expect(try aggregate([a, b], .logicalAnd) == .array([.integer(1), .integer(0), .integer(0)]))
+        #expect(try aggregate([a, b], .logicalOr) == .array([.integer(1), .integer(1), .integer(0)]))
+        #expect(try aggregate([.boolean(true), .integer(1)], .logicalAnd) == .integer(1))
+        #expect(try aggregate([.boolean(false), .integer(1)], .logicalOr) == .integer(1))
+        #expect(try aggregate([.boolean(false), .integer(0)], .logicalOr) == .integer(0))
+    }
+
+    @Test func successPolicies() throws {
+        #expect(try aggregate([.simpleString("OK"), .simpleString("OK")], .allSucceeded) == .simpleString("OK"))
+        #expect(try aggregate([.simpleString("OK"), error], .allSucceeded) == error)
+        #expect(try aggregate([.integer(1), error, .integer(2)], .sum) == error)
+        #expect(try aggregate([error, .simpleString("OK")], .oneSucceeded) == .simpleString("OK"))
+        #expect(try aggregate([error, .simpleError("ERR last")], .oneSucceeded) == .simpleError("ERR last"))
+        #expect(try aggregate([.null, error, .bulkString("k"), .bulkString("j")], .firstNonNull) == .bulkString("k"))
+        #expect(try aggregate([.null, .null], .firstNonNull) == .null)
+        #expect(try aggregate([.null, error], .firstNonNull) == error)
+        #expect(throws: AggregationError.self) { try aggregate([], .sum) }
+        #expect(throws: AggregationError.self) { try aggregate([.integer(1)], .perNode) }
+    }
+
+    @Test func arraysAndMapsCombine() throws {
+        #expect(try aggregate([.array([.bulkString("a")]), .array([]), .array([.bulkString("b"), .bulkString("c")])], .combineArrays)
+                == .array([.bulkString("a"), .bulkString("b"), .bulkString("c")]))
+        let map1 = RESPValue.map([RESPPair(key: .bulkString("c1"), value: .integer(2)), RESPPair(key: .bulkString("c2"), value: .integer(0))])
+        let map2 = RESPValue.map([RESPPair(key: .bulkString("c1"), value: .integer(1)), RESPPair(key: .bulkString("c3"), value: .integer(4))])
+        #expect(try aggregate([map1, map2], .combineMaps) == .map([
+            RESPPair(key: .bulkString("c1"), value: .integer(3)), RESPPair(key: .bulkString("c2"), value: .integer(0)),
+            RESPPair(key: .bulkString("c3"), value: .integer(4)),
+        ]))
+        let flat = RESPValue.array([.bulkString("c1"), .integer(5)])
+        #expect(try aggregate([flat, flat], .combineMaps) == .array([.bulkString("c1"), .integer(10)]))
+        #expect(throws: AggregationError.self) { try aggregate([.integer(1)], .combineMaps) }
+    }
+
+    @Test func splitRepliesReturnInKeyOrder() throws {
+        // MGET a foo {a}x b: batches [a, {a}x], [foo], [b].
+        let parts: [RESPValue] = [.array([.bulkString("A"), .null]), .array([.bulkString("FOO")]), .array([.bulkString("B")])]
+        let combined = try Router.reassemble(parts, positions: [[0, 2], [1], [3]], keyCount: 4)
+        #expect(combined == .array([.bulkString("A"), .bulkString("FOO"), .null, .bulkString("B")]))
+        #expect(try Router.reassemble([error, .array([])], positions: [[0], []], keyCount: 1) == error)
+        #expect(throws: AggregationError.self) { try Router.reassemble([.array([])], positions: [[0]], keyCount: 1) }
+    }
+}
+
+@Suite struct ReadFromTests {
+    let shard = SlotMap.Shard(primary: NodeAddress(host: "p", port: 1), primaryZone: "az1",
+                              replicas: [NodeAddress(host: "r1", port: 1), NodeAddress(host: "r2", port: 1), NodeAddress(host: "r3", port: 1)],
+                              replicaZones: ["az2", "az1", "az2"])
+
+    func hosts(_ readFrom: ReadFrom, az: String?, in shard: SlotMap.Shard? = nil) -> [String] {
+        (0..<4).map { readFrom.node(in: shard ?? self.shard, clientAZ: az, rotation: $0).host }
+    }
+
+    @Test func strategiesPickTheExpectedNodes() {
+        #expect(hosts(.primary, az: "az2") == ["p", "p", "p", "p"])
+        #expect(hosts(.preferReplica, az: nil) == ["r1", "r2", "r3", "r1"])
+        #expect(hosts(.azAffinity, az: "az2") == ["r1", "r3", "r1", "r3"])
+        #expect(hosts(.azAffinity, az: "az1") == ["r2", "r2", "r2", "r2"])
+        #expect(hosts(.azAffinity, az: "az9") == ["r1", "r2", "r3", "r1"])
+        #expect(hosts(.azAffinity, az: nil) == ["r1", "r2", "r3", "r1"])
+        let lonely = SlotMap.Shard(primary: NodeAddress(host: "p", port: 1), primaryZone: "az1")
+        #expect(hosts(.preferReplica, az: nil, in: lonely) == ["p", "p", "p", "p"])
+        #expect(hosts(.azAffinityReplicasAndPrimary, az: "az1", in: lonely) == ["p", "p", "p", "p"])
+        let remote = SlotMap.Shard(primary: NodeAddress(host: "p", port: 1), primaryZone: "az1",
+                                   replicas: [NodeAddress(host: "r1", port: 1)], replicaZones: ["az2"])
+        #expect(hosts(.azAffinityReplicasAndPrimary, az: "az1", in: remote) == ["p", "p", "p", "p"])
+        #expect(hosts(.azAffinity, az: "az1", in: remote) == ["r1", "r1", "r1", "r1"])
+        #expect(ReadFrom.preferReplica.node(in: shard, clientAZ: nil, rotation: -1).host == "r1")
+    }
+}
