@@ -39,14 +39,21 @@ public final class TestServer: @unchecked Sendable {
         try await start(binary: ServerBinaries.redisServer(), arguments: arguments)
     }
 
-    static func start(binary: String, arguments: [String]) async throws -> TestServer {
+    /// Starts valkey-server with `arguments` plus, for each attempt, what `perAttempt` adds (such
+    /// as another free port, for a cluster bus).
+    public static func startValkey(_ arguments: [String], perAttempt: () throws -> [String]) async throws -> TestServer {
+        try await start(binary: ServerBinaries.valkeyServer(), arguments: arguments, perAttempt: perAttempt)
+    }
+
+    static func start(binary: String, arguments: [String], perAttempt: () throws -> [String] = { [] }) async throws -> TestServer {
         var lastError: (any Error)?
         // A port found free can be taken before the server binds it; try another then.
         for _ in 0..<5 {
             let directory = FileManager.default.temporaryDirectory
                 .appendingPathComponent("glide-test-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let server = TestServer(binary: binary, port: try FreePort.find(), directory: directory, extraArguments: arguments)
+            let server = TestServer(binary: binary, port: try FreePort.find(), directory: directory,
+                                    extraArguments: arguments + (try perAttempt()))
             do {
                 try await server.launch()
                 return server

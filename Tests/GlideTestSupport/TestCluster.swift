@@ -1,0 +1,282 @@
+public import Foundation
+public import Glide
+
+/// A real cluster of valkey-server processes: primaries with replicas, built the way an operator
+/// would (ADDSLOTSRANGE, MEET, REPLICATE), waited on until every node agrees.
+///
+/// Its helpers change it the way production does: migrate a slot, fail a primary over, kill a
+/// node, add one. Stop it with `stop()`; its processes are also killed when the tests exit.
+public final class TestCluster: @unchecked Sendable {
+    /// One node: its server process, cluster bus port and node ID.
+    public struct Node: Sendable, CustomStringConvertible {
+        /// The process.
+        public let server: TestServer
+        /// The port of the cluster bus.
+        public let busPort: Int
+        /// The 40-character node ID.
+        public let id: String
+
+        /// Where clients connect.
+        public var address: NodeAddress { server.address }
+        /// `127.0.0.1:port`.
+        public var description: String { address.description }
+    }
+
+    private let lock = NSLock()
+    private var members: [Node]
+    private var admins: [String: GlideClient] = [:]
+    /// The cluster-node-timeout, in milliseconds.
+    public let nodeTimeout: Int
+
+    /// Every node started, including killed ones.
+    public var nodes: [Node] { lock.withLock { members } }
+
+    /// Addresses to give a client as seeds: every node.
+    public var seeds: [NodeAddress] { nodes.map(\.address) }
+
+    private init(nodes: [Node], nodeTimeout: Int) {
+        self.members = nodes
+        self.nodeTimeout = nodeTimeout
+    }
+
+    deinit { stop() }
+
+    // MARK: Building
+
+    /// Starts `primaries` primaries with `replicasPerPrimary` replicas each and waits until every
+    /// node agrees on the topology, every slot is served and every replica is in sync.
+    public static func start(primaries: Int = 3, replicasPerPrimary: Int = 1, nodeTimeout: Int = 5000,
+                             extraArguments: [String] = []) async throws -> TestCluster {
+        let count = primaries * (1 + replicasPerPrimary)
+        let started = try await withThrowingTaskGroup(of: (Int, Node).self) { group in
+            for index in 0..<count {
+                group.addTask { (index, try await startNode(nodeTimeout: nodeTimeout, extraArguments: extraArguments)) }
+            }
+            var nodes: [(Int, Node)] = []
+            for try await node in group { nodes.append(node) }
+            return nodes.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        let cluster = TestCluster(nodes: started, nodeTimeout: nodeTimeout)
+        do {
+            try await cluster.assemble(primaries: primaries, replicasPerPrimary: replicasPerPrimary)
+        } catch {
+            cluster.stop()
+            throw error
+        }
+        return cluster
+    }
+
+    static func startNode(nodeTimeout: Int, extraArguments: [String]) async throws -> Node {
+        let arguments = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                         "--cluster-node-timeout", String(nodeTimeout), "--cluster-allow-replica-migration", "no",
+                         "--cluster-replica-validity-factor", "0", "--repl-diskless-sync-delay", "0"] + extraArguments
+        let server = try await TestServer.startValkey(arguments) { ["--cluster-port", String(try FreePort.find())] }
+        let busPort = Int(server.extraArguments.last ?? "") ?? 0
+        let admin = try await server.client()
+        let id = try await admin.customCommand(["CLUSTER", "MYID"]).stringValue ?? ""
+        await admin.close()
+        return Node(server: server, busPort: busPort, id: id)
+    }
+
+    private func assemble(primaries: Int, replicasPerPrimary: Int) async throws {
+        let all = nodes
+        let primaryNodes = Array(all.prefix(primaries))
+        for (index, node) in primaryNodes.enumerated() {
+            let first = HashSlot.count * index / primaries
+            let last = HashSlot.count * (index + 1) / primaries - 1
+            _ = try await command(node, ["CLUSTER", "ADDSLOTSRANGE", String(first), String(last)])
+        }
+        for node in all.dropFirst() {
+            _ = try await command(all[0], ["CLUSTER", "MEET", "127.0.0.1", String(node.address.port), String(node.busPort)])
+        }
+        try await waitUntil("every node knows every other") {
+            for node in all {
+                let known = try await self.command(node, ["CLUSTER", "NODES"]).stringValue ?? ""
+                if known.split(separator: "\n").count != all.count { return false }
+            }
+            return true
+        }
+        for (index, replica) in all.dropFirst(primaries).enumerated() {
+            let primary = primaryNodes[index % primaries]
+            _ = try await command(replica, ["CLUSTER", "REPLICATE", primary.id])
+        }
+        try await waitUntilConsistent()
+    }
+
+    // MARK: Observing
+
+    /// The topology as `node` reports it (`CLUSTER SHARDS`).
+    public func topology(from node: Node) async throws -> ClusterTopology {
+        try ClusterTopology(shardsReply: try await command(node, ["CLUSTER", "SHARDS"]), queried: node.address)
+    }
+
+    /// The live nodes.
+    public var liveNodes: [Node] { nodes.filter { $0.server.pid != nil } }
+
+    /// Waits until every live node reports the same topology, serving every slot with a primary
+    /// whose replicas are all online, and `cluster_state:ok`.
+    public func waitUntilConsistent(timeout: Duration = .seconds(30)) async throws {
+        try await waitUntil("the cluster is consistent", timeout: timeout) {
+            var views: [ClusterTopology] = []
+            for node in self.liveNodes {
+                let info = try await self.command(node, ["CLUSTER", "INFO"]).stringValue ?? ""
+                guard info.contains("cluster_state:ok") else { return false }
+                views.append(try await self.topology(from: node))
+            }
+            guard let first = views.first, first.coversAllSlots else { return false }
+            let healthy = first.nodes.allSatisfy { $0.health == .online }
+            return healthy && views.allSatisfy { $0 == first }
+        }
+    }
+
+    /// The node serving `slot` as primary.
+    public func primary(forSlot slot: UInt16) async throws -> Node {
+        let map = SlotMap(try await topology(from: liveNodes[0]))
+        guard let address = map.primary(forSlot: slot), let node = nodes.first(where: { $0.address == address }) else {
+            throw ServerStartFailure("no primary serves slot \(slot)")
+        }
+        return node
+    }
+
+    /// The primaries, in slot order.
+    public func primaries() async throws -> [Node] {
+        try await topology(from: liveNodes[0]).shards.compactMap { shard in nodes.first { $0.address == shard.primary?.address } }
+    }
+
+    /// The replicas of `primary`.
+    public func replicas(of primary: Node) async throws -> [Node] {
+        let topology = try await topology(from: liveNodes[0])
+        let shard = topology.shards.first { $0.primary?.address == primary.address }
+        return (shard?.replicas ?? []).compactMap { replica in nodes.first { $0.address == replica.address } }
+    }
+
+    // MARK: Changing
+
+    /// Starts moving `slot` to `target` (`SETSLOT IMPORTING` on the target, `MIGRATING` on the
+    /// owner) and moves the keys listed in `keys` now; others stay behind, so requests for them
+    /// meet `ASK`. Returns the former owner.
+    @discardableResult
+    public func beginMigration(slot: UInt16, to target: Node, moving keys: [String] = []) async throws -> Node {
+        let source = try await primary(forSlot: slot)
+        _ = try await command(target, ["CLUSTER", "SETSLOT", String(slot), "IMPORTING", source.id])
+        _ = try await command(source, ["CLUSTER", "SETSLOT", String(slot), "MIGRATING", target.id])
+        if !keys.isEmpty {
+            _ = try await command(source, ["MIGRATE", "127.0.0.1", String(target.address.port), "", "0", "5000", "KEYS"] + keys)
+        }
+        return source
+    }
+
+    /// Moves every remaining key of `slot` from `source` to `target` and gives the slot to
+    /// `target` on every node.
+    public func finishMigration(slot: UInt16, from source: Node, to target: Node) async throws {
+        while true {
+            let keys = try await command(source, ["CLUSTER", "GETKEYSINSLOT", String(slot), "100"]).arrayValue?
+                .compactMap(\.stringValue) ?? []
+            if keys.isEmpty { break }
+            _ = try await command(source, ["MIGRATE", "127.0.0.1", String(target.address.port), "", "0", "5000", "KEYS"] + keys)
+        }
+        for node in [target, source] + liveNodes.filter({ $0.id != target.id && $0.id != source.id }) {
+            _ = try? await command(node, ["CLUSTER", "SETSLOT", String(slot), "NODE", target.id])
+        }
+        try await waitUntil("slot \(slot) belongs to \(target)") {
+            for node in self.liveNodes where try await SlotMap(self.topology(from: node)).primary(forSlot: slot) != target.address {
+                return false
+            }
+            return true
+        }
+    }
+
+    /// Moves `slot`, with its keys, to `target`.
+    public func migrateSlot(_ slot: UInt16, to target: Node) async throws {
+        let source = try await beginMigration(slot: slot, to: target)
+        try await finishMigration(slot: slot, from: source, to: target)
+    }
+
+    /// Has `replica` take over from its primary with `CLUSTER FAILOVER` (coordinated, no data
+    /// lost) and waits until every node agrees.
+    public func failover(to replica: Node) async throws {
+        _ = try await command(replica, ["CLUSTER", "FAILOVER"])
+        try await waitUntil("\(replica) is a primary") {
+            let role = try await self.command(replica, ["ROLE"]).arrayValue?.first?.stringValue
+            return role == "master"
+        }
+        try await waitUntilConsistent()
+    }
+
+    /// Kills `node` (SIGKILL), as a crash would.
+    public func kill(_ node: Node) async {
+        lock.withLock { admins[node.id] = nil }
+        await node.server.kill()
+    }
+
+    /// Waits until a replica of the killed `primary` has taken over its slots.
+    public func waitForFailover(of primary: Node, timeout: Duration = .seconds(30)) async throws {
+        try await waitUntil("a replica replaces \(primary)", timeout: timeout) {
+            let topology = try await self.topology(from: self.liveNodes[0])
+            return topology.coversAllSlots && !topology.shards.contains { $0.primary?.address == primary.address }
+                && topology.shards.allSatisfy { $0.primary?.health == .online }
+        }
+    }
+
+    /// Starts a new node and has it join the cluster as a primary without slots.
+    public func addNode() async throws -> Node {
+        let node = try await Self.startNode(nodeTimeout: nodeTimeout, extraArguments: [])
+        let existing = liveNodes
+        lock.withLock { members.append(node) }
+        _ = try await command(existing[0], ["CLUSTER", "MEET", "127.0.0.1", String(node.address.port), String(node.busPort)])
+        try await waitUntil("every node knows \(node)") {
+            for member in self.liveNodes {
+                let known = try await self.command(member, ["CLUSTER", "NODES"]).stringValue ?? ""
+                if !known.contains(node.id) { return false }
+            }
+            return true
+        }
+        return node
+    }
+
+    /// Stops every node and removes their directories.
+    public func stop() {
+        let (all, clients) = lock.withLock { (members, Array(admins.values)) }
+        for client in clients { Task { await client.close() } }
+        for node in all { node.server.stop() }
+    }
+
+    // MARK: Helpers
+
+    /// Sends `arguments` to `node` over an admin connection of its own.
+    @discardableResult
+    public func command(_ node: Node, _ arguments: [String]) async throws -> RESPValue {
+        let existing = lock.withLock { admins[node.id] }
+        let admin: GlideClient
+        if let existing {
+            admin = existing
+        } else {
+            admin = try await node.server.client()
+            lock.withLock { admins[node.id] = admin }
+        }
+        return try await admin.customCommand(arguments)
+    }
+
+    /// Polls `condition` every 50 ms until it holds, failing after `timeout`.
+    public func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: @Sendable () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        var lastError: (any Error)?
+        while ContinuousClock.now < deadline {
+            do {
+                if try await condition() { return }
+            } catch {
+                lastError = error
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ServerStartFailure("timed out waiting until \(what)" + (lastError.map { " (last error: \($0))" } ?? ""))
+    }
+}
+
+/// One 3-primary, 3-replica cluster shared by the tests that don't change its shape.
+public enum SharedCluster {
+    private static let cluster = Task { try await TestCluster.start() }
+
+    /// The shared cluster, started on first use.
+    public static func valkey() async throws -> TestCluster { try await cluster.value }
+}
