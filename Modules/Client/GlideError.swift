@@ -48,6 +48,10 @@ public struct GlideError: Error, Sendable, CustomStringConvertible {
         public static let protocolError = Code(description: "protocol error")
         /// Too many requests are waiting for replies; the request was not sent.
         public static let tooManyInflightRequests = Code(description: "too many in-flight requests")
+        /// A cluster request could not be routed: a slot no node serves, an address that is not
+        /// a node of the cluster, a transaction whose keys are in different slots, or a reply per
+        /// node asked for as one value.
+        public static let routing = Code(description: "routing error")
         /// The client was closed by `close()`.
         public static let clientClosed = Code(description: "client closed")
     }

@@ -20,35 +20,39 @@ extension ReadFrom {
     /// behave as `preferReplica`.
     @inlinable
     public func node(in shard: SlotMap.Shard, clientAZ: String?, rotation: Int) -> NodeAddress {
+        replicaIndex(in: shard, clientAZ: clientAZ, rotation: rotation).map { shard.replicas[$0] } ?? shard.primary
+    }
+
+    /// The same choice as `node(in:clientAZ:rotation:)`, as an index into `shard.replicas`, or
+    /// `nil` for the primary.
+    @inlinable
+    public func replicaIndex(in shard: SlotMap.Shard, clientAZ: String?, rotation: Int) -> Int? {
         switch self {
         case .primary:
-            return shard.primary
+            return nil
         case .preferReplica:
-            return Self.pick(shard.replicas, rotation) ?? shard.primary
+            return Self.pick(shard.replicas.count, rotation) { _ in true }
         case .azAffinity, .azAffinityReplicasAndPrimary:
             if let clientAZ {
-                if let local = Self.pick(shard.replicas, rotation, where: { shard.replicaZones[$0] == clientAZ }) { return local }
-                if self == .azAffinityReplicasAndPrimary, shard.primaryZone == clientAZ { return shard.primary }
+                if let local = Self.pick(shard.replicas.count, rotation, where: { shard.replicaZones[$0] == clientAZ }) {
+                    return local
+                }
+                if self == .azAffinityReplicasAndPrimary, shard.primaryZone == clientAZ { return nil }
             }
-            return Self.pick(shard.replicas, rotation) ?? shard.primary
+            return Self.pick(shard.replicas.count, rotation) { _ in true }
         }
     }
 
-    /// The `rotation`-th of the candidates (wrapping), or `nil` when there are none.
+    /// The `rotation`-th (wrapping) of the indices below `count` that pass `include`, without
+    /// building a list; `nil` when none does.
     @inlinable
-    static func pick(_ nodes: [NodeAddress], _ rotation: Int) -> NodeAddress? {
-        nodes.isEmpty ? nil : nodes[Int(UInt(bitPattern: rotation) % UInt(nodes.count))]
-    }
-
-    /// The `rotation`-th of the nodes whose index passes `include`, without building a list.
-    @inlinable
-    static func pick(_ nodes: [NodeAddress], _ rotation: Int, where include: (Int) -> Bool) -> NodeAddress? {
-        var count = 0
-        for index in nodes.indices where include(index) { count += 1 }
-        guard count > 0 else { return nil }
-        var wanted = Int(UInt(bitPattern: rotation) % UInt(count))
-        for index in nodes.indices where include(index) {
-            if wanted == 0 { return nodes[index] }
+    static func pick(_ count: Int, _ rotation: Int, where include: (Int) -> Bool) -> Int? {
+        var matching = 0
+        for index in 0..<count where include(index) { matching += 1 }
+        guard matching > 0 else { return nil }
+        var wanted = Int(UInt(bitPattern: rotation) % UInt(matching))
+        for index in 0..<count where include(index) {
+            if wanted == 0 { return index }
             wanted -= 1
         }
         return nil

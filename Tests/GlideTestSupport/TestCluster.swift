@@ -103,6 +103,20 @@ public final class TestCluster: @unchecked Sendable {
         try await waitUntilConsistent()
     }
 
+    // MARK: Clients
+
+    /// A cluster client configuration seeded with every node, with the given changes applied.
+    public func configuration(_ change: (inout GlideClusterClientConfiguration) -> Void = { _ in }) -> GlideClusterClientConfiguration {
+        var configuration = GlideClusterClientConfiguration(addresses: seeds, requestTimeout: .seconds(5))
+        change(&configuration)
+        return configuration
+    }
+
+    /// A connected cluster client with the given configuration changes.
+    public func client(_ change: (inout GlideClusterClientConfiguration) -> Void = { _ in }) async throws -> GlideClusterClient {
+        try await GlideClusterClient.create(configuration(change))
+    }
+
     // MARK: Observing
 
     /// The topology as `node` reports it (`CLUSTER SHARDS`).

@@ -4,6 +4,8 @@ struct HandshakeConfiguration: Sendable {
     var credentials: ServerCredentials?
     var clientName: String?
     var database: Int
+    /// Cluster connections that serve reads from replicas send `READONLY`.
+    var readOnly = false
     var libraryName = "glide-swift"
     var libraryVersion = GlideVersion.current
 }
@@ -18,7 +20,8 @@ public enum GlideVersion {
 /// means. It never touches a socket.
 ///
 /// Every command is pipelined in one write, so connecting costs one round trip:
-/// `HELLO 3 [AUTH user pass] [SETNAME name]`, `SELECT db` when not 0, then `CLIENT SETINFO` for the
+/// `HELLO 3 [AUTH user pass] [SETNAME name]`, `SELECT db` when not 0, `READONLY` for cluster
+/// connections that serve replica reads, then `CLIENT SETINFO` for the
 /// library name and version (errors ignored: older servers lack it). On RESP2, or when the server
 /// does not know `HELLO`, the same is done with `AUTH` and `CLIENT SETNAME`.
 struct HandshakeStateMachine {
@@ -27,6 +30,7 @@ struct HandshakeStateMachine {
         case auth
         case setName
         case select
+        case readOnly
         case setLibraryName
         case setLibraryVersion
     }
@@ -83,6 +87,10 @@ struct HandshakeStateMachine {
             buffer.writeRESPCommand("SELECT" as StaticString, configuration.database)
             steps.append(.select)
         }
+        if configuration.readOnly {
+            buffer.writeRESPCommand("READONLY" as StaticString)
+            steps.append(.readOnly)
+        }
         buffer.writeRESPCommand("CLIENT" as StaticString, "SETINFO" as StaticString, "LIB-NAME" as StaticString,
                                 configuration.libraryName)
         steps.append(.setLibraryName)
@@ -121,6 +129,9 @@ struct HandshakeStateMachine {
         case .select where isError && !fallingBack:
             if Self.isAuthenticationFailure(token) { return .failed(Self.authenticationFailure(message)) }
             return .failed(GlideErrorSummary(.configuration, "database \(configuration.database) can't be selected: \(message)"))
+        case .readOnly where isError && !fallingBack:
+            if Self.isAuthenticationFailure(token) { return .failed(Self.authenticationFailure(message)) }
+            return .failed(GlideErrorSummary(.configuration, "READONLY was refused (is this a cluster node?): \(message)"))
         default:
             // CLIENT SETINFO is best effort; replies drained during a fallback are moot.
             break

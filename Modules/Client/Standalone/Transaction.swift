@@ -10,7 +10,10 @@ import Synchronization
 /// ```swift
 /// let results = try await client.exec(Transaction().set("a", "1").incr("counter").get("a"))
 /// ```
-public final class Transaction: Sendable {
+///
+/// For a cluster, use `ClusterTransaction`, which also checks that every key is in one slot.
+public class Transaction: @unchecked Sendable {
+    // @unchecked: the only stored state is the Mutex; subclasses add none.
     struct Contents {
         var commands = RESPCommandBuffer()
         var count = 0
@@ -18,12 +21,19 @@ public final class Transaction: Sendable {
         var refused: GlideError?
         /// The database the last `SELECT` switches to, remembered for reconnections on success.
         var selectedDatabase: Int?
+        /// The slot of the keys so far, and the command that set it (cluster transactions).
+        var slot: (slot: UInt16, command: String)?
+        /// The first command whose keys are in another slot (cluster transactions).
+        var crossSlot: String?
     }
 
     let contents = Mutex(Contents())
+    let tracksSlots: Bool
 
     /// An empty transaction.
-    public init() {}
+    public init() { tracksSlots = false }
+
+    init(tracksSlots: Bool) { self.tracksSlots = tracksSlots }
 
     /// The number of commands queued.
     public var count: Int { contents.withLock { $0.count } }
@@ -38,10 +48,30 @@ public final class Transaction: Sendable {
                 return
             }
             if let database = command.selectedDatabase { $0.selectedDatabase = database }
+            if tracksSlots { Self.track(command, in: &$0) }
             command.encode(into: &$0.commands)
             $0.count += 1
         }
         return self
+    }
+
+    /// Records the slots of `command`'s keys, and the first command that breaks the one-slot rule.
+    static func track<Command: GlideCommand>(_ command: Command, in contents: inout Contents) {
+        guard contents.crossSlot == nil else { return }
+        let name = Command.name == CustomCommand<[String]>.name ? "a custom command" : Command.name
+        var conflict: (UInt16, UInt16)?
+        command.forEachKey { key in
+            let slot = key.withUnsafeBytes { HashSlot.slot(of: $0) }
+            if let existing = contents.slot {
+                if existing.slot != slot && conflict == nil { conflict = (existing.slot, slot) }
+            } else {
+                contents.slot = (slot, name)
+            }
+        }
+        if let (first, other) = conflict, let owner = contents.slot {
+            contents.crossSlot = "the keys of a cluster transaction must share one hash slot: \(owner.command) has a key "
+                + "in slot \(first), \(name) one in slot \(other) (a hash tag such as {user:1} keeps keys together)"
+        }
     }
 
     /// Adds any command given as its arguments. An empty command, or one that can't run on a
@@ -136,29 +166,36 @@ extension GlideClient {
             buffer.append(commands)
             buffer.writeRESPCommand("EXEC" as StaticString)
         }
-        let token: RESPToken
         switch reply {
         case .failure(let error):
             throw error
         case .success(let success):
-            if success.token.type.isError, let queued = success.queuedError {
-                // EXECABORT says only that something failed; the queued error says what.
-                let first = GlideError.server(queued, address: connection.address)
-                throw GlideError(first.code, "transaction aborted: \(first.message)", serverCode: first.serverCode,
-                                 address: connection.address)
-            }
-            token = success.token
+            let results = try Transaction.results(of: success, raiseOnError: raiseOnError, address: connection.address)
+            if results != nil, let database = contents.selectedDatabase { connection.databaseSelected(database) }
+            return results
         }
-        if token.type.isError { throw GlideError.server(token, address: connection.address) }
+    }
+}
+
+extension Transaction {
+    /// The results of `MULTI ... EXEC`: `nil` when a watched key changed, the results otherwise;
+    /// a refused transaction throws the error of the command the server refused to queue.
+    static func results(of reply: ConnectionReply, raiseOnError: Bool, address: String?) throws(GlideError) -> [RESPValue]? {
+        let token = reply.token
+        if token.type.isError, let queued = reply.queuedError {
+            // EXECABORT says only that something failed; the queued error says what.
+            let first = GlideError.server(queued, address: address)
+            throw GlideError(first.code, "transaction aborted: \(first.message)", serverCode: first.serverCode, address: address)
+        }
+        if token.type.isError { throw GlideError.server(token, address: address) }
         if token.isNull { return nil }
-        if let database = contents.selectedDatabase { connection.databaseSelected(database) }
         guard let elements = token.elements else {
-            throw GlideError(.protocolError, "EXEC replied with a RESP \(token.type)", address: connection.address)
+            throw GlideError(.protocolError, "EXEC replied with a RESP \(token.type)", address: address)
         }
         var results: [RESPValue] = []
         results.reserveCapacity(elements.count)
         for element in elements {
-            if raiseOnError && element.type.isError { throw GlideError.server(element, address: connection.address) }
+            if raiseOnError && element.type.isError { throw GlideError.server(element, address: address) }
             results.append(RESPValue(element))
         }
         return results

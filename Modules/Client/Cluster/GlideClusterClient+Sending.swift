@@ -1,0 +1,277 @@
+import GlideTransport
+
+/// Replies of a request that reached one node, or several whose replies don't combine.
+enum ClusterReplies: Sendable {
+    case single(RESPToken)
+    case perNode([NodeAddress: RESPToken])
+}
+
+extension GlideClusterClient {
+    /// Where a single-node request goes next.
+    enum SlotTarget {
+        /// The shard serving the slot (a replica when allowed).
+        case slot(UInt16, replica: Bool)
+        /// The node an `ASK` named, with `ASKING` first.
+        case asking(NodeAddress)
+    }
+
+    // MARK: One slot
+
+    /// Sends a request for `slot` and returns its reply, following redirections and retrying as
+    /// `ClusterRecovery` decides, until `deadline`. Server errors that end the request throw.
+    @usableFromInline
+    func send(toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline,
+              encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
+        try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, replies: 1, encode: encode).token
+    }
+
+    /// `send(toSlot:replica:readOnly:deadline:encode:)` for a request of `replies` replies (a
+    /// transaction): the last reply comes back, with the first error among the others.
+    func send(toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, replies: Int,
+              encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> ConnectionReply {
+        var target = SlotTarget.slot(slot, replica: replica)
+        var redirections = 0
+        var waits = 0
+        while true {
+            let connection: ClusterNodes.Connection
+            var prefix: [StaticString] = []
+            switch target {
+            case .slot(let slot, let replica):
+                guard let found = nodes.connection(forSlot: slot, replica: replica) else {
+                    if closed { throw GlideError(.clientClosed, "the client was closed") }
+                    // No shard serves the slot (yet): the topology may be catching up.
+                    refresher.requestRefresh()
+                    guard await pause(ClusterRecovery.backoff(attempt: waits), before: deadline) else {
+                        throw GlideError(.routing, "no node of the cluster serves slot \(slot)")
+                    }
+                    waits += 1
+                    continue
+                }
+                connection = found
+                // An explicit replica route on a client that otherwise reads from primaries:
+                // the replica serves reads once told READONLY.
+                if replica && configuration.readFrom == .primary { prefix = ["READONLY"] }
+            case .asking(let address):
+                connection = nodes.connection(toNew: address)
+                prefix = ["ASKING"]
+            }
+
+            let result: Result<ConnectionReply, GlideError>
+            if prefix.isEmpty {
+                result = await connection.send(deadline: deadline, replies: replies, encode: encode)
+            } else {
+                let commands = prefix
+                result = await connection.send(deadline: deadline, replies: replies + commands.count) { buffer in
+                    for command in commands { buffer.writeRESPCommand(command) }
+                    encode(&buffer)
+                }
+            }
+
+            let node = connection.connector.address
+            switch result {
+            case .success(let reply):
+                guard reply.token.type.isError else { return reply }
+                // A transaction the node refused (EXECABORT) says why in its queued replies.
+                let cause = replies > 1 ? reply.queuedError ?? reply.token : reply.token
+                let message = cause.stringBytes?.string ?? ""
+                switch ClusterRecovery.decide(serverError: message, from: node, redirections: redirections, waits: waits) {
+                case .moved(let movedSlot, let address):
+                    nodes.applyMoved(slot: movedSlot, to: address)
+                    refresher.requestRefresh()
+                    redirections += 1
+                    target = .slot(movedSlot, replica: false)
+                case .ask(let address):
+                    redirections += 1
+                    target = .asking(address)
+                case .retry(let delay, let refresh):
+                    if refresh { refresher.requestRefresh() }
+                    guard await pause(delay, before: deadline) else { throw GlideError.server(cause, address: node.description) }
+                    waits += 1
+                    target = .slot(slot, replica: false)
+                case .fail:
+                    if replies > 1 { return reply }  // the caller explains a failed transaction
+                    throw GlideError.server(reply.token, address: node.description)
+                }
+            case .failure(let error):
+                if error.code == .clientClosed {
+                    // A connection retired with its node while this request was on its way: the
+                    // node left the topology, so try again where the map now says.
+                    guard !closed, redirections < ClusterRecovery.maximumRedirections else { throw error }
+                    redirections += 1
+                    target = .slot(slot, replica: false)
+                    continue
+                }
+                if error.code == .connectionFailed || error.code == .connectionClosed { refresher.requestRefresh() }
+                switch ClusterRecovery.decide(connectionError: error, readOnly: readOnly, waits: waits) {
+                case .retry(let delay, _):
+                    guard await pause(delay, before: deadline) else { throw error }
+                    waits += 1
+                    target = .slot(slot, replica: false)
+                default:
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Sleeps for `delay` when there is time for it before `deadline`; `false` when there isn't.
+    func pause(_ delay: Duration, before deadline: Deadline) async -> Bool {
+        guard Deadline.now() + delay < deadline else { return false }
+        try? await Task.sleep(for: delay)
+        return !closed
+    }
+
+    // MARK: Any route
+
+    /// Sends a request as `decision` says and combines what comes back into one token, throwing
+    /// `.routing` before sending when the replies would not combine.
+    @usableFromInline
+    func sendCombined(_ decision: RoutingDecision, name: String, readOnly: Bool, deadline: Deadline,
+                      encode: (inout RESPCommandBuffer) -> Void, arguments: () -> [Bytes]) async throws(GlideError) -> RESPToken {
+        if !decision.target.isSingleNode && decision.aggregation == .perNode {
+            throw GlideError(.routing, "\(name) has a reply per node in a cluster; use execute(_:route:) or a "
+                             + "customCommand route to get them by node")
+        }
+        if name == "SCAN" {
+            throw GlideError(.routing, "SCAN iterates one node's keys; give it a route (.byAddress or .slotID) "
+                             + "with execute(_:route:) to scan that node")
+        }
+        switch try await send(decision, name: name, readOnly: readOnly, deadline: deadline, encode: encode, arguments: arguments) {
+        case .single(let token):
+            return token
+        case .perNode:
+            throw GlideError(.routing, "\(name) replied per node")
+        }
+    }
+
+    /// Sends a request as `decision` says: to one node, to several (replies combined by the
+    /// decision's aggregation, or kept by node), or split by slot.
+    func send(_ decision: RoutingDecision, name: String, readOnly: Bool, deadline: Deadline,
+              encode: (inout RESPCommandBuffer) -> Void, arguments: () -> [Bytes]) async throws(GlideError) -> ClusterReplies {
+        var encoded = RESPCommandBuffer()
+        encode(&encoded)
+        let request = encoded
+        switch decision.target {
+        case .slot(let slot, let replicaAllowed):
+            let replica = replicaAllowed && (configuration.readFrom != .primary || !readOnly)
+            return .single(try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline) { $0.append(request) })
+        case .randomNode(let primaryOnly):
+            guard let (address, connection) = nodes.anyNode(primaryOnly: primaryOnly) else {
+                throw GlideError(.routing, "the client knows no node of the cluster")
+            }
+            return .single(try await sendOnce(request, to: connection, at: address, deadline: deadline))
+        case .address(let address):
+            guard let connection = nodes.connection(to: address) else {
+                throw GlideError(.routing, "\(address) is not a node of the cluster")
+            }
+            return .single(try await sendOnce(request, to: connection, at: address, deadline: deadline))
+        case .allNodes, .allPrimaries:
+            let targets = decision.target == .allNodes ? nodes.allNodes() : nodes.primaries()
+            guard !targets.isEmpty else { throw GlideError(.routing, "the client knows no node of the cluster") }
+            let replies = try await fanOut(targets.map { .node($0.0, $0.1, request) }, readOnly: readOnly, deadline: deadline)
+            if decision.aggregation == .perNode {
+                return .perNode(Dictionary(zip(targets.map(\.0), replies), uniquingKeysWith: { first, _ in first }))
+            }
+            return .single(try combine(replies, by: decision.aggregation, name: name))
+        case .splitBySlot(let replicaAllowed):
+            let all = arguments()
+            guard let metadata = CommandTable.metadata(for: all), let batches = Router.splitBySlot(all, metadata: metadata) else {
+                // A shape that can't be split goes whole to its first key's slot; the server
+                // says CROSSSLOT.
+                let slot = Router.keySlots(of: all, metadata: CommandTable.metadata(for: all)).firstSlot ?? 0
+                return .single(try await send(toSlot: slot, replica: false, readOnly: readOnly, deadline: deadline) { $0.append(request) })
+            }
+            let replica = replicaAllowed && configuration.readFrom != .primary
+            let parts = try await fanOut(batches.map { .batch($0, replica: replica) }, readOnly: readOnly, deadline: deadline)
+            if decision.aggregation == .combineArrays {
+                let keyCount = batches.reduce(0) { $0 + $1.keyPositions.count }
+                let combined: RESPValue
+                do throws(AggregationError) {
+                    combined = try Router.reassemble(parts.map { RESPValue($0) }, positions: batches.map(\.keyPositions), keyCount: keyCount)
+                } catch {
+                    throw GlideError(.protocolError, "\(name): \(error.message)")
+                }
+                return .single(try token(combined))
+            }
+            return .single(try combine(parts, by: decision.aggregation, name: name))
+        }
+    }
+
+    /// Sends a pre-encoded request to one node, without redirections (nodes chosen by address
+    /// or for keyless commands are not redirected).
+    func sendOnce(_ request: RESPCommandBuffer, to connection: ClusterNodes.Connection, at address: NodeAddress,
+                  deadline: Deadline, throwingServerErrors: Bool = true) async throws(GlideError) -> RESPToken {
+        switch await connection.send(deadline: deadline, encode: { $0.append(request) }) {
+        case .failure(let error):
+            if error.code == .connectionFailed || error.code == .connectionClosed { refresher.requestRefresh() }
+            throw error
+        case .success(let reply):
+            if throwingServerErrors && reply.token.type.isError { throw GlideError.server(reply.token, address: address.description) }
+            return reply.token
+        }
+    }
+
+    /// One request of a fan-out.
+    enum FanOutRequest: Sendable {
+        /// A pre-encoded request to one node; its server error is a reply, not a failure.
+        case node(NodeAddress, ClusterNodes.Connection, RESPCommandBuffer)
+        /// One slot's part of a split command.
+        case batch(SlotBatch, replica: Bool)
+    }
+
+    /// Runs `requests` at once and returns their replies in order; the first failure throws.
+    func fanOut(_ requests: [FanOutRequest], readOnly: Bool, deadline: Deadline) async throws(GlideError) -> [RESPToken] {
+        let results = await withTaskGroup(of: (Int, Result<RESPToken, GlideError>).self) { group in
+            for (index, request) in requests.enumerated() {
+                group.addTask {
+                    do throws(GlideError) {
+                        switch request {
+                        case .node(let address, let connection, let encoded):
+                            return (index, .success(try await self.sendOnce(encoded, to: connection, at: address, deadline: deadline,
+                                                                            throwingServerErrors: false)))
+                        case .batch(let batch, let replica):
+                            return (index, .success(try await self.send(toSlot: batch.slot, replica: replica, readOnly: readOnly,
+                                                                        deadline: deadline) { $0.writeRESPCommand(batch.arguments) }))
+                        }
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            var collected = [Result<RESPToken, GlideError>?](repeating: nil, count: requests.count)
+            for await (index, result) in group { collected[index] = result }
+            return collected
+        }
+        var replies: [RESPToken] = []
+        replies.reserveCapacity(results.count)
+        for result in results {
+            switch result! {
+            case .success(let token): replies.append(token)
+            case .failure(let error): throw error
+            }
+        }
+        return replies
+    }
+
+    /// Combines replies by `aggregation` into one token; a server error among them throws.
+    func combine(_ replies: [RESPToken], by aggregation: ResponseAggregation, name: String) throws(GlideError) -> RESPToken {
+        let combined: RESPValue
+        do throws(AggregationError) {
+            combined = try Router.aggregate(replies.map { RESPValue($0) }, by: aggregation)
+        } catch {
+            throw GlideError(.protocolError, "\(name): \(error.message)")
+        }
+        let result = try token(combined)
+        if result.type.isError { throw GlideError.server(result, address: nil) }
+        return result
+    }
+
+    /// A combined value as a token, for the command's own decoding.
+    func token(_ value: RESPValue) throws(GlideError) -> RESPToken {
+        do {
+            return try RESPToken(validating: value.encoded())
+        } catch {
+            throw GlideError(.protocolError, "could not re-encode a combined reply: \(error)")
+        }
+    }
+}

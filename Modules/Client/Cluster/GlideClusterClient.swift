@@ -1,0 +1,213 @@
+public import GlideTransport
+import Synchronization
+
+/// A client for a Valkey or Redis cluster.
+///
+/// It discovers the topology from any seed node (asking several nodes and adopting the view most
+/// of them give), keeps one multiplexed connection per node, routes each command by its keys and
+/// the server's routing tips, splits multi-key commands across slots, combines replies from
+/// several nodes, and follows the cluster through slot migrations and failovers.
+///
+/// ```swift
+/// let cluster = try await GlideClusterClient.create(GlideClusterClientConfiguration(
+///     addresses: [NodeAddress(host: "127.0.0.1", port: 7000)]))
+/// try await cluster.set("user:1", "Ada")
+/// let info = try await cluster.customCommand(["INFO", "server"], route: .allPrimaries)
+/// ```
+public final class GlideClusterClient: Sendable {
+    /// The configuration the client was created with.
+    public let configuration: GlideClusterClientConfiguration
+    let nodes: ClusterNodes
+    let refresher: TopologyRefresher
+    private let isClosed = Atomic<Bool>(false)
+
+    private init(configuration: GlideClusterClientConfiguration) {
+        self.configuration = configuration
+        self.nodes = ClusterNodes(configuration: configuration)
+        self.refresher = TopologyRefresher(nodes: nodes, discovery: ConnectionDiscovery(nodes: nodes))
+    }
+
+    deinit {
+        if !isClosed.load(ordering: .acquiring) { shutDown() }
+    }
+
+    /// Discovers the cluster from the seed addresses and returns a ready client.
+    ///
+    /// Throws `.configuration` for an invalid configuration or a seed that is not a cluster
+    /// node, `.authenticationFailed` when the nodes reject the credentials, and
+    /// `.connectionFailed` when no seed can be reached.
+    public static func create(_ configuration: GlideClusterClientConfiguration) async throws(GlideError) -> GlideClusterClient {
+        try validate(configuration)
+        let client = GlideClusterClient(configuration: configuration)
+        GlideStatistics.clients.add(1, ordering: .relaxed)
+        do {
+            try await client.refresher.discoverFromSeeds()
+        } catch {
+            client.shutDown()
+            throw error
+        }
+        return client
+    }
+
+    static func validate(_ configuration: GlideClusterClientConfiguration) throws(GlideError) {
+        func invalid(_ message: String) -> GlideError { GlideError(.configuration, message) }
+        guard !configuration.addresses.isEmpty else { throw invalid("no seed address to connect to") }
+        for address in configuration.addresses {
+            guard !address.isUnixSocket else { throw invalid("cluster nodes are reached over TCP, not \(address)") }
+            guard (1...65535).contains(address.port) else { throw invalid("port \(address.port) of \(address.host) is out of range") }
+            guard !address.host.isEmpty else { throw invalid("an address has an empty host name") }
+        }
+        if configuration.useTLS { throw invalid("TLS is not available in this build yet; connect without useTLS") }
+        guard configuration.requestTimeout > .zero else { throw invalid("requestTimeout must be positive") }
+        guard configuration.connectionTimeout > .zero else { throw invalid("connectionTimeout must be positive") }
+        guard configuration.inflightRequestsLimit > 0 else { throw invalid("inflightRequestsLimit must be positive") }
+        guard configuration.databaseID >= 0 else { throw invalid("databaseID must not be negative") }
+        guard configuration.topologySampleSize > 0 else { throw invalid("topologySampleSize must be positive") }
+        guard configuration.topologyRefresh.periodicInterval.map({ $0 > .zero }) ?? true else {
+            throw invalid("the periodic topology check needs a positive interval, or nil to disable it")
+        }
+        if let name = configuration.clientName, name.contains(where: { $0 == " " || $0 == "\n" }) {
+            throw invalid("clientName must not contain spaces or newlines")
+        }
+    }
+
+    // MARK: Running commands
+
+    /// Sends `command` where its keys and policies say, and returns its reply; replies of
+    /// several nodes combine by the command's response policy.
+    ///
+    /// A command whose replies don't combine (`INFO`: one per node) throws `.routing` before
+    /// anything is sent; `execute(_:route:)` returns them by node.
+    @inlinable
+    public func execute<Command: GlideCommand>(_ command: Command) async throws(GlideError) -> Command.Response {
+        // Inlinable so the key visit, the routing constants and the decode are specialised for
+        // the command; a request to one slot then takes the lock once and allocates nothing.
+        if let refusal = Command.multiplexingRefusal { throw GlideError(.configuration, refusal) }
+        let decision = Router.decide(name: Command.name, routing: Command.routing, keySlots: Router.keySlots(of: command))
+        let deadline = deadline(blockingTimeout: command.blockingTimeout)
+        let token: RESPToken
+        if case .slot(let slot, let replicaAllowed) = decision.target {
+            token = try await send(toSlot: slot, replica: replicaAllowed && configuration.readFrom != .primary,
+                                   readOnly: Command.routing.isReadOnly, deadline: deadline) { command.encode(into: &$0) }
+        } else {
+            token = try await sendCombined(decision, name: Command.name, readOnly: Command.routing.isReadOnly, deadline: deadline,
+                                           encode: { command.encode(into: &$0) }, arguments: { Self.arguments(of: command) })
+        }
+        do {
+            return try command.decodeResponse(token)
+        } catch {
+            throw GlideError(.protocolError, "\(Command.name) reply: \(error)")
+        }
+    }
+
+    /// Sends `command` where `route` says. Replies of several nodes combine by the command's
+    /// response policy when it has one, and come back by node otherwise.
+    public func execute<Command: GlideCommand>(_ command: Command, route: Route) async throws(GlideError) -> ClusterValue<Command.Response> {
+        if let refusal = Command.multiplexingRefusal { throw GlideError(.configuration, refusal) }
+        guard let decision = Router.decide(name: Command.name, routing: Command.routing, route: route) else {
+            throw GlideError(.routing, "slot IDs run from 0 to 16383: \(route)")
+        }
+        let replies = try await send(decision, name: Command.name, readOnly: Command.routing.isReadOnly,
+                                     deadline: deadline(blockingTimeout: command.blockingTimeout),
+                                     encode: { command.encode(into: &$0) }, arguments: { Self.arguments(of: command) })
+        func decode(_ token: RESPToken) throws(GlideError) -> Command.Response {
+            do {
+                return try command.decodeResponse(token)
+            } catch {
+                throw GlideError(.protocolError, "\(Command.name) reply: \(error)")
+            }
+        }
+        switch replies {
+        case .single(let token):
+            return .single(try decode(token))
+        case .perNode(let tokens):
+            var values: [NodeAddress: Command.Response] = [:]
+            for (address, token) in tokens {
+                if token.type.isError { throw GlideError.server(token, address: address.description) }
+                values[address] = try decode(token)
+            }
+            return .perNode(values)
+        }
+    }
+
+    /// Sends any command, given as its arguments, where its keys and policies say (or `route`),
+    /// and returns the reply as sent, or each node's.
+    ///
+    /// ```swift
+    /// let info = try await cluster.customCommand(["INFO", "server"], route: .allPrimaries)
+    /// ```
+    public func customCommand(_ arguments: [String], route: Route? = nil) async throws(GlideError) -> ClusterValue<RESPValue> {
+        try await customCommand(arguments.map { Bytes($0) }, route: route)
+    }
+
+    /// Sends any command given as binary-safe arguments.
+    public func customCommand(_ arguments: [Bytes], route: Route? = nil) async throws(GlideError) -> ClusterValue<RESPValue> {
+        guard !arguments.isEmpty else { throw GlideError(.configuration, "a command needs a name") }
+        if let refusal = CommandTable.multiplexingRefusal(for: Array(arguments.prefix(2))) {
+            throw GlideError(.configuration, refusal)
+        }
+        let metadata = CommandTable.metadata(for: arguments)
+        let name = metadata?.name ?? arguments[0].string.uppercased()
+        let routing = metadata.map(CommandRouting.init) ?? .unknown
+        let decision: RoutingDecision
+        if let route {
+            guard let routed = Router.decide(name: name, routing: routing, route: route) else {
+                throw GlideError(.routing, "slot IDs run from 0 to 16383: \(route)")
+            }
+            decision = routed
+        } else {
+            decision = Router.decide(name: name, routing: routing, keySlots: Router.keySlots(of: arguments, metadata: metadata))
+        }
+        let blocking = routing.flags.contains(.blocking) ? Duration.zero : nil
+        let replies = try await send(decision, name: name, readOnly: routing.isReadOnly, deadline: deadline(blockingTimeout: blocking),
+                                     encode: { $0.writeRESPCommand(arguments) }, arguments: { arguments })
+        switch replies {
+        case .single(let token):
+            if token.type.isError { throw GlideError.server(token, address: nil) }
+            return .single(RESPValue(token))
+        case .perNode(let tokens):
+            return .perNode(tokens.mapValues { RESPValue($0) })
+        }
+    }
+
+    /// When a request must be answered by: the request timeout, or for a blocking command its own
+    /// timeout plus half a second (zero: never).
+    @usableFromInline
+    func deadline(blockingTimeout: Duration?) -> Deadline {
+        guard let blocking = blockingTimeout else { return Deadline.now() + configuration.requestTimeout }
+        return blocking == .zero ? .distantFuture : Deadline.now() + blocking + .milliseconds(500)
+    }
+
+    /// A typed command's arguments, for the paths that split or inspect it.
+    @usableFromInline
+    static func arguments(of command: some GlideCommand) -> [Bytes] {
+        var buffer = RESPCommandBuffer()
+        command.encode(into: &buffer)
+        guard let token = try? RESPToken(validating: buffer.contiguousBytes), let elements = token.elements else { return [] }
+        return elements.compactMap(\.stringBytes)
+    }
+
+    // MARK: Life cycle
+
+    /// Connection and client counts for the whole process.
+    public func getStatistics() -> GlideStatistics { .current }
+
+    /// The topology the client routes by.
+    public var topology: ClusterTopology? { nodes.topology }
+
+    /// Closes every connection. Requests in flight fail with `.clientClosed`; so do later ones.
+    public func close() async {
+        shutDown()
+    }
+
+    var closed: Bool { isClosed.load(ordering: .relaxed) }
+
+    private func shutDown() {
+        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        refresher.close()
+        nodes.close()
+        GlideStatistics.clients.subtract(1, ordering: .relaxed)
+    }
+}
+
+extension GlideClusterClient: GlideCommandExecutor {}

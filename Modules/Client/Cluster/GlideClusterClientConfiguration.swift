@@ -1,0 +1,71 @@
+public import GlideTransport
+
+/// Everything a `GlideClusterClient` needs to connect. Defaults follow GLIDE.
+public struct GlideClusterClientConfiguration: Sendable {
+    /// Seed nodes: any node of the cluster will do; the rest are discovered.
+    public var addresses: [NodeAddress]
+    /// Whether to connect with TLS.
+    public var useTLS: Bool
+    /// Credentials sent on every connection; `nil` connects unauthenticated.
+    public var credentials: ServerCredentials?
+    /// Which node serves read-only commands.
+    public var readFrom: ReadFrom
+    /// The client's availability zone, for the AZ-affinity `readFrom` strategies.
+    public var clientAZ: String?
+    /// How long a request may take, from the call to the reply, including redirections and
+    /// retries. 250 ms.
+    public var requestTimeout: Duration
+    /// How long connecting to a node (TCP, and the handshake) may take. 2 s.
+    public var connectionTimeout: Duration
+    /// How reconnection attempts are spaced.
+    public var reconnectStrategy: BackoffStrategy
+    /// The logical database (Valkey 9 clusters have several; other servers only 0).
+    public var databaseID: Int
+    /// The name shown by `CLIENT LIST` on every node.
+    public var clientName: String?
+    /// RESP3 unless set to RESP2.
+    public var protocolVersion: ProtocolVersion
+    /// The most requests waiting for replies at once on one node's connection. 1000.
+    public var inflightRequestsLimit: Int
+    /// When the topology is checked and refreshed.
+    public var topologyRefresh: TopologyRefreshStateMachine<Deadline>.Policy
+    /// How many nodes a refresh asks for their view of the cluster. 10, as GLIDE.
+    public var topologySampleSize: Int
+    /// The event loop the connections run on.
+    public var eventLoop: EpollEventLoop
+
+    /// A configuration for the cluster reachable at `addresses`; see each property for its default.
+    public init(
+        addresses: [NodeAddress],
+        useTLS: Bool = false,
+        credentials: ServerCredentials? = nil,
+        readFrom: ReadFrom = .primary,
+        clientAZ: String? = nil,
+        requestTimeout: Duration = .milliseconds(250),
+        connectionTimeout: Duration = .seconds(2),
+        reconnectStrategy: BackoffStrategy = BackoffStrategy(),
+        databaseID: Int = 0,
+        clientName: String? = nil,
+        protocolVersion: ProtocolVersion = .resp3,
+        inflightRequestsLimit: Int = 1000,
+        topologyRefresh: TopologyRefreshStateMachine<Deadline>.Policy = .init(),
+        topologySampleSize: Int = 10,
+        eventLoop: EpollEventLoop = .shared
+    ) {
+        self.addresses = addresses
+        self.useTLS = useTLS
+        self.credentials = credentials
+        self.readFrom = readFrom
+        self.clientAZ = clientAZ
+        self.requestTimeout = requestTimeout
+        self.connectionTimeout = connectionTimeout
+        self.reconnectStrategy = reconnectStrategy
+        self.databaseID = databaseID
+        self.clientName = clientName
+        self.protocolVersion = protocolVersion
+        self.inflightRequestsLimit = inflightRequestsLimit
+        self.topologyRefresh = topologyRefresh
+        self.topologySampleSize = topologySampleSize
+        self.eventLoop = eventLoop
+    }
+}
