@@ -45,7 +45,10 @@ public final class TestCluster: @unchecked Sendable {
 
     /// Starts `primaries` primaries with `replicasPerPrimary` replicas each and waits until every
     /// node agrees on the topology, every slot is served and every replica is in sync.
+    ///
+    /// `primaryZone` and `replicaZone` set the nodes' `availability-zone`, for AZ-affinity tests.
     public static func start(primaries: Int = 3, replicasPerPrimary: Int = 1, nodeTimeout: Int = 5000,
+                             primaryZone: String? = nil, replicaZone: String? = nil,
                              extraArguments: [String] = []) async throws -> TestCluster {
         let count = primaries * (1 + replicasPerPrimary)
         let started = try await withThrowingTaskGroup(of: (Int, Node).self) { group in
@@ -58,6 +61,11 @@ public final class TestCluster: @unchecked Sendable {
         }
         let cluster = TestCluster(nodes: started, nodeTimeout: nodeTimeout)
         do {
+            for (index, node) in started.enumerated() {
+                if let zone = index < primaries ? primaryZone : replicaZone {
+                    _ = try await cluster.command(node, ["CONFIG", "SET", "availability-zone", zone])
+                }
+            }
             try await cluster.assemble(primaries: primaries, replicasPerPrimary: replicasPerPrimary)
         } catch {
             cluster.stop()
@@ -287,9 +295,10 @@ public final class TestCluster: @unchecked Sendable {
     }
 }
 
-/// One 3-primary, 3-replica cluster shared by the tests that don't change its shape.
+/// One 3-primary, 3-replica cluster shared by the tests that don't change its shape. Primaries
+/// are in availability zone `zone-p`, replicas in `zone-r`.
 public enum SharedCluster {
-    private static let cluster = Task { try await TestCluster.start() }
+    private static let cluster = Task { try await TestCluster.start(primaryZone: "zone-p", replicaZone: "zone-r") }
 
     /// The shared cluster, started on first use.
     public static func valkey() async throws -> TestCluster { try await cluster.value }

@@ -87,6 +87,9 @@ extension GlideClusterClient {
                     if refresh { refresher.requestRefresh() }
                     guard await pause(delay, before: deadline) else { throw GlideError.server(cause, address: node.description) }
                     waits += 1
+                    // TRYAGAIN from the node an ASK named (a multi-key request whose keys are
+                    // split by the migration): ask that node again, not the source.
+                    if case .asking = target, message.hasPrefix("TRYAGAIN") { continue }
                     target = .slot(slot, replica: false)
                 case .fail:
                     if replies > 1 { return reply }  // the caller explains a failed transaction
