@@ -41,6 +41,7 @@ build:
 
 build-release:
 	$(SWIFT) build -c release --product glide-benchmark
+	$(SWIFT) build -c release --product glide-microbench
 	$(SWIFT) build -c release --product quickstart
 
 test: deps build

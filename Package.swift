@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "GlideClient", targets: ["GlideClient"]),
         .executable(name: "quickstart", targets: ["quickstart"]),
         .executable(name: "glide-benchmark", targets: ["glide-benchmark"]),
+        .executable(name: "glide-microbench", targets: ["glide-microbench"]),
     ],
     targets: [
         // Library modules, lowest layer first. See Docs/architecture.md for the import rules.
@@ -50,6 +51,11 @@ let package = Package(
         .executableTarget(name: "quickstart", dependencies: ["Glide"], path: "Examples/quickstart", swiftSettings: strict),
         .executableTarget(
             name: "glide-benchmark", dependencies: ["Glide"], path: "Examples/glide-benchmark", swiftSettings: strict),
+        // Counts heap allocations by interposing malloc; linked into glide-microbench only.
+        .target(name: "CAllocationCounter", path: "Examples/CAllocationCounter"),
+        .executableTarget(
+            name: "glide-microbench", dependencies: ["Glide", "CAllocationCounter"], path: "Examples/glide-microbench",
+            swiftSettings: strict),
 
         // Test support: starts real servers on free loopback ports (Foundation is fine here).
         .target(name: "GlideTestSupport", dependencies: ["Glide"], path: "Tests/GlideTestSupport", swiftSettings: strict),

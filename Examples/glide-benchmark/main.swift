@@ -1,9 +1,12 @@
 // glide-benchmark: a redis-benchmark work-alike on swift-glide's public API.
 //
-//   glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t tests] [-d size] [--csv]
+//   glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t tests] [-d size]
+//                   [-r keyspace] [--cluster] [--csv]
 //
 // Every task shares one client, so `-c` is the number of concurrent callers multiplexed on one
-// connection. `-P n` sends the commands as transactions of n commands each. Tests: get, set,
+// connection (one per node with `--cluster`, which connects a GlideClusterClient to the cluster
+// `-h`/`-p` belongs to). `-r n` spreads requests over n keys, as redis-benchmark's does.
+// `-P n` sends the commands as transactions of n commands each. Tests: get, set,
 // mixed (alternating SET and GET), incr, ping. Reports requests per second, p50 and p99 latency
 // per request (per transaction with -P), and the process's CPU seconds per 100,000 commands.
 import Foundation
@@ -21,6 +24,8 @@ struct Options {
     var onLoop = false
     var memory = false
     var resp2 = false
+    var cluster = false
+    var keyspace = 0
 }
 
 func parseOptions() -> Options {
@@ -54,8 +59,10 @@ func parseOptions() -> Options {
         case "--on-loop": options.onLoop = true
         case "--memory": options.memory = true
         case "--resp2": options.resp2 = true
+        case "--cluster": options.cluster = true
+        case "-r": options.keyspace = number(flag)
         default:
-            print("usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t get,set,mixed,incr,ping] [-d size] [--csv] [--on-loop] [--resp2] [--memory]")
+            print("usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t get,set,mixed,incr,ping] [-d size] [-r keyspace] [--cluster] [--csv] [--on-loop] [--resp2] [--memory]")
             exit(flag == "--help" ? 0 : 2)
         }
     }
@@ -145,64 +152,84 @@ func report(_ name: String, _ measurement: Measurement, options: Options) {
 }
 
 let options = parseOptions()
-let client: GlideClient
+let value = Bytes([UInt8](repeating: UInt8(ascii: "x"), count: options.dataSize))
+// With -r, requests cycle through that many keys (spread over every slot of a cluster).
+let keys: [Bytes] = options.keyspace > 0
+    ? (0..<min(options.keyspace, 100_000)).map { Bytes("key:\(String(format: "%012d", $0))") }
+    : [Bytes("key:__rand_int__")]
+let counter = "counter:__rand_int__"
+
+/// The operation for `test`, specialised for the client type.
+func operation<Client: GlideCommandExecutor>(_ test: String, on client: Client) -> (name: String, body: @Sendable (Int) async throws -> Void)? {
+    let count = keys.count
+    switch test {
+    case "get": return ("GET", { request in _ = try await client.get(keys[request % count], as: Bytes.self) })
+    case "set": return ("SET", { request in try await client.set(keys[request % count], value) })
+    case "mixed":
+        return ("MIXED GET/SET", { request in
+            let key = keys[(request >> 1) % count]
+            if request & 1 == 0 { try await client.set(key, value) } else { _ = try await client.get(key, as: Bytes.self) }
+        })
+    case "incr": return ("INCR", { _ in try await client.incr(counter) })
+    case "ping": return ("PING", { _ in _ = try await client.ping() })
+    default: return nil
+    }
+}
+
+/// The operation for `test` sent as transactions of `batch` commands.
+func transactionOperation(_ test: String, batch: Int, on client: GlideClient) -> (name: String, body: @Sendable (Int) async throws -> Void)? {
+    guard ["get", "set", "mixed", "incr", "ping"].contains(test) else { return nil }
+    let key = keys[0]
+    return ("\(test.uppercased()) (transactions of \(batch))", { _ in
+        // Built per request, as an application would: encoding is part of the measured cost.
+        let transaction = Transaction()
+        for index in 0..<batch {
+            switch test {
+            case "get": transaction.get(key)
+            case "set": transaction.set(key, value)
+            case "mixed": if index & 1 == 0 { transaction.set(key, value) } else { transaction.get(key) }
+            case "incr": transaction.incr(counter)
+            default: transaction.ping()
+            }
+        }
+        _ = try await client.exec(transaction)
+    })
+}
+
+let address = NodeAddress(host: options.host, port: options.port)
+var standalone: GlideClient?
+var cluster: GlideClusterClient?
 do {
-    client = try await GlideClient.create(GlideClientConfiguration(
-        addresses: [NodeAddress(host: options.host, port: options.port)],
-        requestTimeout: .seconds(10), clientName: "glide-benchmark",
-        protocolVersion: options.resp2 ? .resp2 : .resp3,
-        inflightRequestsLimit: max(1000, options.clients * 2)))
+    if options.cluster {
+        cluster = try await GlideClusterClient.create(GlideClusterClientConfiguration(
+            addresses: [address], requestTimeout: .seconds(10), clientName: "glide-benchmark",
+            protocolVersion: options.resp2 ? .resp2 : .resp3, inflightRequestsLimit: max(1000, options.clients * 2)))
+    } else {
+        standalone = try await GlideClient.create(GlideClientConfiguration(
+            addresses: [address], requestTimeout: .seconds(10), clientName: "glide-benchmark",
+            protocolVersion: options.resp2 ? .resp2 : .resp3, inflightRequestsLimit: max(1000, options.clients * 2)))
+    }
 } catch {
     print("cannot connect to \(options.host):\(options.port): \(error)")
     exit(1)
 }
+if options.cluster && options.pipeline > 1 {
+    print("-P is not supported with --cluster")
+    exit(2)
+}
 
-let value = Bytes([UInt8](repeating: UInt8(ascii: "x"), count: options.dataSize))
-let key = "key:__rand_int__"
-let counter = "counter:__rand_int__"
 // GET must find a value of the requested size, as redis-benchmark's does after its SET test.
-try await client.set(key, value)
+for start in stride(from: 0, to: keys.count, by: 500) {
+    let seed = MSET(data: keys[start..<min(keys.count, start + 500)].map { MSET.Data(key: $0, value: value) })
+    if let cluster { try await cluster.execute(seed) } else { try await standalone!.execute(seed) }
+}
 
 for test in options.tests {
     let batch = options.pipeline
     let requests = max(1, options.requests / batch)
-    let operation: @Sendable (Int) async throws -> Void
-    let name: String
-    switch (test, batch) {
-    case ("get", 1):
-        name = "GET"
-        operation = { _ in _ = try await client.get(key, as: Bytes.self) }
-    case ("set", 1):
-        name = "SET"
-        operation = { _ in try await client.set(key, value) }
-    case ("mixed", 1):
-        name = "MIXED GET/SET"
-        operation = { request in
-            if request & 1 == 0 { try await client.set(key, value) } else { _ = try await client.get(key, as: Bytes.self) }
-        }
-    case ("incr", 1):
-        name = "INCR"
-        operation = { _ in try await client.incr(counter) }
-    case ("ping", 1):
-        name = "PING"
-        operation = { _ in _ = try await client.ping() }
-    case ("get", _), ("set", _), ("mixed", _), ("incr", _), ("ping", _):
-        name = "\(test.uppercased()) (transactions of \(batch))"
-        operation = { _ in
-            // Built per request, as an application would: encoding is part of the measured cost.
-            let transaction = Transaction()
-            for index in 0..<batch {
-                switch test {
-                case "get": transaction.get(key)
-                case "set": transaction.set(key, value)
-                case "mixed": if index & 1 == 0 { transaction.set(key, value) } else { transaction.get(key) }
-                case "incr": transaction.incr(counter)
-                default: transaction.ping()
-                }
-            }
-            _ = try await client.exec(transaction)
-        }
-    default:
+    let chosen = batch > 1 ? transactionOperation(test, batch: batch, on: standalone!)
+        : cluster.map { operation(test, on: $0) } ?? operation(test, on: standalone!)
+    guard let (name, operation) = chosen else {
         print("unknown test \(test): use get, set, mixed, incr or ping")
         exit(2)
     }
@@ -242,4 +269,5 @@ for test in options.tests {
         exit(1)
     }
 }
-await client.close()
+await standalone?.close()
+await cluster?.close()

@@ -281,8 +281,10 @@ struct SlotBuilder {
                 lines.append("        case .\(slot.property.replacingOccurrences(of: "`", with: ""))(let value):")
                 for line in slot.visitKeys("value") { lines.append("            " + line) }
             }
-            lines.append("        default:")
-            lines.append("            break")
+            if alternatives.contains(where: { !($0.shape.hasPayload && $0.spec.namesKeys) }) {
+                lines.append("        default:")
+                lines.append("            break")
+            }
             lines.append("        }")
             lines.append("    }")
         }

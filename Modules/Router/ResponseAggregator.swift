@@ -1,4 +1,4 @@
-public import GlideBuffers
+import GlideBuffers
 public import GlideRESPCodec
 
 /// Replies that can't be combined as their policy says (an aggregate of non-integers, say).

@@ -1,4 +1,4 @@
-public import GlideCommands
+import GlideCommands
 public import GlideTopology
 
 /// Where a request goes.

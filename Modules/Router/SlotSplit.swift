@@ -1,6 +1,6 @@
 public import GlideBuffers
 public import GlideCommands
-public import GlideTopology
+import GlideTopology
 
 /// One slot's part of a split multi-key command.
 public struct SlotBatch: Sendable, Hashable {

@@ -38,19 +38,15 @@ extension NodeDiscovery {
     /// their views, all at once, and elects one.
     public func discover(from candidates: [NodeAddress], sampleSize: Int) async -> DiscoveryResult {
         var seen = Set<NodeAddress>()
-        let chosen = candidates.filter { seen.insert($0).inserted }.prefix(max(sampleSize, 1))
+        let chosen = Array(candidates.filter { seen.insert($0).inserted }.prefix(max(sampleSize, 1)))
+        // Each child calls a method instead of holding a typed `do`/`catch` itself: built with -O
+        // by Swift 6.3.1, such children here lost their results (a group that returned nothing).
         let answers = await withTaskGroup(of: (NodeAddress, Result<ClusterTopology, TopologyError>).self) { group in
             for address in chosen {
-                group.addTask {
-                    do throws(TopologyError) {
-                        return (address, .success(try await self.view(from: address)))
-                    } catch {
-                        return (address, .failure(error))
-                    }
-                }
+                group.addTask { await self.answer(from: address) }
             }
             var collected: [(NodeAddress, Result<ClusterTopology, TopologyError>)] = []
-            for await answer in group { collected.append(answer) }
+            while let answer = await group.next() { collected.append(answer) }
             return collected
         }
         var views: [ClusterTopology] = []
@@ -63,5 +59,14 @@ extension NodeDiscovery {
         }
         failures.sort { $0.address.description < $1.address.description }
         return DiscoveryResult(election: TopologyElection.elect(views), failures: failures)
+    }
+
+    /// The view of `address`, or why there is none.
+    func answer(from address: NodeAddress) async -> (NodeAddress, Result<ClusterTopology, TopologyError>) {
+        do throws(TopologyError) {
+            return (address, .success(try await view(from: address)))
+        } catch {
+            return (address, .failure(error))
+        }
     }
 }

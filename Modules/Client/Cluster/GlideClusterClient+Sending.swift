@@ -226,20 +226,9 @@ extension GlideClusterClient {
     func fanOut(_ requests: [FanOutRequest], readOnly: Bool, deadline: Deadline) async throws(GlideError) -> [RESPToken] {
         let results = await withTaskGroup(of: (Int, Result<RESPToken, GlideError>).self) { group in
             for (index, request) in requests.enumerated() {
-                group.addTask {
-                    do throws(GlideError) {
-                        switch request {
-                        case .node(let address, let connection, let encoded):
-                            return (index, .success(try await self.sendOnce(encoded, to: connection, at: address, deadline: deadline,
-                                                                            throwingServerErrors: false)))
-                        case .batch(let batch, let replica):
-                            return (index, .success(try await self.send(toSlot: batch.slot, replica: replica, readOnly: readOnly,
-                                                                        deadline: deadline) { $0.writeRESPCommand(batch.arguments) }))
-                        }
-                    } catch {
-                        return (index, .failure(error))
-                    }
-                }
+                // Each child calls a method instead of holding a typed `do`/`catch` itself: built with -O
+                // by Swift 6.3.1, such children here lost their results (a group that returned nothing).
+                group.addTask { (index, await self.run(request, readOnly: readOnly, deadline: deadline)) }
             }
             var collected = [Result<RESPToken, GlideError>?](repeating: nil, count: requests.count)
             for await (index, result) in group { collected[index] = result }
@@ -254,6 +243,22 @@ extension GlideClusterClient {
             }
         }
         return replies
+    }
+
+    /// One request of a fan-out, with its failure as a value.
+    func run(_ request: FanOutRequest, readOnly: Bool, deadline: Deadline) async -> Result<RESPToken, GlideError> {
+        do throws(GlideError) {
+            switch request {
+            case .node(let address, let connection, let encoded):
+                return .success(try await sendOnce(encoded, to: connection, at: address, deadline: deadline, throwingServerErrors: false))
+            case .batch(let batch, let replica):
+                return .success(try await send(toSlot: batch.slot, replica: replica, readOnly: readOnly, deadline: deadline) {
+                    $0.writeRESPCommand(batch.arguments)
+                })
+            }
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// Combines replies by `aggregation` into one token; a server error among them throws.

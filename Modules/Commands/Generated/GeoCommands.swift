@@ -487,8 +487,6 @@ public struct GEORADIUS: GlideCommand {
                 body(value)
             case .storedistkey(let value):
                 body(value)
-            default:
-                break
             }
         }
     }
@@ -894,8 +892,6 @@ public struct GEORADIUSBYMEMBER: GlideCommand {
                 body(value)
             case .storedistkey(let value):
                 body(value)
-            default:
-                break
             }
         }
     }

@@ -1,0 +1,93 @@
+// glide-microbench: the cost of routing a cluster request, without I/O: nanoseconds and heap
+// allocations per operation. The cluster target is that routing allocates nothing.
+//
+//   glide-microbench [-n iterations] [--csv]
+import CAllocationCounter
+import Foundation
+import Glide
+
+struct Options {
+    var iterations = 2_000_000
+    var csv = false
+}
+
+let options: Options = {
+    var options = Options()
+    var arguments = CommandLine.arguments.dropFirst().makeIterator()
+    while let flag = arguments.next() {
+        switch flag {
+        case "-n": options.iterations = arguments.next().flatMap(Int.init) ?? options.iterations
+        case "--csv": options.csv = true
+        default:
+            print("usage: glide-microbench [-n iterations] [--csv]")
+            exit(flag == "--help" ? 0 : 2)
+        }
+    }
+    return options
+}()
+
+// A three-shard map, as discovery builds it.
+let topology = ClusterTopology(shards: (0..<3).map { index in
+    ClusterShard(slots: [UInt16(index * 5461)...UInt16(min(16383, index * 5461 + 5460))],
+                 primary: ClusterNode(address: NodeAddress(host: "10.0.0.\(index)", port: 7000), role: .primary),
+                 replicas: [ClusterNode(address: NodeAddress(host: "10.0.1.\(index)", port: 7000), role: .replica)])
+})
+let map = SlotMap(topology)
+let keys: [String] = (0..<1024).map { "user:\($0):profile" }
+let byteKeys: [Bytes] = keys.map { Bytes($0) }
+
+/// Runs `body` `iterations` times and reports nanoseconds and allocations per call.
+@inline(never)
+func measure(_ name: String, iterations: Int = options.iterations, csv: Bool = options.csv, _ body: (Int) -> Int) {
+    var sink = 0
+    for index in 0..<10_000 { sink &+= body(index) }  // warm-up: lazy globals, caches
+    let allocationsBefore = glide_allocation_count()
+    let start = DispatchTime.now().uptimeNanoseconds
+    for index in 0..<iterations { sink &+= body(index) }
+    let elapsed = DispatchTime.now().uptimeNanoseconds - start
+    let allocations = Double(glide_allocation_count() - allocationsBefore) / Double(iterations)
+    let nanoseconds = Double(elapsed) / Double(iterations)
+    if csv {
+        print("\"\(name)\",\"\(String(format: "%.1f", nanoseconds))\",\"\(String(format: "%.4f", allocations))\",\"\(sink & 1)\"")
+    } else {
+        print("\(name): \(String(format: "%.1f", nanoseconds)) ns/op, \(String(format: "%.4f", allocations)) allocations/op")
+    }
+}
+
+measure("slot of a String key + slot map lookup") { index in
+    let slot = HashSlot.of(keys[index & 1023])
+    return map.shardIndex(forSlot: slot) ?? -1
+}
+measure("slot of a Bytes key + slot map lookup") { index in
+    map.shardIndex(forSlot: HashSlot.of(byteKeys[index & 1023])) ?? -1
+}
+measure("routing decision for GET (keys visited, policy, slot, node)") { index in
+    let command = GET(keys[index & 1023])
+    let decision = Router.decide(name: GET.name, routing: GET.routing, keySlots: Router.keySlots(of: command))
+    guard case .slot(let slot, let replicaAllowed) = decision.target, let shard = map.shardIndex(forSlot: slot) else { return -1 }
+    return replicaAllowed ? shard : shard + 1
+}
+measure("routing decision for SET with options") { index in
+    let command = SET(keys[index & 1023], "value", condition: .nx, expiration: .seconds(10))
+    let decision = Router.decide(name: SET.name, routing: SET.routing, keySlots: Router.keySlots(of: command))
+    guard case .slot(let slot, _) = decision.target else { return -1 }
+    return map.shardIndex(forSlot: slot) ?? -1
+}
+let mgets = keys.map { MGET(["{\($0)}a", "{\($0)}b", "{\($0)}c"]) }
+measure("routing decision for a same-slot MGET of 3 keys") { index in
+    let command = mgets[index & 1023]
+    let decision = Router.decide(name: MGET.name, routing: MGET.routing, keySlots: Router.keySlots(of: command))
+    guard case .slot(let slot, _) = decision.target else { return -1 }
+    return map.shardIndex(forSlot: slot) ?? -1
+}
+measure("replica choice (ReadFrom.azAffinity)") { index in
+    let shard = map.shards[index % 3]
+    return ReadFrom.azAffinity.replicaIndex(in: shard, clientAZ: "zone-a", rotation: index) ?? -1
+}
+// Calibration: proves the counter counts (one array per call).
+measure("calibration: one heap array per call") { index in
+    var array = [Int]()
+    array.reserveCapacity(4 + (index & 1))
+    array.append(index)
+    return array.count
+}
