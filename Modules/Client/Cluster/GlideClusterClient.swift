@@ -108,7 +108,7 @@ public final class GlideClusterClient: Sendable {
             throw GlideError(.routing, "slot IDs run from 0 to 16383: \(route)")
         }
         let replies = try await send(decision, name: Command.name, readOnly: Command.routing.isReadOnly,
-                                     deadline: deadline(blockingTimeout: command.blockingTimeout),
+                                     deadline: deadline(blockingTimeout: command.blockingTimeout), explicitRoute: true,
                                      encode: { command.encode(into: &$0) }, arguments: { Self.arguments(of: command) })
         func decode(_ token: RESPToken) throws(GlideError) -> Command.Response {
             do {
@@ -160,7 +160,7 @@ public final class GlideClusterClient: Sendable {
         }
         let blocking = routing.flags.contains(.blocking) ? Duration.zero : nil
         let replies = try await send(decision, name: name, readOnly: routing.isReadOnly, deadline: deadline(blockingTimeout: blocking),
-                                     encode: { $0.writeRESPCommand(arguments) }, arguments: { arguments })
+                                     explicitRoute: route != nil, encode: { $0.writeRESPCommand(arguments) }, arguments: { arguments })
         switch replies {
         case .single(let token):
             if token.type.isError { throw GlideError.server(token, address: nil) }

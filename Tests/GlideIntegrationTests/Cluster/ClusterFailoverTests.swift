@@ -103,6 +103,39 @@ final class LoadState: Sendable {
     let operations = Atomic<Int>(0)
 }
 
+extension ClusterFailoverTests {
+    @Test func aRequestThatCouldNotReachADeadPrimaryIsRetriedOnItsSuccessor() async throws {
+        let cluster = try await Self.cluster.value
+        // A shard whose replica is alive (another test may have crashed a primary already).
+        var chosen: (primary: TestCluster.Node, replica: TestCluster.Node)?
+        for primary in try await cluster.primaries() {
+            if let replica = try await cluster.replicas(of: primary).first(where: { $0.server.pid != nil }) {
+                chosen = (primary, replica)
+                break
+            }
+        }
+        let (victim, replica) = try #require(chosen)
+        let map = SlotMap(try await cluster.topology(from: replica))
+        let key = try #require((0..<10_000).map { "retry:\($0)" }.first { map.primary(forSlot: HashSlot.of($0)) == victim.address })
+        // No periodic check, and no request until the failover is over: the client's map still
+        // names the dead primary when the request starts.
+        let client = try await cluster.client {
+            $0.topologyRefresh.periodicInterval = nil
+            $0.requestTimeout = .seconds(10)
+        }
+        try await client.set(key, "kept")
+        _ = try await client.execute(WAIT(numreplicas: 1, timeout: 2000), route: .slotKey(BulkString(key), .primary))
+        await cluster.kill(victim)
+        try await cluster.waitForFailover(of: victim)
+        #expect(client.topology.map { SlotMap($0).primary(forSlot: HashSlot.of(key)) } == victim.address)
+        // One call: the connection to the dead node is refused (nothing was sent), the topology
+        // is refreshed, and the request goes to the replica that took over.
+        #expect(try await client.get(key) == "kept")
+        #expect(client.topology.map { SlotMap($0).primary(forSlot: HashSlot.of(key)) } == replica.address)
+        await client.close()
+    }
+}
+
 extension Sequence where Element: Sendable {
     /// How many elements pass an async test.
     func asyncCount(_ test: (Element) async throws -> Bool) async rethrows -> Int {

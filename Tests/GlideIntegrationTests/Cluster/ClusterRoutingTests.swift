@@ -115,12 +115,25 @@ import Testing
         #expect(try await client.execute(myID, route: .slotID(Int(HashSlot.of(key)), .primary)).singleValue == owner.id)
         #expect(try await client.execute(myID, route: .byAddress(replica.address)).singleValue == replica.id)
 
-        // A replica route serves reads from the replica (once it has the write).
+        // A replica route serves a read from the replica, though this client reads from
+        // primaries otherwise. STRLEN is a read no other cluster test sends: each node's
+        // command stats show who served it.
         try await client.set(key, "replicated")
-        try await cluster.waitUntil("the replica has the key") {
-            try await cluster.command(replica, ["READONLY"]) ; return try await cluster.command(replica, ["GET", key]).stringValue == "replicated"
+        _ = try await client.execute(WAIT(numreplicas: 1, timeout: 2000), route: .slotKey(BulkString(key), .primary))
+        func strlenCalls(_ node: TestCluster.Node) async throws -> Int {
+            let stats = try await cluster.command(node, ["INFO", "commandstats"]).stringValue ?? ""
+            let line = stats.split(separator: "\r\n").first { $0.hasPrefix("cmdstat_strlen:") }
+            return line.flatMap { $0.split(separator: ",").first?.split(separator: "=").last.flatMap { Int($0) } } ?? 0
         }
-        #expect(try await client.execute(GET(key), route: .slotKey(BulkString(key), .replica)).singleValue??.string == "replicated")
+        let (ownerBefore, replicaBefore) = (try await strlenCalls(owner), try await strlenCalls(replica))
+        #expect(try await client.execute(STRLEN(key), route: .slotKey(BulkString(key), .replica)).singleValue == 10)
+        #expect(try await strlenCalls(replica) == replicaBefore + 1)
+        #expect(try await strlenCalls(owner) == ownerBefore)
+        #expect(try await client.customCommand(["STRLEN", key], route: .slotKey(BulkString(key), .replica)).singleValue?.intValue == 10)
+        #expect(try await strlenCalls(replica) == replicaBefore + 2)
+        // Without a route, this client's reads stay on the primary.
+        #expect(try await client.customCommand(["STRLEN", key]).singleValue?.intValue == 10)
+        #expect(try await strlenCalls(owner) == ownerBefore + 1)
 
         let unknown = await #expect(throws: GlideError.self) {
             try await client.customCommand(["PING"], route: .byAddress(host: "127.0.0.1", port: 1))
