@@ -8,6 +8,9 @@ import Foundation
 enum ServerRegistry {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var running: [Int32: URL] = [:]
+    /// Every server directory not yet removed, running or not (a killed node keeps its own for
+    /// a restart): removed at exit.
+    nonisolated(unsafe) private static var directories: Set<URL> = []
     nonisolated(unsafe) private static var installed = false
 
     /// Where the PIDs of running servers are written, for the run after a crash.
@@ -22,8 +25,14 @@ enum ServerRegistry {
                 atexit { ServerRegistry.killAll() }
             }
             running[pid] = directory
+            directories.insert(directory)
             writePidFile()
         }
+    }
+
+    /// Forgets a directory that was removed.
+    static func directoryRemoved(_ directory: URL) {
+        lock.withLock { _ = directories.remove(directory) }
     }
 
     /// Forgets a server that was stopped.
@@ -43,6 +52,8 @@ enum ServerRegistry {
                 try? FileManager.default.removeItem(at: directory)
             }
             running.removeAll()
+            for directory in directories { try? FileManager.default.removeItem(at: directory) }
+            directories.removeAll()
             try? FileManager.default.removeItem(at: pidFile)
         }
     }

@@ -130,6 +130,7 @@ public final class TestServer: @unchecked Sendable {
             }
             if let process { ServerRegistry.unregister(process.processIdentifier) }
             try? FileManager.default.removeItem(at: directory)
+            ServerRegistry.directoryRemoved(directory)
         }
     }
 
