@@ -97,10 +97,16 @@ public struct CustomCommand<Arguments: RESPArgument & Sendable>: GlideCommand {
     public static var name: String { "CUSTOM" }
     /// The command name and its arguments, e.g. `["CLIENT", "INFO"]`.
     public var arguments: Arguments
+    /// For a blocking command, how long the server may hold the reply back (see
+    /// `CommandTable.blockingTimeout(for:)`); `nil` otherwise.
+    public var blockingTimeout: Duration?
 
     /// A command made of `arguments`.
     @inlinable
-    public init(_ arguments: Arguments) { self.arguments = arguments }
+    public init(_ arguments: Arguments, blockingTimeout: Duration? = nil) {
+        self.arguments = arguments
+        self.blockingTimeout = blockingTimeout
+    }
 
     /// Writes the arguments as one RESP array.
     @inlinable

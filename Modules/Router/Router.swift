@@ -39,7 +39,7 @@ public enum Router {
     ///   read-only.
     /// - `multi_shard` commands whose keys span slots (`MGET`, `MSET`, `DEL`, …) are split.
     /// - `all_nodes` and `all_shards` commands without keys go to every node or every primary.
-    /// - Anything else without keys goes to any one node (a primary when it writes).
+    /// - Anything else without keys goes to any one node: a primary unless it is read-only.
     @inlinable
     public static func decide(name: String, routing: CommandRouting, keySlots: KeySlots) -> RoutingDecision {
         let readOnly = routing.isReadOnly
@@ -89,9 +89,9 @@ public enum Router {
         case .allShards:
             return RoutingDecision(target: .allPrimaries, aggregation: aggregation)
         case .none, .multiShard, .special:
-            // A command with no flags is one the table doesn't know: it may write.
-            let primaryOnly = routing.flags.contains(.write) || routing.flags.isEmpty
-            return RoutingDecision(target: .randomNode(primaryOnly: primaryOnly), aggregation: aggregation)
+            // Only what is marked read-only may reach a replica: scripts (EVAL with no keys) and
+            // commands the table doesn't know carry no write flag, yet may write.
+            return RoutingDecision(target: .randomNode(primaryOnly: !routing.isReadOnly), aggregation: aggregation)
         }
     }
 
@@ -114,11 +114,12 @@ public enum Router {
 
     /// Where the tips leave a cluster caller worse off, what is used instead (GLIDE makes the
     /// same choices): keys, random keys, pub/sub introspection and slow logs gather what every
-    /// node knows, and `WATCH` is split by slot like `DEL`.
+    /// node knows, `WATCH` is split by slot like `DEL`, and `UNWATCH` reaches every primary.
     public static let overrides: [String: (request: RequestPolicy?, aggregation: ResponseAggregation?)] = [
         "KEYS": (nil, .combineArrays),
         "RANDOMKEY": (nil, .firstNonNull),
         "WATCH": (.multiShard, .allSucceeded),
+        "UNWATCH": (.allShards, .allSucceeded),
         "PUBSUB CHANNELS": (.allNodes, .combineArrays),
         "PUBSUB SHARDCHANNELS": (.allNodes, .combineArrays),
         "PUBSUB NUMSUB": (.allNodes, .combineMaps),

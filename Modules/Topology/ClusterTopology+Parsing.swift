@@ -36,7 +36,7 @@ extension ClusterTopology {
             }
             var primaries: [ClusterNode] = []
             for nodeEntry in fields["nodes"]?.arrayValue ?? [] {
-                let node = try Self.shardNode(nodeEntry, queried: queried, preferTLSPort: preferTLSPort)
+                guard let node = try Self.shardNode(nodeEntry, queried: queried, preferTLSPort: preferTLSPort) else { continue }
                 if node.role == .primary { primaries.append(node) } else { replicas.append(node) }
             }
             // During a failover a shard can list its failed old primary beside the new one.
@@ -62,9 +62,14 @@ extension ClusterTopology {
             let range = try Self.slotRange(parts[0], parts[1])
             var nodes: [ClusterNode] = []
             for (offset, part) in parts.dropFirst(2).enumerated() {
-                nodes.append(try Self.slotsNode(part, role: offset == 0 ? .primary : .replica, queried: queried))
+                // A node whose endpoint is unknown (`?`) can't be reached; a range without a
+                // reachable primary is left unserved until a later view.
+                guard let node = try Self.slotsNode(part, role: offset == 0 ? .primary : .replica, queried: queried) else {
+                    if offset == 0 { break } else { continue }
+                }
+                nodes.append(node)
             }
-            let primary = nodes[0]
+            guard let primary = nodes.first, primary.role == .primary else { continue }
             if var shard = byPrimary[primary.address] {
                 shard.slots = ClusterShard.merged(shard.slots + [range])
                 byPrimary[primary.address] = shard
@@ -105,19 +110,23 @@ extension ClusterTopology {
         return UInt16(low)...UInt16(high)
     }
 
-    /// The host clients should use: the reported endpoint, or the queried node's host when the
-    /// node reports it as unknown.
-    static func host(_ reported: String?, queried: NodeAddress) -> String {
-        guard let reported, !reported.isEmpty, reported != "?" else { return queried.host }
+    /// The host clients should use, as the server's documentation defines the endpoint: empty
+    /// or null means the host of the node that answered; `?` means unknown (the node prefers
+    /// host names and has none): `fallback` then, or no usable host.
+    static func host(_ reported: String?, queried: NodeAddress, fallback: String? = nil) -> String? {
+        guard let reported, !reported.isEmpty else { return queried.host }
+        guard reported != "?" else { return fallback.flatMap { $0.isEmpty || $0 == "?" ? nil : $0 } }
         return reported
     }
 
-    static func shardNode(_ value: RESPValue, queried: NodeAddress, preferTLSPort: Bool) throws(TopologyError) -> ClusterNode {
+    /// A node of a `CLUSTER SHARDS` reply; `nil` when it has no usable endpoint.
+    static func shardNode(_ value: RESPValue, queried: NodeAddress, preferTLSPort: Bool) throws(TopologyError) -> ClusterNode? {
         let fields = try fields(value, in: "CLUSTER SHARDS node")
         var port = fields["port"]?.intValue ?? 0
         if preferTLSPort, let tlsPort = fields["tls-port"]?.intValue, tlsPort > 0 { port = tlsPort }
         guard (1...65535).contains(port) else { throw TopologyError("CLUSTER SHARDS: a node has no usable port") }
-        let endpoint = fields["endpoint"]?.stringValue ?? fields["ip"]?.stringValue
+        let ip = fields["ip"]?.stringValue
+        guard let host = host(fields["endpoint"]?.stringValue ?? ip, queried: queried, fallback: ip) else { return nil }
         let role: ClusterNode.Role = fields["role"]?.stringValue == "master" || fields["role"]?.stringValue == "primary" ? .primary : .replica
         let health: ClusterNode.Health = switch fields["health"]?.stringValue {
         case "loading": .loading
@@ -125,20 +134,21 @@ extension ClusterTopology {
         default: .online
         }
         let zone = fields["availability-zone"]?.stringValue
-        return ClusterNode(id: fields["id"]?.stringValue ?? "", address: NodeAddress(host: host(endpoint, queried: queried), port: port),
+        return ClusterNode(id: fields["id"]?.stringValue ?? "", address: NodeAddress(host: host, port: port),
                            role: role, health: health, availabilityZone: zone?.isEmpty == false ? zone : nil)
     }
 
-    static func slotsNode(_ value: RESPValue, role: ClusterNode.Role, queried: NodeAddress) throws(TopologyError) -> ClusterNode {
+    /// A node of a `CLUSTER SLOTS` range; `nil` when its endpoint is unknown.
+    static func slotsNode(_ value: RESPValue, role: ClusterNode.Role, queried: NodeAddress) throws(TopologyError) -> ClusterNode? {
         guard let parts = value.arrayValue, parts.count >= 2, let port = parts[1].intValue, (1...65535).contains(port) else {
             throw TopologyError("CLUSTER SLOTS: a node entry needs a host and a port")
         }
-        let host = parts[0].isNull ? nil : parts[0].stringValue
+        guard let host = host(parts[0].isNull ? nil : parts[0].stringValue, queried: queried) else { return nil }
         var zone: String?
         if parts.count > 3, let metadata = try? fields(parts[3], in: "CLUSTER SLOTS metadata") {
             zone = metadata["availability-zone"]?.stringValue
         }
-        return ClusterNode(id: parts.count > 2 ? parts[2].stringValue ?? "" : "", address: NodeAddress(host: Self.host(host, queried: queried), port: port),
+        return ClusterNode(id: parts.count > 2 ? parts[2].stringValue ?? "" : "", address: NodeAddress(host: host, port: port),
                            role: role, availabilityZone: zone?.isEmpty == false ? zone : nil)
     }
 }

@@ -87,10 +87,11 @@ public struct SlotMap: Sendable, Hashable {
         case unchanged
         /// The slot now points at another known primary (a slot migration).
         case slotMoved
-        /// The target was a replica of a shard, now its primary (a failover); the old primary
-        /// became one of its replicas.
+        /// The target was a replica of the shard owning the slot, now its primary (a failover);
+        /// the old primary became one of its replicas.
         case replicaPromoted
-        /// The target was unknown; it now serves the slot as the primary of a new shard.
+        /// The target was unknown, or a replica of another shard; it now serves the slot as the
+        /// primary of a new shard (and leaves the replicas it was listed among).
         case newPrimary
     }
 
@@ -104,7 +105,9 @@ public struct SlotMap: Sendable, Hashable {
             table[slot] = UInt16(index)
             return .slotMoved
         }
-        if let index = shards.firstIndex(where: { $0.replicas.contains(address) }) {
+        // A replica of the shard that owns the slot answering for it: that shard failed over.
+        // (A replica of another shard is a node that became a primary of its own: a new shard.)
+        if let index = shards.firstIndex(where: { $0.replicas.contains(address) }), table[slot] == UInt16(index) {
             var shard = shards[index]
             let position = shard.replicas.firstIndex(of: address)!
             let zone = shard.replicaZones[position]
@@ -115,6 +118,12 @@ public struct SlotMap: Sendable, Hashable {
             shards[index] = shard
             table[slot] = UInt16(index)
             return .replicaPromoted
+        }
+        for index in shards.indices {
+            while let position = shards[index].replicas.firstIndex(of: address) {
+                shards[index].replicas.remove(at: position)
+                shards[index].replicaZones.remove(at: position)
+            }
         }
         shards.append(Shard(primary: address))
         table[slot] = UInt16(shards.count - 1)

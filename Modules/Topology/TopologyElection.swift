@@ -34,9 +34,17 @@ public enum TopologyElection {
             if lhs.value.votes != rhs.value.votes { return lhs.value.votes > rhs.value.votes }
             if lhs.key.coveredSlotCount != rhs.key.coveredSlotCount { return lhs.key.coveredSlotCount > rhs.key.coveredSlotCount }
             if lhs.key.nodes.count != rhs.key.nodes.count { return lhs.key.nodes.count > rhs.key.nodes.count }
-            return lhs.key.description < rhs.key.description
+            return lhs.key.sortKey < rhs.key.sortKey
         }
         let winner = ranked[0]
         return Outcome(topology: winner.value.first, votes: winner.value.votes, voters: candidates.count)
+    }
+}
+
+extension ClusterTopology {
+    /// Every compared field of every node, in order: a total order for the last tie-break.
+    var sortKey: String {
+        let nodeKeys = nodes.map { "\($0.id) \($0.address) \($0.role) \($0.availabilityZone ?? "-")" }
+        return description + "\n" + nodeKeys.joined(separator: "\n")
     }
 }

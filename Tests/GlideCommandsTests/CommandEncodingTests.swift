@@ -105,6 +105,18 @@ func token(_ wire: String) throws -> RESPToken { try RESPToken(validating: Bytes
         #expect(GET("k").blockingTimeout == nil)
     }
 
+    @Test func blockingTimeoutsOfCommandsGivenAsArguments() {
+        func timeout(_ words: [String]) -> Duration? { CommandTable.blockingTimeout(for: words.map { Bytes($0) }) }
+        #expect(timeout(["blpop", "a", "b", "1.5"]) == .milliseconds(1500))
+        #expect(timeout(["BLMOVE", "a", "b", "LEFT", "RIGHT", "0"]) == .zero)
+        #expect(timeout(["BLMPOP", "2", "1", "a", "LEFT"]) == .seconds(2))
+        #expect(timeout(["WAIT", "1", "250"]) == .milliseconds(250))
+        #expect(timeout(["XREAD", "block", "100", "STREAMS", "s", "$"]) == .milliseconds(100))
+        #expect(timeout(["XREAD", "STREAMS", "s", "0"]) == nil)
+        #expect(timeout(["GET", "k"]) == nil)
+        #expect(timeout(["BLPOP", "a", "soon"]) == nil)
+    }
+
     @Test func blockingTimeoutsAreClampedNotTrapped() {
         #expect(BlockingTimeout.seconds(-1) == .zero)
         #expect(BlockingTimeout.seconds(.nan) == .zero)

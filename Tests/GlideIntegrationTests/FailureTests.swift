@@ -11,10 +11,11 @@ import Testing
         let prefix = SharedServer.uniqueKey()
         for index in 0..<10 { try await client.set("\(prefix):\(index)", "value-\(index)") }
 
-        // The server holds BLPOP's reply for 1.6 s; the client gives up after 1 s.
+        // The server holds BLPOP's reply for 1.6 s; the client, not told it blocks (a
+        // CustomCommand without a blocking timeout), gives up after 1 s.
         let started = ContinuousClock.now
         let error = await #expect(throws: GlideError.self) {
-            try await client.customCommand(["BLPOP", "\(prefix):empty", "1.6"])
+            try await client.execute(CustomCommand(["BLPOP", "\(prefix):empty", "1.6"]))
         }
         #expect(error?.code == .timeout)
         #expect(ContinuousClock.now - started < .milliseconds(1_550), "the timeout waited for the reply")

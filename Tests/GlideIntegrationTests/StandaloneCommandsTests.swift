@@ -150,6 +150,18 @@ import Testing
     }
 }
 
+@Suite struct CustomBlockingCommandTests {
+    @Test func aBlockingCustomCommandWaitsForItsOwnTimeout() async throws {
+        let client = try await SharedServer.valkey().client { $0.requestTimeout = .milliseconds(250) }
+        let key = SharedServer.uniqueKey()
+        let started = ContinuousClock.now
+        // BLPOP's 0.6 s outlasts the 250 ms request timeout: it comes back empty, not timed out.
+        #expect(try await client.customCommand(["BLPOP", key, "0.6"]) == .null)
+        #expect(ContinuousClock.now - started >= .milliseconds(550))
+        await client.close()
+    }
+}
+
 @Suite struct MultiplexingGuardTests {
     @Test(arguments: [["SUBSCRIBE", "news"], ["psubscribe", "n*"], ["MONITOR"], ["client", "reply", "off"]])
     func commandsThatBreakOneReplyPerRequestAreRefused(arguments: [String]) async throws {

@@ -50,10 +50,14 @@ func argumentDecision(_ words: [String]) -> RoutingDecision {
         #expect(decision(SLOWLOG.LEN()) == RoutingDecision(target: .allNodes, aggregation: .sum))
         #expect(decision(SLOWLOG.GET()) == RoutingDecision(target: .allNodes, aggregation: .combineArrays))
         #expect(decision(PUBSUB.NUMSUB()) == RoutingDecision(target: .allNodes, aggregation: .combineMaps))
-        #expect(decision(CONFIG.GET(["maxmemory"])).target == .randomNode(primaryOnly: false))
-        #expect(decision(TIME()).target == .randomNode(primaryOnly: false))
-        #expect(decision(ECHO("x")).target == .randomNode(primaryOnly: false))
-        #expect(decision(PUBLISH("c", "m")).target == .randomNode(primaryOnly: false))
+        #expect(decision(UNWATCH()) == RoutingDecision(target: .allPrimaries, aggregation: .allSucceeded))
+        #expect(decision(CONFIG.GET(["maxmemory"])).target == .randomNode(primaryOnly: true))
+        #expect(decision(TIME()).target == .randomNode(primaryOnly: true))
+        // A script with no keys may write: it goes to a primary.
+        #expect(decision(EVAL("return redis.call('set', 'k', 'v')")).target == .randomNode(primaryOnly: true))
+        #expect(decision(EVAL_RO("return 1")).target == .randomNode(primaryOnly: false))
+        #expect(decision(ECHO("x")).target == .randomNode(primaryOnly: true))
+        #expect(decision(PUBLISH("c", "m")).target == .randomNode(primaryOnly: true))
         #expect(decision(FUNCTION.RESTORE("payload")).target == .allPrimaries)
         #expect(decision(SWAPDB(index1: 0, index2: 1)).target == .randomNode(primaryOnly: true))
     }

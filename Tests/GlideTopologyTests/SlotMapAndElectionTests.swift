@@ -56,6 +56,12 @@ func standardTopology(replicaHealth: ClusterNode.Health = .online) -> ClusterTop
         #expect(map.primary(forSlot: 5000) == address(7003))
         #expect(map.shard(forSlot: 5000)?.replicas == [address(7000)])
         #expect(map.shard(forSlot: 5000)?.primaryZone == "b")
+        // A replica of another shard answering for a slot: it became a primary of its own.
+        #expect(map.applyMoved(slot: 6000, to: address(7005)) == .newPrimary)
+        #expect(map.primary(forSlot: 6000) == address(7005))
+        #expect(map.primary(forSlot: 16000) == address(7002))
+        #expect(map.shard(forSlot: 16000)?.replicas == [])
+        #expect(map.primary(forSlot: 6001) == address(7001))
         // A node nobody knew about.
         #expect(map.applyMoved(slot: 16000, to: address(7010)) == .newPrimary)
         #expect(map.primary(forSlot: 16000) == address(7010))

@@ -55,12 +55,14 @@ struct ShardsReply {
         #expect(topology.nodes.count == 7)
     }
 
-    @Test func unknownEndpointsMeanTheQueriedHostAndTLSPortsArePreferredWhenAsked() throws {
+    @Test func emptyEndpointsMeanTheQueriedHostAndUnknownOnesTheIP() throws {
         let reply = ShardsReply()
         let value = RESPValue.array([reply.shard([0, 16383], [reply.node(7000, "master", endpoint: "?", tlsPort: 8000),
                                                               reply.node(7001, "replica", endpoint: "", tlsPort: 8001)])])
         let plain = try ClusterTopology(shardsReply: value, queried: seed)
-        #expect(plain.shards[0].primary?.address == NodeAddress(host: "seed.example", port: 7000))
+        // `?` is unknown, not "the node you asked": the node's IP stands in.
+        #expect(plain.shards[0].primary?.address == NodeAddress(host: "127.0.0.1", port: 7000))
+        // Empty means the node that answered.
         #expect(plain.shards[0].replicas[0].address == NodeAddress(host: "seed.example", port: 7001))
         let tls = try ClusterTopology(shardsReply: value, queried: seed, preferTLSPort: true)
         #expect(tls.nodes.map(\.address.port) == [8000, 8001])
@@ -121,5 +123,12 @@ struct ShardsReply {
         #expect(topology.shards[0].replicas.map(\.address) == [NodeAddress(host: "10.0.0.4", port: 7003)])
         #expect(topology.shards[1].primary?.address == NodeAddress(host: "seed.example", port: 7001))
         #expect(throws: TopologyError.self) { try ClusterTopology(slotsReply: .array([.array([.integer(0)])]), queried: seed) }
+        // A range whose primary's endpoint is unknown is left unserved; an unknown replica is skipped.
+        let unknown = RESPValue.array([
+            .array([.integer(0), .integer(99), node("?", 7000, "a")]),
+            .array([.integer(100), .integer(199), node("10.0.0.2", 7001, "b"), node("?", 7004, "e")]),
+        ])
+        let partial = try ClusterTopology(slotsReply: unknown, queried: seed)
+        #expect(partial.shards.count == 1 && partial.shards[0].slots == [100...199] && partial.shards[0].replicas.isEmpty)
     }
 }

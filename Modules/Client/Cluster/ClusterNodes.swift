@@ -21,6 +21,8 @@ final class ClusterNodes: Sendable {
         var connections: [NodeAddress: Connection] = [:]
         /// Aligned with `map.shards`, so a slot lookup needs no hashing.
         var shards: [ShardConnections] = []
+        /// Primaries that serve no slot yet (just added): they still take server-wide commands.
+        var idlePrimaries: [NodeAddress] = []
         var closed = false
     }
 
@@ -57,10 +59,11 @@ final class ClusterNodes: Sendable {
         state.withLock { $0.connections[address] }
     }
 
-    /// The connection to `address`, opened if the node is new (an `ASK` or `MOVED` target not in
-    /// the map yet).
-    func connection(toNew address: NodeAddress) -> Connection {
+    /// The connection to `address`, opened if the node is new (an `ASK` target not in the map
+    /// yet); `nil` once the client is closed.
+    func connection(toNew address: NodeAddress) -> Connection? {
         state.withLock { state in
+            if state.closed { return nil }
             if let existing = state.connections[address] { return existing }
             let connection = makeConnection(address)
             state.connections[address] = connection
@@ -68,15 +71,19 @@ final class ClusterNodes: Sendable {
         }
     }
 
-    /// Every primary's connection, with its address.
+    /// Every primary's connection, with its address, slotless primaries included.
     func primaries() -> [(NodeAddress, Connection)] {
-        state.withLock { state in zip(state.map.shards, state.shards).map { ($0.primary, $1.primary) } }
+        state.withLock { state in
+            zip(state.map.shards, state.shards).map { ($0.primary, $1.primary) }
+                + state.idlePrimaries.compactMap { address in state.connections[address].map { (address, $0) } }
+        }
     }
 
-    /// Every node's connection (primaries, then replicas), with its address.
+    /// Every node's connection, with its address: the map's primaries and replicas, slotless
+    /// primaries, and replicas still loading (they answer `LOADING`, which is waited out).
     func allNodes() -> [(NodeAddress, Connection)] {
         state.withLock { state in
-            state.map.addresses.compactMap { address in state.connections[address].map { (address, $0) } }
+            state.connections.sorted { $0.key.description < $1.key.description }.map { ($0.key, $0.value) }
         }
     }
 
@@ -102,16 +109,28 @@ final class ClusterNodes: Sendable {
     /// that left. Returns whether anything changed.
     @discardableResult
     func adopt(_ topology: ClusterTopology) -> Bool {
-        let retired = state.withLock { state -> [Connection]? in
-            guard !state.closed else { return nil }
-            let map = SlotMap(topology)
-            if state.topology?.comparable == topology.comparable && state.map == map { return nil }
+        let map = SlotMap(topology)
+        let idle = topology.idleNodes.filter { $0.role == .primary && $0.health != .failed }.map(\.address)
+        // Nodes outside the map's serving set that still answer server-wide commands.
+        let extra = idle + topology.shards.flatMap(\.replicas).filter { $0.health == .loading }.map(\.address)
+        // Connections are made outside the lock (each has buffers to allocate); a node that
+        // another thread added meanwhile keeps its existing connection.
+        let known = state.withLock { Set($0.connections.keys) }
+        let wanted = Set(map.addresses + extra)
+        var prepared: [NodeAddress: Connection] = [:]
+        for address in wanted.subtracting(known) { prepared[address] = makeConnection(address) }
+        let (changed, retired, unused) = state.withLock { state -> (Bool, [Connection], [Connection]) in
+            let unchanged = state.topology?.comparable == topology.comparable && state.map == map
+            guard !state.closed, !unchanged else { return (false, [], Array(prepared.values)) }
             state.topology = topology
-            return install(map, in: &state)
+            state.idlePrimaries = idle
+            var available = prepared
+            let retired = install(map, extra: extra, in: &state, prepared: &available)
+            return (true, retired, Array(available.values))
         }
-        guard let retired else { return false }
+        for connection in unused { connection.close() }
         retire(retired)
-        return true
+        return changed
     }
 
     /// Points `slot` at `address`, as a `MOVED` reply says.
@@ -120,17 +139,19 @@ final class ClusterNodes: Sendable {
             guard !state.closed else { return [] }
             var map = state.map
             guard map.applyMoved(slot: slot, to: address) != .unchanged else { return [] }
-            return install(map, in: &state)
+            var none: [NodeAddress: Connection] = [:]
+            return install(map, extra: state.idlePrimaries, in: &state, prepared: &none)
         }
         retire(retired)
     }
 
-    /// Installs `map`, creating connections for its new nodes; returns the connections of nodes
-    /// no longer in it.
-    private func install(_ map: SlotMap, in state: inout State) -> [Connection] {
+    /// Installs `map`, with connections for its nodes and the `extra` ones (taken from
+    /// `prepared` when there, else made here); returns the connections of nodes that left.
+    private func install(_ map: SlotMap, extra: [NodeAddress], in state: inout State,
+                         prepared: inout [NodeAddress: Connection]) -> [Connection] {
         var connections: [NodeAddress: Connection] = [:]
-        for address in map.addresses {
-            connections[address] = state.connections[address] ?? makeConnection(address)
+        for address in map.addresses + extra where connections[address] == nil {
+            connections[address] = state.connections[address] ?? prepared.removeValue(forKey: address) ?? makeConnection(address)
         }
         let retired = state.connections.filter { connections[$0.key] == nil }.map(\.value)
         state.shards = map.shards.map { shard in

@@ -18,6 +18,10 @@ enum ClusterRecovery: Equatable, Sendable {
     /// at once, few enough that a loop between confused nodes ends.
     static let maximumRedirections = 5
 
+    /// Waits before a request gives up even when its deadline is far (a blocking command that
+    /// may wait forever): at most 160 ms each, about half a minute in all.
+    static let maximumWaits = 200
+
     /// The pause before the `attempt`-th wait-and-retry (from zero): 10 ms, doubling, at most 160 ms.
     static func backoff(attempt: Int) -> Duration {
         .milliseconds(10 << min(max(attempt, 0), 4))
@@ -28,6 +32,7 @@ enum ClusterRecovery: Equatable, Sendable {
     static func decide(serverError message: String, from node: NodeAddress, redirections: Int, waits: Int) -> ClusterRecovery {
         let parts = message.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true)
         guard let code = parts.first else { return .fail }
+        if waits >= maximumWaits && code != "MOVED" && code != "ASK" { return .fail }
         switch code {
         case "MOVED", "ASK":
             guard redirections < maximumRedirections, parts.count >= 3, let slot = UInt16(parts[1]), slot < 16384,
@@ -55,6 +60,7 @@ enum ClusterRecovery: Equatable, Sendable {
     /// once the topology is refreshed: the slot may have a new owner. A request lost in flight
     /// (`connectionClosed`) may have run; only a read-only one is retried. Timeouts are final.
     static func decide(connectionError error: GlideError, readOnly: Bool, waits: Int) -> ClusterRecovery {
+        guard waits < maximumWaits else { return .fail }
         switch error.code {
         case .connectionFailed:
             return .retry(after: backoff(attempt: waits), refresh: true)

@@ -18,11 +18,11 @@ public enum ClusterValue<Value: Sendable>: Sendable {
         return nil
     }
 
-    /// Every value: the single one, or each node's.
+    /// Every value: the single one, or each node's, in the order of the nodes' addresses.
     public var values: [Value] {
         switch self {
         case .single(let value): [value]
-        case .perNode(let values): Array(values.values)
+        case .perNode(let values): values.sorted { $0.key.description < $1.key.description }.map(\.value)
         }
     }
 }

@@ -5,7 +5,9 @@ extension GlideClusterClient {
         try await execute(INFO(sections: sections), route: route)
     }
 
-    /// Pings every primary (or where `route` says); `PONG`, or `message`, when all answer.
+    /// Pings the nodes `route` reaches; `PONG`, or `message`, from each (combined into one when
+    /// the route reaches every node or every primary and all answer). Without a route,
+    /// `ping()` pings every primary.
     public func ping(_ message: BulkString? = nil, route: Route) async throws(GlideError) -> ClusterValue<String> {
         try await execute(PING(message: message).decoding(as: String.self), route: route)
     }

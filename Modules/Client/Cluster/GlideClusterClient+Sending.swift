@@ -33,6 +33,7 @@ extension GlideClusterClient {
         var redirections = 0
         var waits = 0
         while true {
+            if closed { throw GlideError(.clientClosed, "the client was closed") }
             let connection: ClusterNodes.Connection
             var prefix: [StaticString] = []
             switch target {
@@ -41,7 +42,8 @@ extension GlideClusterClient {
                     if closed { throw GlideError(.clientClosed, "the client was closed") }
                     // No shard serves the slot (yet): the topology may be catching up.
                     refresher.requestRefresh()
-                    guard await pause(ClusterRecovery.backoff(attempt: waits), before: deadline) else {
+                    guard waits < ClusterRecovery.maximumWaits,
+                          try await pause(ClusterRecovery.backoff(attempt: waits), before: deadline) else {
                         throw GlideError(.routing, "no node of the cluster serves slot \(slot)")
                     }
                     waits += 1
@@ -52,7 +54,8 @@ extension GlideClusterClient {
                 // the replica serves reads once told READONLY.
                 if replica && configuration.readFrom == .primary { prefix = ["READONLY"] }
             case .asking(let address):
-                connection = nodes.connection(toNew: address)
+                guard let found = nodes.connection(toNew: address) else { throw GlideError(.clientClosed, "the client was closed") }
+                connection = found
                 prefix = ["ASKING"]
             }
 
@@ -85,7 +88,7 @@ extension GlideClusterClient {
                     target = .asking(address)
                 case .retry(let delay, let refresh):
                     if refresh { refresher.requestRefresh() }
-                    guard await pause(delay, before: deadline) else { throw GlideError.server(cause, address: node.description) }
+                    guard try await pause(delay, before: deadline) else { throw GlideError.server(cause, address: node.description) }
                     waits += 1
                     // TRYAGAIN from the node an ASK named (a multi-key request whose keys are
                     // split by the migration): ask that node again, not the source.
@@ -97,9 +100,13 @@ extension GlideClusterClient {
                 }
             case .failure(let error):
                 if error.code == .clientClosed {
-                    // A connection retired with its node while this request was on its way: the
-                    // node left the topology, so try again where the map now says.
-                    guard !closed, redirections < ClusterRecovery.maximumRedirections else { throw error }
+                    if closed { throw error }
+                    // The node left the topology and its connection was retired with this request
+                    // on it. A read is tried again where the map now says; a write may have run.
+                    guard readOnly, redirections < ClusterRecovery.maximumRedirections else {
+                        throw GlideError(.connectionClosed, "the node left the cluster while the request was in flight; "
+                                         + "it may or may not have run", address: node.description)
+                    }
                     redirections += 1
                     target = .slot(slot, replica: false)
                     continue
@@ -107,7 +114,7 @@ extension GlideClusterClient {
                 if error.code == .connectionFailed || error.code == .connectionClosed { refresher.requestRefresh() }
                 switch ClusterRecovery.decide(connectionError: error, readOnly: readOnly, waits: waits) {
                 case .retry(let delay, _):
-                    guard await pause(delay, before: deadline) else { throw error }
+                    guard try await pause(delay, before: deadline) else { throw error }
                     waits += 1
                     target = .slot(slot, replica: false)
                 default:
@@ -117,11 +124,17 @@ extension GlideClusterClient {
         }
     }
 
-    /// Sleeps for `delay` when there is time for it before `deadline`; `false` when there isn't.
-    func pause(_ delay: Duration, before deadline: Deadline) async -> Bool {
-        guard Deadline.now() + delay < deadline else { return false }
-        try? await Task.sleep(for: delay)
-        return !closed
+    /// Sleeps for `delay` when there is time for it before `deadline`; `false` when there isn't,
+    /// or when the caller's task is cancelled. Throws `.clientClosed` once the client is closed.
+    func pause(_ delay: Duration, before deadline: Deadline) async throws(GlideError) -> Bool {
+        guard Deadline.now() + delay < deadline, !Task.isCancelled else { return false }
+        do {
+            try await Task.sleep(for: delay)
+        } catch {
+            return false  // cancelled while waiting
+        }
+        if closed { throw GlideError(.clientClosed, "the client was closed") }
+        return true
     }
 
     // MARK: Any route
@@ -135,10 +148,7 @@ extension GlideClusterClient {
             throw GlideError(.routing, "\(name) has a reply per node in a cluster; use execute(_:route:) or a "
                              + "customCommand route to get them by node")
         }
-        if name == "SCAN" {
-            throw GlideError(.routing, "SCAN iterates one node's keys; give it a route (.byAddress or .slotID) "
-                             + "with execute(_:route:) to scan that node")
-        }
+        if name == "SCAN" { throw Self.scanRefusal }
         switch try await send(decision, name: name, readOnly: readOnly, deadline: deadline, encode: encode, arguments: arguments) {
         case .single(let token):
             return token
@@ -165,12 +175,12 @@ extension GlideClusterClient {
             guard let (address, connection) = nodes.anyNode(primaryOnly: primaryOnly) else {
                 throw GlideError(.routing, "the client knows no node of the cluster")
             }
-            return .single(try await sendOnce(request, to: connection, at: address, deadline: deadline))
+            return .single(try await sendOnce(request, to: connection, at: address, deadline: deadline, readOnly: readOnly))
         case .address(let address):
             guard let connection = nodes.connection(to: address) else {
                 throw GlideError(.routing, "\(address) is not a node of the cluster")
             }
-            return .single(try await sendOnce(request, to: connection, at: address, deadline: deadline))
+            return .single(try await sendOnce(request, to: connection, at: address, deadline: deadline, readOnly: readOnly))
         case .allNodes, .allPrimaries:
             let targets = decision.target == .allNodes ? nodes.allNodes() : nodes.primaries()
             guard !targets.isEmpty else { throw GlideError(.routing, "the client knows no node of the cluster") }
@@ -203,17 +213,34 @@ extension GlideClusterClient {
         }
     }
 
-    /// Sends a pre-encoded request to one node, without redirections (nodes chosen by address
-    /// or for keyless commands are not redirected).
+    /// Sends a pre-encoded request to one chosen node (by address, or for a keyless command).
+    /// Nothing redirects such a request; transient conditions (`LOADING`, `TRYAGAIN`,
+    /// `CLUSTERDOWN`, a node that can't be reached) are waited out as `ClusterRecovery` says,
+    /// within the deadline.
     func sendOnce(_ request: RESPCommandBuffer, to connection: ClusterNodes.Connection, at address: NodeAddress,
-                  deadline: Deadline, throwingServerErrors: Bool = true) async throws(GlideError) -> RESPToken {
-        switch await connection.send(deadline: deadline, encode: { $0.append(request) }) {
-        case .failure(let error):
-            if error.code == .connectionFailed || error.code == .connectionClosed { refresher.requestRefresh() }
-            throw error
-        case .success(let reply):
-            if throwingServerErrors && reply.token.type.isError { throw GlideError.server(reply.token, address: address.description) }
-            return reply.token
+                  deadline: Deadline, readOnly: Bool = false, throwingServerErrors: Bool = true) async throws(GlideError) -> RESPToken {
+        var waits = 0
+        while true {
+            if closed { throw GlideError(.clientClosed, "the client was closed") }
+            switch await connection.send(deadline: deadline, encode: { $0.append(request) }) {
+            case .failure(let error):
+                if error.code == .connectionFailed || error.code == .connectionClosed { refresher.requestRefresh() }
+                guard case .retry(let delay, _) = ClusterRecovery.decide(connectionError: error, readOnly: readOnly, waits: waits),
+                      try await pause(delay, before: deadline) else { throw error }
+            case .success(let reply):
+                guard reply.token.type.isError else { return reply.token }
+                let message = reply.token.stringBytes?.string ?? ""
+                switch ClusterRecovery.decide(serverError: message, from: address, redirections: 0, waits: waits) {
+                case .retry(let delay, let refresh):
+                    if refresh { refresher.requestRefresh() }
+                    if try await pause(delay, before: deadline) { break }
+                    fallthrough
+                default:
+                    if throwingServerErrors { throw GlideError.server(reply.token, address: address.description) }
+                    return reply.token
+                }
+            }
+            waits += 1
         }
     }
 
@@ -225,16 +252,30 @@ extension GlideClusterClient {
         case batch(SlotBatch, replica: Bool)
     }
 
-    /// Runs `requests` at once and returns their replies in order; the first failure throws.
+    /// Sub-requests of one fan-out in flight at once: enough to keep every node's connection
+    /// busy, few enough that a split `MGET` of thousands of slots stays within the in-flight limit.
+    static var fanOutWidth: Int { 128 }
+
+    /// Runs `requests`, up to `fanOutWidth` at a time, and returns their replies in order; the
+    /// first failure throws.
     func fanOut(_ requests: [FanOutRequest], readOnly: Bool, deadline: Deadline) async throws(GlideError) -> [RESPToken] {
         let results = await withTaskGroup(of: (Int, Result<RESPToken, GlideError>).self) { group in
-            for (index, request) in requests.enumerated() {
+            var next = 0
+            func startNext() {
+                guard next < requests.count else { return }
+                let index = next
+                let request = requests[index]
+                next += 1
                 // Each child calls a method instead of holding a typed `do`/`catch` itself: built with -O
                 // by Swift 6.3.1, such children here lost their results (a group that returned nothing).
                 group.addTask { (index, await self.run(request, readOnly: readOnly, deadline: deadline)) }
             }
+            for _ in 0..<min(Self.fanOutWidth, requests.count) { startNext() }
             var collected = [Result<RESPToken, GlideError>?](repeating: nil, count: requests.count)
-            for await (index, result) in group { collected[index] = result }
+            while let (index, result) = await group.next() {
+                collected[index] = result
+                startNext()
+            }
             return collected
         }
         var replies: [RESPToken] = []
@@ -253,7 +294,8 @@ extension GlideClusterClient {
         do throws(GlideError) {
             switch request {
             case .node(let address, let connection, let encoded):
-                return .success(try await sendOnce(encoded, to: connection, at: address, deadline: deadline, throwingServerErrors: false))
+                return .success(try await sendOnce(encoded, to: connection, at: address, deadline: deadline, readOnly: readOnly,
+                                                   throwingServerErrors: false))
             case .batch(let batch, let replica):
                 return .success(try await send(toSlot: batch.slot, replica: replica, readOnly: readOnly, deadline: deadline) {
                     $0.writeRESPCommand(batch.arguments)

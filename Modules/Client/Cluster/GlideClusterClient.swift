@@ -63,6 +63,9 @@ public final class GlideClusterClient: Sendable {
         guard configuration.inflightRequestsLimit > 0 else { throw invalid("inflightRequestsLimit must be positive") }
         guard configuration.databaseID >= 0 else { throw invalid("databaseID must not be negative") }
         guard configuration.topologySampleSize > 0 else { throw invalid("topologySampleSize must be positive") }
+        guard configuration.topologyRefresh.minimumInterval >= .zero else {
+            throw invalid("the minimum interval between topology refreshes must not be negative")
+        }
         guard configuration.topologyRefresh.periodicInterval.map({ $0 > .zero }) ?? true else {
             throw invalid("the periodic topology check needs a positive interval, or nil to disable it")
         }
@@ -83,6 +86,7 @@ public final class GlideClusterClient: Sendable {
         // Inlinable so the key visit, the routing constants and the decode are specialised for
         // the command; a request to one slot then takes the lock once and allocates nothing.
         if let refusal = Command.multiplexingRefusal { throw GlideError(.configuration, refusal) }
+        if command.selectedDatabase != nil { throw Self.selectRefusal }
         let decision = Router.decide(name: Command.name, routing: Command.routing, keySlots: Router.keySlots(of: command))
         let deadline = deadline(blockingTimeout: command.blockingTimeout)
         let token: RESPToken
@@ -104,6 +108,7 @@ public final class GlideClusterClient: Sendable {
     /// response policy when it has one, and come back by node otherwise.
     public func execute<Command: GlideCommand>(_ command: Command, route: Route) async throws(GlideError) -> ClusterValue<Command.Response> {
         if let refusal = Command.multiplexingRefusal { throw GlideError(.configuration, refusal) }
+        if command.selectedDatabase != nil { throw Self.selectRefusal }
         guard let decision = Router.decide(name: Command.name, routing: Command.routing, route: route) else {
             throw GlideError(.routing, "slot IDs run from 0 to 16383: \(route)")
         }
@@ -148,6 +153,7 @@ public final class GlideClusterClient: Sendable {
         }
         let metadata = CommandTable.metadata(for: arguments)
         let name = metadata?.name ?? arguments[0].string.uppercased()
+        if name == "SELECT" { throw Self.selectRefusal }
         let routing = metadata.map(CommandRouting.init) ?? .unknown
         let decision: RoutingDecision
         if let route {
@@ -156,9 +162,10 @@ public final class GlideClusterClient: Sendable {
             }
             decision = routed
         } else {
+            if name == "SCAN" { throw Self.scanRefusal }
             decision = Router.decide(name: name, routing: routing, keySlots: Router.keySlots(of: arguments, metadata: metadata))
         }
-        let blocking = routing.flags.contains(.blocking) ? Duration.zero : nil
+        let blocking = CommandTable.blockingTimeout(for: arguments)
         let replies = try await send(decision, name: name, readOnly: routing.isReadOnly, deadline: deadline(blockingTimeout: blocking),
                                      explicitRoute: route != nil, encode: { $0.writeRESPCommand(arguments) }, arguments: { arguments })
         switch replies {
@@ -166,8 +173,25 @@ public final class GlideClusterClient: Sendable {
             if token.type.isError { throw GlideError.server(token, address: nil) }
             return .single(RESPValue(token))
         case .perNode(let tokens):
+            // As for typed commands: one node's error fails the whole request.
+            for (address, token) in tokens.sorted(by: { $0.key.description < $1.key.description }) where token.type.isError {
+                throw GlideError.server(token, address: address.description)
+            }
             return .perNode(tokens.mapValues { RESPValue($0) })
         }
+    }
+
+    /// `SELECT` would switch one node's shared connection, under every caller routed there.
+    @usableFromInline
+    static var selectRefusal: GlideError {
+        GlideError(.configuration, "SELECT would switch the database of one node's shared connection; set databaseID "
+                   + "in the configuration instead (Valkey 9 clusters have several databases)")
+    }
+
+    /// `SCAN` continues a cursor that only the node that gave it understands.
+    @usableFromInline
+    static var scanRefusal: GlideError {
+        GlideError(.routing, "SCAN iterates one node's keys; give it a route (.byAddress or .slotID) to scan that node")
     }
 
     /// When a request must be answered by: the request timeout, or for a blocking command its own

@@ -17,7 +17,8 @@ public struct GlideClusterClientConfiguration: Sendable {
     public var requestTimeout: Duration
     /// How long connecting to a node (TCP, and the handshake) may take. 2 s.
     public var connectionTimeout: Duration
-    /// How reconnection attempts are spaced.
+    /// How reconnection attempts are spaced. (Not used yet: a lost connection is opened again
+    /// by the next request that needs it.)
     public var reconnectStrategy: BackoffStrategy
     /// The logical database (Valkey 9 clusters have several; other servers only 0).
     public var databaseID: Int

@@ -16,7 +16,8 @@ public struct GlideClientConfiguration: Sendable {
     public var requestTimeout: Duration
     /// How long connecting (TCP, and the `HELLO` handshake) may take. 2 s.
     public var connectionTimeout: Duration
-    /// How reconnection attempts are spaced.
+    /// How reconnection attempts are spaced. (Not used yet: a lost connection is opened again
+    /// by the next request that needs it.)
     public var reconnectStrategy: BackoffStrategy
     /// The logical database selected after connecting.
     public var databaseID: Int

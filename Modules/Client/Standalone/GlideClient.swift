@@ -158,7 +158,8 @@ public final class GlideClient: Sendable {
         let head = Array(arguments.prefix(2))
         guard !head.isEmpty else { throw GlideError(.configuration, "a command needs a name") }
         if let refusal = CommandTable.multiplexingRefusal(for: head) { throw GlideError(.configuration, refusal) }
-        let reply = try await execute(CustomCommand(arguments))
+        // A blocking command gets its own timeout, read from its arguments, as typed ones do.
+        let reply = try await execute(CustomCommand(arguments, blockingTimeout: CommandTable.blockingTimeout(for: arguments)))
         if let database = Self.selectedDatabase(head) { connection.databaseSelected(database) }
         return reply
     }

@@ -47,7 +47,14 @@ public class Transaction: @unchecked Sendable {
                 if $0.refused == nil { $0.refused = GlideError(.configuration, refusal) }
                 return
             }
-            if let database = command.selectedDatabase { $0.selectedDatabase = database }
+            if let database = command.selectedDatabase {
+                if tracksSlots {
+                    // In a cluster SELECT would switch one node's shared connection.
+                    if $0.refused == nil { $0.refused = GlideClusterClient.selectRefusal }
+                    return
+                }
+                $0.selectedDatabase = database
+            }
             if tracksSlots { Self.track(command, in: &$0) }
             command.encode(into: &$0.commands)
             $0.count += 1
@@ -85,7 +92,16 @@ public class Transaction: @unchecked Sendable {
             contents.withLock { if $0.refused == nil { $0.refused = GlideError(.configuration, refusal) } }
             return self
         }
-        if let database = GlideClient.selectedDatabase(head) { contents.withLock { $0.selectedDatabase = database } }
+        if let database = GlideClient.selectedDatabase(head) {
+            contents.withLock {
+                if tracksSlots {
+                    if $0.refused == nil { $0.refused = GlideClusterClient.selectRefusal }
+                } else {
+                    $0.selectedDatabase = database
+                }
+            }
+            if tracksSlots { return self }
+        }
         return add(CustomCommand(arguments))
     }
 

@@ -39,4 +39,27 @@ public enum CommandTable {
         guard let name = metadata(for: arguments)?.name else { return nil }
         return multiplexingRefusals[name]
     }
+
+    /// How long the server may hold back the reply of the blocking command in `arguments` (zero:
+    /// forever), read from its timeout argument as the typed commands do; `nil` for a command
+    /// that doesn't block (including `XREAD` without `BLOCK`).
+    public static func blockingTimeout(for arguments: [Bytes]) -> Duration? {
+        guard let first = arguments.first, arguments.count > 1 else { return nil }
+        func number(_ index: Int) -> Double? {
+            index < arguments.count ? Double(arguments[index].string) : nil
+        }
+        switch first.string.uppercased() {
+        case "BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BZPOPMIN", "BZPOPMAX":
+            return number(arguments.count - 1).map(BlockingTimeout.seconds)
+        case "BLMPOP", "BZMPOP":
+            return number(1).map(BlockingTimeout.seconds)
+        case "WAIT", "WAITAOF":
+            return number(arguments.count - 1).map { BlockingTimeout.milliseconds(Int(exactly: $0.rounded()) ?? Int.max) }
+        case "XREAD", "XREADGROUP":
+            guard let block = arguments.firstIndex(where: { $0.equalsCaseInsensitive("BLOCK") }) else { return nil }
+            return number(block + 1).map { BlockingTimeout.milliseconds(Int(exactly: $0.rounded()) ?? Int.max) }
+        default:
+            return nil
+        }
+    }
 }

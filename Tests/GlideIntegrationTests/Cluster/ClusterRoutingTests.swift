@@ -166,6 +166,52 @@ import Testing
         await client.close()
     }
 
+    @Test func manyKeysAcrossThousandsOfSlotsStayWithinTheInFlightLimit() async throws {
+        let cluster = try await SharedCluster.valkey()
+        // 4,000 keys over ~3,900 slots split into ~3,900 requests: more than the in-flight limit
+        // of every connection, had they all been sent at once.
+        let client = try await cluster.client { $0.inflightRequestsLimit = 200 }
+        let prefix = SharedServer.uniqueKey()
+        let keys = (0..<4000).map { "\(prefix):\($0)" }
+        try await client.execute(MSET(data: keys.map { .init(key: $0, value: $0) }))
+        let values = try await client.execute(MGET(keys))
+        #expect(values.map { $0?.string } == keys)
+        #expect(try await client.execute(DEL(keys)) == 4000)
+        await client.close()
+    }
+
+    @Test func commandsThatWouldMisleadACallerAreRefusedBeforeSending() async throws {
+        let cluster = try await SharedCluster.valkey()
+        let client = try await cluster.client()
+        // SELECT would switch one node's shared connection under every caller routed there.
+        for attempt in 0..<4 {
+            let error = await #expect(throws: GlideError.self) {
+                switch attempt {
+                case 0: _ = try await client.execute(SELECT(index: 1))
+                case 1: _ = try await client.customCommand(["select", "1"])
+                case 2: _ = try await client.exec(ClusterTransaction().set("{s}a", "1").select(1))
+                default: _ = try await client.exec(ClusterTransaction().customCommand(["SELECT", "1"]))
+                }
+            }
+            #expect(error?.code == .configuration)
+        }
+        // SCAN's cursor is one node's: without a route it is refused, typed or not.
+        let typed = await #expect(throws: GlideError.self) { try await client.execute(SCAN("0")) }
+        #expect(typed?.code == .routing)
+        let custom = await #expect(throws: GlideError.self) { try await client.customCommand(["SCAN", "0"]) }
+        #expect(custom?.code == .routing)
+        let node = try #require(cluster.nodes.first)
+        let page = try await client.execute(SCAN("0", count: 10), route: .byAddress(node.address))
+        #expect(page.singleValue != nil)
+        // A node's error fails a per-node request, as a typed one does.
+        let perNode = await #expect(throws: GlideError.self) {
+            try await client.customCommand(["CONFIG", "GET"], route: .allPrimaries)
+        }
+        #expect(perNode?.code == .server)
+        #expect(try await client.ping() == "PONG")
+        await client.close()
+    }
+
     @Test func creationFailsClearlyForNonClusterAndUnreachableSeeds() async throws {
         let standalone = try await SharedServer.valkey()
         let notCluster = await #expect(throws: GlideError.self) {
