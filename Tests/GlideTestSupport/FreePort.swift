@@ -30,6 +30,32 @@ public enum FreePort {
         } == 0
     }
 
+    /// Whether the process `pid` serves RESP on `127.0.0.1:port`: it answers `INFO server` with
+    /// its own `process_id`, or with an error (a server that wants a password first).
+    ///
+    /// A bare connect is not enough: a port found free can meanwhile become another node's
+    /// cluster bus, which accepts connections but speaks no RESP.
+    static func servesRESP(port: Int, pid: Int32) -> Bool {
+        let descriptor = connectLoopback(port: port)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = Array("*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n".utf8)
+        guard send(descriptor, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return false }
+        var reply: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let marker = "process_id:\(pid)\r\n"
+        for _ in 0..<10 {
+            let count = recv(descriptor, &chunk, chunk.count, 0)
+            guard count > 0 else { return false }
+            reply += chunk[0..<count]
+            if reply.first == UInt8(ascii: "-") { return true }
+            if String(decoding: reply, as: UTF8.self).contains(marker) { return true }
+        }
+        return false
+    }
+
     /// A socket listening on a free loopback port, and that port.
     static func listen(backlog: Int32) -> (descriptor: Int32, port: Int) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -51,9 +77,10 @@ public enum FreePort {
     static func connectLoopback(port: Int) -> Int32 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var target = loopback(port: port)
-        _ = withUnsafePointer(to: &target) {
+        let connected = withUnsafePointer(to: &target) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
+        if connected != 0 && descriptor >= 0 { close(descriptor); return -1 }
         return descriptor
     }
 

@@ -87,7 +87,7 @@ public final class TestServer: @unchecked Sendable {
             if !process.isRunning {
                 throw ServerStartFailure("\(binary) exited with status \(process.terminationStatus): \(log())")
             }
-            if FreePort.accepts(port: port) { return }
+            if FreePort.servesRESP(port: port, pid: process.processIdentifier) { return }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw ServerStartFailure("\(binary) did not accept connections on port \(port) within 10 s: \(log())")
