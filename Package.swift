@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "GlideBuffers", targets: ["GlideBuffers"]),
         .library(name: "GlideRESPCodec", targets: ["GlideRESPCodec"]),
         .library(name: "GlideTransport", targets: ["GlideTransport"]),
+        .library(name: "GlideTLS", targets: ["GlideTLS"]),
         .library(name: "GlideTopology", targets: ["GlideTopology"]),
         .library(name: "GlideCommands", targets: ["GlideCommands"]),
         .library(name: "GlideRouter", targets: ["GlideRouter"]),
@@ -31,6 +32,13 @@ let package = Package(
         .target(
             name: "GlideTransport", dependencies: ["GlideBuffers", "CGlideSystem"],
             path: "Modules/Transport", swiftSettings: strict),
+        // The system's OpenSSL (libssl-dev): headers plus the few macros Swift can't call.
+        .target(
+            name: "CGlideTLS", path: "Modules/TLS/CGlideTLS",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .target(
+            name: "GlideTLS", dependencies: ["GlideTransport", "CGlideTLS"], path: "Modules/TLS/GlideTLS",
+            swiftSettings: strict),
         .target(
             name: "GlideTopology", dependencies: ["GlideBuffers", "GlideRESPCodec"], path: "Modules/Topology",
             swiftSettings: strict),
@@ -44,7 +52,9 @@ let package = Package(
         .executableTarget(name: "CommandsGenerator", path: "Modules/CommandsGenerator"),
         .target(
             name: "GlideClient",
-            dependencies: ["GlideBuffers", "GlideRESPCodec", "GlideTransport", "GlideTopology", "GlideCommands", "GlideRouter"],
+            dependencies: [
+                "GlideBuffers", "GlideRESPCodec", "GlideTransport", "GlideTLS", "GlideTopology", "GlideCommands", "GlideRouter",
+            ],
             path: "Modules/Client", swiftSettings: strict),
         .target(name: "Glide", dependencies: ["GlideClient", "GlideCommands"], path: "Modules/Glide", swiftSettings: strict),
 
@@ -66,6 +76,7 @@ let package = Package(
         .testTarget(name: "GlideBuffersTests", dependencies: ["GlideBuffers"], swiftSettings: strict),
         .testTarget(name: "GlideRESPCodecTests", dependencies: ["GlideRESPCodec"], swiftSettings: strict),
         .testTarget(name: "GlideTransportTests", dependencies: ["GlideTransport"], swiftSettings: strict),
+        .testTarget(name: "GlideTLSTests", dependencies: ["GlideTLS", "CGlideTLS"], swiftSettings: strict),
         .testTarget(name: "GlideTopologyTests", dependencies: ["GlideTopology"], swiftSettings: strict),
         .testTarget(name: "GlideRouterTests", dependencies: ["GlideRouter"], swiftSettings: strict),
         .testTarget(name: "GlideCommandsTests", dependencies: ["GlideCommands", "CommandsGenerator"], swiftSettings: strict),

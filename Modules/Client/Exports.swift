@@ -3,5 +3,6 @@
 @_exported public import GlideRESPCodec
 @_exported public import GlideBuffers
 @_exported public import GlideTransport
+@_exported public import GlideTLS
 @_exported public import GlideTopology
 @_exported public import GlideRouter

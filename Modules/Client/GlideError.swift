@@ -42,6 +42,13 @@ public struct GlideError: Error, Sendable, CustomStringConvertible {
         public static let connectionFailed = Code(description: "connection failed")
         /// The server rejected the credentials, or requires some.
         public static let authenticationFailed = Code(description: "authentication failed")
+        /// The ACL user may not run the command or touch the key (`NOPERM`); the connection stays
+        /// usable.
+        public static let permissionDenied = Code(description: "permission denied")
+        /// TLS failed: the certificate was not trusted, named another host, expired, the server
+        /// wanted a client certificate, or the peers did not agree. `transportError.kind` says
+        /// which. Nothing is ever retried in plain text.
+        public static let tls = Code(description: "TLS failure")
         /// The configuration is invalid, or asks for something this build can't do.
         public static let configuration = Code(description: "configuration error")
         /// The server sent bytes that are not valid RESP, or a reply of an unexpected shape.
@@ -65,6 +72,19 @@ public struct GlideError: Error, Sendable, CustomStringConvertible {
 }
 
 extension GlideError {
+    /// The error for a transport failure while connecting: TLS kinds are `.tls` (a TLS setup
+    /// that can't load is `.configuration`), a bad address `.configuration`, the rest
+    /// `.connectionFailed`.
+    static func connecting(_ error: TransportError, address: String?) -> GlideError {
+        let code: Code
+        switch error.kind {
+        case .invalidAddress, .tlsConfigurationInvalid: code = .configuration
+        case let kind where kind.isTLS: code = .tls
+        default: code = .connectionFailed
+        }
+        return GlideError(code, "could not connect: \(error)", address: address, transportError: error)
+    }
+
     /// The error a server error reply stands for.
     static func server(_ token: RESPToken, address: String?) -> GlideError {
         let message = token.stringBytes?.string ?? "(unreadable error)"
@@ -72,6 +92,8 @@ extension GlideError {
         switch code {
         case "NOAUTH", "WRONGPASS":
             return GlideError(.authenticationFailed, message, serverCode: code, address: address)
+        case "NOPERM":
+            return GlideError(.permissionDenied, message, serverCode: code, address: address)
         default:
             return GlideError(.server, message, serverCode: code, address: address)
         }

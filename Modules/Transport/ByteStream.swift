@@ -27,7 +27,8 @@ public protocol ByteStream: AnyObject, Sendable {
     func read(into buffer: inout Bytes, maximumLength: Int) throws(TransportError) -> StreamReadResult
 
     /// Writes from the given vectors, in order, and returns how many bytes were taken; it may be
-    /// fewer than offered.
+    /// fewer than offered. Bytes not taken must be offered again, unchanged and first, on the next
+    /// call: a TLS stream may already have encrypted them (OpenSSL's rule for `SSL_write`).
     func write(vectors: UnsafeBufferPointer<iovec>) throws(TransportError) -> IOResult<Int>
 
     /// Closes the stream. Calling it again does nothing.

@@ -40,6 +40,28 @@ public struct TransportError: Error, Hashable, Sendable, CustomStringConvertible
         public static let streamClosed = Kind(description: "stream closed locally")
         /// The stream does not support what was asked, e.g. epoll registration of a memory stream.
         public static let unsupported = Kind(description: "unsupported operation")
+
+        /// TLS: the server's certificate chain does not lead to a trusted certificate authority.
+        public static let tlsUntrustedCertificate = Kind(description: "TLS: certificate not trusted", isTLS: true)
+        /// TLS: the server's certificate does not name the host (or the name given to verify).
+        public static let tlsHostNameMismatch = Kind(description: "TLS: host name mismatch", isTLS: true)
+        /// TLS: a certificate in the chain has expired or is not valid yet.
+        public static let tlsCertificateExpired = Kind(description: "TLS: certificate expired or not yet valid", isTLS: true)
+        /// TLS: the server required a client certificate, or rejected the one sent.
+        public static let tlsClientCertificateRejected = Kind(description: "TLS: client certificate required or rejected", isTLS: true)
+        /// TLS: the peers could not agree (version, ciphers), or the peer does not speak TLS.
+        public static let tlsProtocolFailure = Kind(description: "TLS: protocol failure", isTLS: true)
+        /// TLS: the configuration can't be used (a certificate or key that does not load).
+        public static let tlsConfigurationInvalid = Kind(description: "TLS: invalid configuration", isTLS: true)
+
+        /// Whether this is one of the TLS kinds.
+        public let isTLS: Bool
+
+        /// A kind named `description`; transports layered on this one define their own.
+        public init(description: String, isTLS: Bool = false) {
+            self.description = description
+            self.isTLS = isTLS
+        }
     }
 
     /// The kind, the detail, and the system call and errno that caused it.

@@ -112,3 +112,21 @@ public final class UnresponsiveListener: @unchecked Sendable {
         close(listener)
     }
 }
+
+/// A listening socket that completes TCP connections (the kernel does, from its backlog) but
+/// never reads or writes: a peer that goes silent after connecting, as in a stalled TLS handshake.
+public final class SilentListener: @unchecked Sendable {
+    /// The port it listens on.
+    public let port: Int
+    private let listener: Int32
+
+    /// Listens on a free loopback port.
+    public init() {
+        (listener, port) = FreePort.listen(backlog: 16)
+    }
+
+    /// Stops listening.
+    public func close() {
+        Foundation.close(listener)
+    }
+}

@@ -30,6 +30,18 @@ enum ServerRegistry {
         }
     }
 
+    /// Records a directory of the tests' own (certificates, say), removed at exit.
+    static func registerDirectory(_ directory: URL) {
+        lock.withLock {
+            if !installed {
+                installed = true
+                killLeftoversOfCrashedRuns()
+                atexit { ServerRegistry.killAll() }
+            }
+            directories.insert(directory)
+        }
+    }
+
     /// Forgets a directory that was removed.
     static func directoryRemoved(_ directory: URL) {
         lock.withLock { _ = directories.remove(directory) }

@@ -20,11 +20,15 @@ public final class TestServer: @unchecked Sendable {
     /// The server's PID while it runs.
     public var pid: Int32? { lock.withLock { process?.processIdentifier } }
 
-    private init(binary: String, port: Int, directory: URL, extraArguments: [String]) {
+    /// Whether the port speaks TLS only (redis-server with `--port 0 --tls-port`).
+    public let usesTLS: Bool
+
+    private init(binary: String, port: Int, directory: URL, extraArguments: [String], usesTLS: Bool = false) {
         self.binary = binary
         self.port = port
         self.directory = directory
         self.extraArguments = extraArguments
+        self.usesTLS = usesTLS
     }
 
     deinit { stop() }
@@ -45,7 +49,21 @@ public final class TestServer: @unchecked Sendable {
         try await start(binary: ServerBinaries.valkeyServer(), arguments: arguments, perAttempt: perAttempt)
     }
 
-    static func start(binary: String, arguments: [String], perAttempt: () throws -> [String] = { [] }) async throws -> TestServer {
+    /// Starts redis-server (Debian's is built with TLS) listening with TLS only, presenting
+    /// `certificate` and trusting `certificates.caCertificate` for client certificates.
+    /// `clientCertificates` is `tls-auth-clients`: `"no"`, `"optional"` or `"yes"`.
+    public static func startRedisTLS(_ certificates: TestCertificates, certificate: String? = nil, key: String? = nil,
+                                     clientCertificates: String = "no", _ arguments: [String] = [],
+                                     perAttempt: () throws -> [String] = { [] }) async throws -> TestServer {
+        let tls = ["--tls-cert-file", certificate ?? certificates.serverCertificate,
+                   "--tls-key-file", key ?? certificates.serverKey,
+                   "--tls-ca-cert-file", certificates.caCertificate,
+                   "--tls-auth-clients", clientCertificates]
+        return try await start(binary: ServerBinaries.redisServer(), arguments: tls + arguments, perAttempt: perAttempt, usesTLS: true)
+    }
+
+    static func start(binary: String, arguments: [String], perAttempt: () throws -> [String] = { [] },
+                      usesTLS: Bool = false) async throws -> TestServer {
         var lastError: (any Error)?
         // A port found free can be taken before the server binds it; try another then.
         for _ in 0..<5 {
@@ -53,7 +71,7 @@ public final class TestServer: @unchecked Sendable {
                 .appendingPathComponent("glide-test-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let server = TestServer(binary: binary, port: try FreePort.find(), directory: directory,
-                                    extraArguments: arguments + (try perAttempt()))
+                                    extraArguments: arguments + (try perAttempt()), usesTLS: usesTLS)
             do {
                 try await server.launch()
                 return server
@@ -73,7 +91,8 @@ public final class TestServer: @unchecked Sendable {
     private func launch() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path,
+        let ports = usesTLS ? ["--port", "0", "--tls-port", String(port)] : ["--port", String(port)]
+        process.arguments = ports + ["--bind", "127.0.0.1", "--dir", directory.path,
                              "--save", "", "--appendonly", "no", "--daemonize", "no",
                              "--logfile", directory.appendingPathComponent("server.log").path] + extraArguments
         process.standardOutput = FileHandle.nullDevice
@@ -87,10 +106,16 @@ public final class TestServer: @unchecked Sendable {
             if !process.isRunning {
                 throw ServerStartFailure("\(binary) exited with status \(process.terminationStatus): \(log())")
             }
-            if FreePort.servesRESP(port: port, pid: process.processIdentifier) { return }
+            if usesTLS ? listensForTLS(process) : FreePort.servesRESP(port: port, pid: process.processIdentifier) { return }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw ServerStartFailure("\(binary) did not accept connections on port \(port) within 10 s: \(log())")
+    }
+
+    /// A TLS port can't be asked `INFO` in plain text: the server's own log says it listens, and
+    /// a server that could not bind its port would have exited.
+    private func listensForTLS(_ process: Process) -> Bool {
+        log().contains("Ready to accept connections") && process.isRunning && FreePort.accepts(port: port)
     }
 
     /// The server's log, for failure messages.
@@ -137,6 +162,10 @@ public final class TestServer: @unchecked Sendable {
     /// A client configuration for this server, with the given changes applied.
     public func configuration(_ change: (inout GlideClientConfiguration) -> Void = { _ in }) -> GlideClientConfiguration {
         var configuration = GlideClientConfiguration(addresses: [address], requestTimeout: .seconds(5))
+        if usesTLS, let certificates = TestCertificates.made {
+            configuration.useTLS = true
+            configuration.tlsConfiguration = TLSConfiguration(trustRoots: .file(certificates.caCertificate))
+        }
         change(&configuration)
         return configuration
     }

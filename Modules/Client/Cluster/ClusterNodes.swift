@@ -1,3 +1,4 @@
+import GlideTLS
 import GlideTransport
 import Synchronization
 
@@ -27,12 +28,34 @@ final class ClusterNodes: Sendable {
     }
 
     let configuration: GlideClusterClientConfiguration
+    /// The client's TLS context, or `nil` for plain text.
+    let tls: TLSContext?
+    /// The credentials new connections authenticate with: the configured ones until
+    /// `updateConnectionPassword` replaces the password.
+    let credentials: Mutex<ServerCredentials?>
     let state = Mutex(State())
     /// Spreads reads over replicas and keyless commands over nodes.
     let rotation = Atomic<Int>(0)
 
-    init(configuration: GlideClusterClientConfiguration) {
+    init(configuration: GlideClusterClientConfiguration, tls: TLSContext?) {
         self.configuration = configuration
+        self.tls = tls
+        self.credentials = Mutex(configuration.credentials)
+    }
+
+    /// Authenticates every connection's reconnections, and every new connection, with
+    /// `password` (`nil`: none); returns the credentials used before.
+    func passwordChanged(_ password: String?) -> ServerCredentials? {
+        // Under the state lock, so no connection is created between the two updates.
+        state.withLock { state in
+            let previous = credentials.withLock { credentials in
+                let previous = credentials
+                credentials = password.map { ServerCredentials(password: $0, username: previous?.username) }
+                return previous
+            }
+            for connection in state.connections.values { connection.passwordChanged(password) }
+            return previous
+        }
     }
 
     // MARK: Lookups (any thread)
@@ -124,6 +147,9 @@ final class ClusterNodes: Sendable {
             guard !state.closed, !unchanged else { return (false, [], Array(prepared.values)) }
             state.topology = topology
             state.idlePrimaries = idle
+            // The password may have changed since these were made; the lock orders it now.
+            let password = credentials.withLock { $0?.password }
+            for connection in prepared.values { connection.passwordChanged(password) }
             var available = prepared
             let retired = install(map, extra: extra, in: &state, prepared: &available)
             return (true, retired, Array(available.values))
@@ -164,11 +190,11 @@ final class ClusterNodes: Sendable {
 
     func makeConnection(_ address: NodeAddress) -> Connection {
         let handshake = HandshakeConfiguration(
-            protocolVersion: configuration.protocolVersion, credentials: configuration.credentials,
+            protocolVersion: configuration.protocolVersion, credentials: credentials.withLock { $0 },
             clientName: configuration.clientName, database: configuration.databaseID,
             readOnly: configuration.readFrom != .primary)
         return Connection(
-            loop: configuration.eventLoop, connector: SocketConnector(address: address, loop: configuration.eventLoop),
+            loop: configuration.eventLoop, connector: SocketConnector(address: address, loop: configuration.eventLoop, tls: tls),
             handshake: handshake, inflightLimit: configuration.inflightRequestsLimit,
             connectionTimeout: configuration.connectionTimeout,
             staleReplyGrace: max(.seconds(2), configuration.requestTimeout))

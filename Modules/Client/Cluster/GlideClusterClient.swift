@@ -21,9 +21,9 @@ public final class GlideClusterClient: Sendable {
     let refresher: TopologyRefresher
     private let isClosed = Atomic<Bool>(false)
 
-    private init(configuration: GlideClusterClientConfiguration) {
+    private init(configuration: GlideClusterClientConfiguration, tls: TLSContext?) {
         self.configuration = configuration
-        self.nodes = ClusterNodes(configuration: configuration)
+        self.nodes = ClusterNodes(configuration: configuration, tls: tls)
         self.refresher = TopologyRefresher(nodes: nodes, discovery: ConnectionDiscovery(nodes: nodes))
     }
 
@@ -38,7 +38,8 @@ public final class GlideClusterClient: Sendable {
     /// `.connectionFailed` when no seed can be reached.
     public static func create(_ configuration: GlideClusterClientConfiguration) async throws(GlideError) -> GlideClusterClient {
         try validate(configuration)
-        let client = GlideClusterClient(configuration: configuration)
+        let tls = try GlideClient.makeTLSContext(configuration.useTLS, configuration.tlsConfiguration)
+        let client = GlideClusterClient(configuration: configuration, tls: tls)
         GlideStatistics.clients.add(1, ordering: .relaxed)
         do {
             try await client.refresher.discoverFromSeeds()
@@ -57,7 +58,9 @@ public final class GlideClusterClient: Sendable {
             guard (1...65535).contains(address.port) else { throw invalid("port \(address.port) of \(address.host) is out of range") }
             guard !address.host.isEmpty else { throw invalid("an address has an empty host name") }
         }
-        if configuration.useTLS { throw invalid("TLS is not available in this build yet; connect without useTLS") }
+        if configuration.tlsConfiguration != nil && !configuration.useTLS {
+            throw invalid("tlsConfiguration is set but useTLS is false: set useTLS to connect with TLS")
+        }
         guard configuration.requestTimeout > .zero else { throw invalid("requestTimeout must be positive") }
         guard configuration.connectionTimeout > .zero else { throw invalid("connectionTimeout must be positive") }
         guard configuration.inflightRequestsLimit > 0 else { throw invalid("inflightRequestsLimit must be positive") }

@@ -1,11 +1,16 @@
+public import GlideTLS
 public import GlideTransport
 
 /// Everything a `GlideClusterClient` needs to connect. Defaults follow GLIDE.
 public struct GlideClusterClientConfiguration: Sendable {
     /// Seed nodes: any node of the cluster will do; the rest are discovered.
     public var addresses: [NodeAddress]
-    /// Whether to connect with TLS.
+    /// Whether to connect with TLS: verified against the system trust store unless
+    /// `tlsConfiguration` says otherwise. A TLS failure never falls back to plain text.
     public var useTLS: Bool
+    /// What TLS trusts and presents (custom CA, client certificate, server name, `insecure`);
+    /// `nil` uses the defaults. Setting it without `useTLS` is a configuration error.
+    public var tlsConfiguration: TLSConfiguration?
     /// Credentials sent on every connection; `nil` connects unauthenticated.
     public var credentials: ServerCredentials?
     /// Which node serves read-only commands.
@@ -15,7 +20,7 @@ public struct GlideClusterClientConfiguration: Sendable {
     /// How long a request may take, from the call to the reply, including redirections and
     /// retries. 250 ms.
     public var requestTimeout: Duration
-    /// How long connecting to a node (TCP, and the handshake) may take. 2 s.
+    /// How long connecting to a node (TCP, the TLS handshake, and the `HELLO` handshake) may take. 2 s.
     public var connectionTimeout: Duration
     /// How reconnection attempts are spaced. (Not used yet: a lost connection is opened again
     /// by the next request that needs it.)
@@ -39,6 +44,7 @@ public struct GlideClusterClientConfiguration: Sendable {
     public init(
         addresses: [NodeAddress],
         useTLS: Bool = false,
+        tlsConfiguration: TLSConfiguration? = nil,
         credentials: ServerCredentials? = nil,
         readFrom: ReadFrom = .primary,
         clientAZ: String? = nil,
@@ -55,6 +61,7 @@ public struct GlideClusterClientConfiguration: Sendable {
     ) {
         self.addresses = addresses
         self.useTLS = useTLS
+        self.tlsConfiguration = tlsConfiguration
         self.credentials = credentials
         self.readFrom = readFrom
         self.clientAZ = clientAZ

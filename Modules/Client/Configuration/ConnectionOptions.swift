@@ -1,7 +1,7 @@
 /// A password, and optionally an ACL user name, sent when connecting.
 ///
 /// The password never appears in `description`, `debugDescription`, errors or logs.
-public struct ServerCredentials: Hashable, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+public struct ServerCredentials: Hashable, Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The password.
     public var password: String
     /// The ACL user; `nil` authenticates as the `default` user.
@@ -17,6 +17,9 @@ public struct ServerCredentials: Hashable, Sendable, CustomStringConvertible, Cu
     public var description: String { "ServerCredentials(username: \(username ?? "default"), password: <redacted>)" }
     /// The same as `description`: the password stays redacted.
     public var debugDescription: String { description }
+
+    /// The user name only, so `dump` and debuggers don't show the password either.
+    public var customMirror: Mirror { Mirror(self, children: ["username": username ?? "default", "password": "<redacted>"]) }
 }
 
 /// The RESP version spoken after connecting.

@@ -1,11 +1,16 @@
+public import GlideTLS
 public import GlideTransport
 
 /// Everything a standalone `GlideClient` needs to connect. Defaults follow GLIDE.
 public struct GlideClientConfiguration: Sendable {
     /// The primary first, then its replicas.
     public var addresses: [NodeAddress]
-    /// Whether to connect with TLS.
+    /// Whether to connect with TLS: verified against the system trust store unless
+    /// `tlsConfiguration` says otherwise. A TLS failure never falls back to plain text.
     public var useTLS: Bool
+    /// What TLS trusts and presents (custom CA, client certificate, server name, `insecure`);
+    /// `nil` uses the defaults. Setting it without `useTLS` is a configuration error.
+    public var tlsConfiguration: TLSConfiguration?
     /// Credentials sent when connecting; `nil` connects unauthenticated.
     public var credentials: ServerCredentials?
     /// Which node serves reads.
@@ -14,7 +19,7 @@ public struct GlideClientConfiguration: Sendable {
     public var clientAZ: String?
     /// How long a request may take, from the call to the reply, including reconnecting. 250 ms.
     public var requestTimeout: Duration
-    /// How long connecting (TCP, and the `HELLO` handshake) may take. 2 s.
+    /// How long connecting (TCP, the TLS handshake, and the `HELLO` handshake) may take. 2 s.
     public var connectionTimeout: Duration
     /// How reconnection attempts are spaced. (Not used yet: a lost connection is opened again
     /// by the next request that needs it.)
@@ -36,6 +41,7 @@ public struct GlideClientConfiguration: Sendable {
     public init(
         addresses: [NodeAddress] = [NodeAddress()],
         useTLS: Bool = false,
+        tlsConfiguration: TLSConfiguration? = nil,
         credentials: ServerCredentials? = nil,
         readFrom: ReadFrom = .primary,
         clientAZ: String? = nil,
@@ -51,6 +57,7 @@ public struct GlideClientConfiguration: Sendable {
     ) {
         self.addresses = addresses
         self.useTLS = useTLS
+        self.tlsConfiguration = tlsConfiguration
         self.credentials = credentials
         self.readFrom = readFrom
         self.clientAZ = clientAZ

@@ -392,6 +392,16 @@ struct ConnectionStateMachine<Waiter, Stream> {
     mutating func databaseSelected(_ database: Int) {
         handshakeConfiguration.database = database
     }
+
+    /// The password changed: reconnections authenticate with `password` (the configured user
+    /// name stays), or without credentials when it is `nil`.
+    mutating func passwordChanged(_ password: String?) {
+        if let password {
+            handshakeConfiguration.credentials = ServerCredentials(password: password, username: handshakeConfiguration.credentials?.username)
+        } else {
+            handshakeConfiguration.credentials = nil
+        }
+    }
 }
 
 extension ConnectionStateMachine.WriteJob: Sendable where Stream: Sendable {}

@@ -163,11 +163,18 @@ struct HandshakeStateMachine {
 struct GlideErrorSummary: Equatable, Sendable {
     let code: GlideError.Code
     let message: String
+    let transportError: TransportError?
 
-    init(_ code: GlideError.Code, _ message: String) {
+    init(_ code: GlideError.Code, _ message: String, transportError: TransportError? = nil) {
         self.code = code
         self.message = message
+        self.transportError = transportError
     }
 
-    func error(at address: String?) -> GlideError { GlideError(code, message, address: address) }
+    /// A stream failure: a TLS kind (an alert from the server, say) is `.tls`, anything else `code`.
+    init(streamFailure error: TransportError, _ code: GlideError.Code, _ message: String) {
+        self.init(error.kind.isTLS ? .tls : code, message, transportError: error)
+    }
+
+    func error(at address: String?) -> GlideError { GlideError(code, message, address: address, transportError: transportError) }
 }

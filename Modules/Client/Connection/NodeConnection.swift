@@ -88,6 +88,14 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         machine.withLock { $0.databaseSelected(database) }
     }
 
+    /// Authenticates reconnections with `password` from now on (`nil`: with no credentials).
+    func passwordChanged(_ password: String?) {
+        machine.withLock { $0.passwordChanged(password) }
+    }
+
+    /// The credentials the next handshake sends.
+    var credentials: ServerCredentials? { machine.withLock { $0.handshakeConfiguration.credentials } }
+
     /// Fails everything waiting and closes the stream; later requests fail at once.
     func close() {
         let (waiters, stream) = machine.withLock { $0.close() }
@@ -122,7 +130,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
             }
             if let failure {
                 let generation = job.generation
-                onLoop { self.connectionLost(generation: generation, GlideErrorSummary(.connectionClosed, "write failed: \(failure)")) }
+                onLoop { self.connectionLost(generation: generation, GlideErrorSummary(streamFailure: failure, .connectionClosed, "write failed: \(failure)")) }
                 return
             }
             rounds += 1
@@ -169,7 +177,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
             do throws(TransportError) {
                 result = try stream.read(into: &readBuffer, maximumLength: wanted)
             } catch {
-                connectionLost(generation: generation, GlideErrorSummary(.connectionClosed, "read failed: \(error)"))
+                connectionLost(generation: generation, GlideErrorSummary(streamFailure: error, .connectionClosed, "read failed: \(error)"))
                 return
             }
             switch result {
@@ -315,11 +323,17 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         var pending = bytes
         // A few hundred bytes into a fresh socket: the kernel takes them whole.
         while pending.readableBytes > 0 {
-            switch try? stream.write(pending) {
-            case .processed(let count)?:
-                pending.moveReaderIndex(forwardBy: count)
-            case .wouldBlock?, nil:
-                connectionLost(generation: generation, GlideErrorSummary(.connectionFailed, "could not send the connection handshake"))
+            do throws(TransportError) {
+                switch try stream.write(pending) {
+                case .processed(let count):
+                    pending.moveReaderIndex(forwardBy: count)
+                case .wouldBlock:
+                    connectionLost(generation: generation, GlideErrorSummary(.connectionFailed, "could not send the connection handshake"))
+                    return
+                }
+            } catch {
+                connectionLost(generation: generation, GlideErrorSummary(
+                    streamFailure: error, .connectionFailed, "could not send the connection handshake: \(error)"))
                 return
             }
         }
@@ -327,8 +341,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
 
     private func didFailToConnect(generation: Int, _ error: TransportError) {
         let waiters = machine.withLock { $0.connectFailed(generation: generation) }
-        let code: GlideError.Code = error.kind == .invalidAddress ? .configuration : .connectionFailed
-        let failure = GlideError(code, "could not connect: \(error)", address: address, transportError: error)
+        let failure = GlideError.connecting(error, address: address)
         for waiter in waiters { waiter.resume(returning: .failure(failure)) }
     }
 
@@ -340,7 +353,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         if let stream { closeStream(stream) }
         // Before the handshake finished nothing was sent: connecting failed, nothing was lost.
         let error = duringHandshake && summary.code == .connectionClosed
-            ? GlideError(.connectionFailed, "connecting failed: \(summary.message)", address: address)
+            ? GlideError(.connectionFailed, "connecting failed: \(summary.message)", address: address, transportError: summary.transportError)
             : summary.error(at: address)
         for waiter in waiters { waiter.resume(returning: .failure(error)) }
     }

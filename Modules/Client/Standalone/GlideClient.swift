@@ -17,7 +17,7 @@ public final class GlideClient: Sendable {
     let connection: NodeConnection<EpollEventLoop, SocketConnector>
     private let isClosed = Atomic<Bool>(false)
 
-    private init(configuration: GlideClientConfiguration) {
+    private init(configuration: GlideClientConfiguration, tls: TLSContext?) {
         self.configuration = configuration
         let primary = configuration.addresses[0]
         let handshake = HandshakeConfiguration(
@@ -25,7 +25,7 @@ public final class GlideClient: Sendable {
             clientName: configuration.clientName, database: configuration.databaseID)
         self.connection = NodeConnection(
             loop: configuration.eventLoop,
-            connector: SocketConnector(address: primary, loop: configuration.eventLoop),
+            connector: SocketConnector(address: primary, loop: configuration.eventLoop, tls: tls),
             handshake: handshake, inflightLimit: configuration.inflightRequestsLimit,
             connectionTimeout: configuration.connectionTimeout,
             staleReplyGrace: max(.seconds(2), configuration.requestTimeout))
@@ -45,7 +45,7 @@ public final class GlideClient: Sendable {
     /// `lazyConnect`, returns at once and the first request connects.
     public static func create(_ configuration: GlideClientConfiguration) async throws(GlideError) -> GlideClient {
         try validate(configuration)
-        let client = GlideClient(configuration: configuration)
+        let client = GlideClient(configuration: configuration, tls: try makeTLSContext(configuration.useTLS, configuration.tlsConfiguration))
         GlideStatistics.clients.add(1, ordering: .relaxed)
         if configuration.lazyConnect { return client }
         // A PING through the normal path connects, authenticates and proves the connection works;
@@ -67,8 +67,8 @@ public final class GlideClient: Sendable {
             guard (1...65535).contains(address.port) else { throw invalid("port \(address.port) of \(address.host) is out of range") }
             guard !address.host.isEmpty else { throw invalid("an address has an empty host name") }
         }
-        if configuration.useTLS {
-            throw invalid("TLS is not available in this build yet; connect without useTLS")
+        if configuration.tlsConfiguration != nil && !configuration.useTLS {
+            throw invalid("tlsConfiguration is set but useTLS is false: set useTLS to connect with TLS")
         }
         guard configuration.requestTimeout > .zero else { throw invalid("requestTimeout must be positive") }
         guard configuration.connectionTimeout > .zero else { throw invalid("connectionTimeout must be positive") }
@@ -76,6 +76,17 @@ public final class GlideClient: Sendable {
         guard configuration.databaseID >= 0 else { throw invalid("databaseID must not be negative") }
         if let name = configuration.clientName, name.contains(where: { $0 == " " || $0 == "\n" }) {
             throw invalid("clientName must not contain spaces or newlines")
+        }
+    }
+
+    /// The TLS context for `useTLS`, built once: a certificate or key that does not load fails
+    /// `create` with `.configuration` before anything connects.
+    static func makeTLSContext(_ useTLS: Bool, _ configuration: TLSConfiguration?) throws(GlideError) -> TLSContext? {
+        guard useTLS else { return nil }
+        do {
+            return try TLSContext(configuration ?? TLSConfiguration())
+        } catch {
+            throw GlideError(.configuration, "TLS can't be set up: \(error)", transportError: error)
         }
     }
 

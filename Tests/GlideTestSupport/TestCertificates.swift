@@ -1,0 +1,105 @@
+public import Foundation
+
+/// Certificates made at test time with the `openssl` CLI, once per test process, in a temporary
+/// directory removed at exit:
+/// - a CA, and a server certificate it signed for `localhost` and `127.0.0.1`;
+/// - a client certificate it signed, for mutual TLS;
+/// - a second CA and a server certificate from it, which the first CA's clients must refuse;
+/// - an expired server certificate from the first CA.
+public final class TestCertificates: Sendable {
+    /// The directory holding every file.
+    public let directory: URL
+
+    private init(directory: URL) { self.directory = directory }
+
+    /// The path of `name` in the directory.
+    public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    /// The CA certificate clients trust.
+    public var caCertificate: String { path("ca.crt") }
+    /// The server certificate (`localhost`, `127.0.0.1`) and its key.
+    public var serverCertificate: String { path("server.crt") }
+    /// The server key.
+    public var serverKey: String { path("server.key") }
+    /// The client certificate for mutual TLS.
+    public var clientCertificate: String { path("client.crt") }
+    /// The client key.
+    public var clientKey: String { path("client.key") }
+    /// A server certificate signed by a CA the clients don't trust.
+    public var otherServerCertificate: String { path("other-server.crt") }
+    /// Its key.
+    public var otherServerKey: String { path("other-server.key") }
+    /// A server certificate from the trusted CA that expired yesterday.
+    public var expiredServerCertificate: String { path("expired-server.crt") }
+    /// Its key.
+    public var expiredServerKey: String { path("expired-server.key") }
+
+    /// The CA certificate as PEM text.
+    public func caPEM() throws -> String { try String(contentsOfFile: caCertificate, encoding: .utf8) }
+
+    private static let shared = Task { () throws -> TestCertificates in
+        let made = try make()
+        lock.withLock { made_ = made }
+        return made
+    }
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var made_: TestCertificates?
+
+    /// The certificates, once `shared()` has made them.
+    static var made: TestCertificates? { lock.withLock { made_ } }
+
+    /// The certificates, made on first use.
+    public static func shared() async throws -> TestCertificates { try await shared.value }
+
+    /// The openssl binary: `$OPENSSL`, then `PATH`.
+    static func openssl() throws -> String {
+        if let path = ServerBinaries.environment("OPENSSL") { return try ServerBinaries.executable(path, variable: "OPENSSL") }
+        if let path = ServerBinaries.searchPath("openssl") { return path }
+        throw MissingServer("openssl was not found (tried $OPENSSL and PATH). Run `make test`, which installs Debian's "
+                            + "openssl and libssl-dev, or `apt-get install openssl`."
+                            + (ServerBinaries.isCI ? " CI=true: the TLS tests fail without it." : ""))
+    }
+
+    private static func make() throws -> TestCertificates {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("glide-certs-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        ServerRegistry.registerDirectory(directory)
+        let openssl = try openssl()
+        let certificates = TestCertificates(directory: directory)
+        func run(_ arguments: [String]) throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: openssl)
+            process.arguments = arguments
+            process.currentDirectoryURL = directory
+            let errors = Pipe()
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = errors
+            try process.run()
+            let message = errors.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                throw ServerStartFailure("openssl \(arguments.joined(separator: " ")) failed: \(String(decoding: message, as: UTF8.self))")
+            }
+        }
+        func authority(_ name: String) throws {
+            try run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key", "-out", "\(name).crt",
+                     "-subj", "/CN=glide test \(name)", "-days", "30"])
+        }
+        func leaf(_ name: String, signedBy ca: String, days: String, extensions: String) throws {
+            try run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key", "-out", "\(name).csr",
+                     "-subj", "/CN=\(name)"])
+            try "\(extensions)\n".write(to: directory.appendingPathComponent("\(name).ext"), atomically: true, encoding: .utf8)
+            try run(["x509", "-req", "-in", "\(name).csr", "-CA", "\(ca).crt", "-CAkey", "\(ca).key", "-CAcreateserial",
+                     "-out", "\(name).crt", "-days", days, "-extfile", "\(name).ext"])
+        }
+        let serverNames = "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth"
+        try authority("ca")
+        try authority("other-ca")
+        try leaf("server", signedBy: "ca", days: "30", extensions: serverNames)
+        try leaf("client", signedBy: "ca", days: "30", extensions: "extendedKeyUsage=clientAuth")
+        try leaf("other-server", signedBy: "other-ca", days: "30", extensions: serverNames)
+        // A negative validity puts notAfter before now: expired from the start.
+        try leaf("expired-server", signedBy: "ca", days: "-1", extensions: serverNames)
+        return certificates
+    }
+}
