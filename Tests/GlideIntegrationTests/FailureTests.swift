@@ -167,6 +167,8 @@ import Testing
         #expect(unknown?.transportError?.kind == .resolutionFailed)
     }
 
+    // The fake-server tests below check how failures are typed, not timing: their generous
+    // request timeout leaves room for the reconnection when the whole suite loads the machine.
     @Test func malformedRESPIsATypedProtocolErrorAndTheClientRecovers() async throws {
         // The first connection answers GET with garbage; the one after reconnecting behaves.
         let fake = FakeServer { command in
@@ -179,7 +181,7 @@ import Testing
             }
         }
         defer { fake.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address]))
+        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address], requestTimeout: .seconds(5)))
         let error = await #expect(throws: GlideError.self) { try await client.get("key") }
         #expect(error?.code == .protocolError)
         #expect(error?.message.contains("malformed RESP") == true)
@@ -198,7 +200,7 @@ import Testing
             }
         }
         defer { fake.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address]))
+        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address], requestTimeout: .seconds(5)))
         let error = await #expect(throws: GlideError.self) { try await client.get("key") }
         #expect(error?.code == .protocolError)
         #expect(error?.message.contains("invalid RESP type byte '@'") == true)
@@ -216,7 +218,7 @@ import Testing
             }
         }
         defer { fake.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address]))
+        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address], requestTimeout: .seconds(5)))
         #expect(try await client.get("key") == "a")
         // The stray reply means replies and requests may no longer line up: that connection is dropped.
         try await Task.sleep(for: .milliseconds(50))
@@ -232,7 +234,7 @@ import Testing
             return command.connection == 0 ? nil : Bytes("$3\r\nyes\r\n")  // nil: close the connection
         }
         defer { fake.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address]))
+        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address], requestTimeout: .seconds(5)))
         let error = await #expect(throws: GlideError.self) { try await client.get("key") }
         #expect(error?.code == .connectionClosed)
         #expect(try await client.get("key") == "yes")

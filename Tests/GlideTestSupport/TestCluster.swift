@@ -27,6 +27,10 @@ public final class TestCluster: @unchecked Sendable {
     private var admins: [String: GlideClient] = [:]
     /// The cluster-node-timeout, in milliseconds.
     public let nodeTimeout: Int
+    /// The password every node requires, if any (admin connections and clients use it).
+    public let credentials: ServerCredentials?
+    /// The certificates of a TLS cluster (redis-server with `tls-cluster yes`), or `nil`.
+    public let certificates: TestCertificates?
 
     /// Every node started, including killed ones.
     public var nodes: [Node] { lock.withLock { members } }
@@ -34,9 +38,11 @@ public final class TestCluster: @unchecked Sendable {
     /// Addresses to give a client as seeds: every node.
     public var seeds: [NodeAddress] { nodes.map(\.address) }
 
-    private init(nodes: [Node], nodeTimeout: Int) {
+    private init(nodes: [Node], nodeTimeout: Int, credentials: ServerCredentials?, certificates: TestCertificates?) {
         self.members = nodes
         self.nodeTimeout = nodeTimeout
+        self.credentials = credentials
+        self.certificates = certificates
     }
 
     deinit { stop() }
@@ -47,19 +53,27 @@ public final class TestCluster: @unchecked Sendable {
     /// node agrees on the topology, every slot is served and every replica is in sync.
     ///
     /// `primaryZone` and `replicaZone` set the nodes' `availability-zone`, for AZ-affinity tests.
+    /// `password` makes every node require it. `tls` builds the cluster of redis-server nodes
+    /// that speak only TLS, to clients and on the cluster bus.
     public static func start(primaries: Int = 3, replicasPerPrimary: Int = 1, nodeTimeout: Int = 5000,
-                             primaryZone: String? = nil, replicaZone: String? = nil,
+                             primaryZone: String? = nil, replicaZone: String? = nil, password: String? = nil,
+                             tls certificates: TestCertificates? = nil,
                              extraArguments: [String] = []) async throws -> TestCluster {
         let count = primaries * (1 + replicasPerPrimary)
+        let credentials = password.map { ServerCredentials(password: $0) }
+        let passwordArguments = password.map { ["--requirepass", $0, "--masterauth", $0] } ?? []
         let started = try await withThrowingTaskGroup(of: (Int, Node).self) { group in
             for index in 0..<count {
-                group.addTask { (index, try await startNode(nodeTimeout: nodeTimeout, extraArguments: extraArguments)) }
+                group.addTask {
+                    (index, try await startNode(nodeTimeout: nodeTimeout, credentials: credentials, certificates: certificates,
+                                                extraArguments: passwordArguments + extraArguments))
+                }
             }
             var nodes: [(Int, Node)] = []
             for try await node in group { nodes.append(node) }
             return nodes.sorted { $0.0 < $1.0 }.map(\.1)
         }
-        let cluster = TestCluster(nodes: started, nodeTimeout: nodeTimeout)
+        let cluster = TestCluster(nodes: started, nodeTimeout: nodeTimeout, credentials: credentials, certificates: certificates)
         do {
             for (index, node) in started.enumerated() {
                 if let zone = index < primaries ? primaryZone : replicaZone {
@@ -74,13 +88,20 @@ public final class TestCluster: @unchecked Sendable {
         return cluster
     }
 
-    static func startNode(nodeTimeout: Int, extraArguments: [String]) async throws -> Node {
+    static func startNode(nodeTimeout: Int, credentials: ServerCredentials?, certificates: TestCertificates?,
+                          extraArguments: [String]) async throws -> Node {
         let arguments = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                          "--cluster-node-timeout", String(nodeTimeout), "--cluster-allow-replica-migration", "no",
                          "--cluster-replica-validity-factor", "0", "--repl-diskless-sync-delay", "0"] + extraArguments
-        let server = try await TestServer.startValkey(arguments) { ["--cluster-port", String(try FreePort.find())] }
+        let freeBusPort = { ["--cluster-port", String(try FreePort.find())] }
+        let server = if let certificates {
+            try await TestServer.startRedisTLS(certificates, ["--tls-cluster", "yes", "--tls-replication", "yes"] + arguments,
+                                               perAttempt: freeBusPort)
+        } else {
+            try await TestServer.startValkey(arguments, perAttempt: freeBusPort)
+        }
         let busPort = Int(server.extraArguments.last ?? "") ?? 0
-        let admin = try await server.client()
+        let admin = try await server.client { $0.credentials = credentials }
         let id = try await admin.customCommand(["CLUSTER", "MYID"]).stringValue ?? ""
         await admin.close()
         return Node(server: server, busPort: busPort, id: id)
@@ -116,6 +137,11 @@ public final class TestCluster: @unchecked Sendable {
     /// A cluster client configuration seeded with every node, with the given changes applied.
     public func configuration(_ change: (inout GlideClusterClientConfiguration) -> Void = { _ in }) -> GlideClusterClientConfiguration {
         var configuration = GlideClusterClientConfiguration(addresses: seeds, requestTimeout: .seconds(5))
+        configuration.credentials = credentials
+        if let certificates {
+            configuration.useTLS = true
+            configuration.tlsConfiguration = TLSConfiguration(trustRoots: .file(certificates.caCertificate))
+        }
         change(&configuration)
         return configuration
     }
@@ -129,7 +155,8 @@ public final class TestCluster: @unchecked Sendable {
 
     /// The topology as `node` reports it (`CLUSTER SHARDS`).
     public func topology(from node: Node) async throws -> ClusterTopology {
-        try ClusterTopology(shardsReply: try await command(node, ["CLUSTER", "SHARDS"]), queried: node.address)
+        try ClusterTopology(shardsReply: try await command(node, ["CLUSTER", "SHARDS"]), queried: node.address,
+                            preferTLSPort: certificates != nil)
     }
 
     /// The live nodes.
@@ -242,7 +269,9 @@ public final class TestCluster: @unchecked Sendable {
 
     /// Starts a new node and has it join the cluster as a primary without slots.
     public func addNode() async throws -> Node {
-        let node = try await Self.startNode(nodeTimeout: nodeTimeout, extraArguments: [])
+        let password = credentials.map { ["--requirepass", $0.password, "--masterauth", $0.password] } ?? []
+        let node = try await Self.startNode(nodeTimeout: nodeTimeout, credentials: credentials, certificates: certificates,
+                                            extraArguments: password)
         let existing = liveNodes
         lock.withLock { members.append(node) }
         _ = try await command(existing[0], ["CLUSTER", "MEET", "127.0.0.1", String(node.address.port), String(node.busPort)])
@@ -273,7 +302,7 @@ public final class TestCluster: @unchecked Sendable {
         if let existing {
             admin = existing
         } else {
-            admin = try await node.server.client()
+            admin = try await node.server.client { $0.credentials = credentials }
             lock.withLock { admins[node.id] = admin }
         }
         return try await admin.customCommand(arguments)

@@ -48,12 +48,13 @@ final class ClusterNodes: Sendable {
     func passwordChanged(_ password: String?) -> ServerCredentials? {
         // Under the state lock, so no connection is created between the two updates.
         state.withLock { state in
+            let username = configuration.credentials?.username
             let previous = credentials.withLock { credentials in
                 let previous = credentials
-                credentials = password.map { ServerCredentials(password: $0, username: previous?.username) }
+                credentials = password.map { ServerCredentials(password: $0, username: username) }
                 return previous
             }
-            for connection in state.connections.values { connection.passwordChanged(password) }
+            for connection in state.connections.values { connection.passwordChanged(password, username: username) }
             return previous
         }
     }
@@ -149,7 +150,7 @@ final class ClusterNodes: Sendable {
             state.idlePrimaries = idle
             // The password may have changed since these were made; the lock orders it now.
             let password = credentials.withLock { $0?.password }
-            for connection in prepared.values { connection.passwordChanged(password) }
+            for connection in prepared.values { connection.passwordChanged(password, username: configuration.credentials?.username) }
             var available = prepared
             let retired = install(map, extra: extra, in: &state, prepared: &available)
             return (true, retired, Array(available.values))

@@ -7,8 +7,9 @@ extension GlideClusterClient {
     /// not changed: rotate it on the nodes first, then here.
     ///
     /// With `immediateAuth`, every node's connection authenticates with it now (`AUTH`), at the
-    /// same time. If any node rejects it, this throws `.authenticationFailed` and the previous
-    /// password stays in use everywhere.
+    /// same time. If any node rejects it, this throws `.authenticationFailed` and reconnections
+    /// go back to the previous password (connections that accepted the new one stay
+    /// authenticated). Any other failure is thrown too, and the new password is kept.
     public func updateConnectionPassword(_ password: String?, immediateAuth: Bool = false) async throws(GlideError) {
         try PasswordRotation.validate(password, immediateAuth: immediateAuth)
         let previous = nodes.passwordChanged(password)
@@ -16,7 +17,10 @@ extension GlideClusterClient {
         let deadline = Deadline.now() + configuration.requestTimeout
         let failures = await withTaskGroup(of: GlideError?.self) { group in
             for (_, connection) in nodes.allNodes() {
-                group.addTask { await Self.authenticate(connection, username: previous?.username, password: password, deadline: deadline) }
+                group.addTask {
+                    await Self.authenticate(connection, username: self.configuration.credentials?.username, password: password,
+                                            deadline: deadline)
+                }
             }
             var failures: [GlideError] = []
             for await failure in group { if let failure { failures.append(failure) } }

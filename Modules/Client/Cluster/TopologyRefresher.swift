@@ -25,7 +25,9 @@ final class ConnectionDiscovery: NodeDiscovery {
         let known = nodes.connection(to: address)
         let connection = known ?? nodes.makeConnection(address)
         defer { if known == nil { connection.close() } }
-        let deadline = Deadline.now() + configuration.connectionTimeout + configuration.requestTimeout
+        // At least a second past the connect timeout: the connect's own outcome (refused, timed out,
+        // a TLS failure) reaches the caller through the loop, and must not lose a race with this.
+        let deadline = Deadline.now() + configuration.connectionTimeout + max(configuration.requestTimeout, .seconds(1))
         do throws(GlideError) {
             var reply = try await ask(connection, address, ["CLUSTER", "SHARDS"], deadline: deadline)
             if case .failure(let message) = reply, message.contains("unknown") {

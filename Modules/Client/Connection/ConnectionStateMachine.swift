@@ -393,14 +393,10 @@ struct ConnectionStateMachine<Waiter, Stream> {
         handshakeConfiguration.database = database
     }
 
-    /// The password changed: reconnections authenticate with `password` (the configured user
-    /// name stays), or without credentials when it is `nil`.
-    mutating func passwordChanged(_ password: String?) {
-        if let password {
-            handshakeConfiguration.credentials = ServerCredentials(password: password, username: handshakeConfiguration.credentials?.username)
-        } else {
-            handshakeConfiguration.credentials = nil
-        }
+    /// The password changed: reconnections authenticate as `username` with `password`, or
+    /// without credentials when it is `nil`.
+    mutating func passwordChanged(_ password: String?, username: String?) {
+        handshakeConfiguration.credentials = password.map { ServerCredentials(password: $0, username: username) }
     }
 }
 

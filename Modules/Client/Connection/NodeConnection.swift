@@ -88,9 +88,10 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         machine.withLock { $0.databaseSelected(database) }
     }
 
-    /// Authenticates reconnections with `password` from now on (`nil`: with no credentials).
-    func passwordChanged(_ password: String?) {
-        machine.withLock { $0.passwordChanged(password) }
+    /// Authenticates reconnections as `username` with `password` from now on (`nil`: with no
+    /// credentials).
+    func passwordChanged(_ password: String?, username: String?) {
+        machine.withLock { $0.passwordChanged(password, username: username) }
     }
 
     /// The credentials the next handshake sends.

@@ -7,17 +7,19 @@ extension GlideClient {
     ///
     /// With `immediateAuth`, the open connection authenticates with it now (`AUTH`), so a
     /// rejection shows at once: it throws `.authenticationFailed` and the previous password stays
-    /// in use. Requests in flight are not disturbed.
+    /// in use. Any other failure (a timeout, a lost connection) is thrown too, and the new
+    /// password is kept. Requests in flight are not disturbed.
     public func updateConnectionPassword(_ password: String?, immediateAuth: Bool = false) async throws(GlideError) {
         try PasswordRotation.validate(password, immediateAuth: immediateAuth)
+        let username = configuration.credentials?.username
         let previous = connection.credentials
-        connection.passwordChanged(password)
+        connection.passwordChanged(password, username: username)
         guard immediateAuth, let password else { return }
         do {
-            try await connection.authenticate(username: previous?.username, password: password,
+            try await connection.authenticate(username: username, password: password,
                                               deadline: Deadline.now() + configuration.requestTimeout)
         } catch {
-            if error.code == .authenticationFailed { connection.passwordChanged(previous?.password) }
+            if error.code == .authenticationFailed { connection.passwordChanged(previous?.password, username: username) }
             throw error
         }
     }

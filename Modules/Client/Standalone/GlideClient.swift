@@ -50,7 +50,9 @@ public final class GlideClient: Sendable {
         if configuration.lazyConnect { return client }
         // A PING through the normal path connects, authenticates and proves the connection works;
         // it may take the whole connection timeout.
-        let deadline = Deadline.now() + configuration.connectionTimeout + configuration.requestTimeout
+        // At least a second past the connect timeout: the connect's own outcome (refused, timed out,
+        // a TLS failure) reaches the caller through the loop, and must not lose a race with this.
+        let deadline = Deadline.now() + configuration.connectionTimeout + max(configuration.requestTimeout, .seconds(1))
         do {
             _ = try await client.execute(PING(), deadline: deadline)
         } catch {

@@ -20,6 +20,10 @@ public final class TLSContext: @unchecked Sendable {
         }
         self.configuration = configuration
         self.context = context
+        if configuration.serverName?.isEmpty == true {
+            // OpenSSL would take an empty name as "check no name", silently.
+            throw TLSFailure.configuration("serverName is empty: give the name to check, or nil for the host connected to")
+        }
         let floor = configuration.minimumVersion == .tls13 ? TLS1_3_VERSION : TLS1_2_VERSION
         guard CGlideTLS_CTX_set_min_proto_version(context, floor) == 1 else {
             throw TLSFailure.configuration("OpenSSL refused the minimum TLS version")
