@@ -1,11 +1,12 @@
 // glide-benchmark: a redis-benchmark work-alike on swift-glide's public API.
 //
 //   glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t tests] [-d size]
-//                   [-r keyspace] [--cluster] [--csv]
+//                   [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv]
 //
 // Every task shares one client, so `-c` is the number of concurrent callers multiplexed on one
 // connection (one per node with `--cluster`, which connects a GlideClusterClient to the cluster
 // `-h`/`-p` belongs to). `-r n` spreads requests over n keys, as redis-benchmark's does.
+// `--tls` connects over TLS, verified against `--cacert` (or the system store) unless `--insecure`.
 // `-P n` sends the commands as transactions of n commands each. Tests: get, set,
 // mixed (alternating SET and GET), incr, ping. Reports requests per second, p50 and p99 latency
 // per request (per transaction with -P), and the process's CPU seconds per 100,000 commands.
@@ -26,6 +27,9 @@ struct Options {
     var resp2 = false
     var cluster = false
     var keyspace = 0
+    var tls = false
+    var caCertificate: String?
+    var insecure = false
 }
 
 func parseOptions() -> Options {
@@ -61,8 +65,11 @@ func parseOptions() -> Options {
         case "--resp2": options.resp2 = true
         case "--cluster": options.cluster = true
         case "-r": options.keyspace = number(flag)
+        case "--tls": options.tls = true
+        case "--cacert": options.caCertificate = value(flag)
+        case "--insecure": options.insecure = true
         default:
-            print("usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t get,set,mixed,incr,ping] [-d size] [-r keyspace] [--cluster] [--csv] [--on-loop] [--resp2] [--memory]")
+            print("usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t get,set,mixed,incr,ping] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--memory]")
             exit(flag == "--help" ? 0 : 2)
         }
     }
@@ -197,16 +204,20 @@ func transactionOperation(_ test: String, batch: Int, on client: GlideClient) ->
 }
 
 let address = NodeAddress(host: options.host, port: options.port)
+// As redis-benchmark: --tls verifies against --cacert (else the system store) unless --insecure.
+let tls: TLSConfiguration? = !options.tls ? nil
+    : options.insecure ? .insecure
+    : TLSConfiguration(trustRoots: options.caCertificate.map { .file($0) })
 var standalone: GlideClient?
 var cluster: GlideClusterClient?
 do {
     if options.cluster {
         cluster = try await GlideClusterClient.create(GlideClusterClientConfiguration(
-            addresses: [address], requestTimeout: .seconds(10), clientName: "glide-benchmark",
+            addresses: [address], useTLS: options.tls, tlsConfiguration: tls, requestTimeout: .seconds(10), clientName: "glide-benchmark",
             protocolVersion: options.resp2 ? .resp2 : .resp3, inflightRequestsLimit: max(1000, options.clients * 2)))
     } else {
         standalone = try await GlideClient.create(GlideClientConfiguration(
-            addresses: [address], requestTimeout: .seconds(10), clientName: "glide-benchmark",
+            addresses: [address], useTLS: options.tls, tlsConfiguration: tls, requestTimeout: .seconds(10), clientName: "glide-benchmark",
             protocolVersion: options.resp2 ? .resp2 : .resp3, inflightRequestsLimit: max(1000, options.clients * 2)))
     }
 } catch {
