@@ -327,7 +327,10 @@ public final class TestCluster: @unchecked Sendable {
 /// One 3-primary, 3-replica cluster shared by the tests that don't change its shape. Primaries
 /// are in availability zone `zone-p`, replicas in `zone-r`.
 public enum SharedCluster {
-    private static let cluster = Task { try await TestCluster.start(primaryZone: "zone-p", replicaZone: "zone-r") }
+    // Several databases, so a test can count keys in one that no other test writes.
+    private static let cluster = Task {
+        try await TestCluster.start(primaryZone: "zone-p", replicaZone: "zone-r", extraArguments: ["--cluster-databases", "16"])
+    }
 
     /// The shared cluster, started on first use.
     public static func valkey() async throws -> TestCluster { try await cluster.value }
