@@ -160,10 +160,11 @@ extension SocketStream {
             stream.close()
             throw TransportError(.connectFailed, syscall: "connect", errno: error, detail: "\(address)")
         }
-        let waiter = ConnectWaiter(stream: stream, deadline: deadline, loop: loop)
-        let outcome: TransportError? = await withUnsafeContinuation { continuation in
-            waiter.start(continuation)
-        }
+        // The kernel connects in the background; writability says it is done, SO_ERROR how.
+        let outcome = await ReadinessWaiter.wait(
+            for: stream, on: loop, until: deadline, expired: TransportError(.connectTimedOut, detail: "\(address)"),
+            first: .waiting(forWritable: true)
+        ) { .finished(stream.pendingConnectError()) }
         if let outcome {
             stream.close()
             throw outcome
@@ -172,59 +173,13 @@ extension SocketStream {
     }
 }
 
-/// Waits on the loop for a connecting socket to become writable, or for its deadline.
-final class ConnectWaiter<Loop: EventLoop>: EventHandler, @unchecked Sendable {
-    let stream: SocketStream
-    let deadline: Deadline
-    let loop: Loop
-    // Loop-thread state.
-    var continuation: UnsafeContinuation<TransportError?, Never>?
-    var registration: EventRegistration?
-
-    init(stream: SocketStream, deadline: Deadline, loop: Loop) {
-        self.stream = stream
-        self.deadline = deadline
-        self.loop = loop
-    }
-
-    func start(_ continuation: UnsafeContinuation<TransportError?, Never>) {
-        loop.execute { [self] in
-            self.continuation = continuation
-            do throws(TransportError) {
-                registration = try loop.register(stream, handler: self)
-                loop.setWriteInterest(true, for: registration!)
-                loop.scheduleTimer(at: deadline, handler: self)
-            } catch {
-                finish(error)
-            }
-        }
-    }
-
-    func readable() { checkSocketError() }
-    func writable() { checkSocketError() }
-
-    func timerFired(now: Deadline) {
-        guard now >= deadline else { return }
-        finish(TransportError(.connectTimedOut, detail: "\(stream.remoteAddress)"))
-    }
-
-    private func checkSocketError() {
+extension SocketStream {
+    /// The outcome of a background connect, once the socket is writable: `nil` when connected.
+    func pendingConnectError() -> TransportError? {
         var error: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
-        getsockopt(stream.descriptor, SOL_SOCKET, SO_ERROR, &error, &length)
-        if error == 0 {
-            finish(nil)
-        } else {
-            finish(TransportError(.connectFailed, syscall: "connect", errno: Errno(rawValue: error),
-                                  detail: "\(stream.remoteAddress)"))
-        }
-    }
-
-    private func finish(_ outcome: TransportError?) {
-        guard let continuation else { return }
-        self.continuation = nil
-        if let registration { loop.deregister(registration) }
-        registration = nil
-        continuation.resume(returning: outcome)
+        getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &error, &length)
+        guard error != 0 else { return nil }
+        return TransportError(.connectFailed, syscall: "connect", errno: Errno(rawValue: error), detail: "\(remoteAddress)")
     }
 }

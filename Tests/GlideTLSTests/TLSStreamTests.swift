@@ -116,6 +116,17 @@ final class ThrottledStream: ByteStream, @unchecked Sendable {
     func close() { inner.close() }
 }
 
+/// Steps `client`'s handshake against `server` until it stops being incomplete (10 rounds at most).
+func handshake<Inner>(_ client: TLSStream<Inner>, with server: MemoryTLSServer) -> TLSHandshakeStep {
+    var outcome = client.handshakeStep()
+    for _ in 0..<10 {
+        guard case .incomplete = outcome else { break }
+        _ = server.pump()
+        outcome = client.handshakeStep()
+    }
+    return outcome
+}
+
 /// How many bytes a write took, or nil when it would block.
 func taken(_ result: IOResult<Int>) -> Int? {
     if case .processed(let count) = result { return count }
@@ -130,16 +141,10 @@ func taken(_ result: IOResult<Int>) -> Int? {
         let throttled = ThrottledStream(clientEnd, budget: budget)
         let context = try TLSContext(TLSConfiguration(trustRoots: .pem(server.certificatePEM)))
         let client = try TLSStream(over: throttled, context: context, host: "localhost")
-        var steps = 0
-        while true {
-            let step = client.handshakeStep()
-            if step == .complete { break }
-            guard case .incomplete = step, steps < 20 else {
-                Issue.record("handshake ended with \(step)")
-                throw TransportError(.tlsProtocolFailure)
-            }
-            _ = server.pump()
-            steps += 1
+        let outcome = handshake(client, with: server)
+        guard outcome == .complete else {
+            Issue.record("handshake ended with \(outcome)")
+            throw TransportError(.tlsProtocolFailure)
         }
         _ = server.pump()  // the server takes the client's last flight and finishes too
         return (client, throttled, server)
@@ -185,12 +190,7 @@ func taken(_ result: IOResult<Int>) -> Int? {
         let stranger = MemoryTLSServer(pipe: MemoryByteStream.makePair().0)
         let context = try TLSContext(TLSConfiguration(trustRoots: .pem(stranger.certificatePEM)))
         let client = try TLSStream(over: clientEnd, context: context, host: "localhost")
-        var outcome = client.handshakeStep()
-        for _ in 0..<10 {
-            guard case .incomplete = outcome else { break }
-            _ = server.pump()
-            outcome = client.handshakeStep()
-        }
+        let outcome = handshake(client, with: server)
         guard case .failed(let error) = outcome else {
             Issue.record("expected a failure, got \(outcome)")
             return
@@ -203,12 +203,7 @@ func taken(_ result: IOResult<Int>) -> Int? {
         let server = MemoryTLSServer(pipe: serverEnd, commonName: "valkey.internal")
         let context = try TLSContext(TLSConfiguration(trustRoots: .pem(server.certificatePEM)))
         let client = try TLSStream(over: clientEnd, context: context, host: "localhost")
-        var outcome = client.handshakeStep()
-        for _ in 0..<10 {
-            guard case .incomplete = outcome else { break }
-            _ = server.pump()
-            outcome = client.handshakeStep()
-        }
+        let outcome = handshake(client, with: server)
         #expect(outcome == .failed(TransportError(.tlsHostNameMismatch, detail: "TLS handshake: hostname mismatch")))
         #expect(throws: TransportError.self) { try TLSContext(TLSConfiguration(serverName: "")) }
     }

@@ -1,4 +1,5 @@
 public import Foundation
+public import Glide
 
 /// Certificates made at test time with the `openssl` CLI, once per test process, in a temporary
 /// directory removed at exit:
@@ -33,6 +34,9 @@ public final class TestCertificates: Sendable {
     public var expiredServerCertificate: String { path("expired-server.crt") }
     /// Its key.
     public var expiredServerKey: String { path("expired-server.key") }
+
+    /// A client TLS configuration that trusts the test CA.
+    public var clientTLS: TLSConfiguration { TLSConfiguration(trustRoots: .file(caCertificate)) }
 
     /// The CA certificate as PEM text.
     public func caPEM() throws -> String { try String(contentsOfFile: caCertificate, encoding: .utf8) }

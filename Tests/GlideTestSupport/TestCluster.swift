@@ -140,7 +140,7 @@ public final class TestCluster: @unchecked Sendable {
         configuration.credentials = credentials
         if let certificates {
             configuration.useTLS = true
-            configuration.tlsConfiguration = TLSConfiguration(trustRoots: .file(certificates.caCertificate))
+            configuration.tlsConfiguration = certificates.clientTLS
         }
         change(&configuration)
         return configuration

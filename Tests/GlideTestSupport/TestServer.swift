@@ -164,7 +164,7 @@ public final class TestServer: @unchecked Sendable {
         var configuration = GlideClientConfiguration(addresses: [address], requestTimeout: .seconds(5))
         if usesTLS, let certificates = TestCertificates.made {
             configuration.useTLS = true
-            configuration.tlsConfiguration = TLSConfiguration(trustRoots: .file(certificates.caCertificate))
+            configuration.tlsConfiguration = certificates.clientTLS
         }
         change(&configuration)
         return configuration

@@ -38,7 +38,7 @@ public final class GlideClusterClient: Sendable {
     /// `.connectionFailed` when no seed can be reached.
     public static func create(_ configuration: GlideClusterClientConfiguration) async throws(GlideError) -> GlideClusterClient {
         try validate(configuration)
-        let tls = try GlideClient.makeTLSContext(configuration.useTLS, configuration.tlsConfiguration)
+        let tls = try ClientSetup.tlsContext(useTLS: configuration.useTLS, configuration.tlsConfiguration)
         let client = GlideClusterClient(configuration: configuration, tls: tls)
         GlideStatistics.clients.add(1, ordering: .relaxed)
         do {
@@ -53,27 +53,20 @@ public final class GlideClusterClient: Sendable {
     static func validate(_ configuration: GlideClusterClientConfiguration) throws(GlideError) {
         func invalid(_ message: String) -> GlideError { GlideError(.configuration, message) }
         guard !configuration.addresses.isEmpty else { throw invalid("no seed address to connect to") }
-        for address in configuration.addresses {
-            guard !address.isUnixSocket else { throw invalid("cluster nodes are reached over TCP, not \(address)") }
-            guard (1...65535).contains(address.port) else { throw invalid("port \(address.port) of \(address.host) is out of range") }
-            guard !address.host.isEmpty else { throw invalid("an address has an empty host name") }
+        for address in configuration.addresses where address.isUnixSocket {
+            throw invalid("cluster nodes are reached over TCP, not \(address)")
         }
-        if configuration.tlsConfiguration != nil && !configuration.useTLS {
-            throw invalid("tlsConfiguration is set but useTLS is false: set useTLS to connect with TLS")
-        }
-        guard configuration.requestTimeout > .zero else { throw invalid("requestTimeout must be positive") }
-        guard configuration.connectionTimeout > .zero else { throw invalid("connectionTimeout must be positive") }
-        guard configuration.inflightRequestsLimit > 0 else { throw invalid("inflightRequestsLimit must be positive") }
-        guard configuration.databaseID >= 0 else { throw invalid("databaseID must not be negative") }
+        try ClientSetup.validate(
+            addresses: configuration.addresses, useTLS: configuration.useTLS, tlsConfiguration: configuration.tlsConfiguration,
+            requestTimeout: configuration.requestTimeout, connectionTimeout: configuration.connectionTimeout,
+            inflightRequestsLimit: configuration.inflightRequestsLimit, databaseID: configuration.databaseID,
+            clientName: configuration.clientName)
         guard configuration.topologySampleSize > 0 else { throw invalid("topologySampleSize must be positive") }
         guard configuration.topologyRefresh.minimumInterval >= .zero else {
             throw invalid("the minimum interval between topology refreshes must not be negative")
         }
         guard configuration.topologyRefresh.periodicInterval.map({ $0 > .zero }) ?? true else {
             throw invalid("the periodic topology check needs a positive interval, or nil to disable it")
-        }
-        if let name = configuration.clientName, name.contains(where: { $0 == " " || $0 == "\n" }) {
-            throw invalid("clientName must not contain spaces or newlines")
         }
     }
 

@@ -45,7 +45,7 @@ public final class GlideClient: Sendable {
     /// `lazyConnect`, returns at once and the first request connects.
     public static func create(_ configuration: GlideClientConfiguration) async throws(GlideError) -> GlideClient {
         try validate(configuration)
-        let client = GlideClient(configuration: configuration, tls: try makeTLSContext(configuration.useTLS, configuration.tlsConfiguration))
+        let client = GlideClient(configuration: configuration, tls: try ClientSetup.tlsContext(useTLS: configuration.useTLS, configuration.tlsConfiguration))
         GlideStatistics.clients.add(1, ordering: .relaxed)
         if configuration.lazyConnect { return client }
         // A PING through the normal path connects, authenticates and proves the connection works;
@@ -65,31 +65,11 @@ public final class GlideClient: Sendable {
     static func validate(_ configuration: GlideClientConfiguration) throws(GlideError) {
         func invalid(_ message: String) -> GlideError { GlideError(.configuration, message) }
         guard !configuration.addresses.isEmpty else { throw invalid("no address to connect to") }
-        for address in configuration.addresses where !address.isUnixSocket {
-            guard (1...65535).contains(address.port) else { throw invalid("port \(address.port) of \(address.host) is out of range") }
-            guard !address.host.isEmpty else { throw invalid("an address has an empty host name") }
-        }
-        if configuration.tlsConfiguration != nil && !configuration.useTLS {
-            throw invalid("tlsConfiguration is set but useTLS is false: set useTLS to connect with TLS")
-        }
-        guard configuration.requestTimeout > .zero else { throw invalid("requestTimeout must be positive") }
-        guard configuration.connectionTimeout > .zero else { throw invalid("connectionTimeout must be positive") }
-        guard configuration.inflightRequestsLimit > 0 else { throw invalid("inflightRequestsLimit must be positive") }
-        guard configuration.databaseID >= 0 else { throw invalid("databaseID must not be negative") }
-        if let name = configuration.clientName, name.contains(where: { $0 == " " || $0 == "\n" }) {
-            throw invalid("clientName must not contain spaces or newlines")
-        }
-    }
-
-    /// The TLS context for `useTLS`, built once: a certificate or key that does not load fails
-    /// `create` with `.configuration` before anything connects.
-    static func makeTLSContext(_ useTLS: Bool, _ configuration: TLSConfiguration?) throws(GlideError) -> TLSContext? {
-        guard useTLS else { return nil }
-        do {
-            return try TLSContext(configuration ?? TLSConfiguration())
-        } catch {
-            throw GlideError(.configuration, "TLS can't be set up: \(error)", transportError: error)
-        }
+        try ClientSetup.validate(
+            addresses: configuration.addresses, useTLS: configuration.useTLS, tlsConfiguration: configuration.tlsConfiguration,
+            requestTimeout: configuration.requestTimeout, connectionTimeout: configuration.connectionTimeout,
+            inflightRequestsLimit: configuration.inflightRequestsLimit, databaseID: configuration.databaseID,
+            clientName: configuration.clientName)
     }
 
     // MARK: Running commands

@@ -17,71 +17,18 @@ extension TLSStream {
             inner.close()
             throw error
         }
-        let driver = TLSHandshakeDriver(stream: stream, deadline: deadline, loop: loop)
-        let failure: TransportError? = await withUnsafeContinuation { driver.start($0) }
+        let expired = TransportError(.connectTimedOut, detail: "the TLS handshake did not finish within the connect timeout")
+        let failure = await ReadinessWaiter.wait(for: stream, on: loop, until: deadline, expired: expired) {
+            switch stream.handshakeStep() {
+            case .complete: return .finished(nil)
+            case .failed(let error): return .finished(error)
+            case .incomplete(let wantsWritable): return .waiting(forWritable: wantsWritable)
+            }
+        }
         if let failure {
             stream.close()
             throw failure
         }
         return stream
-    }
-}
-
-/// Steps a handshake on the loop thread whenever the socket is ready, until it ends or the
-/// deadline passes.
-final class TLSHandshakeDriver<Inner: ByteStream, Loop: EventLoop>: EventHandler, @unchecked Sendable {
-    let stream: TLSStream<Inner>
-    let deadline: Deadline
-    let loop: Loop
-    // Loop-thread state.
-    private var continuation: UnsafeContinuation<TransportError?, Never>?
-    private var registration: EventRegistration?
-
-    init(stream: TLSStream<Inner>, deadline: Deadline, loop: Loop) {
-        self.stream = stream
-        self.deadline = deadline
-        self.loop = loop
-    }
-
-    func start(_ continuation: UnsafeContinuation<TransportError?, Never>) {
-        loop.execute { [self] in
-            self.continuation = continuation
-            do throws(TransportError) {
-                registration = try loop.register(stream, handler: self)
-            } catch {
-                finish(error)
-                return
-            }
-            loop.scheduleTimer(at: deadline, handler: self)
-            step()
-        }
-    }
-
-    func readable() { step() }
-    func writable() { step() }
-
-    func timerFired(now: Deadline) {
-        guard now >= deadline else { return }
-        finish(TransportError(.connectTimedOut, detail: "the TLS handshake did not finish within the connect timeout"))
-    }
-
-    private func step() {
-        guard continuation != nil, let registration else { return }
-        switch stream.handshakeStep() {
-        case .complete:
-            finish(nil)
-        case .failed(let error):
-            finish(error)
-        case .incomplete(let wantsWritable):
-            loop.setWriteInterest(wantsWritable, for: registration)
-        }
-    }
-
-    private func finish(_ outcome: TransportError?) {
-        guard let continuation else { return }
-        self.continuation = nil
-        if let registration { loop.deregister(registration) }
-        registration = nil
-        continuation.resume(returning: outcome)
     }
 }

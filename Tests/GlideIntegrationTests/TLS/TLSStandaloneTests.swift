@@ -54,7 +54,7 @@ enum TLSServers {
         // A host name is checked against the certificate's DNS names, and sent as SNI.
         let byName = try await GlideClient.create(GlideClientConfiguration(
             addresses: [NodeAddress(host: "localhost", port: server.port)], useTLS: true,
-            tlsConfiguration: TLSConfiguration(trustRoots: .file(certificates.caCertificate))))
+            tlsConfiguration: certificates.clientTLS))
         #expect(try await byName.ping() == "PONG")
         await byName.close()
     }
@@ -67,7 +67,7 @@ enum TLSServers {
 
     @Test func aCertificateFromAnotherCAIsRejected() async throws {
         let certificates = try await TestCertificates.shared()
-        let error = await tlsFailure(try await TLSServers.otherCA.value, TLSConfiguration(trustRoots: .file(certificates.caCertificate)))
+        let error = await tlsFailure(try await TLSServers.otherCA.value, certificates.clientTLS)
         #expect(error?.transportError?.kind == .tlsUntrustedCertificate)
         #expect(error?.message.contains("certificate") == true, "\(String(describing: error))")
     }
@@ -84,7 +84,7 @@ enum TLSServers {
 
     @Test func anExpiredCertificateIsRejected() async throws {
         let certificates = try await TestCertificates.shared()
-        let error = await tlsFailure(try await TLSServers.expired.value, TLSConfiguration(trustRoots: .file(certificates.caCertificate)))
+        let error = await tlsFailure(try await TLSServers.expired.value, certificates.clientTLS)
         #expect(error?.transportError?.kind == .tlsCertificateExpired)
     }
 
@@ -99,7 +99,7 @@ enum TLSServers {
     @Test func mutualTLSNeedsTheClientCertificate() async throws {
         let certificates = try await TestCertificates.shared()
         let server = try await TLSServers.mutual.value
-        var tls = TLSConfiguration(trustRoots: .file(certificates.caCertificate))
+        var tls = certificates.clientTLS
         let error = await tlsFailure(server, tls)
         #expect(error?.transportError?.kind == .tlsClientCertificateRejected, "\(String(describing: error))")
 
@@ -112,7 +112,7 @@ enum TLSServers {
 
     @Test func aSixteenMebibyteValueRoundTrips() async throws {
         let certificates = try await TestCertificates.shared()
-        let client = try await connect(try await TLSServers.trusted.value, TLSConfiguration(trustRoots: .file(certificates.caCertificate)))
+        let client = try await connect(try await TLSServers.trusted.value, certificates.clientTLS)
         let value = Bytes((0..<(16 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 12) })
         let key = SharedServer.uniqueKey()
         try await client.set(key, value)
@@ -125,7 +125,7 @@ enum TLSServers {
 
     @Test func twoHundredTasksShareOneTLSConnection() async throws {
         let certificates = try await TestCertificates.shared()
-        let client = try await connect(try await TLSServers.trusted.value, TLSConfiguration(trustRoots: .file(certificates.caCertificate)))
+        let client = try await connect(try await TLSServers.trusted.value, certificates.clientTLS)
         let prefix = SharedServer.uniqueKey()
         let mismatches = try await withThrowingTaskGroup(of: Int.self) { group in
             for task in 0..<200 {
