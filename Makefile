@@ -53,14 +53,15 @@ build-release: tls
 	$(SWIFT) build -c release --product glide-microbench
 	$(SWIFT) build -c release --product quickstart
 
+# Each ends with one line, "N passed, N failed" (.ci/test-summary; the full log is .build/test.log).
 test: deps build
-	VALKEY_SERVER="$(abspath $(VALKEY_BIN))" $(SWIFT) test --skip-build
+	VALKEY_SERVER="$(abspath $(VALKEY_BIN))" .ci/test-summary $(SWIFT) test --skip-build
 
 unit: build
-	$(SWIFT) test --skip-build --skip GlideIntegrationTests
+	.ci/test-summary $(SWIFT) test --skip-build --skip GlideIntegrationTests
 
 integration: deps build
-	VALKEY_SERVER="$(abspath $(VALKEY_BIN))" $(SWIFT) test --skip-build --filter GlideIntegrationTests
+	VALKEY_SERVER="$(abspath $(VALKEY_BIN))" .ci/test-summary $(SWIFT) test --skip-build --filter GlideIntegrationTests
 
 # ---- Programs ---------------------------------------------------------------------------------
 

@@ -15,9 +15,10 @@ import Testing
     }
 
     @Test func connectsOverAUnixDomainSocket() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("glide-\(UUID().uuidString.prefix(8)).sock").path
-        let server = try await TestServer.startValkey(["--unixsocket", path, "--unixsocketperm", "700"])
+        // In the server's own directory, so the socket file goes with it.
+        let server = try await TestServer.startValkey(["--unixsocket", "{dir}/valkey.sock", "--unixsocketperm", "700"])
         defer { server.stop() }
+        let path = server.directory.appendingPathComponent("valkey.sock").path
         let client = try await GlideClient.create(GlideClientConfiguration(addresses: [.unixSocket(path)]))
         #expect(try await client.ping() == "PONG")
         let info = try await client.customCommand(["CLIENT", "INFO"]).stringValue ?? ""

@@ -34,6 +34,8 @@ public final class TestServer: @unchecked Sendable {
     deinit { stop() }
 
     /// Starts valkey-server with `arguments` (in `valkey.conf` order: `["--requirepass", "x"]`).
+    /// `{dir}` in an argument stands for the server's own directory, removed with it
+    /// (`["--unixsocket", "{dir}/valkey.sock"]`).
     public static func startValkey(_ arguments: [String] = []) async throws -> TestServer {
         try await start(binary: ServerBinaries.valkeyServer(), arguments: arguments)
     }
@@ -94,7 +96,8 @@ public final class TestServer: @unchecked Sendable {
         let ports = usesTLS ? ["--port", "0", "--tls-port", String(port)] : ["--port", String(port)]
         process.arguments = ports + ["--bind", "127.0.0.1", "--dir", directory.path,
                              "--save", "", "--appendonly", "no", "--daemonize", "no",
-                             "--logfile", directory.appendingPathComponent("server.log").path] + extraArguments
+                             "--logfile", directory.appendingPathComponent("server.log").path]
+            + extraArguments.map { $0.replacingOccurrences(of: "{dir}", with: directory.path) }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         process.currentDirectoryURL = directory

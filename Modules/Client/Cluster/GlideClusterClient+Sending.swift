@@ -32,6 +32,10 @@ extension GlideClusterClient {
         var target = SlotTarget.slot(slot, replica: replica)
         var redirections = 0
         var waits = 0
+        // The server condition (TRYAGAIN, CLUSTERDOWN, …) the request last waited out: when the
+        // deadline ends the waiting, that condition is the cause, whether the deadline passed
+        // during a pause or during the retry after it.
+        var waitedFor: (token: RESPToken, node: NodeAddress)?
         while true {
             if closed { throw GlideError(.clientClosed, "the client was closed") }
             let connection: ClusterNodes.Connection
@@ -88,7 +92,8 @@ extension GlideClusterClient {
                     target = .asking(address)
                 case .retry(let delay, let refresh):
                     if refresh { refresher.requestRefresh() }
-                    guard try await pause(delay, before: deadline) else { throw GlideError.server(cause, address: node.description) }
+                    waitedFor = (cause, node)
+                    guard try await pause(delay, before: deadline) else { throw Self.gaveUp(waitingFor: cause, at: node, waits: waits) }
                     waits += 1
                     // TRYAGAIN from the node an ASK named (a multi-key request whose keys are
                     // split by the migration): ask that node again, not the source.
@@ -99,6 +104,7 @@ extension GlideClusterClient {
                     throw GlideError.server(reply.token, address: node.description)
                 }
             case .failure(let error):
+                if error.code == .timeout, let (cause, node) = waitedFor { throw Self.gaveUp(waitingFor: cause, at: node, waits: waits) }
                 if error.code == .clientClosed {
                     if closed { throw error }
                     // The node left the topology and its connection was retired with this request
@@ -122,6 +128,14 @@ extension GlideClusterClient {
                 }
             }
         }
+    }
+
+    /// The error of a request whose deadline ended its waiting out of a server condition: a
+    /// timeout, tagged with the condition's code (`TRYAGAIN`, `CLUSTERDOWN`, …) and message.
+    static func gaveUp(waitingFor cause: RESPToken, at node: NodeAddress, waits: Int) -> GlideError {
+        let message = cause.stringBytes?.string ?? ""
+        return GlideError(.timeout, "the request timed out after waiting out \(waits + 1) replies of: \(message)",
+                          serverCode: cause.errorCode, address: node.description)
     }
 
     /// Sleeps for `delay` when there is time for it before `deadline`; `false` when there isn't,
