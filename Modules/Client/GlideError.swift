@@ -10,7 +10,8 @@ public struct GlideError: Error, Sendable, CustomStringConvertible {
     public let code: Code
     /// What happened.
     public let message: String
-    /// For server errors, the first word of the server's message, such as `WRONGTYPE`.
+    /// For server errors, the first word of the server's message, such as `WRONGTYPE`; for a
+    /// timeout that ended a wait on a server condition, that condition's (`TRYAGAIN`, …).
     public let serverCode: String?
     /// The node involved, as `host:port`, when one was.
     public let address: String?
@@ -61,6 +62,11 @@ public struct GlideError: Error, Sendable, CustomStringConvertible {
         public static let routing = Code(description: "routing error")
         /// The client was closed by `close()`.
         public static let clientClosed = Code(description: "client closed")
+        /// The caller's task was cancelled. A request not yet sent was dropped and never ran; one
+        /// already sent may have run, and its reply is discarded. A blocking command already
+        /// sent is unblocked on the server first (`CLIENT UNBLOCK`), so no value it would have
+        /// taken is lost.
+        public static let cancelled = Code(description: "cancelled")
     }
 
     /// The code, the message and the node.

@@ -57,6 +57,43 @@ public struct RESPCommandBuffer: Sendable {
         }
     }
 
+    /// A position between two commands: how many bytes and referenced payloads precede it.
+    public struct Mark: Hashable, Sendable {
+        /// Bytes of `bytes` before the position.
+        public let byteOffset: Int
+        /// Referenced payloads before the position.
+        public let referenceCount: Int
+
+        /// The position after `byteOffset` bytes and `referenceCount` referenced payloads.
+        @inlinable
+        public init(byteOffset: Int, referenceCount: Int) {
+            self.byteOffset = byteOffset
+            self.referenceCount = referenceCount
+        }
+
+        /// The start of a buffer.
+        public static var start: Mark { Mark(byteOffset: 0, referenceCount: 0) }
+    }
+
+    /// The position after everything written so far.
+    @inlinable
+    public var mark: Mark { Mark(byteOffset: bytes.readableBytes, referenceCount: references.count) }
+
+    /// Appends what `other` holds between `start` and `end` (two marks taken between commands),
+    /// referenced payloads staying referenced. Used to drop commands that must not be sent after
+    /// all, a rare path: the kept framing is copied.
+    public mutating func append(_ other: RESPCommandBuffer, from start: Mark, to end: Mark) {
+        precondition(start.byteOffset <= end.byteOffset && start.referenceCount <= end.referenceCount
+                     && end.byteOffset <= other.bytes.readableBytes && end.referenceCount <= other.references.count,
+                     "marks outside the buffer")
+        let base = bytes.readableBytes
+        bytes.writeBytes(other.bytes.getSlice(at: start.byteOffset, length: end.byteOffset - start.byteOffset)!)
+        for index in start.referenceCount..<end.referenceCount {
+            let reference = other.references[index]
+            references.append(Reference(offset: base + reference.offset - start.byteOffset, payload: reference.payload))
+        }
+    }
+
     /// The bytes in wire order, as slices of `bytes` and the referenced payloads. No byte is copied.
     public func forEachChunk(_ body: (Bytes) -> Void) {
         guard !references.isEmpty else {

@@ -1,3 +1,17 @@
+/// How often a cluster client's topology may and must be refreshed.
+public struct TopologyRefreshPolicy: Sendable, Hashable {
+    /// The period of the background check; `nil` disables it.
+    public var periodicInterval: Duration?
+    /// The least time between the starts of two refreshes.
+    public var minimumInterval: Duration
+
+    /// A policy; the defaults check every 60 s and refresh at most once a second.
+    public init(periodicInterval: Duration? = .seconds(60), minimumInterval: Duration = .seconds(1)) {
+        self.periodicInterval = periodicInterval
+        self.minimumInterval = minimumInterval
+    }
+}
+
 /// When to refresh the topology: a pure state machine, driven by its owner's timer and by
 /// redirections, that returns what to do.
 ///
@@ -10,18 +24,7 @@
 public struct TopologyRefreshStateMachine<Instant: InstantProtocol>: Sendable
 where Instant.Duration == Duration, Instant: Sendable {
     /// How often refreshes may and must happen.
-    public struct Policy: Sendable, Hashable {
-        /// The period of the background check; `nil` disables it.
-        public var periodicInterval: Duration?
-        /// The least time between the starts of two refreshes.
-        public var minimumInterval: Duration
-
-        /// A policy; the defaults check every 60 s and refresh at most once a second.
-        public init(periodicInterval: Duration? = .seconds(60), minimumInterval: Duration = .seconds(1)) {
-            self.periodicInterval = periodicInterval
-            self.minimumInterval = minimumInterval
-        }
-    }
+    public typealias Policy = TopologyRefreshPolicy
 
     /// What the owner does next. Both may be asked for at once.
     public struct Action: Sendable, Hashable {

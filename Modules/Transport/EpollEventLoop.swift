@@ -175,6 +175,17 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         if earliest == deadline && !inEventLoop { wake() }
     }
 
+    /// Drops the timers scheduled for `handler`.
+    public func cancelTimers(for handler: some EventHandler) {
+        timers.withLock { queue in
+            queue.remove { $0 === handler }
+            earliestTimer.store(queue.earliest.uptimeNanoseconds, ordering: .releasing)
+        }
+    }
+
+    /// The number of timers scheduled and not yet fired, for tests.
+    public var pendingTimerCount: Int { timers.withLock { $0.count } }
+
     private func fireTimers() {
         // The common case: the armed timerfd still stands for the earliest timer, and it wakes
         // the loop when that comes due.
@@ -265,24 +276,34 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
 
 }
 
-extension EpollEventLoop: TaskExecutor {
-    /// Runs a Swift task's job on the loop thread.
+extension EpollEventLoop: TaskExecutor, SerialExecutor {
+    /// Runs a Swift job on the loop thread: a job of a task that prefers this executor, or of an
+    /// actor that runs on it.
     ///
     /// A task that prefers this executor (`withTaskExecutorPreference(loop)`) is resumed on the
     /// loop thread straight after its reply is read, with no wake-up of another thread: for a
     /// caller that sends one request at a time, that halves the context switches per request.
+    /// An actor whose `unownedExecutor` is this loop (a client's supervisor) runs on the loop
+    /// thread, so the loop's callbacks reach it without a thread switch.
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         jobs.withLock { $0.append(job) }
         if inEventLoop { queuedOnLoop = true } else { wake() }
     }
 
+    /// Traps unless called on the loop thread: what `assumeIsolated` checks for an actor that
+    /// runs on this loop, when called from one of the loop's callbacks.
+    public func checkIsolated() {
+        precondition(inEventLoop, "expected to run on the event loop thread \(name)")
+    }
+
     func runJobs() {
-        let executor = asUnownedTaskExecutor()
+        let serial = asUnownedSerialExecutor()
+        let task = asUnownedTaskExecutor()
         while true {
             jobs.withLock { swap(&$0, &jobBatch) }
             if jobBatch.isEmpty { return }
-            while let job = jobBatch.popFirst() { job.runSynchronously(on: executor) }
+            while let job = jobBatch.popFirst() { job.runSynchronously(isolatedTo: serial, taskExecutor: task) }
         }
     }
 }
@@ -292,6 +313,17 @@ struct TimerQueue {
     private var heap: [(deadline: Deadline, handler: any EventHandler)] = []
 
     var earliest: Deadline { heap.first?.deadline ?? .distantFuture }
+
+    /// The number of timers.
+    var count: Int { heap.count }
+
+    /// Removes the timers whose handler matches; rebuilds the heap (a rare path).
+    mutating func remove(where matches: (any EventHandler) -> Bool) {
+        let kept = heap.filter { !matches($0.handler) }
+        guard kept.count != heap.count else { return }
+        heap = []
+        for entry in kept { push(entry.deadline, entry.handler) }
+    }
 
     mutating func push(_ deadline: Deadline, _ handler: any EventHandler) {
         heap.append((deadline, handler))

@@ -41,6 +41,11 @@ public protocol EventLoop: AnyObject, Sendable {
     /// Calls `handler.timerFired(now:)` on the loop's thread at or soon after `deadline`.
     func scheduleTimer(at deadline: Deadline, handler: some EventHandler)
 
+    /// Drops every timer scheduled for `handler`, so that a handler that is done is not kept
+    /// alive, or called, by timers it no longer needs. Any thread; a timer already firing on the
+    /// loop thread may still run.
+    func cancelTimers(for handler: some EventHandler)
+
     /// The loop's current time.
     func now() -> Deadline
 }

@@ -71,6 +71,14 @@ public final class ManualEventLoop: EventLoop, @unchecked Sendable {
         state.withLock { $0.timers.push(deadline, handler) }
     }
 
+    /// Drops the timers scheduled for `handler`.
+    public func cancelTimers(for handler: some EventHandler) {
+        state.withLock { $0.timers.remove { $0 === handler } }
+    }
+
+    /// The number of timers scheduled and not yet fired.
+    public var pendingTimerCount: Int { state.withLock { $0.timers.count } }
+
     /// The manual clock.
     public func now() -> Deadline { state.withLock { $0.now } }
 
@@ -123,5 +131,18 @@ public final class ManualEventLoop: EventLoop, @unchecked Sendable {
             if !progressed && !hasPendingTasks { return }
         }
         preconditionFailure("ManualEventLoop.run() made progress 100,000 times: a handler never drains its stream")
+    }
+}
+
+extension ManualEventLoop: SerialExecutor {
+    /// Queues a Swift job (of an actor that runs on this loop) for the next `run()`.
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        execute { [self] in job.runSynchronously(on: asUnownedSerialExecutor()) }
+    }
+
+    /// Traps unless called from inside `run()` or `advance(by:)`.
+    public func checkIsolated() {
+        precondition(inEventLoop, "expected to run inside ManualEventLoop.run()")
     }
 }

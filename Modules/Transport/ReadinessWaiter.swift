@@ -20,6 +20,8 @@ public final class ReadinessWaiter<Stream: ByteStream, Loop: EventLoop>: EventHa
     // Loop-thread state.
     private var continuation: UnsafeContinuation<TransportError?, Never>?
     private var registration: EventRegistration?
+    /// Set when the waiting task was cancelled before the wait started.
+    private var cancelled = false
 
     private init(stream: Stream, deadline: Deadline, loop: Loop, expired: TransportError, step: @escaping () -> Progress) {
         self.stream = stream
@@ -30,17 +32,31 @@ public final class ReadinessWaiter<Stream: ByteStream, Loop: EventLoop>: EventHa
     }
 
     /// Registers `stream` on `loop`, applies `first` (or steps at once when it is `nil`), and
-    /// steps on every event until a step finishes or `deadline` passes. Returns the failure, if any.
+    /// steps on every event until a step finishes or `deadline` passes. Returns the failure, if any;
+    /// a cancelled task ends the wait with a `.cancelled` failure.
     public static func wait(for stream: Stream, on loop: Loop, until deadline: Deadline, expired: TransportError,
                             first: Progress? = nil, step: @escaping () -> Progress) async -> TransportError? {
         let waiter = ReadinessWaiter(stream: stream, deadline: deadline, loop: loop, expired: expired, step: step)
-        return await withUnsafeContinuation { continuation in
-            loop.execute { waiter.start(continuation, first: first) }
+        return await withTaskCancellationHandler {
+            await withUnsafeContinuation { continuation in
+                loop.execute { waiter.start(continuation, first: first) }
+            }
+        } onCancel: {
+            loop.execute { waiter.cancel() }
         }
+    }
+
+    private func cancel() {
+        cancelled = true
+        finish(TransportError(.cancelled, detail: "the task waiting for the stream was cancelled"))
     }
 
     private func start(_ continuation: UnsafeContinuation<TransportError?, Never>, first: Progress?) {
         self.continuation = continuation
+        if cancelled {
+            finish(TransportError(.cancelled, detail: "the task waiting for the stream was cancelled"))
+            return
+        }
         do throws(TransportError) {
             registration = try loop.register(stream, handler: self)
         } catch {
@@ -81,6 +97,7 @@ public final class ReadinessWaiter<Stream: ByteStream, Loop: EventLoop>: EventHa
         self.continuation = nil
         if let registration { loop.deregister(registration) }
         registration = nil
+        loop.cancelTimers(for: self)
         continuation.resume(returning: outcome)
     }
 }

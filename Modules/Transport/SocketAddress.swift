@@ -1,3 +1,4 @@
+import Synchronization
 import Glibc
 
 /// An IPv4, IPv6 or Unix domain socket address.
@@ -130,10 +131,18 @@ public enum Resolver {
         }
         if let numeric = SocketAddress(numericHost: host, port: port) { return [numeric] }
         guard !host.isEmpty else { throw TransportError(.invalidAddress, detail: "empty host name") }
-        let result: Result<[SocketAddress], TransportError> = await withUnsafeContinuation { continuation in
-            startThread(named: "glide-resolve") {
-                continuation.resume(returning: lookUp(host: host, port: port))
+        // The lookup can't be interrupted: a cancelled task stops waiting for it, and the thread
+        // ends on its own. Whichever comes first resumes the continuation; the other finds it gone.
+        let once = ResumeOnce<Result<[SocketAddress], TransportError>>()
+        let result: Result<[SocketAddress], TransportError> = await withTaskCancellationHandler {
+            await withUnsafeContinuation { continuation in
+                once.install(continuation)
+                startThread(named: "glide-resolve") {
+                    once.resume(lookUp(host: host, port: port))
+                }
             }
+        } onCancel: {
+            once.resume(.failure(TransportError(.cancelled, detail: "resolving \(host) was cancelled")))
         }
         return try result.get()
     }
@@ -160,5 +169,45 @@ public enum Resolver {
             return .failure(TransportError(.resolutionFailed, detail: "\(host): no IPv4 or IPv6 address"))
         }
         return .success(addresses)
+    }
+}
+
+/// A continuation resumed by the first of several racing callers; the value of one that comes
+/// before the continuation is installed is kept and delivered on installation.
+final class ResumeOnce<Value: Sendable>: Sendable {
+    private struct State {
+        var continuation: UnsafeContinuation<Value, Never>?
+        var early: Value?
+        var done = false
+    }
+
+    private let state = Mutex(State())
+
+    /// Sets the continuation to resume; resumes it now if a value came first.
+    func install(_ continuation: UnsafeContinuation<Value, Never>) {
+        let early: Value? = state.withLock { state in
+            if let value = state.early {
+                state.early = nil
+                return value
+            }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(returning: early) }
+    }
+
+    /// Resumes with `value` unless a value was already given.
+    func resume(_ value: Value) {
+        let continuation: UnsafeContinuation<Value, Never>? = state.withLock { state in
+            guard !state.done else { return nil }
+            state.done = true
+            guard let continuation = state.continuation else {
+                state.early = value
+                return nil
+            }
+            state.continuation = nil
+            return continuation
+        }
+        continuation?.resume(returning: value)
     }
 }

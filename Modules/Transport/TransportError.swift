@@ -40,6 +40,8 @@ public struct TransportError: Error, Hashable, Sendable, CustomStringConvertible
         public static let streamClosed = Kind(description: "stream closed locally")
         /// The stream does not support what was asked, e.g. epoll registration of a memory stream.
         public static let unsupported = Kind(description: "unsupported operation")
+        /// The task waiting for the operation (a connect, a handshake) was cancelled.
+        public static let cancelled = Kind(description: "cancelled")
 
         /// TLS: the server's certificate chain does not lead to a trusted certificate authority.
         public static let tlsUntrustedCertificate = Kind(description: "TLS: certificate not trusted", isTLS: true)

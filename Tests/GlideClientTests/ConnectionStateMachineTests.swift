@@ -32,37 +32,90 @@ func wire(_ job: Machine.WriteJob?) -> String {
     return text
 }
 
-/// A machine taken through connect and handshake to `ready`.
-func readyMachine(limit: Int = 100) -> Machine {
-    var machine = Machine(handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0),
-                          inflightLimit: limit)
+/// The configuration the tests' machines use.
+let plainHandshake = HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0)
+
+/// A HELLO reply naming connection id 7.
+let helloWithID = reply("%2\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:7\r\n")
+
+/// A machine taken through connect and handshake to `ready` on attempt 1 (deadline t0 + 2 s).
+func readyMachine(limit: Int = 100, policy: ConnectionPolicy = .unsupervised, handshake: HandshakeConfiguration = plainHandshake) -> Machine {
+    var machine = Machine(handshake: handshake, inflightLimit: limit, policy: policy)
     #expect(machine.connectNow() == 1)
-    _ = machine.connected(generation: 1, stream: "s1", handshakeDeadline: t0 + .seconds(2))
-    _ = machine.handshakeReceived(helloMap, generation: 1)
+    _ = machine.attemptStarted(generation: 1, deadline: t0 + .seconds(2))
+    _ = machine.connected(generation: 1, stream: "s1")
+    _ = machine.handshakeReceived(helloWithID, generation: 1)
     _ = machine.handshakeReceived(ok, generation: 1)
     _ = machine.handshakeReceived(ok, generation: 1)
     #expect(machine.phase == .ready)
     return machine
 }
 
+/// Request ids for the tests: the order they are queued in.
+nonisolated(unsafe) var nextID: UInt64 = 0
+
+extension Machine {
+    /// `enqueue` with a fresh id.
+    mutating func enqueue(_ waiter: String, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
+                          encode: (inout RESPCommandBuffer) -> Void) -> (action: EnqueueAction, armTimer: Deadline?) {
+        nextID += 1
+        return enqueue(waiter, id: nextID, deadline: deadline, replies: replies, blocking: blocking, encode: encode)
+    }
+}
+
+extension Machine {
+    /// `enqueue`, then a socket that takes every byte: the request is sent when this returns
+    /// (unless the connection isn't ready).
+    @discardableResult
+    mutating func enqueueWritten(_ waiter: String, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
+                                 encode: (inout RESPCommandBuffer) -> Void) -> (action: EnqueueAction, armTimer: Deadline?) {
+        let result = enqueue(waiter, deadline: deadline, replies: replies, blocking: blocking, encode: encode)
+        if case .write(var job) = result.action {
+            while true {
+                job.writes = PendingWrites()
+                guard case .write(let next) = writeFinished(&job, mayContinue: true) else { break }
+                job = next
+            }
+        }
+        return result
+    }
+}
+
+extension Machine.Resumption {
+    /// The waiter and, for a failure, its code.
+    var summary: String {
+        switch self {
+        case .reply(let waiter, let reply): "\(waiter): \(reply.token.stringBytes?.string ?? "reply")"
+        case .failure(let waiter, let summary): "\(waiter): \(summary.code)"
+        }
+    }
+}
+
+extension Optional where Wrapped == Machine.Teardown {
+    /// What the teardown resumed, summarised.
+    var resumed: [String] { self?.resumptions.map(\.summary) ?? [] }
+}
+
 @Suite struct ConnectionStateMachineTests {
     @Test func firstRequestConnectsAndRequestsQueueUntilTheHandshakeIsDone() {
-        var machine = Machine(handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0),
-                              inflightLimit: 100)
+        var machine = Machine(handshake: plainHandshake, inflightLimit: 100)
         #expect(machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A;")).action.connectGeneration == 1)
         #expect(machine.phase == .connecting)
+        #expect(machine.attemptStarted(generation: 1, deadline: t0 + .seconds(2)) == nil)  // the request's 1 s timer is earlier
         #expect(machine.enqueue("b", deadline: t0 + .seconds(1), encode: request("B;")).action.isNone)
-        guard case .sendHandshake(let hello, _) = machine.connected(generation: 1, stream: "s1", handshakeDeadline: t0 + .seconds(2)) else {
+        guard case .sendHandshake(let hello) = machine.connected(generation: 1, stream: "s1") else {
             Issue.record("expected the handshake")
             return
         }
         #expect(commands(hello).first == ["HELLO", "3"])
         #expect(machine.isHandshaking)
-        guard case .none = machine.handshakeReceived(helloMap, generation: 1) else { Issue.record("early"); return }
+        guard case .none = machine.handshakeReceived(helloWithID, generation: 1) else { Issue.record("early"); return }
         guard case .none = machine.handshakeReceived(ok, generation: 1) else { Issue.record("early"); return }
-        guard case .ready(let job) = machine.handshakeReceived(ok, generation: 1) else { Issue.record("not ready"); return }
+        guard case .ready(let job, let info, let waiters) = machine.handshakeReceived(ok, generation: 1) else { Issue.record("not ready"); return }
         #expect(wire(job) == "A;B;")  // what queued while connecting goes out in one write
         #expect(job?.stream == "s1")
+        #expect(info.clientID == 7)
+        #expect(waiters.isEmpty)
     }
 
     @Test func idleWriterHandsTheCallerTheWriteAndBusyWriterBatches() {
@@ -111,8 +164,8 @@ func readyMachine(limit: Int = 100) -> Machine {
 
     @Test func repliesResumeWaitersInOrder() {
         var machine = readyMachine()
-        _ = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A"))
-        _ = machine.enqueue("b", deadline: t0 + .seconds(1), encode: request("B"))
+        _ = machine.enqueueWritten("a", deadline: t0 + .seconds(1), encode: request("A"))
+        _ = machine.enqueueWritten("b", deadline: t0 + .seconds(1), encode: request("B"))
         #expect(machine.replyReceived(reply("$1\r\n1\r\n"), generation: 1).resumed! == ("a", "1"))
         #expect(machine.replyReceived(reply("$1\r\n2\r\n"), generation: 1).resumed! == ("b", "2"))
         guard case .unexpectedReply = machine.replyReceived(reply("$1\r\n3\r\n"), generation: 1) else {
@@ -123,7 +176,7 @@ func readyMachine(limit: Int = 100) -> Machine {
 
     @Test func transactionWaitsForItsLastReplyAndKeepsTheFirstQueuedError() {
         var machine = readyMachine()
-        _ = machine.enqueue("tx", deadline: t0 + .seconds(1), replies: 4, encode: request("MULTI...EXEC"))
+        _ = machine.enqueueWritten("tx", deadline: t0 + .seconds(1), replies: 4, encode: request("MULTI...EXEC"))
         #expect(machine.replyReceived(ok, generation: 1).isNone)
         #expect(machine.replyReceived(reply("-ERR unknown command\r\n"), generation: 1).isNone)
         #expect(machine.replyReceived(reply("+QUEUED\r\n"), generation: 1).isNone)
@@ -137,39 +190,19 @@ func readyMachine(limit: Int = 100) -> Machine {
 
     @Test func timedOutRequestsLateReplyIsDiscarded() {
         var machine = readyMachine()
-        #expect(machine.enqueue("slow", deadline: t0 + .milliseconds(250), encode: request("S")).armTimer == t0 + .milliseconds(250))
-        // A later deadline needs no earlier timer.
-        #expect(machine.enqueue("next", deadline: t0 + .milliseconds(900), encode: request("N")).armTimer == nil)
+        #expect(machine.enqueueWritten("slow", deadline: t0 + .milliseconds(250), encode: request("S")).armTimer == t0 + .milliseconds(250))
+        #expect(machine.enqueueWritten("next", deadline: t0 + .milliseconds(900), encode: request("N")).armTimer == nil)
         // A firing before the armed deadline (an older timer) finds nothing and arms nothing.
         let early = machine.timerFired(now: t0 + .milliseconds(100))
-        #expect(early.expired.isEmpty)
+        #expect(early.resumptions.isEmpty)
         #expect(early.next == nil)
         let due = machine.timerFired(now: t0 + .milliseconds(300))
-        #expect(due.expired == ["slow"])
+        #expect(due.resumptions.map(\.summary) == ["slow: timeout"])
         #expect(due.next == t0 + .milliseconds(900))
         #expect(machine.inflightCount == 2)  // the slow reply is still owed
         #expect(machine.replyReceived(reply("$4\r\nlate\r\n"), generation: 1).isNone)  // discarded
         #expect(machine.replyReceived(reply("$2\r\nok\r\n"), generation: 1).resumed! == ("next", "ok"))
         #expect(machine.inflightCount == 0)
-    }
-
-    @Test func lostConnectionFailsEverythingAndTheNextRequestReconnects() {
-        var machine = readyMachine()
-        var job = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A")).action.job!
-        _ = machine.enqueue("b", deadline: t0 + .seconds(1), encode: request("B"))
-        let lost = machine.connectionLost(generation: 1)
-        #expect(lost.waiters == ["a", "b"])
-        #expect(lost.stream == "s1")
-        #expect(lost.duringHandshake == false)
-        #expect(machine.phase == .idle)
-        // The old writer reporting in later changes nothing.
-        job.writes = PendingWrites()
-        #expect(machine.writeFinished(&job, mayContinue: true).isIdle)
-        #expect(machine.connectionLost(generation: 1).waiters.isEmpty)
-        #expect(machine.enqueue("c", deadline: t0 + .seconds(1), encode: request("C")).action.connectGeneration == 2)
-        // An event of the first connection can't touch the second.
-        #expect(machine.connectFailed(generation: 1).isEmpty)
-        #expect(machine.connectFailed(generation: 2) == ["c"])
     }
 
     @Test func blockedSocketHandsTheWriteToTheLoop() {
@@ -195,19 +228,9 @@ func readyMachine(limit: Int = 100) -> Machine {
         #expect(machine.inflightCount == 2)
     }
 
-    @Test func closeFailsEverythingForGood() {
-        var machine = readyMachine()
-        _ = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A"))
-        let closed = machine.close()
-        #expect(closed.waiters == ["a"])
-        #expect(closed.stream == "s1")
-        #expect(machine.enqueue("b", deadline: t0 + .seconds(1), encode: request("B")).action.failure?.1.code == .clientClosed)
-        #expect(machine.connectNow() == nil)
-    }
-
     @Test func pushMessagesAreNotReplies() {
         var machine = readyMachine()
-        _ = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A"))
+        _ = machine.enqueueWritten("a", deadline: t0 + .seconds(1), encode: request("A"))
         guard case .push = machine.replyReceived(reply(">2\r\n$7\r\nmessage\r\n$1\r\nx\r\n"), generation: 1) else {
             Issue.record("expected a push")
             return
@@ -215,44 +238,33 @@ func readyMachine(limit: Int = 100) -> Machine {
         #expect(machine.replyReceived(ok, generation: 1).resumed?.0 == "a")
     }
 
-    @Test func failedHandshakeFailsTheQueueAndClosesTheStream() {
-        var machine = Machine(handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: ServerCredentials(password: "x"),
-                                                                clientName: nil, database: 0), inflightLimit: 10)
+    @Test func closeFailsEverythingForGood() {
+        var machine = readyMachine()
         _ = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A"))
-        _ = machine.connected(generation: 1, stream: "s1", handshakeDeadline: t0 + .seconds(2))
-        guard case .failed(let waiters, let summary, let stream) = machine.handshakeReceived(reply("-WRONGPASS nope\r\n"), generation: 1) else {
-            Issue.record("expected failure")
-            return
-        }
-        #expect(waiters == ["a"])
-        #expect(summary.code == .authenticationFailed)
-        #expect(stream == "s1")
-        #expect(machine.phase == .idle)
-    }
-
-    @Test func connectionLostDuringTheHandshakeSaysSo() {
-        var machine = Machine(handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0),
-                              inflightLimit: 10)
-        _ = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A"))
-        _ = machine.connected(generation: 1, stream: "s1", handshakeDeadline: t0 + .seconds(2))
-        let lost = machine.connectionLost(generation: 1)
-        #expect(lost.waiters == ["a"])
-        #expect(lost.duringHandshake)
+        let closed = machine.close()
+        #expect(closed.resumed == ["a: client closed"])
+        #expect(closed?.stream == "s1")
+        #expect(machine.enqueue("b", deadline: t0 + .seconds(1), encode: request("B")).action.failure?.1.code == .clientClosed)
+        #expect(machine.connectNow() == nil)
+        #expect(machine.close() == nil)
     }
 
     @Test func repliesFromAGivenUpConnectionNeverReachTheNextConnectionsCallers() {
         var machine = Machine(handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: ServerCredentials(password: "x"),
                                                                 clientName: nil, database: 0), inflightLimit: 10)
         _ = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A"))
-        _ = machine.connected(generation: 1, stream: "s1", handshakeDeadline: t0 + .seconds(2))
+        _ = machine.connected(generation: 1, stream: "s1")
         // One read brings the failed HELLO and the replies pipelined behind it.
         guard case .failed = machine.handshakeReceived(reply("-WRONGPASS nope\r\n"), generation: 1) else {
             Issue.record("expected failure")
             return
         }
-        // Meanwhile another caller queues a request for the next connection...
-        #expect(machine.enqueue("b", deadline: t0 + .seconds(1), encode: request("B")).action.connectGeneration == 2)
-        // ...and the dead connection's leftover replies must not be given to it.
+        // The failure was definitive: the next request fails at once, with the same error...
+        #expect(machine.enqueue("b", deadline: t0 + .seconds(1), encode: request("B")).action.failure?.1.code == .authenticationFailed)
+        // ...until the supervisor allows a retry on demand: then it starts attempt 2.
+        machine.allowRetryOnDemand()
+        #expect(machine.enqueue("c", deadline: t0 + .seconds(1), encode: request("C")).action.connectGeneration == 2)
+        // The dead connection's leftover replies must not be given to the new caller.
         #expect(machine.replyReceived(reply("-NOAUTH\r\n"), generation: 1).isNone)
         #expect(machine.replyReceived(ok, generation: 1).isNone)
         guard case .none = machine.handshakeReceived(ok, generation: 1) else {
@@ -263,45 +275,36 @@ func readyMachine(limit: Int = 100) -> Machine {
     }
 
     @Test func supersededTimerFiringsFindNothingAndArmNothing() {
-        var machine = readyMachine()  // the handshake's timer, for t0 + 2 s, is still scheduled
+        var machine = readyMachine()  // the attempt's timer, for t0 + 2 s, is still scheduled
         #expect(machine.enqueue("early", deadline: t0 + .seconds(1), encode: request("E")).armTimer == t0 + .seconds(1))
         #expect(machine.enqueue("late", deadline: t0 + .seconds(5), encode: request("L")).armTimer == nil)
         let first = machine.timerFired(now: t0 + .seconds(1))
-        #expect(first.expired == ["early"])
+        #expect(first.resumptions.map(\.summary) == ["early: timeout"])
         #expect(first.next == t0 + .seconds(3))  // when "early"'s reply counts as lost: 1 s + 2 s grace
-        // The handshake's old timer fires at 2 s: superseded, it finds nothing and re-arms nothing.
+        // The attempt's old timer fires at 2 s: superseded, it finds nothing and re-arms nothing.
         let spurious = machine.timerFired(now: t0 + .seconds(2))
-        #expect(spurious.expired.isEmpty && spurious.next == nil && !spurious.connectionStale)
+        #expect(spurious.resumptions.isEmpty && spurious.next == nil && !spurious.connectionStale)
     }
 
     @Test func connectionIsDeclaredDeadWhenTheOldestReplyIsLongOverdue() {
         var machine = readyMachine()
-        _ = machine.enqueue("a", deadline: t0 + .milliseconds(250), encode: request("A"))
-        _ = machine.enqueue("b", deadline: t0 + .seconds(10), encode: request("B"))
+        _ = machine.enqueueWritten("a", deadline: t0 + .milliseconds(250), encode: request("A"))
+        _ = machine.enqueueWritten("b", deadline: t0 + .seconds(10), encode: request("B"))
         let timedOut = machine.timerFired(now: t0 + .milliseconds(300))
-        #expect(timedOut.expired == ["a"])
+        #expect(timedOut.resumptions.map(\.summary) == ["a: timeout"])
         #expect(!timedOut.connectionStale)
         #expect(timedOut.next == t0 + .milliseconds(2_250))
         let dead = machine.timerFired(now: t0 + .milliseconds(2_300))
         #expect(dead.connectionStale)
-        #expect(machine.connectionLost(generation: 1).waiters == ["b"])
-    }
-
-    @Test func handshakeMustFinishWithinTheConnectTimeout() {
-        var machine = Machine(handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0),
-                              inflightLimit: 10)
-        _ = machine.connectNow()
-        _ = machine.connected(generation: 1, stream: "s1", handshakeDeadline: t0 + .seconds(2))
-        #expect(machine.timerFired(now: t0 + .seconds(1)).handshakeTimedOut == false)
-        #expect(machine.timerFired(now: t0 + .seconds(3)).handshakeTimedOut)
+        #expect(machine.connectionLost(generation: 1, GlideErrorSummary(.connectionClosed, "stale")).resumed == ["b: connection closed"])
     }
 
     @Test func selectedDatabaseIsUsedOnReconnect() {
         var machine = readyMachine()
         machine.databaseSelected(4)
-        _ = machine.connectionLost(generation: 1)
+        _ = machine.connectionLost(generation: 1, GlideErrorSummary(.connectionClosed, "gone"))
         _ = machine.connectNow()
-        guard case .sendHandshake(let bytes, _) = machine.connected(generation: 2, stream: "s2", handshakeDeadline: t0) else {
+        guard case .sendHandshake(let bytes) = machine.connected(generation: 2, stream: "s2") else {
             Issue.record("expected the handshake")
             return
         }

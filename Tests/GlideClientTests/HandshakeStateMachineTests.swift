@@ -6,6 +6,11 @@ func reply(_ wire: String) -> RESPToken { try! RESPToken(validating: Bytes(wire)
 let ok = reply("+OK\r\n")
 let helloMap = reply("%1\r\n$5\r\nproto\r\n:3\r\n")
 
+/// A handshake outcome: the protocol, and the connection id when the server said it.
+func ready(_ version: ProtocolVersion, id: Int? = nil) -> HandshakeStateMachine.Action {
+    .ready(ConnectionInfo(protocolVersion: version, clientID: id))
+}
+
 func commands(_ bytes: Bytes) -> [[String]] {
     var decoder = RESPDecoder()
     var buffer = bytes
@@ -30,7 +35,18 @@ func commands(_ bytes: Bytes) -> [[String]] {
         #expect(machine.receive(helloMap) == .awaitReplies)
         #expect(machine.receive(ok) == .awaitReplies)
         #expect(machine.receive(ok) == .awaitReplies)
-        #expect(machine.receive(ok) == .ready(.resp3))
+        #expect(machine.receive(ok) == ready(.resp3))
+    }
+
+    @Test func helloReportsTheConnectionIdRoleAndZone() {
+        var machine = HandshakeStateMachine(configuration: HandshakeConfiguration(
+            protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0))
+        _ = machine.start()
+        let hello = reply("%4\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:42\r\n$4\r\nrole\r\n$7\r\nreplica\r\n"
+                          + "$17\r\navailability_zone\r\n$4\r\naz-b\r\n")
+        #expect(machine.receive(hello) == .awaitReplies)
+        #expect(machine.receive(ok) == .awaitReplies)
+        #expect(machine.receive(ok) == .ready(ConnectionInfo(protocolVersion: .resp3, clientID: 42, role: "replica", availabilityZone: "az-b")))
     }
 
     @Test func passwordOnlyAuthenticatesAsTheDefaultUser() {
@@ -47,9 +63,10 @@ func commands(_ bytes: Bytes) -> [[String]] {
             ["CLIENT", "SETNAME", "svc"],
             ["CLIENT", "SETINFO", "LIB-NAME", "glide-swift"],
             ["CLIENT", "SETINFO", "LIB-VER", GlideVersion.current],
+            ["CLIENT", "ID"],
         ])
-        for _ in 0..<3 { #expect(machine.receive(ok) == .awaitReplies) }
-        #expect(machine.receive(ok) == .ready(.resp2))
+        for _ in 0..<4 { #expect(machine.receive(ok) == .awaitReplies) }
+        #expect(machine.receive(reply(":7\r\n")) == ready(.resp2, id: 7))
     }
 
     @Test func serverWithoutHelloFallsBackToRESP2AfterDrainingThePipeline() {
@@ -63,9 +80,9 @@ func commands(_ bytes: Bytes) -> [[String]] {
             Issue.record("expected the RESP2 handshake")
             return
         }
-        #expect(commands(retry).map(\.first) == ["AUTH", "SELECT", "CLIENT", "CLIENT"])
-        for _ in 0..<3 { #expect(machine.receive(ok) == .awaitReplies) }
-        #expect(machine.receive(ok) == .ready(.resp2))
+        #expect(commands(retry).map(\.first) == ["AUTH", "SELECT", "CLIENT", "CLIENT", "CLIENT"])
+        for _ in 0..<4 { #expect(machine.receive(ok) == .awaitReplies) }
+        #expect(machine.receive(reply(":9\r\n")) == ready(.resp2, id: 9))
     }
 
     @Test(arguments: [
@@ -104,6 +121,6 @@ func commands(_ bytes: Bytes) -> [[String]] {
         _ = machine.start()
         #expect(machine.receive(helloMap) == .awaitReplies)
         #expect(machine.receive(reply("-ERR unknown subcommand 'SETINFO'\r\n")) == .awaitReplies)
-        #expect(machine.receive(reply("-ERR unknown subcommand 'SETINFO'\r\n")) == .ready(.resp3))
+        #expect(machine.receive(reply("-ERR unknown subcommand 'SETINFO'\r\n")) == ready(.resp3))
     }
 }

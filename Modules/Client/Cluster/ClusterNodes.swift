@@ -1,4 +1,3 @@
-import GlideTLS
 import GlideTransport
 import Synchronization
 
@@ -6,10 +5,11 @@ import Synchronization
 /// behind one lock that request paths hold for a lookup and nothing more.
 ///
 /// Connections are created when a node first appears in the map and connect on their first
-/// request. A node that leaves the map keeps its connection for a grace period, so requests
-/// already on their way there end normally, then it is closed.
+/// request; the client's supervisor reconnects them in the background after that. A node that
+/// leaves the map keeps its connection for a grace period, so requests already on their way there
+/// end normally, then it is closed.
 final class ClusterNodes: Sendable {
-    typealias Connection = NodeConnection<EpollEventLoop, SocketConnector>
+    typealias Connection = ClientCore.Connection
 
     struct ShardConnections {
         var primary: Connection
@@ -28,35 +28,14 @@ final class ClusterNodes: Sendable {
     }
 
     let configuration: GlideClusterClientConfiguration
-    /// The client's TLS context, or `nil` for plain text.
-    let tls: TLSContext?
-    /// The credentials new connections authenticate with: the configured ones until
-    /// `updateConnectionPassword` replaces the password.
-    let credentials: Mutex<ServerCredentials?>
+    let core: ClientCore
     let state = Mutex(State())
     /// Spreads reads over replicas and keyless commands over nodes.
     let rotation = Atomic<Int>(0)
 
-    init(configuration: GlideClusterClientConfiguration, tls: TLSContext?) {
+    init(configuration: GlideClusterClientConfiguration, core: ClientCore) {
         self.configuration = configuration
-        self.tls = tls
-        self.credentials = Mutex(configuration.credentials)
-    }
-
-    /// Authenticates every connection's reconnections, and every new connection, with
-    /// `password` (`nil`: none); returns the credentials used before.
-    func passwordChanged(_ password: String?) -> ServerCredentials? {
-        // Under the state lock, so no connection is created between the two updates.
-        state.withLock { state in
-            let username = configuration.credentials?.username
-            let previous = credentials.withLock { credentials in
-                let previous = credentials
-                credentials = password.map { ServerCredentials(password: $0, username: username) }
-                return previous
-            }
-            for connection in state.connections.values { connection.passwordChanged(password, username: username) }
-            return previous
-        }
+        self.core = core
     }
 
     // MARK: Lookups (any thread)
@@ -149,13 +128,13 @@ final class ClusterNodes: Sendable {
             state.topology = topology
             state.idlePrimaries = idle
             // The password may have changed since these were made; the lock orders it now.
-            let password = credentials.withLock { $0?.password }
+            let password = core.credentials.withLock { $0?.password }
             for connection in prepared.values { connection.passwordChanged(password, username: configuration.credentials?.username) }
             var available = prepared
             let retired = install(map, extra: extra, in: &state, prepared: &available)
             return (true, retired, Array(available.values))
         }
-        for connection in unused { connection.close() }
+        for connection in unused { core.retire(connection) }
         retire(retired)
         return changed
     }
@@ -189,38 +168,39 @@ final class ClusterNodes: Sendable {
         return retired
     }
 
+    /// A supervised connection to node `address`. Requests fail at once while it can't connect,
+    /// so the cluster client retries them where the refreshed topology says.
     func makeConnection(_ address: NodeAddress) -> Connection {
-        let handshake = HandshakeConfiguration(
-            protocolVersion: configuration.protocolVersion, credentials: credentials.withLock { $0 },
-            clientName: configuration.clientName, database: configuration.databaseID,
-            readOnly: configuration.readFrom != .primary)
-        return Connection(
-            loop: configuration.eventLoop, connector: SocketConnector(address: address, loop: configuration.eventLoop, tls: tls),
-            handshake: handshake, inflightLimit: configuration.inflightRequestsLimit,
-            connectionTimeout: configuration.connectionTimeout,
-            staleReplyGrace: max(.seconds(2), configuration.requestTimeout))
+        core.makeConnection(address, readOnly: configuration.readFrom != .primary, waitsThroughFailedAttempts: false)
     }
 
-    /// Closes connections of nodes that left, once requests already sent there have had time to end.
+    /// Closes connections of nodes that left, once requests already sent there have had time to
+    /// end: a task of the supervisor's, so closing the client ends it.
     private func retire(_ connections: [Connection]) {
         guard !connections.isEmpty else { return }
         let grace = configuration.requestTimeout + .seconds(1)
-        Task {
-            try? await Task.sleep(for: grace)
-            for connection in connections { connection.close() }
+        let core = self.core
+        let supervisor = core.supervisor
+        core.loop.execute {
+            supervisor.assumeIsolated { supervisor in
+                supervisor.own {
+                    try? await Task.sleep(for: grace)
+                    for connection in connections { core.retire(connection) }
+                }
+            }
         }
     }
 
-    /// Closes every connection; later lookups find none.
+    /// Whether `close()` was called.
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Forgets every connection (the supervisor closes them); later lookups find none.
     func close() {
-        let all = state.withLock { state -> [Connection] in
+        state.withLock { state in
             state.closed = true
-            let all = Array(state.connections.values)
             state.connections = [:]
             state.shards = []
             state.map = SlotMap()
-            return all
         }
-        for connection in all { connection.close() }
     }
 }

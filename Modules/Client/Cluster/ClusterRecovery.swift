@@ -61,15 +61,10 @@ enum ClusterRecovery: Equatable, Sendable {
     /// (`connectionClosed`) may have run; only a read-only one is retried. Timeouts are final.
     static func decide(connectionError error: GlideError, readOnly: Bool, waits: Int) -> ClusterRecovery {
         guard waits < maximumWaits else { return .fail }
-        switch error.code {
-        case .connectionFailed:
-            return .retry(after: backoff(attempt: waits), refresh: true)
-        case .connectionClosed where readOnly && waits < 2:
-            return .retry(after: backoff(attempt: waits), refresh: true)
-        case .connectionClosed:
-            return .fail
-        default:
-            return .fail
+        // Whether it may be sent again at all is what both clients share.
+        switch RequestRecovery.decide(connectionError: error, readOnly: readOnly, attempts: waits) {
+        case .retry(let refresh): return .retry(after: backoff(attempt: waits), refresh: refresh)
+        case .fail: return .fail
         }
     }
 }

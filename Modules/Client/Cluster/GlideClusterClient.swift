@@ -1,5 +1,4 @@
 public import GlideTransport
-import Synchronization
 
 /// A client for a Valkey or Redis cluster.
 ///
@@ -17,18 +16,28 @@ import Synchronization
 public final class GlideClusterClient: Sendable {
     /// The configuration the client was created with.
     public let configuration: GlideClusterClientConfiguration
+    let core: ClientCore
     let nodes: ClusterNodes
     let refresher: TopologyRefresher
-    private let isClosed = Atomic<Bool>(false)
 
     private init(configuration: GlideClusterClientConfiguration, tls: TLSContext?) {
         self.configuration = configuration
-        self.nodes = ClusterNodes(configuration: configuration, tls: tls)
+        // A node that can't be reached, or that was lost, may have failed over: look again.
+        let refresherBox = RefresherBox()
+        self.core = ClientCore(options: configuration.options, tls: tls) { _, event in
+            switch event {
+            case .lost, .attemptFailed: refresherBox.refresher?.requestRefresh()
+            case .ready: break
+            }
+        }
+        self.nodes = ClusterNodes(configuration: configuration, core: core)
         self.refresher = TopologyRefresher(nodes: nodes, discovery: ConnectionDiscovery(nodes: nodes))
+        refresherBox.refresher = refresher
     }
 
     deinit {
-        if !isClosed.load(ordering: .acquiring) { shutDown() }
+        shutDown()
+        core.closeWithoutWaiting()
     }
 
     /// Discovers the cluster from the seed addresses and returns a ready client.
@@ -38,13 +47,12 @@ public final class GlideClusterClient: Sendable {
     /// `.connectionFailed` when no seed can be reached.
     public static func create(_ configuration: GlideClusterClientConfiguration) async throws(GlideError) -> GlideClusterClient {
         try validate(configuration)
-        let tls = try ClientSetup.tlsContext(useTLS: configuration.useTLS, configuration.tlsConfiguration)
-        let client = GlideClusterClient(configuration: configuration, tls: tls)
-        GlideStatistics.clients.add(1, ordering: .relaxed)
+        let client = GlideClusterClient(configuration: configuration, tls: try ClientSetup.tlsContext(configuration.options))
+        await client.core.supervisor.start()
         do {
             try await client.refresher.discoverFromSeeds()
         } catch {
-            client.shutDown()
+            await client.close()
             throw error
         }
         return client
@@ -56,11 +64,7 @@ public final class GlideClusterClient: Sendable {
         for address in configuration.addresses where address.isUnixSocket {
             throw invalid("cluster nodes are reached over TCP, not \(address)")
         }
-        try ClientSetup.validate(
-            addresses: configuration.addresses, useTLS: configuration.useTLS, tlsConfiguration: configuration.tlsConfiguration,
-            requestTimeout: configuration.requestTimeout, connectionTimeout: configuration.connectionTimeout,
-            inflightRequestsLimit: configuration.inflightRequestsLimit, databaseID: configuration.databaseID,
-            clientName: configuration.clientName)
+        try ClientSetup.validate(configuration.options)
         guard configuration.topologySampleSize > 0 else { throw invalid("topologySampleSize must be positive") }
         guard configuration.topologyRefresh.minimumInterval >= .zero else {
             throw invalid("the minimum interval between topology refreshes must not be negative")
@@ -96,7 +100,7 @@ public final class GlideClusterClient: Sendable {
         do {
             return try command.decodeResponse(token)
         } catch {
-            throw GlideError(.protocolError, "\(Command.name) reply: \(error)")
+            throw ClientCore.unexpectedReply(Command.name, error, address: nil)
         }
     }
 
@@ -115,7 +119,7 @@ public final class GlideClusterClient: Sendable {
             do {
                 return try command.decodeResponse(token)
             } catch {
-                throw GlideError(.protocolError, "\(Command.name) reply: \(error)")
+                throw ClientCore.unexpectedReply(Command.name, error, address: nil)
             }
         }
         switch replies {
@@ -143,10 +147,7 @@ public final class GlideClusterClient: Sendable {
 
     /// Sends any command given as binary-safe arguments.
     public func customCommand(_ arguments: [Bytes], route: Route? = nil) async throws(GlideError) -> ClusterValue<RESPValue> {
-        guard !arguments.isEmpty else { throw GlideError(.configuration, "a command needs a name") }
-        if let refusal = CommandTable.multiplexingRefusal(for: Array(arguments.prefix(2))) {
-            throw GlideError(.configuration, refusal)
-        }
+        try ClientCore.checkCustomCommand(arguments)
         let metadata = CommandTable.metadata(for: arguments)
         let name = metadata?.name ?? arguments[0].string.uppercased()
         if name == "SELECT" { throw Self.selectRefusal }
@@ -190,12 +191,10 @@ public final class GlideClusterClient: Sendable {
         GlideError(.routing, "SCAN iterates one node's keys; give it a route (.byAddress or .slotID) to scan that node")
     }
 
-    /// When a request must be answered by: the request timeout, or for a blocking command its own
-    /// timeout plus half a second (zero: never).
+    /// When a request must be answered by (see `ClientCore.deadline`).
     @usableFromInline
     func deadline(blockingTimeout: Duration?) -> Deadline {
-        guard let blocking = blockingTimeout else { return Deadline.now() + configuration.requestTimeout }
-        return blocking == .zero ? .distantFuture : Deadline.now() + blocking + .milliseconds(500)
+        core.deadline(blockingTimeout: blockingTimeout)
     }
 
     /// A typed command's arguments, for the paths that split or inspect it.
@@ -215,19 +214,25 @@ public final class GlideClusterClient: Sendable {
     /// The topology the client routes by.
     public var topology: ClusterTopology? { nodes.topology }
 
-    /// Closes every connection. Requests in flight fail with `.clientClosed`; so do later ones.
+    /// Closes every connection and ends every background task and timer. Requests in flight fail
+    /// with `.clientClosed`; so do later ones.
     public func close() async {
         shutDown()
+        await core.close()
     }
 
-    var closed: Bool { isClosed.load(ordering: .relaxed) }
+    var closed: Bool { core.closed || nodes.isClosed }
 
     private func shutDown() {
-        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         refresher.close()
         nodes.close()
-        GlideStatistics.clients.subtract(1, ordering: .relaxed)
     }
+}
+
+/// Lets the supervisor's listener, made before the refresher, reach it.
+final class RefresherBox: @unchecked Sendable {
+    // Set once, in the client's initializer, before any connection exists.
+    weak var refresher: TopologyRefresher?
 }
 
 extension GlideClusterClient: GlideCommandExecutor {}

@@ -22,9 +22,13 @@ public struct GlideClusterClientConfiguration: Sendable {
     public var requestTimeout: Duration
     /// How long connecting to a node (TCP, the TLS handshake, and the `HELLO` handshake) may take. 2 s.
     public var connectionTimeout: Duration
-    /// How reconnection attempts are spaced. (Not used yet: a lost connection is opened again
-    /// by the next request that needs it.)
+    /// How reconnection attempts to each node are spaced once its connection is lost: the first
+    /// at once, then after each failure `factor × exponentBase^n` ms with jitter, the longest
+    /// delay repeating.
     public var reconnectStrategy: BackoffStrategy
+    /// How often each idle node connection is checked with a `PING`, so a silent node is found
+    /// without traffic; `nil` turns the checks off. 3 s.
+    public var heartbeatInterval: Duration?
     /// The logical database (Valkey 9 clusters have several; other servers only 0).
     public var databaseID: Int
     /// The name shown by `CLIENT LIST` on every node.
@@ -34,11 +38,11 @@ public struct GlideClusterClientConfiguration: Sendable {
     /// The most requests waiting for replies at once on one node's connection. 1000.
     public var inflightRequestsLimit: Int
     /// When the topology is checked and refreshed.
-    public var topologyRefresh: TopologyRefreshStateMachine<Deadline>.Policy
+    public var topologyRefresh: TopologyRefreshPolicy
     /// How many nodes a refresh asks for their view of the cluster. 10, as GLIDE.
     public var topologySampleSize: Int
-    /// The event loop the connections run on.
-    public var eventLoop: EpollEventLoop
+    /// The event loop the connections run on (tests give a loop of their own).
+    var eventLoop: EpollEventLoop = .shared
 
     /// A configuration for the cluster reachable at `addresses`; see each property for its default.
     public init(
@@ -51,13 +55,13 @@ public struct GlideClusterClientConfiguration: Sendable {
         requestTimeout: Duration = .milliseconds(250),
         connectionTimeout: Duration = .seconds(2),
         reconnectStrategy: BackoffStrategy = BackoffStrategy(),
+        heartbeatInterval: Duration? = .seconds(3),
         databaseID: Int = 0,
         clientName: String? = nil,
         protocolVersion: ProtocolVersion = .resp3,
         inflightRequestsLimit: Int = 1000,
-        topologyRefresh: TopologyRefreshStateMachine<Deadline>.Policy = .init(),
-        topologySampleSize: Int = 10,
-        eventLoop: EpollEventLoop = .shared
+        topologyRefresh: TopologyRefreshPolicy = TopologyRefreshPolicy(),
+        topologySampleSize: Int = 10
     ) {
         self.addresses = addresses
         self.useTLS = useTLS
@@ -68,12 +72,12 @@ public struct GlideClusterClientConfiguration: Sendable {
         self.requestTimeout = requestTimeout
         self.connectionTimeout = connectionTimeout
         self.reconnectStrategy = reconnectStrategy
+        self.heartbeatInterval = heartbeatInterval
         self.databaseID = databaseID
         self.clientName = clientName
         self.protocolVersion = protocolVersion
         self.inflightRequestsLimit = inflightRequestsLimit
         self.topologyRefresh = topologyRefresh
         self.topologySampleSize = topologySampleSize
-        self.eventLoop = eventLoop
     }
 }

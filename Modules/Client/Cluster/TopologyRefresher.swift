@@ -23,12 +23,13 @@ final class ConnectionDiscovery: NodeDiscovery {
         let configuration = nodes.configuration
         // A seed not yet in the map gets a connection for this question only.
         let known = nodes.connection(to: address)
-        let connection = known ?? nodes.makeConnection(address)
+        let connection = known ?? nodes.core.makeUnsupervisedConnection(address)
         defer { if known == nil { connection.close() } }
-        // At least a second past the connect timeout: the connect's own outcome (refused, timed out,
-        // a TLS failure) reaches the caller through the loop, and must not lose a race with this.
-        let deadline = Deadline.now() + configuration.connectionTimeout + max(configuration.requestTimeout, .seconds(1))
         do throws(GlideError) {
+            // The connect's own outcome (refused, timed out, TLS, credentials) first, bounded by
+            // the connection timeout; then the question, bounded by the request timeout.
+            if case .failure(let error) = await connection.connect() { throw error }
+            let deadline = Deadline.now() + max(configuration.requestTimeout, .seconds(1))
             var reply = try await ask(connection, address, ["CLUSTER", "SHARDS"], deadline: deadline)
             if case .failure(let message) = reply, message.contains("unknown") {
                 reply = try await ask(connection, address, ["CLUSTER", "SLOTS"], deadline: deadline)
@@ -101,7 +102,7 @@ final class TopologyRefresher: EventHandler, @unchecked Sendable {
     init(nodes: ClusterNodes, discovery: ConnectionDiscovery) {
         self.nodes = nodes
         self.discovery = discovery
-        self.loop = nodes.configuration.eventLoop
+        self.loop = nodes.core.loop
         self.machine = Mutex(TopologyRefreshStateMachine(policy: nodes.configuration.topologyRefresh))
     }
 
@@ -138,15 +139,20 @@ final class TopologyRefresher: EventHandler, @unchecked Sendable {
     func readable() {}
     func writable() {}
 
-    /// Stops refreshing.
+    /// Stops refreshing, and drops the timers that would keep it alive.
     func close() {
         closed.store(true, ordering: .relaxed)
+        loop.cancelTimers(for: self)
     }
 
     private func perform(_ action: TopologyRefreshStateMachine<Deadline>.Action) {
         if let wakeUp = action.wakeUp { loop.scheduleTimer(at: wakeUp, handler: self) }
         guard action.startRefresh else { return }
-        Task { await self.refresh() }
+        // A task of the supervisor's, so closing the client ends it.
+        let supervisor = nodes.core.supervisor
+        loop.execute {
+            supervisor.assumeIsolated { $0.own { await self.refresh() } }
+        }
     }
 
     private func refresh() async {

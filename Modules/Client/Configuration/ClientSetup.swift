@@ -1,35 +1,98 @@
 import GlideTLS
 import GlideTransport
 
+/// The settings both configurations share, as every connection of a client is made with them.
+struct ClientOptions: Sendable {
+    var addresses: [NodeAddress]
+    var useTLS: Bool
+    var tlsConfiguration: TLSConfiguration?
+    var credentials: ServerCredentials?
+    var readFrom: ReadFrom
+    var clientAZ: String?
+    var requestTimeout: Duration
+    var connectionTimeout: Duration
+    var reconnectStrategy: BackoffStrategy
+    var heartbeatInterval: Duration?
+    var databaseID: Int
+    var clientName: String?
+    var protocolVersion: ProtocolVersion
+    var inflightRequestsLimit: Int
+    var eventLoop: EpollEventLoop
+
+    /// How long past its deadline the oldest unanswered reply may be before its connection is
+    /// declared dead: the larger of 2 s and the request timeout.
+    var staleReplyGrace: Duration { max(.seconds(2), requestTimeout) }
+
+    /// How long a heartbeat or a role check waits for its reply: the request timeout, at least 1 s.
+    var checkTimeout: Duration { max(.seconds(1), requestTimeout) }
+}
+
+extension GlideClientConfiguration {
+    var options: ClientOptions {
+        ClientOptions(addresses: addresses, useTLS: useTLS, tlsConfiguration: tlsConfiguration, credentials: credentials,
+                      readFrom: readFrom, clientAZ: clientAZ, requestTimeout: requestTimeout, connectionTimeout: connectionTimeout,
+                      reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
+                      clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
+                      eventLoop: eventLoop)
+    }
+}
+
+extension GlideClusterClientConfiguration {
+    var options: ClientOptions {
+        ClientOptions(addresses: addresses, useTLS: useTLS, tlsConfiguration: tlsConfiguration, credentials: credentials,
+                      readFrom: readFrom, clientAZ: clientAZ, requestTimeout: requestTimeout, connectionTimeout: connectionTimeout,
+                      reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
+                      clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
+                      eventLoop: eventLoop)
+    }
+}
+
 /// The checks and preparations both clients' `create` share.
 enum ClientSetup {
-    /// Checks the settings both configurations have; each client checks its own on top.
-    static func validate(addresses: [NodeAddress], useTLS: Bool, tlsConfiguration: TLSConfiguration?,
-                         requestTimeout: Duration, connectionTimeout: Duration, inflightRequestsLimit: Int,
-                         databaseID: Int, clientName: String?) throws(GlideError) {
+    /// Checks the settings both configurations have; each client checks its own on top. A
+    /// setting that would do nothing is an error, never silently ignored.
+    static func validate(_ options: ClientOptions) throws(GlideError) {
         func invalid(_ message: String) -> GlideError { GlideError(.configuration, message) }
-        for address in addresses where !address.isUnixSocket {
+        guard !options.addresses.isEmpty else { throw invalid("no address to connect to") }
+        for address in options.addresses where !address.isUnixSocket {
             guard (1...65535).contains(address.port) else { throw invalid("port \(address.port) of \(address.host) is out of range") }
             guard !address.host.isEmpty else { throw invalid("an address has an empty host name") }
         }
-        if tlsConfiguration != nil && !useTLS {
+        if options.tlsConfiguration != nil && !options.useTLS {
             throw invalid("tlsConfiguration is set but useTLS is false: set useTLS to connect with TLS")
         }
-        guard requestTimeout > .zero else { throw invalid("requestTimeout must be positive") }
-        guard connectionTimeout > .zero else { throw invalid("connectionTimeout must be positive") }
-        guard inflightRequestsLimit > 0 else { throw invalid("inflightRequestsLimit must be positive") }
-        guard databaseID >= 0 else { throw invalid("databaseID must not be negative") }
-        if let name = clientName, name.contains(where: { $0 == " " || $0 == "\n" }) {
+        guard options.requestTimeout > .zero else { throw invalid("requestTimeout must be positive") }
+        guard options.connectionTimeout > .zero else { throw invalid("connectionTimeout must be positive") }
+        guard options.inflightRequestsLimit > 0 else { throw invalid("inflightRequestsLimit must be positive") }
+        guard options.databaseID >= 0 else { throw invalid("databaseID must not be negative") }
+        if let name = options.clientName, name.contains(where: { $0 == " " || $0 == "\n" }) {
             throw invalid("clientName must not contain spaces or newlines")
+        }
+        if let interval = options.heartbeatInterval, interval <= .zero {
+            throw invalid("heartbeatInterval must be positive, or nil to turn the checks off")
+        }
+        let backoff = options.reconnectStrategy
+        guard backoff.numberOfRetries >= 0, backoff.factor > 0, backoff.exponentBase >= 1, (0...100).contains(backoff.jitterPercent) else {
+            throw invalid("reconnectStrategy needs numberOfRetries >= 0, factor > 0, exponentBase >= 1 and jitterPercent in 0...100")
+        }
+        switch options.readFrom {
+        case .azAffinity, .azAffinityReplicasAndPrimary:
+            guard let zone = options.clientAZ, !zone.isEmpty else {
+                throw invalid("readFrom \(options.readFrom) needs clientAZ, the client's availability zone")
+            }
+        case .primary, .preferReplica:
+            if options.clientAZ != nil {
+                throw invalid("clientAZ is only used by the AZ-affinity readFrom strategies; with \(options.readFrom) it would do nothing")
+            }
         }
     }
 
     /// The TLS context for `useTLS`, built once: a certificate or key that does not load fails
     /// `create` with `.configuration` before anything connects.
-    static func tlsContext(useTLS: Bool, _ configuration: TLSConfiguration?) throws(GlideError) -> TLSContext? {
-        guard useTLS else { return nil }
+    static func tlsContext(_ options: ClientOptions) throws(GlideError) -> TLSContext? {
+        guard options.useTLS else { return nil }
         do {
-            return try TLSContext(configuration ?? TLSConfiguration())
+            return try TLSContext(options.tlsConfiguration ?? TLSConfiguration())
         } catch {
             throw GlideError(.configuration, "TLS can't be set up: \(error)", transportError: error)
         }

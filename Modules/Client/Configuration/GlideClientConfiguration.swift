@@ -3,7 +3,9 @@ public import GlideTransport
 
 /// Everything a standalone `GlideClient` needs to connect. Defaults follow GLIDE.
 public struct GlideClientConfiguration: Sendable {
-    /// The primary first, then its replicas.
+    /// The primary first, then its replicas. The client connects to all of them, learns their
+    /// roles (`HELLO`, `ROLE`) and follows a failover to whichever becomes the primary; a
+    /// primary's other replicas are found on their own when reads go to replicas.
     public var addresses: [NodeAddress]
     /// Whether to connect with TLS: verified against the system trust store unless
     /// `tlsConfiguration` says otherwise. A TLS failure never falls back to plain text.
@@ -13,17 +15,27 @@ public struct GlideClientConfiguration: Sendable {
     public var tlsConfiguration: TLSConfiguration?
     /// Credentials sent when connecting; `nil` connects unauthenticated.
     public var credentials: ServerCredentials?
-    /// Which node serves reads.
+    /// Which node serves read-only commands (by the command table's `readonly` flag); writes
+    /// always go to the primary.
     public var readFrom: ReadFrom
-    /// The client's availability zone, for the AZ-affinity `readFrom` strategies.
+    /// The client's availability zone, for the AZ-affinity `readFrom` strategies (which need it),
+    /// matched against each node's `availability-zone`. Setting it for another strategy is a
+    /// configuration error: it would do nothing.
     public var clientAZ: String?
-    /// How long a request may take, from the call to the reply, including reconnecting. 250 ms.
+    /// How long a request may take, from the call to the reply, including waiting for a
+    /// reconnection. 250 ms.
     public var requestTimeout: Duration
     /// How long connecting (TCP, the TLS handshake, and the `HELLO` handshake) may take. 2 s.
     public var connectionTimeout: Duration
-    /// How reconnection attempts are spaced. (Not used yet: a lost connection is opened again
-    /// by the next request that needs it.)
+    /// How reconnection attempts are spaced once a connection is lost: the first at once, then
+    /// after each failure `factor × exponentBase^n` ms with jitter, the longest delay repeating.
     public var reconnectStrategy: BackoffStrategy
+    /// How often each idle connection is checked with a `PING` (and, with several nodes, their
+    /// roles with `ROLE`), so a silent peer is found without traffic; `nil` turns the checks off. 3 s.
+    public var heartbeatInterval: Duration?
+    /// Refuses write commands before sending them (`.configuration`); reads go where `readFrom`
+    /// says, and a client may list only replicas. GLIDE 2.3's `readOnly`.
+    public var readOnly: Bool
     /// The logical database selected after connecting.
     public var databaseID: Int
     /// The name shown by `CLIENT LIST`.
@@ -34,8 +46,8 @@ public struct GlideClientConfiguration: Sendable {
     public var inflightRequestsLimit: Int
     /// Whether `create` returns before connecting; the first request connects.
     public var lazyConnect: Bool
-    /// The event loop the connection runs on.
-    public var eventLoop: EpollEventLoop
+    /// The event loop the connections run on (tests give a loop of their own).
+    var eventLoop: EpollEventLoop = .shared
 
     /// A configuration for the servers at `addresses`; see each property for its default.
     public init(
@@ -48,12 +60,13 @@ public struct GlideClientConfiguration: Sendable {
         requestTimeout: Duration = .milliseconds(250),
         connectionTimeout: Duration = .seconds(2),
         reconnectStrategy: BackoffStrategy = BackoffStrategy(),
+        heartbeatInterval: Duration? = .seconds(3),
+        readOnly: Bool = false,
         databaseID: Int = 0,
         clientName: String? = nil,
         protocolVersion: ProtocolVersion = .resp3,
         inflightRequestsLimit: Int = 1000,
-        lazyConnect: Bool = false,
-        eventLoop: EpollEventLoop = .shared
+        lazyConnect: Bool = false
     ) {
         self.addresses = addresses
         self.useTLS = useTLS
@@ -64,11 +77,12 @@ public struct GlideClientConfiguration: Sendable {
         self.requestTimeout = requestTimeout
         self.connectionTimeout = connectionTimeout
         self.reconnectStrategy = reconnectStrategy
+        self.heartbeatInterval = heartbeatInterval
+        self.readOnly = readOnly
         self.databaseID = databaseID
         self.clientName = clientName
         self.protocolVersion = protocolVersion
         self.inflightRequestsLimit = inflightRequestsLimit
         self.lazyConnect = lazyConnect
-        self.eventLoop = eventLoop
     }
 }

@@ -6,30 +6,75 @@ struct ConnectionReply: Sendable {
     let queuedError: RESPToken?
 }
 
+/// How a connection behaves while it has no connection.
+struct ConnectionPolicy: Hashable, Sendable {
+    /// A supervisor reconnects: after a loss the connection waits for `connectNow()` instead of
+    /// reconnecting on the next request, and requests not yet sent are kept for the next connection.
+    var supervised: Bool
+    /// Requests waiting for a connection stay queued through failed attempts, until their own
+    /// deadline. Otherwise a failed attempt fails them, and requests arriving after it fail at
+    /// once (the cluster client retries those itself, after a topology refresh).
+    var waitsThroughFailedAttempts: Bool
+
+    /// Reconnects on demand and fails what waits when an attempt fails: short-lived connections.
+    static let unsupervised = ConnectionPolicy(supervised: false, waitsThroughFailedAttempts: false)
+}
+
 /// One multiplexed connection to a node, as a pure state machine.
 ///
 /// It owns the request queue, the bytes waiting to be written, the writer role and the connection
 /// phase, and it decides everything; `NodeConnection` performs the actions it returns. It never
 /// touches a socket or a clock, so tests drive it with strings for waiters and streams.
 ///
-/// Phases: `idle` (not connected; the next request connects) → `connecting` → `handshaking` →
-/// `ready`, back to `idle` when the connection is lost, and `closed` for good.
+/// Phases: `idle` (never connected, or unsupervised after a loss: the next request connects) →
+/// `connecting` → `handshaking` → `ready`. A loss or a failed attempt leads to `disconnected`,
+/// where a supervised connection waits for its supervisor's `connectNow()`; a definitive failure
+/// (credentials, TLS, settings) to `failed`; `close()` to `closed`, for good.
+///
+/// Requests are *sent* once their bytes were handed to a writer, and *unsent* while their bytes
+/// are still in `outbound`. A lost connection fails the sent ones at once (they may have run) and
+/// keeps the unsent ones for the next connection; an unsent request that is cancelled or that
+/// outlives its deadline is dropped, bytes and all, and never runs.
 struct ConnectionStateMachine<Waiter, Stream> {
     enum Phase: Equatable {
         case idle
         case connecting
         case handshaking
         case ready
+        case disconnected
+        case failed
         case closed
     }
 
-    /// A request waiting for its replies, in the order the requests were written.
+    /// What became of a request besides waiting for its reply.
+    enum Fate: Equatable {
+        case waiting
+        /// Unsent, and dropped: its bytes go at the next write, and it never runs.
+        case dropped
+        /// A blocking command cancelled after it was sent: the server is asked to unblock it, and
+        /// a null reply then means "cancelled", anything else is the value the server handed it.
+        case unblocking
+    }
+
+    /// A request waiting for its replies, in the order the requests were queued.
     struct Pending {
-        /// Who gets the reply; `nil` once the request timed out, its reply still due and discarded.
+        /// Who gets the reply; `nil` once the request timed out or was cancelled, its reply still
+        /// due and discarded (or, for a dropped one, never sent).
         var waiter: Waiter?
+        let id: UInt64
         let deadline: Deadline
         var repliesLeft: Int
         var queuedError: RESPToken?
+        /// Where its bytes end in `outbound`, while it is unsent.
+        var end: RESPCommandBuffer.Mark
+        let blocking: Bool
+        var fate: Fate
+    }
+
+    /// A waiter to resume, and with what.
+    enum Resumption {
+        case reply(Waiter, ConnectionReply)
+        case failure(Waiter, GlideErrorSummary)
     }
 
     /// Who writes: nobody, one thread (a caller or the loop), or nobody until the socket drains.
@@ -48,36 +93,22 @@ struct ConnectionStateMachine<Waiter, Stream> {
         var recyclable: Bytes
     }
 
-    enum EnqueueAction {
-        case none
-        /// The caller now holds the writer role: write these.
-        case write(WriteJob)
-        /// Start connection attempt `generation`.
-        case connect(generation: Int)
-        /// The request was refused before being queued.
-        case fail(Waiter, GlideErrorSummary)
-    }
-
-    enum WriteAction {
-        case none
-        /// Keep the writer role and write these too.
-        case write(WriteJob)
-        /// The socket is full: ask the loop for writability.
-        case awaitWritable(generation: Int)
-    }
-
-    enum ReceiveAction {
-        case none
-        case resume(Waiter, ConnectionReply)
-        /// An out-of-band RESP3 message, not a reply.
-        case push(RESPToken)
-        /// A reply arrived that no request waits for: the stream can't be trusted.
-        case unexpectedReply
+    /// A connection that ended, or an attempt that failed: who learns what, and what to close.
+    struct Teardown {
+        /// The connection attempt it belongs to.
+        let generation: Int
+        /// What ended it.
+        let summary: GlideErrorSummary
+        /// `true` for an attempt that never became ready; `false` for a lost connection.
+        let wasAttempt: Bool
+        /// The stream to close, if one was open.
+        var stream: Stream?
+        var resumptions: [Resumption] = []
     }
 
     enum ConnectedAction {
-        /// Send the handshake over the new stream; arm the timer if a deadline is given.
-        case sendHandshake(Bytes, armTimer: Deadline?)
+        /// Send the handshake over the new stream.
+        case sendHandshake(Bytes)
         /// The attempt is stale or the client closed: close the stream.
         case discard
     }
@@ -85,21 +116,21 @@ struct ConnectionStateMachine<Waiter, Stream> {
     enum HandshakeAction {
         case none
         case send(Bytes)
-        /// Ready; flush what queued while connecting, if anything.
-        case ready(WriteJob?)
-        /// The connection is unusable: fail these and close the stream.
-        case failed([Waiter], GlideErrorSummary, Stream?)
+        /// Ready: flush what queued while connecting (if anything), and tell the waiters of
+        /// `awaitConnection`.
+        case ready(WriteJob?, ConnectionInfo, connectWaiters: [Waiter])
+        /// The attempt failed.
+        case failed(Teardown)
     }
 
-    struct TimerOutcome {
-        var expired: [Waiter] = []
-        /// Arm the timer for this deadline.
-        var next: Deadline?
-        /// The handshake overran the connect timeout: tear the connection down.
-        var handshakeTimedOut = false
-        /// The oldest reply is overdue far beyond its timeout: the server or the path to it is
-        /// gone (a black hole sends no reset). Tear the connection down; the next request reconnects.
-        var connectionStale = false
+    enum AwaitConnectionAction {
+        /// Queued until the attempt under way ends.
+        case none
+        /// Queued; start attempt `generation`.
+        case connect(generation: Int)
+        /// Already connected.
+        case ready(Waiter)
+        case fail(Waiter, GlideErrorSummary)
     }
 
     /// The outbound buffer's starting size; writers recycle two of them, so this is not per request.
@@ -112,217 +143,115 @@ struct ConnectionStateMachine<Waiter, Stream> {
     private(set) var generation = 0
     private(set) var stream: Stream?
     private(set) var handshakeConfiguration: HandshakeConfiguration
-    private(set) var negotiatedProtocol: ProtocolVersion?
-    private var handshake: HandshakeStateMachine?
-    private var handshakeDeadline: Deadline = .distantFuture
-    private(set) var pending = RingBuffer<Pending>(minimumCapacity: 64)
-    private var outbound = RESPCommandBuffer(capacity: outboundCapacity)
+    /// What the handshake of the current connection learned.
+    private(set) var info: ConnectionInfo?
+    var handshake: HandshakeStateMachine?
+    /// When the attempt under way (connect and handshake) gives up.
+    var attemptDeadline: Deadline = .distantFuture
+    var pending = RingBuffer<Pending>(minimumCapacity: 64)
+    /// `pending[..<unsentStart]` were handed to a writer; the rest are still in `outbound`.
+    var unsentStart = 0
+    /// Unsent requests dropped but still in `outbound`, removed at the next write.
+    var droppedCount = 0
+    var outbound = RESPCommandBuffer(capacity: outboundCapacity)
     /// The byte buffer of a written outbound, kept to be the next outbound's.
-    private var spare: Bytes?
-    private var writer = Writer.idle
+    var spare: Bytes?
+    var writer = Writer.idle
     /// The deadline the loop timer is armed for, or `.distantFuture`.
-    private(set) var armedTimer: Deadline = .distantFuture
+    var armedTimer: Deadline = .distantFuture
+    /// Waiters of `awaitConnection`: resumed by the outcome of the attempt under way.
+    var connectWaiters: [Waiter] = []
+    /// Why there is no connection (`disconnected`, `failed`): what requests that can't wait learn.
+    private(set) var lastFailure: GlideErrorSummary?
+    /// In `failed`: whether the next request may start an attempt (the supervisor allows it once
+    /// the backoff's longest delay has passed).
+    private(set) var retryOnDemand = false
+    /// Replies received, and their count at the last heartbeat check: an idle connection is one
+    /// that received nothing since.
+    var repliesReceived = 0
+    var repliesAtLastCheck = 0
     let inflightLimit: Int
     /// How long past its deadline the oldest reply may be before the connection is declared dead.
     let staleReplyGrace: Duration
+    let connectionTimeout: Duration
+    let policy: ConnectionPolicy
 
-    init(handshake: HandshakeConfiguration, inflightLimit: Int, staleReplyGrace: Duration = .seconds(2)) {
+    init(handshake: HandshakeConfiguration, inflightLimit: Int, staleReplyGrace: Duration = .seconds(2),
+         connectionTimeout: Duration = .seconds(2), policy: ConnectionPolicy = .unsupervised) {
         self.handshakeConfiguration = handshake
         self.inflightLimit = inflightLimit
         self.staleReplyGrace = staleReplyGrace
+        self.connectionTimeout = connectionTimeout
+        self.policy = policy
     }
 
     /// Whether replies currently belong to the handshake.
     var isHandshaking: Bool { phase == .handshaking }
 
-    /// The number of requests waiting for replies, timed-out ones included.
-    var inflightCount: Int { pending.count }
-
-    // MARK: Requests
-
-    /// Queues a request whose `replies` replies go to `waiter`; `encode` appends its bytes.
-    mutating func enqueue(
-        _ waiter: Waiter, deadline: Deadline, replies: Int = 1, encode: (inout RESPCommandBuffer) -> Void
-    ) -> (action: EnqueueAction, armTimer: Deadline?) {
-        switch phase {
-        case .closed:
-            return (.fail(waiter, GlideErrorSummary(.clientClosed, "the client is closed")), nil)
-        case .idle, .connecting, .handshaking, .ready:
-            break
-        }
-        guard pending.count < inflightLimit else {
-            return (.fail(waiter, GlideErrorSummary(
-                .tooManyInflightRequests, "\(pending.count) requests are already waiting for replies (limit \(inflightLimit))")), nil)
-        }
-        encode(&outbound)
-        pending.append(Pending(waiter: waiter, deadline: deadline, repliesLeft: replies, queuedError: nil))
-        var armTimer: Deadline? = nil
-        if deadline < armedTimer {
-            armedTimer = deadline
-            armTimer = deadline
-        }
-        switch phase {
-        case .idle:
-            return (beginConnecting(), armTimer)
-        case .ready:
-            guard case .idle = writer else { return (.none, armTimer) }
-            return (takeWrites().map { .write($0) } ?? .none, armTimer)
-        default:
-            return (.none, armTimer)
-        }
-    }
-
-    /// Starts a connection attempt without a request, e.g. for an eager `create`.
-    mutating func connectNow() -> Int? {
-        guard phase == .idle else { return nil }
-        guard case .connect(let generation) = beginConnecting() else { return nil }
-        return generation
-    }
-
-    private mutating func beginConnecting() -> EnqueueAction {
-        phase = .connecting
-        generation += 1
-        return .connect(generation: generation)
-    }
-
-    /// Hands the queued bytes (after any the socket refused earlier) to a writer.
-    private mutating func takeWrites() -> WriteJob? {
-        guard let stream else { return nil }
-        var writes: PendingWrites
-        if case .blocked(let stalled) = writer { writes = stalled } else { writes = PendingWrites() }
-        let taken = outbound
-        taken.forEachChunk { writes.append($0) }
-        guard !writes.isEmpty else {
-            writer = .idle
-            return nil
-        }
-        outbound = RESPCommandBuffer()
-        outbound.bytes = spare ?? Bytes(capacity: Self.outboundCapacity)
-        spare = nil
-        writer = .active
-        return WriteJob(stream: stream, generation: generation, writes: writes, recyclable: taken.bytes)
-    }
-
-    /// The writer wrote what it could of `job`; what is left in `job.writes` the socket refused.
-    mutating func writeFinished(_ job: inout WriteJob, mayContinue: Bool) -> WriteAction {
-        guard job.generation == generation, phase == .ready, case .active = writer else {
-            return .none  // a writer of a lost connection: its bytes die with it
-        }
-        if !job.writes.isEmpty {
-            writer = .blocked(job.writes)
-            return .awaitWritable(generation: generation)
-        }
-        // Swapped out rather than copied, so this is the only reference and the storage is reused.
-        var buffer = Bytes()
-        swap(&buffer, &job.recyclable)
-        recycle(&buffer)
-        guard !outbound.isEmpty else {
-            writer = .idle
-            return .none
-        }
-        guard mayContinue else {
-            // The writer has done its share; the loop takes over without the role changing hands.
-            return .awaitWritable(generation: generation)
-        }
-        return takeWrites().map { .write($0) } ?? .none
-    }
-
-    private mutating func recycle(_ buffer: inout Bytes) {
-        guard spare == nil, buffer.capacity <= Self.largestRecycledBuffer, buffer.isUniquelyReferenced() else { return }
-        buffer.clear()
-        spare = Bytes()
-        swap(&spare!, &buffer)
-    }
-
-    /// The socket drained: the loop takes the writer role and writes what waits.
-    mutating func writable(generation: Int) -> WriteJob? {
-        guard generation == self.generation, phase == .ready else { return nil }
-        switch writer {
-        case .blocked, .active:
-            return takeWrites()
-        case .idle:
-            return nil
-        }
-    }
-
-    // MARK: Replies
-
-    /// A reply arrived outside the handshake on the connection of `generation`. Bytes still read
-    /// from a connection that was given up are dropped: they must never reach a caller queued for
-    /// the next connection.
-    mutating func replyReceived(_ token: RESPToken, generation: Int) -> ReceiveAction {
-        guard generation == self.generation, phase == .ready else { return .none }
-        if token.type == .push { return .push(token) }
-        guard !pending.isEmpty else { return .unexpectedReply }
-        pending[0].repliesLeft -= 1
-        if pending[0].repliesLeft > 0 {
-            if pending[0].queuedError == nil && token.type.isError { pending[0].queuedError = token }
-            return .none
-        }
-        let request = pending.popFirst()!
-        guard let waiter = request.waiter else { return .none }
-        return .resume(waiter, ConnectionReply(token: token, queuedError: request.queuedError))
-    }
-
-    // MARK: Timeouts
-
-    /// The loop timer fired at `now`: time out overdue requests and say when to fire next.
-    mutating func timerFired(now: Deadline) -> TimerOutcome {
-        var outcome = TimerOutcome()
-        // Timers can't be cancelled: one firing before the armed deadline was superseded by an
-        // earlier one and finds nothing due; re-arming for it would only pile timers up.
-        guard now >= armedTimer else { return outcome }
-        var next = Deadline.distantFuture
-        // A full scan, but only when the timer fires (about once per timeout period), never per request.
-        for index in 0..<pending.count where pending[index].waiter != nil {
-            if pending[index].deadline <= now {
-                outcome.expired.append(pending[index].waiter!)
-                pending[index].waiter = nil
-            } else if pending[index].deadline < next {
-                next = pending[index].deadline
-            }
-        }
-        if let oldest = pending.first, oldest.waiter == nil, phase == .ready {
-            let giveUp = oldest.deadline + staleReplyGrace
-            if giveUp <= now {
-                outcome.connectionStale = true
-            } else if giveUp < next {
-                next = giveUp
-            }
-        }
-        if phase == .handshaking {
-            if handshakeDeadline <= now {
-                outcome.handshakeTimedOut = true
-            } else if handshakeDeadline < next {
-                next = handshakeDeadline
-            }
-        }
-        armedTimer = next
-        outcome.next = next == .distantFuture ? nil : next
-        return outcome
-    }
+    /// The number of requests waiting for replies or for a connection, timed-out ones included.
+    var inflightCount: Int { pending.count - droppedCount }
 
     // MARK: Connecting
 
-    /// Attempt `generation` opened `stream`; it must finish the handshake by `deadline`.
-    mutating func connected(generation: Int, stream: Stream, handshakeDeadline deadline: Deadline) -> ConnectedAction {
+    /// Starts a connection attempt when none runs and the connection is not ready: a
+    /// supervisor's reconnection, or an eager `create`. Returns the attempt's generation.
+    mutating func connectNow() -> Int? {
+        switch phase {
+        case .idle, .disconnected, .failed:
+            return beginConnecting()
+        case .connecting, .handshaking, .ready, .closed:
+            return nil
+        }
+    }
+
+    mutating func beginConnecting() -> Int {
+        phase = .connecting
+        generation += 1
+        retryOnDemand = false
+        return generation
+    }
+
+    /// Waits for the connection: at once when ready, else for the outcome of the attempt under
+    /// way (started here if none runs). The attempt's own deadline bounds the wait, so the
+    /// outcome is always the attempt's: connected, refused, timed out, TLS, credentials.
+    mutating func awaitConnection(_ waiter: Waiter) -> AwaitConnectionAction {
+        switch phase {
+        case .ready:
+            return .ready(waiter)
+        case .closed:
+            return .fail(waiter, Self.closedSummary)
+        case .connecting, .handshaking:
+            connectWaiters.append(waiter)
+            return .none
+        case .idle, .disconnected, .failed:
+            connectWaiters.append(waiter)
+            return .connect(generation: beginConnecting())
+        }
+    }
+
+    /// Attempt `generation` started; it gives up at `deadline`. Returns a deadline to arm the
+    /// timer for, if it is the earliest.
+    mutating func attemptStarted(generation: Int, deadline: Deadline) -> Deadline? {
+        guard generation == self.generation, phase == .connecting else { return nil }
+        attemptDeadline = deadline
+        return arm(deadline)
+    }
+
+    /// Attempt `generation` opened `stream`.
+    mutating func connected(generation: Int, stream: Stream) -> ConnectedAction {
         guard generation == self.generation, phase == .connecting else { return .discard }
         self.stream = stream
         phase = .handshaking
         var machine = HandshakeStateMachine(configuration: handshakeConfiguration)
         let bytes = machine.start()
         handshake = machine
-        handshakeDeadline = deadline
-        guard deadline < armedTimer else { return .sendHandshake(bytes, armTimer: nil) }
-        armedTimer = deadline
-        return .sendHandshake(bytes, armTimer: deadline)
+        return .sendHandshake(bytes)
     }
 
-    /// Attempt `generation` could not open a stream: fail everything queued.
-    mutating func connectFailed(generation: Int) -> [Waiter] {
-        guard generation == self.generation, phase == .connecting else { return [] }
-        phase = .idle
-        return drainAll()
+    /// Attempt `generation` could not open a stream.
+    mutating func connectFailed(generation: Int, _ summary: GlideErrorSummary) -> Teardown? {
+        guard generation == self.generation, phase == .connecting else { return nil }
+        return attemptFailed(summary)
     }
 
     /// A handshake reply arrived on the connection of `generation`.
@@ -335,55 +264,125 @@ struct ConnectionStateMachine<Waiter, Stream> {
             return .none
         case .send(let bytes):
             return .send(bytes)
-        case .ready(let version):
+        case .ready(let info):
             phase = .ready
             handshake = nil
-            negotiatedProtocol = version
-            handshakeDeadline = .distantFuture
-            guard case .idle = writer else { return .ready(nil) }
-            return .ready(takeWrites())
+            self.info = info
+            attemptDeadline = .distantFuture
+            lastFailure = nil
+            let waiters = connectWaiters
+            connectWaiters = []
+            guard case .idle = writer else { return .ready(nil, info, connectWaiters: waiters) }
+            return .ready(takeWrites(), info, connectWaiters: waiters)
         case .failed(let summary):
-            let lostStream = stream
-            tearDown(to: .idle)
-            return .failed(drainAll(), summary, lostStream)
+            return .failed(attemptFailed(summary))
         }
     }
 
-    /// The connection of `generation` broke: every request waiting on it fails. `duringHandshake`
-    /// says the connection never became ready, so no request was sent on it.
-    mutating func connectionLost(generation: Int) -> (waiters: [Waiter], stream: Stream?, duringHandshake: Bool) {
-        guard generation == self.generation, phase == .handshaking || phase == .ready else { return ([], nil, false) }
-        let lostStream = stream
-        let duringHandshake = phase == .handshaking
-        tearDown(to: .idle)
-        return (drainAll(), lostStream, duringHandshake)
+    /// The attempt under way failed with `summary`. A definitive failure fails everything
+    /// queued; a transient one fails only what can't wait (by policy).
+    mutating func attemptFailed(_ summary: GlideErrorSummary) -> Teardown {
+        var teardown = Teardown(generation: generation, summary: summary, wasAttempt: true, stream: stream)
+        tearDown()
+        for waiter in connectWaiters { teardown.resumptions.append(.failure(waiter, summary)) }
+        connectWaiters = []
+        lastFailure = summary
+        if summary.isDefinitive {
+            phase = .failed
+            failAll(summary, into: &teardown.resumptions)
+        } else {
+            phase = policy.supervised ? .disconnected : .idle
+            if !(policy.supervised && policy.waitsThroughFailedAttempts) { failAll(summary, into: &teardown.resumptions) }
+        }
+        return teardown
+    }
+
+    /// The connection of `generation` broke with `summary`. Requests already sent fail at once
+    /// (they may have run); unsent ones wait for the next connection when supervised.
+    mutating func connectionLost(generation: Int, _ summary: GlideErrorSummary) -> Teardown? {
+        guard generation == self.generation else { return nil }
+        switch phase {
+        case .handshaking:
+            // Nothing was sent yet: this attempt failed to connect.
+            let cause = summary.code == .connectionClosed
+                ? GlideErrorSummary(.connectionFailed, "connecting failed: \(summary.message)", transportError: summary.transportError)
+                : summary
+            return attemptFailed(cause)
+        case .ready:
+            break
+        default:
+            return nil
+        }
+        var teardown = Teardown(generation: generation, summary: summary, wasAttempt: false, stream: stream)
+        for _ in 0..<unsentStart {
+            let request = pending.popFirst()!
+            guard let waiter = request.waiter else { continue }
+            teardown.resumptions.append(.failure(waiter, request.fate == .unblocking ? Self.cancelledSummary : summary))
+        }
+        unsentStart = 0
+        tearDown()
+        lastFailure = GlideErrorSummary(.connectionFailed, "not connected: the connection was lost (\(summary.message)) and is "
+                                        + "being re-established", transportError: summary.transportError)
+        if policy.supervised {
+            phase = .disconnected
+        } else {
+            phase = .idle
+            failAll(lastFailure!, into: &teardown.resumptions)
+        }
+        return teardown
     }
 
     /// The user closed the client: fail everything, and close the stream if there is one.
-    mutating func close() -> (waiters: [Waiter], stream: Stream?) {
-        guard phase != .closed else { return ([], nil) }
-        let lostStream = stream
-        tearDown(to: .closed)
-        return (drainAll(), lostStream)
+    mutating func close() -> Teardown? {
+        guard phase != .closed else { return nil }
+        var teardown = Teardown(generation: generation, summary: Self.closedSummary, wasAttempt: false, stream: stream)
+        tearDown()
+        phase = .closed
+        for waiter in connectWaiters { teardown.resumptions.append(.failure(waiter, Self.closedSummary)) }
+        connectWaiters = []
+        failAll(Self.closedSummary, into: &teardown.resumptions)
+        return teardown
     }
 
-    private mutating func tearDown(to next: Phase) {
-        phase = next
+    /// Fails the requests waiting for a connection with `summary` (never sent: the caller may send
+    /// them elsewhere, as when the standalone primary moved). Nothing happens while ready.
+    mutating func failUnsent(_ summary: GlideErrorSummary) -> [Resumption] {
+        guard phase != .ready, phase != .closed else { return [] }
+        var resumptions: [Resumption] = []
+        failAll(summary, into: &resumptions)
+        return resumptions
+    }
+
+    /// In `failed`: the next request may start an attempt.
+    mutating func allowRetryOnDemand() {
+        if phase == .failed { retryOnDemand = true }
+    }
+
+    private mutating func tearDown() {
         stream = nil
         handshake = nil
-        handshakeDeadline = .distantFuture
+        attemptDeadline = .distantFuture
         writer = .idle
-        negotiatedProtocol = nil
+        info = nil
     }
 
-    private mutating func drainAll() -> [Waiter] {
-        var waiters: [Waiter] = []
-        waiters.reserveCapacity(pending.count)
+    /// Fails every request with a waiter, sent or not; empties the queue and the outbound bytes.
+    mutating func failAll(_ summary: GlideErrorSummary, into resumptions: inout [Resumption]) {
+        resumptions.reserveCapacity(resumptions.count + pending.count)
         while let request = pending.popFirst() {
-            if let waiter = request.waiter { waiters.append(waiter) }
+            guard let waiter = request.waiter else { continue }
+            resumptions.append(.failure(waiter, request.fate == .unblocking ? Self.cancelledSummary : summary))
         }
+        unsentStart = 0
+        droppedCount = 0
         outbound.clear()
-        return waiters
+    }
+
+    /// Arms the timer for `deadline` when it is earlier than the armed one; returns it then.
+    mutating func arm(_ deadline: Deadline) -> Deadline? {
+        guard deadline < armedTimer else { return nil }
+        armedTimer = deadline
+        return deadline
     }
 
     // MARK: Settings that survive reconnection
@@ -398,6 +397,11 @@ struct ConnectionStateMachine<Waiter, Stream> {
     mutating func passwordChanged(_ password: String?, username: String?) {
         handshakeConfiguration.credentials = password.map { ServerCredentials(password: $0, username: username) }
     }
+
+    // MARK: Summaries
+
+    static var closedSummary: GlideErrorSummary { GlideErrorSummary(.clientClosed, "the client is closed") }
+    static var cancelledSummary: GlideErrorSummary { GlideErrorSummary(.cancelled, "the request's task was cancelled") }
 }
 
 extension ConnectionStateMachine.WriteJob: Sendable where Stream: Sendable {}

@@ -16,6 +16,25 @@ public enum GlideVersion {
     public static let current = "0.1.0"
 }
 
+/// What a connection learned from its handshake.
+struct ConnectionInfo: Hashable, Sendable {
+    /// The protocol spoken.
+    var protocolVersion: ProtocolVersion
+    /// The server's id of this connection (`CLIENT UNBLOCK` needs it), when known.
+    var clientID: Int?
+    /// The server's role as `HELLO` reported it (`master` or `replica`), when known.
+    var role: String?
+    /// The server's `availability-zone`, when `HELLO` reported one (Valkey 8.1 and later).
+    var availabilityZone: String?
+
+    init(protocolVersion: ProtocolVersion, clientID: Int? = nil, role: String? = nil, availabilityZone: String? = nil) {
+        self.protocolVersion = protocolVersion
+        self.clientID = clientID
+        self.role = role
+        self.availabilityZone = availabilityZone
+    }
+}
+
 /// The connection handshake, as a pure state machine: the commands to send, and what each reply
 /// means. It never touches a socket.
 ///
@@ -23,7 +42,8 @@ public enum GlideVersion {
 /// `HELLO 3 [AUTH user pass] [SETNAME name]`, `SELECT db` when not 0, `READONLY` for cluster
 /// connections that serve replica reads, then `CLIENT SETINFO` for the
 /// library name and version (errors ignored: older servers lack it). On RESP2, or when the server
-/// does not know `HELLO`, the same is done with `AUTH` and `CLIENT SETNAME`.
+/// does not know `HELLO`, the same is done with `AUTH` and `CLIENT SETNAME`, and `CLIENT ID` asks
+/// for the connection's id, which `HELLO` gives on RESP3.
 struct HandshakeStateMachine {
     enum Step: Equatable {
         case hello
@@ -33,6 +53,7 @@ struct HandshakeStateMachine {
         case readOnly
         case setLibraryName
         case setLibraryVersion
+        case clientID
     }
 
     enum Action: Equatable {
@@ -40,8 +61,8 @@ struct HandshakeStateMachine {
         case awaitReplies
         /// Send these commands, and expect their replies next.
         case send(Bytes)
-        /// The connection is ready, speaking this protocol.
-        case ready(ProtocolVersion)
+        /// The connection is ready.
+        case ready(ConnectionInfo)
         /// The connection can't be used.
         case failed(GlideErrorSummary)
     }
@@ -50,6 +71,7 @@ struct HandshakeStateMachine {
     private(set) var steps: [Step] = []
     private var replied = 0
     private var negotiated: ProtocolVersion
+    private var info = ConnectionInfo(protocolVersion: .resp3)
     /// Set when HELLO was refused as unknown: the RESP2 handshake follows once the replies of the
     /// pipelined commands sent with it have drained.
     private var fallingBack = false
@@ -97,6 +119,10 @@ struct HandshakeStateMachine {
         buffer.writeRESPCommand("CLIENT" as StaticString, "SETINFO" as StaticString, "LIB-VER" as StaticString,
                                 configuration.libraryVersion)
         steps.append(.setLibraryVersion)
+        if !useHello {
+            buffer.writeRESPCommand("CLIENT" as StaticString, "ID" as StaticString)
+            steps.append(.clientID)
+        }
         return buffer.bytes
     }
 
@@ -132,6 +158,10 @@ struct HandshakeStateMachine {
         case .readOnly where isError && !fallingBack:
             if Self.isAuthenticationFailure(token) { return .failed(Self.authenticationFailure(message)) }
             return .failed(GlideErrorSummary(.configuration, "READONLY was refused (is this a cluster node?): \(message)"))
+        case .hello:
+            info = Self.helloInfo(token)
+        case .clientID where !fallingBack:
+            info.clientID = token.integerValue
         default:
             // CLIENT SETINFO is best effort; replies drained during a fallback are moot.
             break
@@ -142,7 +172,26 @@ struct HandshakeStateMachine {
             fallingBack = false
             return .send(commands(useHello: false))
         }
-        return .ready(negotiated)
+        info.protocolVersion = negotiated
+        return .ready(info)
+    }
+
+    /// The connection id, role and zone of a `HELLO` reply (a map, or a flat array on RESP2).
+    static func helloInfo(_ token: RESPToken) -> ConnectionInfo {
+        var info = ConnectionInfo(protocolVersion: .resp3)
+        guard let elements = token.elements.map(Array.init) else { return info }
+        var index = 0
+        while index + 1 < elements.count {
+            switch elements[index].stringBytes?.string {
+            case "id": info.clientID = elements[index + 1].integerValue
+            case "role": info.role = elements[index + 1].stringBytes?.string
+            case "availability_zone":
+                if let zone = elements[index + 1].stringBytes?.string, !zone.isEmpty { info.availabilityZone = zone }
+            default: break
+            }
+            index += 2
+        }
+        return info
     }
 
     static func isAuthenticationFailure(_ token: RESPToken) -> Bool {
@@ -177,4 +226,11 @@ struct GlideErrorSummary: Equatable, Sendable {
     }
 
     func error(at address: String?) -> GlideError { GlideError(code, message, address: address, transportError: transportError) }
+
+    /// Whether trying again soon can't help: the server refused the credentials or the settings,
+    /// or TLS verification failed. Transient failures (refused, unreachable, timed out, reset) are
+    /// not definitive.
+    var isDefinitive: Bool {
+        code == .authenticationFailed || code == .configuration || code == .tls || code == .permissionDenied
+    }
 }

@@ -10,6 +10,10 @@ import Synchronization
 /// decodes, and resumes the callers' continuations. The lock is taken once per request and once
 /// per batch of replies.
 ///
+/// Its life between connections (reconnecting, heartbeats) belongs to a `ConnectionObserver`,
+/// the client's supervisor, which learns every change on the loop thread. Without one, a lost
+/// connection is opened again by the next request.
+///
 /// Generic over its loop and connector so tests can drive it with a manual loop and memory pipes.
 /// The loop reaches it through `EventHandler`, which would run the generic code unspecialised; the
 /// `@_specialize` attributes make the hot entry points jump to code compiled for the production
@@ -24,6 +28,14 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     let address: String
     let connectionTimeout: Duration
     let machine: Mutex<Machine>
+    /// Identifies requests for cancellation.
+    let requestIDs = Atomic<UInt64>(0)
+    /// Whether the connection is ready, for routing decisions that must not take the lock.
+    let isReady = Atomic<Bool>(false)
+    /// The supervisor; weak, since it owns the connection.
+    private weak let observer: (any ConnectionObserver)?
+    /// The connect task under way; `close()` cancels it.
+    private let connectTask = Mutex<Task<Void, Never>?>(nil)
 
     /// The most bytes one read asks for, unless a large reply needs more.
     static var readSize: Int { 64 * 1024 }
@@ -32,55 +44,142 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
 
     // Loop-thread state: the read side of the current stream. Only the loop thread touches it, so
     // the runtime's exclusivity checks (a few per reply, most of this path's user time) are off.
-    @exclusivity(unchecked) private var readStream: Stream?
-    @exclusivity(unchecked) private var readGeneration = 0
-    @exclusivity(unchecked) private var registration: EventRegistration?
-    @exclusivity(unchecked) private var readBuffer = Bytes(capacity: 64 * 1024)
-    @exclusivity(unchecked) private var decoder = RESPDecoder()
-    @exclusivity(unchecked) private var tokens: [RESPToken] = []
-    @exclusivity(unchecked) private var resumes: [(Waiter, ConnectionReply)] = []
+    @exclusivity(unchecked) var readStream: Stream?
+    @exclusivity(unchecked) var readGeneration = 0
+    @exclusivity(unchecked) var registration: EventRegistration?
+    @exclusivity(unchecked) var readBuffer = Bytes(capacity: 64 * 1024)
+    @exclusivity(unchecked) var decoder = RESPDecoder()
+    @exclusivity(unchecked) var tokens: [RESPToken] = []
+    @exclusivity(unchecked) var resumes: [(Waiter, ConnectionReply)] = []
 
     init(loop: Loop, connector: Connector, handshake: HandshakeConfiguration, inflightLimit: Int,
-         connectionTimeout: Duration, staleReplyGrace: Duration = .seconds(2)) {
+         connectionTimeout: Duration, staleReplyGrace: Duration = .seconds(2), policy: ConnectionPolicy = .unsupervised,
+         observer: (any ConnectionObserver)? = nil) {
         self.loop = loop
         self.connector = connector
         self.address = connector.addressDescription
         self.connectionTimeout = connectionTimeout
-        self.machine = Mutex(Machine(handshake: handshake, inflightLimit: inflightLimit, staleReplyGrace: staleReplyGrace))
+        self.observer = observer
+        self.machine = Mutex(Machine(handshake: handshake, inflightLimit: inflightLimit, staleReplyGrace: staleReplyGrace,
+                                     connectionTimeout: connectionTimeout, policy: policy))
         tokens.reserveCapacity(64)
         resumes.reserveCapacity(64)
     }
 
+    /// Identifies this connection to its observer.
+    var id: ObjectIdentifier { ObjectIdentifier(self) }
+
     // MARK: Requests (any thread)
 
     /// Sends a request that expects `replies` replies and waits for the last one, or for `deadline`.
+    ///
+    /// A cancelled task gets `.cancelled`: at once for a request not sent yet (dropped, it never
+    /// runs) or not blocking (its reply is discarded); a blocking command already sent is unblocked
+    /// on the server first, and gets the value the server handed it if that came first.
     @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
-    func send(deadline: Deadline, replies: Int = 1, encode: @Sendable (inout RESPCommandBuffer) -> Void) async -> Result<ConnectionReply, GlideError> {
-        await withUnsafeContinuation { continuation in
-            let outcome = machine.withLock {
-                $0.enqueue(continuation, deadline: deadline, replies: replies, encode: encode)
+    func send(deadline: Deadline, replies: Int = 1, blocking: Bool = false,
+              encode: @Sendable (inout RESPCommandBuffer) -> Void) async -> Result<ConnectionReply, GlideError> {
+        let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
+        return await withTaskCancellationHandler {
+            await withUnsafeContinuation { continuation in
+                let outcome = machine.withLock { machine in
+                    // Checked under the lock: a cancellation handler that ran before the request
+                    // was queued found nothing to cancel, so the request must not be queued.
+                    if Task.isCancelled { return (action: Machine.EnqueueAction.fail(continuation, Machine.cancelledSummary), armTimer: Deadline?.none) }
+                    return machine.enqueue(continuation, id: id, deadline: deadline, replies: replies, blocking: blocking, encode: encode)
+                }
+                if let armTimer = outcome.armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
+                switch outcome.action {
+                case .none:
+                    break
+                case .write(let job):
+                    if job.stream.allowsConcurrentWrites {
+                        runWriter(job)
+                    } else {
+                        loop.execute { self.runWriter(job) }
+                    }
+                case .connect(let generation):
+                    startConnect(generation: generation)
+                case .fail(let waiter, let summary):
+                    waiter.resume(returning: .failure(summary.error(at: address)))
+                }
             }
-            if let armTimer = outcome.armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
-            switch outcome.action {
+        } onCancel: {
+            cancel(id)
+        }
+    }
+
+    private func cancel(_ id: UInt64) {
+        switch machine.withLock({ $0.cancel(id) }) {
+        case .none:
+            break
+        case .resume(let waiter):
+            waiter.resume(returning: .failure(Machine.cancelledSummary.error(at: address)))
+        case .unblock(let clientID, let generation):
+            if let observer {
+                observer.unblockRequested(self.id, clientID: clientID, requestID: id, generation: generation)
+            } else {
+                dropConnectionForUnblock(generation: generation)
+            }
+        case .dropConnection(let generation):
+            dropConnectionForUnblock(generation: generation)
+        }
+    }
+
+    /// A cancelled blocking command that can't be unblocked on the server: only closing the
+    /// connection frees it (and the requests behind it).
+    func dropConnectionForUnblock(generation: Int) {
+        onLoop {
+            self.connectionLost(generation: generation, GlideErrorSummary(
+                .connectionClosed, "the connection was dropped to end a cancelled blocking command"))
+        }
+    }
+
+    /// Whether request `id` still waits for the server to unblock it.
+    func isUnblocking(_ id: UInt64) -> Bool { machine.withLock { $0.isUnblocking(id) } }
+
+    /// Waits until the connection is ready, connecting now when it isn't and no attempt runs.
+    /// The outcome is the attempt's own (refused, timed out, TLS, credentials), bounded by the
+    /// connection timeout; no request timer competes with it.
+    func connect() async -> Result<Void, GlideError> {
+        let result: Result<ConnectionReply, GlideError> = await withUnsafeContinuation { continuation in
+            switch machine.withLock({ $0.awaitConnection(continuation) }) {
             case .none:
                 break
-            case .write(let job):
-                if job.stream.allowsConcurrentWrites {
-                    runWriter(job)
-                } else {
-                    loop.execute { self.runWriter(job) }
-                }
             case .connect(let generation):
                 startConnect(generation: generation)
+            case .ready(let waiter):
+                waiter.resume(returning: .success(Self.connectedReply))
             case .fail(let waiter, let summary):
                 waiter.resume(returning: .failure(summary.error(at: address)))
             }
         }
+        return result.map { _ in () }
     }
 
-    /// Opens the connection now instead of on the first request.
-    func connectInBackground() {
+    /// Starts a connection attempt unless one runs or the connection is ready: the supervisor's
+    /// reconnection.
+    func connectNow() {
         if let generation = machine.withLock({ $0.connectNow() }) { startConnect(generation: generation) }
+    }
+
+    /// Lets the next request start an attempt after a definitive failure.
+    func allowRetryOnDemand() {
+        machine.withLock { $0.allowRetryOnDemand() }
+    }
+
+    /// Checks an idle ready connection with a `PING` whose reply must come by `deadline`.
+    func heartbeat(deadline: Deadline) {
+        let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
+        guard let (job, armTimer) = machine.withLock({ $0.heartbeat(id: id, deadline: deadline) }) else { return }
+        if let armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
+        if let job { onLoop { self.runWriter(job) } }
+    }
+
+    /// Fails the requests waiting for a connection (not sent) with `summary`, so their callers
+    /// can send them elsewhere.
+    func failUnsent(_ summary: GlideErrorSummary) {
+        resume(machine.withLock { $0.failUnsent(summary) })
     }
 
     /// Remembers a successful `SELECT` for reconnections.
@@ -97,210 +196,78 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     /// The credentials the next handshake sends.
     var credentials: ServerCredentials? { machine.withLock { $0.handshakeConfiguration.credentials } }
 
-    /// Fails everything waiting and closes the stream; later requests fail at once.
+    /// What the handshake of the current connection learned; `nil` while not ready.
+    var info: ConnectionInfo? { machine.withLock { $0.info } }
+
+    /// A short-lived connection to the same node, with the same handshake (credentials, database,
+    /// name), reconnecting on demand: for commands that must not wait behind this connection's
+    /// queue, such as `CLIENT UNBLOCK`.
+    func sideConnection() -> NodeConnection {
+        let configuration = machine.withLock { $0.handshakeConfiguration }
+        return NodeConnection(loop: loop, connector: connector, handshake: configuration, inflightLimit: 16,
+                              connectionTimeout: connectionTimeout)
+    }
+
+    /// Fails everything waiting and closes the stream; later requests fail at once. Cancels the
+    /// connect under way and this connection's timers.
     func close() {
-        let (waiters, stream) = machine.withLock { $0.close() }
-        let error = GlideError(.clientClosed, "the client was closed", address: address)
-        for waiter in waiters { waiter.resume(returning: .failure(error)) }
+        isReady.store(false, ordering: .relaxed)
+        let teardown = machine.withLock { $0.close() }
+        connectTask.withLock { task in
+            task?.cancel()
+            task = nil
+        }
+        if let teardown { resume(teardown.resumptions) }
+        let stream = teardown?.stream
         loop.execute { [self] in
             stopReading()
             if let stream { closeStream(stream) }
+            loop.cancelTimers(for: self)
         }
     }
 
-    // MARK: Writing
-
-    /// Writes `job` and keeps writing what others queue meanwhile, up to a few rounds.
-    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
-    private func runWriter(_ first: Machine.WriteJob) {
-        var job = first
-        var rounds = 0
-        while true {
-            var failure: TransportError?
-            writing: while !job.writes.isEmpty {
-                do throws(TransportError) {
-                    let stream = job.stream
-                    switch try job.writes.withVectors({ vectors throws(TransportError) in try stream.write(vectors: vectors) }) {
-                    case .processed(let count): job.writes.didWrite(count)
-                    case .wouldBlock: break writing
-                    }
-                } catch {
-                    failure = error
-                    break writing
-                }
-            }
-            if let failure {
-                let generation = job.generation
-                onLoop { self.connectionLost(generation: generation, GlideErrorSummary(streamFailure: failure, .connectionClosed, "write failed: \(failure)")) }
-                return
-            }
-            rounds += 1
-            let mayContinue = rounds < Self.callerWriteRounds || loop.inEventLoop
-            let action = machine.withLock { $0.writeFinished(&job, mayContinue: mayContinue) }
-            switch action {
-            case .none:
-                return
-            case .write(let next):
-                job = next
-            case .awaitWritable(let generation):
-                onLoop {
-                    guard self.readGeneration == generation, let registration = self.registration else { return }
-                    self.loop.setWriteInterest(true, for: registration)
-                }
-                return
+    /// Resumes waiters outside the lock, with this node's address in their errors.
+    func resume(_ resumptions: [Machine.Resumption]) {
+        for resumption in resumptions {
+            switch resumption {
+            case .reply(let waiter, let reply):
+                waiter.resume(returning: .success(reply))
+            case .failure(let waiter, let summary):
+                waiter.resume(returning: .failure(summary.error(at: address)))
             }
         }
     }
 
-    private func onLoop(_ work: @escaping @Sendable () -> Void) {
+    func onLoop(_ work: @escaping @Sendable () -> Void) {
         if loop.inEventLoop { work() } else { loop.execute(work) }
     }
 
-    /// The socket can take more bytes again.
-    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
-    func writable() {
-        if let registration { loop.setWriteInterest(false, for: registration) }
-        guard let job = machine.withLock({ $0.writable(generation: readGeneration) }) else { return }
-        runWriter(job)
-    }
-
-    // MARK: Reading (loop thread)
-
-    /// Reads what the socket has, decodes every complete reply and hands each to its caller.
-    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
-    func readable() {
-        guard let stream = readStream else { return }
-        let generation = readGeneration
-        while readStream != nil && readGeneration == generation {
-            let wanted = Swift.max(Self.readSize, decoder.bytesStillNeeded(in: readBuffer))
-            if readBuffer.readableBytes == 0 { readBuffer.clear(minimumCapacity: Self.readSize) }
-            let result: StreamReadResult
-            do throws(TransportError) {
-                result = try stream.read(into: &readBuffer, maximumLength: wanted)
-            } catch {
-                connectionLost(generation: generation, GlideErrorSummary(streamFailure: error, .connectionClosed, "read failed: \(error)"))
-                return
-            }
-            switch result {
-            case .wouldBlock:
-                return
-            case .endOfStream:
-                connectionLost(generation: generation, GlideErrorSummary(.connectionClosed, "the server closed the connection"))
-                return
-            case .bytes(let count):
-                do throws(RESPDecodeError) {
-                    while let token = try decoder.decode(from: &readBuffer) { tokens.append(token) }
-                } catch {
-                    tokens.removeAll(keepingCapacity: true)
-                    connectionLost(generation: generation, GlideErrorSummary(.protocolError, "\(error)"))
-                    return
-                }
-                if !tokens.isEmpty { deliver() }
-                // A short read drained the socket; level-triggered epoll reports any later bytes.
-                if count < wanted { return }
-            }
-        }
-    }
-
-    /// Hands the decoded replies to their callers: one lock for the batch, resumes outside it.
-    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
-    private func deliver() {
-        var index = 0
-        let generation = readGeneration
-        while index < tokens.count {
-            var unexpected = false
-            var handshaking = false
-            machine.withLock { machine in
-                while index < tokens.count {
-                    if machine.isHandshaking {
-                        handshaking = true
-                        return
-                    }
-                    switch machine.replyReceived(tokens[index], generation: generation) {
-                    case .none, .push:
-                        break  // push messages are dropped until the pub/sub layer consumes them
-                    case .resume(let waiter, let reply):
-                        resumes.append((waiter, reply))
-                    case .unexpectedReply:
-                        unexpected = true
-                        return
-                    }
-                    index += 1
-                }
-            }
-            for (waiter, reply) in resumes { waiter.resume(returning: .success(reply)) }
-            resumes.removeAll(keepingCapacity: true)
-            if unexpected {
-                tokens.removeAll(keepingCapacity: true)
-                connectionLost(generation: generation, GlideErrorSummary(.protocolError, "the server sent a reply no request was waiting for"))
-                return
-            }
-            if handshaking {
-                handshakeReply(tokens[index], generation: generation)
-                index += 1
-            }
-            // The handshake failed, or a write failed and the connection was dropped: the rest of
-            // what was read belongs to a dead connection.
-            if readStream == nil || readGeneration != generation { break }
-        }
-        tokens.removeAll(keepingCapacity: true)
-    }
-
-    private func handshakeReply(_ token: RESPToken, generation: Int) {
-        switch machine.withLock({ $0.handshakeReceived(token, generation: generation) }) {
-        case .none:
-            break
-        case .send(let bytes):
-            writeHandshake(bytes, generation: generation)
-        case .ready(let job):
-            if let job { runWriter(job) }
-        case .failed(let waiters, let summary, let stream):
-            stopReading()
-            if let stream { closeStream(stream) }
-            let error = summary.error(at: address)
-            for waiter in waiters { waiter.resume(returning: .failure(error)) }
-        }
-    }
-
-    // MARK: Timers (loop thread)
-
-    /// Times out overdue requests and re-arms for the next deadline.
-    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
-    func timerFired(now: Deadline) {
-        let outcome = machine.withLock { $0.timerFired(now: now) }
-        if !outcome.expired.isEmpty {
-            let error = GlideError(.timeout, "no reply within the request timeout", address: address)
-            for waiter in outcome.expired { waiter.resume(returning: .failure(error)) }
-        }
-        if let next = outcome.next { loop.scheduleTimer(at: next, handler: self) }
-        if outcome.handshakeTimedOut {
-            connectionLost(generation: readGeneration, GlideErrorSummary(
-                .connectionFailed, "the server did not answer the connection handshake within \(connectionTimeout)"))
-        }
-        if outcome.connectionStale {
-            connectionLost(generation: readGeneration, GlideErrorSummary(
-                .connectionClosed, "the server stopped answering: a reply is overdue well past its timeout"))
-        }
+    /// What `connect()` returns for a ready connection: no command was sent, so no real reply.
+    static var connectedReply: ConnectionReply {
+        ConnectionReply(token: try! RESPToken(validating: Bytes("+OK\r\n")), queuedError: nil)
     }
 
     // MARK: Connecting
 
-    private func startConnect(generation: Int) {
+    func startConnect(generation: Int) {
+        isReady.store(false, ordering: .relaxed)
         let deadline = loop.now() + connectionTimeout
-        Task { [self] in
+        if let armTimer = machine.withLock({ $0.attemptStarted(generation: generation, deadline: deadline) }) {
+            loop.scheduleTimer(at: armTimer, handler: self)
+        }
+        let task = Task { [self] in
             do throws(TransportError) {
                 let stream = try await connector.connect(deadline: deadline)
-                onLoop { self.didConnect(stream, generation: generation, deadline: deadline) }
+                onLoop { self.didConnect(stream, generation: generation) }
             } catch {
                 onLoop { self.didFailToConnect(generation: generation, error) }
             }
         }
+        connectTask.withLock { $0 = task }
     }
 
-    private func didConnect(_ stream: Stream, generation: Int, deadline: Deadline) {
-        guard case .sendHandshake(let bytes, let armTimer) = machine.withLock({
-            $0.connected(generation: generation, stream: stream, handshakeDeadline: deadline)
-        }) else {
+    private func didConnect(_ stream: Stream, generation: Int) {
+        guard case .sendHandshake(let bytes) = machine.withLock({ $0.connected(generation: generation, stream: stream) }) else {
             stream.close()
             return
         }
@@ -315,11 +282,10 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
             connectionLost(generation: generation, GlideErrorSummary(.connectionFailed, "\(error)"))
             return
         }
-        if let armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
         writeHandshake(bytes, generation: generation)
     }
 
-    private func writeHandshake(_ bytes: Bytes, generation: Int) {
+    func writeHandshake(_ bytes: Bytes, generation: Int) {
         guard let stream = readStream else { return }
         var pending = bytes
         // A few hundred bytes into a fresh socket: the kernel takes them whole.
@@ -341,25 +307,45 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     }
 
     private func didFailToConnect(generation: Int, _ error: TransportError) {
-        let waiters = machine.withLock { $0.connectFailed(generation: generation) }
         let failure = GlideError.connecting(error, address: address)
-        for waiter in waiters { waiter.resume(returning: .failure(failure)) }
+        let summary = GlideErrorSummary(failure.code, failure.message, transportError: error)
+        if let teardown = machine.withLock({ $0.connectFailed(generation: generation, summary) }) { perform(teardown) }
+    }
+
+    func handshakeReply(_ token: RESPToken, generation: Int) {
+        switch machine.withLock({ $0.handshakeReceived(token, generation: generation) }) {
+        case .none:
+            break
+        case .send(let bytes):
+            writeHandshake(bytes, generation: generation)
+        case .ready(let job, let info, let waiters):
+            isReady.store(true, ordering: .relaxed)
+            for waiter in waiters { waiter.resume(returning: .success(Self.connectedReply)) }
+            observer?.connectionChanged(id, .ready(info))
+            if let job { runWriter(job) }
+        case .failed(let teardown):
+            perform(teardown)
+        }
     }
 
     // MARK: Losing the connection (loop thread)
 
-    private func connectionLost(generation: Int, _ summary: GlideErrorSummary) {
-        let (waiters, stream, duringHandshake) = machine.withLock { $0.connectionLost(generation: generation) }
-        if readGeneration == generation { stopReading() }
-        if let stream { closeStream(stream) }
-        // Before the handshake finished nothing was sent: connecting failed, nothing was lost.
-        let error = duringHandshake && summary.code == .connectionClosed
-            ? GlideError(.connectionFailed, "connecting failed: \(summary.message)", address: address, transportError: summary.transportError)
-            : summary.error(at: address)
-        for waiter in waiters { waiter.resume(returning: .failure(error)) }
+    func connectionLost(generation: Int, _ summary: GlideErrorSummary) {
+        guard let teardown = machine.withLock({ $0.connectionLost(generation: generation, summary) }) else { return }
+        perform(teardown)
     }
 
-    private func stopReading() {
+    /// Closes what a lost connection or a failed attempt left open, fails its waiters, and tells
+    /// the observer.
+    func perform(_ teardown: Machine.Teardown) {
+        isReady.store(false, ordering: .relaxed)
+        if readGeneration == teardown.generation { stopReading() }
+        if let stream = teardown.stream { closeStream(stream) }
+        resume(teardown.resumptions)
+        observer?.connectionChanged(id, teardown.wasAttempt ? .attemptFailed(teardown.summary) : .lost(teardown.summary))
+    }
+
+    func stopReading() {
         if let registration { loop.deregister(registration) }
         registration = nil
         readStream = nil
@@ -371,4 +357,24 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         stream.close()
         GlideStatistics.connections.subtract(1, ordering: .relaxed)
     }
+}
+
+/// What happened to a connection, as its observer learns it.
+enum ConnectionEvent: Sendable {
+    /// The handshake finished: the connection is ready.
+    case ready(ConnectionInfo)
+    /// A ready connection was lost; requests sent on it failed.
+    case lost(GlideErrorSummary)
+    /// An attempt failed before the connection became ready (`summary.isDefinitive` says
+    /// whether trying again soon can help).
+    case attemptFailed(GlideErrorSummary)
+}
+
+/// Learns what happens to connections: on the loop's thread, outside their locks.
+protocol ConnectionObserver: AnyObject, Sendable {
+    /// The connection `id` changed.
+    func connectionChanged(_ id: ObjectIdentifier, _ event: ConnectionEvent)
+    /// A blocking command (request `requestID`) was cancelled after it was sent on attempt
+    /// `generation` of connection `id`: the server's connection `clientID` must be unblocked.
+    func unblockRequested(_ id: ObjectIdentifier, clientID: Int, requestID: UInt64, generation: Int)
 }

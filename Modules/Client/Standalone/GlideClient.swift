@@ -1,10 +1,12 @@
 public import GlideTransport
 import Synchronization
 
-/// A client for a standalone server (a primary, optionally with replicas).
+/// A client for a standalone server: a primary, optionally with replicas.
 ///
-/// One multiplexed connection serves every caller: any number of tasks can share a client, and
-/// requests that arrive while a write is in progress go out together in the next write.
+/// One multiplexed connection per node serves every caller: any number of tasks can share a
+/// client, and requests that arrive while a write is in progress go out together in the next
+/// write. Reads go where `readFrom` says, writes to the primary, and when a replica is promoted
+/// the client follows it. A lost connection is reopened in the background.
 ///
 /// ```swift
 /// let client = try await GlideClient.create(GlideClientConfiguration(addresses: [NodeAddress(port: 6379)]))
@@ -12,64 +14,87 @@ import Synchronization
 /// let value: String? = try await client.get("key")
 /// ```
 public final class GlideClient: Sendable {
+    typealias Connection = ClientCore.Connection
+
     /// The configuration the client was created with.
     public let configuration: GlideClientConfiguration
-    let connection: NodeConnection<EpollEventLoop, SocketConnector>
-    private let isClosed = Atomic<Bool>(false)
+    let core: ClientCore
+    let routing: StandaloneRouting<Connection>
+    /// With one node and reads from the primary, every request goes to this connection: no
+    /// lookup, no lock.
+    let single: Connection?
 
-    private init(configuration: GlideClientConfiguration, tls: TLSContext?) {
+    private init(configuration: GlideClientConfiguration, core: ClientCore) {
         self.configuration = configuration
-        let primary = configuration.addresses[0]
-        let handshake = HandshakeConfiguration(
-            protocolVersion: configuration.protocolVersion, credentials: configuration.credentials,
-            clientName: configuration.clientName, database: configuration.databaseID)
-        self.connection = NodeConnection(
-            loop: configuration.eventLoop,
-            connector: SocketConnector(address: primary, loop: configuration.eventLoop, tls: tls),
-            handshake: handshake, inflightLimit: configuration.inflightRequestsLimit,
-            connectionTimeout: configuration.connectionTimeout,
-            staleReplyGrace: max(.seconds(2), configuration.requestTimeout))
+        self.core = core
+        let connections = configuration.addresses.map { core.makeConnection($0, waitsThroughFailedAttempts: true) }
+        let topology = StandaloneTopology(addresses: configuration.addresses)
+        self.routing = StandaloneRouting(connections: connections, topology: topology, readFrom: configuration.readFrom,
+                                         clientAZ: configuration.clientAZ)
+        self.single = connections.count == 1 && configuration.readFrom == .primary && !configuration.readOnly ? connections[0] : nil
     }
 
     deinit {
-        if !isClosed.load(ordering: .acquiring) {
-            connection.close()
-            GlideStatistics.clients.subtract(1, ordering: .relaxed)
-        }
+        core.closeWithoutWaiting()
     }
 
-    /// Connects to the primary and returns a ready client.
+    /// Connects to every node, learns their roles, and returns a ready client.
     ///
-    /// Throws `.configuration` for an invalid configuration, `.connectionFailed` when the server
-    /// can't be reached, and `.authenticationFailed` when it rejects the credentials. With
-    /// `lazyConnect`, returns at once and the first request connects.
+    /// Throws `.configuration` for an invalid configuration, and otherwise the outcome of the
+    /// first node's connection attempt when no node can be reached: `.connectionFailed`
+    /// (refused, unreachable, timed out), `.tls`, or `.authenticationFailed`. A definitive failure
+    /// of any node (credentials, TLS) is thrown too. With `lazyConnect`, returns at once and
+    /// the first request connects.
     public static func create(_ configuration: GlideClientConfiguration) async throws(GlideError) -> GlideClient {
-        try validate(configuration)
-        let client = GlideClient(configuration: configuration, tls: try ClientSetup.tlsContext(useTLS: configuration.useTLS, configuration.tlsConfiguration))
-        GlideStatistics.clients.add(1, ordering: .relaxed)
+        let options = configuration.options
+        try ClientSetup.validate(options)
+        let core = ClientCore(options: options, tls: try ClientSetup.tlsContext(options))
+        let client = GlideClient(configuration: configuration, core: core)
+        await client.followRoles()
         if configuration.lazyConnect { return client }
-        // A PING through the normal path connects, authenticates and proves the connection works;
-        // it may take the whole connection timeout.
-        // At least a second past the connect timeout: the connect's own outcome (refused, timed out,
-        // a TLS failure) reaches the caller through the loop, and must not lose a race with this.
-        let deadline = Deadline.now() + configuration.connectionTimeout + max(configuration.requestTimeout, .seconds(1))
         do {
-            _ = try await client.execute(PING(), deadline: deadline)
+            try await client.connectAll()
         } catch {
-            client.shutDown()
+            await core.close()
             throw error
         }
         return client
     }
 
-    static func validate(_ configuration: GlideClientConfiguration) throws(GlideError) {
-        func invalid(_ message: String) -> GlideError { GlideError(.configuration, message) }
-        guard !configuration.addresses.isEmpty else { throw invalid("no address to connect to") }
-        try ClientSetup.validate(
-            addresses: configuration.addresses, useTLS: configuration.useTLS, tlsConfiguration: configuration.tlsConfiguration,
-            requestTimeout: configuration.requestTimeout, connectionTimeout: configuration.connectionTimeout,
-            inflightRequestsLimit: configuration.inflightRequestsLimit, databaseID: configuration.databaseID,
-            clientName: configuration.clientName)
+    /// Hands the supervisor the nodes to follow, and starts its checks.
+    private func followRoles() async {
+        let core = self.core
+        let following = RoleFollowing(
+            topology: routing.table.withLock { $0.topology }, connections: routing.all, routing: routing,
+            discoversReplicas: configuration.readFrom != .primary || configuration.readOnly,
+            makeConnection: { [weak core] address in
+                // Only called while the client lives: the supervisor is closed with it.
+                core!.makeConnection(address, waitsThroughFailedAttempts: true)
+            })
+        await core.supervisor.followRoles(following)
+        await core.supervisor.start()
+    }
+
+    /// Connects every node at once and waits for each attempt's own outcome, then asks the nodes
+    /// for their roles (unless there is one node and nothing to find).
+    private func connectAll() async throws(GlideError) {
+        let connections = routing.all
+        let outcomes = await withTaskGroup(of: (Int, GlideError?).self) { group in
+            for (index, connection) in connections.enumerated() {
+                group.addTask { (index, Self.outcome(of: await connection.connect())) }
+            }
+            var outcomes = [GlideError?](repeating: nil, count: connections.count)
+            for await (index, outcome) in group { outcomes[index] = outcome }
+            return outcomes
+        }
+        if let definitive = outcomes.compactMap({ $0 }).first(where: { $0.code != .connectionFailed }) { throw definitive }
+        if outcomes.allSatisfy({ $0 != nil }), let first = outcomes[0] { throw first }
+        if single == nil { await core.supervisor.checkRolesNow() }
+    }
+
+    private static func outcome(of result: Result<Void, GlideError>) -> GlideError? {
+        if case .failure(let error) = result { return error }
+        return nil
     }
 
     // MARK: Running commands
@@ -77,61 +102,49 @@ public final class GlideClient: Sendable {
     /// Sends `command` and decodes its reply.
     ///
     /// Server errors throw `.server` (with `serverCode`), a missing reply `.timeout`, a lost
-    /// connection `.connectionClosed`.
+    /// connection `.connectionClosed`, a cancelled task `.cancelled`.
     @inlinable
     public func execute<Command: GlideCommand>(_ command: Command) async throws(GlideError) -> Command.Response {
         // Inlinable so it is specialised for the command at the call site; the non-generic core
-        // below does the sending, so no generic code runs unspecialised. Both checks of the
+        // below does the sending, so no generic code runs unspecialised. The checks of the
         // connection effects are constants once specialised: free for every other command.
         if let refusal = Command.multiplexingRefusal { throw GlideError(.configuration, refusal) }
-        let token = try await send(deadline: deadline(blockingTimeout: command.blockingTimeout)) { command.encode(into: &$0) }
-        if let database = command.selectedDatabase { databaseSelected(database) }
+        let token = try await send(Command.name, flags: Command.routing.flags, blockingTimeout: command.blockingTimeout) {
+            command.encode(into: &$0)
+        }
+        if let database = command.selectedDatabase { try await databaseSelected(database) }
         do {
             return try command.decodeResponse(token)
         } catch {
-            throw unexpectedReply(Command.name, error)
+            throw ClientCore.unexpectedReply(Command.name, error, address: nil)
         }
     }
 
-    /// Remembers a successful `SELECT` for reconnections.
+    /// Sends one encoded request where its flags say and returns its reply, throwing server errors.
     @usableFromInline
-    func databaseSelected(_ database: Int) {
-        connection.databaseSelected(database)
-    }
-
-    /// Sends one encoded request and returns its reply, throwing server errors.
-    @usableFromInline
-    func send(deadline: Deadline, encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
-        switch await connection.send(deadline: deadline, encode: encode) {
-        case .failure(let error):
-            throw error
-        case .success(let reply):
-            if reply.token.type.isError { throw GlideError.server(reply.token, address: connection.address) }
-            return reply.token
+    func send(_ name: String, flags: CommandFlags, blockingTimeout: Duration?,
+              encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
+        let deadline = core.deadline(blockingTimeout: blockingTimeout)
+        if let single {
+            // The common case, one node: straight to its connection.
+            switch await single.send(deadline: deadline, blocking: blockingTimeout != nil, encode: encode) {
+            case .failure(let error):
+                throw error
+            case .success(let reply):
+                if reply.token.type.isError { throw GlideError.server(reply.token, address: single.address) }
+                return reply.token
+            }
         }
+        let reply = try await sendRouted(name, flags: flags, deadline: deadline, blocking: blockingTimeout != nil, encode: encode)
+        if reply.token.type.isError { throw GlideError.server(reply.token, address: nil) }
+        return reply.token
     }
 
-    /// When a request must be answered by: the request timeout, or for a blocking command its own
-    /// timeout plus half a second (zero: never).
+    /// Switches every node's connection to `database` after a `SELECT` succeeded on one, and
+    /// remembers it for reconnections.
     @usableFromInline
-    func deadline(blockingTimeout: Duration?) -> Deadline {
-        guard let blocking = blockingTimeout else { return Deadline.now() + configuration.requestTimeout }
-        return blocking == .zero ? .distantFuture : Deadline.now() + blocking + .milliseconds(500)
-    }
-
-    @usableFromInline
-    func unexpectedReply(_ command: String, _ error: RESPConversionError) -> GlideError {
-        GlideError(.protocolError, "\(command) reply: \(error)", address: connection.address)
-    }
-
-    /// Sends `command` with an explicit deadline (used by `create`, which may wait for a connect).
-    func execute<Command: GlideCommand>(_ command: Command, deadline: Deadline) async throws(GlideError) -> Command.Response {
-        let token = try await send(deadline: deadline) { command.encode(into: &$0) }
-        do {
-            return try command.decodeResponse(token)
-        } catch {
-            throw unexpectedReply(Command.name, error)
-        }
+    func databaseSelected(_ database: Int) async throws(GlideError) {
+        try await selectEverywhere(database)
     }
 
     /// Sends any command, given as its arguments, and returns the reply as sent.
@@ -148,19 +161,13 @@ public final class GlideClient: Sendable {
 
     /// Sends any command given as binary-safe arguments.
     public func customCommand(_ arguments: [Bytes]) async throws(GlideError) -> RESPValue {
-        let head = Array(arguments.prefix(2))
-        guard !head.isEmpty else { throw GlideError(.configuration, "a command needs a name") }
-        if let refusal = CommandTable.multiplexingRefusal(for: head) { throw GlideError(.configuration, refusal) }
+        try ClientCore.checkCustomCommand(arguments)
         // A blocking command gets its own timeout, read from its arguments, as typed ones do.
-        let reply = try await execute(CustomCommand(arguments, blockingTimeout: CommandTable.blockingTimeout(for: arguments)))
-        if let database = Self.selectedDatabase(head) { connection.databaseSelected(database) }
-        return reply
-    }
-
-    /// The database a `SELECT n` command switches to, so reconnections select it too.
-    static func selectedDatabase(_ head: [Bytes]) -> Int? {
-        guard head.count == 2, head[0].equalsCaseInsensitive("SELECT") else { return nil }
-        return Int(head[1].string)
+        let metadata = CommandTable.metadata(for: arguments)
+        let token = try await send(metadata?.name ?? arguments[0].string.uppercased(), flags: metadata?.flags ?? [],
+                                   blockingTimeout: CommandTable.blockingTimeout(for: arguments)) { $0.writeRESPCommand(arguments) }
+        if let database = ClientCore.selectedDatabase(arguments) { try await databaseSelected(database) }
+        return RESPValue(token)
     }
 
     // MARK: Life cycle
@@ -168,22 +175,17 @@ public final class GlideClient: Sendable {
     /// Connection and client counts for the whole process.
     public func getStatistics() -> GlideStatistics { .current }
 
-    /// Closes the connection. Requests in flight fail with `.clientClosed`; so do later ones.
+    /// Closes every connection and ends every background task and timer. Requests in flight
+    /// fail with `.clientClosed`; so do later ones.
     public func close() async {
-        shutDown()
-    }
-
-    private func shutDown() {
-        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        connection.close()
-        GlideStatistics.clients.subtract(1, ordering: .relaxed)
+        await core.close()
     }
 }
 
 extension GlideClient {
-    /// Switches to logical database `index`. Reconnections select it again.
+    /// Switches to logical database `index` on every node. Reconnections select it again.
     ///
-    /// The connection is shared: the switch applies to every caller of this client.
+    /// The connections are shared: the switch applies to every caller of this client.
     public func select(_ index: Int) async throws(GlideError) {
         try await execute(SELECT(index: index))
     }

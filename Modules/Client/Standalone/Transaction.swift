@@ -21,6 +21,10 @@ public class Transaction: @unchecked Sendable {
         var refused: GlideError?
         /// The database the last `SELECT` switches to, remembered for reconnections on success.
         var selectedDatabase: Int?
+        /// Whether a command writes (a read-only client refuses the transaction).
+        var writes = false
+        /// Whether every command is a read (it may run where reads go).
+        var readsOnly = true
         /// The slot of the keys so far, and the command that set it (cluster transactions).
         var slot: (slot: UInt16, command: String)?
         /// The first command whose keys are in another slot (cluster transactions).
@@ -56,6 +60,8 @@ public class Transaction: @unchecked Sendable {
                 $0.selectedDatabase = database
             }
             if tracksSlots { Self.track(command, in: &$0) }
+            if Command.routing.flags.contains(.write) { $0.writes = true }
+            if !Command.routing.isReadOnly { $0.readsOnly = false }
             command.encode(into: &$0.commands)
             $0.count += 1
         }
@@ -92,7 +98,7 @@ public class Transaction: @unchecked Sendable {
             contents.withLock { if $0.refused == nil { $0.refused = GlideError(.configuration, refusal) } }
             return self
         }
-        if let database = GlideClient.selectedDatabase(head) {
+        if let database = ClientCore.selectedDatabase(head) {
             contents.withLock {
                 if tracksSlots {
                     if $0.refused == nil { $0.refused = GlideClusterClient.selectRefusal }
@@ -176,20 +182,17 @@ extension GlideClient {
         let contents = transaction.snapshot()
         if let refused = contents.refused { throw refused }
         let commands = contents.commands
-        let reply = await connection.send(deadline: Deadline.now() + configuration.requestTimeout,
-                                          replies: contents.count + 2) { buffer in
+        // It runs on the primary, or where reads go when every command reads.
+        let flags: CommandFlags = contents.writes ? .write : contents.readsOnly ? .readonly : []
+        let reply = try await sendRouted("EXEC", flags: flags, deadline: core.deadline(blockingTimeout: nil), blocking: false,
+                                         replies: contents.count + 2) { buffer in
             buffer.writeRESPCommand("MULTI" as StaticString)
             buffer.append(commands)
             buffer.writeRESPCommand("EXEC" as StaticString)
         }
-        switch reply {
-        case .failure(let error):
-            throw error
-        case .success(let success):
-            let results = try Transaction.results(of: success, raiseOnError: raiseOnError, address: connection.address)
-            if results != nil, let database = contents.selectedDatabase { connection.databaseSelected(database) }
-            return results
-        }
+        let results = try Transaction.results(of: reply, raiseOnError: raiseOnError, address: nil)
+        if results != nil, let database = contents.selectedDatabase { try await selectEverywhere(database) }
+        return results
     }
 }
 

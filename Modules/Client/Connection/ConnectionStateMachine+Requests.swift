@@ -1,0 +1,237 @@
+import GlideTransport
+
+extension ConnectionStateMachine {
+    enum EnqueueAction {
+        case none
+        /// The caller now holds the writer role: write these.
+        case write(WriteJob)
+        /// Start connection attempt `generation`.
+        case connect(generation: Int)
+        /// The request was refused before being queued.
+        case fail(Waiter, GlideErrorSummary)
+    }
+
+    enum WriteAction {
+        case none
+        /// Keep the writer role and write these too.
+        case write(WriteJob)
+        /// The socket is full: ask the loop for writability.
+        case awaitWritable(generation: Int)
+    }
+
+    enum ReceiveAction {
+        case none
+        case resume(Waiter, ConnectionReply)
+        /// The reply of a request that can't succeed (a cancelled blocking command, unblocked).
+        case fail(Waiter, GlideErrorSummary)
+        /// An out-of-band RESP3 message, not a reply.
+        case push(RESPToken)
+        /// A reply arrived that no request waits for: the stream can't be trusted.
+        case unexpectedReply
+    }
+
+    enum CancelAction {
+        case none
+        /// Resume the waiter with `.cancelled` now.
+        case resume(Waiter)
+        /// A blocking command already sent: ask the server to unblock connection `clientID` of
+        /// attempt `generation`; its waiter stays until the reply.
+        case unblock(clientID: Int, generation: Int)
+        /// A blocking command already sent on a connection whose id is unknown: only dropping the
+        /// connection frees it.
+        case dropConnection(generation: Int)
+    }
+
+    // MARK: Requests
+
+    /// Queues request `id`, whose `replies` replies go to `waiter`; `encode` appends its bytes.
+    mutating func enqueue(
+        _ waiter: Waiter, id: UInt64, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
+        encode: (inout RESPCommandBuffer) -> Void
+    ) -> (action: EnqueueAction, armTimer: Deadline?) {
+        switch phase {
+        case .closed:
+            return (.fail(waiter, Self.closedSummary), nil)
+        case .failed where !retryOnDemand:
+            return (.fail(waiter, lastFailure ?? Self.closedSummary), nil)
+        case .disconnected where !policy.waitsThroughFailedAttempts:
+            return (.fail(waiter, lastFailure ?? GlideErrorSummary(.connectionFailed, "not connected")), nil)
+        default:
+            break
+        }
+        guard inflightCount < inflightLimit else {
+            return (.fail(waiter, GlideErrorSummary(
+                .tooManyInflightRequests, "\(inflightCount) requests are already waiting for replies (limit \(inflightLimit))")), nil)
+        }
+        encode(&outbound)
+        pending.append(Pending(waiter: waiter, id: id, deadline: deadline, repliesLeft: replies, queuedError: nil,
+                               end: outbound.mark, blocking: blocking, fate: .waiting))
+        let armTimer = arm(deadline)
+        switch phase {
+        case .idle, .failed:
+            return (.connect(generation: beginConnecting()), armTimer)
+        case .ready:
+            guard case .idle = writer else { return (.none, armTimer) }
+            return (takeWrites().map { .write($0) } ?? .none, armTimer)
+        case .connecting, .handshaking, .disconnected, .closed:
+            return (.none, armTimer)
+        }
+    }
+
+    /// Queues a heartbeat `PING` (no waiter: its reply is discarded) when the connection is ready
+    /// and idle: nothing waits, and nothing was received since the last check. An unanswered one
+    /// ages like a timed-out request, so a silent peer is declared dead (see `timerFired`).
+    mutating func heartbeat(id: UInt64, deadline: Deadline) -> (job: WriteJob?, armTimer: Deadline?)? {
+        defer { repliesAtLastCheck = repliesReceived }
+        guard phase == .ready, pending.isEmpty, repliesReceived == repliesAtLastCheck else { return nil }
+        outbound.writeRESPCommand("PING" as StaticString)
+        pending.append(Pending(waiter: nil, id: id, deadline: deadline, repliesLeft: 1, queuedError: nil,
+                               end: outbound.mark, blocking: false, fate: .waiting))
+        let armTimer = arm(deadline)
+        guard case .idle = writer else { return (nil, armTimer) }
+        return (takeWrites(), armTimer)
+    }
+
+    /// Hands the queued bytes (after any the socket refused earlier) to a writer.
+    mutating func takeWrites() -> WriteJob? {
+        guard let stream else { return nil }
+        if droppedCount > 0 { removeDropped() }
+        var writes: PendingWrites
+        if case .blocked(let stalled) = writer { writes = stalled } else { writes = PendingWrites() }
+        let taken = outbound
+        taken.forEachChunk { writes.append($0) }
+        unsentStart = pending.count
+        guard !writes.isEmpty else {
+            writer = .idle
+            return nil
+        }
+        outbound = RESPCommandBuffer()
+        outbound.bytes = spare ?? Bytes(capacity: Self.outboundCapacity)
+        spare = nil
+        writer = .active
+        return WriteJob(stream: stream, generation: generation, writes: writes, recyclable: taken.bytes)
+    }
+
+    /// Removes the dropped unsent requests and their bytes: one pass over the unsent ones, on the
+    /// rare path where something was cancelled or expired before being sent.
+    private mutating func removeDropped() {
+        var unsent: [Pending] = []
+        unsent.reserveCapacity(pending.count - unsentStart)
+        while pending.count > unsentStart { unsent.append(pending.popLast()!) }
+        var kept = RESPCommandBuffer(capacity: outbound.bytes.readableBytes)
+        var start = RESPCommandBuffer.Mark.start
+        for var request in unsent.reversed() {
+            let end = request.end
+            if request.fate != .dropped {
+                kept.append(outbound, from: start, to: end)
+                request.end = kept.mark
+                pending.append(request)
+            }
+            start = end
+        }
+        outbound = kept
+        droppedCount = 0
+    }
+
+    /// The writer wrote what it could of `job`; what is left in `job.writes` the socket refused.
+    mutating func writeFinished(_ job: inout WriteJob, mayContinue: Bool) -> WriteAction {
+        guard job.generation == generation, phase == .ready, case .active = writer else {
+            return .none  // a writer of a lost connection: its bytes die with it
+        }
+        if !job.writes.isEmpty {
+            writer = .blocked(job.writes)
+            return .awaitWritable(generation: generation)
+        }
+        // Swapped out rather than copied, so this is the only reference and the storage is reused.
+        var buffer = Bytes()
+        swap(&buffer, &job.recyclable)
+        recycle(&buffer)
+        guard !outbound.isEmpty else {
+            writer = .idle
+            return .none
+        }
+        guard mayContinue else {
+            // The writer has done its share; the loop takes over without the role changing hands.
+            return .awaitWritable(generation: generation)
+        }
+        return takeWrites().map { .write($0) } ?? .none
+    }
+
+    private mutating func recycle(_ buffer: inout Bytes) {
+        guard spare == nil, buffer.capacity <= Self.largestRecycledBuffer, buffer.isUniquelyReferenced() else { return }
+        buffer.clear()
+        spare = Bytes()
+        swap(&spare!, &buffer)
+    }
+
+    /// The socket drained: the loop takes the writer role and writes what waits.
+    mutating func writable(generation: Int) -> WriteJob? {
+        guard generation == self.generation, phase == .ready else { return nil }
+        switch writer {
+        case .blocked, .active:
+            return takeWrites()
+        case .idle:
+            return nil
+        }
+    }
+
+    // MARK: Replies
+
+    /// A reply arrived outside the handshake on the connection of `generation`. Bytes still read
+    /// from a connection that was given up are dropped: they must never reach a caller queued for
+    /// the next connection.
+    mutating func replyReceived(_ token: RESPToken, generation: Int) -> ReceiveAction {
+        guard generation == self.generation, phase == .ready else { return .none }
+        if token.type == .push { return .push(token) }
+        guard unsentStart > 0 else { return .unexpectedReply }
+        repliesReceived &+= 1
+        pending[0].repliesLeft -= 1
+        if pending[0].repliesLeft > 0 {
+            if pending[0].queuedError == nil && token.type.isError { pending[0].queuedError = token }
+            return .none
+        }
+        let request = pending.popFirst()!
+        unsentStart -= 1
+        guard let waiter = request.waiter else { return .none }
+        if request.fate == .unblocking && token.isNull { return .fail(waiter, Self.cancelledSummary) }
+        return .resume(waiter, ConnectionReply(token: token, queuedError: request.queuedError))
+    }
+
+    // MARK: Cancellation
+
+    /// The task of request `id` was cancelled. An unsent request is dropped and never runs; a sent
+    /// one's reply is discarded; a sent blocking command is unblocked on the server first, so a
+    /// value the server hands it before the unblock lands still reaches its caller.
+    mutating func cancel(_ id: UInt64) -> CancelAction {
+        guard phase != .closed, let index = index(of: id), let waiter = pending[index].waiter,
+              pending[index].fate == .waiting else { return .none }
+        if index >= unsentStart {
+            pending[index].waiter = nil
+            pending[index].fate = .dropped
+            droppedCount += 1
+            return .resume(waiter)
+        }
+        guard pending[index].blocking else {
+            pending[index].waiter = nil
+            return .resume(waiter)
+        }
+        pending[index].fate = .unblocking
+        guard let clientID = info?.clientID else { return .dropConnection(generation: generation) }
+        return .unblock(clientID: clientID, generation: generation)
+    }
+
+    /// Whether request `id` still waits for the server to unblock it.
+    func isUnblocking(_ id: UInt64) -> Bool {
+        index(of: id).map { pending[$0].fate == .unblocking } ?? false
+    }
+
+    /// Where request `id` is in the queue; a linear search, on the rare cancellation path.
+    func index(of id: UInt64) -> Int? {
+        var index = pending.count - 1
+        while index >= 0 {
+            if pending[index].id == id { return index }
+            index -= 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,84 @@
+import GlideTransport
+
+extension ConnectionStateMachine {
+    struct TimerOutcome {
+        var resumptions: [Resumption] = []
+        /// Arm the timer for this deadline.
+        var next: Deadline?
+        /// The attempt under way ran out of time.
+        var attemptTimedOut: Teardown?
+        /// The oldest reply is overdue far beyond its timeout: the server or the path to it is
+        /// gone (a black hole sends no reset). Tear the connection down.
+        var connectionStale = false
+    }
+
+    /// The loop timer fired at `now`: fail overdue requests, give up an attempt past its
+    /// deadline, and say when to fire next.
+    ///
+    /// A sent request past its deadline fails with `.timeout` and stays queued without a waiter,
+    /// so its late reply is read and dropped. An unsent one is dropped and never runs: with no
+    /// connection it fails `.connectionFailed`, naming why there is none.
+    mutating func timerFired(now: Deadline) -> TimerOutcome {
+        var outcome = TimerOutcome()
+        // Timers can't be cancelled: one firing before the armed deadline was superseded by an
+        // earlier one and finds nothing due; re-arming for it would only pile timers up.
+        guard now >= armedTimer else { return outcome }
+        var next = Deadline.distantFuture
+        // A full scan, but only when the timer fires (about once per timeout period), never per request.
+        for index in 0..<pending.count where pending[index].waiter != nil {
+            guard pending[index].deadline <= now else {
+                if pending[index].deadline < next { next = pending[index].deadline }
+                continue
+            }
+            let waiter = pending[index].waiter!
+            pending[index].waiter = nil
+            if index >= unsentStart {
+                pending[index].fate = .dropped
+                droppedCount += 1
+                outcome.resumptions.append(.failure(waiter, notSentSummary))
+            } else if pending[index].fate == .unblocking {
+                outcome.resumptions.append(.failure(waiter, Self.cancelledSummary))
+            } else {
+                outcome.resumptions.append(.failure(waiter, Self.timeoutSummary))
+            }
+        }
+        if phase == .ready, let oldest = pending.first, unsentStart > 0, oldest.waiter == nil {
+            let giveUp = oldest.deadline + staleReplyGrace
+            if giveUp <= now {
+                outcome.connectionStale = true
+            } else if giveUp < next {
+                next = giveUp
+            }
+        }
+        if phase == .connecting || phase == .handshaking {
+            if attemptDeadline <= now {
+                outcome.attemptTimedOut = attemptFailed(attemptTimeoutSummary)
+            } else if attemptDeadline < next {
+                next = attemptDeadline
+            }
+        }
+        armedTimer = next
+        outcome.next = next == .distantFuture ? nil : next
+        return outcome
+    }
+
+    static var timeoutSummary: GlideErrorSummary { GlideErrorSummary(.timeout, "no reply within the request timeout") }
+
+    /// Why an unsent request reached its deadline: the socket was full, or there was no connection.
+    var notSentSummary: GlideErrorSummary {
+        if phase == .ready {
+            return GlideErrorSummary(.timeout, "not sent within the request timeout: the connection was busy writing")
+        }
+        let why = lastFailure.map { "; \($0.message)" } ?? (phase == .connecting || phase == .handshaking ? "; connecting" : "")
+        return GlideErrorSummary(.connectionFailed, "not sent: no connection within the request timeout\(why)",
+                                 transportError: lastFailure?.transportError)
+    }
+
+    /// The attempt under way ran out of its connection timeout.
+    var attemptTimeoutSummary: GlideErrorSummary {
+        let message = phase == .handshaking
+            ? "the server did not answer the connection handshake within \(connectionTimeout)"
+            : "could not connect within \(connectionTimeout)"
+        return GlideErrorSummary(.connectionFailed, message, transportError: TransportError(.connectTimedOut, detail: message))
+    }
+}

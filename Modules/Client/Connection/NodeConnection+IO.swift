@@ -1,0 +1,160 @@
+import GlideTransport
+
+extension NodeConnection {
+    // MARK: Writing
+
+    /// Writes `job` and keeps writing what others queue meanwhile, up to a few rounds.
+    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
+    func runWriter(_ first: Machine.WriteJob) {
+        var job = first
+        var rounds = 0
+        while true {
+            var failure: TransportError?
+            writing: while !job.writes.isEmpty {
+                do throws(TransportError) {
+                    let stream = job.stream
+                    switch try job.writes.withVectors({ vectors throws(TransportError) in try stream.write(vectors: vectors) }) {
+                    case .processed(let count): job.writes.didWrite(count)
+                    case .wouldBlock: break writing
+                    }
+                } catch {
+                    failure = error
+                    break writing
+                }
+            }
+            if let failure {
+                let generation = job.generation
+                onLoop { self.connectionLost(generation: generation, GlideErrorSummary(streamFailure: failure, .connectionClosed, "write failed: \(failure)")) }
+                return
+            }
+            rounds += 1
+            let mayContinue = rounds < Self.callerWriteRounds || loop.inEventLoop
+            let action = machine.withLock { $0.writeFinished(&job, mayContinue: mayContinue) }
+            switch action {
+            case .none:
+                return
+            case .write(let next):
+                job = next
+            case .awaitWritable(let generation):
+                onLoop {
+                    guard self.readGeneration == generation, let registration = self.registration else { return }
+                    self.loop.setWriteInterest(true, for: registration)
+                }
+                return
+            }
+        }
+    }
+
+    /// The socket can take more bytes again.
+    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
+    func writable() {
+        if let registration { loop.setWriteInterest(false, for: registration) }
+        guard let job = machine.withLock({ $0.writable(generation: readGeneration) }) else { return }
+        runWriter(job)
+    }
+
+    // MARK: Reading (loop thread)
+
+    /// Reads what the socket has, decodes every complete reply and hands each to its caller.
+    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
+    func readable() {
+        guard let stream = readStream else { return }
+        let generation = readGeneration
+        while readStream != nil && readGeneration == generation {
+            let wanted = Swift.max(Self.readSize, decoder.bytesStillNeeded(in: readBuffer))
+            if readBuffer.readableBytes == 0 { readBuffer.clear(minimumCapacity: Self.readSize) }
+            let result: StreamReadResult
+            do throws(TransportError) {
+                result = try stream.read(into: &readBuffer, maximumLength: wanted)
+            } catch {
+                connectionLost(generation: generation, GlideErrorSummary(streamFailure: error, .connectionClosed, "read failed: \(error)"))
+                return
+            }
+            switch result {
+            case .wouldBlock:
+                return
+            case .endOfStream:
+                connectionLost(generation: generation, GlideErrorSummary(.connectionClosed, "the server closed the connection"))
+                return
+            case .bytes(let count):
+                do throws(RESPDecodeError) {
+                    while let token = try decoder.decode(from: &readBuffer) { tokens.append(token) }
+                } catch {
+                    tokens.removeAll(keepingCapacity: true)
+                    connectionLost(generation: generation, GlideErrorSummary(.protocolError, "\(error)"))
+                    return
+                }
+                if !tokens.isEmpty { deliver() }
+                // A short read drained the socket; level-triggered epoll reports any later bytes.
+                if count < wanted { return }
+            }
+        }
+    }
+
+    /// Hands the decoded replies to their callers: one lock for the batch, resumes outside it.
+    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
+    private func deliver() {
+        var index = 0
+        let generation = readGeneration
+        var failures: [Machine.Resumption] = []
+        while index < tokens.count {
+            var unexpected = false
+            var handshaking = false
+            machine.withLock { machine in
+                while index < tokens.count {
+                    if machine.isHandshaking {
+                        handshaking = true
+                        return
+                    }
+                    switch machine.replyReceived(tokens[index], generation: generation) {
+                    case .none, .push:
+                        break  // push messages are dropped until the pub/sub layer consumes them
+                    case .resume(let waiter, let reply):
+                        resumes.append((waiter, reply))
+                    case .fail(let waiter, let summary):
+                        failures.append(.failure(waiter, summary))
+                    case .unexpectedReply:
+                        unexpected = true
+                        return
+                    }
+                    index += 1
+                }
+            }
+            for (waiter, reply) in resumes { waiter.resume(returning: .success(reply)) }
+            resumes.removeAll(keepingCapacity: true)
+            if !failures.isEmpty {
+                resume(failures)
+                failures.removeAll()
+            }
+            if unexpected {
+                tokens.removeAll(keepingCapacity: true)
+                connectionLost(generation: generation, GlideErrorSummary(.protocolError, "the server sent a reply no request was waiting for"))
+                return
+            }
+            if handshaking {
+                handshakeReply(tokens[index], generation: generation)
+                index += 1
+            }
+            // The handshake failed, or a write failed and the connection was dropped: the rest of
+            // what was read belongs to a dead connection.
+            if readStream == nil || readGeneration != generation { break }
+        }
+        tokens.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: Timers (loop thread)
+
+    /// Fails overdue requests, gives up an attempt past its deadline, declares a silent
+    /// connection dead, and re-arms for the next deadline.
+    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
+    func timerFired(now: Deadline) {
+        let outcome = machine.withLock { $0.timerFired(now: now) }
+        resume(outcome.resumptions)
+        if let next = outcome.next { loop.scheduleTimer(at: next, handler: self) }
+        if let teardown = outcome.attemptTimedOut { perform(teardown) }
+        if outcome.connectionStale {
+            connectionLost(generation: readGeneration, GlideErrorSummary(
+                .connectionClosed, "the server stopped answering: a reply is overdue well past its timeout"))
+        }
+    }
+}

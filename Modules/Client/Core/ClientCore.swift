@@ -1,0 +1,175 @@
+import GlideTLS
+import GlideTransport
+import Synchronization
+
+/// What `GlideClient` and `GlideClusterClient` share, so that they differ only in how they pick
+/// a node: the options every connection is made with, the supervisor that keeps connections
+/// alive, the credentials and database that survive reconnection, deadlines, the checks every
+/// command goes through, error mapping, password rotation and the life cycle.
+@usableFromInline
+final class ClientCore: Sendable {
+    typealias Connection = NodeConnection<EpollEventLoop, SocketConnector>
+    typealias Supervisor = ConnectionSupervisor<EpollEventLoop, SocketConnector>
+
+    let options: ClientOptions
+    /// The client's TLS context, or `nil` for plain text.
+    let tls: TLSContext?
+    let supervisor: Supervisor
+    /// The credentials new connections authenticate with: the configured ones until
+    /// `updateConnectionPassword` replaces the password.
+    let credentials: Mutex<ServerCredentials?>
+    private let isClosed = Atomic<Bool>(false)
+
+    init(options: ClientOptions, tls: TLSContext?, listener: Supervisor.Listener? = nil) {
+        self.options = options
+        self.tls = tls
+        self.credentials = Mutex(options.credentials)
+        self.supervisor = Supervisor(loop: options.eventLoop, strategy: options.reconnectStrategy,
+                                     checkInterval: options.heartbeatInterval, checkTimeout: options.checkTimeout,
+                                     listener: listener)
+        GlideStatistics.clients.add(1, ordering: .relaxed)
+    }
+
+    var loop: EpollEventLoop { options.eventLoop }
+
+    /// Whether `close()` was called.
+    var closed: Bool { isClosed.load(ordering: .relaxed) }
+
+    // MARK: Connections
+
+    /// A connection to `address` under this client's supervisor: reconnected in the background
+    /// with the client's backoff, checked by heartbeats. `waitsThroughFailedAttempts`: requests
+    /// wait for a reconnection up to their deadline (standalone), or fail at once so the caller
+    /// retries elsewhere (cluster). `readOnly` sends `READONLY` on connecting (cluster replicas).
+    func makeConnection(_ address: NodeAddress, readOnly: Bool = false, waitsThroughFailedAttempts: Bool) -> Connection {
+        let connection = Connection(
+            loop: loop, connector: SocketConnector(address: address, loop: loop, tls: tls),
+            handshake: handshake(readOnly: readOnly), inflightLimit: options.inflightRequestsLimit,
+            connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace,
+            policy: ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: waitsThroughFailedAttempts),
+            observer: supervisor)
+        let supervisor = self.supervisor
+        // On the loop, in order: supervision starts before any event of the connection arrives.
+        if loop.inEventLoop {
+            supervisor.assumeIsolated { $0.supervise(connection, connecting: false) }
+        } else {
+            loop.execute { supervisor.assumeIsolated { $0.supervise(connection, connecting: false) } }
+        }
+        return connection
+    }
+
+    /// A short-lived connection to `address`, not supervised, for one question (a seed asked for
+    /// the cluster's topology).
+    func makeUnsupervisedConnection(_ address: NodeAddress) -> Connection {
+        Connection(loop: loop, connector: SocketConnector(address: address, loop: loop, tls: tls),
+                   handshake: handshake(readOnly: false), inflightLimit: options.inflightRequestsLimit,
+                   connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace)
+    }
+
+    private func handshake(readOnly: Bool) -> HandshakeConfiguration {
+        HandshakeConfiguration(protocolVersion: options.protocolVersion, credentials: credentials.withLock { $0 },
+                               clientName: options.clientName, database: options.databaseID, readOnly: readOnly)
+    }
+
+    /// Stops supervising `connection` and closes it (a node that left).
+    func retire(_ connection: Connection) {
+        let supervisor = self.supervisor
+        loop.execute { supervisor.assumeIsolated { $0.release(connection) } }
+        connection.close()
+    }
+
+    // MARK: Requests
+
+    /// When a request must be answered by: the request timeout, or for a blocking command its own
+    /// timeout plus half a second (zero: never).
+    @usableFromInline
+    func deadline(blockingTimeout: Duration?) -> Deadline {
+        guard let blocking = blockingTimeout else { return Deadline.now() + options.requestTimeout }
+        return blocking == .zero ? .distantFuture : Deadline.now() + blocking + .milliseconds(500)
+    }
+
+    /// The checks `customCommand` makes before anything is sent: a name, and no command that
+    /// would break the one-reply-per-request rule of the shared connections.
+    static func checkCustomCommand(_ arguments: [Bytes]) throws(GlideError) {
+        guard !arguments.isEmpty else { throw GlideError(.configuration, "a command needs a name") }
+        if let refusal = CommandTable.multiplexingRefusal(for: Array(arguments.prefix(2))) {
+            throw GlideError(.configuration, refusal)
+        }
+    }
+
+    /// The database a `SELECT n` command switches to.
+    static func selectedDatabase(_ arguments: [Bytes]) -> Int? {
+        guard arguments.count == 2, arguments[0].equalsCaseInsensitive("SELECT") else { return nil }
+        return Int(arguments[1].string)
+    }
+
+    /// A reply that could not be decoded as `command`'s response.
+    @usableFromInline
+    static func unexpectedReply(_ command: String, _ error: RESPConversionError, address: String?) -> GlideError {
+        GlideError(.protocolError, "\(command) reply: \(error)", address: address)
+    }
+
+    // MARK: Credentials
+
+    /// Rotates the password of `connections` and of every connection made from now on, as
+    /// `updateConnectionPassword(_:immediateAuth:)` documents: with `immediateAuth` each
+    /// connection authenticates now, and if any node refuses, reconnections go back to the
+    /// previous password and the refusal is thrown.
+    func rotatePassword(_ password: String?, immediateAuth: Bool, on connections: [Connection]) async throws(GlideError) {
+        try PasswordRotation.validate(password, immediateAuth: immediateAuth)
+        let username = options.credentials?.username
+        let previous = credentials.withLock { credentials in
+            let previous = credentials
+            credentials = password.map { ServerCredentials(password: $0, username: username) }
+            return previous
+        }
+        for connection in connections { connection.passwordChanged(password, username: username) }
+        let supervisor = self.supervisor
+        await supervisor.retryStoppedConnections()
+        guard immediateAuth, let password else { return }
+        let deadline = Deadline.now() + options.requestTimeout
+        let failures = await withTaskGroup(of: GlideError?.self) { group in
+            for connection in connections {
+                group.addTask { await Self.authenticate(connection, username: username, password: password, deadline: deadline) }
+            }
+            var failures: [GlideError] = []
+            for await failure in group { if let failure { failures.append(failure) } }
+            return failures
+        }
+        guard let failure = failures.first(where: { $0.code == .authenticationFailed }) ?? failures.first else { return }
+        if failure.code == .authenticationFailed {
+            credentials.withLock { $0 = previous }
+            for connection in connections { connection.passwordChanged(previous?.password, username: username) }
+        }
+        throw failure
+    }
+
+    /// One connection's `AUTH`, with its failure as a value (a child task with a typed `catch` of
+    /// its own lost results under -O).
+    private static func authenticate(_ connection: Connection, username: String?, password: String,
+                                     deadline: Deadline) async -> GlideError? {
+        do throws(GlideError) {
+            try await connection.authenticate(username: username, password: password, deadline: deadline)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    // MARK: Life cycle
+
+    /// Closes every connection and ends every background task and timer; requests in flight
+    /// fail with `.clientClosed`, and so do later ones. Returns once nothing runs.
+    func close() async {
+        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        await supervisor.close()
+        GlideStatistics.clients.subtract(1, ordering: .relaxed)
+    }
+
+    /// `close()` from a context that can't wait (a client's `deinit`): the same, finished on the loop.
+    func closeWithoutWaiting() {
+        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        supervisor.closeWithoutWaiting()
+        GlideStatistics.clients.subtract(1, ordering: .relaxed)
+    }
+}

@@ -1,0 +1,39 @@
+import GlideTransport
+
+/// Whether a failed request is tried again: the one place both clients ask. (The cluster
+/// client's redirections and waits, `MOVED`, `ASK`, `TRYAGAIN` and the rest, are decided by
+/// `ClusterRecovery`, which asks this for what the two clients share.)
+enum RequestRecovery: Equatable, Sendable {
+    /// Try again where the client's view of its nodes then says; `refresh` first refreshes that
+    /// view (the cluster topology, or the standalone nodes' roles).
+    case retry(refresh: Bool)
+    /// The error stands.
+    case fail
+
+    /// Attempts of one standalone request after which it gives up, whatever its deadline.
+    static let maximumAttempts = 3
+
+    /// After a failure of the connection itself.
+    ///
+    /// A request never sent (`.connectionFailed`: no connection, or its node stopped being the
+    /// one to ask) may go elsewhere, after a refresh. One lost in flight (`.connectionClosed`) may
+    /// have run: only a read is tried again. Timeouts, cancellation, closing, credentials and
+    /// settings are final.
+    static func decide(connectionError error: GlideError, readOnly: Bool, attempts: Int) -> RequestRecovery {
+        switch error.code {
+        case .connectionFailed:
+            return .retry(refresh: true)
+        case .connectionClosed where readOnly && attempts < 2:
+            return .retry(refresh: true)
+        default:
+            return .fail
+        }
+    }
+
+    /// After a server error whose code (first word) is `code`: `READONLY` means a write reached a
+    /// node that is no longer a primary, and did not run.
+    static func decide(serverErrorCode code: String?, attempts: Int) -> RequestRecovery {
+        guard attempts < maximumAttempts, code == "READONLY" else { return .fail }
+        return .retry(refresh: true)
+    }
+}

@@ -1,0 +1,64 @@
+import GlideTransport
+
+extension GlideClient {
+    /// Sends a request to the node it belongs on (a read where `readFrom` says, anything else to
+    /// the primary) and returns its last reply, server errors included, following the nodes'
+    /// roles as `RequestRecovery` decides:
+    ///
+    /// - a write answered `READONLY` reached a primary that was demoted: the nodes are asked for
+    ///   their roles, and the write (which never ran) goes to the new primary;
+    /// - a request that was never sent (no connection before its deadline, or the primary moved
+    ///   while it waited) goes where the routes now say, if that is another node;
+    /// - a read lost in flight is read again; a write lost in flight may have run, and fails.
+    func sendRouted(_ name: String, flags: CommandFlags, deadline: Deadline, blocking: Bool, replies: Int = 1,
+                    encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> ConnectionReply {
+        if configuration.readOnly && flags.contains(.write) {
+            throw GlideError(.configuration, "\(name) writes, and the client is read-only (readOnly)")
+        }
+        let read = flags.contains(.readonly) || configuration.readOnly
+        var target = routing.connection(forRead: read)
+        var attempts = 0
+        while true {
+            let decision: RequestRecovery
+            let failure: GlideError
+            switch await target.send(deadline: deadline, replies: replies, blocking: blocking, encode: encode) {
+            case .success(let reply):
+                guard reply.token.type.isError else { return reply }
+                let cause = replies > 1 ? reply.queuedError ?? reply.token : reply.token
+                decision = RequestRecovery.decide(serverErrorCode: cause.errorCode, attempts: attempts)
+                guard decision != .fail else { return reply }
+                failure = GlideError.server(cause, address: target.address)
+            case .failure(let error):
+                decision = RequestRecovery.decide(connectionError: error, readOnly: read, attempts: attempts)
+                failure = error
+            }
+            guard case .retry(let refresh) = decision, attempts + 1 < RequestRecovery.maximumAttempts, Deadline.now() < deadline else {
+                throw failure
+            }
+            if refresh { await core.supervisor.checkRolesNow() }
+            let next = routing.connection(forRead: read)
+            // Never sent: worth sending only where the routes now point elsewhere.
+            if failure.code == .connectionFailed && next === target { throw failure }
+            target = next
+            attempts += 1
+        }
+    }
+
+    /// After a `SELECT` succeeded: every node's connection selects `database` now (so reads on
+    /// replicas see the same database as writes) and on every reconnection.
+    func selectEverywhere(_ database: Int) async throws(GlideError) {
+        let connections = routing.all
+        for connection in connections { connection.databaseSelected(database) }
+        guard connections.count > 1 else { return }
+        let deadline = core.deadline(blockingTimeout: nil)
+        for connection in connections where connection.isReady.load(ordering: .relaxed) {
+            let result = await connection.send(deadline: deadline) { $0.writeRESPCommand("SELECT" as StaticString, database) }
+            if case .success(let reply) = result, reply.token.type.isError {
+                throw GlideError.server(reply.token, address: connection.address)
+            }
+        }
+    }
+
+    /// The view of the nodes the client routes by: roles, zones, reachability, the primary.
+    var nodes: StandaloneTopology { routing.table.withLock { $0.topology } }
+}

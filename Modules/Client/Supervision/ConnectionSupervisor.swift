@@ -1,0 +1,208 @@
+import GlideTransport
+
+/// Supervises the connections of one client: reconnects lost ones in the background on the
+/// backoff schedule, checks idle ones with a heartbeat, unblocks cancelled blocking commands, and,
+/// for a standalone client, follows the roles of its nodes (see `ConnectionSupervisor+Roles`).
+///
+/// It is an actor that runs on the client's event loop (`unownedExecutor`): the loop's callbacks
+/// (connection events, its timer) reach it without a thread switch, and in tests a manual loop
+/// drives it step by step. It carries no request: requests go from the caller to the connection
+/// and back without it. Every task it starts is kept, and `close()` ends them all.
+actor ConnectionSupervisor<Loop: EventLoop & SerialExecutor, Connector: StreamConnector>: ConnectionObserver, EventHandler {
+    typealias Connection = NodeConnection<Loop, Connector>
+    typealias Listener = @Sendable (Connection, ConnectionEvent) -> Void
+
+    nonisolated let loop: Loop
+    /// How long a heartbeat or a role check may wait for its reply.
+    nonisolated let checkTimeout: Duration
+    /// Told of every connection event, after the supervisor acted on it (the cluster client asks
+    /// for a topology refresh when a node can't be reached).
+    nonisolated let listener: Listener?
+
+    /// Runs on the client's loop.
+    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+
+    var machine: SupervisionStateMachine<ObjectIdentifier>
+    var connections: [ObjectIdentifier: Connection] = [:]
+    /// Tasks this supervisor started and `close()` ends.
+    var tasks: [Int: Task<Void, Never>] = [:]
+    private var nextTaskID = 0
+    var closed = false
+    /// A standalone client's view of its nodes, when it follows roles.
+    var roles: RoleFollowing<Loop, Connector>?
+
+    init(loop: Loop, strategy: BackoffStrategy, checkInterval: Duration?, checkTimeout: Duration, listener: Listener? = nil) {
+        self.loop = loop
+        self.checkTimeout = checkTimeout
+        self.listener = listener
+        self.machine = SupervisionStateMachine(strategy: strategy, checkInterval: checkInterval)
+    }
+
+    /// Starts the periodic check.
+    func start() {
+        perform(machine.start(now: loop.now()))
+    }
+
+    /// Supervises `connection` from now on; `connecting` says an attempt runs or is about to.
+    func supervise(_ connection: Connection, connecting: Bool) {
+        guard !closed else {
+            connection.close()
+            return
+        }
+        connections[connection.id] = connection
+        machine.add(connection.id, connecting: connecting)
+    }
+
+    /// Stops supervising `connection` (a node that left); the caller closes it.
+    func release(_ connection: Connection) {
+        connections[connection.id] = nil
+        machine.remove(connection.id)
+    }
+
+    /// Attempts at once for connections stopped by a definitive failure: the credentials changed.
+    func retryStoppedConnections() {
+        perform(machine.retryStopped())
+    }
+
+    /// Closes every connection, ends every task and timer, and resumes every waiter; returns once
+    /// the tasks have ended.
+    func close() async {
+        for task in beginClose() { await task.value }
+    }
+
+    /// `close()` without waiting for the tasks to end, from a context that can't wait.
+    nonisolated func closeWithoutWaiting() {
+        loop.execute { self.assumeIsolated { _ = $0.beginClose() } }
+    }
+
+    /// Closes everything and cancels the tasks; returns them, to be awaited.
+    private func beginClose() -> [Task<Void, Never>] {
+        guard !closed else { return Array(tasks.values) }
+        closed = true
+        machine.close()
+        loop.cancelTimers(for: self)
+        let all = Array(connections.values) + (roles?.connections ?? [])
+        connections = [:]
+        for connection in all { connection.close() }
+        roles?.check?.cancel()
+        roles = nil
+        let running = Array(tasks.values)
+        for task in running { task.cancel() }
+        return running
+    }
+
+    // MARK: Events (loop thread)
+
+    nonisolated func connectionChanged(_ id: ObjectIdentifier, _ event: ConnectionEvent) {
+        assumeIsolated { $0.handle(id, event) }
+    }
+
+    nonisolated func timerFired(now: Deadline) {
+        assumeIsolated { supervisor in supervisor.perform(supervisor.machine.timerFired(now: now)) }
+    }
+
+    nonisolated func readable() {}
+    nonisolated func writable() {}
+
+    private func handle(_ id: ObjectIdentifier, _ event: ConnectionEvent) {
+        guard !closed, let connection = connections[id] else { return }
+        switch event {
+        case .ready(let info):
+            machine.connected(id)
+            connectionReady(connection, info)
+        case .lost:
+            perform(machine.lost(id))
+            connectionDown(connection)
+        case .attemptFailed(let summary):
+            perform(machine.attemptFailed(id, now: loop.now(), definitive: summary.isDefinitive,
+                                          unitRandom: Double.random(in: 0...1)))
+            connectionDown(connection)
+        }
+        listener?(connection, event)
+    }
+
+    func perform(_ actions: [SupervisionStateMachine<ObjectIdentifier>.Action]) {
+        for action in actions {
+            switch action {
+            case .connect(let id):
+                connections[id]?.connectNow()
+            case .allowRetryOnDemand(let id):
+                connections[id]?.allowRetryOnDemand()
+            case .check:
+                check()
+            case .armTimer(let deadline):
+                loop.scheduleTimer(at: deadline, handler: self)
+            }
+        }
+    }
+
+    /// The periodic check: a heartbeat for each idle connection, and the role check.
+    private func check() {
+        let deadline = loop.now() + checkTimeout
+        for connection in connections.values { connection.heartbeat(deadline: deadline) }
+        checkRoles()
+    }
+
+    // MARK: Tasks
+
+    /// Runs `body` as a task this supervisor owns: `close()` cancels it and waits for it.
+    func own(_ body: @escaping @Sendable () async -> Void) {
+        guard !closed else { return }
+        let id = nextTaskID
+        nextTaskID += 1
+        tasks[id] = Task {
+            await body()
+            self.taskEnded(id)
+        }
+    }
+
+    private func taskEnded(_ id: Int) {
+        tasks[id] = nil
+    }
+
+    // MARK: Unblocking cancelled blocking commands
+
+    nonisolated func unblockRequested(_ id: ObjectIdentifier, clientID: Int, requestID: UInt64, generation: Int) {
+        // From the cancelled task's thread: continue on the loop, where this actor runs.
+        loop.execute {
+            self.assumeIsolated { supervisor in
+                guard !supervisor.closed, let connection = supervisor.connections[id] else { return }
+                supervisor.own { await supervisor.unblock(connection, clientID: clientID, requestID: requestID, generation: generation) }
+            }
+        }
+    }
+
+    /// Sends `CLIENT UNBLOCK clientID TIMEOUT` from a side connection until the server unblocks
+    /// the command or answers it; the cancelled command's own reply then ends its wait (a null
+    /// reply: `.cancelled`; a value the server handed it first: that value). The command may still
+    /// be on its way to the server (the answer is then 0): it is asked again, a little later.
+    /// When the node can't be asked, the connection is dropped, which also frees the command.
+    private func unblock(_ connection: Connection, clientID: Int, requestID: UInt64, generation: Int) async {
+        let side = connection.sideConnection()
+        defer { side.close() }
+        var pause = Duration.milliseconds(2)
+        var failures = 0
+        while !Task.isCancelled && connection.isUnblocking(requestID) {
+            let result = await side.send(deadline: loop.now() + connection.connectionTimeout + checkTimeout) { buffer in
+                buffer.writeRESPCommand("CLIENT" as StaticString, "UNBLOCK" as StaticString, clientID, "TIMEOUT" as StaticString)
+            }
+            switch result {
+            case .success(let reply) where reply.token.integerValue == 1:
+                return
+            case .success(let reply) where reply.token.type.isError:
+                connection.dropConnectionForUnblock(generation: generation)  // not allowed (ACL): nothing else frees it
+                return
+            case .success:
+                break
+            case .failure:
+                failures += 1
+                if failures >= 3 {
+                    connection.dropConnectionForUnblock(generation: generation)
+                    return
+                }
+            }
+            try? await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(100))
+        }
+    }
+}
