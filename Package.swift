@@ -84,6 +84,7 @@ let package = Package(
             name: "GlideClientTests", dependencies: ["GlideClient", "GlideTransport", "GlideRESPCodec"],
             swiftSettings: strict),
         .testTarget(
-            name: "GlideIntegrationTests", dependencies: ["Glide", "GlideTestSupport"], swiftSettings: strict),
+            name: "GlideIntegrationTests", dependencies: ["Glide", "GlideClient", "GlideTransport", "GlideTestSupport"],
+            swiftSettings: strict),
     ]
 )

@@ -186,6 +186,15 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     /// The number of timers scheduled and not yet fired, for tests.
     public var pendingTimerCount: Int { timers.withLock { $0.count } }
 
+    /// The number of live registrations, counted on the loop thread, for tests.
+    public var registrationCount: Int {
+        get async {
+            await withCheckedContinuation { continuation in
+                execute { continuation.resume(returning: self.slots.count - self.freeSlots.count) }
+            }
+        }
+    }
+
     private func fireTimers() {
         // The common case: the armed timerfd still stands for the earliest timer, and it wakes
         // the loop when that comes due.

@@ -163,8 +163,10 @@ import Testing
         _ = machine.connectionLost(generation: 1, lostSummary)
         _ = machine.enqueue("keep1", deadline: t0 + .seconds(5), encode: request("K1;"))
         _ = machine.enqueue("drop", deadline: t0 + .seconds(5), encode: request("DROP;"))
+        let drop = machine.lastID
         _ = machine.enqueue("keep2", deadline: t0 + .seconds(5), encode: request("K2;"))
-        guard case .resume("drop") = machine.cancel(nextID - 1) else {
+        let keep2 = machine.lastID
+        guard case .resume("drop") = machine.cancel(drop) else {
             Issue.record("expected the cancelled waiter back")
             return
         }
@@ -180,7 +182,7 @@ import Testing
         #expect(wire(flushed) == "K1;K2;")
         #expect(machine.replyReceived(ok, generation: 2).resumed?.0 == "keep1")
         #expect(machine.replyReceived(ok, generation: 2).resumed?.0 == "keep2")
-        guard case .none = machine.cancel(nextID - 1) else {  // already answered: nothing to cancel
+        guard case .none = machine.cancel(keep2) else {  // already answered: nothing to cancel
             Issue.record("a finished request was cancelled")
             return
         }
@@ -189,7 +191,7 @@ import Testing
     @Test func aCancelledSentRequestsReplyIsDiscarded() {
         var machine = readyMachine()
         _ = machine.enqueueWritten("get", deadline: t0 + .seconds(1), encode: request("GET"))
-        guard case .resume("get") = machine.cancel(nextID) else {
+        guard case .resume("get") = machine.cancel(machine.lastID) else {
             Issue.record("expected the waiter back")
             return
         }
@@ -201,7 +203,7 @@ import Testing
     @Test func aCancelledBlockingCommandIsUnblockedAndANullReplyMeansCancelled() {
         var machine = readyMachine()
         _ = machine.enqueue("blpop", deadline: .distantFuture, blocking: true, encode: request("BLPOP"))
-        let id = nextID
+        let id = machine.lastID
         guard case .unblock(clientID: 7, generation: 1) = machine.cancel(id) else {
             Issue.record("expected CLIENT UNBLOCK 7")
             return
@@ -218,7 +220,7 @@ import Testing
     @Test func aValueTheServerHandedBeforeTheUnblockReachesTheCaller() {
         var machine = readyMachine()
         _ = machine.enqueue("blpop", deadline: .distantFuture, blocking: true, encode: request("BLPOP"))
-        _ = machine.cancel(nextID)
+        _ = machine.cancel(machine.lastID)
         #expect(machine.replyReceived(reply("*2\r\n$1\r\nq\r\n$4\r\nitem\r\n"), generation: 1).resumed?.0 == "blpop")
     }
 
@@ -230,7 +232,7 @@ import Testing
         _ = machine.handshakeReceived(ok, generation: 1)
         _ = machine.handshakeReceived(ok, generation: 1)
         _ = machine.enqueue("blpop", deadline: .distantFuture, blocking: true, encode: request("BLPOP"))
-        guard case .dropConnection(generation: 1) = machine.cancel(nextID) else {
+        guard case .dropConnection(generation: 1) = machine.cancel(machine.lastID) else {
             Issue.record("expected the connection to be dropped")
             return
         }

@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 @testable import GlideClient
 
@@ -51,16 +52,19 @@ func readyMachine(limit: Int = 100, policy: ConnectionPolicy = .unsupervised, ha
     return machine
 }
 
-/// Request ids for the tests: the order they are queued in.
-nonisolated(unsafe) var nextID: UInt64 = 0
+/// Request ids for the tests, shared by tests running in parallel.
+let requestIDs = Atomic<UInt64>(0)
 
 extension Machine {
     /// `enqueue` with a fresh id.
     mutating func enqueue(_ waiter: String, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
                           encode: (inout RESPCommandBuffer) -> Void) -> (action: EnqueueAction, armTimer: Deadline?) {
-        nextID += 1
-        return enqueue(waiter, id: nextID, deadline: deadline, replies: replies, blocking: blocking, encode: encode)
+        let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
+        return enqueue(waiter, id: id, deadline: deadline, replies: replies, blocking: blocking, encode: encode)
     }
+
+    /// The id of the request queued last.
+    var lastID: UInt64 { pending[pending.count - 1].id }
 }
 
 extension Machine {

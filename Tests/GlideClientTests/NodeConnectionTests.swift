@@ -7,12 +7,15 @@ final class MemoryConnector: StreamConnector, @unchecked Sendable {
     let servers: AsyncStream<MemoryByteStream>
     let continuation: AsyncStream<MemoryByteStream>.Continuation
     let refuse = Mutex(false)
+    /// Connection attempts so far, refused ones included.
+    let attempts = Atomic<Int>(0)
 
     init() { (servers, continuation) = AsyncStream.makeStream() }
 
     var addressDescription: String { "memory" }
 
     func connect(deadline: Deadline) async throws(TransportError) -> MemoryByteStream {
+        attempts.add(1, ordering: .relaxed)
         if refuse.withLock({ $0 }) { throw TransportError(.connectFailed, errno: .connectionRefused, detail: "memory") }
         let (client, server) = MemoryByteStream.makePair()
         continuation.yield(server)

@@ -310,17 +310,7 @@ public final class TestCluster: @unchecked Sendable {
 
     /// Polls `condition` every 50 ms until it holds, failing after `timeout`.
     public func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: @Sendable () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        var lastError: (any Error)?
-        while ContinuousClock.now < deadline {
-            do {
-                if try await condition() { return }
-            } catch {
-                lastError = error
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw ServerStartFailure("timed out waiting until \(what)" + (lastError.map { " (last error: \($0))" } ?? ""))
+        try await Polling.waitUntil(what, timeout: timeout, condition)
     }
 }
 

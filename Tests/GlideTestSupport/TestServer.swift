@@ -138,6 +138,19 @@ public final class TestServer: @unchecked Sendable {
         lock.withLock { self.process = nil }
     }
 
+    /// Freezes the process (SIGSTOP): it keeps its sockets open and answers nothing, as a server
+    /// stalled by the machine would, until `thaw()`.
+    public func freeze() {
+        guard let pid else { return }
+        Foundation.kill(pid, SIGSTOP)
+    }
+
+    /// Lets a frozen process run again (SIGCONT).
+    public func thaw() {
+        guard let pid else { return }
+        Foundation.kill(pid, SIGCONT)
+    }
+
     /// Stops the process and removes its directory: SIGTERM now, then, on a thread of its own, a
     /// SIGKILL if it hasn't exited after 5 s. Returns at once, so it is safe in `defer`; if the
     /// test process exits first, the registry's exit hook kills the server.
@@ -148,7 +161,10 @@ public final class TestServer: @unchecked Sendable {
             return running
         }
         let directory = self.directory
-        if let process, process.isRunning { Foundation.kill(process.processIdentifier, SIGTERM) }
+        if let process, process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGCONT)  // a frozen server can't exit
+            Foundation.kill(process.processIdentifier, SIGTERM)
+        }
         Thread.detachNewThread {
             if let process, process.isRunning {
                 let deadline = Date().addingTimeInterval(5)

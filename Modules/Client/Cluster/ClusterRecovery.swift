@@ -24,7 +24,7 @@ enum ClusterRecovery: Equatable, Sendable {
 
     /// The pause before the `attempt`-th wait-and-retry (from zero): 10 ms, doubling, at most 160 ms.
     static func backoff(attempt: Int) -> Duration {
-        .milliseconds(10 << min(max(attempt, 0), 4))
+        RequestRecovery.backoff(attempt: attempt)
     }
 
     /// The recovery from a server error reply `message` (such as `MOVED 3999 127.0.0.1:7002`)
@@ -64,6 +64,7 @@ enum ClusterRecovery: Equatable, Sendable {
         // Whether it may be sent again at all is what both clients share.
         switch RequestRecovery.decide(connectionError: error, readOnly: readOnly, attempts: waits) {
         case .retry(let refresh): return .retry(after: backoff(attempt: waits), refresh: refresh)
+        case .wait(let pause): return .retry(after: pause, refresh: false)
         case .fail: return .fail
         }
     }

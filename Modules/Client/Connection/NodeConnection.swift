@@ -335,14 +335,14 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         perform(teardown)
     }
 
-    /// Closes what a lost connection or a failed attempt left open, fails its waiters, and tells
-    /// the observer.
+    /// Closes what a lost connection or a failed attempt left open, tells the observer, and fails
+    /// the waiters: in that order, so a caller that retries finds the routes already updated.
     func perform(_ teardown: Machine.Teardown) {
         isReady.store(false, ordering: .relaxed)
         if readGeneration == teardown.generation { stopReading() }
         if let stream = teardown.stream { closeStream(stream) }
-        resume(teardown.resumptions)
         observer?.connectionChanged(id, teardown.wasAttempt ? .attemptFailed(teardown.summary) : .lost(teardown.summary))
+        resume(teardown.resumptions)
     }
 
     func stopReading() {

@@ -7,8 +7,15 @@ enum RequestRecovery: Equatable, Sendable {
     /// Try again where the client's view of its nodes then says; `refresh` first refreshes that
     /// view (the cluster topology, or the standalone nodes' roles).
     case retry(refresh: Bool)
+    /// Try the same node again after `after`, if the deadline leaves time (it is loading).
+    case wait(after: Duration)
     /// The error stands.
     case fail
+
+    /// The pause before the `attempt`-th wait (from zero): 10 ms, doubling, at most 160 ms.
+    static func backoff(attempt: Int) -> Duration {
+        .milliseconds(10 << min(max(attempt, 0), 4))
+    }
 
     /// Attempts of one standalone request after which it gives up, whatever its deadline.
     static let maximumAttempts = 3
@@ -30,10 +37,15 @@ enum RequestRecovery: Equatable, Sendable {
         }
     }
 
-    /// After a server error whose code (first word) is `code`: `READONLY` means a write reached a
-    /// node that is no longer a primary, and did not run.
-    static func decide(serverErrorCode code: String?, attempts: Int) -> RequestRecovery {
-        guard attempts < maximumAttempts, code == "READONLY" else { return .fail }
-        return .retry(refresh: true)
+    /// After a server error whose code (first word) is `code`, on a standalone node. `READONLY`
+    /// means a write reached a node that is no longer a primary, and did not run: it goes where
+    /// the roles now say. `LOADING` means the node is loading its data (after a restart): the
+    /// request did not run, and waits. (A cluster node's errors are `ClusterRecovery`'s.)
+    static func decide(serverErrorCode code: String?, attempts: Int, waits: Int) -> RequestRecovery {
+        switch code {
+        case "READONLY" where attempts < maximumAttempts: .retry(refresh: true)
+        case "LOADING": .wait(after: backoff(attempt: waits))
+        default: .fail
+        }
     }
 }

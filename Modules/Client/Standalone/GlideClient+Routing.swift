@@ -7,40 +7,66 @@ extension GlideClient {
     ///
     /// - a write answered `READONLY` reached a primary that was demoted: the nodes are asked for
     ///   their roles, and the write (which never ran) goes to the new primary;
+    /// - a request answered `LOADING` (a restarted node loading its data) waits and is sent
+    ///   again, 10 ms then doubling up to 160 ms, within its deadline;
     /// - a request that was never sent (no connection before its deadline, or the primary moved
     ///   while it waited) goes where the routes now say, if that is another node;
     /// - a read lost in flight is read again; a write lost in flight may have run, and fails.
+    ///
+    /// `first` is the outcome of a first attempt made elsewhere (the one-node fast path).
     func sendRouted(_ name: String, flags: CommandFlags, deadline: Deadline, blocking: Bool, replies: Int = 1,
+                    first: (Connection, Result<ConnectionReply, GlideError>)? = nil,
                     encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> ConnectionReply {
         if configuration.readOnly && flags.contains(.write) {
             throw GlideError(.configuration, "\(name) writes, and the client is read-only (readOnly)")
         }
         let read = flags.contains(.readonly) || configuration.readOnly
-        var target = routing.connection(forRead: read)
+        var (target, result) = first ?? {
+            let target = routing.connection(forRead: read)
+            return (target, nil)
+        }() as (Connection, Result<ConnectionReply, GlideError>?)
+        if result == nil { result = await target.send(deadline: deadline, replies: replies, blocking: blocking, encode: encode) }
         var attempts = 0
+        var waits = 0
         while true {
             let decision: RequestRecovery
             let failure: GlideError
-            switch await target.send(deadline: deadline, replies: replies, blocking: blocking, encode: encode) {
+            switch result! {
             case .success(let reply):
                 guard reply.token.type.isError else { return reply }
                 let cause = replies > 1 ? reply.queuedError ?? reply.token : reply.token
-                decision = RequestRecovery.decide(serverErrorCode: cause.errorCode, attempts: attempts)
+                decision = RequestRecovery.decide(serverErrorCode: cause.errorCode, attempts: attempts, waits: waits)
                 guard decision != .fail else { return reply }
                 failure = GlideError.server(cause, address: target.address)
             case .failure(let error):
                 decision = RequestRecovery.decide(connectionError: error, readOnly: read, attempts: attempts)
                 failure = error
             }
-            guard case .retry(let refresh) = decision, attempts + 1 < RequestRecovery.maximumAttempts, Deadline.now() < deadline else {
+            switch decision {
+            case .fail:
                 throw failure
+            case .wait(let pause):
+                guard Deadline.now() + pause < deadline else {
+                    throw GlideError(.timeout, "the request timed out waiting for the node: \(failure.message)",
+                                     serverCode: failure.serverCode, address: failure.address)
+                }
+                do {
+                    try await Task.sleep(for: pause)
+                } catch {
+                    throw GlideError(.cancelled, "the request's task was cancelled while it waited for the node")
+                }
+                waits += 1
+            case .retry(let refresh):
+                guard attempts + 1 < RequestRecovery.maximumAttempts, Deadline.now() < deadline else { throw failure }
+                if refresh { await core.supervisor.checkRolesNow() }
+                let next = routing.connection(forRead: read)
+                // Never sent, or refused as a replica: worth sending only where the routes now
+                // point elsewhere. (A read lost in flight may be read again on its reconnected node.)
+                if failure.code != .connectionClosed && next === target { throw failure }
+                target = next
+                attempts += 1
             }
-            if refresh { await core.supervisor.checkRolesNow() }
-            let next = routing.connection(forRead: read)
-            // Never sent: worth sending only where the routes now point elsewhere.
-            if failure.code == .connectionFailed && next === target { throw failure }
-            target = next
-            attempts += 1
+            result = await target.send(deadline: deadline, replies: replies, blocking: blocking, encode: encode)
         }
     }
 

@@ -125,17 +125,16 @@ public final class GlideClient: Sendable {
     func send(_ name: String, flags: CommandFlags, blockingTimeout: Duration?,
               encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
         let deadline = core.deadline(blockingTimeout: blockingTimeout)
+        var first: (Connection, Result<ConnectionReply, GlideError>)?
         if let single {
-            // The common case, one node: straight to its connection.
-            switch await single.send(deadline: deadline, blocking: blockingTimeout != nil, encode: encode) {
-            case .failure(let error):
-                throw error
-            case .success(let reply):
-                if reply.token.type.isError { throw GlideError.server(reply.token, address: single.address) }
-                return reply.token
-            }
+            // The common case, one node: straight to its connection; only a failure takes the
+            // slow path, which decides whether to try again.
+            let result = await single.send(deadline: deadline, blocking: blockingTimeout != nil, encode: encode)
+            if case .success(let reply) = result, !reply.token.type.isError { return reply.token }
+            first = (single, result)
         }
-        let reply = try await sendRouted(name, flags: flags, deadline: deadline, blocking: blockingTimeout != nil, encode: encode)
+        let reply = try await sendRouted(name, flags: flags, deadline: deadline, blocking: blockingTimeout != nil,
+                                         first: first, encode: encode)
         if reply.token.type.isError { throw GlideError.server(reply.token, address: nil) }
         return reply.token
     }

@@ -36,14 +36,20 @@ extension ConnectionSupervisor {
     }
 
     /// A node's connection was lost or could not be opened. When it was the primary's, the other
-    /// nodes are asked at once whether one was promoted (and again at each failed attempt).
+    /// nodes are asked at once whether one was promoted (and again at each failed attempt), and
+    /// writes wait for whichever comes first. Reads waiting for a replica's connection go back to
+    /// their callers at once, to be read elsewhere.
     func connectionDown(_ connection: Connection) {
         guard var roles, let index = roles.connections.firstIndex(where: { $0 === connection }) else { return }
         let wasPrimary = index == roles.topology.primary
         roles.topology.lost(index)
         self.roles = roles
         reelect()
-        if wasPrimary { checkRoles() }
+        if wasPrimary {
+            checkRoles()
+        } else {
+            connection.failUnsent(GlideErrorSummary(.connectionFailed, "not sent: \(connection.address) can't be reached"))
+        }
     }
 
     /// Starts a role check in the background, unless there is nothing to check.

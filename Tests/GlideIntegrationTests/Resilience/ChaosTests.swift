@@ -1,0 +1,121 @@
+import Foundation
+import Glide
+import GlideTestSupport
+import Synchronization
+import Testing
+
+/// A minute of random faults under load, on a server that fsyncs every write (AOF, `always`):
+/// afterwards, every write the client acknowledged must be there, and no reply may ever have
+/// reached another caller. `GLIDE_CHAOS_SECONDS` changes the length (60 by default).
+@Suite struct ChaosTests {
+    /// What the writer tasks and the fault loop record.
+    final class Ledger: Sendable {
+        /// For each task, the highest index it wrote and the server acknowledged.
+        let acknowledged: Mutex<[Int]>
+        let outcomes = Tally()
+        let faults = Tally()
+        /// Set when the writers must stop.
+        let stop = Atomic<Bool>(false)
+
+        init(tasks: Int) { acknowledged = Mutex([Int](repeating: 0, count: tasks)) }
+    }
+
+    static let tasks = 50
+
+    @Test func faultsUnderLoadLoseNoAcknowledgedWriteAndMixUpNoReply() async throws {
+        let seconds = Int(ProcessInfo.processInfo.environment["GLIDE_CHAOS_SECONDS"] ?? "") ?? 60
+        let server = try await TestServer.startValkey(["--appendonly", "yes", "--appendfsync", "always", "--enable-debug-command", "yes"])
+        defer { server.stop() }
+        let client = try await server.client {
+            $0.requestTimeout = .milliseconds(500)
+            $0.clientName = "chaos"
+        }
+        let admin = try await server.client { $0.requestTimeout = .seconds(5) }
+        let prefix = SharedServer.uniqueKey()
+        let ledger = Ledger(tasks: Self.tasks)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<Self.tasks {
+                group.addTask { await Self.write(task, prefix: prefix, client: client, ledger: ledger) }
+            }
+            let end = ContinuousClock.now + .seconds(seconds)
+            // Every kind of fault in each round of four, in a random order, at random intervals.
+            var round: [Int] = []
+            while ContinuousClock.now < end {
+                if round.isEmpty { round = [0, 1, 2, 3].shuffled() }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 500...1200)))
+                try await Self.inject(fault: round.removeLast(), server: server, admin: admin, ledger: ledger)
+            }
+            ledger.stop.store(true, ordering: .relaxed)
+            try await group.waitForAll()
+        }
+        // Every acknowledged write, read back over a fresh connection.
+        let checker = try await server.client { $0.requestTimeout = .seconds(10) }
+        var lost: [String] = []
+        let acknowledged = ledger.acknowledged.withLock { $0 }
+        for (task, highest) in acknowledged.enumerated() where highest > 0 {
+            for start in stride(from: 1, through: highest, by: 500) {
+                let indices = Array(start...min(highest, start + 499))
+                let values = try await checker.mget(indices.map { "\(prefix):\(task):\($0)" })
+                for (index, value) in zip(indices, values) where value != "\(task):\(index)" {
+                    lost.append("\(task):\(index) -> \(value ?? "nil")")
+                }
+            }
+        }
+        let outcomes = ledger.outcomes.counts
+        let total = acknowledged.reduce(0, +)
+        print("chaos \(seconds) s, \(Self.tasks) tasks: \(total) acknowledged writes, \(lost.count) lost; "
+              + "outcomes \(outcomes.sorted { $0.key < $1.key }); faults \(ledger.faults.counts.sorted { $0.key < $1.key })")
+        #expect(lost.isEmpty, "\(lost.prefix(10))")
+        #expect(!outcomes.keys.contains { $0.hasPrefix("wrong") }, "\(outcomes)")
+        #expect(total > 1000)
+        #expect(ledger.faults.counts.count == 4, "every kind of fault happened: \(ledger.faults.counts)")
+        await client.close()
+        await admin.close()
+        await checker.close()
+    }
+
+    /// One writer: `SET prefix:task:n "task:n"` for n = 1, 2, …, the next n only once the server
+    /// acknowledged this one (a failed write is tried again with the same n); every fifth write,
+    /// its last acknowledged key is read back.
+    static func write(_ task: Int, prefix: String, client: GlideClient, ledger: Ledger) async {
+        var next = 1
+        while !ledger.stop.load(ordering: .relaxed) {
+            do {
+                try await client.set("\(prefix):\(task):\(next)", "\(task):\(next)")
+                ledger.acknowledged.withLock { $0[task] = next }
+                ledger.outcomes.record("write ok")
+                next += 1
+                if next % 5 == 0 {
+                    let last = next - 1
+                    let value = try await client.get("\(prefix):\(task):\(last)")
+                    ledger.outcomes.record(value == "\(task):\(last)" ? "read ok" : "wrong reply: \(value ?? "nil") for \(task):\(last)")
+                }
+            } catch {
+                ledger.outcomes.record(error.code.description)
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+
+    /// Injects fault `kind`: kill the client's connections, freeze the server, crash and restart
+    /// it on its port, or make it sleep on a command.
+    static func inject(fault kind: Int, server: TestServer, admin: GlideClient, ledger: Ledger) async throws {
+        switch kind {
+        case 0:
+            _ = try? await admin.customCommand(["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"])
+            ledger.faults.record("CLIENT KILL")
+        case 1:
+            server.freeze()
+            try await Task.sleep(for: .milliseconds(Int.random(in: 300...1200)))
+            server.thaw()
+            ledger.faults.record("SIGSTOP")
+        case 2:
+            await server.kill()
+            try await server.restart()
+            ledger.faults.record("SIGKILL + restart")
+        default:
+            _ = try? await admin.customCommand(["DEBUG", "SLEEP", String(Double(Int.random(in: 3...8)) / 10)])
+            ledger.faults.record("DEBUG SLEEP")
+        }
+    }
+}

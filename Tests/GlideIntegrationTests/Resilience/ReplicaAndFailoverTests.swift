@@ -1,0 +1,187 @@
+import Foundation
+import Glide
+import GlideTestSupport
+import Synchronization
+import Testing
+
+/// A standalone primary with real replicas: where reads go, what happens when a replica dies, and
+/// a failover followed without a new client.
+@Suite struct ReplicaAndFailoverTests {
+    @Test func preferReplicaReadsGoToTheReplicaAndWritesToThePrimary() async throws {
+        let set = try await TestReplicaSet.start(replicas: 1)
+        defer { set.stop() }
+        let client = try await GlideClient.create(GlideClientConfiguration(addresses: set.addresses, readFrom: .preferReplica))
+        let key = SharedServer.uniqueKey()
+        let (setsBefore, primaryGetsBefore, replicaGetsBefore) = (
+            try await set.calls(of: "set", on: set.primary), try await set.calls(of: "get", on: set.primary),
+            try await set.calls(of: "get", on: set.replicas[0]))
+        for index in 0..<20 { try await client.set("\(key):\(index)", "v") }
+        _ = try await client.customCommand(["WAIT", "1", "2000"])
+        for index in 0..<20 { #expect(try await client.get("\(key):\(index)") == "v") }
+        #expect(try await set.calls(of: "set", on: set.primary) - setsBefore == 20)
+        #expect(try await set.calls(of: "get", on: set.replicas[0]) - replicaGetsBefore == 20)
+        #expect(try await set.calls(of: "get", on: set.primary) - primaryGetsBefore == 0)
+        await client.close()
+    }
+
+    @Test func theReplicasOfAGivenPrimaryAreFoundWhenReadsGoToReplicas() async throws {
+        let set = try await TestReplicaSet.start(replicas: 1)
+        defer { set.stop() }
+        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [set.primary.address], readFrom: .preferReplica))
+        let key = SharedServer.uniqueKey()
+        try await client.set(key, "v")
+        _ = try await client.customCommand(["WAIT", "1", "2000"])
+        let before = try await set.calls(of: "get", on: set.replicas[0])
+        for _ in 0..<10 { #expect(try await client.get(key) == "v") }
+        #expect(try await set.calls(of: "get", on: set.replicas[0]) - before == 10)
+        await client.close()
+    }
+
+    @Test func azAffinityReadsFromTheReplicaInTheClientsZone() async throws {
+        let set = try await TestReplicaSet.start(replicas: 2, zones: ["az-a", "az-b", "az-c"])
+        defer { set.stop() }
+        let client = try await GlideClient.create(GlideClientConfiguration(
+            addresses: set.addresses, readFrom: .azAffinity, clientAZ: "az-c"))
+        let key = SharedServer.uniqueKey()
+        try await client.set(key, "v")
+        _ = try await client.customCommand(["WAIT", "2", "2000"])
+        let before = try await (set.calls(of: "get", on: set.replicas[0]), set.calls(of: "get", on: set.replicas[1]))
+        for _ in 0..<10 { #expect(try await client.get(key) == "v") }
+        #expect(try await set.calls(of: "get", on: set.replicas[1]) - before.1 == 10)
+        #expect(try await set.calls(of: "get", on: set.replicas[0]) - before.0 == 0)
+        await client.close()
+    }
+
+    @Test func aSettingThatWouldDoNothingIsAConfigurationError() async throws {
+        let server = try await SharedServer.valkey()
+        let strayZone = await #expect(throws: GlideError.self) {
+            try await GlideClient.create(server.configuration { $0.clientAZ = "az-a" })
+        }
+        #expect(strayZone?.code == .configuration)
+        let missingZone = await #expect(throws: GlideError.self) {
+            try await GlideClient.create(server.configuration { $0.readFrom = .azAffinity })
+        }
+        #expect(missingZone?.code == .configuration)
+        let badBackoff = await #expect(throws: GlideError.self) {
+            try await GlideClient.create(server.configuration { $0.reconnectStrategy = BackoffStrategy(factor: 0) })
+        }
+        #expect(badBackoff?.code == .configuration)
+    }
+
+    @Test func aReadOnlyClientRefusesWritesBeforeSendingThem() async throws {
+        let set = try await TestReplicaSet.start(replicas: 1)
+        defer { set.stop() }
+        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [set.replicas[0].address], readOnly: true))
+        let key = SharedServer.uniqueKey()
+        let before = try await set.calls(of: "set", on: set.replicas[0])
+        let refused = await #expect(throws: GlideError.self) { try await client.set(key, "v") }
+        #expect(refused?.code == .configuration)
+        #expect(try await set.calls(of: "set", on: set.replicas[0]) == before)
+        #expect(try await client.get(key) == nil)
+        await client.close()
+    }
+
+    @Test func aKilledReplicaIsLeftAndReadsFallBack() async throws {
+        let set = try await TestReplicaSet.start(replicas: 1)
+        defer { set.stop() }
+        let client = try await GlideClient.create(GlideClientConfiguration(
+            addresses: set.addresses, readFrom: .preferReplica, requestTimeout: .seconds(1)))
+        let key = SharedServer.uniqueKey()
+        try await client.set(key, "v")
+        _ = try await client.customCommand(["WAIT", "1", "2000"])
+        let tally = Tally()
+        let stop = Flag()
+        let readsBefore = try await set.calls(of: "get", on: set.primary)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    while !stop.isSet {
+                        do throws(GlideError) {
+                            tally.record(try await client.get(key) == "v" ? "ok" : "wrong value")
+                        } catch {
+                            tally.record(error.code.description)
+                        }
+                    }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            await set.replicas[0].kill()
+            try await Task.sleep(for: .milliseconds(700))
+            stop.set()
+            try await group.waitForAll()
+        }
+        let counts = tally.counts
+        print("replica killed under 20 reading tasks: \(counts.sorted { $0.key < $1.key })")
+        #expect(counts.keys.allSatisfy { $0 == "ok" }, "\(counts)")
+        // The reads went on, on the primary.
+        #expect(try await set.calls(of: "get", on: set.primary) > readsBefore)
+        await client.close()
+    }
+
+    @Test func writesFollowAStandaloneFailover() async throws {
+        let set = try await TestReplicaSet.start(replicas: 1)
+        defer { set.stop() }
+        let (oldPrimary, newPrimary) = (set.primary, set.replicas[0])
+        let client = try await GlideClient.create(GlideClientConfiguration(addresses: set.addresses, requestTimeout: .seconds(1)))
+        let prefix = SharedServer.uniqueKey()
+        let tally = Tally()
+        let stop = Flag()
+        let counter = Counter()
+        let writer = Task {
+            while !stop.isSet {
+                let index = counter.next()
+                do throws(GlideError) {
+                    try await client.set("\(prefix):\(index)", "v")
+                    tally.record("ok")
+                } catch {
+                    tally.record(error.code.description + (error.serverCode.map { " \($0)" } ?? ""))
+                }
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        // REPLICAOF NO ONE on the replica, then the old primary made its replica.
+        try await set.promote(newPrimary)
+        let demoted = ContinuousClock.now
+        let mark = counter.value
+        // Writes move to the new primary: a write made after the demotion lands there.
+        try await Polling.waitUntil("writes reach the new primary", timeout: .seconds(10), interval: .milliseconds(20)) {
+            let now = counter.value
+            return try await set.command(newPrimary, ["EXISTS", "\(prefix):\(now - 1)"]).intValue == 1 && now > mark
+        }
+        let followed = ContinuousClock.now - demoted
+        try await Task.sleep(for: .milliseconds(300))
+        stop.set()
+        await writer.value
+        let counts = tally.counts
+        print("standalone failover: writes reached the new primary \(followed) after the old one was demoted; \(counts.sorted { $0.key < $1.key })")
+        #expect(followed < .seconds(5))
+        // No write failed with anything but a typed, retry-safe error; READONLY never reached the caller.
+        #expect(!counts.keys.contains { $0.contains("READONLY") }, "\(counts)")
+        try await client.set("\(prefix):final", "v")
+        #expect(try await set.command(newPrimary, ["GET", "\(prefix):final"]).stringValue == "v")
+        #expect(try await set.info(oldPrimary, "replication").contains("master_port:\(newPrimary.port)"))
+        await client.close()
+    }
+
+    @Test func aCrashedPrimaryIsFollowedToThePromotedReplica() async throws {
+        let set = try await TestReplicaSet.start(replicas: 1)
+        defer { set.stop() }
+        let replica = set.replicas[0]
+        let client = try await GlideClient.create(GlideClientConfiguration(addresses: set.addresses, requestTimeout: .milliseconds(500)))
+        let key = SharedServer.uniqueKey()
+        try await client.set(key, "before")
+        _ = try await client.customCommand(["WAIT", "1", "2000"])
+        await set.primary.kill()
+        try await set.command(replica, ["REPLICAOF", "NO", "ONE"])
+        let promoted = ContinuousClock.now
+        try await Polling.waitUntil("a write reaches the promoted replica", timeout: .seconds(10), interval: .milliseconds(20)) {
+            (try? await client.set(key, "after")) != nil
+        }
+        let followed = ContinuousClock.now - promoted
+        print("crashed primary: writes reached the promoted replica \(followed) after its promotion")
+        #expect(followed < .seconds(5))
+        #expect(try await set.command(replica, ["GET", key]).stringValue == "after")
+        await client.close()
+    }
+}

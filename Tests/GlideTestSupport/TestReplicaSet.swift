@@ -1,0 +1,88 @@
+public import Foundation
+public import Glide
+
+/// A standalone primary with replicas, all real valkey-server processes on free loopback ports:
+/// what a standalone client with `readFrom` and failover is tested against. Its helpers change it
+/// as an operator would: promote a replica, make a primary a replica.
+public final class TestReplicaSet: @unchecked Sendable {
+    /// The servers, the primary first (as started; roles change with `promote`).
+    public let servers: [TestServer]
+    private let lock = NSLock()
+    private var admins: [Int: GlideClient] = [:]
+
+    private init(servers: [TestServer]) {
+        self.servers = servers
+    }
+
+    deinit { stop() }
+
+    /// Starts a primary and `replicas` replicas of it, each with `arguments` (and the zone of
+    /// `zones[index]`, the primary's first, when given), and waits until every replica is in sync.
+    public static func start(replicas: Int, zones: [String]? = nil, _ arguments: [String] = []) async throws -> TestReplicaSet {
+        func zone(_ index: Int) -> [String] { zones.map { ["--availability-zone", $0[index]] } ?? [] }
+        let primary = try await TestServer.startValkey(arguments + zone(0))
+        var servers = [primary]
+        for index in 0..<replicas {
+            servers.append(try await TestServer.startValkey(arguments + zone(index + 1) + ["--replicaof", "127.0.0.1 \(primary.port)"]))
+        }
+        let set = TestReplicaSet(servers: servers)
+        for replica in servers.dropFirst() { try await set.waitUntilReplicating(replica, from: primary) }
+        return set
+    }
+
+    /// The first server started.
+    public var primary: TestServer { servers[0] }
+    /// The servers started as replicas.
+    public var replicas: [TestServer] { Array(servers.dropFirst()) }
+    /// Every server's address, the first primary first: a client configuration's addresses.
+    public var addresses: [NodeAddress] { servers.map(\.address) }
+
+    /// Runs `arguments` on `server` over an admin connection of its own.
+    @discardableResult
+    public func command(_ server: TestServer, _ arguments: [String]) async throws -> RESPValue {
+        let existing = lock.withLock { admins[server.port] }
+        let admin: GlideClient
+        if let existing {
+            admin = existing
+        } else {
+            admin = try await server.client { $0.requestTimeout = .seconds(10) }
+            lock.withLock { admins[server.port] = admin }
+        }
+        return try await admin.customCommand(arguments)
+    }
+
+    /// `INFO section` of `server`, as text.
+    public func info(_ server: TestServer, _ section: String) async throws -> String {
+        try await command(server, ["INFO", section]).stringValue ?? ""
+    }
+
+    /// How many times `server` ran `command` (lower-case), from `INFO commandstats`.
+    public func calls(of command: String, on server: TestServer) async throws -> Int {
+        let stats = try await info(server, "commandstats")
+        guard let line = stats.split(separator: "\r\n").first(where: { $0.hasPrefix("cmdstat_\(command):calls=") }) else { return 0 }
+        return Int(line.dropFirst("cmdstat_\(command):calls=".count).prefix { $0.isNumber }) ?? 0
+    }
+
+    /// Waits until `replica` replicates from `primary` with its link up.
+    public func waitUntilReplicating(_ replica: TestServer, from primary: TestServer) async throws {
+        try await Polling.waitUntil("\(replica.address) replicates \(primary.address)", timeout: .seconds(20)) {
+            let replication = try await self.info(replica, "replication")
+            return replication.contains("master_port:\(primary.port)") && replication.contains("master_link_status:up")
+        }
+    }
+
+    /// A standalone failover done by hand: `REPLICAOF NO ONE` on `replica`, then every other
+    /// server made its replica, the old primary last (`before` runs between the two steps).
+    public func promote(_ replica: TestServer, before: @Sendable () async throws -> Void = {}) async throws {
+        try await command(replica, ["REPLICAOF", "NO", "ONE"])
+        try await before()
+        for server in servers where server !== replica && server.pid != nil {
+            try await command(server, ["REPLICAOF", "127.0.0.1", String(replica.port)])
+        }
+    }
+
+    /// Stops every server.
+    public func stop() {
+        for server in servers { server.stop() }
+    }
+}
