@@ -269,11 +269,18 @@ for test in options.tests {
     }
     do {
         let tasks = min(options.clients, requests)
-        let measurement = options.onLoop
-            ? try await withTaskExecutorPreference(EpollEventLoop.shared) {
+        let measurement: Measurement
+        if options.onLoop, let standalone {
+            measurement = try await withTaskExecutorPreference(standalone.taskExecutor) {
                 try await measure(tasks: tasks, count: requests, commandsPerRequest: batch, operation)
             }
-            : try await measure(tasks: tasks, count: requests, commandsPerRequest: batch, operation)
+        } else if options.onLoop, let cluster {
+            measurement = try await withTaskExecutorPreference(cluster.taskExecutor) {
+                try await measure(tasks: tasks, count: requests, commandsPerRequest: batch, operation)
+            }
+        } else {
+            measurement = try await measure(tasks: tasks, count: requests, commandsPerRequest: batch, operation)
+        }
         report(name, measurement, options: options)
     } catch {
         print("\(name) failed: \(error)")

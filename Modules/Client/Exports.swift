@@ -1,8 +1,21 @@
-// The client's API speaks in commands, replies and bytes: re-export the modules that define them.
+// What a user of the clients needs, and nothing of the machinery below them.
+//
+// Whole modules the API speaks in: commands, replies and bytes.
 @_exported public import GlideCommands
 @_exported public import GlideRESPCodec
 @_exported public import GlideBuffers
-@_exported public import GlideTransport
-@_exported public import GlideTLS
-@_exported public import GlideTopology
-@_exported public import GlideRouter
+// From the layers underneath, only the types that appear in the clients' API. (Each layer stays a
+// library of its own: import GlideTransport, GlideTopology, … to build on it.)
+@_exported public import struct GlideTopology.NodeAddress
+@_exported public import struct GlideTopology.ClusterTopology
+@_exported public import struct GlideTopology.ClusterShard
+@_exported public import struct GlideTopology.ClusterNode
+@_exported public import struct GlideTopology.SlotMap
+@_exported public import enum GlideTopology.HashSlot
+@_exported public import struct GlideTopology.TopologyRefreshPolicy
+@_exported public import enum GlideRouter.ReadFrom
+@_exported public import enum GlideRouter.Route
+@_exported public import enum GlideRouter.SlotNodeRole
+@_exported public import struct GlideTLS.TLSConfiguration
+@_exported public import struct GlideTransport.TransportError
+@_exported public import struct GlideTransport.Errno

@@ -1,3 +1,4 @@
+import GlideTransport
 @testable import GlideClient
 import GlideTopology
 import Testing

@@ -1,4 +1,5 @@
 import Testing
+import GlideTransport
 @testable import GlideClient
 
 /// Transcripts of the connection's life between connections: attempts, losses, reconnections,

@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+import GlideTransport
 @testable import GlideClient
 
 typealias Machine = ConnectionStateMachine<String, String>

@@ -1,4 +1,5 @@
 import Testing
+import GlideTransport
 @testable import GlideClient
 
 func reply(_ wire: String) -> RESPToken { try! RESPToken(validating: Bytes(wire)) }

@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+import GlideTransport
 @testable import GlideClient
 
 /// Opens memory pipes and hands the server's end of each to the test.

@@ -1,4 +1,5 @@
 import Testing
+import GlideTransport
 @testable import GlideClient
 
 /// The standalone client's view of its nodes: roles from handshakes and `ROLE`, the election of

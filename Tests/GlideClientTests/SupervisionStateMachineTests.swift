@@ -1,4 +1,5 @@
 import Testing
+import GlideTransport
 @testable import GlideClient
 
 /// Transcripts of the supervisor's schedule: when it reconnects and when it checks.

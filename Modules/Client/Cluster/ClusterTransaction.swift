@@ -1,3 +1,4 @@
+import GlideRouter
 import GlideTransport
 
 /// A transaction for a cluster: like `Transaction`, and every key of every command must hash to

@@ -1,3 +1,5 @@
+import GlideRouter
+import GlideTopology
 import GlideTransport
 
 /// Replies of a request that reached one node, or several whose replies don't combine.

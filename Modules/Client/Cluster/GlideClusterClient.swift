@@ -1,3 +1,6 @@
+public import GlideRouter
+import GlideTLS
+public import GlideTopology
 public import GlideTransport
 
 /// A client for a Valkey or Redis cluster.
@@ -207,6 +210,10 @@ public final class GlideClusterClient: Sendable {
     }
 
     // MARK: Life cycle
+
+    /// The event loop the client's connections run on, as a task executor (see
+    /// `GlideClient.taskExecutor`).
+    public var taskExecutor: some TaskExecutor { core.loop }
 
     /// Connection and client counts for the whole process.
     public func getStatistics() -> GlideStatistics { .current }

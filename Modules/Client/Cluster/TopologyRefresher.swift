@@ -1,3 +1,4 @@
+import GlideTopology
 import GlideTransport
 import Synchronization
 

@@ -1,3 +1,5 @@
+import GlideTransport
+
 extension NodeConnection {
     /// Sends `AUTH [user] password` on the open connection (connecting first if it is down) and
     /// throws the server's refusal as `.authenticationFailed`, without the password.
