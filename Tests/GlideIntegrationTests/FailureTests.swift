@@ -2,6 +2,7 @@ import Foundation
 import Glide
 import GlideTestSupport
 import Synchronization
+import GlideTransport
 import Testing
 
 /// Every bad situation gets a typed error, and the client stays usable.
@@ -19,7 +20,7 @@ import Testing
             try await client.execute(CustomCommand(["BLPOP", "\(prefix):empty", "1.6"]))
         }
         #expect(error?.code == .timeout)
-        #expect(ContinuousClock.now - started < .milliseconds(1_550), "the timeout waited for the reply")
+        #expect(ContinuousClock.now - started < TestTiming.bound(.milliseconds(1_550)), "the timeout waited for the reply")
         // Sent behind BLPOP on the same connection, after it timed out: the late BLPOP reply
         // arrives first and must be discarded, each of these getting its own value.
         let followers = (0..<10).map { index in
@@ -58,7 +59,7 @@ import Testing
             #expect(error?.address == server.address.description)
         }
         // At once: long before their 30 s.
-        #expect(ContinuousClock.now - killedAt < .seconds(2))
+        #expect(ContinuousClock.now - killedAt < TestTiming.bound(.seconds(2)))
 
         // While the server is down, a request waits for a reconnection until its deadline, then
         // fails as never sent, with the reason there was no connection.
@@ -121,7 +122,7 @@ import Testing
         #expect(error?.code == .connectionFailed)
         #expect(error?.transportError?.errno == .connectionRefused)
         #expect(error?.description.contains("127.0.0.1:\(port)") == true)
-        #expect(ContinuousClock.now - started < .seconds(1))
+        #expect(ContinuousClock.now - started < TestTiming.bound(.seconds(1)))
     }
 
     @Test func unresponsiveAddressTimesOutWithinTheConnectionTimeout() async throws {
@@ -134,7 +135,7 @@ import Testing
         let elapsed = ContinuousClock.now - started
         #expect(error?.code == .connectionFailed)
         #expect(error?.transportError?.kind == .connectTimedOut)
-        #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(2))
+        #expect(elapsed >= .milliseconds(300) && elapsed < TestTiming.bound(.seconds(2)))
     }
 
     @Test func badAddressesAreConfigurationOrResolutionErrors() async throws {
@@ -172,7 +173,8 @@ import Testing
         #expect(error?.code == .protocolError)
         #expect(error?.message.contains("malformed RESP") == true)
         #expect(try await client.get("key") == "hello")
-        #expect(fake.connectionCount == 2)
+        // A new connection was made (more when the machine is slow enough for an attempt to time out).
+        #expect(fake.connectionCount >= 2)
         await client.close()
     }
 
@@ -209,17 +211,25 @@ import Testing
         // The stray reply means replies and requests may no longer line up: that connection is dropped.
         try await Task.sleep(for: .milliseconds(50))
         #expect(try await client.get("key") == "ok")
-        #expect(fake.connectionCount == 2)
+        // A new connection was made (more when the machine is slow enough for an attempt to time out).
+        #expect(fake.connectionCount >= 2)
         await client.close()
     }
 
     @Test func serverClosingMidRequestFailsAWriteAndReadsAgain() async throws {
-        let sets = Mutex(0)
+        let seen = Lock((gets: 0, sets: 0))
         let fake = FakeServer { command in
             if let reply = FakeServer.handshakeReply(command) { return reply }
-            if command.name == "SET" { sets.withLock { $0 += 1 } }
-            // The first connection closes on whatever it is asked, the second on a write.
-            if command.connection == 0 || (command.connection == 1 && command.name == "SET") { return nil }  // nil: close
+            // The connection closes on the first GET and on the first SET (nil: close), whichever
+            // connection they arrive on; everything else is answered.
+            let first = seen.withLock { seen -> Bool in
+                switch command.name {
+                case "GET": seen.gets += 1; return seen.gets == 1
+                case "SET": seen.sets += 1; return seen.sets == 1
+                default: return false
+                }
+            }
+            if first { return nil }
             return command.name == "SET" ? Bytes("+OK\r\n") : Bytes("$3\r\nyes\r\n")
         }
         defer { fake.stop() }
@@ -229,7 +239,7 @@ import Testing
         // A write lost in flight may have run: it fails, and is not sent again.
         let error = await #expect(throws: GlideError.self) { try await client.set("key", "v") }
         #expect(error?.code == .connectionClosed)
-        #expect(sets.withLock { $0 } == 1)
+        #expect(seen.withLock { $0.sets } == 1)
         #expect(try await client.get("key") == "yes")
         await client.close()
     }
@@ -253,7 +263,7 @@ import Testing
         let error = await #expect(throws: GlideError.self) { try await client.ping() }
         #expect(error?.code == .tooManyInflightRequests)
         #expect(error?.message.contains("limit 1") == true)
-        #expect(ContinuousClock.now - started < .seconds(1), "refused at once, not after waiting")
+        #expect(ContinuousClock.now - started < TestTiming.bound(.seconds(1)), "refused at once, not after waiting")
         // Unblock it, and the client takes requests again.
         _ = try await admin.customCommand(["LPUSH", key, "x"])
         #expect(await blocker.value == .array([.bulkString(Bytes(key)), .bulkString("x")]))
@@ -309,7 +319,8 @@ import Testing
             reply = try? await client.get("k")
         }
         #expect(reply == "alive")
-        #expect(fake.connectionCount == 2)
+        // A new connection was made (more when the machine is slow enough for an attempt to time out).
+        #expect(fake.connectionCount >= 2)
         await client.close()
     }
 }

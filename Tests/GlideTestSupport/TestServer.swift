@@ -180,7 +180,8 @@ public final class TestServer: @unchecked Sendable {
 
     /// A client configuration for this server, with the given changes applied.
     public func configuration(_ change: (inout GlideClientConfiguration) -> Void = { _ in }) -> GlideClientConfiguration {
-        var configuration = GlideClientConfiguration(addresses: [address], requestTimeout: .seconds(5))
+        var configuration = GlideClientConfiguration(addresses: [address], requestTimeout: TestTiming.bound(.seconds(5)),
+                                                     connectionTimeout: TestTiming.bound(.seconds(2)))
         if usesTLS, let certificates = TestCertificates.made {
             configuration.useTLS = true
             configuration.tlsConfiguration = certificates.clientTLS

@@ -4,7 +4,7 @@ import Testing
 
 /// Records timer firings.
 final class TimerRecorder: EventHandler, @unchecked Sendable {
-    let fired = Mutex<[Deadline]>([])
+    let fired = Lock<[Deadline]>([])
     let onFire: @Sendable (Deadline) -> Void
     init(onFire: @escaping @Sendable (Deadline) -> Void = { _ in }) { self.onFire = onFire }
     func readable() {}
@@ -19,7 +19,7 @@ final class TimerRecorder: EventHandler, @unchecked Sendable {
     @Test func runsTasksInOrderOnTheLoopThread() async {
         let loop = EpollEventLoop(name: "test-loop")
         defer { loop.shutdown() }
-        let order = Mutex<[Int]>([])
+        let order = Lock<[Int]>([])
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             for index in 0..<1000 {
                 loop.execute {
@@ -37,7 +37,7 @@ final class TimerRecorder: EventHandler, @unchecked Sendable {
         let loop = EpollEventLoop(name: "test-timers")
         defer { loop.shutdown() }
         let start = Deadline.now()
-        let fired = Mutex<[Int]>([])
+        let fired = Lock<[Int]>([])
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             // Scheduled out of order; the later-scheduled, earlier deadline must re-arm the timer.
             for (index, delay) in [(3, 60), (1, 20), (2, 40)] {

@@ -29,7 +29,7 @@ final class ClusterNodes: Sendable {
 
     let configuration: GlideClusterClientConfiguration
     let core: ClientCore
-    let state = Mutex(State())
+    let state = Lock(State())
     /// Spreads reads over replicas and keyless commands over nodes.
     let rotation = Atomic<Int>(0)
 

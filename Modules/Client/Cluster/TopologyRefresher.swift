@@ -14,7 +14,7 @@ enum NodeAnswer {
 final class ConnectionDiscovery: NodeDiscovery {
     let nodes: ClusterNodes
     /// The last failure of each node, as the client's error.
-    let failures = Mutex<[NodeAddress: GlideError]>([:])
+    let failures = Lock<[NodeAddress: GlideError]>([:])
 
     init(nodes: ClusterNodes) {
         self.nodes = nodes
@@ -95,7 +95,7 @@ final class TopologyRefresher: EventHandler, @unchecked Sendable {
     let nodes: ClusterNodes
     let discovery: ConnectionDiscovery
     let loop: EpollEventLoop
-    let machine: Mutex<TopologyRefreshStateMachine<Deadline>>
+    let machine: Lock<TopologyRefreshStateMachine<Deadline>>
     private let closed = Atomic<Bool>(false)
     /// Refreshes completed, successful or not (for tests and statistics).
     let completedRefreshes = Atomic<Int>(0)
@@ -104,7 +104,7 @@ final class TopologyRefresher: EventHandler, @unchecked Sendable {
         self.nodes = nodes
         self.discovery = discovery
         self.loop = nodes.core.loop
-        self.machine = Mutex(TopologyRefreshStateMachine(policy: nodes.configuration.topologyRefresh))
+        self.machine = Lock(TopologyRefreshStateMachine(policy: nodes.configuration.topologyRefresh))
     }
 
     /// Asks the seeds, and adopts the elected view; throws the most telling failure when no

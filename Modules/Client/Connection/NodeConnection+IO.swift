@@ -120,6 +120,7 @@ extension NodeConnection {
                     index += 1
                 }
             }
+            ThreadSanitizer.released(by: self)
             for (waiter, reply) in resumes { waiter.resume(returning: .success(reply)) }
             resumes.removeAll(keepingCapacity: true)
             if !failures.isEmpty {

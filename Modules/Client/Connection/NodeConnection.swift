@@ -27,7 +27,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     let connector: Connector
     let address: String
     let connectionTimeout: Duration
-    let machine: Mutex<Machine>
+    let machine: Lock<Machine>
     /// Identifies requests for cancellation.
     let requestIDs = Atomic<UInt64>(0)
     /// Whether the connection is ready, for routing decisions that must not take the lock.
@@ -35,7 +35,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     /// The supervisor; weak, since it owns the connection.
     private weak let observer: (any ConnectionObserver)?
     /// The connect task under way; `close()` cancels it.
-    private let connectTask = Mutex<Task<Void, Never>?>(nil)
+    private let connectTask = Lock<Task<Void, Never>?>(nil)
 
     /// The most bytes one read asks for, unless a large reply needs more.
     static var readSize: Int { 64 * 1024 }
@@ -60,7 +60,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         self.address = connector.addressDescription
         self.connectionTimeout = connectionTimeout
         self.observer = observer
-        self.machine = Mutex(Machine(handshake: handshake, inflightLimit: inflightLimit, staleReplyGrace: staleReplyGrace,
+        self.machine = Lock(Machine(handshake: handshake, inflightLimit: inflightLimit, staleReplyGrace: staleReplyGrace,
                                      connectionTimeout: connectionTimeout, policy: policy))
         tokens.reserveCapacity(64)
         resumes.reserveCapacity(64)
@@ -80,6 +80,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     func send(deadline: Deadline, replies: Int = 1, blocking: Bool = false,
               encode: @Sendable (inout RESPCommandBuffer) -> Void) async -> Result<ConnectionReply, GlideError> {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
+        defer { ThreadSanitizer.acquired(from: self) }
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 let outcome = machine.withLock { machine in
@@ -101,6 +102,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
                 case .connect(let generation):
                     startConnect(generation: generation)
                 case .fail(let waiter, let summary):
+                    ThreadSanitizer.released(by: self)
                     waiter.resume(returning: .failure(summary.error(at: address)))
                 }
             }
@@ -114,6 +116,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         case .none:
             break
         case .resume(let waiter):
+            ThreadSanitizer.released(by: self)
             waiter.resume(returning: .failure(Machine.cancelledSummary.error(at: address)))
         case .unblock(let clientID, let generation):
             if let observer {
@@ -142,6 +145,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     /// The outcome is the attempt's own (refused, timed out, TLS, credentials), bounded by the
     /// connection timeout; no request timer competes with it.
     func connect() async -> Result<Void, GlideError> {
+        defer { ThreadSanitizer.acquired(from: self) }
         let result: Result<ConnectionReply, GlideError> = await withUnsafeContinuation { continuation in
             switch machine.withLock({ $0.awaitConnection(continuation) }) {
             case .none:
@@ -149,8 +153,10 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
             case .connect(let generation):
                 startConnect(generation: generation)
             case .ready(let waiter):
+                ThreadSanitizer.released(by: self)
                 waiter.resume(returning: .success(Self.connectedReply))
             case .fail(let waiter, let summary):
+                ThreadSanitizer.released(by: self)
                 waiter.resume(returning: .failure(summary.error(at: address)))
             }
         }
@@ -228,6 +234,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
 
     /// Resumes waiters outside the lock, with this node's address in their errors.
     func resume(_ resumptions: [Machine.Resumption]) {
+        ThreadSanitizer.released(by: self)
         for resumption in resumptions {
             switch resumption {
             case .reply(let waiter, let reply):
@@ -320,6 +327,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
             writeHandshake(bytes, generation: generation)
         case .ready(let job, let info, let waiters):
             isReady.store(true, ordering: .relaxed)
+            ThreadSanitizer.released(by: self)
             for waiter in waiters { waiter.resume(returning: .success(Self.connectedReply)) }
             observer?.connectionChanged(id, .ready(info))
             if let job { runWriter(job) }

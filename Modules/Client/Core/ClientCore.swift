@@ -17,13 +17,13 @@ final class ClientCore: Sendable {
     let supervisor: Supervisor
     /// The credentials new connections authenticate with: the configured ones until
     /// `updateConnectionPassword` replaces the password.
-    let credentials: Mutex<ServerCredentials?>
+    let credentials: Lock<ServerCredentials?>
     private let isClosed = Atomic<Bool>(false)
 
     init(options: ClientOptions, tls: TLSContext?, listener: Supervisor.Listener? = nil) {
         self.options = options
         self.tls = tls
-        self.credentials = Mutex(options.credentials)
+        self.credentials = Lock(options.credentials)
         self.supervisor = Supervisor(loop: options.eventLoop, strategy: options.reconnectStrategy,
                                      checkInterval: options.heartbeatInterval, checkTimeout: options.checkTimeout,
                                      listener: listener)

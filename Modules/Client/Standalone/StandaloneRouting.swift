@@ -25,14 +25,14 @@ final class StandaloneRouting<Connection: AnyObject & Sendable>: Sendable {
         }
     }
 
-    let table: Mutex<Table>
+    let table: Lock<Table>
     let readFrom: ReadFrom
     let clientAZ: String?
     /// Spreads reads over replicas.
     let rotation = Atomic<Int>(0)
 
     init(connections: [Connection], topology: StandaloneTopology, readFrom: ReadFrom, clientAZ: String?) {
-        table = Mutex(Table(connections: connections, topology: topology, clientAZ: clientAZ))
+        table = Lock(Table(connections: connections, topology: topology, clientAZ: clientAZ))
         self.readFrom = readFrom
         self.clientAZ = clientAZ
     }

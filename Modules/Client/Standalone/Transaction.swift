@@ -13,7 +13,7 @@ import Synchronization
 ///
 /// For a cluster, use `ClusterTransaction`, which also checks that every key is in one slot.
 public class Transaction: @unchecked Sendable {
-    // @unchecked: the only stored state is the Mutex; subclasses add none.
+    // @unchecked: the only stored state is the lock; subclasses add none.
     struct Contents {
         var commands = RESPCommandBuffer()
         var count = 0
@@ -31,7 +31,7 @@ public class Transaction: @unchecked Sendable {
         var crossSlot: String?
     }
 
-    let contents = Mutex(Contents())
+    let contents = Lock(Contents())
     let tracksSlots: Bool
 
     /// An empty transaction.

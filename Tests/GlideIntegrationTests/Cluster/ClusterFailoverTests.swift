@@ -2,6 +2,7 @@ import Foundation
 import Glide
 import GlideTestSupport
 import Synchronization
+import GlideTransport
 import Testing
 
 /// Failovers, coordinated and after a crash, on a cluster of their own (a short node timeout
@@ -99,7 +100,7 @@ import Testing
 /// What the writer tasks of a load test share.
 final class LoadState: Sendable {
     let stop = Atomic<Bool>(false)
-    let failures = Mutex<[String]>([])
+    let failures = Lock<[String]>([])
     let operations = Atomic<Int>(0)
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import Glide
 import GlideTestSupport
 import Synchronization
+import GlideTransport
 import Testing
 
 /// A minute of random faults under load, on a server that fsyncs every write (AOF, `always`):
@@ -11,13 +12,13 @@ import Testing
     /// What the writer tasks and the fault loop record.
     final class Ledger: Sendable {
         /// For each task, the highest index it wrote and the server acknowledged.
-        let acknowledged: Mutex<[Int]>
+        let acknowledged: Lock<[Int]>
         let outcomes = Tally()
         let faults = Tally()
         /// Set when the writers must stop.
         let stop = Atomic<Bool>(false)
 
-        init(tasks: Int) { acknowledged = Mutex([Int](repeating: 0, count: tasks)) }
+        init(tasks: Int) { acknowledged = Lock([Int](repeating: 0, count: tasks)) }
     }
 
     static let tasks = 50
