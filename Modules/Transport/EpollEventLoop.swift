@@ -18,13 +18,16 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     let wakeDescriptor: Int32
     let timerDescriptor: Int32
     let tasks = Lock(RingBuffer<@Sendable () -> Void>(minimumCapacity: 64))
-    let jobs = Lock(RingBuffer<UnownedJob>(minimumCapacity: 64))
+    /// Swift jobs to run on the loop thread; `isolated` marks a job of an actor that runs here.
+    let jobs = Lock(RingBuffer<(job: UnownedJob, isolated: Bool)>(minimumCapacity: 64))
     let wakePending = Atomic<Bool>(false)
     let timers = Lock(TimerQueue())
     /// The earliest timer's deadline, mirrored outside the lock so an idle loop iteration can see
     /// that nothing changed without taking it.
     let earliestTimer = Atomic<UInt64>(.max)
     let stopRequested = Atomic<Bool>(false)
+    /// The executor of the actors that run on this loop.
+    private(set) var actors: LoopActorExecutor!
     let threadID = Atomic<UInt>(0)
 
     // Loop-thread state. Only the loop thread touches it, so the runtime's exclusivity checks
@@ -34,7 +37,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     @exclusivity(unchecked) var armedDeadline: Deadline = .distantFuture
     /// Drained batches, swapped with the shared queues so draining allocates nothing.
     @exclusivity(unchecked) var taskBatch = RingBuffer<@Sendable () -> Void>(minimumCapacity: 64)
-    @exclusivity(unchecked) var jobBatch = RingBuffer<UnownedJob>(minimumCapacity: 64)
+    @exclusivity(unchecked) var jobBatch = RingBuffer<(job: UnownedJob, isolated: Bool)>(minimumCapacity: 64)
     /// Set when the loop thread itself queues a task or job, which sends no wake-up: the loop
     /// drains again before it blocks.
     @exclusivity(unchecked) var queuedOnLoop = false
@@ -57,6 +60,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         timerDescriptor = timerfd_create(CLOCK_MONOTONIC, Int32(TFD_NONBLOCK | TFD_CLOEXEC))
         precondition(epollDescriptor >= 0 && wakeDescriptor >= 0 && timerDescriptor >= 0,
                      "cannot create the event loop's descriptors: \(Errno.current)")
+        actors = LoopActorExecutor(loop: self)
         addInternal(wakeDescriptor, id: Self.wakeID)
         addInternal(timerDescriptor, id: Self.timerID)
         startThread(named: name) { [self] in run() }
@@ -285,35 +289,56 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
 
 }
 
-extension EpollEventLoop: TaskExecutor, SerialExecutor {
-    /// Runs a Swift job on the loop thread: a job of a task that prefers this executor, or of an
-    /// actor that runs on it.
+extension EpollEventLoop: TaskExecutor {
+    /// Runs a job of a Swift task that prefers this executor on the loop thread.
     ///
     /// A task that prefers this executor (`withTaskExecutorPreference(loop)`) is resumed on the
     /// loop thread straight after its reply is read, with no wake-up of another thread: for a
     /// caller that sends one request at a time, that halves the context switches per request.
-    /// An actor whose `unownedExecutor` is this loop (a client's supervisor) runs on the loop
-    /// thread, so the loop's callbacks reach it without a thread switch.
     public func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        jobs.withLock { $0.append(job) }
+        enqueue(UnownedJob(job), isolated: false)
+    }
+
+    /// The executor of actors that run on this loop (a client's supervisor): their jobs run on
+    /// the loop thread, so the loop's callbacks reach them without a thread switch.
+    public var actorExecutor: UnownedSerialExecutor { actors.asUnownedSerialExecutor() }
+
+    func enqueue(_ job: UnownedJob, isolated: Bool) {
+        jobs.withLock { $0.append((job, isolated)) }
         if inEventLoop { queuedOnLoop = true } else { wake() }
     }
 
-    /// Traps unless called on the loop thread: what `assumeIsolated` checks for an actor that
-    /// runs on this loop, when called from one of the loop's callbacks.
-    public func checkIsolated() {
-        precondition(inEventLoop, "expected to run on the event loop thread \(name)")
-    }
-
     func runJobs() {
-        let serial = asUnownedSerialExecutor()
         let task = asUnownedTaskExecutor()
+        let serial = actors.asUnownedSerialExecutor()
         while true {
             jobs.withLock { swap(&$0, &jobBatch) }
             if jobBatch.isEmpty { return }
-            while let job = jobBatch.popFirst() { job.runSynchronously(isolatedTo: serial, taskExecutor: task) }
+            // A task's job runs with the loop as its task executor only: running it as isolated to
+            // the actors' executor too would make each of its calls hop off and back on.
+            while let (job, isolated) = jobBatch.popFirst() {
+                if isolated { job.runSynchronously(on: serial) } else { job.runSynchronously(on: task) }
+            }
         }
+    }
+}
+
+/// An event loop as the serial executor of actors that run on it.
+final class LoopActorExecutor: SerialExecutor {
+    unowned let loop: EpollEventLoop
+
+    init(loop: EpollEventLoop) {
+        self.loop = loop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        loop.enqueue(UnownedJob(job), isolated: true)
+    }
+
+    /// Traps unless called on the loop thread: what `assumeIsolated` checks for an actor that runs
+    /// on the loop, when called from one of the loop's callbacks.
+    func checkIsolated() {
+        precondition(loop.inEventLoop, "expected to run on the event loop thread \(loop.name)")
     }
 }
 

@@ -48,4 +48,8 @@ public protocol EventLoop: AnyObject, Sendable {
 
     /// The loop's current time.
     func now() -> Deadline
+
+    /// The executor of actors that run on the loop: their jobs run on the loop's thread, and
+    /// `assumeIsolated` holds in the loop's callbacks.
+    var actorExecutor: UnownedSerialExecutor { get }
 }

@@ -135,6 +135,9 @@ public final class ManualEventLoop: EventLoop, @unchecked Sendable {
 }
 
 extension ManualEventLoop: SerialExecutor {
+    /// Itself: actors that run on it run inside `run()`.
+    public var actorExecutor: UnownedSerialExecutor { asUnownedSerialExecutor() }
+
     /// Queues a Swift job (of an actor that runs on this loop) for the next `run()`.
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)

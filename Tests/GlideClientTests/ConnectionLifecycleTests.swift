@@ -35,6 +35,14 @@ import GlideTransport
         }
     }
 
+    @Test func onlyAConnectionThatNeverConnectedIsStartedIfIdle() {
+        var machine = Machine(handshake: plainHandshake, inflightLimit: 10, policy: standalone)
+        #expect(machine.connectIfIdle() == 1)
+        #expect(machine.connectIfIdle() == nil)  // connecting
+        _ = machine.connectFailed(generation: 1, refused)
+        #expect(machine.connectIfIdle() == nil)  // disconnected: the supervisor's backoff decides
+    }
+
     @Test func aReadyConnectionAnswersAwaitConnectionAtOnce() {
         var machine = readyMachine()
         guard case .ready("again") = machine.awaitConnection("again") else {
@@ -70,10 +78,7 @@ import GlideTransport
         // New requests wait too; the supervisor reconnects, and both go out on the new connection.
         #expect(machine.enqueue("new", deadline: t0 + .seconds(1), encode: request("N;")).action.isNone)
         #expect(machine.connectNow() == 2)
-        _ = machine.connected(generation: 2, stream: "s2")
-        _ = machine.handshakeReceived(helloWithID, generation: 2)
-        _ = machine.handshakeReceived(ok, generation: 2)
-        guard case .ready(let flushed, _, _) = machine.handshakeReceived(ok, generation: 2) else {
+        guard case .ready(let flushed, _, _) = machine.handshake(generation: 2, stream: "s2") else {
             Issue.record("expected ready")
             return
         }
@@ -111,10 +116,7 @@ import GlideTransport
         }
         _ = machine.enqueue("later", deadline: t0 + .seconds(5), encode: request("L;"))
         #expect(machine.connectNow() == 3)
-        _ = machine.connected(generation: 3, stream: "s3")
-        _ = machine.handshakeReceived(helloWithID, generation: 3)
-        _ = machine.handshakeReceived(ok, generation: 3)
-        guard case .ready(let flushed, _, _) = machine.handshakeReceived(ok, generation: 3) else {
+        guard case .ready(let flushed, _, _) = machine.handshake(generation: 3, stream: "s3") else {
             Issue.record("expected ready")
             return
         }
@@ -173,10 +175,7 @@ import GlideTransport
         }
         #expect(machine.inflightCount == 2)
         _ = machine.connectNow()
-        _ = machine.connected(generation: 2, stream: "s2")
-        _ = machine.handshakeReceived(helloWithID, generation: 2)
-        _ = machine.handshakeReceived(ok, generation: 2)
-        guard case .ready(let flushed, _, _) = machine.handshakeReceived(ok, generation: 2) else {
+        guard case .ready(let flushed, _, _) = machine.handshake(generation: 2, stream: "s2") else {
             Issue.record("expected ready")
             return
         }

@@ -64,6 +64,15 @@ extension Machine {
         return enqueue(waiter, id: id, deadline: deadline, replies: replies, blocking: blocking, encode: encode)
     }
 
+    /// Attempt `generation` opens `stream` and the server completes the handshake (connection
+    /// id 7): what the machine then does.
+    mutating func handshake(generation: Int, stream: String) -> HandshakeAction {
+        _ = connected(generation: generation, stream: stream)
+        _ = handshakeReceived(helloWithID, generation: generation)
+        _ = handshakeReceived(ok, generation: generation)
+        return handshakeReceived(ok, generation: generation)
+    }
+
     /// The id of the request queued last.
     var lastID: UInt64 { pending[pending.count - 1].id }
 }

@@ -8,21 +8,20 @@ typealias MemorySupervisor = ConnectionSupervisor<ManualEventLoop, MemoryConnect
 /// A supervised connection over memory pipes on a manual loop: the supervisor actor runs on the
 /// loop too, so every step, and every tick of the clock, is the test's.
 struct SupervisedHarness {
-    let loop = ManualEventLoop()
-    let connector = MemoryConnector()
     let supervisor: MemorySupervisor
-    let connection: MemoryConnection
-    var servers: AsyncStream<MemoryByteStream>.Iterator
+    var base: Harness
+
+    var loop: ManualEventLoop { base.loop }
+    var connector: MemoryConnector { base.connector }
+    var connection: MemoryConnection { base.connection }
 
     init(checkInterval: Duration? = nil) {
+        let loop = ManualEventLoop()
         supervisor = MemorySupervisor(loop: loop, strategy: BackoffStrategy(jitterPercent: 0), checkInterval: checkInterval,
                                       checkTimeout: .seconds(1))
-        connection = MemoryConnection(
-            loop: loop, connector: connector, handshake: plainHandshake, inflightLimit: 100, connectionTimeout: .seconds(2),
-            policy: ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: true), observer: supervisor)
-        servers = connector.servers.makeAsyncIterator()
+        base = Harness(loop: loop, observer: supervisor)
         let supervisor = self.supervisor
-        let connection = self.connection
+        let connection = base.connection
         loop.execute {
             supervisor.assumeIsolated { supervisor in
                 supervisor.supervise(connection, connecting: false)
@@ -32,30 +31,19 @@ struct SupervisedHarness {
         loop.run()
     }
 
+    /// The next connection attempt's server end, with the handshake done (connection id 7).
+    mutating func accept() async throws -> MemoryByteStream { try await base.acceptAndHandshake() }
+
+    /// The next connection attempt's server end, before any handshake.
+    mutating func nextServer() async -> MemoryByteStream? { await base.servers.next() }
+
+    /// Lets tasks on other threads reach the loop, then runs it.
+    func settle() async throws { try await base.settle() }
+
     /// Closes the supervisor (and its connection) and runs the loop until it let go of them.
     func finish() {
         supervisor.closeWithoutWaiting()
-        connection.close()
-        loop.run()
-    }
-
-    /// Lets tasks on other threads reach the loop, then runs it.
-    func settle() async throws {
-        for _ in 0..<50 {
-            try await Task.sleep(for: .milliseconds(2))
-            loop.run()
-        }
-    }
-
-    /// Waits for the next connection attempt and completes its handshake as a server would,
-    /// giving the connection id 7.
-    mutating func accept() async throws -> MemoryByteStream {
-        let server = try #require(await servers.next())
-        try await settle()
-        #expect(commands(server.receiveAll()).map(\.first) == ["HELLO", "CLIENT", "CLIENT"])
-        try server.send("%2\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:7\r\n+OK\r\n+OK\r\n")
-        loop.run()
-        return server
+        base.finish()
     }
 
     /// Runs `body` (an async call into the supervisor, say) while driving the loop.
@@ -149,7 +137,7 @@ struct SupervisedHarness {
         blpop.cancel()
         try await harness.settle()  // the supervisor, on the loop, takes it from here
         // A side connection asks the server to unblock connection 7.
-        let side = try #require(await harness.servers.next())
+        let side = try #require(await harness.nextServer())
         try await harness.settle()
         let sent = commands(side.receiveAll())
         #expect(sent.first?.first == "HELLO")

@@ -28,16 +28,20 @@ typealias MemoryConnection = NodeConnection<ManualEventLoop, MemoryConnector>
 
 /// A connection over a memory pipe, driven by a manual loop: every step is the test's.
 struct Harness {
-    let loop = ManualEventLoop()
+    let loop: ManualEventLoop
     let connector = MemoryConnector()
     let connection: MemoryConnection
     var servers: AsyncStream<MemoryByteStream>.Iterator
 
-    init(limit: Int = 100) {
+    /// A connection on `loop`; with an `observer` (a supervisor) it is supervised.
+    init(limit: Int = 100, loop: ManualEventLoop = ManualEventLoop(), observer: (any ConnectionObserver)? = nil) {
+        self.loop = loop
         connection = MemoryConnection(
             loop: loop, connector: connector,
             handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0),
-            inflightLimit: limit, connectionTimeout: .seconds(2))
+            inflightLimit: limit, connectionTimeout: .seconds(2),
+            policy: observer == nil ? .unsupervised : ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: true),
+            observer: observer)
         servers = connector.servers.makeAsyncIterator()
     }
 
@@ -48,12 +52,13 @@ struct Harness {
         return Task { await connection.send(deadline: deadline) { $0.writeRESPCommand(arguments) } }
     }
 
-    /// Waits for the next connection attempt and completes its handshake as a server would.
+    /// Waits for the next connection attempt and completes its handshake as a server would,
+    /// giving the connection id 7.
     mutating func acceptAndHandshake() async throws -> MemoryByteStream {
         let server = try #require(await servers.next())
         try await settle()
         #expect(commands(server.receiveAll()).map(\.first) == ["HELLO", "CLIENT", "CLIENT"])
-        try server.send("%1\r\n$5\r\nproto\r\n:3\r\n+OK\r\n+OK\r\n")
+        try server.send("%2\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:7\r\n+OK\r\n+OK\r\n")
         loop.run()
         return server
     }

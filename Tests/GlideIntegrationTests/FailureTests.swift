@@ -43,12 +43,7 @@ import Testing
 
         // Requests the server will never answer: blocked for 30 s.
         let inFlight = (0..<5).map { index in
-            Task { () -> GlideError? in
-                do throws(GlideError) {
-                    _ = try await client.customCommand(["BLPOP", "\(key):never:\(index)", "30"])
-                    return nil
-                } catch { return error }
-            }
+            Task { await failure { _ = try await client.customCommand(["BLPOP", "\(key):never:\(index)", "30"]) } }
         }
         try await Task.sleep(for: .milliseconds(200))
         let killedAt = ContinuousClock.now

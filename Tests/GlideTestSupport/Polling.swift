@@ -1,4 +1,5 @@
 import Foundation
+public import Glide
 
 /// Waiting for a condition that another process makes true.
 public enum Polling {
@@ -17,5 +18,19 @@ public enum Polling {
             try await Task.sleep(for: interval)
         }
         throw ServerStartFailure("timed out waiting until \(what)" + (lastError.map { " (last error: \($0))" } ?? ""))
+    }
+}
+
+/// The error `body` throws, or `nil` when it returns: for a request whose failure a test inspects
+/// after it ran in a task of its own. (An error of another type comes back as a protocol error
+/// that names it, so a test expecting a `GlideError` code fails with it in view.)
+public func failure(of body: () async throws -> Void) async -> GlideError? {
+    do {
+        try await body()
+        return nil
+    } catch let error as GlideError {
+        return error
+    } catch {
+        return GlideError(.protocolError, "not a GlideError: \(error)")
     }
 }

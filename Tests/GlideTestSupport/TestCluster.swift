@@ -24,7 +24,7 @@ public final class TestCluster: @unchecked Sendable {
 
     private let lock = NSLock()
     private var members: [Node]
-    private var admins: [String: GlideClient] = [:]
+    private let admins: AdminConnections
     /// The cluster-node-timeout, in milliseconds.
     public let nodeTimeout: Int
     /// The password every node requires, if any (admin connections and clients use it).
@@ -42,6 +42,7 @@ public final class TestCluster: @unchecked Sendable {
         self.members = nodes
         self.nodeTimeout = nodeTimeout
         self.credentials = credentials
+        self.admins = AdminConnections { $0.credentials = credentials }
         self.certificates = certificates
     }
 
@@ -255,7 +256,7 @@ public final class TestCluster: @unchecked Sendable {
 
     /// Kills `node` (SIGKILL), as a crash would.
     public func kill(_ node: Node) async {
-        lock.withLock { admins[node.id] = nil }
+        admins.forget(node.server)
         await node.server.kill()
     }
 
@@ -288,8 +289,8 @@ public final class TestCluster: @unchecked Sendable {
 
     /// Stops every node and removes their directories.
     public func stop() {
-        let (all, clients) = lock.withLock { (members, Array(admins.values)) }
-        for client in clients { Task { await client.close() } }
+        let all = lock.withLock { members }
+        admins.closeAll()
         for node in all { node.server.stop() }
     }
 
@@ -298,15 +299,7 @@ public final class TestCluster: @unchecked Sendable {
     /// Sends `arguments` to `node` over an admin connection of its own.
     @discardableResult
     public func command(_ node: Node, _ arguments: [String]) async throws -> RESPValue {
-        let existing = lock.withLock { admins[node.id] }
-        let admin: GlideClient
-        if let existing {
-            admin = existing
-        } else {
-            admin = try await node.server.client { $0.credentials = credentials }
-            lock.withLock { admins[node.id] = admin }
-        }
-        return try await admin.customCommand(arguments)
+        try await admins.command(node.server, arguments)
     }
 
     /// Polls `condition` every 50 ms until it holds, failing after `timeout`.

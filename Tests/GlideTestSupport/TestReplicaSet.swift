@@ -7,8 +7,7 @@ public import Glide
 public final class TestReplicaSet: @unchecked Sendable {
     /// The servers, the primary first (as started; roles change with `promote`).
     public let servers: [TestServer]
-    private let lock = NSLock()
-    private var admins: [Int: GlideClient] = [:]
+    private let admins = AdminConnections { $0.requestTimeout = TestTiming.bound(.seconds(10)) }
 
     private init(servers: [TestServer]) {
         self.servers = servers
@@ -40,15 +39,7 @@ public final class TestReplicaSet: @unchecked Sendable {
     /// Runs `arguments` on `server` over an admin connection of its own.
     @discardableResult
     public func command(_ server: TestServer, _ arguments: [String]) async throws -> RESPValue {
-        let existing = lock.withLock { admins[server.port] }
-        let admin: GlideClient
-        if let existing {
-            admin = existing
-        } else {
-            admin = try await server.client { $0.requestTimeout = .seconds(10) }
-            lock.withLock { admins[server.port] = admin }
-        }
-        return try await admin.customCommand(arguments)
+        try await admins.command(server, arguments)
     }
 
     /// `INFO section` of `server`, as text.
@@ -83,6 +74,7 @@ public final class TestReplicaSet: @unchecked Sendable {
 
     /// Stops every server.
     public func stop() {
+        admins.closeAll()
         for server in servers { server.stop() }
     }
 }

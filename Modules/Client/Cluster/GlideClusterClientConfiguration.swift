@@ -1,5 +1,5 @@
 public import GlideTLS
-public import GlideTransport
+import GlideTransport
 
 /// Everything a `GlideClusterClient` needs to connect. Defaults follow GLIDE.
 public struct GlideClusterClientConfiguration: Sendable {

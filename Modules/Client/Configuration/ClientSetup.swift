@@ -1,4 +1,6 @@
+import GlideRouter
 import GlideTLS
+import GlideTopology
 import GlideTransport
 
 /// The settings both configurations share, as every connection of a client is made with them.
@@ -27,7 +29,26 @@ struct ClientOptions: Sendable {
     var checkTimeout: Duration { max(.seconds(1), requestTimeout) }
 }
 
-extension GlideClientConfiguration {
+/// The settings both configurations have, under the same names: what `ClientOptions` is read from.
+protocol SharedClientSettings {
+    var addresses: [NodeAddress] { get }
+    var useTLS: Bool { get }
+    var tlsConfiguration: TLSConfiguration? { get }
+    var credentials: ServerCredentials? { get }
+    var readFrom: ReadFrom { get }
+    var clientAZ: String? { get }
+    var requestTimeout: Duration { get }
+    var connectionTimeout: Duration { get }
+    var reconnectStrategy: BackoffStrategy { get }
+    var heartbeatInterval: Duration? { get }
+    var databaseID: Int { get }
+    var clientName: String? { get }
+    var protocolVersion: ProtocolVersion { get }
+    var inflightRequestsLimit: Int { get }
+    var eventLoop: EpollEventLoop { get }
+}
+
+extension SharedClientSettings {
     var options: ClientOptions {
         ClientOptions(addresses: addresses, useTLS: useTLS, tlsConfiguration: tlsConfiguration, credentials: credentials,
                       readFrom: readFrom, clientAZ: clientAZ, requestTimeout: requestTimeout, connectionTimeout: connectionTimeout,
@@ -37,15 +58,8 @@ extension GlideClientConfiguration {
     }
 }
 
-extension GlideClusterClientConfiguration {
-    var options: ClientOptions {
-        ClientOptions(addresses: addresses, useTLS: useTLS, tlsConfiguration: tlsConfiguration, credentials: credentials,
-                      readFrom: readFrom, clientAZ: clientAZ, requestTimeout: requestTimeout, connectionTimeout: connectionTimeout,
-                      reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
-                      clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
-                      eventLoop: eventLoop)
-    }
-}
+extension GlideClientConfiguration: SharedClientSettings {}
+extension GlideClusterClientConfiguration: SharedClientSettings {}
 
 /// The checks and preparations both clients' `create` share.
 enum ClientSetup {

@@ -1,5 +1,5 @@
 public import GlideTLS
-public import GlideTransport
+import GlideTransport
 
 /// Everything a standalone `GlideClient` needs to connect. Defaults follow GLIDE.
 public struct GlideClientConfiguration: Sendable {

@@ -204,6 +204,11 @@ struct ConnectionStateMachine<Waiter, Stream> {
         }
     }
 
+    /// Starts the first attempt of a connection that never connected (`idle`); nil otherwise.
+    mutating func connectIfIdle() -> Int? {
+        phase == .idle ? beginConnecting() : nil
+    }
+
     mutating func beginConnecting() -> Int {
         phase = .connecting
         generation += 1

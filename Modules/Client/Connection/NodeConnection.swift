@@ -169,6 +169,12 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         if let generation = machine.withLock({ $0.connectNow() }) { startConnect(generation: generation) }
     }
 
+    /// Starts the first attempt of a connection that never connected (a lazy client's other nodes,
+    /// once one of them connected).
+    func connectIfIdle() {
+        if let generation = machine.withLock({ $0.connectIfIdle() }) { startConnect(generation: generation) }
+    }
+
     /// Lets the next request start an attempt after a definitive failure.
     func allowRetryOnDemand() {
         machine.withLock { $0.allowRetryOnDemand() }

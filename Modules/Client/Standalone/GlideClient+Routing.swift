@@ -13,16 +13,17 @@ extension GlideClient {
     ///   while it waited) goes where the routes now say, if that is another node;
     /// - a read lost in flight is read again; a write lost in flight may have run, and fails.
     ///
-    /// `first` is the outcome of a first attempt made elsewhere (the one-node fast path).
+    /// `first` is the outcome of a first attempt made elsewhere (the one-node fast path);
+    /// `readFrom` overrides the configured strategy for this request.
     func sendRouted(_ name: String, flags: CommandFlags, deadline: Deadline, blocking: Bool, replies: Int = 1,
-                    first: (Connection, Result<ConnectionReply, GlideError>)? = nil,
+                    readFrom: ReadFrom? = nil, first: (Connection, Result<ConnectionReply, GlideError>)? = nil,
                     encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> ConnectionReply {
         if configuration.readOnly && flags.contains(.write) {
             throw GlideError(.configuration, "\(name) writes, and the client is read-only (readOnly)")
         }
         let read = flags.contains(.readonly) || configuration.readOnly
         var (target, result) = first ?? {
-            let target = routing.connection(forRead: read)
+            let target = routing.connection(forRead: read, override: readFrom)
             return (target, nil)
         }() as (Connection, Result<ConnectionReply, GlideError>?)
         if result == nil { result = await target.send(deadline: deadline, replies: replies, blocking: blocking, encode: encode) }
@@ -59,7 +60,7 @@ extension GlideClient {
             case .retry(let refresh):
                 guard attempts + 1 < RequestRecovery.maximumAttempts, Deadline.now() < deadline else { throw failure }
                 if refresh { await core.supervisor.checkRolesNow() }
-                let next = routing.connection(forRead: read)
+                let next = routing.connection(forRead: read, override: readFrom)
                 // Never sent, or refused as a replica: worth sending only where the routes now
                 // point elsewhere. (A read lost in flight may be read again on its reconnected node.)
                 if failure.code != .connectionClosed && next === target { throw failure }

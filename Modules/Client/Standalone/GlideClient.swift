@@ -68,8 +68,7 @@ public final class GlideClient: Sendable {
             topology: routing.table.withLock { $0.topology }, connections: routing.all, routing: routing,
             discoversReplicas: configuration.readFrom != .primary || configuration.readOnly,
             makeConnection: { [weak core] address in
-                // Only called while the client lives: the supervisor is closed with it.
-                core!.makeConnection(address, waitsThroughFailedAttempts: true)
+                core?.makeConnection(address, waitsThroughFailedAttempts: true)
             })
         await core.supervisor.followRoles(following)
         await core.supervisor.start()
@@ -137,6 +136,23 @@ public final class GlideClient: Sendable {
                                          first: first, encode: encode)
         if reply.token.type.isError { throw GlideError.server(reply.token, address: nil) }
         return reply.token
+    }
+
+    /// Sends `command` as `execute(_:)` does, but a read goes where `readFrom` says for this call
+    /// only: `.primary` for a read that must see the client's latest write, `.preferReplica` to
+    /// take one read off a busy primary.
+    public func execute<Command: GlideCommand>(_ command: Command, readFrom: ReadFrom) async throws(GlideError) -> Command.Response {
+        if let refusal = Command.multiplexingRefusal { throw GlideError(.configuration, refusal) }
+        let reply = try await sendRouted(Command.name, flags: Command.routing.flags,
+                                         deadline: core.deadline(blockingTimeout: command.blockingTimeout),
+                                         blocking: command.blockingTimeout != nil, readFrom: readFrom) { command.encode(into: &$0) }
+        if reply.token.type.isError { throw GlideError.server(reply.token, address: nil) }
+        if let database = command.selectedDatabase { try await databaseSelected(database) }
+        do {
+            return try command.decodeResponse(reply.token)
+        } catch {
+            throw ClientCore.unexpectedReply(Command.name, error, address: nil)
+        }
     }
 
     /// Switches every node's connection to `database` after a `SELECT` succeeded on one, and

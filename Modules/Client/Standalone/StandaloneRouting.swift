@@ -37,11 +37,13 @@ final class StandaloneRouting<Connection: AnyObject & Sendable>: Sendable {
         self.clientAZ = clientAZ
     }
 
-    /// The connection for a request: a read goes where `readFrom` says, anything else to the primary.
-    func connection(forRead read: Bool) -> Connection {
-        let turn = read && readFrom != .primary ? rotation.wrappingAdd(1, ordering: .relaxed).oldValue : 0
+    /// The connection for a request: a read goes where `readFrom` says (or `override`, for one
+    /// call), anything else to the primary.
+    func connection(forRead read: Bool, override: ReadFrom? = nil) -> Connection {
+        let strategy = override ?? readFrom
+        let turn = read && strategy != .primary ? rotation.wrappingAdd(1, ordering: .relaxed).oldValue : 0
         return table.withLock { table in
-            let index = read ? Self.readIndex(table, readFrom: readFrom, rotation: turn) : table.topology.primary
+            let index = read ? Self.readIndex(table, readFrom: strategy, rotation: turn) : table.topology.primary
             return table.connections[index]
         }
     }

@@ -11,8 +11,9 @@ struct RoleFollowing<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     let routing: StandaloneRouting<Connection>
     /// Whether replicas a primary lists are added (the client reads from replicas).
     let discoversReplicas: Bool
-    /// Makes the connection of a node found through another, supervised by this supervisor.
-    let makeConnection: @Sendable (NodeAddress) -> Connection
+    /// Makes the connection of a node found through another, supervised by this supervisor; nil
+    /// once the client is gone.
+    let makeConnection: @Sendable (NodeAddress) -> Connection?
     /// The role check under way, which concurrent callers share.
     var check: Task<Void, Never>?
 
@@ -27,12 +28,14 @@ extension ConnectionSupervisor {
         publishRoutes()
     }
 
-    /// A node's connection became ready: its handshake may say its role and zone.
+    /// A node's connection became ready: its handshake may say its role and zone. The nodes of a
+    /// lazy client that never connected follow the first one that did.
     func connectionReady(_ connection: Connection, _ info: ConnectionInfo) {
         guard var roles, let index = roles.connections.firstIndex(where: { $0 === connection }) else { return }
         roles.topology.connected(index, role: info.role, zone: info.availabilityZone)
         self.roles = roles
         reelect()
+        for other in roles.connections where other !== connection { other.connectIfIdle() }
     }
 
     /// A node's connection was lost or could not be opened. When it was the primary's, the other
@@ -92,7 +95,7 @@ extension ConnectionSupervisor {
             for address in roles.topology.roleReported(index, report) {
                 // A primary named by a replica is always followed; replicas only when read from.
                 if case .primary = report, !roles.discoversReplicas { continue }
-                let connection = roles.makeConnection(address)
+                guard let connection = roles.makeConnection(address) else { return }
                 _ = roles.topology.add(address)
                 roles.connections.append(connection)
                 added.append(connection)

@@ -8,7 +8,7 @@ import GlideTransport
 /// (connection events, its timer) reach it without a thread switch, and in tests a manual loop
 /// drives it step by step. It carries no request: requests go from the caller to the connection
 /// and back without it. Every task it starts is kept, and `close()` ends them all.
-actor ConnectionSupervisor<Loop: EventLoop & SerialExecutor, Connector: StreamConnector>: ConnectionObserver, EventHandler {
+actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: ConnectionObserver, EventHandler {
     typealias Connection = NodeConnection<Loop, Connector>
     typealias Listener = @Sendable (Connection, ConnectionEvent) -> Void
 
@@ -20,7 +20,7 @@ actor ConnectionSupervisor<Loop: EventLoop & SerialExecutor, Connector: StreamCo
     nonisolated let listener: Listener?
 
     /// Runs on the client's loop.
-    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.actorExecutor }
 
     var machine: SupervisionStateMachine<ObjectIdentifier>
     var connections: [ObjectIdentifier: Connection] = [:]

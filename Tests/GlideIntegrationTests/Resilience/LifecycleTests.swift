@@ -18,12 +18,7 @@ import Testing
             let client = try await GlideClient.create(configuration)
             parts.supervisor = client.core.supervisor
             parts.connection = client.routing.all[0]
-            let blocked = Task { () -> GlideError? in
-                do throws(GlideError) {
-                    _ = try await client.blpop(["never"], timeout: 30)
-                    return nil
-                } catch { return error }
-            }
+            let blocked = Task { await failure { _ = try await client.blpop(["never"], timeout: 30) } }
             try await Task.sleep(for: .milliseconds(300))  // heartbeats and checks come and go
             await client.close()
             #expect(await blocked.value?.code == .clientClosed)

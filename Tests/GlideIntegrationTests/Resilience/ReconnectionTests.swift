@@ -23,12 +23,7 @@ import Testing
             $0.databaseID = 2
         }
         try await client.select(5)
-        let blocked = Task { () -> GlideError? in
-            do throws(GlideError) {
-                _ = try await client.blpop(["never"], timeout: 30)
-                return nil
-            } catch { return error }
-        }
+        let blocked = Task { await failure { _ = try await client.blpop(["never"], timeout: 30) } }
         try await Task.sleep(for: .milliseconds(100))
         let killed = ContinuousClock.now
         await server.kill()
@@ -85,12 +80,7 @@ import Testing
         let client = try await server.client { $0.clientName = name }
         try await client.select(7)
         let id = try await client.customCommand(["CLIENT", "ID"]).intValue ?? 0
-        let blocked = Task { () -> GlideError? in
-            do throws(GlideError) {
-                _ = try await client.blpop(["never"], timeout: 30)
-                return nil
-            } catch { return error }
-        }
+        let blocked = Task { await failure { _ = try await client.blpop(["never"], timeout: 30) } }
         try await Task.sleep(for: .milliseconds(100))
         let admin = try await server.client()
         let killed = ContinuousClock.now

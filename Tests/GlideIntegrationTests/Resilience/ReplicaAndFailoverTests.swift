@@ -1,5 +1,6 @@
 import Foundation
 import Glide
+@testable import GlideClient
 import GlideTestSupport
 import Synchronization
 import Testing
@@ -21,6 +22,9 @@ import Testing
         #expect(try await set.calls(of: "set", on: set.primary) - setsBefore == 20)
         #expect(try await set.calls(of: "get", on: set.replicas[0]) - replicaGetsBefore == 20)
         #expect(try await set.calls(of: "get", on: set.primary) - primaryGetsBefore == 0)
+        // One read, from the primary, for this call only.
+        #expect(try await client.execute(GET("\(key):0").decoding(as: String?.self), readFrom: .primary) == "v")
+        #expect(try await set.calls(of: "get", on: set.primary) - primaryGetsBefore == 1)
         await client.close()
     }
 
@@ -34,6 +38,22 @@ import Testing
         let before = try await set.calls(of: "get", on: set.replicas[0])
         for _ in 0..<10 { #expect(try await client.get(key) == "v") }
         #expect(try await set.calls(of: "get", on: set.replicas[0]) - before == 10)
+        await client.close()
+    }
+
+    @Test func aLazyClientsOtherNodesConnectOnceOneHas() async throws {
+        let set = try await TestReplicaSet.start(replicas: 1)
+        defer { set.stop() }
+        let client = try await GlideClient.create(GlideClientConfiguration(
+            addresses: set.addresses, readFrom: .preferReplica, lazyConnect: true))
+        #expect(client.nodes.replicas.isEmpty)  // nothing connected yet
+        let key = SharedServer.uniqueKey()
+        try await client.set(key, "v")
+        try await Polling.waitUntil("the replica connects too", timeout: .seconds(10)) { client.nodes.replicas == [1] }
+        _ = try await client.customCommand(["WAIT", "1", "2000"])
+        let before = try await set.calls(of: "get", on: set.replicas[0])
+        #expect(try await client.get(key) == "v")
+        #expect(try await set.calls(of: "get", on: set.replicas[0]) - before == 1)
         await client.close()
     }
 
