@@ -242,9 +242,9 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
             if stopRequested.load(ordering: .acquiring) { break }
             let count = epoll_wait(epollDescriptor, events, Int32(capacity), -1)
             guard count > 0 else { continue }  // EINTR
+            var timerExpired = false
             for index in 0..<Int(count) {
-                let event = events[index]
-                switch event.data.u64 {
+                switch events[index].data.u64 {
                 case Self.wakeID:
                     var value: UInt64 = 0
                     _ = Glibc.read(wakeDescriptor, &value, 8)
@@ -252,9 +252,17 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
                     var expirations: UInt64 = 0
                     _ = Glibc.read(timerDescriptor, &expirations, 8)
                     armedDeadline = .distantFuture
+                    timerExpired = true
                 default:
-                    dispatch(event)
+                    break
                 }
+            }
+            // Deadlines that passed before this wake-up are honoured before the bytes it brought
+            // are read: a reply read after its request's deadline is discarded, whatever order
+            // the kernel listed the events in (the first cause wins, even after a stall).
+            if timerExpired { fireTimers() }
+            for index in 0..<Int(count) where events[index].data.u64 < Self.timerID {
+                dispatch(events[index])
             }
         }
         closeDescriptor(timerDescriptor)
