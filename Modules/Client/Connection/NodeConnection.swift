@@ -333,9 +333,10 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
             writeHandshake(bytes, generation: generation)
         case .ready(let job, let info, let waiters):
             isReady.store(true, ordering: .relaxed)
+            // The observer first, so whoever waited for the connection finds the routes updated.
+            observer?.connectionChanged(id, .ready(info))
             ThreadSanitizer.released(by: self)
             for waiter in waiters { waiter.resume(returning: .success(Self.connectedReply)) }
-            observer?.connectionChanged(id, .ready(info))
             if let job { runWriter(job) }
         case .failed(let teardown):
             perform(teardown)

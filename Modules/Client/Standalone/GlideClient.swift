@@ -75,10 +75,22 @@ public final class GlideClient: Sendable {
     }
 
     /// Connects every node at once and waits for each attempt's own outcome, then asks the nodes
-    /// for their roles (unless there is one node and nothing to find).
+    /// for their roles (unless there is one node and nothing to find), and waits for the first
+    /// attempt of each node found that way, so the first request already has every route.
     private func connectAll() async throws(GlideError) {
         let connections = routing.all
-        let outcomes = await withTaskGroup(of: (Int, GlideError?).self) { group in
+        let outcomes = await Self.connect(connections)
+        if let definitive = outcomes.compactMap({ $0 }).first(where: { $0.code != .connectionFailed }) { throw definitive }
+        if outcomes.allSatisfy({ $0 != nil }), let first = outcomes[0] { throw first }
+        guard single == nil else { return }
+        await core.supervisor.checkRolesNow()
+        // A node found now is optional: its failure to connect is the supervisor's to retry.
+        _ = await Self.connect(Array(routing.all.dropFirst(connections.count)))
+    }
+
+    /// Connects `connections` at once; each attempt's failure, in order.
+    private static func connect(_ connections: [Connection]) async -> [GlideError?] {
+        await withTaskGroup(of: (Int, GlideError?).self) { group in
             for (index, connection) in connections.enumerated() {
                 group.addTask { (index, Self.outcome(of: await connection.connect())) }
             }
@@ -86,9 +98,6 @@ public final class GlideClient: Sendable {
             for await (index, outcome) in group { outcomes[index] = outcome }
             return outcomes
         }
-        if let definitive = outcomes.compactMap({ $0 }).first(where: { $0.code != .connectionFailed }) { throw definitive }
-        if outcomes.allSatisfy({ $0 != nil }), let first = outcomes[0] { throw first }
-        if single == nil { await core.supervisor.checkRolesNow() }
     }
 
     private static func outcome(of result: Result<Void, GlideError>) -> GlideError? {
