@@ -21,6 +21,15 @@ public enum Polling {
     }
 }
 
+/// Runs blocking work (a child process, a blocking socket probe) on a thread of its own, so it
+/// never holds one of the few threads of Swift's cooperative pool that every test shares: a test
+/// stalled there would measure the stall.
+public func offThePool<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
 /// The error `body` throws, or `nil` when it returns: for a request whose failure a test inspects
 /// after it ran in a task of its own. (An error of another type comes back as a protocol error
 /// that names it, so a test expecting a `GlideError` code fails with it in view.)

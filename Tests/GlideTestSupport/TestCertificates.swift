@@ -42,7 +42,8 @@ public final class TestCertificates: Sendable {
     public func caPEM() throws -> String { try String(contentsOfFile: caCertificate, encoding: .utf8) }
 
     private static let shared = Task { () throws -> TestCertificates in
-        let made = try make()
+        // openssl makes RSA keys for seconds: on a thread of its own, not the cooperative pool.
+        let made = try await offThePool { try make() }
         lock.withLock { made_ = made }
         return made
     }

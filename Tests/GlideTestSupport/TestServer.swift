@@ -109,7 +109,12 @@ public final class TestServer: @unchecked Sendable {
             if !process.isRunning {
                 throw ServerStartFailure("\(binary) exited with status \(process.terminationStatus): \(log())")
             }
-            if usesTLS ? listensForTLS(process) : FreePort.servesRESP(port: port, pid: process.processIdentifier) { return }
+            // The probes block on sockets: off the cooperative pool.
+            let pid = process.processIdentifier
+            let port = self.port
+            let up = usesTLS ? try await offThePool { [self] in listensForTLS(process) }
+                : try await offThePool { FreePort.servesRESP(port: port, pid: pid) }
+            if up { return }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw ServerStartFailure("\(binary) did not accept connections on port \(port) within 10 s: \(log())")
