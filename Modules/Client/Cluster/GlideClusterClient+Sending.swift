@@ -9,18 +9,19 @@ enum ClusterReplies: Sendable {
 }
 
 extension GlideClusterClient {
-    /// Where a single-node request goes next.
-    enum SlotTarget {
-        /// The shard serving the slot (a replica when allowed).
-        case slot(UInt16, replica: Bool)
-        /// The node an `ASK` named, with `ASKING` first.
-        case asking(NodeAddress)
+    /// What a request driven by `ClusterRequestStateMachine` ended with.
+    struct Answer {
+        var reply: ConnectionReply
+        /// The node that answered.
+        var node: NodeAddress
+        /// The reply is a server error that answers the request.
+        var isError: Bool
     }
 
     // MARK: One slot
 
     /// Sends a request for `slot` and returns its reply, following redirections and retrying as
-    /// `ClusterRecovery` decides, until `deadline`. Server errors that end the request throw.
+    /// `ClusterRequestStateMachine` decides, until `deadline`. Server errors that end the request throw.
     @usableFromInline
     func send(toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline,
               encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
@@ -28,128 +29,106 @@ extension GlideClusterClient {
     }
 
     /// `send(toSlot:replica:readOnly:deadline:encode:)` for a request of `replies` replies (a
-    /// transaction): the last reply comes back, with the first error among the others.
+    /// transaction): the last reply comes back, with the first error among the others; a
+    /// refused transaction's reply comes back for the caller to explain.
     func send(toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, replies: Int,
               encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> ConnectionReply {
-        var target = SlotTarget.slot(slot, replica: replica)
-        var redirections = 0
-        var waits = 0
-        // The server condition (TRYAGAIN, CLUSTERDOWN, …) the request last waited out: when the
-        // deadline ends the waiting, that condition is the cause, whether the deadline passed
-        // during a pause or during the retry after it.
-        var waitedFor: (token: RESPToken, node: NodeAddress)?
+        // An explicit replica route on a client that otherwise reads from primaries: the replica
+        // serves reads once told READONLY.
+        let machine = ClusterRequestStateMachine(target: .slot(slot, replica: replica), readOnly: readOnly,
+                                                 replicaNeedsReadOnly: configuration.readFrom == .primary, deadline: deadline)
+        let answer = try await run(machine, replies: replies, encode: encode)
+        if answer.isError && replies == 1 { throw GlideError.server(answer.reply.token, address: answer.node.description) }
+        return answer.reply
+    }
+
+    /// Sends a pre-encoded request to one chosen node (by address, or for a keyless command).
+    /// Nothing redirects such a request; transient conditions are waited out within the deadline.
+    /// A server error throws, or comes back as the reply when `throwingServerErrors` is false.
+    func sendOnce(_ request: RESPCommandBuffer, to address: NodeAddress, deadline: Deadline, readOnly: Bool = false,
+                  throwingServerErrors: Bool = true) async throws(GlideError) -> RESPToken {
+        let machine = ClusterRequestStateMachine(target: .node(address), readOnly: readOnly, deadline: deadline)
+        let answer = try await run(machine, replies: 1) { $0.append(request) }
+        if answer.isError && throwingServerErrors { throw GlideError.server(answer.reply.token, address: answer.node.description) }
+        return answer.reply.token
+    }
+
+    /// Runs `machine` to its answer: performs the sends and pauses it asks for and applies its
+    /// changes to the slot map. Connection and deadline failures throw.
+    func run(_ machine: consuming ClusterRequestStateMachine, replies: Int,
+             encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> Answer {
+        var machine = machine
+        var step = machine.start()
+        var last: (reply: ConnectionReply, node: NodeAddress)?
         while true {
+            if let move = step.moveSlot { nodes.applyMoved(slot: move.slot, to: move.address) }
+            if step.refreshTopology { refresher.requestRefresh() }
             if closed { throw GlideError(.clientClosed, "the client was closed") }
-            let connection: ClusterNodes.Connection
-            var prefix: [StaticString] = []
-            switch target {
-            case .slot(let slot, let replica):
-                guard let found = nodes.connection(forSlot: slot, replica: replica) else {
-                    if closed { throw GlideError(.clientClosed, "the client was closed") }
-                    // No shard serves the slot (yet): the topology may be catching up.
-                    refresher.requestRefresh()
-                    guard waits < ClusterRecovery.maximumWaits,
-                          try await pause(ClusterRecovery.backoff(attempt: waits), before: deadline) else {
-                        throw GlideError(.routing, "no node of the cluster serves slot \(slot)")
+            switch step.action {
+            case .succeed, .failWithReply:
+                let (reply, node) = last!
+                return Answer(reply: reply, node: node, isError: { if case .failWithReply = step.action { true } else { false } }())
+            case .fail(let error):
+                throw error
+            case .wait(let until):
+                step = await pause(until: until) ? machine.waitEnded() : machine.waitCancelled()
+            case .send(let destination, let prefix):
+                let connection: ClusterNodes.Connection
+                switch destination {
+                case .shard(let slot, let replica):
+                    guard let found = nodes.connection(forSlot: slot, replica: replica) else {
+                        step = machine.noNodeServesSlot(now: .now())
+                        continue
                     }
-                    waits += 1
-                    continue
-                }
-                connection = found
-                // An explicit replica route on a client that otherwise reads from primaries:
-                // the replica serves reads once told READONLY.
-                if replica && configuration.readFrom == .primary { prefix = ["READONLY"] }
-            case .asking(let address):
-                guard let found = nodes.connection(toNew: address) else { throw GlideError(.clientClosed, "the client was closed") }
-                connection = found
-                prefix = ["ASKING"]
-            }
-
-            let result: Result<ConnectionReply, GlideError>
-            if prefix.isEmpty {
-                result = await connection.send(deadline: deadline, replies: replies, encode: encode)
-            } else {
-                let commands = prefix
-                result = await connection.send(deadline: deadline, replies: replies + commands.count) { buffer in
-                    for command in commands { buffer.writeRESPCommand(command) }
-                    encode(&buffer)
-                }
-            }
-
-            let node = connection.connector.address
-            switch result {
-            case .success(let reply):
-                guard reply.token.type.isError else { return reply }
-                // A transaction the node refused (EXECABORT) says why in its queued replies.
-                let cause = replies > 1 ? reply.queuedError ?? reply.token : reply.token
-                let message = cause.stringBytes?.string ?? ""
-                switch ClusterRecovery.decide(serverError: message, from: node, redirections: redirections, waits: waits) {
-                case .moved(let movedSlot, let address):
-                    nodes.applyMoved(slot: movedSlot, to: address)
-                    refresher.requestRefresh()
-                    redirections += 1
-                    target = .slot(movedSlot, replica: false)
-                case .ask(let address):
-                    redirections += 1
-                    target = .asking(address)
-                case .retry(let delay, let refresh):
-                    if refresh { refresher.requestRefresh() }
-                    waitedFor = (cause, node)
-                    guard try await pause(delay, before: deadline) else { throw Self.gaveUp(waitingFor: cause, at: node, waits: waits) }
-                    waits += 1
-                    // TRYAGAIN from the node an ASK named (a multi-key request whose keys are
-                    // split by the migration): ask that node again, not the source.
-                    if case .asking = target, message.hasPrefix("TRYAGAIN") { continue }
-                    target = .slot(slot, replica: false)
-                case .fail:
-                    if replies > 1 { return reply }  // the caller explains a failed transaction
-                    throw GlideError.server(reply.token, address: node.description)
-                }
-            case .failure(let error):
-                if error.code == .timeout, let (cause, node) = waitedFor { throw Self.gaveUp(waitingFor: cause, at: node, waits: waits) }
-                if error.code == .clientClosed {
-                    if closed { throw error }
-                    // The node left the topology and its connection was retired with this request
-                    // on it. A read is tried again where the map now says; a write may have run.
-                    guard readOnly, redirections < ClusterRecovery.maximumRedirections else {
-                        throw GlideError(.connectionClosed, "the node left the cluster while the request was in flight; "
-                                         + "it may or may not have run", address: node.description)
+                    connection = found
+                case .node(let address):
+                    // A node an ASK named may be new to the map; a node the caller chose must be in it.
+                    let found = prefix == .asking ? nodes.connection(toNew: address) : nodes.connection(to: address)
+                    guard let found else {
+                        if closed || prefix == .asking { throw GlideError(.clientClosed, "the client was closed") }
+                        throw GlideError(.routing, "\(address) is not a node of the cluster")
                     }
-                    redirections += 1
-                    target = .slot(slot, replica: false)
-                    continue
+                    connection = found
                 }
-                if error.code == .connectionFailed || error.code == .connectionClosed { refresher.requestRefresh() }
-                switch ClusterRecovery.decide(connectionError: error, readOnly: readOnly, waits: waits) {
-                case .retry(let delay, _):
-                    guard try await pause(delay, before: deadline) else { throw error }
-                    waits += 1
-                    target = .slot(slot, replica: false)
-                default:
-                    throw error
+                let node = connection.connector.address
+                let result: Result<ConnectionReply, GlideError>
+                switch prefix {
+                case .none:
+                    result = await connection.send(deadline: machine.deadline, replies: replies, encode: encode)
+                case .asking, .readOnly:
+                    let command: StaticString = prefix == .asking ? "ASKING" : "READONLY"
+                    result = await connection.send(deadline: machine.deadline, replies: replies + 1) { buffer in
+                        buffer.writeRESPCommand([command])
+                        encode(&buffer)
+                    }
+                }
+                switch result {
+                case .success(let reply):
+                    last = (reply, node)
+                    guard reply.token.type.isError else {
+                        step = machine.replied()
+                        continue
+                    }
+                    // A transaction the node refused (EXECABORT) says why in its queued replies.
+                    let cause = replies > 1 ? reply.queuedError ?? reply.token : reply.token
+                    step = machine.repliedError(cause.stringBytes?.string ?? "", from: node, now: .now())
+                case .failure(let error):
+                    if error.code == .clientClosed && closed { throw error }
+                    step = machine.failed(error, at: node, now: .now())
                 }
             }
         }
     }
 
-    /// The error of a request whose deadline ended its waiting out of a server condition: a
-    /// timeout, tagged with the condition's code (`TRYAGAIN`, `CLUSTERDOWN`, …) and message.
-    static func gaveUp(waitingFor cause: RESPToken, at node: NodeAddress, waits: Int) -> GlideError {
-        let message = cause.stringBytes?.string ?? ""
-        return GlideError(.timeout, "the request timed out after waiting out \(waits + 1) replies of: \(message)",
-                          serverCode: cause.errorCode, address: node.description)
-    }
-
-    /// Sleeps for `delay` when there is time for it before `deadline`; `false` when there isn't,
-    /// or when the caller's task is cancelled. Throws `.clientClosed` once the client is closed.
-    func pause(_ delay: Duration, before deadline: Deadline) async throws(GlideError) -> Bool {
-        guard Deadline.now() + delay < deadline, !Task.isCancelled else { return false }
+    /// Sleeps until `until`; `false` when the caller's task is cancelled first. Throws
+    /// `.clientClosed` once the client is closed.
+    func pause(until: Deadline) async -> Bool {
+        guard !Task.isCancelled else { return false }
         do {
-            try await Task.sleep(for: delay)
+            try await Task.sleep(for: until - .now())
         } catch {
             return false  // cancelled while waiting
         }
-        if closed { throw GlideError(.clientClosed, "the client was closed") }
         return true
     }
 
@@ -188,19 +167,16 @@ extension GlideClusterClient {
             let replica = replicaAllowed && (explicitRoute || configuration.readFrom != .primary)
             return .single(try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline) { $0.append(request) })
         case .randomNode(let primaryOnly):
-            guard let (address, connection) = nodes.anyNode(primaryOnly: primaryOnly) else {
+            guard let (address, _) = nodes.anyNode(primaryOnly: primaryOnly) else {
                 throw GlideError(.routing, "the client knows no node of the cluster")
             }
-            return .single(try await sendOnce(request, to: connection, at: address, deadline: deadline, readOnly: readOnly))
+            return .single(try await sendOnce(request, to: address, deadline: deadline, readOnly: readOnly))
         case .address(let address):
-            guard let connection = nodes.connection(to: address) else {
-                throw GlideError(.routing, "\(address) is not a node of the cluster")
-            }
-            return .single(try await sendOnce(request, to: connection, at: address, deadline: deadline, readOnly: readOnly))
+            return .single(try await sendOnce(request, to: address, deadline: deadline, readOnly: readOnly))
         case .allNodes, .allPrimaries:
             let targets = decision.target == .allNodes ? nodes.allNodes() : nodes.primaries()
             guard !targets.isEmpty else { throw GlideError(.routing, "the client knows no node of the cluster") }
-            let replies = try await fanOut(targets.map { .node($0.0, $0.1, request) }, readOnly: readOnly, deadline: deadline)
+            let replies = try await fanOut(targets.map { .node($0.0, request) }, readOnly: readOnly, deadline: deadline)
             if decision.aggregation == .perNode {
                 return .perNode(Dictionary(zip(targets.map(\.0), replies), uniquingKeysWith: { first, _ in first }))
             }
@@ -229,41 +205,10 @@ extension GlideClusterClient {
         }
     }
 
-    /// Sends a pre-encoded request to one chosen node (by address, or for a keyless command).
-    /// Nothing redirects such a request; transient conditions (`LOADING`, `TRYAGAIN`,
-    /// `CLUSTERDOWN`, a node that can't be reached) are waited out as `ClusterRecovery` says,
-    /// within the deadline.
-    func sendOnce(_ request: RESPCommandBuffer, to connection: ClusterNodes.Connection, at address: NodeAddress,
-                  deadline: Deadline, readOnly: Bool = false, throwingServerErrors: Bool = true) async throws(GlideError) -> RESPToken {
-        var waits = 0
-        while true {
-            if closed { throw GlideError(.clientClosed, "the client was closed") }
-            switch await connection.send(deadline: deadline, encode: { $0.append(request) }) {
-            case .failure(let error):
-                if error.code == .connectionFailed || error.code == .connectionClosed { refresher.requestRefresh() }
-                guard case .retry(let delay, _) = ClusterRecovery.decide(connectionError: error, readOnly: readOnly, waits: waits),
-                      try await pause(delay, before: deadline) else { throw error }
-            case .success(let reply):
-                guard reply.token.type.isError else { return reply.token }
-                let message = reply.token.stringBytes?.string ?? ""
-                switch ClusterRecovery.decide(serverError: message, from: address, redirections: 0, waits: waits) {
-                case .retry(let delay, let refresh):
-                    if refresh { refresher.requestRefresh() }
-                    if try await pause(delay, before: deadline) { break }
-                    fallthrough
-                default:
-                    if throwingServerErrors { throw GlideError.server(reply.token, address: address.description) }
-                    return reply.token
-                }
-            }
-            waits += 1
-        }
-    }
-
     /// One request of a fan-out.
     enum FanOutRequest: Sendable {
         /// A pre-encoded request to one node; its server error is a reply, not a failure.
-        case node(NodeAddress, ClusterNodes.Connection, RESPCommandBuffer)
+        case node(NodeAddress, RESPCommandBuffer)
         /// One slot's part of a split command.
         case batch(SlotBatch, replica: Bool)
     }
@@ -309,8 +254,8 @@ extension GlideClusterClient {
     func run(_ request: FanOutRequest, readOnly: Bool, deadline: Deadline) async -> Result<RESPToken, GlideError> {
         do throws(GlideError) {
             switch request {
-            case .node(let address, let connection, let encoded):
-                return .success(try await sendOnce(encoded, to: connection, at: address, deadline: deadline, readOnly: readOnly,
+            case .node(let address, let encoded):
+                return .success(try await sendOnce(encoded, to: address, deadline: deadline, readOnly: readOnly,
                                                    throwingServerErrors: false))
             case .batch(let batch, let replica):
                 return .success(try await send(toSlot: batch.slot, replica: replica, readOnly: readOnly, deadline: deadline) {

@@ -2,7 +2,7 @@ import GlideTransport
 
 /// Whether a failed request is tried again: the one place both clients ask. (The cluster
 /// client's redirections and waits, `MOVED`, `ASK`, `TRYAGAIN` and the rest, are decided by
-/// `ClusterRecovery`, which asks this for what the two clients share.)
+/// `ClusterRequestStateMachine`, which asks this for what the two clients share.)
 enum RequestRecovery: Equatable, Sendable {
     /// Try again where the client's view of its nodes then says; `refresh` first refreshes that
     /// view (the cluster topology, or the standalone nodes' roles).
@@ -40,7 +40,7 @@ enum RequestRecovery: Equatable, Sendable {
     /// After a server error whose code (first word) is `code`, on a standalone node. `READONLY`
     /// means a write reached a node that is no longer a primary, and did not run: it goes where
     /// the roles now say. `LOADING` means the node is loading its data (after a restart): the
-    /// request did not run, and waits. (A cluster node's errors are `ClusterRecovery`'s.)
+    /// request did not run, and waits. (A cluster node's errors are `ClusterRequestStateMachine`'s.)
     static func decide(serverErrorCode code: String?, attempts: Int, waits: Int) -> RequestRecovery {
         switch code {
         case "READONLY" where attempts < maximumAttempts: .retry(refresh: true)
