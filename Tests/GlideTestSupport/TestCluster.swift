@@ -260,6 +260,37 @@ public final class TestCluster: @unchecked Sendable {
         await node.server.kill()
     }
 
+    /// Starts a killed `node` again on its port and directory: it rejoins with its node ID, its
+    /// `nodes.conf` kept (its data is not: nothing is persisted).
+    public func restart(_ node: Node) async throws {
+        try await node.server.restart()
+    }
+
+    /// Moves every slot of `slots` to `target`, as `--cluster reshard` does, one slot at a time:
+    /// IMPORTING and MIGRATING, the keys moved in batches, then the slot given to `target` on
+    /// every node. Waits once, at the end, until every node agrees.
+    public func reshard(_ slots: some Sequence<UInt16>, to target: Node) async throws {
+        let map = SlotMap(try await topology(from: target))
+        for slot in slots {
+            guard let owner = map.primary(forSlot: slot), owner != target.address,
+                  let source = nodes.first(where: { $0.address == owner }) else { continue }
+            _ = try await command(target, ["CLUSTER", "SETSLOT", String(slot), "IMPORTING", source.id])
+            _ = try await command(source, ["CLUSTER", "SETSLOT", String(slot), "MIGRATING", target.id])
+            while true {
+                let keys = try await command(source, ["CLUSTER", "GETKEYSINSLOT", String(slot), "100"]).arrayValue?
+                    .compactMap(\.stringValue) ?? []
+                if keys.isEmpty { break }
+                _ = try await command(source, ["MIGRATE", "127.0.0.1", String(target.address.port), "", "0", "5000", "KEYS"] + keys)
+            }
+            // The target first, then the source, as the reshard tool does: no moment where
+            // neither serves the slot.
+            for node in [target, source] + liveNodes.filter({ $0.id != target.id && $0.id != source.id }) {
+                _ = try? await command(node, ["CLUSTER", "SETSLOT", String(slot), "NODE", target.id])
+            }
+        }
+        try await waitUntilConsistent()
+    }
+
     /// Waits until a replica of the killed `primary` has taken over its slots.
     public func waitForFailover(of primary: Node, timeout: Duration = .seconds(30)) async throws {
         try await waitUntil("a replica replaces \(primary)", timeout: timeout) {

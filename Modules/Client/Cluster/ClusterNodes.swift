@@ -98,9 +98,11 @@ final class ClusterNodes: Sendable {
         return candidates[Int(UInt(bitPattern: turn) % UInt(candidates.count))]
     }
 
-    /// The addresses to ask for the topology: the known primaries, their replicas, then the seeds.
+    /// The addresses to ask for the topology: the known primaries, their replicas, then the
+    /// seeds; only the seeds with `refreshTopologyFromInitialNodes`.
     func discoveryCandidates() -> [NodeAddress] {
-        state.withLock { $0.map.addresses } + configuration.addresses
+        if configuration.refreshTopologyFromInitialNodes { return configuration.addresses }
+        return state.withLock { $0.map.addresses } + configuration.addresses
     }
 
     /// The topology adopted last.

@@ -41,6 +41,11 @@ public struct GlideClusterClientConfiguration: Sendable {
     public var topologyRefresh: TopologyRefreshPolicy
     /// How many nodes a refresh asks for their view of the cluster. 10, as GLIDE.
     public var topologySampleSize: Int
+    /// Refreshes, periodic and on demand, ask only the seed `addresses`, never the nodes the
+    /// client discovered (GLIDE 2.2's `refreshTopologyFromInitialNodes`): for seeds that are a
+    /// stable endpoint, such as a DNS name or a load balancer, in front of nodes whose own
+    /// addresses change. Off by default.
+    public var refreshTopologyFromInitialNodes: Bool
     /// The event loop the connections run on (tests give a loop of their own).
     var eventLoop: EpollEventLoop = .shared
 
@@ -61,7 +66,8 @@ public struct GlideClusterClientConfiguration: Sendable {
         protocolVersion: ProtocolVersion = .resp3,
         inflightRequestsLimit: Int = 1000,
         topologyRefresh: TopologyRefreshPolicy = TopologyRefreshPolicy(),
-        topologySampleSize: Int = 10
+        topologySampleSize: Int = 10,
+        refreshTopologyFromInitialNodes: Bool = false
     ) {
         self.addresses = addresses
         self.useTLS = useTLS
@@ -79,5 +85,6 @@ public struct GlideClusterClientConfiguration: Sendable {
         self.inflightRequestsLimit = inflightRequestsLimit
         self.topologyRefresh = topologyRefresh
         self.topologySampleSize = topologySampleSize
+        self.refreshTopologyFromInitialNodes = refreshTopologyFromInitialNodes
     }
 }

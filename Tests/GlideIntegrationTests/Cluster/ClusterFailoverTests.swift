@@ -102,6 +102,8 @@ final class LoadState: Sendable {
     let stop = Atomic<Bool>(false)
     let failures = Lock<[String]>([])
     let operations = Atomic<Int>(0)
+    /// Typed errors callers saw (each one also checked against what is allowed).
+    let errors = Atomic<Int>(0)
 }
 
 extension ClusterFailoverTests {
