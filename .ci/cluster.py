@@ -39,23 +39,48 @@ def bulk(port, *args):
 
 
 class Cluster:
-    """`primaries` valkey-server nodes in cluster mode, every slot served, no replicas."""
+    """`primaries` valkey-server nodes in cluster mode, every slot served, each with `replicas`
+    replicas in sync; `extra` arguments go to every node."""
 
-    def __init__(self, binary, primaries=3):
+    def __init__(self, binary, primaries=3, replicas=0, extra=()):
         self.nodes = []
-        for _ in range(primaries):
+        for _ in range(primaries * (1 + replicas)):
             port, bus = free_port(), free_port()
             directory = tempfile.mkdtemp(prefix="glide-cluster-")
             process = subprocess.Popen(
                 [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
                  "--appendonly", "no", "--daemonize", "no", "--cluster-enabled", "yes", "--cluster-port", str(bus),
-                 "--cluster-config-file", "nodes.conf", "--logfile", os.path.join(directory, "server.log")])
+                 "--cluster-config-file", "nodes.conf", "--logfile", os.path.join(directory, "server.log"), *extra])
             self.nodes.append((process, port, bus, directory))
         try:
             self._assemble(primaries)
+            self._replicate(primaries)
         except BaseException:
             self.stop()
             raise
+
+    def _replicate(self, primaries):
+        """Makes the nodes after the primaries their replicas, in turn, and waits until each is in sync."""
+        replicas = self.nodes[primaries:]
+        if not replicas:
+            return
+        for _ in range(400):
+            if all(len(bulk(port, "CLUSTER", "NODES").strip().splitlines()) == len(self.nodes) for _, port, _, _ in self.nodes):
+                break
+            time.sleep(0.05)
+        for index, (_, port, _, _) in enumerate(replicas):
+            primary_port = self.nodes[index % primaries][1]
+            command(port, "CLUSTER", "REPLICATE", bulk(primary_port, "CLUSTER", "MYID"))
+        for _ in range(400):
+            if all("master_link_status:up" in bulk(port, "INFO", "replication") for _, port, _, _ in replicas):
+                return
+            time.sleep(0.05)
+        sys.exit("the replicas did not sync")
+
+    def primary(self, index):
+        """The process and client port of primary `index`."""
+        process, port, _, _ = self.nodes[index]
+        return process, port
 
     @property
     def port(self):
@@ -69,7 +94,7 @@ class Cluster:
                         break
                 except OSError:
                     time.sleep(0.05)
-        for index, (_, port, _, _) in enumerate(self.nodes):
+        for index, (_, port, _, _) in enumerate(self.nodes[:primaries]):
             command(port, "CLUSTER", "ADDSLOTSRANGE", 16384 * index // primaries, 16384 * (index + 1) // primaries - 1)
         for _, port, bus, _ in self.nodes[1:]:
             command(self.port, "CLUSTER", "MEET", "127.0.0.1", port, bus)

@@ -2,6 +2,7 @@
 //
 //   glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t tests] [-d size]
 //                   [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv]
+//                   [-t failover --kill-pid PID --victim-port PORT]
 //
 // Every task shares one client, so `-c` is the number of concurrent callers multiplexed on one
 // connection (one per node with `--cluster`, which connects a GlideClusterClient to the cluster
@@ -10,6 +11,8 @@
 // `-P n` sends the commands as transactions of n commands each. Tests: get, set,
 // mixed (alternating SET and GET), incr, ping. Reports requests per second, p50 and p99 latency
 // per request (per transaction with -P), and the process's CPU seconds per 100,000 commands.
+// `-t failover` (with `--cluster`) runs mixed GET/SET for 12 s and SIGKILLs the primary listening
+// on `--victim-port`, whose PID the caller started and passes, after 3 s (Failover.swift).
 import Foundation
 import Glide
 
@@ -30,6 +33,8 @@ struct Options {
     var tls = false
     var caCertificate: String?
     var insecure = false
+    var killPID: Int32?
+    var victimPort: Int?
 }
 
 func parseOptions() -> Options {
@@ -68,8 +73,10 @@ func parseOptions() -> Options {
         case "--tls": options.tls = true
         case "--cacert": options.caCertificate = value(flag)
         case "--insecure": options.insecure = true
+        case "--kill-pid": options.killPID = Int32(number(flag))
+        case "--victim-port": options.victimPort = number(flag)
         default:
-            print("usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t get,set,mixed,incr,ping] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--memory]")
+            print("usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t get,set,mixed,incr,ping] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--memory] [--kill-pid PID --victim-port PORT]")
             exit(flag == "--help" ? 0 : 2)
         }
     }
@@ -236,6 +243,15 @@ for start in stride(from: 0, to: keys.count, by: 500) {
 }
 
 for test in options.tests {
+    if test == "failover" {
+        guard let cluster, let pid = options.killPID, let port = options.victimPort else {
+            print("-t failover needs --cluster, --kill-pid and --victim-port")
+            exit(2)
+        }
+        try await runFailover(cluster, keys: keys, value: value, tasks: options.clients,
+                              failover: FailoverOptions(pid: pid, port: port))
+        continue
+    }
     let batch = options.pipeline
     let requests = max(1, options.requests / batch)
     let chosen = batch > 1 ? transactionOperation(test, batch: batch, on: standalone!)
