@@ -35,9 +35,19 @@ extension GlideClusterClient {
               encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> ConnectionReply {
         // An explicit replica route on a client that otherwise reads from primaries: the replica
         // serves reads once told READONLY.
+        let replicaNeedsReadOnly = configuration.readFrom == .primary
+        var first: Attempt?
+        // The first attempt is the one `start()` asks for when there is no prefix, made before the
+        // machine exists: a request answered at once (nearly all) pays nothing for the retry logic
+        // it doesn't use (≈8 % of C2's throughput when the machine ran every request).
+        if !(replica && replicaNeedsReadOnly), !closed, let connection = nodes.connection(forSlot: slot, replica: replica) {
+            let result = await connection.send(deadline: deadline, replies: replies, encode: encode)
+            if case .success(let reply) = result, !reply.token.type.isError { return reply }
+            first = Attempt(result: result, node: connection.connector.address)
+        }
         let machine = ClusterRequestStateMachine(target: .slot(slot, replica: replica), readOnly: readOnly,
-                                                 replicaNeedsReadOnly: configuration.readFrom == .primary, deadline: deadline)
-        let answer = try await run(machine, replies: replies, encode: encode)
+                                                 replicaNeedsReadOnly: replicaNeedsReadOnly, deadline: deadline)
+        let answer = try await run(machine, after: first, replies: replies, encode: encode)
         if answer.isError && replies == 1 { throw GlideError.server(answer.reply.token, address: answer.node.description) }
         return answer.reply
     }
@@ -48,26 +58,34 @@ extension GlideClusterClient {
     func sendOnce(_ request: RESPCommandBuffer, to address: NodeAddress, deadline: Deadline, readOnly: Bool = false,
                   throwingServerErrors: Bool = true) async throws(GlideError) -> RESPToken {
         let machine = ClusterRequestStateMachine(target: .node(address), readOnly: readOnly, deadline: deadline)
-        let answer = try await run(machine, replies: 1) { $0.append(request) }
+        let answer = try await run(machine, after: nil, replies: 1) { $0.append(request) }
         if answer.isError && throwingServerErrors { throw GlideError.server(answer.reply.token, address: answer.node.description) }
         return answer.reply.token
     }
 
-    /// Runs `machine` to its answer: performs the sends and pauses it asks for and applies its
-    /// changes to the slot map. Connection and deadline failures throw.
-    func run(_ machine: consuming ClusterRequestStateMachine, replies: Int,
+    /// One attempt's outcome, and the node it went to.
+    struct Attempt {
+        var result: Result<ConnectionReply, GlideError>
+        var node: NodeAddress
+    }
+
+    /// Runs `machine` to its answer, starting from the outcome of an attempt already made when
+    /// there is one: performs the sends and pauses it asks for and applies its changes to the
+    /// slot map. Connection and deadline failures throw.
+    func run(_ machine: consuming ClusterRequestStateMachine, after first: Attempt?, replies: Int,
              encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> Answer {
         var machine = machine
-        var step = machine.start()
-        var last: (reply: ConnectionReply, node: NodeAddress)?
+        var last = first
+        var step = if let first { try event(first, replies: replies, for: &machine) } else { machine.start() }
         while true {
             if let move = step.moveSlot { nodes.applyMoved(slot: move.slot, to: move.address) }
             if step.refreshTopology { refresher.requestRefresh() }
             if closed { throw GlideError(.clientClosed, "the client was closed") }
             switch step.action {
             case .succeed, .failWithReply:
-                let (reply, node) = last!
-                return Answer(reply: reply, node: node, isError: { if case .failWithReply = step.action { true } else { false } }())
+                guard let last, case .success(let reply) = last.result else { preconditionFailure("an answer without a reply") }
+                let isError = if case .failWithReply = step.action { true } else { false }
+                return Answer(reply: reply, node: last.node, isError: isError)
             case .fail(let error):
                 throw error
             case .wait(let until):
@@ -90,7 +108,6 @@ extension GlideClusterClient {
                     }
                     connection = found
                 }
-                let node = connection.connector.address
                 let result: Result<ConnectionReply, GlideError>
                 switch prefix {
                 case .none:
@@ -102,21 +119,25 @@ extension GlideClusterClient {
                         encode(&buffer)
                     }
                 }
-                switch result {
-                case .success(let reply):
-                    last = (reply, node)
-                    guard reply.token.type.isError else {
-                        step = machine.replied()
-                        continue
-                    }
-                    // A transaction the node refused (EXECABORT) says why in its queued replies.
-                    let cause = replies > 1 ? reply.queuedError ?? reply.token : reply.token
-                    step = machine.repliedError(cause.stringBytes?.string ?? "", from: node, now: .now())
-                case .failure(let error):
-                    if error.code == .clientClosed && closed { throw error }
-                    step = machine.failed(error, at: node, now: .now())
-                }
+                let attempt = Attempt(result: result, node: connection.connector.address)
+                last = attempt
+                step = try event(attempt, replies: replies, for: &machine)
             }
+        }
+    }
+
+    /// The event an attempt's outcome is for the machine, and the machine's step.
+    private func event(_ attempt: Attempt, replies: Int, for machine: inout ClusterRequestStateMachine) throws(GlideError)
+        -> ClusterRequestStateMachine.Step {
+        switch attempt.result {
+        case .success(let reply):
+            guard reply.token.type.isError else { return machine.replied() }
+            // A transaction the node refused (EXECABORT) says why in its queued replies.
+            let cause = replies > 1 ? reply.queuedError ?? reply.token : reply.token
+            return machine.repliedError(cause.stringBytes?.string ?? "", from: attempt.node, now: .now())
+        case .failure(let error):
+            if error.code == .clientClosed && closed { throw error }
+            return machine.failed(error, at: attempt.node, now: .now())
         }
     }
 
