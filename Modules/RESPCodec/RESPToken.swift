@@ -140,6 +140,27 @@ public struct RESPToken: Sendable, Hashable {
 }
 
 extension RESPToken {
+    /// Calls `body` with the byte range, within `bytes`, of each element of an aggregate token, in
+    /// order, and returns how many there were; `nil` for a token that is not an aggregate. No
+    /// element token is made: for code that copies elements' frames elsewhere (a split command's
+    /// replies put back in key order).
+    @discardableResult
+    public func forEachElementRange(_ body: (Range<Int>) -> Void) -> Int? {
+        guard let elements else { return nil }
+        return bytes.withUnsafeReadableBytes { raw -> Int in
+            let frame = Frame(bytes: raw)
+            var position = elements.firstElement
+            for _ in 0..<elements.count {
+                let end = frame.elementEnd(at: position)
+                body(position..<end)
+                position = end
+            }
+            return elements.count
+        }
+    }
+}
+
+extension RESPToken {
     /// The elements of an aggregate token, each a token sharing the frame's bytes.
     public struct Elements: Sequence, Sendable {
         let token: RESPToken

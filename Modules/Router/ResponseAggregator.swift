@@ -68,20 +68,6 @@ extension Router {
         }
     }
 
-    /// Puts the replies of a split command back in the caller's key order: `parts[i]` is the
-    /// reply (an array, one element per key) of the batch whose keys had `positions[i]`.
-    public static func reassemble(_ parts: [RESPValue], positions: [[Int]], keyCount: Int) throws(AggregationError) -> RESPValue {
-        if let error = parts.first(where: \.isError) { return error }
-        var slots = [RESPValue](repeating: .null, count: keyCount)
-        for (part, keyPositions) in zip(parts, positions) {
-            guard let elements = part.arrayValue, elements.count == keyPositions.count else {
-                throw AggregationError("a split command's part replied \(part) for \(keyPositions.count) keys")
-            }
-            for (element, position) in zip(elements, keyPositions) where position < keyCount { slots[position] = element }
-        }
-        return .array(slots)
-    }
-
     // MARK: Helpers
 
     static func integers(_ replies: [RESPValue]) throws(AggregationError) -> [Int] {

@@ -1,46 +1,103 @@
 public import GlideBuffers
 public import GlideCommands
+public import GlideRESPCodec
 import GlideTopology
 
-/// One slot's part of a split multi-key command.
-public struct SlotBatch: Sendable, Hashable {
-    /// The slot every key of the part hashes to.
-    public var slot: UInt16
-    /// The part as a command of its own: the command's name, then the keys of this slot with the
-    /// arguments that go with each (`MSET`'s values).
-    public var arguments: [Bytes]
-    /// For each key of the part, its position among the original command's keys, so replies
-    /// are put back in the caller's order.
-    public var keyPositions: [Int]
+/// A multi-key command split by the slots of its keys: every part encoded once, back to back in
+/// one buffer, with the positions of its keys among the original command's.
+///
+/// Built from the command's own encoding, so nothing is parsed into arguments and encoded again:
+/// the parts are the original argument frames, regrouped behind a new header.
+public struct SlotSplit: Sendable {
+    /// One slot's part.
+    public struct Part: Sendable, Hashable {
+        /// The slot every key of the part hashes to.
+        public var slot: UInt16
+        /// The part's encoding, within `encoded`.
+        public var bytes: Range<Int>
+        /// The part's keys, as a range of `positions`.
+        public var keys: Range<Int>
+    }
+
+    /// Every part's encoding, back to back.
+    public var encoded: Bytes
+    /// The parts, in slot order.
+    public var parts: [Part]
+    /// For each part's keys in turn, their positions among the original command's keys.
+    public var positions: [Int]
+    /// The number of keys of the original command.
+    public var keyCount: Int
+
+    /// The encoding of `part`: a slice of `encoded`, no copy.
+    public func command(_ part: Part) -> Bytes {
+        encoded.getSlice(at: part.bytes.lowerBound, length: part.bytes.count)!
+    }
+
+    /// The positions of `part`'s keys among the original command's keys.
+    public func keyPositions(_ part: Part) -> ArraySlice<Int> {
+        positions[part.keys]
+    }
 }
 
 extension Router {
-    /// Splits a multi-key command by the slots of its keys, keeping each key's position.
+    /// Splits an encoded multi-key command by the slots of its keys.
     ///
     /// Commands split this way take keys (and, for `MSET`, their values) from the first argument
     /// to the last: `MGET`, `DEL`, `EXISTS`, `UNLINK`, `TOUCH`, `WATCH`, `MSET`. `nil` for a
-    /// command of another shape (`MSETEX`, with its key count and options), which then goes
-    /// whole to its first key's slot, and the server's `CROSSSLOT` reply says why.
-    public static func splitBySlot(_ arguments: [Bytes], metadata: CommandMetadata) -> [SlotBatch]? {
-        guard let step = splittableStep(metadata), arguments.count > 1, (arguments.count - 1) % step == 0 else { return nil }
-        var batches: [SlotBatch] = []
-        var batchOfSlot: [UInt16: Int] = [:]
-        var position = 0
-        for keyIndex in stride(from: 1, to: arguments.count, by: step) {
-            let slot = HashSlot.of(arguments[keyIndex])
-            let batch: Int
-            if let existing = batchOfSlot[slot] {
-                batch = existing
-            } else {
-                batch = batches.count
-                batchOfSlot[slot] = batch
-                batches.append(SlotBatch(slot: slot, arguments: [arguments[0]], keyPositions: []))
+    /// command of another shape (`MSETEX`, with its key count and options) or a malformed
+    /// encoding: it then goes whole to its first key's slot, and the server's `CROSSSLOT` reply
+    /// says why.
+    ///
+    /// Five allocations whatever the key count (the groups, their order, the buffer, the parts,
+    /// the positions), plus the sort's scratch space: the frames are copied once, into their part.
+    public static func splitBySlot(_ command: RESPCommandBuffer, metadata: CommandMetadata) -> SlotSplit? {
+        guard let step = splittableStep(metadata) else { return nil }
+        let source = command.contiguousBytes  // the buffer itself unless a large value was referenced
+        // Each key's group of frames (the key, then `step - 1` values): its slot and byte range.
+        var groups: [(slot: UInt16, start: Int, end: Int)] = []
+        let name: Range<Int>? = source.withUnsafeReadableBytes { raw -> Range<Int>? in
+            var reader = FrameReader(raw)
+            guard let count = reader.header(), count > 1, (count - 1) % step == 0 else { return nil }
+            let nameStart = reader.offset
+            guard reader.skipFrame() != nil else { return nil }
+            let name = nameStart..<reader.offset
+            groups.reserveCapacity((count - 1) / step)
+            for _ in 0..<(count - 1) / step {
+                let start = reader.offset
+                guard let key = reader.skipFrame() else { return nil }
+                for _ in 1..<step where reader.skipFrame() == nil { return nil }
+                groups.append((HashSlot.slot(of: UnsafeRawBufferPointer(rebasing: raw[key])), start, reader.offset))
             }
-            batches[batch].arguments.append(contentsOf: arguments[keyIndex..<keyIndex + step])
-            batches[batch].keyPositions.append(position)
-            position += 1
+            return reader.offset == raw.count ? name : nil
         }
-        return batches
+        guard let name else { return nil }
+        let nameFrame = source.getSlice(at: name.lowerBound, length: name.count)!
+        // Groups ordered by slot, keeping the keys' order within a slot.
+        let order = groups.indices.sorted { (groups[$0].slot, $0) < (groups[$1].slot, $1) }
+        var encoded = Bytes(capacity: source.readableBytes + groups.count * (name.count + 16))
+        var parts: [SlotSplit.Part] = []
+        parts.reserveCapacity(groups.count)
+        var positions: [Int] = []
+        positions.reserveCapacity(groups.count)
+        var index = 0
+        while index < order.count {
+            let slot = groups[order[index]].slot
+            var end = index
+            while end < order.count && groups[order[end]].slot == slot { end += 1 }
+            let start = encoded.readableBytes
+            encoded.writeByte(UInt8(ascii: "*"))
+            encoded.writeDecimal(1 + (end - index) * step)
+            encoded.writeBytes(UInt8(ascii: "\r"), UInt8(ascii: "\n"))
+            encoded.writeBytes(nameFrame)
+            let firstKey = positions.count
+            for group in order[index..<end] {
+                encoded.writeBytes(source.getSlice(at: groups[group].start, length: groups[group].end - groups[group].start)!)
+                positions.append(group)
+            }
+            parts.append(SlotSplit.Part(slot: slot, bytes: start..<encoded.readableBytes, keys: firstKey..<positions.count))
+            index = end
+        }
+        return SlotSplit(encoded: encoded, parts: parts, positions: positions, keyCount: groups.count)
     }
 
     /// The number of arguments per key when the command's keys run from the first argument to
@@ -50,5 +107,42 @@ extension Router {
               case .range(let lastKey, let keyStep, _) = metadata.keySpecs[0].findKeys, lastKey == -1, keyStep >= 1
         else { return nil }
         return keyStep
+    }
+}
+
+/// Walks an encoded command (`*N`, then `$len` frames): offsets only, nothing copied.
+struct FrameReader {
+    let raw: UnsafeRawBufferPointer
+    private(set) var offset = 0
+
+    init(_ raw: UnsafeRawBufferPointer) { self.raw = raw }
+
+    /// The decimal after a type byte, and the `\r\n` after it.
+    private mutating func number(after type: UInt8) -> Int? {
+        guard offset < raw.count, raw[offset] == type else { return nil }
+        offset += 1
+        var value = 0
+        var digits = 0
+        while offset < raw.count, raw[offset] != UInt8(ascii: "\r") {
+            let digit = Int(raw[offset]) - Int(UInt8(ascii: "0"))
+            guard digit >= 0 && digit <= 9, digits < 18 else { return nil }
+            value = value * 10 + digit
+            digits += 1
+            offset += 1
+        }
+        guard digits > 0, offset + 1 < raw.count, raw[offset + 1] == UInt8(ascii: "\n") else { return nil }
+        offset += 2
+        return value
+    }
+
+    /// The array header's element count.
+    mutating func header() -> Int? { number(after: UInt8(ascii: "*")) }
+
+    /// Skips one bulk-string frame; returns the range of its payload.
+    mutating func skipFrame() -> Range<Int>? {
+        guard let length = number(after: UInt8(ascii: "$")), offset + length + 2 <= raw.count else { return nil }
+        let payload = offset..<offset + length
+        offset += length + 2
+        return payload
     }
 }

@@ -1,4 +1,5 @@
 import GlideBuffers
+import GlideCommands
 import GlideRESPCodec
 import GlideRouter
 import GlideTopology
@@ -59,13 +60,34 @@ import Testing
         #expect(throws: AggregationError.self) { try aggregate([.integer(1)], .combineMaps) }
     }
 
-    @Test func splitRepliesReturnInKeyOrder() throws {
-        // MGET a foo {a}x b: batches [a, {a}x], [foo], [b].
-        let parts: [RESPValue] = [.array([.bulkString("A"), .null]), .array([.bulkString("FOO")]), .array([.bulkString("B")])]
-        let combined = try Router.reassemble(parts, positions: [[0, 2], [1], [3]], keyCount: 4)
-        #expect(combined == .array([.bulkString("A"), .bulkString("FOO"), .null, .bulkString("B")]))
-        #expect(try Router.reassemble([error, .array([])], positions: [[0], []], keyCount: 1) == error)
-        #expect(throws: AggregationError.self) { try Router.reassemble([.array([])], positions: [[0]], keyCount: 1) }
+    func token(_ text: String) throws -> RESPToken { try RESPToken(validating: Bytes(text)) }
+
+    @Test func splitRepliesReturnInKeyOrderFromTheirTokens() throws {
+        // MGET a foo {a}x b: parts in slot order [b], [foo], [a, {a}x].
+        let metadata = try #require(CommandTable.metadata(named: "MGET"))
+        let split = try #require(Router.splitBySlot(encoded(["MGET", "a", "foo", "{a}x", "b"]), metadata: metadata))
+        let replies = [try token("*1\r\n$1\r\nB\r\n"), try token("*1\r\n$3\r\nFOO\r\n"), try token("*2\r\n$1\r\nA\r\n_\r\n")]
+        let combined = try Router.reassemble(replies, of: split)
+        #expect(combined.bytes.string == "*4\r\n$1\r\nA\r\n$3\r\nFOO\r\n_\r\n$1\r\nB\r\n")
+        #expect(RESPValue(combined) == .array([.bulkString("A"), .bulkString("FOO"), .null, .bulkString("B")]))
+        // The first error reply is the answer; a part with the wrong count is refused.
+        let failure = try token("-ERR boom\r\n")
+        #expect(try Router.reassemble([replies[0], failure, replies[2]], of: split) == failure)
+        #expect(throws: AggregationError.self) { try Router.reassemble([replies[0], replies[0], replies[0]], of: split) }
+        #expect(throws: AggregationError.self) { try Router.reassemble([replies[0]], of: split) }
+    }
+
+    @Test func simplePoliciesCombineFromTokens() throws {
+        let one = try token(":1\r\n"), two = try token(":2\r\n"), ok = try token("+OK\r\n"), failure = try token("-ERR boom\r\n")
+        #expect(try Router.aggregate(tokens: [one, two, two], by: .sum)?.bytes.string == ":5\r\n")
+        #expect(try Router.aggregate(tokens: [one, failure], by: .sum) == failure)
+        #expect(throws: AggregationError.self) { try Router.aggregate(tokens: [one, ok], by: .sum) }
+        #expect(try Router.aggregate(tokens: [ok, ok], by: .allSucceeded) == ok)
+        #expect(try Router.aggregate(tokens: [ok, failure], by: .allSucceeded) == failure)
+        #expect(try Router.aggregate(tokens: [failure, ok], by: .oneSucceeded) == ok)
+        // Others are combined as values.
+        #expect(try Router.aggregate(tokens: [one, two], by: .maximum) == nil)
+        #expect(try Router.aggregate(tokens: [one, two], by: .combineArrays) == nil)
     }
 }
 

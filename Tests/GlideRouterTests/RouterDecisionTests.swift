@@ -1,5 +1,6 @@
 import GlideBuffers
 import GlideCommands
+import GlideRESPCodec
 import GlideRouter
 import GlideTopology
 import Testing
@@ -89,24 +90,41 @@ func argumentDecision(_ words: [String]) -> RoutingDecision {
         #expect(Router.decide(name: DBSIZE.name, routing: DBSIZE.routing, route: .allNodes)?.aggregation == .sum)
     }
 
-    @Test func splitsKeepEachKeysPosition() throws {
-        let arguments = ["MGET", "a", "foo", "{a}x", "b"].map { Bytes($0) }
+    @Test func splitsRegroupTheEncodedFramesBySlotAndKeepEachKeysPosition() throws {
         let metadata = try #require(CommandTable.metadata(named: "MGET"))
-        let batches = try #require(Router.splitBySlot(arguments, metadata: metadata))
-        #expect(batches.map(\.slot) == [15495, 12182, HashSlot.of("b")])
-        #expect(batches[0].arguments.map(\.string) == ["MGET", "a", "{a}x"])
-        #expect(batches[0].keyPositions == [0, 2])
-        #expect(batches[1].keyPositions == [1])
-        #expect(batches[2].keyPositions == [3])
+        let split = try #require(Router.splitBySlot(encoded(["MGET", "a", "foo", "{a}x", "b"]), metadata: metadata))
+        #expect(split.parts.map(\.slot) == [HashSlot.of("b"), 12182, 15495])
+        #expect(split.parts.map { split.command($0).string } == [
+            "*2\r\n$4\r\nMGET\r\n$1\r\nb\r\n", "*2\r\n$4\r\nMGET\r\n$3\r\nfoo\r\n", "*3\r\n$4\r\nMGET\r\n$1\r\na\r\n$4\r\n{a}x\r\n",
+        ])
+        #expect(split.parts.map { Array(split.keyPositions($0)) } == [[3], [1], [0, 2]])
+        #expect(split.keyCount == 4)
 
-        let mset = ["MSET", "a", "1", "foo", "2", "{a}z", "3"].map { Bytes($0) }
         let msetMetadata = try #require(CommandTable.metadata(named: "MSET"))
-        let msetexMetadata = try #require(CommandTable.metadata(named: "MSETEX"))
-        let msetBatches = try #require(Router.splitBySlot(mset, metadata: msetMetadata))
-        #expect(msetBatches.map { $0.arguments.map(\.string) } == [["MSET", "a", "1", "{a}z", "3"], ["MSET", "foo", "2"]])
-        // An odd MSET, and MSETEX (a key count and trailing options) are not split.
-        #expect(Router.splitBySlot(Array(mset.dropLast()), metadata: msetMetadata) == nil)
-        let msetex = ["MSETEX", "2", "a", "1", "foo", "2"].map { Bytes($0) }
-        #expect(Router.splitBySlot(msetex, metadata: msetexMetadata) == nil)
+        let mset = try #require(Router.splitBySlot(encoded(["MSET", "a", "1", "foo", "2", "{a}z", "3"]), metadata: msetMetadata))
+        #expect(mset.parts.map { mset.command($0).string } == [
+            "*3\r\n$4\r\nMSET\r\n$3\r\nfoo\r\n$1\r\n2\r\n", "*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$4\r\n{a}z\r\n$1\r\n3\r\n",
+        ])
+        // A value large enough to be held by reference travels whole, in its key's part.
+        let large = String(repeating: "v", count: 70_000)
+        let big = try #require(Router.splitBySlot(encoded(["MSET", "a", large, "foo", "2"]), metadata: msetMetadata))
+        #expect(big.parts.map { big.command($0).readableBytes } == [30, 70_000 + 31])
+        // An odd MSET, MSETEX (a key count and trailing options) and a malformed encoding are not split.
+        #expect(Router.splitBySlot(encoded(["MSET", "a", "1", "foo"]), metadata: msetMetadata) == nil)
+        let msetex = try #require(CommandTable.metadata(named: "MSETEX"))
+        #expect(Router.splitBySlot(encoded(["MSETEX", "2", "a", "1", "foo", "2"]), metadata: msetex) == nil)
+        var truncated = RESPCommandBuffer()
+        truncated.bytes.writeString("*3\r\n$4\r\nMGET\r\n$1\r\na\r\n")
+        #expect(Router.splitBySlot(truncated, metadata: metadata) == nil)
+        var lying = RESPCommandBuffer()
+        lying.bytes.writeString("*2\r\n$4\r\nMGET\r\n$9\r\na\r\n")
+        #expect(Router.splitBySlot(lying, metadata: metadata) == nil)
     }
+}
+
+/// `words` encoded as a command.
+func encoded(_ words: [String]) -> RESPCommandBuffer {
+    var buffer = RESPCommandBuffer()
+    buffer.writeRESPCommand(words.map { Bytes($0) })
+    return buffer
 }

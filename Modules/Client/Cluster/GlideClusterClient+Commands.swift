@@ -19,5 +19,5 @@ extension GlideClusterClient {
 
     /// The number of topology refreshes this client has completed (periodic checks and
     /// refreshes asked for by redirections).
-    public var topologyRefreshCount: Int { refresher.completedRefreshes.load(ordering: .relaxed) }
+    public var topologyRefreshCount: Int { topologyManager.completedRefreshes.load(ordering: .relaxed) }
 }

@@ -79,7 +79,7 @@ extension GlideClusterClient {
         var step = if let first { try event(first, replies: replies, for: &machine) } else { machine.start() }
         while true {
             if let move = step.moveSlot { nodes.applyMoved(slot: move.slot, to: move.address) }
-            if step.refreshTopology { refresher.requestRefresh() }
+            if step.refreshTopology { topologyManager.requestRefresh() }
             if closed { throw GlideError(.clientClosed, "the client was closed") }
             switch step.action {
             case .succeed, .failWithReply:
@@ -203,24 +203,22 @@ extension GlideClusterClient {
             }
             return .single(try combine(replies, by: decision.aggregation, name: name))
         case .splitBySlot(let replicaAllowed):
-            let all = arguments()
-            guard let metadata = CommandTable.metadata(for: all), let batches = Router.splitBySlot(all, metadata: metadata) else {
+            guard let metadata = CommandTable.metadata(named: name), let split = Router.splitBySlot(request, metadata: metadata) else {
                 // A shape that can't be split goes whole to its first key's slot; the server
                 // says CROSSSLOT.
+                let all = arguments()
                 let slot = Router.keySlots(of: all, metadata: CommandTable.metadata(for: all)).firstSlot ?? 0
                 return .single(try await send(toSlot: slot, replica: false, readOnly: readOnly, deadline: deadline) { $0.append(request) })
             }
             let replica = replicaAllowed && configuration.readFrom != .primary
-            let parts = try await fanOut(batches.map { .batch($0, replica: replica) }, readOnly: readOnly, deadline: deadline)
+            let parts = try await fanOut(split.parts.map { .part($0.slot, split.command($0), replica: replica) },
+                                         readOnly: readOnly, deadline: deadline)
             if decision.aggregation == .combineArrays {
-                let keyCount = batches.reduce(0) { $0 + $1.keyPositions.count }
-                let combined: RESPValue
                 do throws(AggregationError) {
-                    combined = try Router.reassemble(parts.map { RESPValue($0) }, positions: batches.map(\.keyPositions), keyCount: keyCount)
+                    return .single(try Router.reassemble(parts, of: split))
                 } catch {
                     throw GlideError(.protocolError, "\(name): \(error.message)")
                 }
-                return .single(try token(combined))
             }
             return .single(try combine(parts, by: decision.aggregation, name: name))
         }
@@ -230,8 +228,8 @@ extension GlideClusterClient {
     enum FanOutRequest: Sendable {
         /// A pre-encoded request to one node; its server error is a reply, not a failure.
         case node(NodeAddress, RESPCommandBuffer)
-        /// One slot's part of a split command.
-        case batch(SlotBatch, replica: Bool)
+        /// One slot's part of a split command, encoded.
+        case part(UInt16, Bytes, replica: Bool)
     }
 
     /// Sub-requests of one fan-out in flight at once: enough to keep every node's connection
@@ -278,9 +276,9 @@ extension GlideClusterClient {
             case .node(let address, let encoded):
                 return .success(try await sendOnce(encoded, to: address, deadline: deadline, readOnly: readOnly,
                                                    throwingServerErrors: false))
-            case .batch(let batch, let replica):
-                return .success(try await send(toSlot: batch.slot, replica: replica, readOnly: readOnly, deadline: deadline) {
-                    $0.writeRESPCommand(batch.arguments)
+            case .part(let slot, let command, let replica):
+                return .success(try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline) {
+                    $0.bytes.writeBytes(command)
                 })
             }
         } catch {
@@ -288,15 +286,19 @@ extension GlideClusterClient {
         }
     }
 
-    /// Combines replies by `aggregation` into one token; a server error among them throws.
+    /// Combines replies by `aggregation` into one token, from the tokens themselves when the
+    /// aggregation allows it; a server error among them throws.
     func combine(_ replies: [RESPToken], by aggregation: ResponseAggregation, name: String) throws(GlideError) -> RESPToken {
-        let combined: RESPValue
+        let combined: RESPToken?
+        let value: RESPValue?
         do throws(AggregationError) {
-            combined = try Router.aggregate(replies.map { RESPValue($0) }, by: aggregation)
+            combined = try Router.aggregate(tokens: replies, by: aggregation)
+            value = combined == nil ? try Router.aggregate(replies.map { RESPValue($0) }, by: aggregation) : nil
         } catch {
             throw GlideError(.protocolError, "\(name): \(error.message)")
         }
-        let result = try token(combined)
+        let result: RESPToken
+        if let combined { result = combined } else { result = try token(value!) }
         if result.type.isError { throw GlideError.server(result, address: nil) }
         return result
     }

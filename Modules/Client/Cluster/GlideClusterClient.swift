@@ -21,25 +21,26 @@ public final class GlideClusterClient: Sendable {
     public let configuration: GlideClusterClientConfiguration
     let core: ClientCore
     let nodes: ClusterNodes
-    let refresher: TopologyRefresher
+    let topologyManager: TopologyManager
 
     private init(configuration: GlideClusterClientConfiguration, tls: TLSContext?) {
         self.configuration = configuration
         // A node that can't be reached, or that was lost, may have failed over: look again.
-        let refresherBox = RefresherBox()
+        let managerBox = TopologyManagerBox()
         self.core = ClientCore(options: configuration.options, tls: tls) { _, event in
             switch event {
-            case .lost, .attemptFailed: refresherBox.refresher?.requestRefresh()
+            case .lost, .attemptFailed: managerBox.topologyManager?.requestRefresh()
             case .ready: break
             }
         }
         self.nodes = ClusterNodes(configuration: configuration, core: core)
-        self.refresher = TopologyRefresher(nodes: nodes, discovery: ConnectionDiscovery(nodes: nodes))
-        refresherBox.refresher = refresher
+        self.topologyManager = TopologyManager(nodes: nodes, discovery: ConnectionDiscovery(nodes: nodes))
+        managerBox.topologyManager = topologyManager
     }
 
     deinit {
-        shutDown()
+        topologyManager.closeWithoutWaiting()
+        nodes.close()
         core.closeWithoutWaiting()
     }
 
@@ -53,7 +54,7 @@ public final class GlideClusterClient: Sendable {
         let client = GlideClusterClient(configuration: configuration, tls: try ClientSetup.tlsContext(configuration.options))
         await client.core.supervisor.start()
         do {
-            try await client.refresher.discoverFromSeeds()
+            try await client.topologyManager.discoverFromSeeds()
         } catch {
             await client.close()
             throw error
@@ -224,22 +225,18 @@ public final class GlideClusterClient: Sendable {
     /// Closes every connection and ends every background task and timer. Requests in flight fail
     /// with `.clientClosed`; so do later ones.
     public func close() async {
-        shutDown()
+        await topologyManager.close()
+        nodes.close()
         await core.close()
     }
 
     var closed: Bool { core.closed || nodes.isClosed }
-
-    private func shutDown() {
-        refresher.close()
-        nodes.close()
-    }
 }
 
-/// Lets the supervisor's listener, made before the refresher, reach it.
-final class RefresherBox: @unchecked Sendable {
+/// Lets the supervisor's listener, made before the topology manager, reach it.
+final class TopologyManagerBox: @unchecked Sendable {
     // Set once, in the client's initializer, before any connection exists.
-    weak var refresher: TopologyRefresher?
+    weak var topologyManager: TopologyManager?
 }
 
 extension GlideClusterClient: GlideCommandExecutor {}

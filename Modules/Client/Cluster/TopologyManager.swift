@@ -1,0 +1,124 @@
+import GlideTopology
+import GlideTransport
+import Synchronization
+
+/// Keeps the cluster topology current, as an actor on the client's event loop. It alone adopts
+/// new views into `ClusterNodes` (connections for nodes that joined, retirement for nodes that
+/// left), and it runs the periodic check and the refreshes that redirections and unreachable
+/// nodes ask for, at the pace `TopologyRefreshStateMachine` sets: at most one at a time, and no
+/// closer together than the minimum interval. (A `MOVED` reply patches its one slot in place, on
+/// the request's own path, so the retry goes straight to the new owner.)
+///
+/// Requests never wait for it: they read the map under `ClusterNodes`' lock. Asking for a refresh
+/// costs a request one atomic exchange: at most one ask is on its way to the loop at a time, so a
+/// storm of `MOVED` replies is one message. The node connections themselves are the supervisor's:
+/// it reconnects lost ones and checks idle ones every `heartbeatInterval`.
+actor TopologyManager: EventHandler {
+    nonisolated let nodes: ClusterNodes
+    nonisolated let discovery: ConnectionDiscovery
+    nonisolated let loop: EpollEventLoop
+    /// Refreshes completed, successful or not (for tests and statistics).
+    nonisolated let completedRefreshes = Atomic<Int>(0)
+    /// An ask for a refresh is on its way to the loop; asks until it lands add nothing.
+    private nonisolated let askPending = Atomic<Bool>(false)
+    /// Read by asks from any thread, so they stop once the client closes.
+    private nonisolated let isClosed = Atomic<Bool>(false)
+
+    /// Runs on the client's loop.
+    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.actorExecutor }
+
+    private var machine: TopologyRefreshStateMachine<Deadline>
+    /// The refresh running, if any; `close()` ends it.
+    private var refresh: Task<Void, Never>?
+    private var closed = false
+
+    init(nodes: ClusterNodes, discovery: ConnectionDiscovery) {
+        self.nodes = nodes
+        self.discovery = discovery
+        self.loop = nodes.core.loop
+        self.machine = TopologyRefreshStateMachine(policy: nodes.configuration.topologyRefresh)
+    }
+
+    /// Asks the seeds, adopts the elected view and starts the periodic check; throws the most
+    /// telling failure when no seed gave a view.
+    func discoverFromSeeds() async throws(GlideError) {
+        let seeds = nodes.configuration.addresses
+        let result = await discovery.discover(from: seeds, sampleSize: max(nodes.configuration.topologySampleSize, seeds.count))
+        guard let election = result.election else {
+            if let failure = discovery.mostTellingFailure(seeds) {
+                throw GlideError(failure.code, "no seed node gave the cluster topology: \(failure.message)",
+                                 serverCode: failure.serverCode, address: failure.address, transportError: failure.transportError)
+            }
+            throw GlideError(.connectionFailed, "no seed node gave the cluster topology")
+        }
+        guard election.topology.coveredSlotCount > 0 else {
+            throw GlideError(.configuration, "the cluster serves no slots yet: \(seeds.map(\.description).joined(separator: ", "))")
+        }
+        guard !closed else { throw GlideError(.clientClosed, "the client was closed") }
+        nodes.adopt(election.topology)
+        perform(machine.start(now: loop.now()))
+    }
+
+    /// Something suggests the topology changed (a redirection, a node that can't be reached).
+    /// Any thread; never waits.
+    nonisolated func requestRefresh() {
+        guard !isClosed.load(ordering: .relaxed),
+              !askPending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        loop.execute { self.assumeIsolated { $0.refreshRequested() } }
+    }
+
+    private func refreshRequested() {
+        askPending.store(false, ordering: .releasing)
+        guard !closed else { return }
+        perform(machine.refreshRequested(now: loop.now()))
+    }
+
+    nonisolated func timerFired(now: Deadline) {
+        assumeIsolated { manager in
+            guard !manager.closed else { return }
+            manager.perform(manager.machine.timerFired(now: now))
+        }
+    }
+
+    nonisolated func readable() {}
+    nonisolated func writable() {}
+
+    private func perform(_ action: TopologyRefreshStateMachine<Deadline>.Action) {
+        if let wakeUp = action.wakeUp { loop.scheduleTimer(at: wakeUp, handler: self) }
+        guard action.startRefresh else { return }
+        // Isolated to this actor: it runs on the loop, and suspends while nodes answer.
+        refresh = Task { await self.runRefresh() }
+    }
+
+    private func runRefresh() async {
+        let result = await discovery.discover(from: nodes.discoveryCandidates(), sampleSize: nodes.configuration.topologySampleSize)
+        var succeeded = false
+        if !closed, let election = result.election, election.topology.coveredSlotCount > 0 {
+            nodes.adopt(election.topology)
+            succeeded = true
+        }
+        completedRefreshes.add(1, ordering: .relaxed)
+        refresh = nil
+        guard !closed else { return }
+        perform(machine.refreshFinished(now: loop.now(), succeeded: succeeded))
+    }
+
+    /// Stops: no more checks or refreshes; returns once a refresh that was running has ended.
+    func close() async {
+        if let running = beginClose() { await running.value }
+    }
+
+    /// `close()` without waiting, from a context that can't wait (the client's `deinit`).
+    nonisolated func closeWithoutWaiting() {
+        isClosed.store(true, ordering: .relaxed)
+        loop.execute { self.assumeIsolated { _ = $0.beginClose() } }
+    }
+
+    private func beginClose() -> Task<Void, Never>? {
+        closed = true
+        isClosed.store(true, ordering: .relaxed)
+        loop.cancelTimers(for: self)
+        refresh?.cancel()
+        return refresh
+    }
+}
