@@ -15,14 +15,17 @@ extension Router {
         var found = [(reply: Int32, start: Int32, end: Int32)](repeating: (-1, 0, 0), count: split.keyCount)
         var size = 0
         for (index, (reply, part)) in zip(replies, split.parts).enumerated() {
-            guard reply.elements?.count == part.keys.count else {
-                throw AggregationError("a split command's part replied \(reply) for \(part.keys.count) keys")
-            }
+            // One walk over the reply's elements, its count checked after it (reading the count
+            // first would cost a second pass over the header and attributes).
             var position = part.keys.lowerBound
-            reply.forEachElementRange { range in
+            let count = reply.forEachElementRange { range in
+                guard position < part.keys.upperBound else { return }
                 found[split.positions[position]] = (Int32(index), Int32(range.lowerBound), Int32(range.upperBound))
                 size += range.count
                 position += 1
+            }
+            guard count == part.keys.count else {
+                throw AggregationError("a split command's part replied \(reply) for \(part.keys.count) keys")
             }
         }
         var bytes = Bytes(capacity: size + 24)

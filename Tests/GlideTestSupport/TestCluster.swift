@@ -220,20 +220,31 @@ public final class TestCluster: @unchecked Sendable {
     /// Moves every remaining key of `slot` from `source` to `target` and gives the slot to
     /// `target` on every node.
     public func finishMigration(slot: UInt16, from source: Node, to target: Node) async throws {
+        try await moveKeys(of: slot, from: source, to: target)
+        await give(slot, to: target, from: source)
+        try await waitUntil("slot \(slot) belongs to \(target)") {
+            for node in self.liveNodes where try await SlotMap(self.topology(from: node)).primary(forSlot: slot) != target.address {
+                return false
+            }
+            return true
+        }
+    }
+
+    /// Moves every key of `slot` still on `source` to `target`, in batches.
+    private func moveKeys(of slot: UInt16, from source: Node, to target: Node) async throws {
         while true {
             let keys = try await command(source, ["CLUSTER", "GETKEYSINSLOT", String(slot), "100"]).arrayValue?
                 .compactMap(\.stringValue) ?? []
             if keys.isEmpty { break }
             _ = try await command(source, ["MIGRATE", "127.0.0.1", String(target.address.port), "", "0", "5000", "KEYS"] + keys)
         }
+    }
+
+    /// Gives `slot` to `target` on every node: the target first, then the source, as the reshard
+    /// tool does, so there is no moment where neither serves it.
+    private func give(_ slot: UInt16, to target: Node, from source: Node) async {
         for node in [target, source] + liveNodes.filter({ $0.id != target.id && $0.id != source.id }) {
             _ = try? await command(node, ["CLUSTER", "SETSLOT", String(slot), "NODE", target.id])
-        }
-        try await waitUntil("slot \(slot) belongs to \(target)") {
-            for node in self.liveNodes where try await SlotMap(self.topology(from: node)).primary(forSlot: slot) != target.address {
-                return false
-            }
-            return true
         }
     }
 
@@ -276,17 +287,8 @@ public final class TestCluster: @unchecked Sendable {
                   let source = nodes.first(where: { $0.address == owner }) else { continue }
             _ = try await command(target, ["CLUSTER", "SETSLOT", String(slot), "IMPORTING", source.id])
             _ = try await command(source, ["CLUSTER", "SETSLOT", String(slot), "MIGRATING", target.id])
-            while true {
-                let keys = try await command(source, ["CLUSTER", "GETKEYSINSLOT", String(slot), "100"]).arrayValue?
-                    .compactMap(\.stringValue) ?? []
-                if keys.isEmpty { break }
-                _ = try await command(source, ["MIGRATE", "127.0.0.1", String(target.address.port), "", "0", "5000", "KEYS"] + keys)
-            }
-            // The target first, then the source, as the reshard tool does: no moment where
-            // neither serves the slot.
-            for node in [target, source] + liveNodes.filter({ $0.id != target.id && $0.id != source.id }) {
-                _ = try? await command(node, ["CLUSTER", "SETSLOT", String(slot), "NODE", target.id])
-            }
+            try await moveKeys(of: slot, from: source, to: target)
+            await give(slot, to: target, from: source)
         }
         try await waitUntilConsistent()
     }
