@@ -106,6 +106,59 @@ import Testing
         await client.close()
     }
 
+    /// Under `cluster-require-full-coverage yes` (the servers' default, and this cluster's), a
+    /// shard without a primary makes every node refuse every key (`CLUSTERDOWN`) until a replica
+    /// takes over. The replica is frozen first, so the outage lasts until the test lets it end: a
+    /// request for a healthy shard made during it is still waiting when the replica is thawed,
+    /// and succeeds once the servers serve again, within its deadline, on the same client.
+    @Test func aRequestMadeWhileTheServersRefuseEveryKeySucceedsOnceTheyServeAgain() async throws {
+        let cluster = try await Self.cluster.value
+        let client = try await cluster.client { $0.requestTimeout = .seconds(30) }
+        let primaries = try await cluster.primaries()
+        let victim = primaries[0]
+        let successor = try #require(try await cluster.replicas(of: victim).first)
+        let healthy = primaries[1]
+        let map = SlotMap(try await cluster.topology(from: healthy))
+        let prefix = SharedServer.uniqueKey()
+        let key = try #require((0..<10_000).map { "\(prefix):\($0)" }.first { map.primary(forSlot: HashSlot.of($0)) == healthy.address })
+        try await client.set(key, "kept")
+
+        successor.server.freeze()
+        await cluster.kill(victim)
+        try await cluster.waitUntil("the healthy primary refuses every key", timeout: .seconds(20)) {
+            (try await cluster.command(healthy, ["CLUSTER", "INFO"]).stringValue ?? "").contains("cluster_state:fail")
+        }
+        let answered = Flag()
+        let clock = ContinuousClock()
+        let request = Task {
+            defer { answered.set() }
+            return try await client.get(key)
+        }
+        // Nothing can answer it while the shard has no primary.
+        try await Task.sleep(for: .milliseconds(500))
+        let answeredEarly = answered.isSet
+        #expect(!answeredEarly, "the request waits while the servers refuse")
+        let thawed = clock.now
+        successor.server.thaw()
+        // When the servers serve again, as the healthy primary itself says.
+        let servingAgain = Task {
+            while !((try? await cluster.command(healthy, ["CLUSTER", "INFO"]).stringValue) ?? "").contains("cluster_state:ok") {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            return clock.now
+        }
+        #expect(try await request.value == "kept", "the request waited out CLUSTERDOWN")
+        let answeredAt = clock.now
+        let servedAt = await servingAgain.value
+        print("full coverage: the servers served again \(servedAt - thawed) after the replica was thawed; "
+              + "the waiting request was answered \(answeredAt - servedAt) after that")
+
+        // The old primary comes back as a replica, so the next test has a whole cluster.
+        try await cluster.restart(victim)
+        try await cluster.waitUntilConsistent()
+        await client.close()
+    }
+
     @Test func aKilledReplicaSendsReadsToThePrimaryAndGetsThemBackOnceRestarted() async throws {
         let cluster = try await Self.cluster.value
         let key = SharedServer.uniqueKey()
@@ -267,3 +320,4 @@ extension Sequence where Element: Sendable {
         return results
     }
 }
+
