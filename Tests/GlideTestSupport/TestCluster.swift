@@ -201,6 +201,26 @@ public final class TestCluster: @unchecked Sendable {
         return (shard?.replicas ?? []).compactMap { replica in nodes.first { $0.address == replica.address } }
     }
 
+    /// Writes `key` through `client`, waits until a replica has it, and returns the shard's
+    /// primary and that replica.
+    public func writeReplicated(_ key: String, _ value: String, with client: GlideClusterClient) async throws
+        -> (primary: Node, replica: Node) {
+        try await client.set(key, value)
+        let primary = try await primary(forSlot: HashSlot.of(key))
+        guard let replica = try await replicas(of: primary).first else { throw ClusterShapeError("\(primary) has no replica") }
+        _ = try await client.execute(WAIT(numreplicas: 1, timeout: 2000), route: .slotKey(BulkString(key), .primary))
+        return (primary, replica)
+    }
+
+    /// The calls of `command` (as `INFO commandstats` names it: `get`, `cluster|shards`) `node`
+    /// has served since it started.
+    public func calls(of command: String, on node: Node) async throws -> Int {
+        let stats = try await self.command(node, ["INFO", "commandstats"]).stringValue ?? ""
+        guard let line = stats.split(separator: "\r\n").first(where: { $0.hasPrefix("cmdstat_\(command):") }),
+              let calls = line.split(separator: ",").first?.split(separator: "=").last.flatMap({ Int($0) }) else { return 0 }
+        return calls
+    }
+
     // MARK: Changing
 
     /// Starts moving `slot` to `target` (`SETSLOT IMPORTING` on the target, `MIGRATING` on the
@@ -351,4 +371,11 @@ public enum SharedCluster {
 
     /// The shared cluster, started on first use.
     public static func valkey() async throws -> TestCluster { try await cluster.value }
+}
+
+/// A cluster without the shape a helper needs (a shard without a replica).
+public struct ClusterShapeError: Error, CustomStringConvertible {
+    /// What is missing.
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -163,24 +163,21 @@ import Testing
         let cluster = try await Self.cluster.value
         let key = SharedServer.uniqueKey()
         let writer = try await cluster.client()
-        try await writer.set(key, "value")
-        let primary = try await cluster.primary(forSlot: HashSlot.of(key))
-        let replica = try #require(try await cluster.replicas(of: primary).first)
-        _ = try await writer.execute(WAIT(numreplicas: 1, timeout: 2000), route: .slotKey(BulkString(key), .primary))
+        let (primary, replica) = try await cluster.writeReplicated(key, "value", with: writer)
         // A periodic check every second, so the map takes the replica back soon after it returns.
         let reader = try await cluster.client {
             $0.readFrom = .preferReplica
             $0.requestTimeout = .seconds(2)
             $0.topologyRefresh.periodicInterval = .seconds(1)
         }
-        let replicaBefore = try await getCalls(replica, in: cluster)
+        let replicaBefore = try await cluster.calls(of: "get", on: replica)
         for _ in 0..<10 { #expect(try await reader.get(key) == "value") }
-        #expect(try await getCalls(replica, in: cluster) - replicaBefore == 10)
+        #expect(try await cluster.calls(of: "get", on: replica) - replicaBefore == 10)
 
         await cluster.kill(replica)
         // Every read succeeds: on the primary, while the replica is gone.
         var failed: [String] = []
-        let primaryBefore = try await getCalls(primary, in: cluster)
+        let primaryBefore = try await cluster.calls(of: "get", on: primary)
         for _ in 0..<50 {
             do {
                 if try await reader.get(key) != "value" { failed.append("wrong value") }
@@ -189,16 +186,16 @@ import Testing
             }
         }
         #expect(failed.isEmpty, "\(failed.prefix(3))")
-        #expect(try await getCalls(primary, in: cluster) - primaryBefore >= 50)
+        #expect(try await cluster.calls(of: "get", on: primary) - primaryBefore >= 50)
 
         // Restarted on its port, the replica syncs, and the client reads from it again, without
         // being asked to reconnect.
         try await cluster.restart(replica)
         try await cluster.waitUntilConsistent()
         try await cluster.waitUntil("reads reach the restarted replica") {
-            let before = try await getCalls(replica, in: cluster)
+            let before = try await cluster.calls(of: "get", on: replica)
             for _ in 0..<10 { _ = try? await reader.get(key) }
-            return try await getCalls(replica, in: cluster) > before
+            return try await cluster.calls(of: "get", on: replica) > before
         }
         await reader.close()
         await writer.close()
@@ -238,7 +235,7 @@ import Testing
         let seed = try #require(cluster.liveNodes.first)
         let others = cluster.liveNodes.filter { $0.id != seed.id }
         @Sendable func shardsCalls(_ node: TestCluster.Node) async throws -> Int {
-            try await calls(of: "cluster|shards", on: node, in: cluster)
+            try await cluster.calls(of: "cluster|shards", on: node)
         }
         let client = try await cluster.client {
             $0.addresses = [seed.address]
@@ -294,21 +291,6 @@ import Testing
             #expect(try await client.get(shardKey) == "v")
         }
         await client.close()
-    }
-
-    // MARK: Helpers
-
-    /// The GET calls `node` has served so far.
-    func getCalls(_ node: TestCluster.Node, in cluster: TestCluster) async throws -> Int {
-        try await calls(of: "get", on: node, in: cluster)
-    }
-
-    /// The calls of `command` (as `INFO commandstats` names it) `node` has served so far.
-    func calls(of command: String, on node: TestCluster.Node, in cluster: TestCluster) async throws -> Int {
-        let stats = try await cluster.command(node, ["INFO", "commandstats"]).stringValue ?? ""
-        guard let line = stats.split(separator: "\r\n").first(where: { $0.hasPrefix("cmdstat_\(command):") }),
-              let calls = line.split(separator: ",").first?.split(separator: "=").last.flatMap({ Int($0) }) else { return 0 }
-        return calls
     }
 }
 

@@ -5,33 +5,22 @@ import Testing
 
 // Serialized: each test counts the GETs a node serves, which another read test would disturb.
 @Suite(.serialized) struct ClusterReadFromTests {
-    /// The GET calls `node` has served so far.
-    func getCalls(_ node: TestCluster.Node, in cluster: TestCluster) async throws -> Int {
-        let stats = try await cluster.command(node, ["INFO", "commandstats"]).stringValue ?? ""
-        guard let line = stats.split(separator: "\r\n").first(where: { $0.hasPrefix("cmdstat_get:") }),
-              let calls = line.split(separator: ",").first?.split(separator: "=").last.flatMap({ Int($0) }) else { return 0 }
-        return calls
-    }
-
     /// Reads `key` `count` times through a client with `readFrom` and `clientAZ`, and returns how
     /// many GETs the shard's primary and its replica served meanwhile.
     func reads(_ readFrom: ReadFrom, clientAZ: String?, count: Int = 30) async throws -> (primary: Int, replica: Int) {
         let cluster = try await SharedCluster.valkey()
         let key = SharedServer.uniqueKey()
         let writer = try await cluster.client()
-        try await writer.set(key, "value")
-        let primary = try await cluster.primary(forSlot: HashSlot.of(key))
-        let replica = try #require(try await cluster.replicas(of: primary).first)
-        _ = try await writer.execute(WAIT(numreplicas: 1, timeout: 2000), route: .slotKey(BulkString(key), .primary))
+        let (primary, replica) = try await cluster.writeReplicated(key, "value", with: writer)
         let reader = try await cluster.client {
             $0.readFrom = readFrom
             $0.clientAZ = clientAZ
         }
-        let primaryBefore = try await getCalls(primary, in: cluster)
-        let replicaBefore = try await getCalls(replica, in: cluster)
+        let primaryBefore = try await cluster.calls(of: "get", on: primary)
+        let replicaBefore = try await cluster.calls(of: "get", on: replica)
         for _ in 0..<count { #expect(try await reader.get(key) == "value") }
-        let primaryServed = try await getCalls(primary, in: cluster) - primaryBefore
-        let replicaServed = try await getCalls(replica, in: cluster) - replicaBefore
+        let primaryServed = try await cluster.calls(of: "get", on: primary) - primaryBefore
+        let replicaServed = try await cluster.calls(of: "get", on: replica) - replicaBefore
         // Writes still go to the primary.
         try await reader.set(key, "written")
         #expect(try await writer.get(key) == "written")
