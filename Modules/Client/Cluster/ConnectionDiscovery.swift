@@ -8,10 +8,18 @@ enum NodeAnswer {
     case failure(String)
 }
 
+/// How the cluster client learns the topology: nodes' views, and why nodes gave none. Tests give
+/// scripted views; the client asks its nodes (`ConnectionDiscovery`).
+protocol ClusterDiscovery: NodeDiscovery {
+    /// The most telling failure among `addresses` (credentials and configuration before
+    /// unreachable nodes), for the error of a client that found no view; `nil` when none failed.
+    func mostTellingFailure(_ addresses: [NodeAddress]) -> GlideError?
+}
+
 /// Asks nodes for their view of the cluster over the client's own connections (`CLUSTER
 /// SHARDS`, or `CLUSTER SLOTS` for servers before 7.0), remembering why nodes failed so the
 /// client can say it.
-final class ConnectionDiscovery: NodeDiscovery {
+final class ConnectionDiscovery: ClusterDiscovery {
     let nodes: ClusterNodes
     /// The last failure of each node, as the client's error.
     let failures = Lock<[NodeAddress: GlideError]>([:])

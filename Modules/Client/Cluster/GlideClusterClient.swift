@@ -21,7 +21,7 @@ public final class GlideClusterClient: Sendable {
     public let configuration: GlideClusterClientConfiguration
     let core: ClientCore
     let nodes: ClusterNodes
-    let topologyManager: TopologyManager
+    let topologyManager: TopologyManager<ConnectionDiscovery>
 
     private init(configuration: GlideClusterClientConfiguration, tls: TLSContext?) {
         self.configuration = configuration
@@ -236,7 +236,7 @@ public final class GlideClusterClient: Sendable {
 /// Lets the supervisor's listener, made before the topology manager, reach it.
 final class TopologyManagerBox: @unchecked Sendable {
     // Set once, in the client's initializer, before any connection exists.
-    weak var topologyManager: TopologyManager?
+    weak var topologyManager: TopologyManager<ConnectionDiscovery>?
 }
 
 extension GlideClusterClient: GlideCommandExecutor {}

@@ -12,10 +12,11 @@ import Synchronization
 /// Requests never wait for it: they read the map under `ClusterNodes`' lock. Asking for a refresh
 /// costs a request one atomic exchange: at most one ask is on its way to the loop at a time, so a
 /// storm of `MOVED` replies is one message. The node connections themselves are the supervisor's:
-/// it reconnects lost ones and checks idle ones every `heartbeatInterval`.
-actor TopologyManager: EventHandler {
+/// it reconnects lost ones and checks idle ones every `heartbeatInterval`. Generic over how views
+/// are found, so its tests script them.
+actor TopologyManager<Discovery: ClusterDiscovery>: EventHandler {
     nonisolated let nodes: ClusterNodes
-    nonisolated let discovery: ConnectionDiscovery
+    nonisolated let discovery: Discovery
     nonisolated let loop: EpollEventLoop
     /// Refreshes completed, successful or not (for tests and statistics).
     nonisolated let completedRefreshes = Atomic<Int>(0)
@@ -32,7 +33,7 @@ actor TopologyManager: EventHandler {
     private var refresh: Task<Void, Never>?
     private var closed = false
 
-    init(nodes: ClusterNodes, discovery: ConnectionDiscovery) {
+    init(nodes: ClusterNodes, discovery: Discovery) {
         self.nodes = nodes
         self.discovery = discovery
         self.loop = nodes.core.loop
