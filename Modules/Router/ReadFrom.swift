@@ -24,22 +24,24 @@ extension ReadFrom {
     }
 
     /// The same choice as `node(in:clientAZ:rotation:)`, as an index into `shard.replicas`, or
-    /// `nil` for the primary.
+    /// `nil` for the primary. Only replicas `usable` accepts are chosen (the client passes the
+    /// ones whose connection is up), in the same order of preference.
     @inlinable
-    public func replicaIndex(in shard: SlotMap.Shard, clientAZ: String?, rotation: Int) -> Int? {
+    public func replicaIndex(in shard: SlotMap.Shard, clientAZ: String?, rotation: Int,
+                             usable: (Int) -> Bool = { _ in true }) -> Int? {
         switch self {
         case .primary:
             return nil
         case .preferReplica:
-            return Self.pick(shard.replicas.count, rotation) { _ in true }
+            return Self.pick(shard.replicas.count, rotation, where: usable)
         case .azAffinity, .azAffinityReplicasAndPrimary:
             if let clientAZ {
-                if let local = Self.pick(shard.replicas.count, rotation, where: { shard.replicaZones[$0] == clientAZ }) {
+                if let local = Self.pick(shard.replicas.count, rotation, where: { shard.replicaZones[$0] == clientAZ && usable($0) }) {
                     return local
                 }
                 if self == .azAffinityReplicasAndPrimary, shard.primaryZone == clientAZ { return nil }
             }
-            return Self.pick(shard.replicas.count, rotation) { _ in true }
+            return Self.pick(shard.replicas.count, rotation, where: usable)
         }
     }
 

@@ -116,4 +116,23 @@ import Testing
         #expect(hosts(.azAffinity, az: "az1", in: remote) == ["r1", "r1", "r1", "r1"])
         #expect(ReadFrom.preferReplica.node(in: shard, clientAZ: nil, rotation: -1).host == "r1")
     }
+
+    /// The replica indices chosen over four turns when only `usable` replicas may be picked
+    /// (`-` for the primary).
+    func picks(_ readFrom: ReadFrom, az: String?, usable: Set<Int>) -> [String] {
+        (0..<4).map { turn in
+            readFrom.replicaIndex(in: shard, clientAZ: az, rotation: turn, usable: { usable.contains($0) }).map(String.init) ?? "-"
+        }
+    }
+
+    @Test func replicasThatAreDownAreSkippedInTheSameOrderOfPreference() {
+        #expect(picks(.preferReplica, az: nil, usable: [0, 2]) == ["0", "2", "0", "2"])
+        #expect(picks(.preferReplica, az: nil, usable: []) == ["-", "-", "-", "-"])
+        // The local replica (r2, az1) is down: any other replica before the primary...
+        #expect(picks(.azAffinity, az: "az1", usable: [0, 2]) == ["0", "2", "0", "2"])
+        // ...unless the primary is local and the strategy allows it.
+        #expect(picks(.azAffinityReplicasAndPrimary, az: "az1", usable: [0, 2]) == ["-", "-", "-", "-"])
+        // One of two local replicas is down: the other one.
+        #expect(picks(.azAffinity, az: "az2", usable: [1, 2]) == ["2", "2", "2", "2"])
+    }
 }

@@ -24,6 +24,9 @@ final class ClusterNodes: Sendable {
         var shards: [ShardConnections] = []
         /// Primaries that serve no slot yet (just added): they still take server-wide commands.
         var idlePrimaries: [NodeAddress] = []
+        /// Connections that are down (lost, or their last attempt failed): reads skip such
+        /// replicas instead of failing there first.
+        var down: Set<ObjectIdentifier> = []
         var closed = false
     }
 
@@ -50,10 +53,25 @@ final class ClusterNodes: Sendable {
             guard replica else { return connections.primary }
             let choice = configuration.readFrom == .primary ? ReadFrom.preferReplica : configuration.readFrom
             let shard = state.map.shards[index]
-            guard let position = choice.replicaIndex(in: shard, clientAZ: configuration.clientAZ, rotation: turn) else {
+            let down = state.down
+            guard let position = choice.replicaIndex(in: shard, clientAZ: configuration.clientAZ, rotation: turn, usable: {
+                down.isEmpty || !down.contains(ObjectIdentifier(connections.replicas[$0]))
+            }) else {
                 return connections.primary
             }
             return connections.replicas[position]
+        }
+    }
+
+    /// Records what happened to `connection` (from the supervisor's listener, on the loop): a
+    /// connection that is down is skipped by replica reads until it is ready again.
+    func connectionChanged(_ connection: Connection, _ event: ConnectionEvent) {
+        let id = ObjectIdentifier(connection)
+        state.withLock { state in
+            switch event {
+            case .ready: state.down.remove(id)
+            case .lost, .attemptFailed: state.down.insert(id)
+            }
         }
     }
 

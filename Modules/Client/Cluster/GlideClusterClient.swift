@@ -27,13 +27,15 @@ public final class GlideClusterClient: Sendable {
         self.configuration = configuration
         // A node that can't be reached, or that was lost, may have failed over: look again.
         let managerBox = TopologyManagerBox()
-        self.core = ClientCore(options: configuration.options, tls: tls) { _, event in
+        self.core = ClientCore(options: configuration.options, tls: tls) { connection, event in
+            managerBox.nodes?.connectionChanged(connection, event)
             switch event {
             case .lost, .attemptFailed: managerBox.topologyManager?.requestRefresh()
             case .ready: break
             }
         }
         self.nodes = ClusterNodes(configuration: configuration, core: core)
+        managerBox.nodes = nodes
         self.topologyManager = TopologyManager(nodes: nodes, discovery: ConnectionDiscovery(nodes: nodes))
         managerBox.topologyManager = topologyManager
     }
@@ -233,10 +235,11 @@ public final class GlideClusterClient: Sendable {
     var closed: Bool { core.closed || nodes.isClosed }
 }
 
-/// Lets the supervisor's listener, made before the topology manager, reach it.
+/// Lets the supervisor's listener, made before the nodes and the topology manager, reach them.
 final class TopologyManagerBox: @unchecked Sendable {
     // Set once, in the client's initializer, before any connection exists.
     weak var topologyManager: TopologyManager<ConnectionDiscovery>?
+    weak var nodes: ClusterNodes?
 }
 
 extension GlideClusterClient: GlideCommandExecutor {}
