@@ -231,11 +231,14 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         }
         if let teardown { resume(teardown.resumptions) }
         let stream = teardown?.stream
-        loop.execute { [self] in
+        let release: @Sendable () -> Void = { [self] in
             stopReading()
             if let stream { closeStream(stream) }
             loop.cancelTimers(for: self)
         }
+        // On the loop (the supervisor closing its connections), at once: whoever awaits the
+        // supervisor's close then finds no timer or registration of this connection left.
+        if loop.inEventLoop { release() } else { loop.execute(release) }
     }
 
     /// Resumes waiters outside the lock, with this node's address in their errors.
