@@ -2,6 +2,7 @@ import Foundation
 import Glide
 @testable import GlideClient
 import GlideTestSupport
+import GlideTransport
 import Synchronization
 import Testing
 
@@ -44,8 +45,13 @@ import Testing
     @Test func aLazyClientsOtherNodesConnectOnceOneHas() async throws {
         let set = try await TestReplicaSet.start(replicas: 1)
         defer { set.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(
-            addresses: set.addresses, readFrom: .preferReplica, lazyConnect: true))
+        // A loop of its own: the first request includes the connect and its handshake, within the
+        // default 250 ms, and the shared loop is busy with every other test's traffic.
+        let loop = EpollEventLoop(name: "lazy-test")
+        defer { loop.shutdown() }
+        var configuration = GlideClientConfiguration(addresses: set.addresses, readFrom: .preferReplica, lazyConnect: true)
+        configuration.eventLoop = loop
+        let client = try await GlideClient.create(configuration)
         #expect(client.nodes.replicas.isEmpty)  // nothing connected yet
         let key = SharedServer.uniqueKey()
         try await client.set(key, "v")
