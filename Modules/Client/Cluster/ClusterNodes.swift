@@ -67,7 +67,11 @@ final class ClusterNodes: Sendable {
     /// connection that is down is skipped by replica reads until it is ready again.
     func connectionChanged(_ connection: Connection, _ event: ConnectionEvent) {
         let id = ObjectIdentifier(connection)
+        let address = connection.connector.address
         state.withLock { state in
+            // Only members count: a retired connection's late event must not mark an identity
+            // a new object may reuse once it is freed.
+            guard state.connections[address] === connection else { return }
             switch event {
             case .ready: state.down.remove(id)
             case .lost, .attemptFailed: state.down.insert(id)
@@ -180,6 +184,8 @@ final class ClusterNodes: Sendable {
             connections[address] = state.connections[address] ?? prepared.removeValue(forKey: address) ?? makeConnection(address)
         }
         let retired = state.connections.filter { connections[$0.key] == nil }.map(\.value)
+        // A retired connection's identity may be reused by a new object once it is freed.
+        for connection in retired { state.down.remove(ObjectIdentifier(connection)) }
         state.shards = map.shards.map { shard in
             ShardConnections(primary: connections[shard.primary]!, replicas: shard.replicas.map { connections[$0]! })
         }
