@@ -141,18 +141,21 @@ public struct RESPToken: Sendable, Hashable {
 
 extension RESPToken {
     /// Calls `body` with the byte range, within `bytes`, of each element of an aggregate token, in
-    /// order, and returns how many there were; `nil` for a token that is not an aggregate. No
-    /// element token is made: for code that copies elements' frames elsewhere (a split command's
-    /// replies put back in key order).
+    /// order, and with the element's payload when it is a string (bulk, simple, or verbatim with
+    /// its format prefix; `nil` otherwise, and for a null), valid during the call. Returns how many
+    /// elements there were;
+    /// `nil` for a token that is not an aggregate. No element token is made: for code that
+    /// regroups or copies elements' frames (a split command's parts, their replies put back in
+    /// key order).
     @discardableResult
-    public func forEachElementRange(_ body: (Range<Int>) -> Void) -> Int? {
+    public func forEachElementRange(_ body: (_ frame: Range<Int>, _ payload: UnsafeRawBufferPointer?) -> Void) -> Int? {
         guard let elements else { return nil }
         return bytes.withUnsafeReadableBytes { raw -> Int in
             let frame = Frame(bytes: raw)
             var position = elements.firstElement
             for _ in 0..<elements.count {
                 let end = frame.elementEnd(at: position)
-                body(position..<end)
+                body(position..<end, frame.stringPayload(at: position, end: end))
                 position = end
             }
             return elements.count
@@ -229,6 +232,19 @@ struct Frame {
     func header(at offset: Int) -> (value: Int, next: Int) {
         let end = lineEnd(at: offset)
         return (ASCII.parseInt(bytes, from: offset + 1, to: end) ?? 0, end + 2)
+    }
+
+    /// The payload of the string element `offset..<end`; `nil` for another type or a null.
+    func stringPayload(at offset: Int, end: Int) -> UnsafeRawBufferPointer? {
+        switch RESPType(rawValue: bytes[offset]) {
+        case .bulkString, .verbatimString:
+            let (length, next) = header(at: offset)
+            return length < 0 ? nil : UnsafeRawBufferPointer(rebasing: bytes[next..<next + length])
+        case .simpleString:
+            return UnsafeRawBufferPointer(rebasing: bytes[offset + 1..<end - 2])
+        default:
+            return nil
+        }
     }
 
     /// Where the element starting at `offset` ends.

@@ -18,7 +18,7 @@ extension Router {
             // One walk over the reply's elements, its count checked after it (reading the count
             // first would cost a second pass over the header and attributes).
             var position = part.keys.lowerBound
-            let count = reply.forEachElementRange { range in
+            let count = reply.forEachElementRange { range, _ in
                 guard position < part.keys.upperBound else { return }
                 found[split.positions[position]] = (Int32(index), Int32(range.lowerBound), Int32(range.upperBound))
                 size += range.count

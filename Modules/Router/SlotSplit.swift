@@ -53,24 +53,36 @@ extension Router {
     public static func splitBySlot(_ command: RESPCommandBuffer, metadata: CommandMetadata) -> SlotSplit? {
         guard let step = splittableStep(metadata) else { return nil }
         let source = command.contiguousBytes  // the buffer itself unless a large value was referenced
+        // The codec validates the frame and walks its elements; nothing here parses RESP.
+        guard let command = try? RESPToken(validating: source), command.type == .array,
+              let count = command.elements?.count, count > 1, (count - 1) % step == 0 else { return nil }
         // Each key's group of frames (the key, then `step - 1` values): its slot and byte range.
         var groups: [(slot: UInt16, start: Int, end: Int)] = []
-        let name: Range<Int>? = source.withUnsafeReadableBytes { raw -> Range<Int>? in
-            var reader = FrameReader(raw)
-            guard let count = reader.header(), count > 1, (count - 1) % step == 0 else { return nil }
-            let nameStart = reader.offset
-            guard reader.skipFrame() != nil else { return nil }
-            let name = nameStart..<reader.offset
-            groups.reserveCapacity((count - 1) / step)
-            for _ in 0..<(count - 1) / step {
-                let start = reader.offset
-                guard let key = reader.skipFrame() else { return nil }
-                for _ in 1..<step where reader.skipFrame() == nil { return nil }
-                groups.append((HashSlot.slot(of: UnsafeRawBufferPointer(rebasing: raw[key])), start, reader.offset))
+        groups.reserveCapacity((count - 1) / step)
+        var name: Range<Int> = 0..<0
+        var element = 0
+        var groupStart = 0
+        var keySlot: UInt16 = 0
+        var keysAreStrings = true
+        command.forEachElementRange { frame, payload in
+            defer { element += 1 }
+            guard element > 0 else {
+                name = frame
+                return
             }
-            return reader.offset == raw.count ? name : nil
+            let member = (element - 1) % step
+            if member == 0 {
+                groupStart = frame.lowerBound
+                // The key is hashed in place, in the validated frame.
+                guard let payload else {
+                    keysAreStrings = false
+                    return
+                }
+                keySlot = HashSlot.slot(of: payload)
+            }
+            if member == step - 1 { groups.append((keySlot, groupStart, frame.upperBound)) }
         }
-        guard let name else { return nil }
+        guard keysAreStrings else { return nil }
         let nameFrame = source.getSlice(at: name.lowerBound, length: name.count)!
         // Groups ordered by slot, keeping the keys' order within a slot.
         let order = groups.indices.sorted { (groups[$0].slot, $0) < (groups[$1].slot, $1) }
@@ -107,42 +119,5 @@ extension Router {
               case .range(let lastKey, let keyStep, _) = metadata.keySpecs[0].findKeys, lastKey == -1, keyStep >= 1
         else { return nil }
         return keyStep
-    }
-}
-
-/// Walks an encoded command (`*N`, then `$len` frames): offsets only, nothing copied.
-struct FrameReader {
-    let raw: UnsafeRawBufferPointer
-    private(set) var offset = 0
-
-    init(_ raw: UnsafeRawBufferPointer) { self.raw = raw }
-
-    /// The decimal after a type byte, and the `\r\n` after it.
-    private mutating func number(after type: UInt8) -> Int? {
-        guard offset < raw.count, raw[offset] == type else { return nil }
-        offset += 1
-        var value = 0
-        var digits = 0
-        while offset < raw.count, raw[offset] != UInt8(ascii: "\r") {
-            let digit = Int(raw[offset]) - Int(UInt8(ascii: "0"))
-            guard digit >= 0 && digit <= 9, digits < 18 else { return nil }
-            value = value * 10 + digit
-            digits += 1
-            offset += 1
-        }
-        guard digits > 0, offset + 1 < raw.count, raw[offset + 1] == UInt8(ascii: "\n") else { return nil }
-        offset += 2
-        return value
-    }
-
-    /// The array header's element count.
-    mutating func header() -> Int? { number(after: UInt8(ascii: "*")) }
-
-    /// Skips one bulk-string frame; returns the range of its payload.
-    mutating func skipFrame() -> Range<Int>? {
-        guard let length = number(after: UInt8(ascii: "$")), offset + length + 2 <= raw.count else { return nil }
-        let payload = offset..<offset + length
-        offset += length + 2
-        return payload
     }
 }

@@ -128,4 +128,18 @@ let specExamples: [(wire: String, value: RESPValue)] = [
         let nested = #expect(throws: RESPConversionError.self) { try [Int](fromRESP: token("*1\r\n-ERR boom\r\n")) }
         #expect(nested?.serverMessage == "ERR boom")
     }
+
+    @Test func elementRangesAndStringPayloadsWithoutElementTokens() throws {
+        let token = try RESPToken(validating: Bytes("*5\r\n$3\r\nfoo\r\n+OK\r\n:1\r\n_\r\n$-1\r\n"))
+        var frames: [String] = []
+        var payloads: [String?] = []
+        let count = token.forEachElementRange { frame, payload in
+            frames.append(token.bytes.getSlice(at: frame.lowerBound, length: frame.count)!.string)
+            payloads.append(payload.map { String(decoding: $0, as: UTF8.self) })
+        }
+        #expect(count == 5)
+        #expect(frames == ["$3\r\nfoo\r\n", "+OK\r\n", ":1\r\n", "_\r\n", "$-1\r\n"])
+        #expect(payloads == ["foo", "OK", nil, nil, nil])
+        #expect(try RESPToken(validating: Bytes(":1\r\n")).forEachElementRange { _, _ in } == nil)
+    }
 }
