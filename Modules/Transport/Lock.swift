@@ -14,6 +14,9 @@ public typealias Lock<Value> = Mutex<Value>
 #else
 /// `Synchronization.Mutex`'s interface over a pthread mutex, which ThreadSanitizer understands:
 /// the `make tsan` build only (see the other definition).
+///
+/// `@unchecked Sendable`, as `Mutex` is: `value` is touched only inside `withLock`, between
+/// `pthread_mutex_lock` and `pthread_mutex_unlock`; the mutex itself is immutable.
 public final class Lock<Value>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var value: Value

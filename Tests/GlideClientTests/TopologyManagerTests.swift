@@ -6,7 +6,7 @@ import GlideTransport
 
 /// Views of the cluster given by the test: each node's answer can change between refreshes, and
 /// a gate can hold every answer until the test opens it. Counts how often each node is asked.
-final class GatedDiscovery: ClusterDiscovery, @unchecked Sendable {
+final class GatedDiscovery: ClusterDiscovery, Sendable {
     private struct State {
         var views: [NodeAddress: ClusterTopology] = [:]
         var asked: [NodeAddress: Int] = [:]

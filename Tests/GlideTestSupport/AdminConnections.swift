@@ -1,8 +1,11 @@
 import Foundation
-public import Glide
+import Glide
 
 /// One admin client per test server, opened on first use: what the harnesses send their own
 /// commands (`CLUSTER …`, `REPLICAOF`, `INFO`) over.
+///
+/// `@unchecked Sendable`: `clients` is read and written only under `lock`; the other properties
+/// are immutable.
 final class AdminConnections: @unchecked Sendable {
     private let lock = NSLock()
     private var clients: [Int: GlideClient] = [:]

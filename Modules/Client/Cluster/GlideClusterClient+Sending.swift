@@ -141,8 +141,8 @@ extension GlideClusterClient {
         }
     }
 
-    /// Sleeps until `until`; `false` when the caller's task is cancelled first. Throws
-    /// `.clientClosed` once the client is closed.
+    /// Sleeps until `until`; `false` when the caller's task is cancelled first. (The send loop
+    /// checks for a closed client before its next step.)
     func pause(until: Deadline) async -> Bool {
         guard !Task.isCancelled else { return false }
         do {

@@ -236,8 +236,10 @@ public final class GlideClusterClient: Sendable {
 }
 
 /// Lets the supervisor's listener, made before the nodes and the topology manager, reach them.
+///
+/// `@unchecked Sendable`: both references are set once, in the client's initializer, before any
+/// connection exists and so before the listener can run; after that they are only read.
 final class TopologyManagerBox: @unchecked Sendable {
-    // Set once, in the client's initializer, before any connection exists.
     weak var topologyManager: TopologyManager<ConnectionDiscovery>?
     weak var nodes: ClusterNodes?
 }

@@ -87,7 +87,9 @@ actor TopologyManager<Discovery: ClusterDiscovery>: EventHandler {
     private func perform(_ action: TopologyRefreshStateMachine<Deadline>.Action) {
         if let wakeUp = action.wakeUp { loop.scheduleTimer(at: wakeUp, handler: self) }
         guard action.startRefresh else { return }
-        // Isolated to this actor: it runs on the loop, and suspends while nodes answer.
+        // Owned by this actor: kept in `refresh` (one at a time, as the machine decides), cancelled
+        // and awaited by `close()`. Isolated to the actor, it runs on the loop and suspends while
+        // nodes answer.
         refresh = Task { await self.runRefresh() }
     }
 
