@@ -22,7 +22,10 @@ public struct EventRegistration: Hashable, Sendable {
 /// Two implementations: `EpollEventLoop` drives real sockets; `ManualEventLoop` is driven by tests.
 /// Registration calls must be made on the loop's thread (`execute` gets there); `execute` and
 /// `scheduleTimer` may be called from any thread.
-public protocol EventLoop: AnyObject, Sendable {
+///
+/// A loop is also the task executor of the client's own tasks (connection attempts, topology
+/// refreshes): they run on its thread, so a manual loop's test drives every one of them.
+public protocol EventLoop: TaskExecutor {
     /// Runs `task` on the loop's thread, after tasks submitted before it.
     func execute(_ task: @escaping @Sendable () -> Void)
 

@@ -21,12 +21,15 @@ public final class ManualEventLoop: EventLoop, @unchecked Sendable {
     }
 
     private let state: Lock<State>
+    /// The executor of the actors that run on this loop.
+    private(set) var actors: ManualActorExecutor!
     /// The thread inside `run()` or `advance(by:)`: the loop's thread while it is driven.
     private let driver = Atomic<UInt>(0)
 
     /// A loop whose clock starts at `now`.
     public init(now: Deadline = Deadline(uptimeNanoseconds: 1_000_000_000)) {
         state = Lock(State(now: now))
+        actors = ManualActorExecutor(loop: self)
     }
 
     /// True on the thread driving the loop, inside `run()` or `advance(by:)`.
@@ -88,10 +91,21 @@ public final class ManualEventLoop: EventLoop, @unchecked Sendable {
     /// The number of live registrations.
     public var registrationCount: Int { state.withLock { $0.registrations.count } }
 
+    /// When the earliest timer is due, if any is scheduled.
+    public var nextTimerDeadline: Deadline? {
+        state.withLock { $0.timers.count == 0 ? nil : $0.timers.earliest }
+    }
+
     /// Moves the clock forward, fires the timers that came due, and runs until idle.
     public func advance(by duration: Duration) {
+        advance(to: now() + duration)
+    }
+
+    /// Moves the clock to `deadline` (never back), fires the timers that came due, and runs
+    /// until idle.
+    public func advance(to deadline: Deadline) {
         let now = state.withLock { state in
-            state.now = state.now + duration
+            state.now = max(state.now, deadline)
             return state.now
         }
         driving {
@@ -134,18 +148,34 @@ public final class ManualEventLoop: EventLoop, @unchecked Sendable {
     }
 }
 
-extension ManualEventLoop: SerialExecutor {
-    /// Itself: actors that run on it run inside `run()`.
-    public var actorExecutor: UnownedSerialExecutor { asUnownedSerialExecutor() }
+extension ManualEventLoop: TaskExecutor {
+    /// Actors that run on this loop run inside `run()`.
+    public var actorExecutor: UnownedSerialExecutor { actors.asUnownedSerialExecutor() }
 
-    /// Queues a Swift job (of an actor that runs on this loop) for the next `run()`.
+    /// Queues a job of a task that prefers this loop for the next `run()`.
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        execute { [self] in job.runSynchronously(on: asUnownedSerialExecutor()) }
+        execute { [self] in job.runSynchronously(on: asUnownedTaskExecutor()) }
+    }
+}
+
+/// A manual loop as the serial executor of actors that run on it.
+final class ManualActorExecutor: SerialExecutor {
+    unowned let loop: ManualEventLoop
+
+    init(loop: ManualEventLoop) {
+        self.loop = loop
+    }
+
+    /// Queues a job of an actor that runs on the loop for the next `run()`.
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let serial = asUnownedSerialExecutor()
+        loop.execute { job.runSynchronously(on: serial) }
     }
 
     /// Traps unless called from inside `run()` or `advance(by:)`.
-    public func checkIsolated() {
-        precondition(inEventLoop, "expected to run inside ManualEventLoop.run()")
+    func checkIsolated() {
+        precondition(loop.inEventLoop, "expected to run inside ManualEventLoop.run()")
     }
 }

@@ -61,10 +61,10 @@ final class GatedDiscovery: ClusterDiscovery, Sendable {
     }
 
     struct Parts {
-        let core: ClientCore
-        let nodes: ClusterNodes
+        let core: SocketCore
+        let nodes: ClusterNodes<EpollEventLoop, SocketConnector>
         let discovery: GatedDiscovery
-        let manager: TopologyManager<GatedDiscovery>
+        let manager: TopologyManager<EpollEventLoop, SocketConnector, GatedDiscovery>
 
         func close() async {
             await manager.close()
@@ -76,7 +76,7 @@ final class GatedDiscovery: ClusterDiscovery, Sendable {
     func parts(seeds: [NodeAddress], minimumInterval: Duration = .milliseconds(20)) -> Parts {
         let configuration = GlideClusterClientConfiguration(
             addresses: seeds, topologyRefresh: TopologyRefreshPolicy(periodicInterval: nil, minimumInterval: minimumInterval))
-        let core = ClientCore(options: configuration.options, tls: nil)
+        let core = SocketCore(options: configuration.options, tls: nil)
         let nodes = ClusterNodes(configuration: configuration, core: core)
         let discovery = GatedDiscovery()
         return Parts(core: core, nodes: nodes, discovery: discovery, manager: TopologyManager(nodes: nodes, discovery: discovery))

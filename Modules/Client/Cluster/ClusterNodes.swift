@@ -7,9 +7,9 @@ import Synchronization
 /// Connections are created when a node first appears in the map and connect on their first
 /// request; the client's supervisor reconnects them in the background after that. A node that
 /// leaves the map keeps its connection for a grace period, so requests already on their way there
-/// end normally, then it is closed.
-final class ClusterNodes: Sendable {
-    typealias Connection = ClientCore.Connection
+/// end normally, then it is closed. Generic over the loop and the connector, as the core is.
+final class ClusterNodes<Loop: EventLoop, Connector: NodeConnector>: Sendable {
+    typealias Connection = NodeConnection<Loop, Connector>
 
     struct ShardConnections {
         var primary: Connection
@@ -31,12 +31,12 @@ final class ClusterNodes: Sendable {
     }
 
     let configuration: GlideClusterClientConfiguration
-    let core: ClientCore
+    let core: ClientCore<Loop, Connector>
     let state = Lock(State())
     /// Spreads reads over replicas and keyless commands over nodes.
     let rotation = Atomic<Int>(0)
 
-    init(configuration: GlideClusterClientConfiguration, core: ClientCore) {
+    init(configuration: GlideClusterClientConfiguration, core: ClientCore<Loop, Connector>) {
         self.configuration = configuration
         self.core = core
     }

@@ -28,7 +28,7 @@ extension GlideClusterClient {
         if let crossSlot = contents.crossSlot { throw GlideError(.routing, crossSlot) }
         let commands = contents.commands
         let replies = contents.count + 2
-        let deadline = Deadline.now() + configuration.requestTimeout
+        let deadline = engine.deadline(blockingTimeout: nil)
         let encode: @Sendable (inout RESPCommandBuffer) -> Void = { buffer in
             buffer.writeRESPCommand("MULTI" as StaticString)
             buffer.append(commands)
@@ -58,11 +58,11 @@ extension GlideClusterClient {
             return try await execOnce(on: connection, at: address, replies: replies, deadline: deadline,
                                       raiseOnError: raiseOnError, encode: encode)
         }
-        let reply = try await send(toSlot: slot, replica: false, readOnly: false, deadline: deadline, replies: replies, encode: encode)
+        let reply = try await engine.send(toSlot: slot, replica: false, readOnly: false, deadline: deadline, replies: replies, encode: encode)
         return try Transaction.results(of: reply, raiseOnError: raiseOnError, address: nil)
     }
 
-    private func execOnce(on connection: ClusterNodes.Connection, at address: NodeAddress, replies: Int, deadline: Deadline,
+    private func execOnce(on connection: SocketCore.Connection, at address: NodeAddress, replies: Int, deadline: Deadline,
                           raiseOnError: Bool, encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> [RESPValue]? {
         switch await connection.send(deadline: deadline, replies: replies, encode: encode) {
         case .failure(let error):

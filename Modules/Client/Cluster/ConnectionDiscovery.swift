@@ -19,12 +19,12 @@ protocol ClusterDiscovery: NodeDiscovery {
 /// Asks nodes for their view of the cluster over the client's own connections (`CLUSTER
 /// SHARDS`, or `CLUSTER SLOTS` for servers before 7.0), remembering why nodes failed so the
 /// client can say it.
-final class ConnectionDiscovery: ClusterDiscovery {
-    let nodes: ClusterNodes
+final class ConnectionDiscovery<Loop: EventLoop, Connector: NodeConnector>: ClusterDiscovery {
+    let nodes: ClusterNodes<Loop, Connector>
     /// The last failure of each node, as the client's error.
     let failures = Lock<[NodeAddress: GlideError]>([:])
 
-    init(nodes: ClusterNodes) {
+    init(nodes: ClusterNodes<Loop, Connector>) {
         self.nodes = nodes
     }
 
@@ -38,7 +38,7 @@ final class ConnectionDiscovery: ClusterDiscovery {
             // The connect's own outcome (refused, timed out, TLS, credentials) first, bounded by
             // the connection timeout; then the question, bounded by the request timeout.
             if case .failure(let error) = await connection.connect() { throw error }
-            let deadline = Deadline.now() + max(configuration.requestTimeout, .seconds(1))
+            let deadline = nodes.core.loop.now() + max(configuration.requestTimeout, .seconds(1))
             var reply = try await ask(connection, address, ["CLUSTER", "SHARDS"], deadline: deadline)
             if case .failure(let message) = reply, message.contains("unknown") {
                 reply = try await ask(connection, address, ["CLUSTER", "SLOTS"], deadline: deadline)
@@ -51,7 +51,7 @@ final class ConnectionDiscovery: ClusterDiscovery {
         }
     }
 
-    private func ask(_ connection: ClusterNodes.Connection, _ address: NodeAddress, _ command: [StaticString],
+    private func ask(_ connection: ClusterNodes<Loop, Connector>.Connection, _ address: NodeAddress, _ command: [StaticString],
                      deadline: Deadline) async throws(GlideError) -> NodeAnswer {
         switch await connection.send(deadline: deadline, encode: { $0.writeRESPCommand(command) }) {
         case .failure(let error):

@@ -19,31 +19,17 @@ public import GlideTransport
 public final class GlideClusterClient: Sendable {
     /// The configuration the client was created with.
     public let configuration: GlideClusterClientConfiguration
-    let core: ClientCore
-    let nodes: ClusterNodes
-    let topologyManager: TopologyManager<ConnectionDiscovery>
+    /// The client's machinery: the engine on the epoll loop, over sockets.
+    let engine: ClusterEngine<EpollEventLoop, SocketConnector>
 
     private init(configuration: GlideClusterClientConfiguration, tls: TLSContext?) {
         self.configuration = configuration
-        // A node that can't be reached, or that was lost, may have failed over: look again.
-        let managerBox = TopologyManagerBox()
-        self.core = ClientCore(options: configuration.options, tls: tls) { connection, event in
-            managerBox.nodes?.connectionChanged(connection, event)
-            switch event {
-            case .lost, .attemptFailed: managerBox.topologyManager?.requestRefresh()
-            case .ready: break
-            }
-        }
-        self.nodes = ClusterNodes(configuration: configuration, core: core)
-        managerBox.nodes = nodes
-        self.topologyManager = TopologyManager(nodes: nodes, discovery: ConnectionDiscovery(nodes: nodes))
-        managerBox.topologyManager = topologyManager
+        let loop = configuration.eventLoop
+        self.engine = ClusterEngine(configuration: configuration, loop: loop) { SocketConnector(address: $0, loop: loop, tls: tls) }
     }
 
     deinit {
-        topologyManager.closeWithoutWaiting()
-        nodes.close()
-        core.closeWithoutWaiting()
+        engine.closeWithoutWaiting()
     }
 
     /// Discovers the cluster from the seed addresses and returns a ready client.
@@ -54,15 +40,13 @@ public final class GlideClusterClient: Sendable {
     public static func create(_ configuration: GlideClusterClientConfiguration) async throws(GlideError) -> GlideClusterClient {
         try validate(configuration)
         let client = GlideClusterClient(configuration: configuration, tls: try ClientSetup.tlsContext(configuration.options))
-        await client.core.supervisor.start()
-        do {
-            try await client.topologyManager.discoverFromSeeds()
-        } catch {
-            await client.close()
-            throw error
-        }
+        try await client.engine.start()
         return client
     }
+
+    var core: SocketCore { engine.core }
+    var nodes: ClusterNodes<EpollEventLoop, SocketConnector> { engine.nodes }
+    var topologyManager: ClusterEngine<EpollEventLoop, SocketConnector>.Manager { engine.topologyManager }
 
     static func validate(_ configuration: GlideClusterClientConfiguration) throws(GlideError) {
         func invalid(_ message: String) -> GlideError { GlideError(.configuration, message) }
@@ -106,7 +90,7 @@ public final class GlideClusterClient: Sendable {
         do {
             return try command.decodeResponse(token)
         } catch {
-            throw ClientCore.unexpectedReply(Command.name, error, address: nil)
+            throw ClientChecks.unexpectedReply(Command.name, error, address: nil)
         }
     }
 
@@ -118,14 +102,14 @@ public final class GlideClusterClient: Sendable {
         guard let decision = Router.decide(name: Command.name, routing: Command.routing, route: route) else {
             throw GlideError(.routing, "slot IDs run from 0 to 16383: \(route)")
         }
-        let replies = try await send(decision, name: Command.name, readOnly: Command.routing.isReadOnly,
+        let replies = try await engine.send(decision, name: Command.name, readOnly: Command.routing.isReadOnly,
                                      deadline: deadline(blockingTimeout: command.blockingTimeout), explicitRoute: true,
                                      encode: { command.encode(into: &$0) }, arguments: { Self.arguments(of: command) })
         func decode(_ token: RESPToken) throws(GlideError) -> Command.Response {
             do {
                 return try command.decodeResponse(token)
             } catch {
-                throw ClientCore.unexpectedReply(Command.name, error, address: nil)
+                throw ClientChecks.unexpectedReply(Command.name, error, address: nil)
             }
         }
         switch replies {
@@ -153,35 +137,7 @@ public final class GlideClusterClient: Sendable {
 
     /// Sends any command given as binary-safe arguments.
     public func customCommand(_ arguments: [Bytes], route: Route? = nil) async throws(GlideError) -> ClusterValue<RESPValue> {
-        try ClientCore.checkCustomCommand(arguments)
-        let metadata = CommandTable.metadata(for: arguments)
-        let name = metadata?.name ?? arguments[0].string.uppercased()
-        if name == "SELECT" { throw Self.selectRefusal }
-        let routing = metadata.map(CommandRouting.init) ?? .unknown
-        let decision: RoutingDecision
-        if let route {
-            guard let routed = Router.decide(name: name, routing: routing, route: route) else {
-                throw GlideError(.routing, "slot IDs run from 0 to 16383: \(route)")
-            }
-            decision = routed
-        } else {
-            if name == "SCAN" { throw Self.scanRefusal }
-            decision = Router.decide(name: name, routing: routing, keySlots: Router.keySlots(of: arguments, metadata: metadata))
-        }
-        let blocking = CommandTable.blockingTimeout(for: arguments)
-        let replies = try await send(decision, name: name, readOnly: routing.isReadOnly, deadline: deadline(blockingTimeout: blocking),
-                                     explicitRoute: route != nil, encode: { $0.writeRESPCommand(arguments) }, arguments: { arguments })
-        switch replies {
-        case .single(let token):
-            if token.type.isError { throw GlideError.server(token, address: nil) }
-            return .single(RESPValue(token))
-        case .perNode(let tokens):
-            // As for typed commands: one node's error fails the whole request.
-            for (address, token) in tokens.sorted(by: { $0.key.description < $1.key.description }) where token.type.isError {
-                throw GlideError.server(token, address: address.description)
-            }
-            return .perNode(tokens.mapValues { RESPValue($0) })
-        }
+        try await engine.customCommand(arguments, route: route)
     }
 
     /// `SELECT` would switch one node's shared connection, under every caller routed there.
@@ -200,7 +156,23 @@ public final class GlideClusterClient: Sendable {
     /// When a request must be answered by (see `ClientCore.deadline`).
     @usableFromInline
     func deadline(blockingTimeout: Duration?) -> Deadline {
-        core.deadline(blockingTimeout: blockingTimeout)
+        engine.deadline(blockingTimeout: blockingTimeout)
+    }
+
+    /// Sends a request for `slot` (see `ClusterEngine.send(toSlot:...)`): what `execute(_:)`
+    /// inlined in the caller's module calls, non-generic so the engine is specialised here.
+    @usableFromInline
+    func send(toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline,
+              encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
+        try await engine.send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, encode: encode)
+    }
+
+    /// Sends a request as `decision` says and combines its replies (see `ClusterEngine.sendCombined`).
+    @usableFromInline
+    func sendCombined(_ decision: RoutingDecision, name: String, readOnly: Bool, deadline: Deadline,
+                      encode: (inout RESPCommandBuffer) -> Void, arguments: () -> [Bytes]) async throws(GlideError) -> RESPToken {
+        try await engine.sendCombined(decision, name: name, readOnly: readOnly, deadline: deadline, encode: encode,
+                                      arguments: arguments)
     }
 
     /// A typed command's arguments, for the paths that split or inspect it.
@@ -227,21 +199,8 @@ public final class GlideClusterClient: Sendable {
     /// Closes every connection and ends every background task and timer. Requests in flight fail
     /// with `.clientClosed`; so do later ones.
     public func close() async {
-        await topologyManager.close()
-        nodes.close()
-        await core.close()
+        await engine.close()
     }
-
-    var closed: Bool { core.closed || nodes.isClosed }
-}
-
-/// Lets the supervisor's listener, made before the nodes and the topology manager, reach them.
-///
-/// `@unchecked Sendable`: both references are set once, in the client's initializer, before any
-/// connection exists and so before the listener can run; after that they are only read.
-final class TopologyManagerBox: @unchecked Sendable {
-    weak var topologyManager: TopologyManager<ConnectionDiscovery>?
-    weak var nodes: ClusterNodes?
 }
 
 extension GlideClusterClient: GlideCommandExecutor {}

@@ -13,11 +13,11 @@ import Synchronization
 /// costs a request one atomic exchange: at most one ask is on its way to the loop at a time, so a
 /// storm of `MOVED` replies is one message. The node connections themselves are the supervisor's:
 /// it reconnects lost ones and checks idle ones every `heartbeatInterval`. Generic over how views
-/// are found, so its tests script them.
-actor TopologyManager<Discovery: ClusterDiscovery>: EventHandler {
-    nonisolated let nodes: ClusterNodes
+/// are found, so its tests script them, and over the loop and connector, as the nodes are.
+actor TopologyManager<Loop: EventLoop, Connector: NodeConnector, Discovery: ClusterDiscovery>: EventHandler {
+    nonisolated let nodes: ClusterNodes<Loop, Connector>
     nonisolated let discovery: Discovery
-    nonisolated let loop: EpollEventLoop
+    nonisolated let loop: Loop
     /// Refreshes completed, successful or not (for tests and statistics).
     nonisolated let completedRefreshes = Atomic<Int>(0)
     /// An ask for a refresh is on its way to the loop; asks until it lands add nothing.
@@ -33,7 +33,7 @@ actor TopologyManager<Discovery: ClusterDiscovery>: EventHandler {
     private var refresh: Task<Void, Never>?
     private var closed = false
 
-    init(nodes: ClusterNodes, discovery: Discovery) {
+    init(nodes: ClusterNodes<Loop, Connector>, discovery: Discovery) {
         self.nodes = nodes
         self.discovery = discovery
         self.loop = nodes.core.loop
@@ -88,9 +88,9 @@ actor TopologyManager<Discovery: ClusterDiscovery>: EventHandler {
         if let wakeUp = action.wakeUp { loop.scheduleTimer(at: wakeUp, handler: self) }
         guard action.startRefresh else { return }
         // Owned by this actor: kept in `refresh` (one at a time, as the machine decides), cancelled
-        // and awaited by `close()`. Isolated to the actor, it runs on the loop and suspends while
-        // nodes answer.
-        refresh = Task { await self.runRefresh() }
+        // and awaited by `close()`. It prefers the loop, so the discovery it awaits runs there too
+        // (and a manual loop's test drives it).
+        refresh = Task(executorPreference: loop) { await self.runRefresh() }
     }
 
     private func runRefresh() async {

@@ -271,7 +271,9 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         if let armTimer = machine.withLock({ $0.attemptStarted(generation: generation, deadline: deadline) }) {
             loop.scheduleTimer(at: armTimer, handler: self)
         }
-        let task = Task { [self] in
+        // On the loop: the attempt resumes where its readiness is reported, and a manual loop's
+        // test drives it with everything else.
+        let task = Task(executorPreference: loop) { [self] in
             do throws(TransportError) {
                 let stream = try await connector.connect(deadline: deadline)
                 onLoop { self.didConnect(stream, generation: generation) }

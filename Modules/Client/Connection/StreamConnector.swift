@@ -12,9 +12,15 @@ protocol StreamConnector: Sendable {
     func connect(deadline: Deadline) async throws(TransportError) -> Stream
 }
 
+/// A connector to one node of a cluster, which the cluster client finds its connections by.
+protocol NodeConnector: StreamConnector {
+    /// The node this connector reaches.
+    var address: NodeAddress { get }
+}
+
 /// Connects to a node address over TCP (IPv4, IPv6, host names) or a Unix domain socket, and
 /// runs the TLS handshake over it when the client uses TLS, within the same deadline.
-struct SocketConnector: StreamConnector {
+struct SocketConnector: NodeConnector {
     let address: NodeAddress
     let loop: EpollEventLoop
     /// The client's TLS context, or `nil` for plain text.

@@ -4,33 +4,37 @@ import Synchronization
 
 /// What `GlideClient` and `GlideClusterClient` share, so that they differ only in how they pick
 /// a node: the options every connection is made with, the supervisor that keeps connections
-/// alive, the credentials and database that survive reconnection, deadlines, the checks every
-/// command goes through, error mapping, password rotation and the life cycle.
-@usableFromInline
-final class ClientCore: Sendable {
-    typealias Connection = NodeConnection<EpollEventLoop, SocketConnector>
-    typealias Supervisor = ConnectionSupervisor<EpollEventLoop, SocketConnector>
+/// alive, the credentials and database that survive reconnection, deadlines, password rotation
+/// and the life cycle.
+///
+/// Generic over the event loop and how a node is reached: the clients use the epoll loop and
+/// sockets; tests run the same core on a manual loop over memory pipes.
+final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
+    typealias Connection = NodeConnection<Loop, Connector>
+    typealias Supervisor = ConnectionSupervisor<Loop, Connector>
 
     let options: ClientOptions
-    /// The client's TLS context, or `nil` for plain text.
-    let tls: TLSContext?
+    let loop: Loop
+    /// How a connection reaches the node at an address (TCP or a Unix socket, with the client's
+    /// TLS; a memory pipe in tests).
+    let makeConnector: @Sendable (NodeAddress) -> Connector
     let supervisor: Supervisor
     /// The credentials new connections authenticate with: the configured ones until
     /// `updateConnectionPassword` replaces the password.
     let credentials: Lock<ServerCredentials?>
     private let isClosed = Atomic<Bool>(false)
 
-    init(options: ClientOptions, tls: TLSContext?, listener: Supervisor.Listener? = nil) {
+    init(options: ClientOptions, loop: Loop, makeConnector: @escaping @Sendable (NodeAddress) -> Connector,
+         listener: Supervisor.Listener? = nil) {
         self.options = options
-        self.tls = tls
+        self.loop = loop
+        self.makeConnector = makeConnector
         self.credentials = Lock(options.credentials)
-        self.supervisor = Supervisor(loop: options.eventLoop, strategy: options.reconnectStrategy,
+        self.supervisor = Supervisor(loop: loop, strategy: options.reconnectStrategy,
                                      checkInterval: options.heartbeatInterval, checkTimeout: options.checkTimeout,
                                      listener: listener)
         GlideStatistics.clients.add(1, ordering: .relaxed)
     }
-
-    var loop: EpollEventLoop { options.eventLoop }
 
     /// Whether `close()` was called.
     var closed: Bool { isClosed.load(ordering: .relaxed) }
@@ -43,8 +47,7 @@ final class ClientCore: Sendable {
     /// retries elsewhere (cluster). `readOnly` sends `READONLY` on connecting (cluster replicas).
     func makeConnection(_ address: NodeAddress, readOnly: Bool = false, waitsThroughFailedAttempts: Bool) -> Connection {
         let connection = Connection(
-            loop: loop, connector: SocketConnector(address: address, loop: loop, tls: tls),
-            handshake: handshake(readOnly: readOnly), inflightLimit: options.inflightRequestsLimit,
+            loop: loop, connector: makeConnector(address), handshake: handshake(readOnly: readOnly), inflightLimit: options.inflightRequestsLimit,
             connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace,
             policy: ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: waitsThroughFailedAttempts),
             observer: supervisor)
@@ -61,8 +64,7 @@ final class ClientCore: Sendable {
     /// A short-lived connection to `address`, not supervised, for one question (a seed asked for
     /// the cluster's topology).
     func makeUnsupervisedConnection(_ address: NodeAddress) -> Connection {
-        Connection(loop: loop, connector: SocketConnector(address: address, loop: loop, tls: tls),
-                   handshake: handshake(readOnly: false), inflightLimit: options.inflightRequestsLimit,
+        Connection(loop: loop, connector: makeConnector(address), handshake: handshake(readOnly: false), inflightLimit: options.inflightRequestsLimit,
                    connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace)
     }
 
@@ -80,33 +82,11 @@ final class ClientCore: Sendable {
 
     // MARK: Requests
 
-    /// When a request must be answered by: the request timeout, or for a blocking command its own
-    /// timeout plus half a second (zero: never).
-    @usableFromInline
+    /// When a request must be answered by, on the loop's clock: the request timeout, or for a
+    /// blocking command its own timeout plus half a second (zero: never).
     func deadline(blockingTimeout: Duration?) -> Deadline {
-        guard let blocking = blockingTimeout else { return Deadline.now() + options.requestTimeout }
-        return blocking == .zero ? .distantFuture : Deadline.now() + blocking + .milliseconds(500)
-    }
-
-    /// The checks `customCommand` makes before anything is sent: a name, and no command that
-    /// would break the one-reply-per-request rule of the shared connections.
-    static func checkCustomCommand(_ arguments: [Bytes]) throws(GlideError) {
-        guard !arguments.isEmpty else { throw GlideError(.configuration, "a command needs a name") }
-        if let refusal = CommandTable.multiplexingRefusal(for: Array(arguments.prefix(2))) {
-            throw GlideError(.configuration, refusal)
-        }
-    }
-
-    /// The database a `SELECT n` command switches to.
-    static func selectedDatabase(_ arguments: [Bytes]) -> Int? {
-        guard arguments.count == 2, arguments[0].equalsCaseInsensitive("SELECT") else { return nil }
-        return Int(arguments[1].string)
-    }
-
-    /// A reply that could not be decoded as `command`'s response.
-    @usableFromInline
-    static func unexpectedReply(_ command: String, _ error: RESPConversionError, address: String?) -> GlideError {
-        GlideError(.protocolError, "\(command) reply: \(error)", address: address)
+        guard let blocking = blockingTimeout else { return loop.now() + options.requestTimeout }
+        return blocking == .zero ? .distantFuture : loop.now() + blocking + .milliseconds(500)
     }
 
     // MARK: Credentials
@@ -127,7 +107,7 @@ final class ClientCore: Sendable {
         let supervisor = self.supervisor
         await supervisor.retryStoppedConnections()
         guard immediateAuth, let password else { return }
-        let deadline = Deadline.now() + options.requestTimeout
+        let deadline = loop.now() + options.requestTimeout
         let failures = await withTaskGroup(of: GlideError?.self) { group in
             for connection in connections {
                 group.addTask { await Self.authenticate(connection, username: username, password: password, deadline: deadline) }
@@ -171,5 +151,42 @@ final class ClientCore: Sendable {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         supervisor.closeWithoutWaiting()
         GlideStatistics.clients.subtract(1, ordering: .relaxed)
+    }
+}
+
+/// The core of the clients as applications use them: the epoll loop and sockets.
+typealias SocketCore = ClientCore<EpollEventLoop, SocketConnector>
+
+extension ClientCore where Loop == EpollEventLoop, Connector == SocketConnector {
+    /// The clients' core: the configured epoll loop, and sockets with `tls` (`nil`: plain text).
+    convenience init(options: ClientOptions, tls: TLSContext?, listener: Supervisor.Listener? = nil) {
+        let loop = options.eventLoop
+        self.init(options: options, loop: loop, makeConnector: { SocketConnector(address: $0, loop: loop, tls: tls) },
+                  listener: listener)
+    }
+}
+
+/// The checks every command goes through in both clients, and the errors they share.
+@usableFromInline
+enum ClientChecks {
+    /// The checks `customCommand` makes before anything is sent: a name, and no command that
+    /// would break the one-reply-per-request rule of the shared connections.
+    static func checkCustomCommand(_ arguments: [Bytes]) throws(GlideError) {
+        guard !arguments.isEmpty else { throw GlideError(.configuration, "a command needs a name") }
+        if let refusal = CommandTable.multiplexingRefusal(for: Array(arguments.prefix(2))) {
+            throw GlideError(.configuration, refusal)
+        }
+    }
+
+    /// The database a `SELECT n` command switches to.
+    static func selectedDatabase(_ arguments: [Bytes]) -> Int? {
+        guard arguments.count == 2, arguments[0].equalsCaseInsensitive("SELECT") else { return nil }
+        return Int(arguments[1].string)
+    }
+
+    /// A reply that could not be decoded as `command`'s response.
+    @usableFromInline
+    static func unexpectedReply(_ command: String, _ error: RESPConversionError, address: String?) -> GlideError {
+        GlideError(.protocolError, "\(command) reply: \(error)", address: address)
     }
 }

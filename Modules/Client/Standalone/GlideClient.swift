@@ -14,17 +14,17 @@ import Synchronization
 /// let value: String? = try await client.get("key")
 /// ```
 public final class GlideClient: Sendable {
-    typealias Connection = ClientCore.Connection
+    typealias Connection = SocketCore.Connection
 
     /// The configuration the client was created with.
     public let configuration: GlideClientConfiguration
-    let core: ClientCore
+    let core: SocketCore
     let routing: StandaloneRouting<Connection>
     /// With one node and reads from the primary, every request goes to this connection: no
     /// lookup, no lock.
     let single: Connection?
 
-    private init(configuration: GlideClientConfiguration, core: ClientCore) {
+    private init(configuration: GlideClientConfiguration, core: SocketCore) {
         self.configuration = configuration
         self.core = core
         let connections = configuration.addresses.map { core.makeConnection($0, waitsThroughFailedAttempts: true) }
@@ -48,7 +48,7 @@ public final class GlideClient: Sendable {
     public static func create(_ configuration: GlideClientConfiguration) async throws(GlideError) -> GlideClient {
         let options = configuration.options
         try ClientSetup.validate(options)
-        let core = ClientCore(options: options, tls: try ClientSetup.tlsContext(options))
+        let core = SocketCore(options: options, tls: try ClientSetup.tlsContext(options))
         let client = GlideClient(configuration: configuration, core: core)
         await client.followRoles()
         if configuration.lazyConnect { return client }
@@ -124,7 +124,7 @@ public final class GlideClient: Sendable {
         do {
             return try command.decodeResponse(token)
         } catch {
-            throw ClientCore.unexpectedReply(Command.name, error, address: nil)
+            throw ClientChecks.unexpectedReply(Command.name, error, address: nil)
         }
     }
 
@@ -160,7 +160,7 @@ public final class GlideClient: Sendable {
         do {
             return try command.decodeResponse(reply.token)
         } catch {
-            throw ClientCore.unexpectedReply(Command.name, error, address: nil)
+            throw ClientChecks.unexpectedReply(Command.name, error, address: nil)
         }
     }
 
@@ -185,12 +185,12 @@ public final class GlideClient: Sendable {
 
     /// Sends any command given as binary-safe arguments.
     public func customCommand(_ arguments: [Bytes]) async throws(GlideError) -> RESPValue {
-        try ClientCore.checkCustomCommand(arguments)
+        try ClientChecks.checkCustomCommand(arguments)
         // A blocking command gets its own timeout, read from its arguments, as typed ones do.
         let metadata = CommandTable.metadata(for: arguments)
         let token = try await send(metadata?.name ?? arguments[0].string.uppercased(), flags: metadata?.flags ?? [],
                                    blockingTimeout: CommandTable.blockingTimeout(for: arguments)) { $0.writeRESPCommand(arguments) }
-        if let database = ClientCore.selectedDatabase(arguments) { try await databaseSelected(database) }
+        if let database = ClientChecks.selectedDatabase(arguments) { try await databaseSelected(database) }
         return RESPValue(token)
     }
 

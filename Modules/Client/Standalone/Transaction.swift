@@ -98,7 +98,7 @@ public class Transaction: @unchecked Sendable {
             contents.withLock { if $0.refused == nil { $0.refused = GlideError(.configuration, refusal) } }
             return self
         }
-        if let database = ClientCore.selectedDatabase(head) {
+        if let database = ClientChecks.selectedDatabase(head) {
             contents.withLock {
                 if tracksSlots {
                     if $0.refused == nil { $0.refused = GlideClusterClient.selectRefusal }

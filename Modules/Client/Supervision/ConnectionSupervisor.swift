@@ -150,9 +150,10 @@ actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: Connect
         guard !closed else { return }
         let id = nextTaskID
         nextTaskID += 1
-        tasks[id] = Task {
+        // On the loop, so a manual loop's test drives it too.
+        tasks[id] = Task(executorPreference: loop) {
             await body()
-            self.taskEnded(id)
+            await self.taskEnded(id)
         }
     }
 

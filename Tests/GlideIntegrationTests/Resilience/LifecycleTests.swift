@@ -36,6 +36,6 @@ import Testing
 
 /// Weak references to a client's parts, to see them released.
 final class Released: @unchecked Sendable {
-    weak var supervisor: ClientCore.Supervisor?
-    weak var connection: ClientCore.Connection?
+    weak var supervisor: SocketCore.Supervisor?
+    weak var connection: SocketCore.Connection?
 }

@@ -8,7 +8,7 @@ enum ClusterReplies: Sendable {
     case perNode([NodeAddress: RESPToken])
 }
 
-extension GlideClusterClient {
+extension ClusterEngine {
     /// What a request driven by `ClusterRequestStateMachine` ended with.
     struct Answer {
         var reply: ConnectionReply
@@ -22,7 +22,6 @@ extension GlideClusterClient {
 
     /// Sends a request for `slot` and returns its reply, following redirections and retrying as
     /// `ClusterRequestStateMachine` decides, until `deadline`. Server errors that end the request throw.
-    @usableFromInline
     func send(toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline,
               encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
         try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, replies: 1, encode: encode).token
@@ -91,11 +90,11 @@ extension GlideClusterClient {
             case .wait(let until):
                 step = await pause(until: until) ? machine.waitEnded() : machine.waitCancelled()
             case .send(let destination, let prefix):
-                let connection: ClusterNodes.Connection
+                let connection: Nodes.Connection
                 switch destination {
                 case .shard(let slot, let replica):
                     guard let found = nodes.connection(forSlot: slot, replica: replica) else {
-                        step = machine.noNodeServesSlot(now: .now())
+                        step = machine.noNodeServesSlot(now: core.loop.now())
                         continue
                     }
                     connection = found
@@ -134,37 +133,30 @@ extension GlideClusterClient {
             guard reply.token.type.isError else { return machine.replied() }
             // A transaction the node refused (EXECABORT) says why in its queued replies.
             let cause = replies > 1 ? reply.queuedError ?? reply.token : reply.token
-            return machine.repliedError(cause.stringBytes?.string ?? "", from: attempt.node, now: .now())
+            return machine.repliedError(cause.stringBytes?.string ?? "", from: attempt.node, now: core.loop.now())
         case .failure(let error):
             if error.code == .clientClosed && closed { throw error }
-            return machine.failed(error, at: attempt.node, now: .now())
+            return machine.failed(error, at: attempt.node, now: core.loop.now())
         }
     }
 
-    /// Sleeps until `until`; `false` when the caller's task is cancelled first. (The send loop
-    /// checks for a closed client before its next step.)
+    /// Waits until `until` on the loop's clock; `false` when the caller's task is cancelled
+    /// first. (The send loop checks for a closed client before its next step.)
     func pause(until: Deadline) async -> Bool {
-        guard !Task.isCancelled else { return false }
-        do {
-            try await Task.sleep(for: until - .now())
-        } catch {
-            return false  // cancelled while waiting
-        }
-        return true
+        await LoopPause.sleep(until: until, on: core.loop)
     }
 
     // MARK: Any route
 
     /// Sends a request as `decision` says and combines what comes back into one token, throwing
     /// `.routing` before sending when the replies would not combine.
-    @usableFromInline
     func sendCombined(_ decision: RoutingDecision, name: String, readOnly: Bool, deadline: Deadline,
                       encode: (inout RESPCommandBuffer) -> Void, arguments: () -> [Bytes]) async throws(GlideError) -> RESPToken {
         if !decision.target.isSingleNode && decision.aggregation == .perNode {
             throw GlideError(.routing, "\(name) has a reply per node in a cluster; use execute(_:route:) or a "
                              + "customCommand route to get them by node")
         }
-        if name == "SCAN" { throw Self.scanRefusal }
+        if name == "SCAN" { throw GlideClusterClient.scanRefusal }
         switch try await send(decision, name: name, readOnly: readOnly, deadline: deadline, encode: encode, arguments: arguments) {
         case .single(let token):
             return token

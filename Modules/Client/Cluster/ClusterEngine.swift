@@ -1,0 +1,119 @@
+import GlideRouter
+import GlideTopology
+import GlideTransport
+
+/// Everything the cluster client does, generic over the event loop and how nodes are reached:
+/// the core (supervised connections, credentials, deadlines), the nodes (slot map and one
+/// connection per node), the topology manager, and the request path that routes, redirects and
+/// retries as `ClusterRequestStateMachine` decides.
+///
+/// `GlideClusterClient` is this engine on the epoll loop over sockets. Tests run the same engine
+/// on a manual loop over memory pipes to a scripted fake cluster: every request, redirection,
+/// refresh and reconnection there is the client's own code.
+final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
+    typealias Core = ClientCore<Loop, Connector>
+    typealias Nodes = ClusterNodes<Loop, Connector>
+    typealias Manager = TopologyManager<Loop, Connector, ConnectionDiscovery<Loop, Connector>>
+
+    let configuration: GlideClusterClientConfiguration
+    let core: Core
+    let nodes: Nodes
+    let topologyManager: Manager
+
+    init(configuration: GlideClusterClientConfiguration, loop: Loop,
+         makeConnector: @escaping @Sendable (NodeAddress) -> Connector) {
+        self.configuration = configuration
+        // A node that can't be reached, or that was lost, may have failed over: look again.
+        let targets = ListenerTargets<Loop, Connector>()
+        self.core = Core(options: configuration.options, loop: loop, makeConnector: makeConnector) { connection, event in
+            targets.nodes?.connectionChanged(connection, event)
+            switch event {
+            case .lost, .attemptFailed: targets.topologyManager?.requestRefresh()
+            case .ready: break
+            }
+        }
+        self.nodes = Nodes(configuration: configuration, core: core)
+        targets.nodes = nodes
+        self.topologyManager = Manager(nodes: nodes, discovery: ConnectionDiscovery(nodes: nodes))
+        targets.topologyManager = topologyManager
+    }
+
+    /// Starts supervision, discovers the cluster from the seeds and adopts it; on failure closes
+    /// everything it started and throws why.
+    func start() async throws(GlideError) {
+        await core.supervisor.start()
+        do {
+            try await topologyManager.discoverFromSeeds()
+        } catch {
+            await close()
+            throw error
+        }
+    }
+
+    /// Whether the client was closed.
+    var closed: Bool { core.closed || nodes.isClosed }
+
+    /// Closes every connection and ends every background task and timer; returns once nothing runs.
+    func close() async {
+        await topologyManager.close()
+        nodes.close()
+        await core.close()
+    }
+
+    /// `close()` from a context that can't wait (the client's `deinit`).
+    func closeWithoutWaiting() {
+        topologyManager.closeWithoutWaiting()
+        nodes.close()
+        core.closeWithoutWaiting()
+    }
+
+    /// When a request must be answered by (see `ClientCore.deadline`).
+    func deadline(blockingTimeout: Duration?) -> Deadline {
+        core.deadline(blockingTimeout: blockingTimeout)
+    }
+
+    // MARK: Commands given as arguments
+
+    /// Sends any command, given as its arguments, where its keys and policies say (or `route`),
+    /// and returns the reply, or each node's (`GlideClusterClient.customCommand`).
+    func customCommand(_ arguments: [Bytes], route: Route?) async throws(GlideError) -> ClusterValue<RESPValue> {
+        try ClientChecks.checkCustomCommand(arguments)
+        let metadata = CommandTable.metadata(for: arguments)
+        let name = metadata?.name ?? arguments[0].string.uppercased()
+        if name == "SELECT" { throw GlideClusterClient.selectRefusal }
+        let routing = metadata.map(CommandRouting.init) ?? .unknown
+        let decision: RoutingDecision
+        if let route {
+            guard let routed = Router.decide(name: name, routing: routing, route: route) else {
+                throw GlideError(.routing, "slot IDs run from 0 to 16383: \(route)")
+            }
+            decision = routed
+        } else {
+            if name == "SCAN" { throw GlideClusterClient.scanRefusal }
+            decision = Router.decide(name: name, routing: routing, keySlots: Router.keySlots(of: arguments, metadata: metadata))
+        }
+        let blocking = CommandTable.blockingTimeout(for: arguments)
+        let replies = try await send(decision, name: name, readOnly: routing.isReadOnly, deadline: deadline(blockingTimeout: blocking),
+                                     explicitRoute: route != nil, encode: { $0.writeRESPCommand(arguments) }, arguments: { arguments })
+        switch replies {
+        case .single(let token):
+            if token.type.isError { throw GlideError.server(token, address: nil) }
+            return .single(RESPValue(token))
+        case .perNode(let tokens):
+            // As for typed commands: one node's error fails the whole request.
+            for (address, token) in tokens.sorted(by: { $0.key.description < $1.key.description }) where token.type.isError {
+                throw GlideError.server(token, address: address.description)
+            }
+            return .perNode(tokens.mapValues { RESPValue($0) })
+        }
+    }
+}
+
+/// Lets the supervisor's listener, made before the nodes and the topology manager, reach them.
+///
+/// `@unchecked Sendable`: both references are set once, in the engine's initializer, before any
+/// connection exists and so before the listener can run; after that they are only read.
+final class ListenerTargets<Loop: EventLoop, Connector: NodeConnector>: @unchecked Sendable {
+    weak var topologyManager: ClusterEngine<Loop, Connector>.Manager?
+    weak var nodes: ClusterNodes<Loop, Connector>?
+}
