@@ -35,7 +35,7 @@ struct SupervisedHarness {
     mutating func accept() async throws -> MemoryByteStream { try await base.acceptAndHandshake() }
 
     /// The next connection attempt's server end, before any handshake.
-    mutating func nextServer() async -> MemoryByteStream? { await base.servers.next() }
+    func nextServer() async -> MemoryByteStream? { await base.nextServer() }
 
     /// Lets tasks on other threads reach the loop, then runs it.
     func settle() async throws { try await base.settle() }

@@ -5,13 +5,11 @@ import GlideTransport
 
 /// Opens memory pipes and hands the server's end of each to the test.
 final class MemoryConnector: StreamConnector, @unchecked Sendable {
-    let servers: AsyncStream<MemoryByteStream>
-    let continuation: AsyncStream<MemoryByteStream>.Continuation
+    /// Server ends of the attempts the test has not taken yet, oldest first.
+    let servers = Lock<[MemoryByteStream]>([])
     let refuse = Lock(false)
     /// Connection attempts so far, refused ones included.
     let attempts = Atomic<Int>(0)
-
-    init() { (servers, continuation) = AsyncStream.makeStream() }
 
     var addressDescription: String { "memory" }
 
@@ -19,7 +17,7 @@ final class MemoryConnector: StreamConnector, @unchecked Sendable {
         attempts.add(1, ordering: .relaxed)
         if refuse.withLock({ $0 }) { throw TransportError(.connectFailed, errno: .connectionRefused, detail: "memory") }
         let (client, server) = MemoryByteStream.makePair()
-        continuation.yield(server)
+        servers.withLock { $0.append(server) }
         return client
     }
 }
@@ -31,7 +29,6 @@ struct Harness {
     let loop: ManualEventLoop
     let connector = MemoryConnector()
     let connection: MemoryConnection
-    var servers: AsyncStream<MemoryByteStream>.Iterator
 
     /// A connection on `loop`; with an `observer` (a supervisor) it is supervised.
     init(limit: Int = 100, loop: ManualEventLoop = ManualEventLoop(), observer: (any ConnectionObserver)? = nil) {
@@ -42,7 +39,6 @@ struct Harness {
             inflightLimit: limit, connectionTimeout: .seconds(2),
             policy: observer == nil ? .unsupervised : ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: true),
             observer: observer)
-        servers = connector.servers.makeAsyncIterator()
     }
 
     /// Sends a command and returns the task waiting for its reply.
@@ -55,12 +51,24 @@ struct Harness {
     /// Waits for the next connection attempt and completes its handshake as a server would,
     /// giving the connection id 7.
     mutating func acceptAndHandshake() async throws -> MemoryByteStream {
-        let server = try #require(await servers.next())
+        let server = try #require(await nextServer())
         try await settle()
         #expect(commands(server.receiveAll()).map(\.first) == ["HELLO", "CLIENT", "CLIENT"])
         try server.send("%2\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:7\r\n+OK\r\n+OK\r\n")
         loop.run()
         return server
+    }
+
+    /// The server end of the next connection attempt: connection attempts run on the loop, so
+    /// the loop runs until one was made (`nil` when none is within a second).
+    func nextServer() async -> MemoryByteStream? {
+        for _ in 0..<500 {
+            loop.run()
+            let next = connector.servers.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+            if let next { return next }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        return nil
     }
 
     /// Closes the connection and runs the loop until it let go of it: the loop holds its handlers
