@@ -1,0 +1,181 @@
+import Testing
+import GlideTopology
+import GlideTransport
+@testable import GlideClient
+
+/// The whole cluster client (routing, the request state machine, the slot map, the topology
+/// manager, the supervisor and the node connections) against a fake cluster over memory pipes,
+/// on a manual loop: no socket, no real time, and every step the test's.
+@Suite struct ClusterEngineTests {
+    let a = FakeCluster.node(7000)
+    let b = FakeCluster.node(7001)
+    let c = FakeCluster.node(7002)
+    let aReplica = FakeCluster.node(7003)
+
+    @Test func discoveryAdoptsTheSeedsViewAndRoutesEachKeyToItsPrimary() async throws {
+        let harness = FakeClusterHarness()
+        try await harness.start()
+        for (index, primary) in [a, b, c].enumerated() {
+            let key = harness.cluster.key(servedBy: primary)
+            try await harness.set(key, "v\(index)")
+            #expect(try await harness.get(key) == "v\(index)")
+            #expect(harness.cluster.received("SET", by: primary) == [["SET", key, "v\(index)"]])
+        }
+        #expect(harness.cluster.receivedCount("ASKING") == 0)
+        try await harness.close()
+    }
+
+    @Test func aSlotMigrationIsFollowedThroughAskThenMoved() async throws {
+        let harness = FakeClusterHarness()
+        try await harness.start()
+        let key = harness.cluster.key(servedBy: a)
+        let slot = HashSlot.of(key)
+        harness.cluster.state.withLock { $0.data[key] = "v" }
+
+        // Migrating: the owner says ASK, and the importing node serves the key after ASKING.
+        harness.cluster.migrate(slot, to: b)
+        #expect(try await harness.get(key) == "v")
+        #expect(harness.cluster.received("GET", by: a).count == 1)
+        let atB = harness.cluster.state.withLock { state in state.received.filter { $0.node == b }.map(\.command).suffix(2) }
+        #expect(Array(atB) == [["ASKING"], ["GET", key]])
+        // An ASK is for one request: the map still says the old owner.
+        #expect(harness.engine.nodes.connection(forSlot: slot, replica: false) === harness.engine.nodes.connection(to: a))
+
+        // Migrated: the old owner says MOVED; the map is patched and the retry needs no ASKING.
+        harness.cluster.moveSlot(slot, to: b)
+        #expect(try await harness.get(key) == "v")
+        #expect(harness.cluster.received("GET", by: a).count == 2)
+        #expect(harness.cluster.received("GET", by: b).count == 2)
+        #expect(harness.cluster.receivedCount("ASKING") == 1)
+        // From now on the key goes straight to its new owner.
+        #expect(try await harness.get(key) == "v")
+        #expect(harness.cluster.received("GET", by: a).count == 2)
+        #expect(harness.cluster.received("GET", by: b).count == 3)
+        try await harness.close()
+    }
+
+    @Test func aFailoverIsWaitedOutThroughClusterDownAndTheWriteLandsOnTheNewPrimary() async throws {
+        let harness = FakeClusterHarness()
+        try await harness.start()
+        let cluster = harness.cluster
+        let key = cluster.key(servedBy: a)
+        let healthyKey = cluster.key(servedBy: b)
+        // The shard's primary answers CLUSTERDOWN while its replica takes over; the replica
+        // is the primary from then on, and the old one redirects there.
+        let failedOver = Lock(false)
+        cluster.state.withLock { state in
+            state.script = { [a, aReplica] node, command in
+                guard node == a, command.first == "SET", !failedOver.withLock({ $0 }) else { return nil }
+                failedOver.withLock { $0 = true }
+                cluster.failOver(a, to: aReplica)
+                return .reply("-CLUSTERDOWN The cluster is down\r\n")
+            }
+        }
+        let loop = harness.loop
+        let engine = harness.engine
+        let started = loop.now()
+        let (healthyAt, failedOverAt) = try await harness.run {
+            // The healthy shard's write runs beside the failing one's and never waits for it.
+            async let healthy: Deadline = {
+                _ = try await engine.customCommand([Bytes("SET"), Bytes(healthyKey), Bytes("h")], route: nil)
+                return loop.now()
+            }()
+            async let failing: Deadline = {
+                _ = try await engine.customCommand([Bytes("SET"), Bytes(key), Bytes("f")], route: nil)
+                return loop.now()
+            }()
+            return try await (healthy, failing)
+        }
+        #expect(healthyAt == started)
+        #expect(failedOverAt > started)
+        #expect(failedOverAt - started < .seconds(1))
+        #expect(cluster.state.withLock { $0.data[key] } == "f")
+        #expect(cluster.received("SET", by: a).first == ["SET", key, "f"])
+        #expect(cluster.received("SET", by: aReplica) == [["SET", key, "f"]])
+        // The refresh the condition asked for runs once its rate limit allows, and finds the new primary.
+        harness.runTimers()
+        #expect(harness.engine.topologyManager.completedRefreshes.load(ordering: .relaxed) == 1)
+        #expect(harness.engine.nodes.topology?.shards.first { $0.slots.contains(0...5460) }?.primary?.address == aReplica)
+        try await harness.close()
+    }
+
+    @Test func aReadLostMidRequestIsReadAgainAndAWriteFailsWithoutRunningTwice() async throws {
+        let harness = FakeClusterHarness()
+        try await harness.start()
+        let cluster = harness.cluster
+        let key = cluster.key(servedBy: a)
+        cluster.state.withLock { $0.data[key] = "v" }
+        // The node's connection drops with the first GET and the first SET unanswered.
+        let dropped = Lock<Set<String>>([])
+        cluster.state.withLock { state in
+            state.script = { [a] node, command in
+                guard node == a, let name = command.first, name == "GET" || name == "SET" else { return nil }
+                return dropped.withLock { $0.insert(name).inserted } ? .closeConnection : nil
+            }
+        }
+        #expect(try await harness.get(key) == "v")
+        #expect(cluster.received("GET", by: a).count == 2)
+
+        await #expect {
+            try await harness.set(key, "w")
+        } throws: { error in
+            (error as? GlideError)?.code == .connectionClosed
+        }
+        #expect(cluster.received("SET", by: a).count == 1)
+        #expect(cluster.state.withLock { $0.data[key] } == "v")
+        // The client is usable: the node's connection was reopened.
+        try await harness.set(key, "x")
+        #expect(try await harness.get(key) == "x")
+        try await harness.close()
+    }
+
+    @Test func aStormOfMovedRepliesCausesExactlyOneRefresh() async throws {
+        let harness = FakeClusterHarness()
+        try await harness.start()
+        let cluster = harness.cluster
+        let keys = (0..<30).map { cluster.key(servedBy: a, index: $0) }
+        #expect(Set(keys.map { HashSlot.of($0) }).count > 1)
+        for key in keys { cluster.state.withLock { $0.data[key] = key } }
+        let shardsAsked = cluster.receivedCount("CLUSTER")
+        cluster.moveAllSlots(of: a, to: b)
+
+        let engine = harness.engine
+        let values = try await harness.run {
+            try await withThrowingTaskGroup(of: String?.self) { group in
+                for key in keys {
+                    group.addTask { try await engine.customCommand([Bytes("GET"), Bytes(key)], route: nil).singleValue?.stringValue }
+                }
+                var values: [String?] = []
+                for try await value in group { values.append(value) }
+                return values
+            }
+        }
+        #expect(Set(values.compactMap { $0 }) == Set(keys))
+        #expect(cluster.received("GET", by: a).count == keys.count)
+        // Let the refresh run, and the clock pass every rate limit: nothing asks for another.
+        harness.runTimers()
+        #expect(harness.engine.topologyManager.completedRefreshes.load(ordering: .relaxed) == 1)
+        // One refresh asks each known node once (the sample covers the 6 nodes).
+        #expect(cluster.receivedCount("CLUSTER") - shardsAsked == 6)
+        // The node that left the map lost its connection; the map has the two shards left.
+        #expect(harness.engine.nodes.connection(to: a) == nil)
+        #expect(harness.engine.nodes.topology?.shards.count == 2)
+        try await harness.close()
+    }
+
+    @Test func aSplitViewDuringDiscoveryAdoptsWhatMostNodesSay() async throws {
+        let cluster = FakeCluster.threeShards()
+        // The third seed still believes an old layout: one node with every slot.
+        cluster.state.withLock { $0.views[FakeCluster.node(7002)] = [FakeCluster.Shard(slots: [0...16383], primary: FakeCluster.node(7002))] }
+        let harness = FakeClusterHarness(cluster, seeds: [a, b, c])
+        try await harness.start()
+        #expect(cluster.receivedCount("CLUSTER") == 3)
+        let topology = try #require(harness.engine.nodes.topology)
+        #expect(topology.shards.map(\.primary?.address) == [a, b, c])
+        #expect(topology.coversAllSlots)
+        // Requests go straight to their owners: no redirection.
+        for primary in [a, b, c] { try await harness.set(cluster.key(servedBy: primary), "v") }
+        for primary in [a, b, c] { #expect(cluster.received("SET", by: primary).count == 1) }
+        try await harness.close()
+    }
+}
