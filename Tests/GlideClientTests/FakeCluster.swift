@@ -365,11 +365,13 @@ struct FakeClusterHarness {
         _ = try await run { try await engine.customCommand([Bytes("SET"), Bytes(key), Bytes(value)], route: nil) }
     }
 
-    /// Closes the engine and runs the loop until it let go of everything.
+    /// Closes the engine and runs the loop until it let go of everything; drops the script, which
+    /// may hold the cluster.
     func close() async throws {
         let engine = self.engine
         try await run { await engine.close() }
         settle()
+        cluster.state.withLock { $0.script = nil }
     }
 }
 
