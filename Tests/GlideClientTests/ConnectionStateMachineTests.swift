@@ -82,8 +82,11 @@ extension Machine {
     /// (unless the connection isn't ready).
     @discardableResult
     mutating func enqueueWritten(_ waiter: String, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
+                                 confirmedByPush: Bool = false,
                                  encode: (inout RESPCommandBuffer) -> Void) -> (action: EnqueueAction, armTimer: Deadline?) {
-        let result = enqueue(waiter, deadline: deadline, replies: replies, blocking: blocking, encode: encode)
+        let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
+        let result = enqueue(waiter, id: id, deadline: deadline, replies: replies, blocking: blocking,
+                             confirmedByPush: confirmedByPush, encode: encode)
         if case .write(var job) = result.action {
             while true {
                 job.writes = PendingWrites()
@@ -250,6 +253,40 @@ extension Optional where Wrapped == Machine.Teardown {
             return
         }
         #expect(machine.replyReceived(ok, generation: 1).resumed?.0 == "a")
+    }
+
+    @Test func subscriptionConfirmationsAnswerTheSubscribeAndMessagesStayOutOfBand() {
+        var machine = readyMachine()
+        _ = machine.enqueueWritten("sub", deadline: t0 + .seconds(1), replies: 2, confirmedByPush: true, encode: request("S"))
+        _ = machine.enqueueWritten("get", deadline: t0 + .seconds(1), encode: request("G"))
+        // A message published to an earlier subscription, between the two confirmations.
+        #expect(machine.replyReceived(reply(">3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"), generation: 1).isNone)
+        guard case .push = machine.replyReceived(reply(">3\r\n$7\r\nmessage\r\n$1\r\na\r\n$2\r\nhi\r\n"), generation: 1) else {
+            Issue.record("a message is not a reply")
+            return
+        }
+        guard case .resume("sub", _) = machine.replyReceived(reply(">3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n"), generation: 1) else {
+            Issue.record("the second confirmation answers the subscribe")
+            return
+        }
+        #expect(machine.replyReceived(reply("$1\r\nv\r\n"), generation: 1).resumed! == ("get", "v"))
+    }
+
+    @Test func aRefusedSubscriptionEndsWithOneErrorAndTheNextCallerGetsItsOwnReply() {
+        var machine = readyMachine()
+        _ = machine.enqueueWritten("sub", deadline: t0 + .seconds(1), replies: 3, confirmedByPush: true, encode: request("S"))
+        _ = machine.enqueueWritten("get", deadline: t0 + .seconds(1), encode: request("G"))
+        guard case .resume("sub", let refusal) = machine.replyReceived(reply("-NOPERM no permissions to access a channel\r\n"), generation: 1) else {
+            Issue.record("one error answers the whole subscription command")
+            return
+        }
+        #expect(refusal.token.errorCode == "NOPERM")
+        #expect(machine.replyReceived(reply("$1\r\nv\r\n"), generation: 1).resumed! == ("get", "v"))
+        // A confirmation no command waits for (the server unsubscribing on its own) is out of band.
+        guard case .push = machine.replyReceived(reply(">3\r\n$12\r\nsunsubscribe\r\n$1\r\nc\r\n:0\r\n"), generation: 1) else {
+            Issue.record("an unsolicited confirmation is a push")
+            return
+        }
     }
 
     @Test func closeFailsEverythingForGood() {

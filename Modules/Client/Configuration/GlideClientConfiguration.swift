@@ -47,6 +47,9 @@ public struct GlideClientConfiguration: Sendable {
     /// Whether `create` returns before connecting; the first request connects.
     public var lazyConnect: Bool
     /// The event loop the connections run on (tests give a loop of their own).
+    /// Subscriptions made as the client connects (and after every reconnection), and where
+    /// published messages go; `nil` until the client subscribes. RESP3 only.
+    public var pubsub: PubSubConfiguration?
     var eventLoop: EpollEventLoop = .shared
 
     /// A configuration for the servers at `addresses`; see each property for its default.

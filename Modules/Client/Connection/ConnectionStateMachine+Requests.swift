@@ -47,7 +47,7 @@ extension ConnectionStateMachine {
     /// Queues request `id`, whose `replies` replies go to `waiter`; `encode` appends its bytes.
     mutating func enqueue(
         _ waiter: Waiter, id: UInt64, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
-        encode: (inout RESPCommandBuffer) -> Void
+        confirmedByPush: Bool = false, encode: (inout RESPCommandBuffer) -> Void
     ) -> (action: EnqueueAction, armTimer: Deadline?) {
         switch phase {
         case .closed:
@@ -65,7 +65,7 @@ extension ConnectionStateMachine {
         }
         encode(&outbound)
         pending.append(Pending(waiter: waiter, id: id, deadline: deadline, repliesLeft: replies, queuedError: nil,
-                               end: outbound.mark, blocking: blocking, fate: .waiting))
+                               end: outbound.mark, blocking: blocking, confirmedByPush: confirmedByPush, fate: .waiting))
         let armTimer = arm(deadline)
         switch phase {
         case .idle, .failed:
@@ -86,7 +86,7 @@ extension ConnectionStateMachine {
         guard phase == .ready, pending.isEmpty, repliesReceived == repliesAtLastCheck else { return nil }
         outbound.writeRESPCommand("PING" as StaticString)
         pending.append(Pending(waiter: nil, id: id, deadline: deadline, repliesLeft: 1, queuedError: nil,
-                               end: outbound.mark, blocking: false, fate: .waiting))
+                               end: outbound.mark, blocking: false, confirmedByPush: false, fate: .waiting))
         let armTimer = arm(deadline)
         guard case .idle = writer else { return (nil, armTimer) }
         return (takeWrites(), armTimer)
@@ -182,13 +182,21 @@ extension ConnectionStateMachine {
     /// the next connection.
     mutating func replyReceived(_ token: RESPToken, generation: Int) -> ReceiveAction {
         guard generation == self.generation, phase == .ready else { return .none }
-        if token.type == .push { return .push(token) }
+        if token.type == .push {
+            // Out of band, unless it confirms the subscription command at the head of the queue.
+            guard unsentStart > 0, pending[0].confirmedByPush, PubSubPush.isConfirmation(token) else { return .push(token) }
+        }
         guard unsentStart > 0 else { return .unexpectedReply }
         repliesReceived &+= 1
         pending[0].repliesLeft -= 1
         if pending[0].repliesLeft > 0 {
-            if pending[0].queuedError == nil && token.type.isError { pending[0].queuedError = token }
-            return .none
+            // A refused subscription command has one error for all its channels.
+            if pending[0].confirmedByPush && token.type.isError {
+                pending[0].repliesLeft = 0
+            } else {
+                if pending[0].queuedError == nil && token.type.isError { pending[0].queuedError = token }
+                return .none
+            }
         }
         let request = pending.popFirst()!
         unsentStart -= 1

@@ -107,8 +107,10 @@ extension NodeConnection {
                         return
                     }
                     switch machine.replyReceived(tokens[index], generation: generation) {
-                    case .none, .push:
-                        break  // push messages are dropped until the pub/sub layer consumes them
+                    case .none:
+                        break
+                    case .push(let token):
+                        pushes.append(token)
                     case .resume(let waiter, let reply):
                         resumes.append((waiter, reply))
                     case .fail(let waiter, let summary):
@@ -123,6 +125,10 @@ extension NodeConnection {
             ThreadSanitizer.released(by: self)
             for (waiter, reply) in resumes { waiter.resume(returning: .success(reply)) }
             resumes.removeAll(keepingCapacity: true)
+            if !pushes.isEmpty {
+                if let pushHandler { for push in pushes { pushHandler(push) } }
+                pushes.removeAll(keepingCapacity: true)
+            }
             if !failures.isEmpty {
                 resume(failures)
                 failures.removeAll()

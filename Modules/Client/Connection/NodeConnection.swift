@@ -51,11 +51,16 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     @exclusivity(unchecked) var decoder = RESPDecoder()
     @exclusivity(unchecked) var tokens: [RESPToken] = []
     @exclusivity(unchecked) var resumes: [(Waiter, ConnectionReply)] = []
+    @exclusivity(unchecked) var pushes: [RESPToken] = []
+    /// Receives the RESP3 pushes that are not replies (published messages, server-side
+    /// unsubscriptions), on the loop thread; `nil` drops them.
+    let pushHandler: (@Sendable (RESPToken) -> Void)?
 
     init(loop: Loop, connector: Connector, handshake: HandshakeConfiguration, inflightLimit: Int,
          connectionTimeout: Duration, staleReplyGrace: Duration = .seconds(2), policy: ConnectionPolicy = .unsupervised,
-         observer: (any ConnectionObserver)? = nil) {
+         observer: (any ConnectionObserver)? = nil, pushHandler: (@Sendable (RESPToken) -> Void)? = nil) {
         self.loop = loop
+        self.pushHandler = pushHandler
         self.connector = connector
         self.address = connector.addressDescription
         self.connectionTimeout = connectionTimeout
@@ -77,7 +82,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     /// runs) or not blocking (its reply is discarded); a blocking command already sent is unblocked
     /// on the server first, and gets the value the server handed it if that came first.
     @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
-    func send(deadline: Deadline, replies: Int = 1, blocking: Bool = false,
+    func send(deadline: Deadline, replies: Int = 1, blocking: Bool = false, confirmedByPush: Bool = false,
               encode: @Sendable (inout RESPCommandBuffer) -> Void) async -> Result<ConnectionReply, GlideError> {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
         defer { ThreadSanitizer.acquired(from: self) }
@@ -87,7 +92,8 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
                     // Checked under the lock: a cancellation handler that ran before the request
                     // was queued found nothing to cancel, so the request must not be queued.
                     if Task.isCancelled { return (action: Machine.EnqueueAction.fail(continuation, Machine.cancelledSummary), armTimer: Deadline?.none) }
-                    return machine.enqueue(continuation, id: id, deadline: deadline, replies: replies, blocking: blocking, encode: encode)
+                    return machine.enqueue(continuation, id: id, deadline: deadline, replies: replies, blocking: blocking,
+                                           confirmedByPush: confirmedByPush, encode: encode)
                 }
                 if let armTimer = outcome.armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
                 switch outcome.action {

@@ -45,12 +45,13 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     /// with the client's backoff, checked by heartbeats. `waitsThroughFailedAttempts`: requests
     /// wait for a reconnection up to their deadline (standalone), or fail at once so the caller
     /// retries elsewhere (cluster). `readOnly` sends `READONLY` on connecting (cluster replicas).
-    func makeConnection(_ address: NodeAddress, readOnly: Bool = false, waitsThroughFailedAttempts: Bool) -> Connection {
+    func makeConnection(_ address: NodeAddress, readOnly: Bool = false, waitsThroughFailedAttempts: Bool,
+                        pushHandler: (@Sendable (RESPToken) -> Void)? = nil) -> Connection {
         let connection = Connection(
             loop: loop, connector: makeConnector(address), handshake: handshake(readOnly: readOnly), inflightLimit: options.inflightRequestsLimit,
             connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace,
             policy: ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: waitsThroughFailedAttempts),
-            observer: supervisor)
+            observer: supervisor, pushHandler: pushHandler)
         let supervisor = self.supervisor
         // On the loop, in order: supervision starts before any event of the connection arrives.
         if loop.inEventLoop {

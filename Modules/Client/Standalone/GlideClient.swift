@@ -23,11 +23,16 @@ public final class GlideClient: Sendable {
     /// With one node and reads from the primary, every request goes to this connection: no
     /// lookup, no lock.
     let single: Connection?
+    /// The client's subscriptions and their messages.
+    let pubsub: PubSubSynchronizer<EpollEventLoop, SocketConnector>
 
-    private init(configuration: GlideClientConfiguration, core: SocketCore) {
+    private init(configuration: GlideClientConfiguration, core: SocketCore, pubsub: PubSubSynchronizer<EpollEventLoop, SocketConnector>) {
         self.configuration = configuration
         self.core = core
-        let connections = configuration.addresses.map { core.makeConnection($0, waitsThroughFailedAttempts: true) }
+        self.pubsub = pubsub
+        let connections = configuration.addresses.map {
+            core.makeConnection($0, waitsThroughFailedAttempts: true, pushHandler: pubsub.pushReceived)
+        }
         let topology = StandaloneTopology(addresses: configuration.addresses)
         self.routing = StandaloneRouting(connections: connections, topology: topology, readFrom: configuration.readFrom,
                                          clientAZ: configuration.clientAZ)
@@ -35,6 +40,7 @@ public final class GlideClient: Sendable {
     }
 
     deinit {
+        pubsub.closeWithoutWaiting()
         core.closeWithoutWaiting()
     }
 
@@ -48,14 +54,23 @@ public final class GlideClient: Sendable {
     public static func create(_ configuration: GlideClientConfiguration) async throws(GlideError) -> GlideClient {
         let options = configuration.options
         try ClientSetup.validate(options)
-        let core = SocketCore(options: options, tls: try ClientSetup.tlsContext(options))
-        let client = GlideClient(configuration: configuration, core: core)
+        if let pubsub = configuration.pubsub {
+            try PubSubSetup.validate(pubsub, protocolVersion: options.protocolVersion, sharded: false)
+        }
+        let targets = PubSubTargets()
+        let core = SocketCore(options: options, tls: try ClientSetup.tlsContext(options)) { connection, event in
+            targets.synchronizer?.connectionChanged(connection, event)
+        }
+        let pubsub = PubSubSynchronizer<EpollEventLoop, SocketConnector>(
+            loop: core.loop, inbox: PubSubInbox(configuration.pubsub), requestTimeout: options.requestTimeout)
+        targets.synchronizer = pubsub
+        let client = GlideClient(configuration: configuration, core: core, pubsub: pubsub)
         await client.followRoles()
-        if configuration.lazyConnect { return client }
         do {
-            try await client.connectAll()
+            if !configuration.lazyConnect { try await client.connectAll() }
+            try await client.subscribeConfigured()
         } catch {
-            await core.close()
+            await client.close()
             throw error
         }
         return client
@@ -67,8 +82,8 @@ public final class GlideClient: Sendable {
         let following = RoleFollowing(
             topology: routing.table.withLock { $0.topology }, connections: routing.all, routing: routing,
             discoversReplicas: configuration.readFrom != .primary || configuration.readOnly,
-            makeConnection: { [weak core] address in
-                core?.makeConnection(address, waitsThroughFailedAttempts: true)
+            makeConnection: { [weak core, pubsub] address in
+                core?.makeConnection(address, waitsThroughFailedAttempts: true, pushHandler: pubsub.pushReceived)
             })
         await core.supervisor.followRoles(following)
         await core.supervisor.start()
@@ -208,6 +223,7 @@ public final class GlideClient: Sendable {
     /// Closes every connection and ends every background task and timer. Requests in flight
     /// fail with `.clientClosed`; so do later ones.
     public func close() async {
+        await pubsub.close()
         await core.close()
     }
 }

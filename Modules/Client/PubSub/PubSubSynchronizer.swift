@@ -1,0 +1,171 @@
+import GlideTransport
+
+/// The subscriptions a client wants and the ones its subscriber connection has, as
+/// `getSubscriptions()` reports them.
+public struct PubSubState: Sendable, Hashable {
+    /// What the client asked for (configured and dynamic), by kind.
+    public var desired: PubSubSubscriptions
+    /// What the server confirmed on the subscriber connection, by kind.
+    public var actual: PubSubSubscriptions
+    /// Channels and patterns the server refused (an ACL without the channel), with why.
+    public var refused: [String: String]
+}
+
+/// Keeps a client's subscriptions in step with its subscriber connection, as an actor on the
+/// client's event loop (GLIDE's synchronizer): it remembers what the caller wants, sends the
+/// commands, records what the server confirmed, and subscribes again as soon as the connection
+/// is back after a loss, before anything else is sent on it by this client's pub/sub.
+///
+/// RESP3 only: confirmations and messages arrive as pushes on the shared, multiplexed
+/// connection, beside the replies of every other request.
+actor PubSubSynchronizer<Loop: EventLoop, Connector: StreamConnector> {
+    typealias Connection = NodeConnection<Loop, Connector>
+
+    nonisolated let loop: Loop
+    nonisolated let inbox: PubSubInbox
+    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.actorExecutor }
+    private let requestTimeout: Duration
+    private var desired: [PubSubKind: Set<String>] = [:]
+    private var actual: [PubSubKind: Set<String>] = [:]
+    private var refused: [String: String] = [:]
+    /// The connection subscriptions live on, chosen at the first subscription.
+    private var subscriber: Connection?
+    /// The resubscription under way after a reconnection; `close()` ends it.
+    private var resync: Task<Void, Never>?
+    /// The subscriber was lost since its subscriptions were last made: its next `ready` resubscribes.
+    private var lost = false
+    private var closed = false
+
+    init(loop: Loop, inbox: PubSubInbox, requestTimeout: Duration) {
+        self.loop = loop
+        self.inbox = inbox
+        self.requestTimeout = requestTimeout
+    }
+
+    // MARK: Caller's changes
+
+    /// Subscribes `connection`, or the subscriber chosen earlier, to `channels` of `kind`, and
+    /// returns once the server confirmed them; a refusal throws, and is kept for `state`.
+    func subscribe(_ channels: Set<String>, kind: PubSubKind, on connection: Connection) async throws(GlideError) {
+        guard !closed else { throw GlideError(.clientClosed, "the client was closed") }
+        let target = subscriber ?? connection
+        subscriber = target
+        desired[kind, default: []].formUnion(channels)
+        guard !channels.isEmpty else { return }
+        do throws(GlideError) {
+            try await send(kind.subscribeCommand, channels, on: target)
+        } catch {
+            // Only a refusal is final: a connection lost meanwhile resubscribes when it is back.
+            if error.code == .server {
+                desired[kind]?.subtract(channels)
+                for channel in channels { refused[channel] = error.message }
+            }
+            throw error
+        }
+        for channel in channels { refused[channel] = nil }
+        actual[kind, default: []].formUnion(channels)
+    }
+
+    /// Unsubscribes from `channels` of `kind` (an empty set: from every one of that kind).
+    func unsubscribe(_ channels: Set<String>, kind: PubSubKind) async throws(GlideError) {
+        let leaving = channels.isEmpty ? desired[kind] ?? [] : channels
+        desired[kind]?.subtract(leaving)
+        guard let subscriber, !leaving.isEmpty else { return }
+        try await send(kind.unsubscribeCommand, leaving, on: subscriber)
+        actual[kind]?.subtract(leaving)
+    }
+
+    /// What the client wants and has.
+    func state() -> PubSubState {
+        func subscriptions(_ table: [PubSubKind: Set<String>]) -> PubSubSubscriptions {
+            PubSubSubscriptions(exact: table[.exact] ?? [], pattern: table[.pattern] ?? [], sharded: table[.sharded] ?? [])
+        }
+        return PubSubState(desired: subscriptions(desired), actual: subscriptions(actual), refused: refused)
+    }
+
+    // MARK: Connection events (loop thread)
+
+    /// What happened to `connection` (from the supervisor's listener, on the loop): a lost
+    /// subscriber has no subscriptions left; a subscriber ready again gets them back at once.
+    nonisolated func connectionChanged(_ connection: Connection, _ event: ConnectionEvent) {
+        assumeIsolated { $0.handle(connection, event) }
+    }
+
+    private func handle(_ connection: Connection, _ event: ConnectionEvent) {
+        guard !closed, connection === subscriber else { return }
+        switch event {
+        case .lost, .attemptFailed:
+            actual = [:]
+            lost = true
+        case .ready:
+            guard lost else { return }
+            lost = false
+            guard desired.values.contains(where: { !$0.isEmpty }) else { return }
+            GlideStatistics.pubsubResubscriptions.add(1, ordering: .relaxed)
+            resync?.cancel()
+            // Owned here: one at a time, cancelled by `close()`. It prefers the loop, as the
+            // client's other tasks do.
+            resync = Task(executorPreference: loop) { await self.resubscribe(connection) }
+        }
+    }
+
+    private func resubscribe(_ connection: Connection) async {
+        for kind in PubSubKind.allCases {
+            guard !closed, let channels = desired[kind], !channels.isEmpty else { continue }
+            do throws(GlideError) {
+                try await send(kind.subscribeCommand, channels, on: connection)
+                actual[kind, default: []].formUnion(channels)
+            } catch {
+                if error.code == .server { for channel in channels { refused[channel] = error.message } }
+            }
+        }
+        resync = nil
+    }
+
+    /// A push that is not a reply: messages go to the inbox; a confirmation nobody waits for is
+    /// the server unsubscribing the connection on its own, which the next check repairs.
+    nonisolated func pushReceived(_ push: RESPToken) {
+        switch PubSubPush(push) {
+        case .message(let message):
+            inbox.deliver(message)
+        case .confirmation, .other:
+            break
+        }
+    }
+
+    // MARK: Life cycle
+
+    /// Stops: ends a resubscription under way and the message stream.
+    func close() async {
+        closed = true
+        resync?.cancel()
+        if let running = resync { await running.value }
+        inbox.finish()
+    }
+
+    /// `close()` from a context that can't wait (the client's `deinit`).
+    nonisolated func closeWithoutWaiting() {
+        loop.execute {
+            self.assumeIsolated { synchronizer in
+                synchronizer.closed = true
+                synchronizer.resync?.cancel()
+                synchronizer.inbox.finish()
+            }
+        }
+    }
+
+    // MARK: Sending
+
+    private func send(_ command: StaticString, _ channels: Set<String>, on connection: Connection) async throws(GlideError) {
+        let names = channels.sorted()
+        let result = await connection.send(deadline: loop.now() + requestTimeout, replies: names.count, confirmedByPush: true) { buffer in
+            buffer.writeRESPCommand(command, names)
+        }
+        switch result {
+        case .failure(let error):
+            throw error
+        case .success(let reply):
+            if reply.token.type.isError { throw GlideError.server(reply.token, address: connection.address) }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import GlideTransport
+
+extension GlideClient {
+    /// Subscribes to `channels` and returns once the server confirmed them. Their messages
+    /// arrive on `pubsubMessages` (or the configured callback), and the subscriptions are made
+    /// again after every reconnection.
+    ///
+    /// A channel the server refuses (an ACL without it) throws `.server` and is listed in
+    /// `getSubscriptions().refused`. RESP3 only.
+    public func subscribe(_ channels: Set<String>) async throws(GlideError) {
+        try await changeSubscriptions(channels, kind: .exact, subscribing: true)
+    }
+
+    /// Subscribes to channels matching the glob-style `patterns` (`PSUBSCRIBE`); their messages
+    /// carry the pattern they matched.
+    public func psubscribe(_ patterns: Set<String>) async throws(GlideError) {
+        try await changeSubscriptions(patterns, kind: .pattern, subscribing: true)
+    }
+
+    /// Unsubscribes from `channels`; an empty set unsubscribes from every channel.
+    public func unsubscribe(_ channels: Set<String> = []) async throws(GlideError) {
+        try await changeSubscriptions(channels, kind: .exact, subscribing: false)
+    }
+
+    /// Unsubscribes from `patterns`; an empty set unsubscribes from every pattern.
+    public func punsubscribe(_ patterns: Set<String> = []) async throws(GlideError) {
+        try await changeSubscriptions(patterns, kind: .pattern, subscribing: false)
+    }
+
+    /// The subscriptions the client wants, the ones the server confirmed, and the refused ones.
+    public func getSubscriptions() async -> PubSubState {
+        await pubsub.state()
+    }
+
+    /// Messages of the client's subscriptions, in the order the server sent them. One consumer
+    /// at a time; it ends when the client is closed. When the consumer falls
+    /// `PubSubConfiguration.bufferCapacity` messages behind, the oldest are dropped and counted
+    /// in `getStatistics().pubsubMessagesDropped`. Empty when a callback takes the messages.
+    public var pubsubMessages: AsyncStream<PubSubMessage> { pubsub.inbox.messages }
+
+    /// Makes the configured subscriptions (at `create`).
+    func subscribeConfigured() async throws(GlideError) {
+        guard let subscriptions = configuration.pubsub?.subscriptions else { return }
+        if !subscriptions.exact.isEmpty { try await changeSubscriptions(subscriptions.exact, kind: .exact, subscribing: true) }
+        if !subscriptions.pattern.isEmpty { try await changeSubscriptions(subscriptions.pattern, kind: .pattern, subscribing: true) }
+    }
+
+    private func changeSubscriptions(_ channels: Set<String>, kind: PubSubKind, subscribing: Bool) async throws(GlideError) {
+        try PubSubSetup.checkProtocol(configuration.protocolVersion)
+        if subscribing {
+            try await pubsub.subscribe(channels, kind: kind, on: routing.primary)
+        } else {
+            try await pubsub.unsubscribe(channels, kind: kind)
+        }
+    }
+}

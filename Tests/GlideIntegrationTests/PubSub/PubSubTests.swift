@@ -1,0 +1,190 @@
+@testable import GlideClient
+import GlideTestSupport
+import GlideTransport
+import Testing
+
+/// Subscriptions and their messages against a real server, through faults.
+@Suite struct PubSubTests {
+    /// Takes `count` messages from `stream`, failing when they don't come within `timeout`.
+    static func take(_ count: Int, from stream: AsyncStream<PubSubMessage>, timeout: Duration = .seconds(10)) async throws -> [PubSubMessage] {
+        try await withThrowingTaskGroup(of: [PubSubMessage]?.self) { group in
+            group.addTask {
+                var taken: [PubSubMessage] = []
+                for await message in stream {
+                    taken.append(message)
+                    if taken.count == count { break }
+                }
+                return taken
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = try await group.next()!
+            group.cancelAll()
+            guard let messages = first else { throw GlideError(.timeout, "\(count) messages did not arrive within \(timeout)") }
+            return messages
+        }
+    }
+
+    @Test func tenThousandMessagesArriveInOrderAndPatternMessagesCarryTheirPattern() async throws {
+        let server = try await SharedServer.valkey()
+        let channel = SharedServer.uniqueKey("news")
+        let subscriber = try await server.client {
+            $0.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(exact: [channel], pattern: ["\(channel).ev.*"]))
+        }
+        let publisher = try await server.client()
+        let state = await subscriber.getSubscriptions()
+        #expect(state.actual.exact == [channel] && state.actual.pattern == ["\(channel).ev.*"])
+        let stream = subscriber.pubsubMessages
+        let receiving = Task { try await Self.take(10_002, from: stream, timeout: .seconds(30)) }
+        for index in 0..<10_000 { #expect(try await publisher.publish("m\(index)", to: channel) == 1) }
+        _ = try await publisher.publish("p0", to: "\(channel).ev.a")
+        _ = try await publisher.publish("p1", to: "\(channel).ev.b")
+        let messages = try await receiving.value
+        #expect(messages.prefix(10_000).map(\.message) == (0..<10_000).map { "m\($0)" })
+        #expect(messages.prefix(10_000).allSatisfy { $0.channelName == channel && $0.pattern == nil })
+        #expect(messages.suffix(2).map(\.message) == ["p0", "p1"])
+        #expect(messages.suffix(2).map(\.channelName) == ["\(channel).ev.a", "\(channel).ev.b"])
+        #expect(messages.suffix(2).allSatisfy { $0.patternName == "\(channel).ev.*" })
+        await subscriber.close()
+        await publisher.close()
+    }
+
+    @Test func subscribeAndUnsubscribeAtRunTime() async throws {
+        let server = try await SharedServer.valkey()
+        let channel = SharedServer.uniqueKey("dynamic")
+        let subscriber = try await server.client()
+        let publisher = try await server.client()
+        #expect(try await publisher.publish("nobody", to: channel) == 0)
+        try await subscriber.subscribe([channel])
+        #expect(await subscriber.getSubscriptions().actual.exact == [channel])
+        #expect(try await publisher.publish("hello", to: channel) == 1)
+        #expect(try await Self.take(1, from: subscriber.pubsubMessages).map(\.message) == ["hello"])
+        // Commands keep working on the same connection.
+        #expect(try await subscriber.ping() == "PONG")
+        try await subscriber.unsubscribe([channel])
+        let state = await subscriber.getSubscriptions()
+        #expect(state.desired.exact.isEmpty && state.actual.exact.isEmpty)
+        #expect(try await publisher.publish("gone", to: channel) == 0)
+        await subscriber.close()
+        await publisher.close()
+    }
+
+    @Test func aKilledSubscriberConnectionResubscribesAndLaterMessagesArrive() async throws {
+        let server = try await TestServer.startValkey()
+        defer { server.stop() }
+        let subscriber = try await server.client {
+            $0.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(exact: ["alerts"]))
+        }
+        let publisher = try await server.client()
+        let resubscriptions = subscriber.getStatistics().pubsubResubscriptions
+        let killedAt = ContinuousClock.now
+        let killed = try await publisher.customCommand(["CLIENT", "KILL", "TYPE", "pubsub"])
+        #expect(killed.intValue == 1)
+        // Back within a second: the subscriber connection is reopened and subscribed again.
+        try await Polling.waitUntil("the server counts the subscriber again", timeout: .seconds(1), interval: .milliseconds(5)) {
+            try await publisher.customCommand(["PUBSUB", "NUMSUB", "alerts"]).arrayValue?.last?.intValue == 1
+        }
+        print("pubsub: resubscribed \(ContinuousClock.now - killedAt) after CLIENT KILL TYPE pubsub")
+        #expect(subscriber.getStatistics().pubsubResubscriptions > resubscriptions)
+        #expect(try await publisher.publish("after", to: "alerts") == 1)
+        #expect(try await Self.take(1, from: subscriber.pubsubMessages).map(\.message) == ["after"])
+        await subscriber.close()
+        await publisher.close()
+    }
+
+    @Test func aServerRestartResubscribes() async throws {
+        let server = try await TestServer.startValkey()
+        defer { server.stop() }
+        let subscriber = try await server.client {
+            $0.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(pattern: ["jobs.*"]))
+        }
+        await server.kill()
+        try await server.restart()
+        let publisher = try await server.client()
+        try await Polling.waitUntil("the pattern is subscribed again", timeout: .seconds(10), interval: .milliseconds(10)) {
+            try await publisher.customCommand(["PUBSUB", "NUMPAT"]).intValue == 1
+        }
+        #expect(await subscriber.getSubscriptions().actual.pattern == ["jobs.*"])
+        #expect(try await publisher.publish("restarted", to: "jobs.1") == 1)
+        let message = try #require(try await Self.take(1, from: subscriber.pubsubMessages).first)
+        #expect(message.message == "restarted" && message.patternName == "jobs.*")
+        await subscriber.close()
+        await publisher.close()
+    }
+
+    @Test func aSlowConsumerLosesTheOldestMessagesCountedAndNothingElse() async throws {
+        let server = try await SharedServer.valkey()
+        let channel = SharedServer.uniqueKey("slow")
+        let subscriber = try await server.client {
+            $0.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(exact: [channel]), bufferCapacity: 10)
+        }
+        let publisher = try await server.client()
+        let droppedBefore = subscriber.getStatistics().pubsubMessagesDropped
+        for index in 0..<100 { _ = try await publisher.publish("m\(index)", to: channel) }
+        // A PING behind the messages on the same connection: once it is answered, every message was read.
+        #expect(try await subscriber.ping() == "PONG")
+        #expect(subscriber.getStatistics().pubsubMessagesDropped - droppedBefore >= 90)
+        let kept = try await Self.take(10, from: subscriber.pubsubMessages)
+        #expect(kept.map(\.message) == (90..<100).map { "m\($0)" })
+        await subscriber.close()
+        await publisher.close()
+    }
+
+    @Test func twoHundredTasksRunCommandsWhileMessagesArriveWithNoMixUp() async throws {
+        let server = try await SharedServer.valkey()
+        let channel = SharedServer.uniqueKey("busy")
+        let prefix = SharedServer.uniqueKey("busy-key")
+        let subscriber = try await server.client {
+            $0.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(exact: [channel]))
+        }
+        let publisher = try await server.client()
+        let stream = subscriber.pubsubMessages
+        let receiving = Task { try await Self.take(2_000, from: stream, timeout: .seconds(30)) }
+        let publishing = Task {
+            for index in 0..<2_000 { _ = try await publisher.publish("m\(index)", to: channel) }
+        }
+        let mismatches = try await withThrowingTaskGroup(of: Int.self) { group in
+            for task in 0..<200 {
+                group.addTask {
+                    var wrong = 0
+                    for round in 0..<20 {
+                        let value = "\(task)-\(round)"
+                        try await subscriber.set("\(prefix):\(task)", value)
+                        let read: String? = try await subscriber.get("\(prefix):\(task)")
+                        if read != value { wrong += 1 }
+                    }
+                    return wrong
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        try await publishing.value
+        #expect(mismatches == 0)
+        #expect(try await receiving.value.map(\.message) == (0..<2_000).map { "m\($0)" })
+        await subscriber.close()
+        await publisher.close()
+    }
+
+    @Test func subscriptionsNeedResp3AndShardedChannelsACluster() async throws {
+        let server = try await SharedServer.valkey()
+        let resp2 = await failure {
+            _ = try await server.client {
+                $0.protocolVersion = .resp2
+                $0.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(exact: ["x"]))
+            }
+        }
+        #expect(resp2?.code == .configuration)
+        let sharded = await failure {
+            _ = try await server.client { $0.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(sharded: ["x"])) }
+        }
+        #expect(sharded?.code == .configuration)
+        // A RESP2 client still publishes; it can't subscribe.
+        let client = try await server.client { $0.protocolVersion = .resp2 }
+        #expect(try await client.publish("m", to: SharedServer.uniqueKey("resp2")) == 0)
+        let subscribe = await failure { try await client.subscribe(["x"]) }
+        #expect(subscribe?.code == .configuration)
+        await client.close()
+    }
+}
