@@ -122,13 +122,14 @@ extension NodeConnection {
                     index += 1
                 }
             }
-            ThreadSanitizer.released(by: self)
-            for (waiter, reply) in resumes { waiter.resume(returning: .success(reply)) }
-            resumes.removeAll(keepingCapacity: true)
+            // Pushes first: a caller whose reply came after a message finds the message delivered.
             if !pushes.isEmpty {
                 if let pushHandler { for push in pushes { pushHandler(push) } }
                 pushes.removeAll(keepingCapacity: true)
             }
+            ThreadSanitizer.released(by: self)
+            for (waiter, reply) in resumes { waiter.resume(returning: .success(reply)) }
+            resumes.removeAll(keepingCapacity: true)
             if !failures.isEmpty {
                 resume(failures)
                 failures.removeAll()

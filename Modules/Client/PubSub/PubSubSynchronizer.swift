@@ -122,17 +122,6 @@ actor PubSubSynchronizer<Loop: EventLoop, Connector: StreamConnector> {
         resync = nil
     }
 
-    /// A push that is not a reply: messages go to the inbox; a confirmation nobody waits for is
-    /// the server unsubscribing the connection on its own, which the next check repairs.
-    nonisolated func pushReceived(_ push: RESPToken) {
-        switch PubSubPush(push) {
-        case .message(let message):
-            inbox.deliver(message)
-        case .confirmation, .other:
-            break
-        }
-    }
-
     // MARK: Life cycle
 
     /// Stops: ends a resubscription under way and the message stream.
@@ -140,6 +129,7 @@ actor PubSubSynchronizer<Loop: EventLoop, Connector: StreamConnector> {
         closed = true
         resync?.cancel()
         if let running = resync { await running.value }
+        subscriber = nil
         inbox.finish()
     }
 
@@ -149,6 +139,7 @@ actor PubSubSynchronizer<Loop: EventLoop, Connector: StreamConnector> {
             self.assumeIsolated { synchronizer in
                 synchronizer.closed = true
                 synchronizer.resync?.cancel()
+                synchronizer.subscriber = nil
                 synchronizer.inbox.finish()
             }
         }

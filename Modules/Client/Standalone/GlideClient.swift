@@ -31,7 +31,7 @@ public final class GlideClient: Sendable {
         self.core = core
         self.pubsub = pubsub
         let connections = configuration.addresses.map {
-            core.makeConnection($0, waitsThroughFailedAttempts: true, pushHandler: pubsub.pushReceived)
+            core.makeConnection($0, waitsThroughFailedAttempts: true, pushHandler: pubsub.inbox.receive)
         }
         let topology = StandaloneTopology(addresses: configuration.addresses)
         self.routing = StandaloneRouting(connections: connections, topology: topology, readFrom: configuration.readFrom,
@@ -82,8 +82,9 @@ public final class GlideClient: Sendable {
         let following = RoleFollowing(
             topology: routing.table.withLock { $0.topology }, connections: routing.all, routing: routing,
             discoversReplicas: configuration.readFrom != .primary || configuration.readOnly,
-            makeConnection: { [weak core, pubsub] address in
-                core?.makeConnection(address, waitsThroughFailedAttempts: true, pushHandler: pubsub.pushReceived)
+            makeConnection: { [weak core, inbox = pubsub.inbox] address in
+                // The push handler holds the inbox only: a connection never keeps the synchronizer alive.
+                core?.makeConnection(address, waitsThroughFailedAttempts: true, pushHandler: inbox.receive)
             })
         await core.supervisor.followRoles(following)
         await core.supervisor.start()
