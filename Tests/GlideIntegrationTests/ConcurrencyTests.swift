@@ -8,22 +8,7 @@ import Testing
         let client = try await server.client()
         let prefix = SharedServer.uniqueKey()
         let connectionsBefore = try await client.customCommand(["CLIENT", "ID"]).intValue
-        let failures = try await withThrowingTaskGroup(of: Int.self) { group in
-            for task in 0..<200 {
-                group.addTask {
-                    var wrong = 0
-                    for iteration in 0..<500 {
-                        let key = "\(prefix):\(task)"
-                        let value = "\(task)-\(iteration)"
-                        try await client.set(key, value)
-                        if try await client.get(key) != value { wrong += 1 }
-                    }
-                    return wrong
-                }
-            }
-            return try await group.reduce(0, +)
-        }
-        #expect(failures == 0)
+        #expect(try await Workloads.setGetMismatches(on: client, prefix: prefix, rounds: 500) == 0)
         // Still the one connection it started with.
         #expect(try await client.customCommand(["CLIENT", "ID"]).intValue == connectionsBefore)
         let clients = try await client.customCommand(["CLIENT", "LIST", "ID", String(connectionsBefore ?? 0)])

@@ -146,21 +146,7 @@ import Testing
         let publishing = Task {
             for index in 0..<2_000 { _ = try await publisher.publish("m\(index)", to: channel) }
         }
-        let mismatches = try await withThrowingTaskGroup(of: Int.self) { group in
-            for task in 0..<200 {
-                group.addTask {
-                    var wrong = 0
-                    for round in 0..<20 {
-                        let value = "\(task)-\(round)"
-                        try await subscriber.set("\(prefix):\(task)", value)
-                        let read: String? = try await subscriber.get("\(prefix):\(task)")
-                        if read != value { wrong += 1 }
-                    }
-                    return wrong
-                }
-            }
-            return try await group.reduce(0, +)
-        }
+        let mismatches = try await Workloads.setGetMismatches(on: subscriber, prefix: prefix, rounds: 20)
         try await publishing.value
         #expect(mismatches == 0)
         #expect(try await receiving.value.map(\.message) == (0..<2_000).map { "m\($0)" })
