@@ -55,8 +55,8 @@ actor PubSubSynchronizer<Loop: EventLoop, Connector: StreamConnector> {
         do throws(GlideError) {
             try await send(kind.subscribeCommand, channels, on: target)
         } catch {
-            // Only a refusal is final: a connection lost meanwhile resubscribes when it is back.
-            if error.code == .server {
+            // Only the server's refusal is final: a connection lost meanwhile resubscribes when it is back.
+            if error.serverCode != nil {
                 desired[kind]?.subtract(channels)
                 for channel in channels { refused[channel] = error.message }
             }
@@ -116,7 +116,7 @@ actor PubSubSynchronizer<Loop: EventLoop, Connector: StreamConnector> {
                 try await send(kind.subscribeCommand, channels, on: connection)
                 actual[kind, default: []].formUnion(channels)
             } catch {
-                if error.code == .server { for channel in channels { refused[channel] = error.message } }
+                if error.serverCode != nil { for channel in channels { refused[channel] = error.message } }
             }
         }
         resync = nil

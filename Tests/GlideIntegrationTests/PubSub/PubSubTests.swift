@@ -154,6 +154,28 @@ import Testing
         await publisher.close()
     }
 
+    @Test func aChannelTheACLForbidsIsRefusedTypedAndReportedWhileOthersWork() async throws {
+        let server = try await TestServer.startValkey()
+        defer { server.stop() }
+        let admin = try await server.client()
+        _ = try await admin.customCommand(["ACL", "SETUSER", "listener", "on", ">listener-pass-5", "~*", "resetchannels",
+                                           "&news:*", "+@all"])
+        let client = try await server.client { $0.credentials = ServerCredentials(password: "listener-pass-5", username: "listener") }
+        try await client.subscribe(["news:1"])
+        let refused = await failure { try await client.subscribe(["secret"]) }
+        #expect(refused?.code == .permissionDenied)
+        #expect(refused?.serverCode == "NOPERM")
+        let state = await client.getSubscriptions()
+        #expect(state.desired.exact == ["news:1"] && state.actual.exact == ["news:1"])
+        #expect(state.refused["secret"]?.contains("NOPERM") == true)
+        // The connection goes on serving commands and the allowed channel.
+        #expect(try await client.ping() == "PONG")
+        #expect(try await admin.publish("still here", to: "news:1") == 1)
+        #expect(try await Self.take(1, from: client.pubsubMessages).map(\.message) == ["still here"])
+        await client.close()
+        await admin.close()
+    }
+
     @Test func subscriptionsNeedResp3AndShardedChannelsACluster() async throws {
         let server = try await SharedServer.valkey()
         let resp2 = await failure {
