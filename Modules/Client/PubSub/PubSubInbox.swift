@@ -12,13 +12,18 @@ public struct PubSubConfiguration: Sendable {
     /// it is full the oldest message is dropped and counted (`pubsub_messages_dropped`), so a
     /// slow consumer never grows memory without bound or stalls the connection. 10,000.
     public var bufferCapacity: Int
+    /// How often the server is asked whether the subscriber connection still has every
+    /// subscription (GLIDE's synchronizer checks every 3 s); `nil` checks only on reconnection.
+    public var checkInterval: Duration?
 
     /// Subscriptions, and where their messages go; see each property for its default.
     public init(subscriptions: PubSubSubscriptions = PubSubSubscriptions(),
-                callback: (@Sendable (PubSubMessage) -> Void)? = nil, bufferCapacity: Int = 10_000) {
+                callback: (@Sendable (PubSubMessage) -> Void)? = nil, bufferCapacity: Int = 10_000,
+                checkInterval: Duration? = .seconds(3)) {
         self.subscriptions = subscriptions
         self.callback = callback
         self.bufferCapacity = bufferCapacity
+        self.checkInterval = checkInterval
     }
 }
 

@@ -15,6 +15,9 @@ enum PubSubSetup {
     /// allowed (cluster clients only).
     static func validate(_ configuration: PubSubConfiguration, protocolVersion: ProtocolVersion, sharded: Bool) throws(GlideError) {
         guard configuration.bufferCapacity > 0 else { throw GlideError(.configuration, "the pub/sub buffer capacity must be positive") }
+        guard configuration.checkInterval.map({ $0 > .zero }) ?? true else {
+            throw GlideError(.configuration, "the pub/sub check needs a positive interval, or nil to disable it")
+        }
         if !sharded && !configuration.subscriptions.sharded.isEmpty {
             throw GlideError(.configuration, "sharded channels are a cluster feature: use GlideClusterClient")
         }

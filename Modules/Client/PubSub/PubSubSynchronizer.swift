@@ -16,15 +16,22 @@ public struct PubSubState: Sendable, Hashable {
 /// commands, records what the server confirmed, and subscribes again as soon as the connection
 /// is back after a loss, before anything else is sent on it by this client's pub/sub.
 ///
+/// Every `checkInterval` it also asks the server what the connection has (`CLIENT INFO`'s
+/// `sub`/`psub` counts) and subscribes again when they differ from what the client wants, so a
+/// subscription the server dropped on its own comes back without a reconnection.
+///
 /// RESP3 only: confirmations and messages arrive as pushes on the shared, multiplexed
 /// connection, beside the replies of every other request.
-actor PubSubSynchronizer<Loop: EventLoop, Connector: StreamConnector> {
+actor PubSubSynchronizer<Loop: EventLoop, Connector: StreamConnector>: EventHandler {
     typealias Connection = NodeConnection<Loop, Connector>
 
     nonisolated let loop: Loop
     nonisolated let inbox: PubSubInbox
     nonisolated var unownedExecutor: UnownedSerialExecutor { loop.actorExecutor }
     private let requestTimeout: Duration
+    /// How often the subscriber's subscriptions are checked; `nil`: never.
+    private let checkInterval: Duration?
+    private var checking = false
     private var desired: [PubSubKind: Set<String>] = [:]
     private var actual: [PubSubKind: Set<String>] = [:]
     private var refused: [String: String] = [:]
@@ -36,10 +43,11 @@ actor PubSubSynchronizer<Loop: EventLoop, Connector: StreamConnector> {
     private var lost = false
     private var closed = false
 
-    init(loop: Loop, inbox: PubSubInbox, requestTimeout: Duration) {
+    init(loop: Loop, inbox: PubSubInbox, requestTimeout: Duration, checkInterval: Duration? = .seconds(3)) {
         self.loop = loop
         self.inbox = inbox
         self.requestTimeout = requestTimeout
+        self.checkInterval = checkInterval
     }
 
     // MARK: Caller's changes
@@ -50,6 +58,11 @@ actor PubSubSynchronizer<Loop: EventLoop, Connector: StreamConnector> {
         guard !closed else { throw GlideError(.clientClosed, "the client was closed") }
         let target = subscriber ?? connection
         subscriber = target
+        if !checking, let checkInterval {
+            // The checks start with the first subscription: a client that never subscribes has no timer.
+            checking = true
+            loop.scheduleTimer(at: loop.now() + checkInterval, handler: self)
+        }
         desired[kind, default: []].formUnion(channels)
         guard !channels.isEmpty else { return }
         do throws(GlideError) {
@@ -109,6 +122,51 @@ actor PubSubSynchronizer<Loop: EventLoop, Connector: StreamConnector> {
         }
     }
 
+    // MARK: The periodic check (loop thread)
+
+    nonisolated func timerFired(now: Deadline) {
+        assumeIsolated { $0.checkDue(now: now) }
+    }
+
+    nonisolated func readable() {}
+    nonisolated func writable() {}
+
+    private func checkDue(now: Deadline) {
+        guard !closed, let checkInterval else { return }
+        loop.scheduleTimer(at: now + checkInterval, handler: self)
+        guard resync == nil, let subscriber, desired.values.contains(where: { !$0.isEmpty }) else { return }
+        resync = Task(executorPreference: loop) { await self.verify(subscriber) }
+    }
+
+    /// Compares the server's counts for `connection` with what the client wants, and subscribes
+    /// again when they differ. A connection that can't answer now is left to its reconnection.
+    private func verify(_ connection: Connection) async {
+        let result = await connection.send(deadline: loop.now() + requestTimeout) { $0.writeRESPCommand("CLIENT" as StaticString, "INFO" as StaticString) }
+        guard !closed, case .success(let reply) = result, let info = reply.token.stringBytes?.string else {
+            resync = nil
+            return
+        }
+        let counts = Self.subscriptionCounts(info)
+        guard counts.exact != desired[.exact]?.count ?? 0 || counts.pattern != desired[.pattern]?.count ?? 0 else {
+            resync = nil
+            return
+        }
+        GlideStatistics.pubsubResubscriptions.add(1, ordering: .relaxed)
+        actual = [:]
+        await resubscribe(connection)
+    }
+
+    /// The `sub` and `psub` counts of a `CLIENT INFO` line.
+    static func subscriptionCounts(_ info: String) -> (exact: Int, pattern: Int) {
+        var exact = 0
+        var pattern = 0
+        for field in info.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" }) {
+            if field.hasPrefix("sub=") { exact = Int(field.dropFirst(4)) ?? 0 }
+            if field.hasPrefix("psub=") { pattern = Int(field.dropFirst(5)) ?? 0 }
+        }
+        return (exact, pattern)
+    }
+
     private func resubscribe(_ connection: Connection) async {
         for kind in PubSubKind.allCases {
             guard !closed, let channels = desired[kind], !channels.isEmpty else { continue }
@@ -127,6 +185,7 @@ actor PubSubSynchronizer<Loop: EventLoop, Connector: StreamConnector> {
     /// Stops: ends a resubscription under way and the message stream.
     func close() async {
         closed = true
+        loop.cancelTimers(for: self)
         resync?.cancel()
         if let running = resync { await running.value }
         subscriber = nil
@@ -138,6 +197,7 @@ actor PubSubSynchronizer<Loop: EventLoop, Connector: StreamConnector> {
         loop.execute {
             self.assumeIsolated { synchronizer in
                 synchronizer.closed = true
+                synchronizer.loop.cancelTimers(for: synchronizer)
                 synchronizer.resync?.cancel()
                 synchronizer.subscriber = nil
                 synchronizer.inbox.finish()

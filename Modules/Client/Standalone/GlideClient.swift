@@ -62,7 +62,8 @@ public final class GlideClient: Sendable {
             targets.synchronizer?.connectionChanged(connection, event)
         }
         let pubsub = PubSubSynchronizer<EpollEventLoop, SocketConnector>(
-            loop: core.loop, inbox: PubSubInbox(configuration.pubsub), requestTimeout: options.requestTimeout)
+            loop: core.loop, inbox: PubSubInbox(configuration.pubsub), requestTimeout: options.requestTimeout,
+            checkInterval: configuration.pubsub.map(\.checkInterval) ?? .seconds(3))
         targets.synchronizer = pubsub
         let client = GlideClient(configuration: configuration, core: core, pubsub: pubsub)
         await client.followRoles()
