@@ -8,7 +8,7 @@ import GlideTransport
 /// SHARDS` from its own view, and `GET`/`SET` by the slot map, with `MOVED` for slots it doesn't
 /// serve and `ASK` for a slot it is migrating. A test changes the map, the views and the nodes'
 /// health between requests, and scripts any reply with `script`.
-final class FakeCluster: @unchecked Sendable {
+final class FakeCluster: Sendable {
     /// One shard: its slots, its primary and its replicas.
     struct Shard {
         var slots: [ClosedRange<UInt16>]

@@ -49,8 +49,8 @@ public struct PubSubSubscriptions: Sendable, Hashable {
     public var isEmpty: Bool { exact.isEmpty && pattern.isEmpty && sharded.isEmpty }
 }
 
-/// The kinds of subscription.
-public enum PubSubKind: Sendable, Hashable, CaseIterable {
+/// The kinds of subscription, and their commands.
+enum PubSubKind: Sendable, Hashable, CaseIterable {
     /// `SUBSCRIBE`: a channel by name.
     case exact
     /// `PSUBSCRIBE`: channels matching a pattern.

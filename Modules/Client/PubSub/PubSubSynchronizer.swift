@@ -13,8 +13,8 @@ public struct PubSubState: Sendable, Hashable {
 
 /// Keeps a client's subscriptions in step with its subscriber connection, as an actor on the
 /// client's event loop (GLIDE's synchronizer): it remembers what the caller wants, sends the
-/// commands, records what the server confirmed, and subscribes again as soon as the connection
-/// is back after a loss, before anything else is sent on it by this client's pub/sub.
+/// commands, records what the server confirmed (only that counts as `actual`), and subscribes
+/// again as soon as the connection is back after a loss.
 ///
 /// Every `checkInterval` it also asks the server what the connection has (`CLIENT INFO`'s
 /// `sub`/`psub` counts) and subscribes again when they differ from what the client wants, so a

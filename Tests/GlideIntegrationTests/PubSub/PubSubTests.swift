@@ -27,12 +27,16 @@ import Testing
         }
     }
 
+    /// A client of `server` subscribed, from its configuration, to `subscriptions`.
+    static func subscriber(of server: TestServer, _ subscriptions: PubSubSubscriptions, bufferCapacity: Int = 10_000)
+        async throws -> GlideClient {
+        try await server.client { $0.pubsub = PubSubConfiguration(subscriptions: subscriptions, bufferCapacity: bufferCapacity) }
+    }
+
     @Test func tenThousandMessagesArriveInOrderAndPatternMessagesCarryTheirPattern() async throws {
         let server = try await SharedServer.valkey()
         let channel = SharedServer.uniqueKey("news")
-        let subscriber = try await server.client {
-            $0.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(exact: [channel], pattern: ["\(channel).ev.*"]))
-        }
+        let subscriber = try await Self.subscriber(of: server, PubSubSubscriptions(exact: [channel], pattern: ["\(channel).ev.*"]))
         let publisher = try await server.client()
         let state = await subscriber.getSubscriptions()
         #expect(state.actual.exact == [channel] && state.actual.pattern == ["\(channel).ev.*"])
@@ -74,9 +78,7 @@ import Testing
     @Test func aKilledSubscriberConnectionResubscribesAndLaterMessagesArrive() async throws {
         let server = try await TestServer.startValkey()
         defer { server.stop() }
-        let subscriber = try await server.client {
-            $0.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(exact: ["alerts"]))
-        }
+        let subscriber = try await Self.subscriber(of: server, PubSubSubscriptions(exact: ["alerts"]))
         let publisher = try await server.client()
         let resubscriptions = subscriber.getStatistics().pubsubResubscriptions
         let killedAt = ContinuousClock.now
@@ -97,9 +99,7 @@ import Testing
     @Test func aServerRestartResubscribes() async throws {
         let server = try await TestServer.startValkey()
         defer { server.stop() }
-        let subscriber = try await server.client {
-            $0.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(pattern: ["jobs.*"]))
-        }
+        let subscriber = try await Self.subscriber(of: server, PubSubSubscriptions(pattern: ["jobs.*"]))
         await server.kill()
         try await server.restart()
         let publisher = try await server.client()
@@ -118,9 +118,7 @@ import Testing
     @Test func aSlowConsumerLosesTheOldestMessagesCountedAndNothingElse() async throws {
         let server = try await SharedServer.valkey()
         let channel = SharedServer.uniqueKey("slow")
-        let subscriber = try await server.client {
-            $0.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(exact: [channel]), bufferCapacity: 10)
-        }
+        let subscriber = try await Self.subscriber(of: server, PubSubSubscriptions(exact: [channel]), bufferCapacity: 10)
         let publisher = try await server.client()
         let droppedBefore = subscriber.getStatistics().pubsubMessagesDropped
         for index in 0..<100 { _ = try await publisher.publish("m\(index)", to: channel) }
@@ -137,9 +135,7 @@ import Testing
         let server = try await SharedServer.valkey()
         let channel = SharedServer.uniqueKey("busy")
         let prefix = SharedServer.uniqueKey("busy-key")
-        let subscriber = try await server.client {
-            $0.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(exact: [channel]))
-        }
+        let subscriber = try await Self.subscriber(of: server, PubSubSubscriptions(exact: [channel]))
         let publisher = try await server.client()
         let stream = subscriber.pubsubMessages
         let receiving = Task { try await Self.take(2_000, from: stream, timeout: TestTiming.bound(.seconds(30))) }
