@@ -82,11 +82,11 @@ extension Machine {
     /// (unless the connection isn't ready).
     @discardableResult
     mutating func enqueueWritten(_ waiter: String, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
-                                 confirmedByPush: Bool = false,
+                                 confirmation: PubSubConfirmation? = nil,
                                  encode: (inout RESPCommandBuffer) -> Void) -> (action: EnqueueAction, armTimer: Deadline?) {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
         let result = enqueue(waiter, id: id, deadline: deadline, replies: replies, blocking: blocking,
-                             confirmedByPush: confirmedByPush, encode: encode)
+                             confirmation: confirmation, encode: encode)
         if case .write(var job) = result.action {
             while true {
                 job.writes = PendingWrites()
@@ -257,7 +257,7 @@ extension Optional where Wrapped == Machine.Teardown {
 
     @Test func subscriptionConfirmationsAnswerTheSubscribeAndMessagesStayOutOfBand() {
         var machine = readyMachine()
-        _ = machine.enqueueWritten("sub", deadline: t0 + .seconds(1), replies: 2, confirmedByPush: true, encode: request("S"))
+        _ = machine.enqueueWritten("sub", deadline: t0 + .seconds(1), replies: 2, confirmation: PubSubConfirmation(kind: .exact, subscribing: true), encode: request("S"))
         _ = machine.enqueueWritten("get", deadline: t0 + .seconds(1), encode: request("G"))
         // A message published to an earlier subscription, between the two confirmations.
         #expect(machine.replyReceived(reply(">3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"), generation: 1).isNone)
@@ -274,7 +274,7 @@ extension Optional where Wrapped == Machine.Teardown {
 
     @Test func aRefusedSubscriptionEndsWithOneErrorAndTheNextCallerGetsItsOwnReply() {
         var machine = readyMachine()
-        _ = machine.enqueueWritten("sub", deadline: t0 + .seconds(1), replies: 3, confirmedByPush: true, encode: request("S"))
+        _ = machine.enqueueWritten("sub", deadline: t0 + .seconds(1), replies: 3, confirmation: PubSubConfirmation(kind: .exact, subscribing: true), encode: request("S"))
         _ = machine.enqueueWritten("get", deadline: t0 + .seconds(1), encode: request("G"))
         guard case .resume("sub", let refusal) = machine.replyReceived(reply("-NOPERM no permissions to access a channel\r\n"), generation: 1) else {
             Issue.record("one error answers the whole subscription command")

@@ -5,7 +5,19 @@ import GlideTransport
 /// The pub/sub synchronizer on a manual loop over a memory pipe: the test plays the server and
 /// moves the clock.
 @Suite struct PubSubSynchronizerTests {
-    typealias Synchronizer = PubSubSynchronizer<ManualEventLoop, MemoryConnector>
+    typealias Synchronizer = PubSubSynchronizer<OneNode>
+
+    /// Every subscription on the test's one connection.
+    struct OneNode: PubSubPlacement {
+        typealias Connection = NodeConnection<ManualEventLoop, MemoryConnector>
+        let connection: Connection
+
+        func anyNode() -> Connection? { connection }
+        func isUsable(_ connection: Connection) -> Bool { true }
+        func isMember(_ connection: Connection) -> Bool { true }
+        func owner(ofSlot slot: UInt16) -> Connection? { nil }
+        func retry(after error: GlideError, from connection: Connection) -> PubSubRetry { .never }
+    }
 
     /// A confirmation push for `channel`, the connection then having `count` subscriptions.
     func confirmation(_ kind: String, _ channel: String, _ count: Int) -> String {
@@ -21,10 +33,9 @@ import GlideTransport
     @Test func thePeriodicCheckFindsADroppedSubscriptionAndMakesItAgain() async throws {
         var harness = Harness()
         defer { harness.finish() }
-        let synchronizer = Synchronizer(loop: harness.loop, inbox: PubSubInbox(nil), requestTimeout: .seconds(1),
-                                        checkInterval: .seconds(3))
-        let connection = harness.connection
-        let subscribing = Task { try await synchronizer.subscribe(["a"], kind: .exact, on: connection) }
+        let synchronizer = Synchronizer(loop: harness.loop, inbox: PubSubInbox(nil), placement: OneNode(connection: harness.connection),
+                                        requestTimeout: .seconds(1), checkInterval: .seconds(3))
+        let subscribing = Task { try await synchronizer.subscribe(["a"], kind: .exact) }
         let server = try await harness.acceptAndHandshake()
         try await harness.settle()
         #expect(commands(server.receiveAll()) == [["SUBSCRIBE", "a"]])
@@ -62,8 +73,8 @@ import GlideTransport
     }
 
     @Test func clientInfoCountsAreReadFromTheLine() {
-        let counts = Synchronizer.subscriptionCounts("id=3 addr=x fd=8 name= db=0 sub=2 psub=1 ssub=0 multi=-1\n")
-        #expect(counts.exact == 2 && counts.pattern == 1)
+        let counts = Synchronizer.subscriptionCounts("id=3 addr=x fd=8 name= db=0 sub=2 psub=1 ssub=4 multi=-1\n")
+        #expect(counts.exact == 2 && counts.pattern == 1 && counts.sharded == 4)
     }
 }
 

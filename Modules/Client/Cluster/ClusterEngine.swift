@@ -14,28 +14,37 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
     typealias Core = ClientCore<Loop, Connector>
     typealias Nodes = ClusterNodes<Loop, Connector>
     typealias Manager = TopologyManager<Loop, Connector, ConnectionDiscovery<Loop, Connector>>
+    typealias PubSub = PubSubSynchronizer<ClusterPlacement<Loop, Connector>>
 
     let configuration: GlideClusterClientConfiguration
     let core: Core
     let nodes: Nodes
     let topologyManager: Manager
+    /// The client's subscriptions and their messages.
+    let pubsub: PubSub
 
     init(configuration: GlideClusterClientConfiguration, loop: Loop,
          makeConnector: @escaping @Sendable (NodeAddress) -> Connector) {
         self.configuration = configuration
         // A node that can't be reached, or that was lost, may have failed over: look again.
         let targets = ListenerTargets<Loop, Connector>()
+        let relay = PubSubRelay<ClusterPlacement<Loop, Connector>>(inbox: PubSubInbox(configuration.pubsub))
         self.core = Core(options: configuration.options, loop: loop, makeConnector: makeConnector) { connection, event in
             targets.nodes?.connectionChanged(connection, event)
+            relay.connectionChanged(connection, event)
             switch event {
             case .lost, .attemptFailed: targets.topologyManager?.requestRefresh()
             case .ready: break
             }
         }
-        self.nodes = Nodes(configuration: configuration, core: core)
+        self.nodes = Nodes(configuration: configuration, core: core, relay: relay)
         targets.nodes = nodes
         self.topologyManager = Manager(nodes: nodes, discovery: ConnectionDiscovery(nodes: nodes))
         targets.topologyManager = topologyManager
+        self.pubsub = PubSub(loop: loop, inbox: relay.inbox, placement: ClusterPlacement(nodes: nodes, topologyManager: topologyManager),
+                             requestTimeout: configuration.requestTimeout,
+                             checkInterval: configuration.pubsub.map(\.checkInterval) ?? .seconds(3))
+        relay.synchronizer = pubsub
     }
 
     /// Starts supervision, discovers the cluster from the seeds and adopts it; on failure closes
@@ -44,6 +53,7 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         await core.supervisor.start()
         do {
             try await topologyManager.discoverFromSeeds()
+            try await subscribeConfigured()
         } catch {
             await close()
             throw error
@@ -55,6 +65,7 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
 
     /// Closes every connection and ends every background task and timer; returns once nothing runs.
     func close() async {
+        await pubsub.close()
         await topologyManager.close()
         nodes.close()
         await core.close()
@@ -62,6 +73,7 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
 
     /// `close()` from a context that can't wait (the client's `deinit`).
     func closeWithoutWaiting() {
+        pubsub.closeWithoutWaiting()
         topologyManager.closeWithoutWaiting()
         nodes.close()
         core.closeWithoutWaiting()

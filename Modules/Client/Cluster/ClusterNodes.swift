@@ -36,9 +36,14 @@ final class ClusterNodes<Loop: EventLoop, Connector: NodeConnector>: Sendable {
     /// Spreads reads over replicas and keyless commands over nodes.
     let rotation = Atomic<Int>(0)
 
-    init(configuration: GlideClusterClientConfiguration, core: ClientCore<Loop, Connector>) {
+    /// Takes the connections' pushes and hears of every change to the slot map.
+    let relay: PubSubRelay<ClusterPlacement<Loop, Connector>>
+
+    init(configuration: GlideClusterClientConfiguration, core: ClientCore<Loop, Connector>,
+         relay: PubSubRelay<ClusterPlacement<Loop, Connector>>) {
         self.configuration = configuration
         self.core = core
+        self.relay = relay
     }
 
     // MARK: Lookups (any thread)
@@ -76,6 +81,13 @@ final class ClusterNodes<Loop: EventLoop, Connector: NodeConnector>: Sendable {
             case .ready: state.down.remove(id)
             case .lost, .attemptFailed: state.down.insert(id)
             }
+        }
+    }
+
+    /// Whether `connection` is a node's current connection, and not down.
+    func isUsable(_ connection: Connection) -> Bool {
+        state.withLock { state in
+            state.connections[connection.connector.address] === connection && !state.down.contains(ObjectIdentifier(connection))
         }
     }
 
@@ -160,19 +172,21 @@ final class ClusterNodes<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         }
         for connection in unused { core.retire(connection) }
         retire(retired)
+        if changed { relay.topologyChanged() }
         return changed
     }
 
     /// Points `slot` at `address`, as a `MOVED` reply says.
     func applyMoved(slot: UInt16, to address: NodeAddress) {
-        let retired = state.withLock { state -> [Connection] in
-            guard !state.closed else { return [] }
+        let (changed, retired) = state.withLock { state -> (Bool, [Connection]) in
+            guard !state.closed else { return (false, []) }
             var map = state.map
-            guard map.applyMoved(slot: slot, to: address) != .unchanged else { return [] }
+            guard map.applyMoved(slot: slot, to: address) != .unchanged else { return (false, []) }
             var none: [NodeAddress: Connection] = [:]
-            return install(map, extra: state.idlePrimaries, in: &state, prepared: &none)
+            return (true, install(map, extra: state.idlePrimaries, in: &state, prepared: &none))
         }
         retire(retired)
+        if changed { relay.topologyChanged() }
     }
 
     /// Installs `map`, with connections for its nodes and the `extra` ones (taken from
@@ -197,7 +211,9 @@ final class ClusterNodes<Loop: EventLoop, Connector: NodeConnector>: Sendable {
     /// A supervised connection to node `address`. Requests fail at once while it can't connect,
     /// so the cluster client retries them where the refreshed topology says.
     func makeConnection(_ address: NodeAddress) -> Connection {
-        core.makeConnection(address, readOnly: configuration.readFrom != .primary, waitsThroughFailedAttempts: false)
+        core.makeConnection(address, readOnly: configuration.readFrom != .primary, waitsThroughFailedAttempts: false) { [relay] in
+            relay.receive($0, from: $1)
+        }
     }
 
     /// Closes connections of nodes that left, once requests already sent there have had time to

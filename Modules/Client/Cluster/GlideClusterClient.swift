@@ -62,6 +62,9 @@ public final class GlideClusterClient: Sendable {
         guard configuration.topologyRefresh.periodicInterval.map({ $0 > .zero }) ?? true else {
             throw invalid("the periodic topology check needs a positive interval, or nil to disable it")
         }
+        if let pubsub = configuration.pubsub {
+            try PubSubSetup.validate(pubsub, protocolVersion: configuration.protocolVersion, sharded: true)
+        }
     }
 
     // MARK: Running commands

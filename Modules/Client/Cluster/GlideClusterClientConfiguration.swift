@@ -46,6 +46,10 @@ public struct GlideClusterClientConfiguration: Sendable {
     /// stable endpoint, such as a DNS name or a load balancer, in front of nodes whose own
     /// addresses change. Off by default.
     public var refreshTopologyFromInitialNodes: Bool
+    /// Subscriptions made as the client connects (exact, pattern and sharded), kept through
+    /// reconnections, failovers and slot moves, and where published messages go; `nil`: none
+    /// until the client subscribes, messages on `pubsubMessages`.
+    public var pubsub: PubSubConfiguration?
     /// The event loop the connections run on (tests give a loop of their own).
     var eventLoop: EpollEventLoop = .shared
 

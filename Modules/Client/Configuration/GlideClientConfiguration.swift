@@ -46,10 +46,11 @@ public struct GlideClientConfiguration: Sendable {
     public var inflightRequestsLimit: Int
     /// Whether `create` returns before connecting; the first request connects.
     public var lazyConnect: Bool
-    /// The event loop the connections run on (tests give a loop of their own).
     /// Subscriptions made as the client connects (and after every reconnection), and where
-    /// published messages go; `nil` until the client subscribes. RESP3 only.
+    /// published messages go; `nil`: none until the client subscribes, messages on
+    /// `pubsubMessages`.
     public var pubsub: PubSubConfiguration?
+    /// The event loop the connections run on (tests give a loop of their own).
     var eventLoop: EpollEventLoop = .shared
 
     /// A configuration for the servers at `addresses`; see each property for its default.

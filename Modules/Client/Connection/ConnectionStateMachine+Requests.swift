@@ -47,7 +47,7 @@ extension ConnectionStateMachine {
     /// Queues request `id`, whose `replies` replies go to `waiter`; `encode` appends its bytes.
     mutating func enqueue(
         _ waiter: Waiter, id: UInt64, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
-        confirmedByPush: Bool = false, encode: (inout RESPCommandBuffer) -> Void
+        confirmation: PubSubConfirmation? = nil, encode: (inout RESPCommandBuffer) -> Void
     ) -> (action: EnqueueAction, armTimer: Deadline?) {
         switch phase {
         case .closed:
@@ -65,7 +65,7 @@ extension ConnectionStateMachine {
         }
         encode(&outbound)
         pending.append(Pending(waiter: waiter, id: id, deadline: deadline, repliesLeft: replies, queuedError: nil,
-                               end: outbound.mark, blocking: blocking, confirmedByPush: confirmedByPush, fate: .waiting))
+                               end: outbound.mark, blocking: blocking, confirmation: confirmation, fate: .waiting))
         let armTimer = arm(deadline)
         switch phase {
         case .idle, .failed:
@@ -86,7 +86,7 @@ extension ConnectionStateMachine {
         guard phase == .ready, pending.isEmpty, repliesReceived == repliesAtLastCheck else { return nil }
         outbound.writeRESPCommand("PING" as StaticString)
         pending.append(Pending(waiter: nil, id: id, deadline: deadline, repliesLeft: 1, queuedError: nil,
-                               end: outbound.mark, blocking: false, confirmedByPush: false, fate: .waiting))
+                               end: outbound.mark, blocking: false, confirmation: nil, fate: .waiting))
         let armTimer = arm(deadline)
         guard case .idle = writer else { return (nil, armTimer) }
         return (takeWrites(), armTimer)
@@ -183,15 +183,18 @@ extension ConnectionStateMachine {
     mutating func replyReceived(_ token: RESPToken, generation: Int) -> ReceiveAction {
         guard generation == self.generation, phase == .ready else { return .none }
         if token.type == .push {
-            // Out of band, unless it confirms the subscription command at the head of the queue.
-            guard unsentStart > 0, pending[0].confirmedByPush, PubSubPush.isConfirmation(token) else { return .push(token) }
+            // Out of band, unless it confirms the subscription command at the head of the queue:
+            // of its kind, so the server's own `sunsubscribe` (a slot that moved away) never
+            // answers a `SSUBSCRIBE`.
+            guard unsentStart > 0, let expected = pending[0].confirmation,
+                  PubSubPush.confirmation(of: token) == expected else { return .push(token) }
         }
         guard unsentStart > 0 else { return .unexpectedReply }
         repliesReceived &+= 1
         pending[0].repliesLeft -= 1
         if pending[0].repliesLeft > 0 {
             // A refused subscription command has one error for all its channels.
-            if pending[0].confirmedByPush && token.type.isError {
+            if pending[0].confirmation != nil && token.type.isError {
                 pending[0].repliesLeft = 0
             } else {
                 if pending[0].queuedError == nil && token.type.isError { pending[0].queuedError = token }

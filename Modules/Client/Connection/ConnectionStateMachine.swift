@@ -68,9 +68,9 @@ struct ConnectionStateMachine<Waiter, Stream> {
         /// Where its bytes end in `outbound`, while it is unsent.
         var end: RESPCommandBuffer.Mark
         let blocking: Bool
-        /// A subscription command: RESP3 answers it with one confirmation push per channel, or
-        /// one error reply when the server refuses the whole command.
-        let confirmedByPush: Bool
+        /// A subscription command: RESP3 answers it with one confirmation push of this kind per
+        /// channel, or one error reply when the server refuses the whole command.
+        let confirmation: PubSubConfirmation?
         var fate: Fate
     }
 

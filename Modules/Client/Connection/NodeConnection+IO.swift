@@ -124,7 +124,7 @@ extension NodeConnection {
             }
             // Pushes first: a caller whose reply came after a message finds the message delivered.
             if !pushes.isEmpty {
-                if let pushHandler { for push in pushes { pushHandler(push) } }
+                if let pushHandler { for push in pushes { pushHandler(push, self) } }
                 pushes.removeAll(keepingCapacity: true)
             }
             ThreadSanitizer.released(by: self)

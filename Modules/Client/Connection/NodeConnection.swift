@@ -54,11 +54,11 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     @exclusivity(unchecked) var pushes: [RESPToken] = []
     /// Receives the RESP3 pushes that are not replies (published messages, server-side
     /// unsubscriptions), on the loop thread; `nil` drops them.
-    let pushHandler: (@Sendable (RESPToken) -> Void)?
+    let pushHandler: (@Sendable (RESPToken, NodeConnection) -> Void)?
 
     init(loop: Loop, connector: Connector, handshake: HandshakeConfiguration, inflightLimit: Int,
          connectionTimeout: Duration, staleReplyGrace: Duration = .seconds(2), policy: ConnectionPolicy = .unsupervised,
-         observer: (any ConnectionObserver)? = nil, pushHandler: (@Sendable (RESPToken) -> Void)? = nil) {
+         observer: (any ConnectionObserver)? = nil, pushHandler: (@Sendable (RESPToken, NodeConnection) -> Void)? = nil) {
         self.loop = loop
         self.pushHandler = pushHandler
         self.connector = connector
@@ -82,7 +82,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     /// runs) or not blocking (its reply is discarded); a blocking command already sent is unblocked
     /// on the server first, and gets the value the server handed it if that came first.
     @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
-    func send(deadline: Deadline, replies: Int = 1, blocking: Bool = false, confirmedByPush: Bool = false,
+    func send(deadline: Deadline, replies: Int = 1, blocking: Bool = false, confirmation: PubSubConfirmation? = nil,
               encode: @Sendable (inout RESPCommandBuffer) -> Void) async -> Result<ConnectionReply, GlideError> {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
         defer { ThreadSanitizer.acquired(from: self) }
@@ -93,7 +93,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
                     // was queued found nothing to cancel, so the request must not be queued.
                     if Task.isCancelled { return (action: Machine.EnqueueAction.fail(continuation, Machine.cancelledSummary), armTimer: Deadline?.none) }
                     return machine.enqueue(continuation, id: id, deadline: deadline, replies: replies, blocking: blocking,
-                                           confirmedByPush: confirmedByPush, encode: encode)
+                                           confirmation: confirmation, encode: encode)
                 }
                 if let armTimer = outcome.armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
                 switch outcome.action {

@@ -46,7 +46,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     /// wait for a reconnection up to their deadline (standalone), or fail at once so the caller
     /// retries elsewhere (cluster). `readOnly` sends `READONLY` on connecting (cluster replicas).
     func makeConnection(_ address: NodeAddress, readOnly: Bool = false, waitsThroughFailedAttempts: Bool,
-                        pushHandler: (@Sendable (RESPToken) -> Void)? = nil) -> Connection {
+                        pushHandler: (@Sendable (RESPToken, Connection) -> Void)? = nil) -> Connection {
         let connection = Connection(
             loop: loop, connector: makeConnector(address), handshake: handshake(readOnly: readOnly), inflightLimit: options.inflightRequestsLimit,
             connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace,

@@ -51,13 +51,6 @@ final class PubSubInbox: Sendable {
         }
     }
 
-    /// A RESP3 push that is not a reply (on the loop thread): messages are delivered; a
-    /// confirmation nobody waits for (the server unsubscribing the connection on its own) and
-    /// other kinds are left to their owners.
-    func receive(_ push: RESPToken) {
-        if case .message(let message) = PubSubPush(push) { deliver(message) }
-    }
-
     /// Ends the stream: a consumer's loop finishes once it has taken what is buffered.
     func finish() {
         continuation.finish()

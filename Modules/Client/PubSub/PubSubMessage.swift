@@ -77,23 +77,44 @@ enum PubSubKind: Sendable, Hashable, CaseIterable {
     }
 }
 
+/// What confirms a subscription command: a push naming the command's kind, and whether it
+/// subscribes or unsubscribes (`ssubscribe`, `punsubscribe`, …), one per channel.
+struct PubSubConfirmation: Equatable, Sendable {
+    var kind: PubSubKind
+    var subscribing: Bool
+
+    /// The confirmation named `name` (lowercase), if it is one.
+    init?(name: String) {
+        switch name {
+        case "subscribe": (kind, subscribing) = (.exact, true)
+        case "psubscribe": (kind, subscribing) = (.pattern, true)
+        case "ssubscribe": (kind, subscribing) = (.sharded, true)
+        case "unsubscribe": (kind, subscribing) = (.exact, false)
+        case "punsubscribe": (kind, subscribing) = (.pattern, false)
+        case "sunsubscribe": (kind, subscribing) = (.sharded, false)
+        default: return nil
+        }
+    }
+
+    /// The confirmation of `kind`'s subscribe (or unsubscribe) command.
+    init(kind: PubSubKind, subscribing: Bool) {
+        self.kind = kind
+        self.subscribing = subscribing
+    }
+}
+
 /// What a RESP3 push on a connection is: a published message, a subscription's confirmation,
 /// or another kind (invalidations, for client-side caching).
 enum PubSubPush: Equatable {
     case message(PubSubMessage)
-    /// `subscribe`, `unsubscribe` and their pattern and sharded forms: the channel, and the
-    /// count of subscriptions the connection has after it.
-    case confirmation(kind: String, channel: Bytes?)
+    /// A subscription command's confirmation, for `channel`.
+    case confirmation(PubSubConfirmation, channel: Bytes?)
     case other
 
-    private static let confirmations: Set<String> = [
-        "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe",
-    ]
-
-    /// Whether `push` confirms a subscription command (rare path: a push is never a reply).
-    static func isConfirmation(_ push: RESPToken) -> Bool {
-        if case .confirmation = PubSubPush(push) { return true }
-        return false
+    /// The confirmation `push` is, if any (rare path: a push is never a reply).
+    static func confirmation(of push: RESPToken) -> PubSubConfirmation? {
+        if case .confirmation(let confirmation, _) = PubSubPush(push) { return confirmation }
+        return nil
     }
 
     init(_ push: RESPToken) {
@@ -116,10 +137,12 @@ enum PubSubPush: Equatable {
                 return
             }
             self = .message(PubSubMessage(channel: channel, pattern: pattern, payload: payload))
-        case _ where Self.confirmations.contains(kind):
-            self = .confirmation(kind: kind, channel: parts.count > 1 ? parts[1].stringBytes : nil)
         default:
-            self = .other
+            guard let confirmation = PubSubConfirmation(name: kind) else {
+                self = .other
+                return
+            }
+            self = .confirmation(confirmation, channel: parts.count > 1 ? parts[1].stringBytes : nil)
         }
     }
 }

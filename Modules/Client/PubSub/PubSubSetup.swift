@@ -25,10 +25,44 @@ enum PubSubSetup {
     }
 }
 
-/// Lets the supervisor's listener, made before the synchronizer, reach it.
+/// Where a client's connections hand what concerns pub/sub: their pushes (messages go to the
+/// inbox, the server's own unsubscriptions to the synchronizer) and their events. Made before
+/// the connections, so it reaches the synchronizer made after them.
 ///
-/// `@unchecked Sendable`: the reference is set once, right after the core is made and before any
-/// connection exists, so before the listener can run; after that it is only read.
-final class PubSubTargets: @unchecked Sendable {
-    weak var synchronizer: PubSubSynchronizer<EpollEventLoop, SocketConnector>?
+/// `@unchecked Sendable`: `synchronizer` is set once, right after the synchronizer is made and
+/// before any connection connects, so before a push or an event can arrive; after that it is
+/// only read.
+final class PubSubRelay<Placement: PubSubPlacement>: @unchecked Sendable {
+    typealias Connection = NodeConnection<Placement.Loop, Placement.Connector>
+
+    let inbox: PubSubInbox
+    weak var synchronizer: PubSubSynchronizer<Placement>?
+
+    init(inbox: PubSubInbox) {
+        self.inbox = inbox
+    }
+
+    /// A RESP3 push that is not a reply, from `connection` (on the loop thread).
+    func receive(_ push: RESPToken, from connection: Connection) {
+        switch PubSubPush(push) {
+        case .message(let message):
+            inbox.deliver(message)
+        case .confirmation(let confirmation, let channel) where !confirmation.subscribing:
+            // No command waited for it: the server unsubscribed the connection on its own.
+            synchronizer?.serverUnsubscribed(confirmation, channel: channel, on: connection)
+        case .confirmation, .other:
+            // Other kinds (invalidations) have their own owners.
+            break
+        }
+    }
+
+    /// What happened to `connection` (the supervisor's listener, on the loop).
+    func connectionChanged(_ connection: Connection, _ event: ConnectionEvent) {
+        synchronizer?.connectionChanged(connection, event)
+    }
+
+    /// The cluster's topology changed (any thread).
+    func topologyChanged() {
+        synchronizer?.topologyChanged()
+    }
 }

@@ -1,91 +1,106 @@
+import GlideTopology
 import GlideTransport
 
-/// The subscriptions a client wants and the ones its subscriber connection has, as
+/// The subscriptions a client wants and the ones its subscriber connections have, as
 /// `getSubscriptions()` reports them.
 public struct PubSubState: Sendable, Hashable {
     /// What the client asked for (configured and dynamic), by kind.
     public var desired: PubSubSubscriptions
-    /// What the server confirmed on the subscriber connection, by kind.
+    /// What the servers confirmed, by kind.
     public var actual: PubSubSubscriptions
     /// Channels and patterns the server refused (an ACL without the channel), with why.
     public var refused: [String: String]
 }
 
-/// Keeps a client's subscriptions in step with its subscriber connection, as an actor on the
-/// client's event loop (GLIDE's synchronizer): it remembers what the caller wants, sends the
-/// commands, records what the server confirmed (only that counts as `actual`), and subscribes
-/// again as soon as the connection is back after a loss.
+/// Keeps a client's subscriptions in step with its connections, as an actor on the client's
+/// event loop (GLIDE's synchronizer). `SubscriptionLedger` holds what the caller wants and what
+/// each connection has; `Placement` says where each subscription belongs now. Every change runs
+/// the ledger's plan until nothing is left to do:
+/// - a caller's `subscribe`/`unsubscribe`, which returns once the server confirmed it;
+/// - a connection ready again after a loss (it has no subscriptions left);
+/// - a topology change (a sharded channel follows its slot; subscriptions leave a node that left);
+/// - the server unsubscribing a connection on its own (a slot that moved away);
+/// - every `checkInterval`, a check of the servers' own counts (`CLIENT INFO`'s `sub`, `psub`,
+///   `ssub`), which catches a subscription dropped without a word.
 ///
-/// Every `checkInterval` it also asks the server what the connection has (`CLIENT INFO`'s
-/// `sub`/`psub` counts) and subscribes again when they differ from what the client wants, so a
-/// subscription the server dropped on its own comes back without a reconnection.
-///
-/// RESP3 only: confirmations and messages arrive as pushes on the shared, multiplexed
-/// connection, beside the replies of every other request.
-actor PubSubSynchronizer<Loop: EventLoop, Connector: StreamConnector>: EventHandler {
-    typealias Connection = NodeConnection<Loop, Connector>
+/// One plan runs at a time: callers and repairs take turns through a gate, so the ledger never
+/// sees two commands race for one channel.
+actor PubSubSynchronizer<Placement: PubSubPlacement>: EventHandler {
+    typealias Loop = Placement.Loop
+    typealias Connection = NodeConnection<Placement.Loop, Placement.Connector>
+    typealias Ledger = SubscriptionLedger<Subscriber<Connection>>
 
     nonisolated let loop: Loop
     nonisolated let inbox: PubSubInbox
     nonisolated var unownedExecutor: UnownedSerialExecutor { loop.actorExecutor }
+    let placement: Placement
     private let requestTimeout: Duration
-    /// How often the subscriber's subscriptions are checked; `nil`: never.
+    /// How often the servers' counts are checked; `nil`: never.
     private let checkInterval: Duration?
     private var checking = false
-    private var desired: [PubSubKind: Set<String>] = [:]
-    private var actual: [PubSubKind: Set<String>] = [:]
-    private var refused: [String: String] = [:]
-    /// The connection subscriptions live on, chosen at the first subscription.
-    private var subscriber: Connection?
-    /// The resubscription under way after a reconnection; `close()` ends it.
-    private var resync: Task<Void, Never>?
-    /// The subscriber was lost since its subscriptions were last made: its next `ready` resubscribes.
-    private var lost = false
+    private var ledger = Ledger()
+    /// Where exact and pattern subscriptions live, chosen at the first one.
+    private var home: Connection?
     private var closed = false
 
-    init(loop: Loop, inbox: PubSubInbox, requestTimeout: Duration, checkInterval: Duration? = .seconds(3)) {
+    // The gate: one plan at a time.
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// The connection a command is on its way to, and whether it was lost or reconnected since:
+    /// a confirmation from before that is not the new connection's.
+    private var sendingTo: ObjectIdentifier?
+    private var disturbed = false
+
+    /// The background repair; `close()` ends it. Requests while it runs set `repairAgain`.
+    private var repair: Task<Void, Never>?
+    private var repairAgain = false
+    private var verifyDue = false
+
+    init(loop: Loop, inbox: PubSubInbox, placement: Placement, requestTimeout: Duration, checkInterval: Duration? = .seconds(3)) {
         self.loop = loop
         self.inbox = inbox
+        self.placement = placement
         self.requestTimeout = requestTimeout
         self.checkInterval = checkInterval
     }
 
     // MARK: Caller's changes
 
-    /// Subscribes `connection`, or the subscriber chosen earlier, to `channels` of `kind`, and
-    /// returns once the server confirmed them; a refusal throws, and is kept for `state`.
-    func subscribe(_ channels: Set<String>, kind: PubSubKind, on connection: Connection) async throws(GlideError) {
+    /// Subscribes to `channels` of `kind` and returns once the server confirmed them. A refusal
+    /// throws and is kept for `state`; a connection that fails throws too, and the subscription
+    /// is made when the connection is back.
+    func subscribe(_ channels: Set<String>, kind: PubSubKind) async throws(GlideError) {
+        await enter()
+        defer { leave() }
         guard !closed else { throw GlideError(.clientClosed, "the client was closed") }
-        let target = subscriber ?? connection
-        subscriber = target
-        if !checking, let checkInterval {
-            // The checks start with the first subscription: a client that never subscribes has no timer.
-            checking = true
-            loop.scheduleTimer(at: loop.now() + checkInterval, handler: self)
+        startChecks()
+        ledger.want(channels, kind: kind)
+        let outcome = await reconcile()
+        for channel in channels.sorted() {
+            if let failure = outcome.failures[kind]?[channel] { throw failure }
         }
-        desired[kind, default: []].formUnion(channels)
-        guard !channels.isEmpty else { return }
-        do throws(GlideError) {
-            try await send(kind.subscribeCommand, channels, on: target)
-        } catch {
-            // Only the server's refusal is final: a connection lost meanwhile resubscribes when it is back.
-            if error.serverCode != nil {
-                desired[kind]?.subtract(channels)
-                for channel in channels { refused[channel] = error.message }
-            }
-            throw error
+        let confirmed = ledger.allActual[kind] ?? []
+        if let unplaced = channels.sorted().first(where: { !confirmed.contains($0) && ledger.desired[kind]?.contains($0) == true }) {
+            throw GlideError(.connectionFailed, "no node can take the subscription to \(unplaced) now; it is made as soon as one can")
         }
-        for channel in channels { refused[channel] = nil }
-        actual[kind, default: []].formUnion(channels)
+    }
+
+    /// Makes the subscriptions a configuration gives (at `create`).
+    func subscribe(_ subscriptions: PubSubSubscriptions) async throws(GlideError) {
+        for (kind, channels) in [(PubSubKind.exact, subscriptions.exact), (.pattern, subscriptions.pattern),
+                                 (.sharded, subscriptions.sharded)] where !channels.isEmpty {
+            try await subscribe(channels, kind: kind)
+        }
     }
 
     /// Unsubscribes from `channels` of `kind` (an empty set: from every one of that kind).
     func unsubscribe(_ channels: Set<String>, kind: PubSubKind) async throws(GlideError) {
-        let leaving = channels.isEmpty ? desired[kind] ?? [] : channels
-        desired[kind]?.subtract(leaving)
-        guard let subscriber, !leaving.isEmpty else { return }
-        try await send(kind.unsubscribeCommand, leaving, on: subscriber)
-        actual[kind]?.subtract(leaving)
+        await enter()
+        defer { leave() }
+        guard !closed else { throw GlideError(.clientClosed, "the client was closed") }
+        ledger.drop(channels, kind: kind)
+        let outcome = await reconcile()
+        if let failure = outcome.failures[kind]?.sorted(by: { $0.key < $1.key }).first?.value { throw failure }
     }
 
     /// What the client wants and has.
@@ -93,36 +108,38 @@ actor PubSubSynchronizer<Loop: EventLoop, Connector: StreamConnector>: EventHand
         func subscriptions(_ table: [PubSubKind: Set<String>]) -> PubSubSubscriptions {
             PubSubSubscriptions(exact: table[.exact] ?? [], pattern: table[.pattern] ?? [], sharded: table[.sharded] ?? [])
         }
-        return PubSubState(desired: subscriptions(desired), actual: subscriptions(actual), refused: refused)
+        return PubSubState(desired: subscriptions(ledger.desired), actual: subscriptions(ledger.allActual), refused: ledger.refused)
     }
 
-    // MARK: Connection events (loop thread)
+    // MARK: Events (loop thread)
 
-    /// What happened to `connection` (from the supervisor's listener, on the loop): a lost
-    /// subscriber has no subscriptions left; a subscriber ready again gets them back at once.
+    /// What happened to `connection` (from the supervisor's listener, on the loop): a connection
+    /// lost, or ready again, has no subscriptions; the ready one gets them back at once.
     nonisolated func connectionChanged(_ connection: Connection, _ event: ConnectionEvent) {
         assumeIsolated { $0.handle(connection, event) }
     }
 
     private func handle(_ connection: Connection, _ event: ConnectionEvent) {
-        guard !closed, connection === subscriber else { return }
-        switch event {
-        case .lost, .attemptFailed:
-            actual = [:]
-            lost = true
-        case .ready:
-            guard lost else { return }
-            lost = false
-            guard desired.values.contains(where: { !$0.isEmpty }) else { return }
-            GlideStatistics.pubsubResubscriptions.add(1, ordering: .relaxed)
-            resync?.cancel()
-            // Owned here: one at a time, cancelled by `close()`. It prefers the loop, as the
-            // client's other tasks do.
-            resync = Task(executorPreference: loop) { await self.resubscribe(connection) }
+        guard !closed else { return }
+        if sendingTo == ObjectIdentifier(connection) { disturbed = true }
+        ledger.lost(Subscriber(connection))
+        if case .ready = event, ledger.wantsAny { scheduleRepair() }
+    }
+
+    /// The server unsubscribed `connection` from a channel on its own (on the loop, from the
+    /// push): a sharded channel whose slot moved away. It is subscribed again where it belongs.
+    nonisolated func serverUnsubscribed(_ confirmation: PubSubConfirmation, channel: Bytes?, on connection: Connection) {
+        assumeIsolated { synchronizer in
+            guard !synchronizer.closed, let channel else { return }
+            synchronizer.ledger.serverUnsubscribed(channel.string, kind: confirmation.kind, target: Subscriber(connection))
+            if synchronizer.ledger.wantsAny { synchronizer.scheduleRepair() }
         }
     }
 
-    // MARK: The periodic check (loop thread)
+    /// The topology changed (from any thread): subscriptions follow it.
+    nonisolated func topologyChanged() {
+        loop.execute { self.assumeIsolated { if !$0.closed && $0.ledger.wantsAny { $0.scheduleRepair() } } }
+    }
 
     nonisolated func timerFired(now: Deadline) {
         assumeIsolated { $0.checkDue(now: now) }
@@ -131,64 +148,182 @@ actor PubSubSynchronizer<Loop: EventLoop, Connector: StreamConnector>: EventHand
     nonisolated func readable() {}
     nonisolated func writable() {}
 
+    private func startChecks() {
+        // The checks start with the first subscription: a client that never subscribes has no timer.
+        guard !checking, let checkInterval else { return }
+        checking = true
+        loop.scheduleTimer(at: loop.now() + checkInterval, handler: self)
+    }
+
     private func checkDue(now: Deadline) {
         guard !closed, let checkInterval else { return }
         loop.scheduleTimer(at: now + checkInterval, handler: self)
-        guard resync == nil, let subscriber, desired.values.contains(where: { !$0.isEmpty }) else { return }
-        resync = Task(executorPreference: loop) { await self.verify(subscriber) }
+        guard ledger.wantsAny else { return }
+        verifyDue = true
+        scheduleRepair()
     }
 
-    /// Compares the server's counts for `connection` with what the client wants, and subscribes
-    /// again when they differ. A connection that can't answer now is left to its reconnection.
-    private func verify(_ connection: Connection) async {
-        let result = await connection.send(deadline: loop.now() + requestTimeout) { $0.writeRESPCommand("CLIENT" as StaticString, "INFO" as StaticString) }
-        guard !closed, case .success(let reply) = result, let info = reply.token.stringBytes?.string else {
-            resync = nil
+    // MARK: Repairs
+
+    /// Starts a repair, or asks the running one for another round.
+    private func scheduleRepair() {
+        guard repair == nil else {
+            repairAgain = true
             return
         }
-        let counts = Self.subscriptionCounts(info)
-        guard counts.exact != desired[.exact]?.count ?? 0 || counts.pattern != desired[.pattern]?.count ?? 0 else {
-            resync = nil
-            return
-        }
-        GlideStatistics.pubsubResubscriptions.add(1, ordering: .relaxed)
-        actual = [:]
-        await resubscribe(connection)
+        // Owned here, one at a time, and ended by `close()`; it prefers the loop, as the client's
+        // other tasks do.
+        repair = Task(executorPreference: loop) { await self.runRepairs() }
     }
 
-    /// The `sub` and `psub` counts of a `CLIENT INFO` line.
-    static func subscriptionCounts(_ info: String) -> (exact: Int, pattern: Int) {
-        var exact = 0
-        var pattern = 0
-        for field in info.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" }) {
-            if field.hasPrefix("sub=") { exact = Int(field.dropFirst(4)) ?? 0 }
-            if field.hasPrefix("psub=") { pattern = Int(field.dropFirst(5)) ?? 0 }
-        }
-        return (exact, pattern)
-    }
-
-    private func resubscribe(_ connection: Connection) async {
-        for kind in PubSubKind.allCases {
-            guard !closed, let channels = desired[kind], !channels.isEmpty else { continue }
-            do throws(GlideError) {
-                try await send(kind.subscribeCommand, channels, on: connection)
-                actual[kind, default: []].formUnion(channels)
-            } catch {
-                if error.serverCode != nil { for channel in channels { refused[channel] = error.message } }
+    private func runRepairs() async {
+        repeat {
+            repairAgain = false
+            await enter()
+            if !closed {
+                if verifyDue {
+                    verifyDue = false
+                    await verify()
+                }
+                if await reconcile().subscribed {
+                    GlideStatistics.pubsubResubscriptions.add(1, ordering: .relaxed)
+                }
             }
+            leave()
+        } while repairAgain && !closed
+        repair = nil
+    }
+
+    /// Asks each subscribed connection how many subscriptions the server holds for it, and
+    /// forgets what a connection whose counts differ has, so the plan makes them again.
+    private func verify() async {
+        for target in ledger.actual.keys {
+            let connection = target.connection
+            guard placement.isUsable(connection) else { continue }
+            let result = await connection.send(deadline: loop.now() + requestTimeout) {
+                $0.writeRESPCommand("CLIENT" as StaticString, "INFO" as StaticString)
+            }
+            guard !closed, case .success(let reply) = result, let info = reply.token.stringBytes?.string else { continue }
+            let server = Self.subscriptionCounts(info)
+            let expected = ledger.counts(on: target)
+            if server != expected { ledger.lost(target) }
         }
-        resync = nil
+    }
+
+    /// The `sub`, `psub` and `ssub` counts of a `CLIENT INFO` line.
+    static func subscriptionCounts(_ info: String) -> (exact: Int, pattern: Int, sharded: Int) {
+        var counts = (exact: 0, pattern: 0, sharded: 0)
+        for field in info.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" }) {
+            if field.hasPrefix("sub=") { counts.exact = Int(field.dropFirst(4)) ?? 0 }
+            if field.hasPrefix("psub=") { counts.pattern = Int(field.dropFirst(5)) ?? 0 }
+            if field.hasPrefix("ssub=") { counts.sharded = Int(field.dropFirst(5)) ?? 0 }
+        }
+        return counts
+    }
+
+    // MARK: Planning and sending
+
+    /// Runs the ledger's plan until nothing is left or only retries later would help (a `MOVED`
+    /// plans again at once, a few times at most). Returns each failed channel's error, and
+    /// whether anything was subscribed.
+    private func reconcile() async -> (failures: [PubSubKind: [String: GlideError]], subscribed: Bool) {
+        var failures: [PubSubKind: [String: GlideError]] = [:]
+        var subscribed = false
+        for _ in 0..<4 {
+            let homeTarget = currentHome().map(Subscriber.init)
+            let placement = self.placement
+            let steps = ledger.plan(
+                place: { kind, channel in
+                    kind == .sharded ? placement.owner(ofSlot: HashSlot.of(channel)).map(Subscriber.init) : homeTarget
+                },
+                group: { kind, channel in kind == .sharded ? Int(HashSlot.of(channel)) : 0 })
+            guard !steps.isEmpty else { break }
+            var again = false
+            for step in steps {
+                guard !closed else { return (failures, subscribed) }
+                let connection = step.target.connection
+                if !step.subscribing && !placement.isMember(connection) {
+                    // A node that left: nothing there to undo.
+                    ledger.confirmed(step)
+                    continue
+                }
+                sendingTo = ObjectIdentifier(connection)
+                disturbed = false
+                let error = await send(step)
+                sendingTo = nil
+                if disturbed {
+                    // Lost or reconnected meanwhile: a confirmation is not the new connection's.
+                    again = true
+                    continue
+                }
+                guard let error else {
+                    ledger.confirmed(step)
+                    subscribed = subscribed || step.subscribing
+                    for channel in step.channels { failures[step.kind]?[channel] = nil }
+                    continue
+                }
+                for channel in step.channels { failures[step.kind, default: [:]][channel] = error }
+                // A connection that failed is left to its reconnection, whose `ready` repairs.
+                guard error.serverCode != nil else { continue }
+                switch placement.retry(after: error, from: connection) {
+                case .now: again = true
+                case .later: break
+                case .never: ledger.refused(step, reason: error.message)
+                }
+            }
+            guard again else { break }
+        }
+        return (failures, subscribed)
+    }
+
+    /// Where exact and pattern subscriptions go: the node chosen before while it is usable,
+    /// another one otherwise.
+    private func currentHome() -> Connection? {
+        if let home, placement.isUsable(home) { return home }
+        home = placement.anyNode() ?? home
+        return home
+    }
+
+    /// Sends `step`'s command; `nil` once the server confirmed every channel.
+    private func send(_ step: Ledger.Step) async -> GlideError? {
+        let connection = step.target.connection
+        let command = step.subscribing ? step.kind.subscribeCommand : step.kind.unsubscribeCommand
+        let channels = step.channels
+        let result = await connection.send(deadline: loop.now() + requestTimeout, replies: channels.count,
+                                           confirmation: PubSubConfirmation(kind: step.kind, subscribing: step.subscribing)) {
+            $0.writeRESPCommand(command, channels)
+        }
+        switch result {
+        case .failure(let error):
+            return error
+        case .success(let reply):
+            return reply.token.type.isError ? GlideError.server(reply.token, address: connection.address) : nil
+        }
+    }
+
+    // MARK: The gate
+
+    private func enter() async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    private func leave() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
     }
 
     // MARK: Life cycle
 
-    /// Stops: ends a resubscription under way and the message stream.
+    /// Stops: ends a repair under way, the checks and the message stream.
     func close() async {
         closed = true
         loop.cancelTimers(for: self)
-        resync?.cancel()
-        if let running = resync { await running.value }
-        subscriber = nil
+        repair?.cancel()
+        if let running = repair { await running.value }
+        home = nil
         inbox.finish()
     }
 
@@ -198,25 +333,22 @@ actor PubSubSynchronizer<Loop: EventLoop, Connector: StreamConnector>: EventHand
             self.assumeIsolated { synchronizer in
                 synchronizer.closed = true
                 synchronizer.loop.cancelTimers(for: synchronizer)
-                synchronizer.resync?.cancel()
-                synchronizer.subscriber = nil
+                synchronizer.repair?.cancel()
+                synchronizer.home = nil
                 synchronizer.inbox.finish()
             }
         }
     }
+}
 
-    // MARK: Sending
+/// A connection as the ledger names it: by identity.
+struct Subscriber<Connection: AnyObject & Sendable>: Hashable, Sendable {
+    let connection: Connection
 
-    private func send(_ command: StaticString, _ channels: Set<String>, on connection: Connection) async throws(GlideError) {
-        let names = channels.sorted()
-        let result = await connection.send(deadline: loop.now() + requestTimeout, replies: names.count, confirmedByPush: true) { buffer in
-            buffer.writeRESPCommand(command, names)
-        }
-        switch result {
-        case .failure(let error):
-            throw error
-        case .success(let reply):
-            if reply.token.type.isError { throw GlideError.server(reply.token, address: connection.address) }
-        }
+    init(_ connection: Connection) {
+        self.connection = connection
     }
+
+    static func == (lhs: Self, rhs: Self) -> Bool { lhs.connection === rhs.connection }
+    func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(connection)) }
 }

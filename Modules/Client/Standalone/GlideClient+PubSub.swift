@@ -41,14 +41,13 @@ extension GlideClient {
     /// Makes the configured subscriptions (at `create`).
     func subscribeConfigured() async throws(GlideError) {
         guard let subscriptions = configuration.pubsub?.subscriptions else { return }
-        if !subscriptions.exact.isEmpty { try await changeSubscriptions(subscriptions.exact, kind: .exact, subscribing: true) }
-        if !subscriptions.pattern.isEmpty { try await changeSubscriptions(subscriptions.pattern, kind: .pattern, subscribing: true) }
+        try await pubsub.subscribe(subscriptions)
     }
 
     private func changeSubscriptions(_ channels: Set<String>, kind: PubSubKind, subscribing: Bool) async throws(GlideError) {
         try PubSubSetup.checkProtocol(configuration.protocolVersion)
         if subscribing {
-            try await pubsub.subscribe(channels, kind: kind, on: routing.primary)
+            try await pubsub.subscribe(channels, kind: kind)
         } else {
             try await pubsub.unsubscribe(channels, kind: kind)
         }

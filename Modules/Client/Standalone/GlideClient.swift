@@ -24,19 +24,26 @@ public final class GlideClient: Sendable {
     /// lookup, no lock.
     let single: Connection?
     /// The client's subscriptions and their messages.
-    let pubsub: PubSubSynchronizer<EpollEventLoop, SocketConnector>
+    let pubsub: PubSubSynchronizer<StandalonePlacement<EpollEventLoop, SocketConnector>>
+    let relay: PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>
 
-    private init(configuration: GlideClientConfiguration, core: SocketCore, pubsub: PubSubSynchronizer<EpollEventLoop, SocketConnector>) {
+    private init(configuration: GlideClientConfiguration, core: SocketCore,
+                 relay: PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>) {
         self.configuration = configuration
         self.core = core
-        self.pubsub = pubsub
+        self.relay = relay
         let connections = configuration.addresses.map {
-            core.makeConnection($0, waitsThroughFailedAttempts: true, pushHandler: pubsub.inbox.receive)
+            core.makeConnection($0, waitsThroughFailedAttempts: true) { relay.receive($0, from: $1) }
         }
         let topology = StandaloneTopology(addresses: configuration.addresses)
-        self.routing = StandaloneRouting(connections: connections, topology: topology, readFrom: configuration.readFrom,
-                                         clientAZ: configuration.clientAZ)
+        let routing = StandaloneRouting(connections: connections, topology: topology, readFrom: configuration.readFrom,
+                                        clientAZ: configuration.clientAZ)
+        self.routing = routing
         self.single = connections.count == 1 && configuration.readFrom == .primary && !configuration.readOnly ? connections[0] : nil
+        self.pubsub = PubSubSynchronizer(
+            loop: core.loop, inbox: relay.inbox, placement: StandalonePlacement(routing: routing),
+            requestTimeout: configuration.requestTimeout, checkInterval: configuration.pubsub.map(\.checkInterval) ?? .seconds(3))
+        relay.synchronizer = pubsub
     }
 
     deinit {
@@ -57,15 +64,9 @@ public final class GlideClient: Sendable {
         if let pubsub = configuration.pubsub {
             try PubSubSetup.validate(pubsub, protocolVersion: options.protocolVersion, sharded: false)
         }
-        let targets = PubSubTargets()
-        let core = SocketCore(options: options, tls: try ClientSetup.tlsContext(options)) { connection, event in
-            targets.synchronizer?.connectionChanged(connection, event)
-        }
-        let pubsub = PubSubSynchronizer<EpollEventLoop, SocketConnector>(
-            loop: core.loop, inbox: PubSubInbox(configuration.pubsub), requestTimeout: options.requestTimeout,
-            checkInterval: configuration.pubsub.map(\.checkInterval) ?? .seconds(3))
-        targets.synchronizer = pubsub
-        let client = GlideClient(configuration: configuration, core: core, pubsub: pubsub)
+        let relay = PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>(inbox: PubSubInbox(configuration.pubsub))
+        let core = SocketCore(options: options, tls: try ClientSetup.tlsContext(options), listener: { relay.connectionChanged($0, $1) })
+        let client = GlideClient(configuration: configuration, core: core, relay: relay)
         await client.followRoles()
         do {
             if !configuration.lazyConnect { try await client.connectAll() }
@@ -83,9 +84,9 @@ public final class GlideClient: Sendable {
         let following = RoleFollowing(
             topology: routing.table.withLock { $0.topology }, connections: routing.all, routing: routing,
             discoversReplicas: configuration.readFrom != .primary || configuration.readOnly,
-            makeConnection: { [weak core, inbox = pubsub.inbox] address in
-                // The push handler holds the inbox only: a connection never keeps the synchronizer alive.
-                core?.makeConnection(address, waitsThroughFailedAttempts: true, pushHandler: inbox.receive)
+            makeConnection: { [weak core, relay] address in
+                // The relay holds the synchronizer weakly: a connection never keeps it alive.
+                core?.makeConnection(address, waitsThroughFailedAttempts: true) { relay.receive($0, from: $1) }
             })
         await core.supervisor.followRoles(following)
         await core.supervisor.start()

@@ -1,0 +1,88 @@
+import GlideTopology
+import GlideTransport
+
+/// Where a client's subscriptions live, and what a refusal means: the seam between
+/// `PubSubSynchronizer` and the client's routing.
+protocol PubSubPlacement: Sendable {
+    associatedtype Loop: EventLoop
+    associatedtype Connector: StreamConnector
+    typealias Connection = NodeConnection<Loop, Connector>
+
+    /// A usable node for exact and pattern subscriptions, when they have none yet or theirs left.
+    func anyNode() -> Connection?
+    /// Whether `connection` still serves the client (a node of the cluster, not down), so
+    /// subscriptions may stay there.
+    func isUsable(_ connection: Connection) -> Bool
+    /// Whether `connection` is still one of the client's, up or down: subscriptions on a
+    /// connection that left need no unsubscribing.
+    func isMember(_ connection: Connection) -> Bool
+    /// The primary serving `slot`, for sharded channels; `nil` when none does (or not a cluster).
+    func owner(ofSlot slot: UInt16) -> Connection?
+    /// What the server's `error` to a subscription command on `connection` means.
+    func retry(after error: GlideError, from connection: Connection) -> PubSubRetry
+}
+
+/// What a subscription command's failure leads to.
+enum PubSubRetry: Equatable {
+    /// The routing changed (`MOVED`): plan again at once.
+    case now
+    /// A transient condition (a connection down, a failover under way): the next repair retries.
+    case later
+    /// A refusal (an ACL without the channel): the subscription is dropped and reported.
+    case never
+}
+
+/// A standalone client's placement: every subscription on the primary's connection, chosen at
+/// the first subscription and kept through failovers (a replica still receives what its primary
+/// publishes).
+struct StandalonePlacement<Loop: EventLoop, Connector: StreamConnector>: PubSubPlacement {
+    typealias Connection = NodeConnection<Loop, Connector>
+    let routing: StandaloneRouting<Connection>
+
+    func anyNode() -> Connection? { routing.primary }
+    func isUsable(_ connection: Connection) -> Bool { isMember(connection) }
+    func isMember(_ connection: Connection) -> Bool { routing.all.contains { $0 === connection } }
+    func owner(ofSlot slot: UInt16) -> Connection? { nil }
+
+    func retry(after error: GlideError, from connection: Connection) -> PubSubRetry {
+        switch error.serverCode {
+        case "LOADING", "BUSY", "MASTERDOWN": .later
+        default: .never
+        }
+    }
+}
+
+/// A cluster client's placement: exact and pattern subscriptions on one primary (the server
+/// forwards every publication to every node), sharded ones on the primary serving the channel's
+/// slot. A `MOVED` answer patches the slot map and asks for a refresh, as a request's does.
+struct ClusterPlacement<Loop: EventLoop, Connector: NodeConnector>: PubSubPlacement {
+    typealias Connection = NodeConnection<Loop, Connector>
+    let nodes: ClusterNodes<Loop, Connector>
+    let topologyManager: TopologyManager<Loop, Connector, ConnectionDiscovery<Loop, Connector>>
+
+    func anyNode() -> Connection? {
+        let usable = nodes.primaries().filter { isUsable($0.1) }
+        guard !usable.isEmpty else { return nil }
+        return usable[Int.random(in: 0..<usable.count)].1
+    }
+
+    func isUsable(_ connection: Connection) -> Bool { nodes.isUsable(connection) }
+    func isMember(_ connection: Connection) -> Bool { nodes.connection(to: connection.connector.address) === connection }
+    func owner(ofSlot slot: UInt16) -> Connection? { nodes.connection(forSlot: slot, replica: false) }
+
+    func retry(after error: GlideError, from connection: Connection) -> PubSubRetry {
+        switch ClusterRecovery.classify(serverError: error.message, from: connection.connector.address) {
+        case .moved(let slot, let address):
+            nodes.applyMoved(slot: slot, to: address)
+            topologyManager.requestRefresh()
+            return .now
+        case .ask, .wait(refresh: false):
+            return .later
+        case .wait(refresh: true):
+            topologyManager.requestRefresh()
+            return .later
+        case .final:
+            return .never
+        }
+    }
+}
