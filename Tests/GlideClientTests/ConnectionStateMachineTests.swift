@@ -289,6 +289,21 @@ extension Optional where Wrapped == Machine.Teardown {
         }
     }
 
+    @Test func theServersOwnUnsubscribeNeverAnswersASubscribe() {
+        var machine = readyMachine()
+        _ = machine.enqueueWritten("ssub", deadline: t0 + .seconds(1), replies: 1,
+                                   confirmation: PubSubConfirmation(kind: .sharded, subscribing: true), encode: request("S"))
+        // A slot that moved away: the server unsubscribes another channel while the SSUBSCRIBE waits.
+        guard case .push = machine.replyReceived(reply(">3\r\n$12\r\nsunsubscribe\r\n$1\r\nc\r\n:0\r\n"), generation: 1) else {
+            Issue.record("an unsubscription of another kind is out of band")
+            return
+        }
+        guard case .resume("ssub", _) = machine.replyReceived(reply(">3\r\n$10\r\nssubscribe\r\n$1\r\nd\r\n:1\r\n"), generation: 1) else {
+            Issue.record("its own confirmation answers the SSUBSCRIBE")
+            return
+        }
+    }
+
     @Test func closeFailsEverythingForGood() {
         var machine = readyMachine()
         _ = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A"))

@@ -124,9 +124,12 @@ final class ClusterNodes<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         }
     }
 
-    /// Any node (a primary when `primaryOnly`), in turn.
+    /// Any node (a primary when `primaryOnly`), in turn: one that is up, unless none is.
     func anyNode(primaryOnly: Bool) -> (NodeAddress, Connection)? {
-        let candidates = primaryOnly ? primaries() : allNodes()
+        let all = primaryOnly ? primaries() : allNodes()
+        let down = state.withLock { $0.down }
+        let up = down.isEmpty ? all : all.filter { !down.contains(ObjectIdentifier($0.1)) }
+        let candidates = up.isEmpty ? all : up
         guard !candidates.isEmpty else { return nil }
         let turn = rotation.wrappingAdd(1, ordering: .relaxed).oldValue
         return candidates[Int(UInt(bitPattern: turn) % UInt(candidates.count))]

@@ -61,9 +61,7 @@ struct ClusterPlacement<Loop: EventLoop, Connector: NodeConnector>: PubSubPlacem
     let topologyManager: TopologyManager<Loop, Connector, ConnectionDiscovery<Loop, Connector>>
 
     func anyNode() -> Connection? {
-        let usable = nodes.primaries().filter { isUsable($0.1) }
-        guard !usable.isEmpty else { return nil }
-        return usable[Int.random(in: 0..<usable.count)].1
+        nodes.anyNode(primaryOnly: true).map(\.1).flatMap { isUsable($0) ? $0 : nil }
     }
 
     func isUsable(_ connection: Connection) -> Bool { nodes.isUsable(connection) }

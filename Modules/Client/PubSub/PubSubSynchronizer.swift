@@ -122,8 +122,17 @@ actor PubSubSynchronizer<Placement: PubSubPlacement>: EventHandler {
     private func handle(_ connection: Connection, _ event: ConnectionEvent) {
         guard !closed else { return }
         if sendingTo == ObjectIdentifier(connection) { disturbed = true }
-        ledger.lost(Subscriber(connection))
-        if case .ready = event, ledger.wantsAny { scheduleRepair() }
+        let target = Subscriber(connection)
+        let hadSubscriptions = ledger.actual[target] != nil
+        ledger.lost(target)
+        switch event {
+        case .ready:
+            if ledger.wantsAny { scheduleRepair() }
+        case .lost, .attemptFailed:
+            // A cluster node that went down: its exact and pattern subscriptions move to another
+            // node now. (A standalone primary stays usable: its `ready` brings them back.)
+            if hadSubscriptions && !placement.isUsable(connection) { scheduleRepair() }
+        }
     }
 
     /// The server unsubscribed `connection` from a channel on its own (on the loop, from the
