@@ -17,6 +17,7 @@ import GlideTransport
         func isMember(_ connection: Connection) -> Bool { true }
         func owner(ofSlot slot: UInt16) -> Connection? { nil }
         func retry(after error: GlideError, from connection: Connection) -> PubSubRetry { .never }
+        var answersClientInfo: Bool { true }
     }
 
     /// A confirmation push for `channel`, the connection then having `count` subscriptions.

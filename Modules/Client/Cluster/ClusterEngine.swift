@@ -41,7 +41,13 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         targets.nodes = nodes
         self.topologyManager = Manager(nodes: nodes, discovery: ConnectionDiscovery(nodes: nodes))
         targets.topologyManager = topologyManager
-        self.pubsub = PubSub(loop: loop, inbox: relay.inbox, placement: ClusterPlacement(nodes: nodes, topologyManager: topologyManager),
+        let core = self.core
+        let subscribers = configuration.protocolVersion == .resp3 ? DedicatedSubscribers<Core.Connection>() : DedicatedSubscribers(
+            make: { shared in
+                core.makeConnection(shared.connector.address, waitsThroughFailedAttempts: false, subscriber: true) { relay.receive($0, from: $1) }
+            }, retire: { core.retire($0) })
+        self.pubsub = PubSub(loop: loop, inbox: relay.inbox,
+                             placement: ClusterPlacement(nodes: nodes, topologyManager: topologyManager, dedicated: subscribers),
                              requestTimeout: configuration.requestTimeout,
                              checkInterval: configuration.pubsub.map(\.checkInterval) ?? .seconds(3))
         relay.synchronizer = pubsub

@@ -4,7 +4,8 @@ extension GlideClusterClient {
     /// Subscribes to `channels` and returns once the server confirmed them. Every node receives
     /// every publication, so the subscriptions live on one primary, and move to another when it
     /// leaves the cluster or goes down. Their messages arrive on `pubsubMessages` (or the
-    /// configured callback). RESP3 only.
+    /// configured callback). With RESP3 messages share the node's connection; with RESP2
+    /// subscriptions get a connection of their own to each node they use.
     ///
     /// A channel the server refuses (an ACL without it) throws `.permissionDenied` or `.server`
     /// and is listed in `getSubscriptions().refused`.
@@ -62,9 +63,8 @@ extension GlideClusterClient {
 }
 
 extension ClusterEngine {
-    /// Subscribes or unsubscribes, after checking the protocol.
+    /// Subscribes or unsubscribes.
     func changeSubscriptions(_ channels: Set<String>, kind: PubSubKind, subscribing: Bool) async throws(GlideError) {
-        try PubSubSetup.checkProtocol(configuration.protocolVersion)
         if subscribing {
             try await pubsub.subscribe(channels, kind: kind)
         } else {

@@ -63,7 +63,7 @@ public final class GlideClusterClient: Sendable {
             throw invalid("the periodic topology check needs a positive interval, or nil to disable it")
         }
         if let pubsub = configuration.pubsub {
-            try PubSubSetup.validate(pubsub, protocolVersion: configuration.protocolVersion, sharded: true)
+            try PubSubSetup.validate(pubsub, sharded: true)
         }
     }
 

@@ -188,6 +188,15 @@ extension ConnectionStateMachine {
             // answers a `SSUBSCRIBE`.
             guard unsentStart > 0, let expected = pending[0].confirmation,
                   PubSubPush.confirmation(of: token) == expected else { return .push(token) }
+        } else if policy.pushesInArrays && token.type == .array {
+            // RESP2 subscriber connections only (a constant `false` test elsewhere): messages and
+            // confirmations are arrays; anything else (`PING`'s `pong`) is a reply.
+            switch PubSubPush(token) {
+            case .message: return .push(token)
+            case .confirmation(let confirmation, _):
+                guard unsentStart > 0, pending[0].confirmation == confirmation else { return .push(token) }
+            case .other: break
+            }
         }
         guard unsentStart > 0 else { return .unexpectedReply }
         repliesReceived &+= 1

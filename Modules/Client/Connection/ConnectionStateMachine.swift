@@ -15,6 +15,9 @@ struct ConnectionPolicy: Hashable, Sendable {
     /// deadline. Otherwise a failed attempt fails them, and requests arriving after it fail at
     /// once (the cluster client retries those itself, after a topology refresh).
     var waitsThroughFailedAttempts: Bool
+    /// A RESP2 subscriber connection: the server sends its messages and subscription
+    /// confirmations as plain arrays, which are told apart from replies by their first element.
+    var pushesInArrays = false
 
     /// Reconnects on demand and fails what waits when an attempt fails: short-lived connections.
     static let unsupervised = ConnectionPolicy(supervised: false, waitsThroughFailedAttempts: false)

@@ -45,13 +45,15 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     /// with the client's backoff, checked by heartbeats. `waitsThroughFailedAttempts`: requests
     /// wait for a reconnection up to their deadline (standalone), or fail at once so the caller
     /// retries elsewhere (cluster). `readOnly` sends `READONLY` on connecting (cluster replicas).
+    /// `subscriber`: a connection for subscriptions only, whose RESP2 messages arrive as arrays.
     func makeConnection(_ address: NodeAddress, readOnly: Bool = false, waitsThroughFailedAttempts: Bool,
-                        pushHandler: (@Sendable (RESPToken, Connection) -> Void)? = nil) -> Connection {
+                        subscriber: Bool = false, pushHandler: (@Sendable (RESPToken, Connection) -> Void)? = nil) -> Connection {
+        var policy = ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: waitsThroughFailedAttempts)
+        policy.pushesInArrays = subscriber && options.protocolVersion == .resp2
         let connection = Connection(
             loop: loop, connector: makeConnector(address), handshake: handshake(readOnly: readOnly), inflightLimit: options.inflightRequestsLimit,
             connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace,
-            policy: ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: waitsThroughFailedAttempts),
-            observer: supervisor, pushHandler: pushHandler)
+            policy: policy, observer: supervisor, pushHandler: pushHandler)
         let supervisor = self.supervisor
         // On the loop, in order: supervision starts before any event of the connection arrives.
         if loop.inEventLoop {

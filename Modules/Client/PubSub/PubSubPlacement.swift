@@ -20,6 +20,9 @@ protocol PubSubPlacement: Sendable {
     func owner(ofSlot slot: UInt16) -> Connection?
     /// What the server's `error` to a subscription command on `connection` means.
     func retry(after error: GlideError, from connection: Connection) -> PubSubRetry
+    /// Whether a subscribed connection answers `CLIENT INFO` (a RESP2 one answers only the
+    /// subscription commands and `PING`), for the periodic check of the server's counts.
+    var answersClientInfo: Bool { get }
 }
 
 /// What a subscription command's failure leads to.
@@ -38,11 +41,17 @@ enum PubSubRetry: Equatable {
 struct StandalonePlacement<Loop: EventLoop, Connector: StreamConnector>: PubSubPlacement {
     typealias Connection = NodeConnection<Loop, Connector>
     let routing: StandaloneRouting<Connection>
+    /// RESP2's connections of their own, or none.
+    let dedicated: DedicatedSubscribers<Connection>
 
-    func anyNode() -> Connection? { routing.primary }
+    func anyNode() -> Connection? { dedicated.subscriber(for: routing.primary) }
     func isUsable(_ connection: Connection) -> Bool { isMember(connection) }
-    func isMember(_ connection: Connection) -> Bool { routing.all.contains { $0 === connection } }
+    func isMember(_ connection: Connection) -> Bool {
+        guard let shared = dedicated.shared(of: connection) else { return false }
+        return routing.all.contains { $0 === shared }
+    }
     func owner(ofSlot slot: UInt16) -> Connection? { nil }
+    var answersClientInfo: Bool { !dedicated.isDedicated }
 
     func retry(after error: GlideError, from connection: Connection) -> PubSubRetry {
         switch error.serverCode {
@@ -59,14 +68,26 @@ struct ClusterPlacement<Loop: EventLoop, Connector: NodeConnector>: PubSubPlacem
     typealias Connection = NodeConnection<Loop, Connector>
     let nodes: ClusterNodes<Loop, Connector>
     let topologyManager: TopologyManager<Loop, Connector, ConnectionDiscovery<Loop, Connector>>
+    /// RESP2's connections of their own, or none.
+    let dedicated: DedicatedSubscribers<Connection>
 
     func anyNode() -> Connection? {
-        nodes.anyNode(primaryOnly: true).map(\.1).flatMap { isUsable($0) ? $0 : nil }
+        guard let (_, shared) = nodes.anyNode(primaryOnly: true), nodes.isUsable(shared) else { return nil }
+        return subscriber(for: shared)
     }
 
-    func isUsable(_ connection: Connection) -> Bool { nodes.isUsable(connection) }
-    func isMember(_ connection: Connection) -> Bool { nodes.connection(to: connection.connector.address) === connection }
-    func owner(ofSlot slot: UInt16) -> Connection? { nodes.connection(forSlot: slot, replica: false) }
+    func isUsable(_ connection: Connection) -> Bool { dedicated.shared(of: connection).map(nodes.isUsable) ?? false }
+    func isMember(_ connection: Connection) -> Bool {
+        dedicated.shared(of: connection).map { nodes.connection(to: $0.connector.address) === $0 } ?? false
+    }
+    func owner(ofSlot slot: UInt16) -> Connection? { nodes.connection(forSlot: slot, replica: false).map(subscriber(for:)) }
+    var answersClientInfo: Bool { !dedicated.isDedicated }
+
+    /// `shared`'s subscriber connection; nodes that left lose theirs first.
+    private func subscriber(for shared: Connection) -> Connection {
+        if dedicated.isDedicated { dedicated.prune { nodes.connection(to: $0.connector.address) === $0 } }
+        return dedicated.subscriber(for: shared)
+    }
 
     func retry(after error: GlideError, from connection: Connection) -> PubSubRetry {
         switch ClusterRecovery.classify(serverError: error.message, from: connection.connector.address) {

@@ -2,18 +2,9 @@ import GlideTransport
 
 /// The checks a client's pub/sub settings go through.
 enum PubSubSetup {
-    /// Subscriptions need RESP3: their confirmations and messages arrive as pushes on the shared
-    /// connection.
-    static func checkProtocol(_ version: ProtocolVersion) throws(GlideError) {
-        guard version == .resp3 else {
-            throw GlideError(.configuration, "pub/sub needs protocolVersion .resp3: with RESP2 a subscribed connection "
-                             + "can't serve other requests, and a dedicated subscriber connection is not built yet")
-        }
-    }
-
     /// Checks a configuration's pub/sub settings; `sharded` says whether sharded channels are
     /// allowed (cluster clients only).
-    static func validate(_ configuration: PubSubConfiguration, protocolVersion: ProtocolVersion, sharded: Bool) throws(GlideError) {
+    static func validate(_ configuration: PubSubConfiguration, sharded: Bool) throws(GlideError) {
         guard configuration.bufferCapacity > 0 else { throw GlideError(.configuration, "the pub/sub buffer capacity must be positive") }
         guard configuration.checkInterval.map({ $0 > .zero }) ?? true else {
             throw GlideError(.configuration, "the pub/sub check needs a positive interval, or nil to disable it")
@@ -21,7 +12,6 @@ enum PubSubSetup {
         if !sharded && !configuration.subscriptions.sharded.isEmpty {
             throw GlideError(.configuration, "sharded channels are a cluster feature: use GlideClusterClient")
         }
-        if !configuration.subscriptions.isEmpty { try checkProtocol(protocolVersion) }
     }
 }
 

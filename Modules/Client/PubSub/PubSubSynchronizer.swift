@@ -206,13 +206,15 @@ actor PubSubSynchronizer<Placement: PubSubPlacement>: EventHandler {
     /// Asks each subscribed connection how many subscriptions the server holds for it, and
     /// forgets what a connection whose counts differ has, so the plan makes them again.
     private func verify() async {
+        guard placement.answersClientInfo else { return }
         for target in ledger.actual.keys {
             let connection = target.connection
             guard placement.isUsable(connection) else { continue }
             let result = await connection.send(deadline: loop.now() + requestTimeout) {
                 $0.writeRESPCommand("CLIENT" as StaticString, "INFO" as StaticString)
             }
-            guard !closed, case .success(let reply) = result, let info = reply.token.stringBytes?.string else { continue }
+            guard !closed, case .success(let reply) = result, !reply.token.type.isError,
+                  let info = reply.token.stringBytes?.string else { continue }
             let server = Self.subscriptionCounts(info)
             let expected = ledger.counts(on: target)
             if server != expected { ledger.lost(target) }

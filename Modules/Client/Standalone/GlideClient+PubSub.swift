@@ -6,7 +6,8 @@ extension GlideClient {
     /// again after every reconnection.
     ///
     /// A channel the server refuses (an ACL without it) throws `.server` and is listed in
-    /// `getSubscriptions().refused`. RESP3 only.
+    /// `getSubscriptions().refused`. With RESP3 messages share the client's connection; with
+    /// RESP2 subscriptions get a connection of their own.
     public func subscribe(_ channels: Set<String>) async throws(GlideError) {
         try await changeSubscriptions(channels, kind: .exact, subscribing: true)
     }
@@ -45,7 +46,6 @@ extension GlideClient {
     }
 
     private func changeSubscriptions(_ channels: Set<String>, kind: PubSubKind, subscribing: Bool) async throws(GlideError) {
-        try PubSubSetup.checkProtocol(configuration.protocolVersion)
         if subscribing {
             try await pubsub.subscribe(channels, kind: kind)
         } else {

@@ -41,9 +41,18 @@ public final class GlideClient: Sendable {
         self.routing = routing
         self.single = connections.count == 1 && configuration.readFrom == .primary && !configuration.readOnly ? connections[0] : nil
         self.pubsub = PubSubSynchronizer(
-            loop: core.loop, inbox: relay.inbox, placement: StandalonePlacement(routing: routing),
+            loop: core.loop, inbox: relay.inbox, placement: StandalonePlacement(routing: routing, dedicated: Self.subscribers(core, relay)),
             requestTimeout: configuration.requestTimeout, checkInterval: configuration.pubsub.map(\.checkInterval) ?? .seconds(3))
         relay.synchronizer = pubsub
+    }
+
+    /// RESP2 subscriptions' connections of their own, to the primary; none with RESP3.
+    private static func subscribers(_ core: SocketCore, _ relay: PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>)
+        -> DedicatedSubscribers<Connection> {
+        guard core.options.protocolVersion == .resp2 else { return DedicatedSubscribers() }
+        return DedicatedSubscribers(make: { shared in
+            core.makeConnection(shared.connector.address, waitsThroughFailedAttempts: true, subscriber: true) { relay.receive($0, from: $1) }
+        }, retire: { core.retire($0) })
     }
 
     deinit {
@@ -62,7 +71,7 @@ public final class GlideClient: Sendable {
         let options = configuration.options
         try ClientSetup.validate(options)
         if let pubsub = configuration.pubsub {
-            try PubSubSetup.validate(pubsub, protocolVersion: options.protocolVersion, sharded: false)
+            try PubSubSetup.validate(pubsub, sharded: false)
         }
         let relay = PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>(inbox: PubSubInbox(configuration.pubsub))
         let core = SocketCore(options: options, tls: try ClientSetup.tlsContext(options), listener: { relay.connectionChanged($0, $1) })

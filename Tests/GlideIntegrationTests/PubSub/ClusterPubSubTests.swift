@@ -110,6 +110,37 @@ import Testing
         await publisher.close()
     }
 
+    @Test func withResp2EachNodeUsedGetsASubscriberConnection() async throws {
+        let cluster = try await Self.cluster.value
+        let tag = SharedServer.uniqueKey("cps2")
+        let sharded: Set<String> = ["\(tag).a", "\(tag).b", "\(tag).c", "\(tag).d"]
+        let subscriber = try await cluster.client {
+            $0.protocolVersion = .resp2
+            $0.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(exact: ["\(tag).news"], sharded: sharded))
+        }
+        let publisher = try await cluster.client()
+        #expect(await subscriber.getSubscriptions().actual.sharded == sharded)
+        let stream = subscriber.pubsubMessages
+        let receiving = Task { try await PubSubTests.take(5, from: stream) }
+        try await publisher.publish("n", to: "\(tag).news", sharded: false)
+        for channel in sharded.sorted() { #expect(try await publisher.publish(channel, to: channel, sharded: true) == 1) }
+        #expect(Set(try await receiving.value.map(\.message)) == sharded.union(["n"]))
+        // Commands still go through the shared connections.
+        try await subscriber.set("\(tag).k", "v")
+        #expect(try await subscriber.get("\(tag).k") == "v")
+
+        // A slot that moves takes its channel along, over RESP2 too.
+        let channel = sharded.sorted()[0]
+        let owner = try await cluster.primary(forSlot: HashSlot.of(channel))
+        let target = try #require(try await cluster.primaries().first { $0.id != owner.id })
+        try await cluster.migrateSlot(HashSlot.of(channel), to: target)
+        let resumed = try await Self.resumption(of: channel, sharded: true, publisher: publisher, stream: stream)
+        print("pubsub: RESP2 sharded delivery resumed \(resumed) after its slot moved")
+        #expect(try await Self.shardSubscribers(channel, on: target, in: cluster) == 1)
+        await subscriber.close()
+        await publisher.close()
+    }
+
     @Test func aShardedChannelFollowsItsSlotToAnotherPrimary() async throws {
         let cluster = try await Self.cluster.value
         let primaries = try await cluster.primaries()

@@ -172,24 +172,53 @@ import Testing
         await admin.close()
     }
 
-    @Test func subscriptionsNeedResp3AndShardedChannelsACluster() async throws {
-        let server = try await SharedServer.valkey()
-        let resp2 = await failure {
-            _ = try await server.client {
-                $0.protocolVersion = .resp2
-                $0.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(exact: ["x"]))
-            }
+    @Test func withResp2SubscriptionsHaveAConnectionOfTheirOwnAndSurviveItsLoss() async throws {
+        let server = try await TestServer.startValkey()
+        defer { server.stop() }
+        let channel = "resp2-news"
+        let subscriber = try await server.client {
+            $0.protocolVersion = .resp2
+            $0.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(exact: [channel], pattern: ["resp2.*"]))
         }
-        #expect(resp2?.code == .configuration)
+        let publisher = try await server.client()
+        try await subscriber.subscribe(["resp2-more"])
+        #expect(await subscriber.getSubscriptions().actual == PubSubSubscriptions(exact: [channel, "resp2-more"], pattern: ["resp2.*"]))
+        // The shared connection still serves commands: the subscriptions are elsewhere.
+        try await subscriber.set("k", "v")
+        #expect(try await subscriber.get("k") == "v")
+        let clients = try await publisher.customCommand(["CLIENT", "LIST"]).stringValue ?? ""
+        #expect(clients.split(separator: "\n").filter { $0.contains("sub=2") && $0.contains("psub=1") }.count == 1)
+
+        let stream = subscriber.pubsubMessages
+        let receiving = Task { try await Self.take(1_002, from: stream) }
+        for index in 0..<1_000 { #expect(try await publisher.publish("m\(index)", to: channel) == 1) }
+        _ = try await publisher.publish("p", to: "resp2.x")
+        _ = try await publisher.publish("more", to: "resp2-more")
+        let messages = try await receiving.value
+        #expect(messages.prefix(1_000).map(\.message) == (0..<1_000).map { "m\($0)" })
+        #expect(messages[1_000].patternName == "resp2.*" && messages[1_000].message == "p")
+        #expect(messages[1_001].channelName == "resp2-more")
+
+        // The subscriber connection is killed: it comes back subscribed.
+        #expect(try await publisher.customCommand(["CLIENT", "KILL", "TYPE", "pubsub"]).intValue == 1)
+        try await Polling.waitUntil("the server counts the subscriber again", timeout: TestTiming.bound(.seconds(1)), interval: .milliseconds(5)) {
+            try await publisher.customCommand(["PUBSUB", "NUMSUB", channel]).arrayValue?.last?.intValue == 1
+        }
+        #expect(try await publisher.publish("after", to: channel) == 1)
+        #expect(try await Self.take(1, from: subscriber.pubsubMessages).map(\.message) == ["after"])
+        try await subscriber.unsubscribe()
+        try await subscriber.punsubscribe()
+        #expect(try await publisher.publish("gone", to: channel) == 0)
+        #expect(try await subscriber.get("k") == "v")
+        await subscriber.close()
+        await publisher.close()
+    }
+
+    @Test func shardedChannelsNeedACluster() async throws {
+        let server = try await SharedServer.valkey()
         let sharded = await failure {
             _ = try await server.client { $0.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(sharded: ["x"])) }
         }
         #expect(sharded?.code == .configuration)
-        // A RESP2 client still publishes; it can't subscribe.
-        let client = try await server.client { $0.protocolVersion = .resp2 }
-        #expect(try await client.publish("m", to: SharedServer.uniqueKey("resp2")) == 0)
-        let subscribe = await failure { try await client.subscribe(["x"]) }
-        #expect(subscribe?.code == .configuration)
-        await client.close()
     }
 }
