@@ -71,6 +71,26 @@ import Testing
         throw GlideError(.routing, "no channel of \(prefix) hashes to \(node)")
     }
 
+    /// A subscriber to one sharded channel that `primary` serves, a publisher, and the messages.
+    struct ShardedSetup {
+        let channel: String
+        let subscriber: GlideClusterClient
+        let publisher: GlideClusterClient
+        let stream: AsyncStream<PubSubMessage>
+
+        func close() async {
+            await subscriber.close()
+            await publisher.close()
+        }
+    }
+
+    static func shardedSetup(on primary: TestCluster.Node, in cluster: TestCluster, prefix: String) async throws -> ShardedSetup {
+        let channel = try await channel(servedBy: primary, in: cluster, prefix: SharedServer.uniqueKey(prefix))
+        let subscriber = try await subscriber(of: cluster, PubSubSubscriptions(sharded: [channel]))
+        let publisher = try await cluster.client { $0.requestTimeout = .seconds(2) }
+        return ShardedSetup(channel: channel, subscriber: subscriber, publisher: publisher, stream: subscriber.pubsubMessages)
+    }
+
     /// How many subscribers `node` counts for sharded `channel` (`PUBSUB SHARDNUMSUB`).
     static func shardSubscribers(_ channel: String, on node: TestCluster.Node, in cluster: TestCluster) async throws -> Int {
         let reply = try await cluster.command(node, ["PUBSUB", "SHARDNUMSUB", channel]).arrayValue ?? []
@@ -146,32 +166,27 @@ import Testing
         let primaries = try await cluster.primaries()
         let source = primaries[0]
         let target = primaries[1]
-        let channel = try await Self.channel(servedBy: source, in: cluster, prefix: SharedServer.uniqueKey("moving"))
-        let subscriber = try await Self.subscriber(of: cluster, PubSubSubscriptions(sharded: [channel]))
-        let publisher = try await cluster.client()
-        let stream = subscriber.pubsubMessages
+        let setup = try await Self.shardedSetup(on: source, in: cluster, prefix: "moving")
+        let channel = setup.channel
         #expect(try await Self.shardSubscribers(channel, on: source, in: cluster) == 1)
 
         try await cluster.migrateSlot(HashSlot.of(channel), to: target)
-        let resumed = try await Self.resumption(of: channel, sharded: true, publisher: publisher, stream: stream)
+        let resumed = try await Self.resumption(of: channel, sharded: true, publisher: setup.publisher, stream: setup.stream)
         print("pubsub: sharded delivery resumed \(resumed) after its slot moved (SETSLOT NODE)")
         #expect(try await Self.shardSubscribers(channel, on: target, in: cluster) == 1)
-        #expect(await subscriber.getSubscriptions().actual.sharded == [channel])
-        await subscriber.close()
-        await publisher.close()
+        #expect(await setup.subscriber.getSubscriptions().actual.sharded == [channel])
+        await setup.close()
     }
 
     @Test func aShardedChannelKeepsDeliveringThroughACoordinatedFailover() async throws {
         let cluster = try await Self.cluster.value
         let primary = try await cluster.primaries()[2]
         let replica = try #require(try await cluster.replicas(of: primary).first)
-        let channel = try await Self.channel(servedBy: primary, in: cluster, prefix: SharedServer.uniqueKey("failing"))
-        let subscriber = try await Self.subscriber(of: cluster, PubSubSubscriptions(sharded: [channel]))
-        let publisher = try await cluster.client()
-        let stream = subscriber.pubsubMessages
+        let setup = try await Self.shardedSetup(on: primary, in: cluster, prefix: "failing")
+        let channel = setup.channel
 
         try await cluster.failover(to: replica)
-        let resumed = try await Self.resumption(of: channel, sharded: true, publisher: publisher, stream: stream)
+        let resumed = try await Self.resumption(of: channel, sharded: true, publisher: setup.publisher, stream: setup.stream)
         print("pubsub: sharded delivery resumed \(resumed) after CLUSTER FAILOVER")
         // The demoted primary keeps its shard's subscribers (the server sends them no
         // unsubscription, and publications reach every node of the shard): one subscription, no
@@ -179,28 +194,23 @@ import Testing
         let holders = try await Self.shardSubscribers(channel, on: primary, in: cluster)
             + Self.shardSubscribers(channel, on: replica, in: cluster)
         #expect(holders == 1)
-        await subscriber.close()
-        await publisher.close()
+        await setup.close()
     }
 
     @Test func aShardedChannelMovesToThePromotedReplicaWhenItsPrimaryCrashes() async throws {
         let cluster = try await Self.cluster.value
         let primary = try await cluster.primaries()[1]
         let replica = try #require(try await cluster.replicas(of: primary).first)
-        let channel = try await Self.channel(servedBy: primary, in: cluster, prefix: SharedServer.uniqueKey("crashing"))
-        let subscriber = try await Self.subscriber(of: cluster, PubSubSubscriptions(sharded: [channel]))
-        let publisher = try await cluster.client { $0.requestTimeout = .seconds(2) }
-        let stream = subscriber.pubsubMessages
+        let setup = try await Self.shardedSetup(on: primary, in: cluster, prefix: "crashing")
 
         let killed = ContinuousClock.now
         await cluster.kill(primary)
         try await cluster.waitForFailover(of: primary)
         let failedOver = ContinuousClock.now - killed
-        let resumed = try await Self.resumption(of: channel, sharded: true, publisher: publisher, stream: stream)
+        let resumed = try await Self.resumption(of: setup.channel, sharded: true, publisher: setup.publisher, stream: setup.stream)
         print("pubsub: sharded delivery resumed \(resumed) after the crash failover completed (\(failedOver) after SIGKILL)")
-        #expect(try await Self.shardSubscribers(channel, on: replica, in: cluster) == 1)
-        await subscriber.close()
-        await publisher.close()
+        #expect(try await Self.shardSubscribers(setup.channel, on: replica, in: cluster) == 1)
+        await setup.close()
         try await Self.rejoin(primary, cluster)
     }
 
