@@ -398,3 +398,9 @@ struct TimerQueue {
         return first.handler
     }
 }
+
+extension EpollEventLoop: CustomReflectable {
+    /// Only the loop's name: a reflection (`dump` of a configuration that holds the loop) must not
+    /// walk the loop thread's state, such as its connections' buffers, from another thread.
+    public var customMirror: Mirror { Mirror(self, children: ["name": name], displayStyle: .class) }
+}
