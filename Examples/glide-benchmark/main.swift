@@ -8,9 +8,10 @@
 // connection (one per node with `--cluster`, which connects a GlideClusterClient to the cluster
 // `-h`/`-p` belongs to). `-r n` spreads requests over n keys, as redis-benchmark's does.
 // `--tls` connects over TLS, verified against `--cacert` (or the system store) unless `--insecure`.
-// `-P n` sends the commands as transactions of n commands each. Tests: get, set,
+// `-P n` sends the commands as batches of n commands each: pipelines (`Batch(isAtomic: false)`,
+// `ClusterBatch` with `--cluster`), or transactions with `--atomic`. Tests: get, set,
 // mixed (alternating SET and GET), incr, ping. Reports requests per second, p50 and p99 latency
-// per request (per transaction with -P), and the process's CPU seconds per 100,000 commands.
+// per request (per batch with -P), and the process's CPU seconds per 100,000 commands.
 // `-t failover` (with `--cluster`) runs mixed GET/SET for 12 s and SIGKILLs the primary listening
 // on `--victim-port`, whose PID the caller started and passes, after 3 s (Failover.swift).
 // `-t pubsub` publishes -n messages of -d bytes from -c tasks of one client to one channel that a
@@ -24,6 +25,7 @@ struct Options {
     var clients = 50
     var requests = 100_000
     var pipeline = 1
+    var atomic = false
     var tests = ["get", "set"]
     var dataSize = 3
     var csv = false
@@ -64,6 +66,7 @@ func parseOptions() -> Options {
         case "-c": options.clients = number(flag)
         case "-n": options.requests = number(flag)
         case "-P": options.pipeline = number(flag)
+        case "--atomic": options.atomic = true
         case "-t": options.tests = value(flag).lowercased().split(separator: ",").map(String.init)
         case "-d": options.dataSize = number(flag)
         case "--csv": options.csv = true
@@ -78,7 +81,7 @@ func parseOptions() -> Options {
         case "--kill-pid": options.killPID = Int32(number(flag))
         case "--victim-port": options.victimPort = number(flag)
         default:
-            print("usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t get,set,mixed,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--memory] [--kill-pid PID --victim-port PORT]")
+            print("usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--memory] [--kill-pid PID --victim-port PORT]")
             exit(flag == "--help" ? 0 : 2)
         }
     }
@@ -192,24 +195,52 @@ func operation<Client: GlideCommandExecutor>(_ test: String, on client: Client) 
     }
 }
 
-/// The operation for `test` sent as transactions of `batch` commands.
-func transactionOperation(_ test: String, batch: Int, on client: GlideClient) -> (name: String, body: @Sendable (Int) async throws -> Void)? {
+/// The operation for `test` sent as batches of `size` commands, built per request as an
+/// application would (encoding is part of the measured cost): `Batch`es on a server,
+/// `ClusterBatch`es (split by node) on a cluster. Keys cycle through `-r`'s keyspace.
+func batchOperation(_ test: String, size: Int, atomic: Bool, standalone: GlideClient?, cluster: GlideClusterClient?)
+    -> (name: String, body: @Sendable (Int) async throws -> Void)? {
     guard ["get", "set", "mixed", "incr", "ping"].contains(test) else { return nil }
-    let key = keys[0]
-    return ("\(test.uppercased()) (transactions of \(batch))", { _ in
-        // Built per request, as an application would: encoding is part of the measured cost.
-        let transaction = Transaction()
-        for index in 0..<batch {
+    let count = keys.count
+    @Sendable func fill<B: BatchBuilding>(_ batch: inout B, request: Int) {
+        for index in 0..<size {
+            let key = keys[(request &* size &+ index) % count]
             switch test {
-            case "get": transaction.get(key)
-            case "set": transaction.set(key, value)
-            case "mixed": if index & 1 == 0 { transaction.set(key, value) } else { transaction.get(key) }
-            case "incr": transaction.incr(counter)
-            default: transaction.ping()
+            case "get": batch.append(GET(key))
+            case "set": batch.append(SET(key, value))
+            case "mixed": if index & 1 == 0 { batch.append(SET(key, value)) } else { batch.append(GET(key)) }
+            case "incr": batch.append(INCR(counter))
+            default: batch.append(PING())
             }
         }
-        _ = try await client.exec(transaction)
+    }
+    let name = "\(test.uppercased()) (\(atomic ? "transactions" : "batches") of \(size))"
+    if let cluster {
+        return (name, { request in
+            var batch = ClusterBatch(isAtomic: atomic)
+            fill(&batch, request: request)
+            _ = try await cluster.exec(batch)
+        })
+    }
+    guard let standalone else { return nil }
+    return (name, { request in
+        var batch = Batch(isAtomic: atomic)
+        fill(&batch, request: request)
+        _ = try await standalone.exec(batch)
     })
+}
+
+/// What both batch types share, for `batchOperation`.
+protocol BatchBuilding {
+    mutating func append<Command: GlideCommand>(_ command: Command)
+}
+
+extension Batch: BatchBuilding {
+    mutating func append<Command: GlideCommand>(_ command: Command) { add(command) }
+}
+
+extension ClusterBatch: BatchBuilding {
+    mutating func append<Command: GlideCommand>(_ command: Command) { add(command) }
 }
 
 let address = NodeAddress(host: options.host, port: options.port)
@@ -232,10 +263,6 @@ do {
 } catch {
     print("cannot connect to \(options.host):\(options.port): \(error)")
     exit(1)
-}
-if options.cluster && options.pipeline > 1 {
-    print("-P is not supported with --cluster")
-    exit(2)
 }
 
 // GET must find a value of the requested size, as redis-benchmark's does after its SET test.
@@ -265,7 +292,7 @@ for test in options.tests {
     }
     let batch = options.pipeline
     let requests = max(1, options.requests / batch)
-    let chosen = batch > 1 ? transactionOperation(test, batch: batch, on: standalone!)
+    let chosen = batch > 1 ? batchOperation(test, size: batch, atomic: options.atomic, standalone: standalone, cluster: cluster)
         : cluster.map { operation(test, on: $0) } ?? operation(test, on: standalone!)
     guard let (name, operation) = chosen else {
         print("unknown test \(test): use get, set, mixed, incr or ping")

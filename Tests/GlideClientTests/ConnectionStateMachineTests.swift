@@ -82,11 +82,11 @@ extension Machine {
     /// (unless the connection isn't ready).
     @discardableResult
     mutating func enqueueWritten(_ waiter: String, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
-                                 confirmation: PubSubConfirmation? = nil,
+                                 confirmation: PubSubConfirmation? = nil, collectsReplies: Bool = false,
                                  encode: (inout RESPCommandBuffer) -> Void) -> (action: EnqueueAction, armTimer: Deadline?) {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
         let result = enqueue(waiter, id: id, deadline: deadline, replies: replies, blocking: blocking,
-                             confirmation: confirmation, encode: encode)
+                             confirmation: confirmation, collectsReplies: collectsReplies, encode: encode)
         if case .write(var job) = result.action {
             while true {
                 job.writes = PendingWrites()
@@ -302,6 +302,21 @@ extension Optional where Wrapped == Machine.Teardown {
             Issue.record("its own confirmation answers the SSUBSCRIBE")
             return
         }
+    }
+
+    @Test func aPipelineKeepsEveryReplyErrorsIncludedAndTheNextCallerGetsItsOwn() {
+        var machine = readyMachine()
+        _ = machine.enqueueWritten("pipe", deadline: t0 + .seconds(1), replies: 3, collectsReplies: true, encode: request("P"))
+        _ = machine.enqueueWritten("get", deadline: t0 + .seconds(1), encode: request("G"))
+        #expect(machine.replyReceived(reply("+OK\r\n"), generation: 1).isNone)
+        #expect(machine.replyReceived(reply("-ERR not an integer\r\n"), generation: 1).isNone)
+        guard case .resume("pipe", let last) = machine.replyReceived(reply(":3\r\n"), generation: 1) else {
+            Issue.record("the third reply ends the pipeline")
+            return
+        }
+        #expect(last.earlier?.map { RESPValue($0) } == [.simpleString("OK"), .simpleError("ERR not an integer")])
+        #expect(last.token.integerValue == 3 && last.queuedError == nil)
+        #expect(machine.replyReceived(reply("$1\r\nv\r\n"), generation: 1).resumed! == ("get", "v"))
     }
 
     @Test func closeFailsEverythingForGood() {

@@ -15,7 +15,8 @@ public final class ClusterTransaction: Transaction, @unchecked Sendable {
 
 extension GlideClusterClient {
     /// Runs `transaction` atomically on the primary of its keys' slot (a random primary when it
-    /// names no key, or where `route` says) and returns one reply per command, in order.
+    /// names no key, or where `route` says) and returns one reply per command, in order:
+    /// `ClusterBatch` with `isAtomic: true`, in its older spelling.
     ///
     /// Keys in different slots throw `.routing`, naming the slots, before anything is sent.
     /// Returns `nil` when a watched key changed. A command the server refused to queue aborts the
@@ -23,52 +24,38 @@ extension GlideClusterClient {
     /// `raiseOnError` throws its error, otherwise the error is in the results. A transaction
     /// that meets `MOVED` or `ASK` never ran, and is sent again where the redirection says.
     public func exec(_ transaction: ClusterTransaction, route: Route? = nil, raiseOnError: Bool = true) async throws(GlideError) -> [RESPValue]? {
-        let contents = transaction.snapshot()
-        if let refused = contents.refused { throw refused }
-        if let crossSlot = contents.crossSlot { throw GlideError(.routing, crossSlot) }
-        let commands = contents.commands
-        let replies = contents.count + 2
-        let deadline = engine.deadline(blockingTimeout: nil)
-        let encode: @Sendable (inout RESPCommandBuffer) -> Void = { buffer in
-            buffer.writeRESPCommand("MULTI" as StaticString)
-            buffer.append(commands)
-            buffer.writeRESPCommand("EXEC" as StaticString)
-        }
-        var slot = contents.slot?.slot
-        if let route {
-            switch Router.decide(name: "EXEC", routing: CommandRouting(flags: [.write]), route: route)?.target {
-            case .slot(let routed, _)?:
-                slot = routed
-            case .address(let address)?:
-                guard let connection = nodes.connection(to: address) else {
-                    throw GlideError(.routing, "\(address) is not a node of the cluster")
-                }
-                return try await execOnce(on: connection, at: address, replies: replies, deadline: deadline,
-                                          raiseOnError: raiseOnError, encode: encode)
-            case .randomNode?:
-                slot = nil
-            default:
-                throw GlideError(.routing, "a transaction runs on one node; \(route) names several")
-            }
-        }
-        guard let slot else {
-            guard let (address, connection) = nodes.anyNode(primaryOnly: true) else {
-                throw GlideError(.routing, "the client knows no node of the cluster")
-            }
-            return try await execOnce(on: connection, at: address, replies: replies, deadline: deadline,
-                                      raiseOnError: raiseOnError, encode: encode)
-        }
-        let reply = try await engine.send(toSlot: slot, replica: false, readOnly: false, deadline: deadline, replies: replies, encode: encode)
-        return try Transaction.results(of: reply, raiseOnError: raiseOnError, address: nil)
+        var batch = ClusterBatch(isAtomic: true)
+        batch.contents = transaction.snapshot()
+        return try await exec(batch, raiseOnError: raiseOnError, options: ClusterBatchOptions(route: route))?.values
     }
 
-    private func execOnce(on connection: SocketCore.Connection, at address: NodeAddress, replies: Int, deadline: Deadline,
-                          raiseOnError: Bool, encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> [RESPValue]? {
-        switch await connection.send(deadline: deadline, replies: replies, encode: encode) {
-        case .failure(let error):
-            throw error
-        case .success(let reply):
-            return try Transaction.results(of: reply, raiseOnError: raiseOnError, address: address.description)
+    /// Runs `batch` and returns one result per command, in the order they were added.
+    ///
+    /// An atomic batch runs as `MULTI` … `EXEC` on the primary of its keys' one slot (checked
+    /// before anything is sent; a random primary when it names no key, or where `options.route`
+    /// says); `MOVED` or `ASK` sends it again whole. A non-atomic batch is split by node: each
+    /// node's commands go to it at once as one pipeline, every node in parallel, and a command
+    /// answered `MOVED` or `ASK` follows it on its own. `options.retryStrategy` says whether
+    /// transient errors and lost connections send commands again.
+    ///
+    /// With `raiseOnError`, the first failed command's error throws; otherwise each failure is
+    /// in the results, where reading its slot throws it. Returns `nil` only for an atomic batch
+    /// whose watched keys changed.
+    public func exec(_ batch: ClusterBatch, raiseOnError: Bool = true, options: ClusterBatchOptions = ClusterBatchOptions())
+        async throws(GlideError) -> BatchResults? {
+        let contents = batch.contents
+        if let refused = contents.refused { throw refused }
+        guard contents.count > 0 else { return BatchResults(entries: []) }
+        let deadline = options.timeout.map { engine.core.loop.now() + $0 } ?? engine.deadline(blockingTimeout: nil)
+        let entries: [BatchResults.Entry]
+        if batch.isAtomic {
+            guard let results = try await engine.execAtomic(contents, route: options.route, deadline: deadline) else { return nil }
+            entries = results
+        } else {
+            entries = try await engine.execPipeline(contents, options: options, deadline: deadline)
         }
+        let results = BatchResults(entries: entries)
+        if raiseOnError, let failure = results.firstFailure { throw failure }
+        return results
     }
 }

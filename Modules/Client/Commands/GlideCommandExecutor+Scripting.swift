@@ -74,6 +74,22 @@ extension GlideCommandExecutor {
         try await execute(FCALL_RO(function, keys: keys, args: args))
     }
 
+    /// Calls a function and decodes its reply as `type`.
+    @inlinable
+    public func fcall<Decoded: RESPTokenDecodable, Keys: Sequence, Args: Sequence>(
+        _ function: some BulkStringConvertible, keys: Keys = [String](), args: Args = [String](), as type: Decoded.Type
+    ) async throws(GlideError) -> Decoded where Keys.Element: BulkStringConvertible, Args.Element: BulkStringConvertible {
+        try await execute(FCALL(function, keys: keys, args: args).decoding(as: type))
+    }
+
+    /// Calls a read-only function, which may run on a replica, and decodes its reply as `type`.
+    @inlinable
+    public func fcallReadOnly<Decoded: RESPTokenDecodable, Keys: Sequence, Args: Sequence>(
+        _ function: some BulkStringConvertible, keys: Keys = [String](), args: Args = [String](), as type: Decoded.Type
+    ) async throws(GlideError) -> Decoded where Keys.Element: BulkStringConvertible, Args.Element: BulkStringConvertible {
+        try await execute(FCALL_RO(function, keys: keys, args: args).decoding(as: type))
+    }
+
     /// Publishes `message` to `channel`; returns how many subscribers received it.
     @inlinable @discardableResult
     public func publish(_ message: some BulkStringConvertible, to channel: some BulkStringConvertible) async throws(GlideError) -> Int {

@@ -47,7 +47,7 @@ extension ConnectionStateMachine {
     /// Queues request `id`, whose `replies` replies go to `waiter`; `encode` appends its bytes.
     mutating func enqueue(
         _ waiter: Waiter, id: UInt64, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
-        confirmation: PubSubConfirmation? = nil, encode: (inout RESPCommandBuffer) -> Void
+        confirmation: PubSubConfirmation? = nil, collectsReplies: Bool = false, encode: (inout RESPCommandBuffer) -> Void
     ) -> (action: EnqueueAction, armTimer: Deadline?) {
         switch phase {
         case .closed:
@@ -65,7 +65,8 @@ extension ConnectionStateMachine {
         }
         encode(&outbound)
         pending.append(Pending(waiter: waiter, id: id, deadline: deadline, repliesLeft: replies, queuedError: nil,
-                               end: outbound.mark, blocking: blocking, confirmation: confirmation, fate: .waiting))
+                               end: outbound.mark, blocking: blocking, confirmation: confirmation,
+                               collected: collectsReplies ? Self.collection(capacity: replies - 1) : nil, fate: .waiting))
         let armTimer = arm(deadline)
         switch phase {
         case .idle, .failed:
@@ -78,6 +79,13 @@ extension ConnectionStateMachine {
         }
     }
 
+    /// An empty array for `capacity` replies.
+    static func collection(capacity: Int) -> [RESPToken] {
+        var replies: [RESPToken] = []
+        replies.reserveCapacity(capacity)
+        return replies
+    }
+
     /// Queues a heartbeat `PING` (no waiter: its reply is discarded) when the connection is ready
     /// and idle: nothing waits, and nothing was received since the last check. An unanswered one
     /// ages like a timed-out request, so a silent peer is declared dead (see `timerFired`).
@@ -86,7 +94,7 @@ extension ConnectionStateMachine {
         guard phase == .ready, pending.isEmpty, repliesReceived == repliesAtLastCheck else { return nil }
         outbound.writeRESPCommand("PING" as StaticString)
         pending.append(Pending(waiter: nil, id: id, deadline: deadline, repliesLeft: 1, queuedError: nil,
-                               end: outbound.mark, blocking: false, confirmation: nil, fate: .waiting))
+                               end: outbound.mark, blocking: false, confirmation: nil, collected: nil, fate: .waiting))
         let armTimer = arm(deadline)
         guard case .idle = writer else { return (nil, armTimer) }
         return (takeWrites(), armTimer)
@@ -206,7 +214,11 @@ extension ConnectionStateMachine {
             if pending[0].confirmation != nil && token.type.isError {
                 pending[0].repliesLeft = 0
             } else {
-                if pending[0].queuedError == nil && token.type.isError { pending[0].queuedError = token }
+                if pending[0].collected != nil {
+                    pending[0].collected!.append(token)
+                } else if pending[0].queuedError == nil && token.type.isError {
+                    pending[0].queuedError = token
+                }
                 return .none
             }
         }
@@ -214,7 +226,7 @@ extension ConnectionStateMachine {
         unsentStart -= 1
         guard let waiter = request.waiter else { return .none }
         if request.fate == .unblocking && token.isNull { return .fail(waiter, Self.cancelledSummary) }
-        return .resume(waiter, ConnectionReply(token: token, queuedError: request.queuedError))
+        return .resume(waiter, ConnectionReply(token: token, queuedError: request.queuedError, earlier: request.collected))
     }
 
     // MARK: Cancellation

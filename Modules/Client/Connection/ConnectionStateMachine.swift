@@ -4,6 +4,8 @@ import GlideTransport
 struct ConnectionReply: Sendable {
     let token: RESPToken
     let queuedError: RESPToken?
+    /// For a request that collects its replies (a pipeline), every reply before `token`.
+    var earlier: [RESPToken]? = nil
 }
 
 /// How a connection behaves while it has no connection.
@@ -74,6 +76,9 @@ struct ConnectionStateMachine<Waiter, Stream> {
         /// A subscription command: RESP3 answers it with one confirmation push of this kind per
         /// channel, or one error reply when the server refuses the whole command.
         let confirmation: PubSubConfirmation?
+        /// A pipeline's replies before its last, kept for the caller; `nil` for every other
+        /// request, whose earlier replies are dropped (a transaction's `OK` and `QUEUED`).
+        var collected: [RESPToken]?
         var fate: Fate
     }
 

@@ -83,6 +83,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     /// on the server first, and gets the value the server handed it if that came first.
     @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
     func send(deadline: Deadline, replies: Int = 1, blocking: Bool = false, confirmation: PubSubConfirmation? = nil,
+              collectsReplies: Bool = false,
               encode: @Sendable (inout RESPCommandBuffer) -> Void) async -> Result<ConnectionReply, GlideError> {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
         defer { ThreadSanitizer.acquired(from: self) }
@@ -93,7 +94,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
                     // was queued found nothing to cancel, so the request must not be queued.
                     if Task.isCancelled { return (action: Machine.EnqueueAction.fail(continuation, Machine.cancelledSummary), armTimer: Deadline?.none) }
                     return machine.enqueue(continuation, id: id, deadline: deadline, replies: replies, blocking: blocking,
-                                           confirmation: confirmation, encode: encode)
+                                           confirmation: confirmation, collectsReplies: collectsReplies, encode: encode)
                 }
                 if let armTimer = outcome.armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
                 switch outcome.action {

@@ -16,7 +16,7 @@ extension GlideClient {
     /// `first` is the outcome of a first attempt made elsewhere (the one-node fast path);
     /// `readFrom` overrides the configured strategy for this request.
     func sendRouted(_ name: String, flags: CommandFlags, deadline: Deadline, blocking: Bool, replies: Int = 1,
-                    readFrom: ReadFrom? = nil, first: (Connection, Result<ConnectionReply, GlideError>)? = nil,
+                    collectsReplies: Bool = false, readFrom: ReadFrom? = nil, first: (Connection, Result<ConnectionReply, GlideError>)? = nil,
                     encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> ConnectionReply {
         if configuration.readOnly && flags.contains(.write) {
             throw GlideError(.configuration, "\(name) writes, and the client is read-only (readOnly)")
@@ -26,7 +26,9 @@ extension GlideClient {
             let target = routing.connection(forRead: read, override: readFrom)
             return (target, nil)
         }() as (Connection, Result<ConnectionReply, GlideError>?)
-        if result == nil { result = await target.send(deadline: deadline, replies: replies, blocking: blocking, encode: encode) }
+        if result == nil {
+            result = await target.send(deadline: deadline, replies: replies, blocking: blocking, collectsReplies: collectsReplies, encode: encode)
+        }
         var attempts = 0
         var waits = 0
         while true {
@@ -34,7 +36,8 @@ extension GlideClient {
             let failure: GlideError
             switch result! {
             case .success(let reply):
-                guard reply.token.type.isError else { return reply }
+                // A pipeline's errors are its commands' own: it is never sent again for them.
+                guard reply.token.type.isError, !collectsReplies else { return reply }
                 let cause = replies > 1 ? reply.queuedError ?? reply.token : reply.token
                 decision = RequestRecovery.decide(serverErrorCode: cause.errorCode, attempts: attempts, waits: waits)
                 guard decision != .fail else { return reply }
@@ -67,7 +70,8 @@ extension GlideClient {
                 target = next
                 attempts += 1
             }
-            result = await target.send(deadline: deadline, replies: replies, blocking: blocking, encode: encode)
+            result = await target.send(deadline: deadline, replies: replies, blocking: blocking, collectsReplies: collectsReplies,
+                                       encode: encode)
         }
     }
 

@@ -14,30 +14,12 @@ import Synchronization
 /// For a cluster, use `ClusterTransaction`, which also checks that every key is in one slot.
 public class Transaction: @unchecked Sendable {
     // @unchecked: the only stored state is the lock; subclasses add none.
-    struct Contents {
-        var commands = RESPCommandBuffer()
-        var count = 0
-        /// A command that can't run on a shared connection; `exec` throws it.
-        var refused: GlideError?
-        /// The database the last `SELECT` switches to, remembered for reconnections on success.
-        var selectedDatabase: Int?
-        /// Whether a command writes (a read-only client refuses the transaction).
-        var writes = false
-        /// Whether every command is a read (it may run where reads go).
-        var readsOnly = true
-        /// The slot of the keys so far, and the command that set it (cluster transactions).
-        var slot: (slot: UInt16, command: String)?
-        /// The first command whose keys are in another slot (cluster transactions).
-        var crossSlot: String?
-    }
-
-    let contents = Lock(Contents())
-    let tracksSlots: Bool
+    let contents: Lock<BatchContents>
 
     /// An empty transaction.
-    public init() { tracksSlots = false }
+    public init() { contents = Lock(BatchContents(tracksSlots: false)) }
 
-    init(tracksSlots: Bool) { self.tracksSlots = tracksSlots }
+    init(tracksSlots: Bool) { contents = Lock(BatchContents(tracksSlots: tracksSlots)) }
 
     /// The number of commands queued.
     public var count: Int { contents.withLock { $0.count } }
@@ -46,45 +28,8 @@ public class Transaction: @unchecked Sendable {
     /// `CLIENT REPLY`, `RESET`) makes `exec` throw `.configuration` instead of sending anything.
     @discardableResult
     public func add<Command: GlideCommand>(_ command: Command) -> Self {
-        contents.withLock {
-            if let refusal = Command.multiplexingRefusal {
-                if $0.refused == nil { $0.refused = GlideError(.configuration, refusal) }
-                return
-            }
-            if let database = command.selectedDatabase {
-                if tracksSlots {
-                    // In a cluster SELECT would switch one node's shared connection.
-                    if $0.refused == nil { $0.refused = GlideClusterClient.selectRefusal }
-                    return
-                }
-                $0.selectedDatabase = database
-            }
-            if tracksSlots { Self.track(command, in: &$0) }
-            if Command.routing.flags.contains(.write) { $0.writes = true }
-            if !Command.routing.isReadOnly { $0.readsOnly = false }
-            command.encode(into: &$0.commands)
-            $0.count += 1
-        }
+        contents.withLock { $0.add(command) }
         return self
-    }
-
-    /// Records the slots of `command`'s keys, and the first command that breaks the one-slot rule.
-    static func track<Command: GlideCommand>(_ command: Command, in contents: inout Contents) {
-        guard contents.crossSlot == nil else { return }
-        let name = Command.name == CustomCommand<[String]>.name ? "a custom command" : Command.name
-        var conflict: (UInt16, UInt16)?
-        command.forEachKey { key in
-            let slot = key.withUnsafeBytes { HashSlot.slot(of: $0) }
-            if let existing = contents.slot {
-                if existing.slot != slot && conflict == nil { conflict = (existing.slot, slot) }
-            } else {
-                contents.slot = (slot, name)
-            }
-        }
-        if let (first, other) = conflict, let owner = contents.slot {
-            contents.crossSlot = "the keys of a cluster transaction must share one hash slot: \(owner.command) has a key "
-                + "in slot \(first), \(name) one in slot \(other) (a hash tag such as {user:1} keeps keys together)"
-        }
     }
 
     /// Adds any command given as its arguments. An empty command, or one that can't run on a
@@ -92,27 +37,12 @@ public class Transaction: @unchecked Sendable {
     /// `.configuration` instead of sending anything.
     @discardableResult
     public func customCommand(_ arguments: [String]) -> Self {
-        let head = arguments.prefix(2).map { Bytes($0) }
-        let refusal = head.isEmpty ? "a command needs a name" : CommandTable.multiplexingRefusal(for: head)
-        if let refusal {
-            contents.withLock { if $0.refused == nil { $0.refused = GlideError(.configuration, refusal) } }
-            return self
-        }
-        if let database = ClientChecks.selectedDatabase(head) {
-            contents.withLock {
-                if tracksSlots {
-                    if $0.refused == nil { $0.refused = GlideClusterClient.selectRefusal }
-                } else {
-                    $0.selectedDatabase = database
-                }
-            }
-            if tracksSlots { return self }
-        }
-        return add(CustomCommand(arguments))
+        contents.withLock { $0.addCustom(arguments) }
+        return self
     }
 
     /// What `exec` sends and needs to know.
-    func snapshot() -> Contents {
+    func snapshot() -> BatchContents {
         contents.withLock { $0 }
     }
 }
@@ -173,33 +103,23 @@ extension Transaction {
 }
 
 extension GlideClient {
-    /// Runs `transaction` atomically and returns one reply per command, in order.
+    /// Runs `transaction` atomically and returns one reply per command, in order: `Batch` with
+    /// `isAtomic: true`, in its older spelling.
     ///
     /// Returns `nil` when a key watched with `watch` changed before `EXEC`. A command the server
     /// refused to queue aborts the whole transaction with that command's error. When a command
     /// fails while running, `raiseOnError` throws its error; otherwise the error is in the results.
     public func exec(_ transaction: Transaction, raiseOnError: Bool = true) async throws(GlideError) -> [RESPValue]? {
-        let contents = transaction.snapshot()
-        if let refused = contents.refused { throw refused }
-        let commands = contents.commands
-        // It runs on the primary, or where reads go when every command reads.
-        let flags: CommandFlags = contents.writes ? .write : contents.readsOnly ? .readonly : []
-        let reply = try await sendRouted("EXEC", flags: flags, deadline: core.deadline(blockingTimeout: nil), blocking: false,
-                                         replies: contents.count + 2) { buffer in
-            buffer.writeRESPCommand("MULTI" as StaticString)
-            buffer.append(commands)
-            buffer.writeRESPCommand("EXEC" as StaticString)
-        }
-        let results = try Transaction.results(of: reply, raiseOnError: raiseOnError, address: nil)
-        if results != nil, let database = contents.selectedDatabase { try await selectEverywhere(database) }
-        return results
+        var batch = Batch(isAtomic: true)
+        batch.contents = transaction.snapshot()
+        return try await exec(batch, raiseOnError: raiseOnError)?.values
     }
 }
 
 extension Transaction {
     /// The results of `MULTI ... EXEC`: `nil` when a watched key changed, the results otherwise;
     /// a refused transaction throws the error of the command the server refused to queue.
-    static func results(of reply: ConnectionReply, raiseOnError: Bool, address: String?) throws(GlideError) -> [RESPValue]? {
+    static func results(of reply: ConnectionReply, raiseOnError: Bool, address: String?) throws(GlideError) -> [BatchResults.Entry]? {
         let token = reply.token
         if token.type.isError, let queued = reply.queuedError {
             // EXECABORT says only that something failed; the queued error says what.
@@ -211,11 +131,11 @@ extension Transaction {
         guard let elements = token.elements else {
             throw GlideError(.protocolError, "EXEC replied with a RESP \(token.type)", address: address)
         }
-        var results: [RESPValue] = []
+        var results: [BatchResults.Entry] = []
         results.reserveCapacity(elements.count)
         for element in elements {
             if raiseOnError && element.type.isError { throw GlideError.server(element, address: address) }
-            results.append(RESPValue(element))
+            results.append(.reply(element))
         }
         return results
     }

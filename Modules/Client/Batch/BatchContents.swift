@@ -1,0 +1,128 @@
+import GlideRouter
+import GlideTransport
+
+/// What a batch or transaction holds: its commands encoded back to back, and what sending them
+/// needs to know. Shared by `Batch`, `ClusterBatch` and the `Transaction` classes.
+struct BatchContents: Sendable {
+    var commands = RESPCommandBuffer()
+    var count = 0
+    /// A command that can't run on a shared connection; executing throws it.
+    var refused: GlideError?
+    /// The database the last `SELECT` switches to, remembered for reconnections on success.
+    var selectedDatabase: Int?
+    /// Whether a command writes (a read-only client refuses the batch).
+    var writes = false
+    /// Whether every command is a read (it may run where reads go).
+    var readsOnly = true
+    /// Cluster batches: each command's routing is recorded as it is added.
+    let tracksSlots: Bool
+    /// The slot of the keys so far, and the command that set it (an atomic cluster batch runs there).
+    var slot: (slot: UInt16, command: String)?
+    /// The first command whose keys are in another slot (refused in an atomic cluster batch).
+    var crossSlot: String?
+    /// The first command that would need several nodes (refused in a non-atomic cluster batch).
+    var unsplittable: String?
+    /// Per command, for a cluster batch split by node: where its bytes end, and where it goes.
+    var ends: [RESPCommandBuffer.Mark] = []
+    var targets: [BatchTarget] = []
+
+    init(tracksSlots: Bool) {
+        self.tracksSlots = tracksSlots
+    }
+
+    /// Adds `command`, or records why the batch can't run.
+    mutating func add<Command: GlideCommand>(_ command: Command) {
+        if let refusal = Command.multiplexingRefusal {
+            refuse(GlideError(.configuration, refusal))
+            return
+        }
+        if let database = command.selectedDatabase {
+            // In a cluster SELECT would switch one node's shared connection.
+            guard !tracksSlots else {
+                refuse(GlideClusterClient.selectRefusal)
+                return
+            }
+            selectedDatabase = database
+        }
+        if tracksSlots { track(command) }
+        if Command.routing.flags.contains(.write) { writes = true }
+        if !Command.routing.isReadOnly { readsOnly = false }
+        command.encode(into: &commands)
+        count += 1
+        if tracksSlots { ends.append(commands.mark) }
+    }
+
+    /// Adds a command given as its arguments, or records why the batch can't run.
+    mutating func addCustom(_ arguments: [String]) {
+        let head = arguments.prefix(2).map { Bytes($0) }
+        if let refusal = head.isEmpty ? "a command needs a name" : CommandTable.multiplexingRefusal(for: head) {
+            refuse(GlideError(.configuration, refusal))
+            return
+        }
+        if let database = ClientChecks.selectedDatabase(head) {
+            guard !tracksSlots else {
+                refuse(GlideClusterClient.selectRefusal)
+                return
+            }
+            selectedDatabase = database
+        }
+        add(CustomCommand(arguments))
+    }
+
+    private mutating func refuse(_ error: GlideError) {
+        if refused == nil { refused = error }
+    }
+
+    /// Records where `command` goes, and the first command that breaks the one-slot rule of an
+    /// atomic cluster batch or can't go in a non-atomic one.
+    private mutating func track<Command: GlideCommand>(_ command: Command) {
+        let name = Command.name == CustomCommand<[String]>.name ? "a custom command" : Command.name
+        let keySlots = Router.keySlots(of: command)
+        let decision = Router.decide(name: Command.name, routing: Command.routing, keySlots: keySlots)
+        switch decision.target {
+        case .slot(let slot, _):
+            targets.append(.slot(slot))
+        case .randomNode:
+            targets.append(.anyPrimary)
+        case .allNodes, .allPrimaries, .splitBySlot, .address:
+            // Its replies would have to be combined across nodes: the client's own method does that.
+            targets.append(.anyPrimary)
+            if unsplittable == nil {
+                unsplittable = "\(name) runs on several nodes (keys in several slots, or a command for every node); "
+                    + "send it on its own, not in a cluster batch"
+            }
+        }
+        if case .several = keySlots, crossSlot == nil {
+            crossSlot = "the keys of an atomic cluster batch must share one hash slot: \(name) has keys in several slots "
+                + "(a hash tag such as {user:1} keeps keys together)"
+        }
+        guard let first = keySlots.firstSlot else { return }
+        if let owner = slot {
+            if owner.slot != first && crossSlot == nil {
+                crossSlot = "the keys of an atomic cluster batch must share one hash slot: \(owner.command) has a key "
+                    + "in slot \(owner.slot), \(name) one in slot \(first) (a hash tag such as {user:1} keeps keys together)"
+            }
+        } else {
+            slot = (first, name)
+        }
+    }
+
+    /// Where command `index`'s bytes start (cluster batches).
+    func start(of index: Int) -> RESPCommandBuffer.Mark {
+        index == 0 ? RESPCommandBuffer().mark : ends[index - 1]
+    }
+
+    /// The bytes of command `index` (cluster batches).
+    func command(at index: Int) -> RESPCommandBuffer {
+        var buffer = RESPCommandBuffer()
+        buffer.append(commands, from: start(of: index), to: ends[index])
+        return buffer
+    }
+}
+
+/// Where a command of a non-atomic cluster batch goes: its first key's slot, or any primary for
+/// a command without keys.
+enum BatchTarget: Hashable, Sendable {
+    case slot(UInt16)
+    case anyPrimary
+}

@@ -1,0 +1,57 @@
+import GlideTransport
+
+extension GlideClient {
+    /// Runs `batch` and returns one result per command, in order.
+    ///
+    /// An atomic batch runs as `MULTI` … `EXEC` on the primary (or where reads go, when every
+    /// command reads): a command the server refused to queue aborts it with that command's
+    /// error. A non-atomic batch is pipelined: sent in one write and read back in order, each
+    /// command running on its own.
+    ///
+    /// With `raiseOnError`, the first failed command's error throws; otherwise each failure is
+    /// in the results, where reading its slot throws it. Returns `nil` only for an atomic batch
+    /// whose watched keys changed (`WATCH` on a dedicated connection).
+    public func exec(_ batch: Batch, raiseOnError: Bool = true, options: BatchOptions = BatchOptions())
+        async throws(GlideError) -> BatchResults? {
+        let contents = batch.contents
+        if let refused = contents.refused { throw refused }
+        guard contents.count > 0 else { return BatchResults(entries: []) }
+        let deadline = options.timeout.map { core.loop.now() + $0 } ?? core.deadline(blockingTimeout: nil)
+        // It runs on the primary, or where reads go when every command reads.
+        let flags: CommandFlags = contents.writes ? .write : contents.readsOnly ? .readonly : []
+        let commands = contents.commands
+        let entries: [BatchResults.Entry]
+        if batch.isAtomic {
+            let reply = try await sendRouted("EXEC", flags: flags, deadline: deadline, blocking: false,
+                                             replies: contents.count + 2) { $0.appendTransaction(commands) }
+            guard let results = try Transaction.results(of: reply, raiseOnError: false, address: nil) else { return nil }
+            entries = results
+        } else {
+            let reply = try await sendRouted("PIPELINE", flags: flags, deadline: deadline, blocking: false,
+                                             replies: contents.count, collectsReplies: true) { $0.append(commands) }
+            entries = BatchResults.entries(of: reply)
+        }
+        let results = BatchResults(entries: entries)
+        if raiseOnError, let failure = results.firstFailure { throw failure }
+        if let database = contents.selectedDatabase { try await selectEverywhere(database) }
+        return results
+    }
+}
+
+extension RESPCommandBuffer {
+    /// `MULTI`, `commands`, `EXEC`.
+    mutating func appendTransaction(_ commands: RESPCommandBuffer) {
+        writeRESPCommand("MULTI" as StaticString)
+        append(commands)
+        writeRESPCommand("EXEC" as StaticString)
+    }
+}
+
+extension BatchResults {
+    /// A pipeline's replies, in order.
+    static func entries(of reply: ConnectionReply) -> [Entry] {
+        var entries = (reply.earlier ?? []).map { Entry.reply($0) }
+        entries.append(.reply(reply.token))
+        return entries
+    }
+}

@@ -1,0 +1,132 @@
+import Glide
+import GlideTestSupport
+import Testing
+
+/// `ClusterBatch` on real clusters: split by node, typed results in order, redirections during
+/// a migration, and the retry strategy.
+@Suite(.serialized) struct ClusterBatchTests {
+    /// A cluster of its own: its slots move.
+    static let cluster = Task { try await TestCluster.start(primaries: 3, replicasPerPrimary: 0) }
+
+    @Test func aNonAtomicBatchIsSplitByNodeAndComesBackInOrder() async throws {
+        let cluster = try await SharedCluster.valkey()
+        let client = try await cluster.client()
+        let prefix = SharedServer.uniqueKey()
+        var batch = ClusterBatch(isAtomic: false)
+        let keys = (0..<600).map { "\(prefix):\($0)" }
+        let map = SlotMap(try await cluster.topology(from: cluster.nodes[0]))
+        #expect(Set(keys.compactMap { map.primary(forSlot: HashSlot.of($0)) }).count == 3, "the batch spans every primary")
+        for (index, key) in keys.enumerated() { batch.add(SET(key, "v\(index)")) }
+        let echo = batch.add(ECHO("hello"))
+        let reads = keys.map { batch.add(GET($0)) }
+        let results = try #require(try await client.exec(batch))
+        #expect(results.count == 1_201)
+        #expect(try results[echo].string == "hello")
+        for (index, read) in reads.enumerated() { #expect(try results[read]?.string == "v\(index)") }
+        for (index, key) in keys.enumerated().prefix(20) { #expect(try await client.get(key) == "v\(index)") }
+        await client.close()
+    }
+
+    @Test func anAtomicBatchNeedsOneSlotAndRunsThere() async throws {
+        let cluster = try await SharedCluster.valkey()
+        let client = try await cluster.client()
+        let tag = "{\(SharedServer.uniqueKey())}"
+        var batch = ClusterBatch(isAtomic: true)
+        batch.add(SET("\(tag):a", "1"))
+        let incremented = batch.add(INCR("\(tag):a"))
+        let results = try #require(try await client.exec(batch))
+        #expect(try results[incremented] == 2)
+
+        var crossing = ClusterBatch(isAtomic: true)
+        crossing.add(SET("\(tag):a", "1"))
+        crossing.add(SET("elsewhere-\(tag.dropFirst().dropLast())", "2"))
+        let error = await #expect(throws: GlideError.self) { try await client.exec(crossing) }
+        #expect(error?.code == .routing && error?.message.contains("one hash slot") == true)
+        // A non-atomic batch takes the same commands.
+        var split = ClusterBatch(isAtomic: false)
+        split.add(SET("\(tag):a", "1"))
+        split.add(SET("elsewhere-\(tag.dropFirst().dropLast())", "2"))
+        #expect(try await client.exec(split)?.count == 2)
+        // A command that needs several nodes is refused in a batch, before anything is sent.
+        var multi = ClusterBatch(isAtomic: false)
+        multi.add(DBSIZE())
+        #expect(await #expect(throws: GlideError.self) { try await client.exec(multi) }?.code == .routing)
+        await client.close()
+    }
+
+    @Test func raiseOnErrorBothWaysOnACluster() async throws {
+        let cluster = try await SharedCluster.valkey()
+        let client = try await cluster.client()
+        let prefix = SharedServer.uniqueKey()
+        var batch = ClusterBatch(isAtomic: false)
+        batch.add(SET("\(prefix):text", "x"))
+        let failing = batch.add(INCR("\(prefix):text"))
+        let other = batch.add(INCR("\(prefix):number"))
+        #expect(await #expect(throws: GlideError.self) { try await client.exec(batch) }?.code == .server)
+        let results = try #require(try await client.exec(batch, raiseOnError: false))
+        #expect(throws: GlideError.self) { try results[failing] }
+        #expect(try results[other] == 2)
+        await client.close()
+    }
+
+    @Test func commandsFollowAskAndMovedDuringAMigration() async throws {
+        let cluster = try await Self.cluster.value
+        let client = try await cluster.client()
+        let tag = "{\(SharedServer.uniqueKey())}"
+        let moved = "\(tag):moved"
+        let stays = "\(tag):stays"
+        let others = (0..<30).map { "\(SharedServer.uniqueKey()):\($0)" }
+        try await client.set(moved, "m")
+        try await client.set(stays, "s")
+        for key in others { try await client.set(key, key) }
+        let slot = HashSlot.of(moved)
+        let source = try await cluster.primary(forSlot: slot)
+        let target = try #require(try await cluster.primaries().first { $0.id != source.id })
+        try await cluster.beginMigration(slot: slot, to: target, moving: [moved])
+
+        // Mid-migration: the moved key is answered ASK by its old owner and read at the new one.
+        var batch = ClusterBatch(isAtomic: false)
+        let movedRead = batch.add(GET(moved))
+        let staysRead = batch.add(GET(stays))
+        let otherReads = others.map { batch.add(GET($0)) }
+        let during = try #require(try await client.exec(batch))
+        #expect(try during[movedRead]?.string == "m")
+        #expect(try during[staysRead]?.string == "s")
+        for (key, read) in zip(others, otherReads) { #expect(try during[read]?.string == key) }
+
+        // After it: the client's map is stale, so the old owner answers MOVED, and it is followed.
+        try await cluster.finishMigration(slot: slot, from: source, to: target)
+        let after = try #require(try await client.exec(batch))
+        #expect(try after[movedRead]?.string == "m" && after[staysRead]?.string == "s")
+        #expect(try await cluster.calls(of: "get", on: target) > 0)
+        await client.close()
+    }
+
+    @Test func theRetryStrategyDecidesAboutTryAgain() async throws {
+        let cluster = try await Self.cluster.value
+        let client = try await cluster.client { $0.requestTimeout = .seconds(5) }
+        let tag = "{\(SharedServer.uniqueKey())}"
+        let keys = ["\(tag):a", "\(tag):b"]
+        for key in keys { try await client.set(key, key) }
+        let slot = HashSlot.of(keys[0])
+        let source = try await cluster.primary(forSlot: slot)
+        let target = try #require(try await cluster.primaries().first { $0.id != source.id })
+        // One key moved, one not: a command on both meets TRYAGAIN until the migration ends.
+        try await cluster.beginMigration(slot: slot, to: target, moving: [keys[0]])
+        var batch = ClusterBatch(isAtomic: false)
+        let both = batch.add(MGET(keys))
+
+        let without = try #require(try await client.exec(batch, raiseOnError: false))
+        let error = #expect(throws: GlideError.self) { try without[both] }
+        #expect(error?.serverCode == "TRYAGAIN")
+
+        let finishing = Task {
+            try await Task.sleep(for: .milliseconds(300))
+            try await cluster.finishMigration(slot: slot, from: source, to: target)
+        }
+        let with = try #require(try await client.exec(batch, options: ClusterBatchOptions(retryStrategy: BatchRetryStrategy(retryServerError: true))))
+        #expect(try with[both].map { $0?.string } == keys)
+        try await finishing.value
+        await client.close()
+    }
+}
