@@ -196,7 +196,14 @@ enum ConnectionEffects {
         case "select":
             return .selectsDatabase
         case "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe":
-            return .refused("\(command.uppercased()) turns the shared connection into a message stream; a pub/sub API is planned")
+            return .refused("\(command.uppercased()) turns the shared connection into a message stream; use the client's "
+                            + "\(command) method, whose subscriptions survive reconnections")
+        case "watch", "unwatch":
+            return .refused("\(command.uppercased()) on the shared connection can be undone by another caller's EXEC or UNWATCH; "
+                            + "run it inside withDedicatedConnection")
+        case "multi", "exec", "discard":
+            return .refused("\(command.uppercased()) on the shared connection would take in other callers' commands; use "
+                            + "Batch(isAtomic: true), or withDedicatedConnection")
         case "monitor":
             return .refused("MONITOR turns the shared connection into a stream of every command the server runs")
         case "client reply":

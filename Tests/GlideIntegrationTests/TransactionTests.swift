@@ -16,21 +16,65 @@ import Testing
         await client.close()
     }
 
-    @Test func watchedKeyChangeAbortsWithNil() async throws {
+    @Test func watchedKeyChangeAbortsWithNilOnADedicatedConnection() async throws {
         let server = try await SharedServer.valkey()
         let client = try await server.client()
         let other = try await server.client()
         let key = SharedServer.uniqueKey()
         try await client.set(key, "0")
-        try await client.watch([key])
-        try await other.set(key, "changed")
-        #expect(try await client.exec(Transaction().set(key, "mine")) == nil)
+        // WATCH on the shared connection would be undone by any other caller's EXEC: refused.
+        let shared = await #expect(throws: GlideError.self) { try await client.watch([key]) }
+        #expect(shared?.code == .configuration && shared?.message.contains("withDedicatedConnection") == true)
+
+        let aborted = try await client.withDedicatedConnection { connection in
+            try await connection.watch([key])
+            try await other.set(key, "changed")
+            var update = Batch(isAtomic: true)
+            update.add(SET(key, "mine"))
+            return try await connection.exec(update)
+        }
+        #expect(aborted == nil)
         #expect(try await client.get(key) == "changed")
-        // Without interference the same transaction commits.
-        try await client.watch([key])
-        #expect(try await client.exec(Transaction().set(key, "mine")) == [.simpleString("OK")])
+        // Without interference the same transaction commits; MULTI/EXEC by hand work here too.
+        let committed = try await client.withDedicatedConnection { connection in
+            try await connection.watch([key])
+            var update = Batch(isAtomic: true)
+            update.add(SET(key, "mine"))
+            let results = try await connection.exec(update)
+            _ = try await connection.customCommand(["MULTI"])
+            _ = try await connection.customCommand(["INCR", "\(key):n"])
+            return (results?.count, try await connection.customCommand(["EXEC"]))
+        }
+        #expect(committed.0 == 1 && committed.1 == .array([.integer(1)]))
+        #expect(try await client.get(key) == "mine")
         await client.close()
         await other.close()
+    }
+
+    @Test func aDedicatedConnectionNeverReconnectsAndIsClosedAfterItsClosure() async throws {
+        let server = try await SharedServer.valkey()
+        let client = try await server.client()
+        let admin = try await server.client()
+        let key = SharedServer.uniqueKey()
+        let (id, lost) = try await client.withDedicatedConnection { connection in
+            let id = try await connection.customCommand(["CLIENT", "ID"]).intValue ?? -1
+            try await connection.watch([key])
+            #expect(try await admin.customCommand(["CLIENT", "KILL", "ID", String(id)]).intValue == 1)
+            // A silent reconnection would drop the WATCH: the connection stays lost instead.
+            let error = await #expect(throws: GlideError.self) { try await connection.get(key) }
+            return (id, error)
+        }
+        #expect(lost?.code == .connectionClosed || lost?.code == .connectionFailed)
+        let clients = try await admin.customCommand(["CLIENT", "LIST"]).stringValue ?? ""
+        #expect(!clients.contains("id=\(id) "))
+        // A refused command says so; the shared connection is untouched throughout.
+        let refused = try await client.withDedicatedConnection { connection in
+            await #expect(throws: GlideError.self) { try await connection.customCommand(["SUBSCRIBE", "x"]) }
+        }
+        #expect(refused?.code == .configuration)
+        #expect(try await client.ping() == "PONG")
+        await client.close()
+        await admin.close()
     }
 
     @Test func queuingErrorAbortsWithTheCommandsError() async throws {

@@ -120,6 +120,22 @@ struct BatchContents: Sendable {
     }
 }
 
+extension BatchContents {
+    /// The one request a batch is on one connection: `MULTI` … `EXEC` (its `OK`, `QUEUED`s and
+    /// `EXEC` reply), or a pipeline whose every reply is kept.
+    func request(atomic: Bool) -> (replies: Int, collects: Bool, encode: @Sendable (inout RESPCommandBuffer) -> Void) {
+        let commands = commands
+        if atomic { return (count + 2, false, { $0.appendTransaction(commands) }) }
+        return (count, true, { $0.append(commands) })
+    }
+
+    /// The results of `request(atomic:)`'s reply; `nil` when a watched key changed.
+    func entries(of reply: ConnectionReply, atomic: Bool) throws(GlideError) -> [BatchResults.Entry]? {
+        if atomic { return try Transaction.results(of: reply, raiseOnError: false, address: nil) }
+        return BatchResults.entries(of: reply)
+    }
+}
+
 /// Where a command of a non-atomic cluster batch goes: its first key's slot, or any primary for
 /// a command without keys.
 enum BatchTarget: Hashable, Sendable {

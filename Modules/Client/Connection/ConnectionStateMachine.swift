@@ -23,6 +23,10 @@ struct ConnectionPolicy: Hashable, Sendable {
 
     /// Reconnects on demand and fails what waits when an attempt fails: short-lived connections.
     static let unsupervised = ConnectionPolicy(supervised: false, waitsThroughFailedAttempts: false)
+    /// Connects once and never again: after a loss it waits for a supervisor that doesn't exist,
+    /// so every later request fails at once. For a dedicated connection, whose `WATCH` or
+    /// `MULTI` state a silent reconnection would drop.
+    static let neverReconnects = ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: false)
 }
 
 /// One multiplexed connection to a node, as a pure state machine.

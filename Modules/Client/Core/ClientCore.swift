@@ -64,11 +64,12 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         return connection
     }
 
-    /// A short-lived connection to `address`, not supervised, for one question (a seed asked for
-    /// the cluster's topology).
-    func makeUnsupervisedConnection(_ address: NodeAddress) -> Connection {
+    /// A short-lived connection to `address`, not supervised: for one question (a seed asked for
+    /// the cluster's topology), or, with `.neverReconnects`, for a dedicated connection whose
+    /// state must not outlive its socket.
+    func makeUnsupervisedConnection(_ address: NodeAddress, policy: ConnectionPolicy = .unsupervised) -> Connection {
         Connection(loop: loop, connector: makeConnector(address), handshake: handshake(readOnly: false), inflightLimit: options.inflightRequestsLimit,
-                   connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace)
+                   connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace, policy: policy)
     }
 
     private func handshake(readOnly: Bool) -> HandshakeConfiguration {

@@ -19,18 +19,10 @@ extension GlideClient {
         let deadline = options.timeout.map { core.loop.now() + $0 } ?? core.deadline(blockingTimeout: nil)
         // It runs on the primary, or where reads go when every command reads.
         let flags: CommandFlags = contents.writes ? .write : contents.readsOnly ? .readonly : []
-        let commands = contents.commands
-        let entries: [BatchResults.Entry]
-        if batch.isAtomic {
-            let reply = try await sendRouted("EXEC", flags: flags, deadline: deadline, blocking: false,
-                                             replies: contents.count + 2) { $0.appendTransaction(commands) }
-            guard let results = try Transaction.results(of: reply, raiseOnError: false, address: nil) else { return nil }
-            entries = results
-        } else {
-            let reply = try await sendRouted("PIPELINE", flags: flags, deadline: deadline, blocking: false,
-                                             replies: contents.count, collectsReplies: true) { $0.append(commands) }
-            entries = BatchResults.entries(of: reply)
-        }
+        let request = contents.request(atomic: batch.isAtomic)
+        let reply = try await sendRouted(batch.isAtomic ? "EXEC" : "PIPELINE", flags: flags, deadline: deadline, blocking: false,
+                                         replies: request.replies, collectsReplies: request.collects, encode: request.encode)
+        guard let entries = try contents.entries(of: reply, atomic: batch.isAtomic) else { return nil }
         let results = BatchResults(entries: entries)
         if raiseOnError, let failure = results.firstFailure { throw failure }
         if let database = contents.selectedDatabase { try await selectEverywhere(database) }

@@ -400,14 +400,19 @@ extension CommandTable {
     /// Commands refused on a shared connection, by name, with the reason.
     static let multiplexingRefusals: [String: String] = [
         "CLIENT REPLY": "CLIENT REPLY would leave requests on the shared connection without replies",
+        "DISCARD": "DISCARD on the shared connection would take in other callers' commands; use Batch(isAtomic: true), or withDedicatedConnection",
+        "EXEC": "EXEC on the shared connection would take in other callers' commands; use Batch(isAtomic: true), or withDedicatedConnection",
         "MONITOR": "MONITOR turns the shared connection into a stream of every command the server runs",
-        "PSUBSCRIBE": "PSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned",
-        "PUNSUBSCRIBE": "PUNSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned",
+        "MULTI": "MULTI on the shared connection would take in other callers' commands; use Batch(isAtomic: true), or withDedicatedConnection",
+        "PSUBSCRIBE": "PSUBSCRIBE turns the shared connection into a message stream; use the client's psubscribe method, whose subscriptions survive reconnections",
+        "PUNSUBSCRIBE": "PUNSUBSCRIBE turns the shared connection into a message stream; use the client's punsubscribe method, whose subscriptions survive reconnections",
         "RESET": "RESET would undo the authentication and database every caller of the connection relies on",
-        "SSUBSCRIBE": "SSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned",
-        "SUBSCRIBE": "SUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned",
-        "SUNSUBSCRIBE": "SUNSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned",
-        "UNSUBSCRIBE": "UNSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned",
+        "SSUBSCRIBE": "SSUBSCRIBE turns the shared connection into a message stream; use the client's ssubscribe method, whose subscriptions survive reconnections",
+        "SUBSCRIBE": "SUBSCRIBE turns the shared connection into a message stream; use the client's subscribe method, whose subscriptions survive reconnections",
+        "SUNSUBSCRIBE": "SUNSUBSCRIBE turns the shared connection into a message stream; use the client's sunsubscribe method, whose subscriptions survive reconnections",
+        "UNSUBSCRIBE": "UNSUBSCRIBE turns the shared connection into a message stream; use the client's unsubscribe method, whose subscriptions survive reconnections",
+        "UNWATCH": "UNWATCH on the shared connection can be undone by another caller's EXEC or UNWATCH; run it inside withDedicatedConnection",
+        "WATCH": "WATCH on the shared connection can be undone by another caller's EXEC or UNWATCH; run it inside withDedicatedConnection",
     ]
 
     /// One entry per command and subcommand.

@@ -45,7 +45,7 @@ public struct PSUBSCRIBE: GlideCommand {
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "PSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned" }
+    @inlinable public static var multiplexingRefusal: String? { "PSUBSCRIBE turns the shared connection into a message stream; use the client's psubscribe method, whose subscriptions survive reconnections" }
 }
 
 /// Posts a message to a channel.
@@ -397,7 +397,7 @@ public struct PUNSUBSCRIBE: GlideCommand {
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "PUNSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned" }
+    @inlinable public static var multiplexingRefusal: String? { "PUNSUBSCRIBE turns the shared connection into a message stream; use the client's punsubscribe method, whose subscriptions survive reconnections" }
 }
 
 /// Posts a message to a shard channel.
@@ -493,7 +493,7 @@ public struct SSUBSCRIBE: GlideCommand {
     }
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "SSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned" }
+    @inlinable public static var multiplexingRefusal: String? { "SSUBSCRIBE turns the shared connection into a message stream; use the client's ssubscribe method, whose subscriptions survive reconnections" }
 }
 
 /// Listens for messages published to channels.
@@ -539,7 +539,7 @@ public struct SUBSCRIBE: GlideCommand {
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "SUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned" }
+    @inlinable public static var multiplexingRefusal: String? { "SUBSCRIBE turns the shared connection into a message stream; use the client's subscribe method, whose subscriptions survive reconnections" }
 }
 
 /// Stops listening to messages posted to shard channels.
@@ -587,7 +587,7 @@ public struct SUNSUBSCRIBE: GlideCommand {
     }
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "SUNSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned" }
+    @inlinable public static var multiplexingRefusal: String? { "SUNSUBSCRIBE turns the shared connection into a message stream; use the client's sunsubscribe method, whose subscriptions survive reconnections" }
 }
 
 /// Stops listening to messages posted to channels.
@@ -633,5 +633,5 @@ public struct UNSUBSCRIBE: GlideCommand {
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "UNSUBSCRIBE turns the shared connection into a message stream; a pub/sub API is planned" }
+    @inlinable public static var multiplexingRefusal: String? { "UNSUBSCRIBE turns the shared connection into a message stream; use the client's unsubscribe method, whose subscriptions survive reconnections" }
 }

@@ -36,6 +36,9 @@ public struct DISCARD: GlideCommand {
 
     /// The command names no key.
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
+
+    /// Why this command can't run on a shared, multiplexed connection.
+    @inlinable public static var multiplexingRefusal: String? { "DISCARD on the shared connection would take in other callers' commands; use Batch(isAtomic: true), or withDedicatedConnection" }
 }
 
 /// Executes all commands in a transaction.
@@ -72,6 +75,9 @@ public struct EXEC: GlideCommand {
 
     /// The command names no key.
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
+
+    /// Why this command can't run on a shared, multiplexed connection.
+    @inlinable public static var multiplexingRefusal: String? { "EXEC on the shared connection would take in other callers' commands; use Batch(isAtomic: true), or withDedicatedConnection" }
 }
 
 /// Starts a transaction.
@@ -108,6 +114,9 @@ public struct MULTI: GlideCommand {
 
     /// The command names no key.
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
+
+    /// Why this command can't run on a shared, multiplexed connection.
+    @inlinable public static var multiplexingRefusal: String? { "MULTI on the shared connection would take in other callers' commands; use Batch(isAtomic: true), or withDedicatedConnection" }
 }
 
 /// Forgets about watched keys of a transaction.
@@ -144,6 +153,9 @@ public struct UNWATCH: GlideCommand {
 
     /// The command names no key.
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
+
+    /// Why this command can't run on a shared, multiplexed connection.
+    @inlinable public static var multiplexingRefusal: String? { "UNWATCH on the shared connection can be undone by another caller's EXEC or UNWATCH; run it inside withDedicatedConnection" }
 }
 
 /// Monitors changes to keys to determine the execution of a transaction.
@@ -189,4 +201,7 @@ public struct WATCH: GlideCommand {
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {
         for value in keys { body(value) }
     }
+
+    /// Why this command can't run on a shared, multiplexed connection.
+    @inlinable public static var multiplexingRefusal: String? { "WATCH on the shared connection can be undone by another caller's EXEC or UNWATCH; run it inside withDedicatedConnection" }
 }

@@ -69,6 +69,25 @@ import Testing
         await client.close()
     }
 
+    @Test func watchOnADedicatedConnectionToAKeysNode() async throws {
+        let cluster = try await SharedCluster.valkey()
+        let client = try await cluster.client()
+        let tag = "{\(SharedServer.uniqueKey())}"
+        try await client.set("\(tag):balance", "100")
+        let (aborted, address) = try await client.withDedicatedConnection(forKey: "\(tag):balance") { connection in
+            try await connection.watch(["\(tag):balance"])
+            try await client.set("\(tag):balance", "90")
+            var debit = Batch(isAtomic: true)
+            debit.add(DECRBY("\(tag):balance", decrement: 10))
+            return (try await connection.exec(debit), connection.address)
+        }
+        #expect(aborted == nil)
+        #expect(address == (try await cluster.primary(forSlot: HashSlot.of("\(tag):balance"))).address)
+        let error = await #expect(throws: GlideError.self) { try await client.watch(["\(tag):balance"]) }
+        #expect(error?.code == .configuration)
+        await client.close()
+    }
+
     @Test func commandsFollowAskAndMovedDuringAMigration() async throws {
         let cluster = try await Self.cluster.value
         let client = try await cluster.client()

@@ -1,0 +1,132 @@
+import GlideTransport
+
+/// A connection of its own, lent to one closure by `withDedicatedConnection`: for `WATCH`,
+/// `MULTI`/`EXEC` by hand, and other commands whose state belongs to one connection. No other
+/// caller's command ever runs on it.
+///
+/// It connects once and never reconnects: if it is lost, every later command fails with
+/// `.connectionClosed` (a reconnection would silently drop a `WATCH`). It is closed when the
+/// closure returns.
+///
+/// ```swift
+/// try await client.withDedicatedConnection { connection in
+///     try await connection.watch(["balance"])
+///     let balance = Int(try await connection.get("balance") ?? "0") ?? 0
+///     var update = Batch(isAtomic: true)
+///     update.add(SET("balance", String(balance - 10)))
+///     if try await connection.exec(update) == nil { print("balance changed meanwhile: try again") }
+/// }
+/// ```
+public final class DedicatedConnection: GlideCommandExecutor, Sendable {
+    typealias Connection = NodeConnection<EpollEventLoop, SocketConnector>
+
+    let connection: Connection
+    let loop: EpollEventLoop
+    let requestTimeout: Duration
+
+    init(connection: Connection, loop: EpollEventLoop, requestTimeout: Duration) {
+        self.connection = connection
+        self.loop = loop
+        self.requestTimeout = requestTimeout
+    }
+
+    /// The node it is connected to.
+    public var address: NodeAddress { connection.connector.address }
+
+    /// Sends `command` and decodes its reply. `WATCH`, `UNWATCH`, `MULTI`, `EXEC` and `DISCARD`
+    /// run here; commands that would stop one reply per request (`SUBSCRIBE`, `MONITOR`,
+    /// `CLIENT REPLY`) are refused with `.configuration`.
+    public func execute<Command: GlideCommand>(_ command: Command) async throws(GlideError) -> Command.Response {
+        if let refusal = Command.multiplexingRefusal, !Self.allowed.contains(Command.name) {
+            throw GlideError(.configuration, refusal)
+        }
+        let token = try await send(replies: 1, collects: false, blocking: command.blockingTimeout) { command.encode(into: &$0) }.token
+        if token.type.isError { throw GlideError.server(token, address: connection.address) }
+        do {
+            return try command.decodeResponse(token)
+        } catch {
+            throw ClientChecks.unexpectedReply(Command.name, error, address: connection.address)
+        }
+    }
+
+    /// Sends any command, given as its arguments, and returns the reply as sent.
+    public func customCommand(_ arguments: [String]) async throws(GlideError) -> RESPValue {
+        let bytes = arguments.map { Bytes($0) }
+        guard !bytes.isEmpty else { throw GlideError(.configuration, "a command needs a name") }
+        if let refusal = CommandTable.multiplexingRefusal(for: Array(bytes.prefix(2))),
+           !Self.allowed.contains(CommandTable.metadata(for: bytes)?.name ?? "") {
+            throw GlideError(.configuration, refusal)
+        }
+        let token = try await send(replies: 1, collects: false, blocking: CommandTable.blockingTimeout(for: bytes)) {
+            $0.writeRESPCommand(bytes)
+        }.token
+        if token.type.isError { throw GlideError.server(token, address: connection.address) }
+        return RESPValue(token)
+    }
+
+    /// Runs `batch` on this connection, as the client's `exec` does. An atomic batch honours the
+    /// connection's `WATCH`: `nil` when a watched key changed.
+    public func exec(_ batch: Batch, raiseOnError: Bool = true) async throws(GlideError) -> BatchResults? {
+        let contents = batch.contents
+        if let refused = contents.refused { throw refused }
+        guard contents.count > 0 else { return BatchResults(entries: []) }
+        let request = contents.request(atomic: batch.isAtomic)
+        let reply = try await send(replies: request.replies, collects: request.collects, blocking: nil, encode: request.encode)
+        guard let entries = try contents.entries(of: reply, atomic: batch.isAtomic) else { return nil }
+        let results = BatchResults(entries: entries)
+        if raiseOnError, let failure = results.firstFailure { throw failure }
+        return results
+    }
+
+    /// Commands refused on a shared connection that belong here.
+    static let allowed: Set<String> = ["WATCH", "UNWATCH", "MULTI", "EXEC", "DISCARD"]
+
+    private func send(replies: Int, collects: Bool, blocking: Duration?,
+                      encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> ConnectionReply {
+        let deadline = blocking.map { $0 == .zero ? .distantFuture : loop.now() + $0 + requestTimeout } ?? loop.now() + requestTimeout
+        switch await connection.send(deadline: deadline, replies: replies, blocking: blocking != nil, collectsReplies: collects,
+                                     encode: encode) {
+        case .success(let reply): return reply
+        case .failure(let error): throw error
+        }
+    }
+}
+
+extension ClientCore where Loop == EpollEventLoop, Connector == SocketConnector {
+    /// Opens a dedicated connection to `address`, lends it to `body` and closes it after, whatever
+    /// `body` does.
+    func withDedicatedConnection<Result>(to address: NodeAddress,
+                                         _ body: (DedicatedConnection) async throws -> Result) async throws -> Result {
+        let connection = makeUnsupervisedConnection(address, policy: .neverReconnects)
+        if case .failure(let error) = await connection.connect() {
+            connection.close()
+            throw error
+        }
+        defer { connection.close() }
+        return try await body(DedicatedConnection(connection: connection, loop: loop, requestTimeout: options.requestTimeout))
+    }
+}
+
+extension GlideClient {
+    /// Lends `body` a connection of its own to the primary, for `WATCH`, `MULTI`/`EXEC` by hand
+    /// and other connection-state commands, and closes it when `body` returns or throws.
+    /// Connecting fails as `create` does (`.connectionFailed`, `.authenticationFailed`, …).
+    public func withDedicatedConnection<Result>(_ body: (DedicatedConnection) async throws -> Result) async throws -> Result {
+        try await core.withDedicatedConnection(to: routing.primary.connector.address, body)
+    }
+}
+
+extension GlideClusterClient {
+    /// Lends `body` a connection of its own to the primary serving `key`'s slot, for `WATCH`,
+    /// `MULTI`/`EXEC` by hand and other connection-state commands on keys of that slot, and
+    /// closes it when `body` returns or throws. The slot moving meanwhile makes its commands
+    /// fail with `MOVED`: the connection doesn't follow.
+    public func withDedicatedConnection<Result>(forKey key: some BulkStringConvertible,
+                                                _ body: (DedicatedConnection) async throws -> Result) async throws -> Result {
+        let slot = BulkString(key).withUnsafeBytes { HashSlot.slot(of: $0) }
+        guard let address = nodes.connection(forSlot: slot, replica: false)?.connector.address else {
+            throw GlideError(.routing, "no primary serves slot \(slot) now")
+        }
+        return try await core.withDedicatedConnection(to: address, body)
+    }
+}
