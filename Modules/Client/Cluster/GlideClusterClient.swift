@@ -153,7 +153,7 @@ public final class GlideClusterClient: Sendable {
     /// `SCAN` continues a cursor that only the node that gave it understands.
     @usableFromInline
     static var scanRefusal: GlideError {
-        GlideError(.routing, "SCAN iterates one node's keys; give it a route (.byAddress or .slotID) to scan that node")
+        GlideError(.routing, "SCAN iterates one node's keys: use scan(_:match:count:type:) with a ClusterScanCursor for the whole cluster, or give it a route (.byAddress or .slotID) to scan one node")
     }
 
     /// When a request must be answered by (see `ClientCore.deadline`).
