@@ -88,6 +88,40 @@ import Testing
         await client.close()
     }
 
+    @Test func aLostConnectionFailsItsCommandsUnlessTheStrategyRetriesThem() async throws {
+        let cluster = try await SharedCluster.valkey()
+        let name = "batch-\(Int.random(in: 0..<1_000_000))"
+        let client = try await cluster.client { $0.clientName = name }
+        let tag = "{\(SharedServer.uniqueKey())}"
+        let node = try await cluster.primary(forSlot: HashSlot.of(tag))
+        for retry in [false, true] {
+            var batch = ClusterBatch(isAtomic: false)
+            let first = batch.add(INCR("\(tag):count"))
+            let blocked = batch.add(BLPOP(["\(tag):empty"], timeout: 0.5))
+            let options = ClusterBatchOptions(timeout: .seconds(5), retryStrategy: BatchRetryStrategy(retryConnectionError: retry))
+            let running = Task { try await client.exec(batch, raiseOnError: false, options: options) }
+            // Once the server holds our connection in BLPOP, the pipeline is sent: kill that connection.
+            @Sendable func blockedID() async throws -> String? {
+                let clients = try await cluster.command(node, ["CLIENT", "LIST"]).stringValue ?? ""
+                return clients.split(separator: "\n").first { $0.contains("name=\(name) ") && $0.contains("cmd=blpop") }?
+                    .split(separator: " ").first?.dropFirst(3).description
+            }
+            try await cluster.waitUntil("the pipeline blocks on the server", timeout: .seconds(10)) { try await blockedID() != nil }
+            _ = try await cluster.command(node, ["CLIENT", "KILL", "ID", try #require(try await blockedID())])
+            let results = try #require(try await running.value)
+            if retry {
+                // Sent again, one by one: the INCR may have run twice (it ran before the loss).
+                #expect(try results[first] >= 1)
+                #expect(try results[blocked] == .null)
+            } else {
+                let error = #expect(throws: GlideError.self) { try results[first] }
+                #expect(error?.code == .connectionClosed)
+                #expect(throws: GlideError.self) { try results[blocked] }
+            }
+        }
+        await client.close()
+    }
+
     @Test func commandsFollowAskAndMovedDuringAMigration() async throws {
         let cluster = try await Self.cluster.value
         let client = try await cluster.client()
