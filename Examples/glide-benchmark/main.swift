@@ -202,15 +202,15 @@ func batchOperation(_ test: String, size: Int, atomic: Bool, standalone: GlideCl
     -> (name: String, body: @Sendable (Int) async throws -> Void)? {
     guard ["get", "set", "mixed", "incr", "ping"].contains(test) else { return nil }
     let count = keys.count
-    @Sendable func fill<B: BatchBuilding>(_ batch: inout B, request: Int) {
+    @Sendable func fill<Kind>(_ batch: inout CommandBatch<Kind>, request: Int) {
         for index in 0..<size {
             let key = keys[(request &* size &+ index) % count]
             switch test {
-            case "get": batch.append(GET(key))
-            case "set": batch.append(SET(key, value))
-            case "mixed": if index & 1 == 0 { batch.append(SET(key, value)) } else { batch.append(GET(key)) }
-            case "incr": batch.append(INCR(counter))
-            default: batch.append(PING())
+            case "get": batch.add(GET(key))
+            case "set": batch.add(SET(key, value))
+            case "mixed": if index & 1 == 0 { batch.add(SET(key, value)) } else { batch.add(GET(key)) }
+            case "incr": batch.add(INCR(counter))
+            default: batch.add(PING())
             }
         }
     }
@@ -228,19 +228,6 @@ func batchOperation(_ test: String, size: Int, atomic: Bool, standalone: GlideCl
         fill(&batch, request: request)
         _ = try await standalone.exec(batch)
     })
-}
-
-/// What both batch types share, for `batchOperation`.
-protocol BatchBuilding {
-    mutating func append<Command: GlideCommand>(_ command: Command)
-}
-
-extension Batch: BatchBuilding {
-    mutating func append<Command: GlideCommand>(_ command: Command) { add(command) }
-}
-
-extension ClusterBatch: BatchBuilding {
-    mutating func append<Command: GlideCommand>(_ command: Command) { add(command) }
 }
 
 let address = NodeAddress(host: options.host, port: options.port)

@@ -109,7 +109,10 @@ import Testing
     }
 
     @Test func closedPortIsATypedConnectionFailure() async throws {
-        let port = try FreePort.find()
+        // Held refusing for the whole test: a port merely found free could be taken meanwhile by a
+        // server another test starts.
+        let refusing = try FreePort.refusing()
+        let port = refusing.port
         let started = ContinuousClock.now
         let error = await #expect(throws: GlideError.self) {
             try await GlideClient.create(GlideClientConfiguration(addresses: [NodeAddress(host: "127.0.0.1", port: port)]))
@@ -118,6 +121,7 @@ import Testing
         #expect(error?.transportError?.errno == .connectionRefused)
         #expect(error?.description.contains("127.0.0.1:\(port)") == true)
         #expect(ContinuousClock.now - started < TestTiming.bound(.seconds(1)))
+        withExtendedLifetime(refusing) {}
     }
 
     @Test func unresponsiveAddressTimesOutWithinTheConnectionTimeout() async throws {

@@ -19,6 +19,27 @@ public enum FreePort {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// A loopback port that refuses connections for as long as the returned value lives: a
+    /// socket bound to it that never listens. Unlike a port `find()` reports free, no server
+    /// another test starts meanwhile can take it (binding it fails with `EADDRINUSE`).
+    public static func refusing() throws -> RefusingPort {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
+        var address = loopback(port: 0)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else {
+            close(descriptor)
+            throw POSIXError(.EADDRINUSE)
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return RefusingPort(descriptor: descriptor, port: Int(UInt16(bigEndian: address.sin_port)))
+    }
+
     /// Whether something accepts TCP connections on `127.0.0.1:port`.
     public static func accepts(port: Int) -> Bool {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -129,4 +150,19 @@ public final class SilentListener: @unchecked Sendable {
     public func close() {
         Foundation.close(listener)
     }
+}
+
+/// A loopback port held by a bound, never-listening socket: connecting to it is refused. The
+/// socket closes when this is freed.
+public final class RefusingPort: Sendable {
+    /// The port.
+    public let port: Int
+    private let descriptor: Int32
+
+    init(descriptor: Int32, port: Int) {
+        self.descriptor = descriptor
+        self.port = port
+    }
+
+    deinit { close(descriptor) }
 }

@@ -221,11 +221,13 @@ import Testing
             try await GlideClusterClient.create(GlideClusterClientConfiguration(addresses: [standalone.address]))
         }
         #expect(notCluster?.code == .configuration)
-        let port = try FreePort.find()
+        let refusing = try FreePort.refusing()
+        let port = refusing.port
         let unreachable = await #expect(throws: GlideError.self) {
             try await GlideClusterClient.create(GlideClusterClientConfiguration(addresses: [NodeAddress(host: "127.0.0.1", port: port)]))
         }
         #expect(unreachable?.code == .connectionFailed)
+        withExtendedLifetime(refusing) {}
         let invalid = await #expect(throws: GlideError.self) {
             try await GlideClusterClient.create(GlideClusterClientConfiguration(addresses: []))
         }
