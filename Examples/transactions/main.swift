@@ -1,5 +1,6 @@
 // Batches and scripts: a bulk load as one pipeline, a transfer between two accounts as one
-// transaction, and a rate limiter as a Lua script run by its digest.
+// transaction, an optimistic update with WATCH on a dedicated connection, and a rate limiter as a
+// Lua script run by its digest.
 // Usage: transactions [host] [port]
 import Glide
 
@@ -23,6 +24,17 @@ let ada = transfer.add(DECRBY("account:ada", decrement: 30))
 let grace = transfer.add(INCRBY("account:grace", increment: 30))
 let moved = try await client.exec(transfer)!
 print("after the transfer: ada \(try moved[ada]), grace \(try moved[grace])")
+
+// WATCH on a dedicated connection: the debit commits only if nobody changed the balance since it
+// was read. (On the shared connection WATCH is refused: another caller's EXEC would end it.)
+let committed = try await client.withDedicatedConnection { connection in
+    try await connection.watch(["account:ada"])
+    let balance = Int(try await connection.get("account:ada") ?? "0") ?? 0
+    var debit = Batch(isAtomic: true)
+    debit.add(SET("account:ada", String(balance - 5)))
+    return try await connection.exec(debit) != nil
+}
+print("optimistic debit \(committed ? "committed" : "aborted: the balance changed"); ada now has \(try await client.get("account:ada") ?? "?")")
 
 // A failing command inside a pipeline: its error stays in its slot, the others ran.
 var mixed = Batch(isAtomic: false)

@@ -86,15 +86,15 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
     }
 
     /// When a request must be answered by (see `ClientCore.deadline`).
-    func deadline(blockingTimeout: Duration?) -> Deadline {
-        core.deadline(blockingTimeout: blockingTimeout)
+    func deadline(blockingTimeout: Duration?, timeout: Duration? = nil) -> Deadline {
+        core.deadline(blockingTimeout: blockingTimeout, timeout: timeout)
     }
 
     // MARK: Commands given as arguments
 
     /// Sends any command, given as its arguments, where its keys and policies say (or `route`),
     /// and returns the reply, or each node's (`GlideClusterClient.customCommand`).
-    func customCommand(_ arguments: [Bytes], route: Route?) async throws(GlideError) -> ClusterValue<RESPValue> {
+    func customCommand(_ arguments: [Bytes], route: Route?, timeout: Duration? = nil) async throws(GlideError) -> ClusterValue<RESPValue> {
         try ClientChecks.checkCustomCommand(arguments)
         let metadata = CommandTable.metadata(for: arguments)
         let name = metadata?.name ?? arguments[0].string.uppercased()
@@ -111,7 +111,7 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
             decision = Router.decide(name: name, routing: routing, keySlots: Router.keySlots(of: arguments, metadata: metadata))
         }
         let blocking = CommandTable.blockingTimeout(for: arguments)
-        let replies = try await send(decision, name: name, readOnly: routing.isReadOnly, deadline: deadline(blockingTimeout: blocking),
+        let replies = try await send(decision, name: name, readOnly: routing.isReadOnly, deadline: deadline(blockingTimeout: blocking, timeout: timeout),
                                      explicitRoute: route != nil, encode: { $0.writeRESPCommand(arguments) }, arguments: { arguments })
         switch replies {
         case .single(let token):

@@ -23,10 +23,11 @@ extension GlideClusterClient {
     /// transaction with that command's error; when a command fails while running,
     /// `raiseOnError` throws its error, otherwise the error is in the results. A transaction
     /// that meets `MOVED` or `ASK` never ran, and is sent again where the redirection says.
-    public func exec(_ transaction: ClusterTransaction, route: Route? = nil, raiseOnError: Bool = true) async throws(GlideError) -> [RESPValue]? {
+    public func exec(_ transaction: ClusterTransaction, route: Route? = nil, raiseOnError: Bool = true, timeout: Duration? = nil)
+        async throws(GlideError) -> [RESPValue]? {
         var batch = ClusterBatch(isAtomic: true)
         batch.contents = transaction.snapshot()
-        return try await exec(batch, raiseOnError: raiseOnError, options: ClusterBatchOptions(route: route))?.values
+        return try await exec(batch, raiseOnError: raiseOnError, options: ClusterBatchOptions(timeout: timeout, route: route))?.values
     }
 
     /// Runs `batch` and returns one result per command, in the order they were added.

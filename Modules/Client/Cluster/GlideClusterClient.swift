@@ -76,12 +76,19 @@ public final class GlideClusterClient: Sendable {
     /// anything is sent; `execute(_:route:)` returns them by node.
     @inlinable
     public func execute<Command: GlideCommand>(_ command: Command) async throws(GlideError) -> Command.Response {
+        try await execute(command, timeout: nil)
+    }
+
+    /// `execute(_:)` with `timeout` in place of the configuration's `requestTimeout`, for this
+    /// call only (a blocking command's own timeout still comes first).
+    @inlinable
+    public func execute<Command: GlideCommand>(_ command: Command, timeout: Duration?) async throws(GlideError) -> Command.Response {
         // Inlinable so the key visit, the routing constants and the decode are specialised for
         // the command; a request to one slot then takes the lock once and allocates nothing.
         if let refusal = Command.multiplexingRefusal { throw GlideError(.configuration, refusal) }
         if command.selectedDatabase != nil { throw Self.selectRefusal }
         let decision = Router.decide(name: Command.name, routing: Command.routing, keySlots: Router.keySlots(of: command))
-        let deadline = deadline(blockingTimeout: command.blockingTimeout)
+        let deadline = deadline(blockingTimeout: command.blockingTimeout, timeout: timeout)
         let token: RESPToken
         if case .slot(let slot, let replicaAllowed) = decision.target {
             token = try await send(toSlot: slot, replica: replicaAllowed && configuration.readFrom != .primary,
@@ -134,13 +141,16 @@ public final class GlideClusterClient: Sendable {
     /// ```swift
     /// let info = try await cluster.customCommand(["INFO", "server"], route: .allPrimaries)
     /// ```
-    public func customCommand(_ arguments: [String], route: Route? = nil) async throws(GlideError) -> ClusterValue<RESPValue> {
-        try await customCommand(arguments.map { Bytes($0) }, route: route)
+    public func customCommand(_ arguments: [String], route: Route? = nil, timeout: Duration? = nil) async throws(GlideError)
+        -> ClusterValue<RESPValue> {
+        try await customCommand(arguments.map { Bytes($0) }, route: route, timeout: timeout)
     }
 
-    /// Sends any command given as binary-safe arguments.
-    public func customCommand(_ arguments: [Bytes], route: Route? = nil) async throws(GlideError) -> ClusterValue<RESPValue> {
-        try await engine.customCommand(arguments, route: route)
+    /// Sends any command given as binary-safe arguments; `timeout` replaces `requestTimeout`
+    /// for this call.
+    public func customCommand(_ arguments: [Bytes], route: Route? = nil, timeout: Duration? = nil) async throws(GlideError)
+        -> ClusterValue<RESPValue> {
+        try await engine.customCommand(arguments, route: route, timeout: timeout)
     }
 
     /// `SELECT` would switch one node's shared connection, under every caller routed there.
@@ -158,8 +168,8 @@ public final class GlideClusterClient: Sendable {
 
     /// When a request must be answered by (see `ClientCore.deadline`).
     @usableFromInline
-    func deadline(blockingTimeout: Duration?) -> Deadline {
-        engine.deadline(blockingTimeout: blockingTimeout)
+    func deadline(blockingTimeout: Duration?, timeout: Duration? = nil) -> Deadline {
+        engine.deadline(blockingTimeout: blockingTimeout, timeout: timeout)
     }
 
     /// Sends a request for `slot` (see `ClusterEngine.send(toSlot:...)`): what `execute(_:)`

@@ -86,11 +86,12 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
 
     // MARK: Requests
 
-    /// When a request must be answered by, on the loop's clock: the request timeout, or for a
-    /// blocking command its own timeout plus half a second (zero: never).
-    func deadline(blockingTimeout: Duration?) -> Deadline {
-        guard let blocking = blockingTimeout else { return loop.now() + options.requestTimeout }
-        return blocking == .zero ? .distantFuture : loop.now() + blocking + .milliseconds(500)
+    /// When a request must be answered by, on the loop's clock: the request timeout (or this
+    /// call's `timeout`), or for a blocking command its own timeout plus half a second (or plus
+    /// `timeout`; zero: never).
+    func deadline(blockingTimeout: Duration?, timeout: Duration? = nil) -> Deadline {
+        guard let blocking = blockingTimeout else { return loop.now() + (timeout ?? options.requestTimeout) }
+        return blocking == .zero ? .distantFuture : loop.now() + blocking + (timeout ?? .milliseconds(500))
     }
 
     // MARK: Credentials

@@ -140,13 +140,19 @@ public final class GlideClient: Sendable {
     /// connection `.connectionClosed`, a cancelled task `.cancelled`.
     @inlinable
     public func execute<Command: GlideCommand>(_ command: Command) async throws(GlideError) -> Command.Response {
+        try await execute(command, timeout: nil)
+    }
+
+    /// `execute(_:)` with `timeout` in place of the configuration's `requestTimeout`, for this
+    /// call only (a blocking command's own timeout still comes first).
+    @inlinable
+    public func execute<Command: GlideCommand>(_ command: Command, timeout: Duration?) async throws(GlideError) -> Command.Response {
         // Inlinable so it is specialised for the command at the call site; the non-generic core
         // below does the sending, so no generic code runs unspecialised. The checks of the
         // connection effects are constants once specialised: free for every other command.
         if let refusal = Command.multiplexingRefusal { throw GlideError(.configuration, refusal) }
-        let token = try await send(Command.name, flags: Command.routing.flags, blockingTimeout: command.blockingTimeout) {
-            command.encode(into: &$0)
-        }
+        let token = try await send(Command.name, flags: Command.routing.flags, blockingTimeout: command.blockingTimeout,
+                                   timeout: timeout) { command.encode(into: &$0) }
         if let database = command.selectedDatabase { try await databaseSelected(database) }
         do {
             return try command.decodeResponse(token)
@@ -157,9 +163,9 @@ public final class GlideClient: Sendable {
 
     /// Sends one encoded request where its flags say and returns its reply, throwing server errors.
     @usableFromInline
-    func send(_ name: String, flags: CommandFlags, blockingTimeout: Duration?,
+    func send(_ name: String, flags: CommandFlags, blockingTimeout: Duration?, timeout: Duration? = nil,
               encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
-        let deadline = core.deadline(blockingTimeout: blockingTimeout)
+        let deadline = core.deadline(blockingTimeout: blockingTimeout, timeout: timeout)
         var first: (Connection, Result<ConnectionReply, GlideError>)?
         if let single {
             // The common case, one node: straight to its connection; only a failure takes the
@@ -206,17 +212,20 @@ public final class GlideClient: Sendable {
     ///
     /// Commands that would break the one-reply-per-request rule of the shared connection (the
     /// `SUBSCRIBE` family, `MONITOR`, `CLIENT REPLY OFF|SKIP`) are refused with `.configuration`.
-    public func customCommand(_ arguments: [String]) async throws(GlideError) -> RESPValue {
-        try await customCommand(arguments.map { Bytes($0) })
+    public func customCommand(_ arguments: [String], timeout: Duration? = nil) async throws(GlideError) -> RESPValue {
+        try await customCommand(arguments.map { Bytes($0) }, timeout: timeout)
     }
 
-    /// Sends any command given as binary-safe arguments.
-    public func customCommand(_ arguments: [Bytes]) async throws(GlideError) -> RESPValue {
+    /// Sends any command given as binary-safe arguments; `timeout` replaces `requestTimeout`
+    /// for this call.
+    public func customCommand(_ arguments: [Bytes], timeout: Duration? = nil) async throws(GlideError) -> RESPValue {
         try ClientChecks.checkCustomCommand(arguments)
         // A blocking command gets its own timeout, read from its arguments, as typed ones do.
         let metadata = CommandTable.metadata(for: arguments)
         let token = try await send(metadata?.name ?? arguments[0].string.uppercased(), flags: metadata?.flags ?? [],
-                                   blockingTimeout: CommandTable.blockingTimeout(for: arguments)) { $0.writeRESPCommand(arguments) }
+                                   blockingTimeout: CommandTable.blockingTimeout(for: arguments), timeout: timeout) {
+            $0.writeRESPCommand(arguments)
+        }
         if let database = ClientChecks.selectedDatabase(arguments) { try await databaseSelected(database) }
         return RESPValue(token)
     }

@@ -109,10 +109,11 @@ extension GlideClient {
     /// Returns `nil` when a key watched with `watch` changed before `EXEC`. A command the server
     /// refused to queue aborts the whole transaction with that command's error. When a command
     /// fails while running, `raiseOnError` throws its error; otherwise the error is in the results.
-    public func exec(_ transaction: Transaction, raiseOnError: Bool = true) async throws(GlideError) -> [RESPValue]? {
+    public func exec(_ transaction: Transaction, raiseOnError: Bool = true, timeout: Duration? = nil) async throws(GlideError)
+        -> [RESPValue]? {
         var batch = Batch(isAtomic: true)
         batch.contents = transaction.snapshot()
-        return try await exec(batch, raiseOnError: raiseOnError)?.values
+        return try await exec(batch, raiseOnError: raiseOnError, options: BatchOptions(timeout: timeout))?.values
     }
 }
 

@@ -25,6 +25,24 @@ import Testing
         await admin.close()
     }
 
+    @Test func aConnectionURLCarriesTheUserThePasswordAndTheDatabase() async throws {
+        let server = try await TestServer.startValkey()
+        defer { server.stop() }
+        let admin = try await server.client()
+        _ = try await admin.customCommand(["ACL", "SETUSER", "web", "on", ">p@ss:w/rd", "~*", "+@all"])
+        // The password's @, : and / are percent-encoded in the URL.
+        let url = "valkey://web:p%40ss%3Aw%2Frd@127.0.0.1:\(server.address.port)/3?client_name=from-url&protocol=resp2"
+        let client = try await GlideClient.create(try GlideClientConfiguration(url: url))
+        let info = try await client.customCommand(["CLIENT", "INFO"]).stringValue ?? ""
+        #expect(info.contains("user=web") && info.contains("db=3") && info.contains("name=from-url") && info.contains("resp=2"))
+        let wrong = await #expect(throws: GlideError.self) {
+            try await GlideClient.create(try GlideClientConfiguration(url: "valkey://web:nope@127.0.0.1:\(server.address.port)"))
+        }
+        #expect(wrong?.code == .authenticationFailed)
+        await client.close()
+        await admin.close()
+    }
+
     /// Pings until the connection that `CLIENT KILL` closed has been replaced (the first request
     /// may still meet the dead socket).
     func pingAfterKill(_ client: GlideClient) async throws -> String {

@@ -1,11 +1,16 @@
 import Glide
+@testable import GlideClient
+import GlideTransport
 import GlideTestSupport
 import Testing
 
 /// `Batch` on a standalone server: pipelines and transactions, typed results, errors both ways.
 @Suite struct BatchTests {
+    /// A loop of its own for the bulk pipeline, so its 2,001 commands don't delay other tests' replies.
+    static let loop = EpollEventLoop(name: "batch-tests")
+
     @Test func aPipelineOfAThousandCommandsComesBackInOrderWithTypedResults() async throws {
-        let client = try await SharedServer.valkey().client()
+        let client = try await SharedServer.valkey().client { $0.eventLoop = Self.loop }
         let prefix = SharedServer.uniqueKey()
         var batch = Batch(isAtomic: false)
         for index in 0..<1_000 { batch.add(SET("\(prefix):\(index)", "v\(index)")) }
@@ -81,6 +86,23 @@ import Testing
         #expect(try await client.exec(Batch(isAtomic: false))?.count == 0)
         #expect(try await client.ping() == "PONG")
         await client.close()
+    }
+
+    @Test func aPerRequestTimeoutReplacesTheRequestTimeoutBothWays() async throws {
+        let server = try await TestServer.startValkey()
+        defer { server.stop() }
+        let client = try await server.client()          // requestTimeout 250 ms
+        let admin = try await server.client()
+        let key = SharedServer.uniqueKey()
+        // Writes wait 800 ms on the server.
+        _ = try await admin.customCommand(["CLIENT", "PAUSE", "800", "WRITE"])
+        let short = await #expect(throws: GlideError.self) { try await client.customCommand(["SET", key, "1"], timeout: .milliseconds(100)) }
+        #expect(short?.code == .timeout)
+        // Longer than the client's 250 ms: it waits the pause out.
+        #expect(try await client.execute(SET(key, "2"), timeout: .seconds(5)) == .simpleString("OK"))
+        #expect(try await client.get(key) == "2", "the timed-out SET ran first, in order, and this one after it")
+        await client.close()
+        await admin.close()
     }
 
     @Test func aBatchTimeoutOverridesTheRequestTimeoutAndLeavesTheClientUsable() async throws {

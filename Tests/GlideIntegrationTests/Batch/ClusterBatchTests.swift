@@ -1,4 +1,6 @@
 import Glide
+@testable import GlideClient
+import GlideTransport
 import GlideTestSupport
 import Testing
 
@@ -7,10 +9,12 @@ import Testing
 @Suite(.serialized) struct ClusterBatchTests {
     /// A cluster of its own: its slots move.
     static let cluster = Task { try await TestCluster.start(primaries: 3, replicasPerPrimary: 0) }
+    /// A loop of its own for the bulk batch, so its 1,201 commands don't delay other tests' replies.
+    static let loop = EpollEventLoop(name: "cluster-batch-tests")
 
     @Test func aNonAtomicBatchIsSplitByNodeAndComesBackInOrder() async throws {
         let cluster = try await SharedCluster.valkey()
-        let client = try await cluster.client()
+        let client = try await cluster.client { $0.eventLoop = Self.loop }
         let prefix = SharedServer.uniqueKey()
         var batch = ClusterBatch(isAtomic: false)
         let keys = (0..<600).map { "\(prefix):\($0)" }
@@ -51,6 +55,33 @@ import Testing
         var multi = ClusterBatch(isAtomic: false)
         multi.add(DBSIZE())
         #expect(await #expect(throws: GlideError.self) { try await client.exec(multi) }?.code == .routing)
+        await client.close()
+    }
+
+    @Test func aRoutedBatchGoesToOneNodeAndItsCommandsFollowMoved() async throws {
+        let cluster = try await SharedCluster.valkey()
+        let client = try await cluster.client()
+        let prefix = SharedServer.uniqueKey()
+        let keys = (0..<30).map { "\(prefix):\($0)" }
+        let node = try await cluster.primary(forSlot: HashSlot.of(keys[0]))
+        var batch = ClusterBatch(isAtomic: false)
+        let writes = keys.map { batch.add(SET($0, $0)) }
+        let route = Route.byAddress(host: node.address.host, port: node.address.port)
+        @Sendable func moved() async throws -> Int {
+            let stats = try await cluster.command(node, ["INFO", "errorstats"]).stringValue ?? ""
+            let line = stats.split(separator: "\r\n").first { $0.hasPrefix("errorstat_MOVED:") }
+            return line.flatMap { Int($0.split(separator: "=").last ?? "") } ?? 0
+        }
+        let map = SlotMap(try await cluster.topology(from: node))
+        let owned = keys.filter { map.primary(forSlot: HashSlot.of($0)) == node.address }.count
+        let before = try await moved()
+        let results = try #require(try await client.exec(batch, options: ClusterBatchOptions(route: route)))
+        // All 30 went to the routed node first; those it doesn't serve came back MOVED and were
+        // written where they belong.
+        let after = try await moved()
+        #expect(owned < 30 && after - before >= 30 - owned)
+        for write in writes { #expect(try results[write] == .simpleString("OK")) }
+        for key in keys { #expect(try await client.get(key) == key) }
         await client.close()
     }
 
@@ -119,6 +150,19 @@ import Testing
                 #expect(throws: GlideError.self) { try results[blocked] }
             }
         }
+        await client.close()
+    }
+
+    @Test func aPerRequestTimeoutReplacesTheRequestTimeoutOnACluster() async throws {
+        let cluster = try await Self.cluster.value
+        let client = try await cluster.client()         // requestTimeout 250 ms
+        let key = SharedServer.uniqueKey()
+        let node = try await cluster.primary(forSlot: HashSlot.of(key))
+        _ = try await cluster.command(node, ["CLIENT", "PAUSE", "800", "WRITE"])
+        let short = await #expect(throws: GlideError.self) { try await client.customCommand(["SET", key, "1"], timeout: .milliseconds(100)) }
+        #expect(short?.code == .timeout)
+        #expect(try await client.execute(SET(key, "2"), timeout: .seconds(5)) == .simpleString("OK"))
+        #expect(try await client.get(key) == "2")
         await client.close()
     }
 

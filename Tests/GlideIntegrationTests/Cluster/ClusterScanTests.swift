@@ -1,12 +1,16 @@
 import Foundation
 @testable import GlideClient
 import GlideTopology
+import GlideTransport
 import GlideTestSupport
 import Testing
 
 /// A SCAN over a whole cluster of its own while slots move (10,000 keys) and a primary fails.
 @Suite(.serialized) struct ClusterScanTests {
     static let cluster = Task { try await TestCluster.start(primaries: 3, replicasPerPrimary: 1, nodeTimeout: 1000) }
+    /// A loop of its own: these bulk writes and scans would otherwise delay the replies of every
+    /// other test's client on the shared loop.
+    static let loop = EpollEventLoop(name: "cluster-scan-tests")
 
     /// Writes `count` keys under `prefix`, replicated before returning.
     static func keys(_ count: Int, prefix: String, on client: GlideClusterClient) async throws -> Set<String> {
@@ -37,7 +41,10 @@ import Testing
 
     @Test func everyKeyIsReturnedAndTheFiltersApply() async throws {
         let cluster = try await Self.cluster.value
-        let client = try await cluster.client { $0.requestTimeout = .seconds(2) }
+        let client = try await cluster.client {
+            $0.requestTimeout = .seconds(2)
+            $0.eventLoop = Self.loop
+        }
         let prefix = SharedServer.uniqueKey()
         let written = try await Self.keys(2_000, prefix: prefix, on: client)
         for index in 0..<50 { try await client.hset("\(prefix):h\(index)", ["f": "v"]) }
@@ -52,7 +59,10 @@ import Testing
 
     @Test func aReshardDuringTheScanLosesNoKey() async throws {
         let cluster = try await Self.cluster.value
-        let client = try await cluster.client { $0.requestTimeout = .seconds(2) }
+        let client = try await cluster.client {
+            $0.requestTimeout = .seconds(2)
+            $0.eventLoop = Self.loop
+        }
         let prefix = SharedServer.uniqueKey()
         let written = try await Self.keys(10_000, prefix: prefix, on: client)
         // The scan visits primaries in the order of their lowest slot.
@@ -83,7 +93,10 @@ import Testing
 
     @Test func aPrimaryKilledDuringTheScanLosesNoKey() async throws {
         let cluster = try await Self.cluster.value
-        let client = try await cluster.client { $0.requestTimeout = .seconds(2) }
+        let client = try await cluster.client {
+            $0.requestTimeout = .seconds(2)
+            $0.eventLoop = Self.loop
+        }
         let prefix = SharedServer.uniqueKey()
         let written = try await Self.keys(3_000, prefix: prefix, on: client)
         let victim = try await cluster.primaries()[2]
