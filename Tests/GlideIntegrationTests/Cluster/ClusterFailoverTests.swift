@@ -121,10 +121,13 @@ extension ClusterFailoverTests {
         let map = SlotMap(try await cluster.topology(from: replica))
         let key = try #require((0..<10_000).map { "retry:\($0)" }.first { map.primary(forSlot: HashSlot.of($0)) == victim.address })
         // No periodic check, and no request until the failover is over: the client's map still
-        // names the dead primary when the request starts.
+        // names the dead primary when the request starts. Each failed reconnection asks for a
+        // refresh, so after the first, immediate one the next waits a minute: otherwise one could
+        // land after the failover and update the map before the request (seen once).
         let client = try await cluster.client {
             $0.topologyRefresh.periodicInterval = nil
             $0.requestTimeout = .seconds(10)
+            $0.reconnectStrategy = BackoffStrategy(numberOfRetries: 1, factor: 60_000, jitterPercent: 0)
         }
         try await client.set(key, "kept")
         _ = try await client.execute(WAIT(numreplicas: 1, timeout: 2000), route: .slotKey(BulkString(key), .primary))
