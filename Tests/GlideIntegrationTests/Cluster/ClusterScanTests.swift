@@ -46,7 +46,7 @@ import Testing
     @Test func everyKeyIsReturnedAndTheFiltersApply() async throws {
         let cluster = try await Self.cluster.value
         let client = try await cluster.client {
-            $0.requestTimeout = .seconds(2)
+            $0.requestTimeout = .seconds(10)
             $0.eventLoop = Self.loop
         }
         let prefix = SharedServer.uniqueKey()
@@ -64,7 +64,7 @@ import Testing
     @Test func aReshardDuringTheScanLosesNoKey() async throws {
         let cluster = try await Self.cluster.value
         let client = try await cluster.client {
-            $0.requestTimeout = .seconds(2)
+            $0.requestTimeout = .seconds(10)
             $0.eventLoop = Self.loop
         }
         let prefix = SharedServer.uniqueKey()
@@ -98,7 +98,7 @@ import Testing
     @Test func aPrimaryKilledDuringTheScanLosesNoKey() async throws {
         let cluster = try await Self.cluster.value
         let client = try await cluster.client {
-            $0.requestTimeout = .seconds(2)
+            $0.requestTimeout = .seconds(10)
             $0.eventLoop = Self.loop
         }
         let prefix = SharedServer.uniqueKey()
