@@ -142,3 +142,12 @@ enum BatchTarget: Hashable, Sendable {
     case slot(UInt16)
     case anyPrimary
 }
+
+extension RESPCommandBuffer {
+    /// `MULTI`, `commands`, `EXEC`.
+    mutating func appendTransaction(_ commands: RESPCommandBuffer) {
+        writeRESPCommand("MULTI" as StaticString)
+        append(commands)
+        writeRESPCommand("EXEC" as StaticString)
+    }
+}

@@ -109,3 +109,12 @@ public struct BatchRetryStrategy: Sendable, Hashable {
         self.retryConnectionError = retryConnectionError
     }
 }
+
+extension BatchResults {
+    /// A pipeline's replies, in order.
+    static func entries(of reply: ConnectionReply) -> [Entry] {
+        var entries = (reply.earlier ?? []).map { Entry.reply($0) }
+        entries.append(.reply(reply.token))
+        return entries
+    }
+}

@@ -21,13 +21,12 @@ public final class DedicatedConnection: GlideCommandExecutor, Sendable {
     typealias Connection = NodeConnection<EpollEventLoop, SocketConnector>
 
     let connection: Connection
-    let loop: EpollEventLoop
-    let requestTimeout: Duration
+    /// The client's core, for its deadline rule.
+    let core: SocketCore
 
-    init(connection: Connection, loop: EpollEventLoop, requestTimeout: Duration) {
+    init(connection: Connection, core: SocketCore) {
         self.connection = connection
-        self.loop = loop
-        self.requestTimeout = requestTimeout
+        self.core = core
     }
 
     /// The node it is connected to.
@@ -83,8 +82,7 @@ public final class DedicatedConnection: GlideCommandExecutor, Sendable {
 
     private func send(replies: Int, collects: Bool, blocking: Duration?,
                       encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> ConnectionReply {
-        let deadline = blocking.map { $0 == .zero ? .distantFuture : loop.now() + $0 + requestTimeout } ?? loop.now() + requestTimeout
-        switch await connection.send(deadline: deadline, replies: replies, blocking: blocking != nil, collectsReplies: collects,
+        switch await connection.send(deadline: core.deadline(blockingTimeout: blocking), replies: replies, blocking: blocking != nil, collectsReplies: collects,
                                      encode: encode) {
         case .success(let reply): return reply
         case .failure(let error): throw error
@@ -103,7 +101,7 @@ extension ClientCore where Loop == EpollEventLoop, Connector == SocketConnector 
             throw error
         }
         defer { connection.close() }
-        return try await body(DedicatedConnection(connection: connection, loop: loop, requestTimeout: options.requestTimeout))
+        return try await body(DedicatedConnection(connection: connection, core: self))
     }
 }
 

@@ -23,6 +23,13 @@ protocol PubSubPlacement: Sendable {
     /// Whether a subscribed connection answers `CLIENT INFO` (a RESP2 one answers only the
     /// subscription commands and `PING`), for the periodic check of the server's counts.
     var answersClientInfo: Bool { get }
+    /// Called once before each plan: a chance to drop what belongs to nodes that left.
+    func willPlan()
+}
+
+extension PubSubPlacement {
+    /// Nothing to drop.
+    func willPlan() {}
 }
 
 /// What a subscription command's failure leads to.
@@ -83,10 +90,14 @@ struct ClusterPlacement<Loop: EventLoop, Connector: NodeConnector>: PubSubPlacem
     func owner(ofSlot slot: UInt16) -> Connection? { nodes.connection(forSlot: slot, replica: false).map(subscriber(for:)) }
     var answersClientInfo: Bool { !dedicated.isDedicated }
 
-    /// `shared`'s subscriber connection; nodes that left lose theirs first.
-    private func subscriber(for shared: Connection) -> Connection {
+    /// Retires the RESP2 subscriber connections of nodes that left.
+    func willPlan() {
         if dedicated.isDedicated { dedicated.prune { nodes.connection(to: $0.connector.address) === $0 } }
-        return dedicated.subscriber(for: shared)
+    }
+
+    /// `shared`'s subscriber connection.
+    private func subscriber(for shared: Connection) -> Connection {
+        dedicated.subscriber(for: shared)
     }
 
     func retry(after error: GlideError, from connection: Connection) -> PubSubRetry {

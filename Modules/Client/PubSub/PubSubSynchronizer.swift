@@ -241,6 +241,7 @@ actor PubSubSynchronizer<Placement: PubSubPlacement>: EventHandler {
         var failures: [PubSubKind: [String: GlideError]] = [:]
         var subscribed = false
         for _ in 0..<4 {
+            placement.willPlan()
             let homeTarget = currentHome().map(Subscriber.init)
             let placement = self.placement
             let steps = ledger.plan(

@@ -29,21 +29,3 @@ extension GlideClient {
         return results
     }
 }
-
-extension RESPCommandBuffer {
-    /// `MULTI`, `commands`, `EXEC`.
-    mutating func appendTransaction(_ commands: RESPCommandBuffer) {
-        writeRESPCommand("MULTI" as StaticString)
-        append(commands)
-        writeRESPCommand("EXEC" as StaticString)
-    }
-}
-
-extension BatchResults {
-    /// A pipeline's replies, in order.
-    static func entries(of reply: ConnectionReply) -> [Entry] {
-        var entries = (reply.earlier ?? []).map { Entry.reply($0) }
-        entries.append(.reply(reply.token))
-        return entries
-    }
-}
