@@ -7,24 +7,36 @@ public import Glide
 public final class TestReplicaSet: @unchecked Sendable {
     /// The servers, the primary first (as started; roles change with `promote`).
     public let servers: [TestServer]
-    private let admins = AdminConnections { $0.requestTimeout = TestTiming.bound(.seconds(10)) }
+    private let admins: AdminConnections
 
-    private init(servers: [TestServer]) {
+    private init(servers: [TestServer], credentials: ServerCredentials?) {
         self.servers = servers
+        admins = AdminConnections {
+            $0.requestTimeout = TestTiming.bound(.seconds(10))
+            $0.credentials = credentials
+        }
     }
 
     deinit { stop() }
 
     /// Starts a primary and `replicas` replicas of it, each with `arguments` (and the zone of
     /// `zones[index]`, the primary's first, when given), and waits until every replica is in sync.
-    public static func start(replicas: Int, zones: [String]? = nil, _ arguments: [String] = []) async throws -> TestReplicaSet {
+    /// With `password`, every server requires it (and the replicas use it to replicate).
+    /// With `tls`, the servers are Debian's redis-server listening and replicating with TLS only.
+    public static func start(replicas: Int, zones: [String]? = nil, password: String? = nil, tls: TestCertificates? = nil,
+                             _ extraArguments: [String] = []) async throws -> TestReplicaSet {
+        let arguments = extraArguments + (password.map { ["--requirepass", $0, "--masterauth", $0] } ?? [])
+        func start(_ arguments: [String]) async throws -> TestServer {
+            guard let tls else { return try await TestServer.startValkey(arguments) }
+            return try await TestServer.startRedisTLS(tls, arguments + ["--tls-replication", "yes"])
+        }
         func zone(_ index: Int) -> [String] { zones.map { ["--availability-zone", $0[index]] } ?? [] }
-        let primary = try await TestServer.startValkey(arguments + zone(0))
+        let primary = try await start(arguments + zone(0))
         var servers = [primary]
         for index in 0..<replicas {
-            servers.append(try await TestServer.startValkey(arguments + zone(index + 1) + ["--replicaof", "127.0.0.1 \(primary.port)"]))
+            servers.append(try await start(arguments + zone(index + 1) + ["--replicaof", "127.0.0.1 \(primary.port)"]))
         }
-        let set = TestReplicaSet(servers: servers)
+        let set = TestReplicaSet(servers: servers, credentials: password.map { ServerCredentials(password: $0) })
         for replica in servers.dropFirst() { try await set.waitUntilReplicating(replica, from: primary) }
         return set
     }

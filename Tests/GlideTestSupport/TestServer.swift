@@ -22,13 +22,17 @@ public final class TestServer: @unchecked Sendable {
 
     /// Whether the port speaks TLS only (redis-server with `--port 0 --tls-port`).
     public let usesTLS: Bool
+    /// For a sentinel, its configuration file's first contents (the sentinel rewrites the file).
+    let sentinelConfiguration: String?
 
-    private init(binary: String, port: Int, directory: URL, extraArguments: [String], usesTLS: Bool = false) {
+    private init(binary: String, port: Int, directory: URL, extraArguments: [String], usesTLS: Bool = false,
+                 sentinelConfiguration: String? = nil) {
         self.binary = binary
         self.port = port
         self.directory = directory
         self.extraArguments = extraArguments
         self.usesTLS = usesTLS
+        self.sentinelConfiguration = sentinelConfiguration
     }
 
     deinit { stop() }
@@ -64,8 +68,23 @@ public final class TestServer: @unchecked Sendable {
         return try await start(binary: ServerBinaries.redisServer(), arguments: tls + arguments, perAttempt: perAttempt, usesTLS: true)
     }
 
+    /// Starts `valkey-server --sentinel` with a configuration file holding `lines` (`sentinel
+    /// monitor …` and the like).
+    public static func startSentinel(_ lines: [String]) async throws -> TestServer {
+        try await start(binary: ServerBinaries.valkeyServer(), arguments: [], sentinelConfiguration: lines.joined(separator: "\n") + "\n")
+    }
+
+    /// Starts `redis-server --sentinel` (Debian's Redis 7, built with TLS) listening with TLS
+    /// only, presenting the test server certificate and reaching the nodes it monitors with TLS.
+    public static func startRedisTLSSentinel(_ certificates: TestCertificates, _ lines: [String]) async throws -> TestServer {
+        let tls = ["tls-cert-file \(certificates.serverCertificate)", "tls-key-file \(certificates.serverKey)",
+                   "tls-ca-cert-file \(certificates.caCertificate)", "tls-auth-clients no", "tls-replication yes"]
+        return try await start(binary: ServerBinaries.redisServer(), arguments: [], usesTLS: true,
+                               sentinelConfiguration: (tls + lines).joined(separator: "\n") + "\n")
+    }
+
     static func start(binary: String, arguments: [String], perAttempt: () throws -> [String] = { [] },
-                      usesTLS: Bool = false) async throws -> TestServer {
+                      usesTLS: Bool = false, sentinelConfiguration: String? = nil) async throws -> TestServer {
         var lastError: (any Error)?
         // A port found free can be taken before the server binds it; try another then.
         for _ in 0..<5 {
@@ -73,7 +92,8 @@ public final class TestServer: @unchecked Sendable {
                 .appendingPathComponent("glide-test-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let server = TestServer(binary: binary, port: try FreePort.find(), directory: directory,
-                                    extraArguments: arguments + (try perAttempt()), usesTLS: usesTLS)
+                                    extraArguments: arguments + (try perAttempt()), usesTLS: usesTLS,
+                                    sentinelConfiguration: sentinelConfiguration)
             do {
                 try await server.launch()
                 return server
@@ -94,7 +114,14 @@ public final class TestServer: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         let ports = usesTLS ? ["--port", "0", "--tls-port", String(port)] : ["--port", String(port)]
-        process.arguments = ports + ["--bind", "127.0.0.1", "--dir", directory.path,
+        var sentinel: [String] = []
+        if let sentinelConfiguration {
+            // The file comes first; a restarted sentinel keeps what it rewrote.
+            let file = directory.appendingPathComponent("sentinel.conf")
+            if !FileManager.default.fileExists(atPath: file.path) { try sentinelConfiguration.write(to: file, atomically: true, encoding: .utf8) }
+            sentinel = [file.path, "--sentinel"]
+        }
+        process.arguments = sentinel + ports + ["--bind", "127.0.0.1", "--dir", directory.path,
                              "--save", "", "--appendonly", "no", "--daemonize", "no",
                              "--logfile", directory.appendingPathComponent("server.log").path]
             + extraArguments.map { $0.replacingOccurrences(of: "{dir}", with: directory.path) }
@@ -120,10 +147,13 @@ public final class TestServer: @unchecked Sendable {
         throw ServerStartFailure("\(binary) did not accept connections on port \(port) within 10 s: \(log())")
     }
 
-    /// A TLS port can't be asked `INFO` in plain text: the server's own log says it listens, and
-    /// a server that could not bind its port would have exited.
+    /// A TLS port can't be asked `INFO` in plain text: the server's own log says it listens (a
+    /// Redis sentinel logs its first monitor instead), and a server that could not bind its port
+    /// would have exited.
     private func listensForTLS(_ process: Process) -> Bool {
-        log().contains("Ready to accept connections") && process.isRunning && FreePort.accepts(port: port)
+        let log = log()
+        let ready = log.contains("Ready to accept connections") || (sentinelConfiguration != nil && log.contains("+monitor master"))
+        return ready && process.isRunning && FreePort.accepts(port: port)
     }
 
     /// The server's log, for failure messages.

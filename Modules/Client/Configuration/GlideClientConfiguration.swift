@@ -5,8 +5,12 @@ import GlideTransport
 public struct GlideClientConfiguration: Sendable {
     /// The primary first, then its replicas. The client connects to all of them, learns their
     /// roles (`HELLO`, `ROLE`) and follows a failover to whichever becomes the primary; a
-    /// primary's other replicas are found on their own when reads go to replicas.
+    /// primary's other replicas are found on their own when reads go to replicas. Not read when
+    /// `sentinel` is set: the sentinels name the nodes.
     public var addresses: [NodeAddress]
+    /// Valkey Sentinel: the sentinels to ask for the primary and its replicas, and to follow
+    /// through failovers, in place of `addresses`. `nil`: the nodes are `addresses`.
+    public var sentinel: SentinelConfiguration?
     /// Whether to connect with TLS: verified against the system trust store unless
     /// `tlsConfiguration` says otherwise. A TLS failure never falls back to plain text.
     public var useTLS: Bool
@@ -70,9 +74,11 @@ public struct GlideClientConfiguration: Sendable {
         clientName: String? = nil,
         protocolVersion: ProtocolVersion = .resp3,
         inflightRequestsLimit: Int = 1000,
-        lazyConnect: Bool = false
+        lazyConnect: Bool = false,
+        sentinel: SentinelConfiguration? = nil
     ) {
         self.addresses = addresses
+        self.sentinel = sentinel
         self.useTLS = useTLS
         self.tlsConfiguration = tlsConfiguration
         self.credentials = credentials

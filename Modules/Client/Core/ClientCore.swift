@@ -72,6 +72,18 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
                    connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace, policy: policy)
     }
 
+    /// A connection to a sentinel, for questions and `+switch-master` notices: RESP3 (every
+    /// sentinel since Redis 6 speaks it, and notices then arrive as pushes beside replies), the
+    /// sentinels' own `credentials`, no database, the client's TLS. It never reconnects: its
+    /// owner moves to another sentinel instead, and must not miss that its subscription is gone.
+    func makeSentinelConnection(_ address: NodeAddress, credentials: ServerCredentials?,
+                                pushHandler: @escaping @Sendable (RESPToken, Connection) -> Void) -> Connection {
+        let handshake = HandshakeConfiguration(protocolVersion: .resp3, credentials: credentials, clientName: options.clientName, database: 0)
+        return Connection(loop: loop, connector: makeConnector(address), handshake: handshake, inflightLimit: 16,
+                          connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace,
+                          policy: .neverReconnects, pushHandler: pushHandler)
+    }
+
     private func handshake(readOnly: Bool) -> HandshakeConfiguration {
         HandshakeConfiguration(protocolVersion: options.protocolVersion, credentials: credentials.withLock { $0 },
                                clientName: options.clientName, database: options.databaseID, readOnly: readOnly)

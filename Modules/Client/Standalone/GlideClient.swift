@@ -26,12 +26,15 @@ public final class GlideClient: Sendable {
     /// The client's subscriptions and their messages.
     let pubsub: PubSubSynchronizer<StandalonePlacement<EpollEventLoop, SocketConnector>>
     let relay: PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>
+    /// Under Sentinel, what follows the sentinels; `nil` otherwise.
+    let sentinel: SentinelMonitor<EpollEventLoop, SocketConnector>?
 
     private init(configuration: GlideClientConfiguration, core: SocketCore,
-                 relay: PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>) {
+                 relay: PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>, sentinels: [NodeAddress]?) {
         self.configuration = configuration
         self.core = core
         self.relay = relay
+        self.sentinel = sentinels.map { Self.sentinelMonitor(configuration, core: core, order: $0) }
         let connections = configuration.addresses.map {
             core.makeConnection($0, waitsThroughFailedAttempts: true) { relay.receive($0, from: $1) }
         }
@@ -39,7 +42,9 @@ public final class GlideClient: Sendable {
         let routing = StandaloneRouting(connections: connections, topology: topology, readFrom: configuration.readFrom,
                                         clientAZ: configuration.clientAZ)
         self.routing = routing
-        self.single = connections.count == 1 && configuration.readFrom == .primary && !configuration.readOnly ? connections[0] : nil
+        // Under Sentinel the primary may move to a node not known yet: every request is routed.
+        self.single = connections.count == 1 && configuration.readFrom == .primary && !configuration.readOnly
+            && sentinel == nil ? connections[0] : nil
         self.pubsub = PubSubSynchronizer(
             loop: core.loop, inbox: relay.inbox, placement: StandalonePlacement(routing: routing, dedicated: Self.subscribers(core, relay)),
             requestTimeout: configuration.requestTimeout, checkInterval: configuration.pubsub.map(\.checkInterval) ?? .seconds(3))
@@ -56,6 +61,7 @@ public final class GlideClient: Sendable {
     }
 
     deinit {
+        sentinel?.closeWithoutWaiting()
         pubsub.closeWithoutWaiting()
         core.closeWithoutWaiting()
     }
@@ -67,16 +73,32 @@ public final class GlideClient: Sendable {
     /// (refused, unreachable, timed out), `.tls`, or `.authenticationFailed`. A definitive failure
     /// of any node (credentials, TLS) is thrown too. With `lazyConnect`, returns at once and
     /// the first request connects.
+    ///
+    /// With `sentinel` set, the sentinels are asked for the nodes first, even with `lazyConnect`:
+    /// `.configuration` when none monitors a primary of that name, `.connectionFailed` when none
+    /// can be reached.
     public static func create(_ configuration: GlideClientConfiguration) async throws(GlideError) -> GlideClient {
         let options = configuration.options
         try ClientSetup.validate(options)
+        if let sentinel = configuration.sentinel { try SentinelSetup.validate(sentinel, options: options) }
         if let pubsub = configuration.pubsub {
             try PubSubSetup.validate(pubsub, sharded: false)
         }
         let relay = PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>(inbox: PubSubInbox(configuration.pubsub))
         let core = SocketCore(options: options, tls: try ClientSetup.tlsContext(options), listener: { relay.connectionChanged($0, $1) })
-        let client = GlideClient(configuration: configuration, core: core, relay: relay)
+        var resolved = configuration
+        var sentinels: [NodeAddress]?
+        if configuration.sentinel != nil {
+            do {
+                (resolved, sentinels) = try await resolveSentinel(configuration, core: core)
+            } catch {
+                await core.close()
+                throw error
+            }
+        }
+        let client = GlideClient(configuration: resolved, core: core, relay: relay, sentinels: sentinels)
         await client.followRoles()
+        await client.startSentinel()
         do {
             if !configuration.lazyConnect { try await client.connectAll() }
             try await client.subscribeConfigured()
@@ -90,13 +112,17 @@ public final class GlideClient: Sendable {
     /// Hands the supervisor the nodes to follow, and starts its checks.
     private func followRoles() async {
         let core = self.core
+        weak let monitor = sentinel
+        var primaryLost: (@Sendable () -> Void)?
+        if sentinel != nil { primaryLost = { monitor?.askAgain() } }
         let following = RoleFollowing(
             topology: routing.table.withLock { $0.topology }, connections: routing.all, routing: routing,
             discoversReplicas: configuration.readFrom != .primary || configuration.readOnly,
             makeConnection: { [weak core, relay] address in
                 // The relay holds the synchronizer weakly: a connection never keeps it alive.
                 core?.makeConnection(address, waitsThroughFailedAttempts: true) { relay.receive($0, from: $1) }
-            })
+            },
+            primaryLost: primaryLost)
         await core.supervisor.followRoles(following)
         await core.supervisor.start()
     }
@@ -244,6 +270,7 @@ public final class GlideClient: Sendable {
     /// Closes every connection and ends every background task and timer. Requests in flight
     /// fail with `.clientClosed`; so do later ones.
     public func close() async {
+        await sentinel?.close()
         await pubsub.close()
         await core.close()
     }

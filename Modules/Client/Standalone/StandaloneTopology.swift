@@ -7,7 +7,10 @@ import GlideTransport
 /// Which node is the primary (`elect()`): among the reachable nodes that say they are primaries,
 /// the one most reachable replicas say they replicate from; on a tie the current primary stays,
 /// else the first configured. When no reachable node says it is a primary (the primary is down
-/// and nothing was promoted yet) the current one stays, and writes wait for it.
+/// and nothing was promoted yet) the current one stays, and writes wait for it. Under Sentinel,
+/// the node the sentinels name (`declare(_:)`) is the primary unless it says it is a replica:
+/// during a failover both nodes may say they are primaries for a while, and only the sentinels
+/// know which one the old one will follow.
 struct StandaloneTopology: Hashable, Sendable {
     enum Role: Hashable, Sendable {
         case unknown
@@ -27,6 +30,8 @@ struct StandaloneTopology: Hashable, Sendable {
     private(set) var nodes: [Node]
     /// The node that takes writes.
     private(set) var primary = 0
+    /// The primary the sentinels name, under Sentinel.
+    private(set) var declared: NodeAddress?
 
     /// The configured nodes, the first taken for the primary until roles say otherwise.
     init(addresses: [NodeAddress]) {
@@ -44,6 +49,12 @@ struct StandaloneTopology: Hashable, Sendable {
         if let known = index(of: address) { return known }
         nodes.append(Node(address: address))
         return nodes.count - 1
+    }
+
+    /// The sentinels name `address` as the primary; returns its index (added if new).
+    mutating func declare(_ address: NodeAddress) -> Int {
+        declared = address
+        return add(address)
     }
 
     /// Node `index` connected; its handshake reported `role` (`master`, `replica`) and `zone`.
@@ -79,6 +90,12 @@ struct StandaloneTopology: Hashable, Sendable {
 
     /// Chooses the primary as the type's documentation says; returns whether it changed.
     mutating func elect() -> Bool {
+        if let declared, let named = index(of: declared), nodes[named].role != .replica {
+            // Reachable or not: a write waits for the named primary rather than reach the old
+            // one, where it would be lost when the sentinels make that one a replica.
+            defer { primary = named }
+            return named != primary
+        }
         let candidates = nodes.indices.filter { nodes[$0].reachable && nodes[$0].role == .primary }
         guard !candidates.isEmpty else { return false }
         func votes(_ candidate: Int) -> Int {

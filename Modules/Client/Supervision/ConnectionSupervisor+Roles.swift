@@ -14,6 +14,8 @@ struct RoleFollowing<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     /// Makes the connection of a node found through another, supervised by this supervisor; nil
     /// once the client is gone.
     let makeConnection: @Sendable (NodeAddress) -> Connection?
+    /// Told when the primary's connection is lost (under Sentinel: ask the sentinels again).
+    var primaryLost: (@Sendable () -> Void)? = nil
     /// The role check under way, which concurrent callers share.
     var check: Task<Void, Never>?
 
@@ -50,6 +52,7 @@ extension ConnectionSupervisor {
         reelect()
         if wasPrimary {
             checkRoles()
+            roles.primaryLost?()
         } else {
             connection.failUnsent(GlideErrorSummary(.connectionFailed, "not sent: \(connection.address) can't be reached"))
         }
@@ -89,24 +92,47 @@ extension ConnectionSupervisor {
             return reports
         }
         guard !closed, var roles else { return }
-        var added: [Connection] = []
+        var named: [NodeAddress] = []
         for (index, report) in reports {
             guard let report, index < roles.connections.count else { continue }
-            for address in roles.topology.roleReported(index, report) {
-                // A primary named by a replica is always followed; replicas only when read from.
-                if case .primary = report, !roles.discoversReplicas { continue }
-                guard let connection = roles.makeConnection(address) else { return }
-                _ = roles.topology.add(address)
-                roles.connections.append(connection)
-                added.append(connection)
+            // A primary named by a replica is always followed; replicas only when read from.
+            if case .primary = report, !roles.discoversReplicas {
+                _ = roles.topology.roleReported(index, report)
+                continue
             }
+            named += roles.topology.roleReported(index, report)
+        }
+        self.roles = roles
+        add(named)
+        reelect()
+    }
+
+    /// The sentinels name `report.primary` as the primary, with `report.replicas`: nodes not
+    /// known yet are connected, and the named primary takes writes unless it says it is a replica
+    /// (`StandaloneTopology.elect()`).
+    func primaryDeclared(_ report: SentinelReport) {
+        guard !closed, roles != nil else { return }
+        add([report.primary] + report.replicas)
+        _ = roles?.topology.declare(report.primary)
+        reelect()
+    }
+
+    /// Adds a node, its connection supervised and connecting now, for each of `addresses` not
+    /// known yet.
+    private func add(_ addresses: [NodeAddress]) {
+        guard var roles else { return }
+        var added: [Connection] = []
+        for address in addresses where roles.topology.index(of: address) == nil {
+            guard let connection = roles.makeConnection(address) else { return }
+            _ = roles.topology.add(address)
+            roles.connections.append(connection)
+            added.append(connection)
         }
         self.roles = roles
         for connection in added {
             supervise(connection, connecting: true)
             connection.connectNow()
         }
-        reelect()
     }
 
     /// A node's `ROLE`, or `nil` when it can't say (no reply, no permission).
