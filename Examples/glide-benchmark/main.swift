@@ -2,6 +2,7 @@
 //
 //   glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t tests] [-d size]
 //                   [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv]
+//                   [--cache [--cache-immediate]]
 //                   [-t failover --kill-pid PID --victim-port PORT] [-t pubsub]
 //
 // Every task shares one client, so `-c` is the number of concurrent callers multiplexed on one
@@ -14,6 +15,8 @@
 // per request (per batch with -P), and the process's CPU seconds per 100,000 commands.
 // `-t failover` (with `--cluster`) runs mixed GET/SET for 12 s and SIGKILLs the primary listening
 // on `--victim-port`, whose PID the caller started and passes, after 3 s (Failover.swift).
+// `--cache` reads through a client-side cache (`ClientSideCache`, 64 MiB, hits confirmed by a
+// shared PING); `--cache-immediate` answers hits from memory at once.
 // `-t pubsub` publishes -n messages of -d bytes from -c tasks of one client to one channel that a
 // second client subscribes to, and reports messages received per second (PubSub.swift).
 import Foundation
@@ -32,6 +35,7 @@ struct Options {
     var onLoop = false
     var memory = false
     var resp2 = false
+    var cache: ClientSideCache.Consistency?
     var cluster = false
     var keyspace = 0
     var tls = false
@@ -73,6 +77,8 @@ func parseOptions() -> Options {
         case "--on-loop": options.onLoop = true
         case "--memory": options.memory = true
         case "--resp2": options.resp2 = true
+        case "--cache": options.cache = options.cache ?? .confirmed
+        case "--cache-immediate": options.cache = .immediate
         case "--cluster": options.cluster = true
         case "-r": options.keyspace = number(flag)
         case "--tls": options.tls = true
@@ -81,7 +87,7 @@ func parseOptions() -> Options {
         case "--kill-pid": options.killPID = Int32(number(flag))
         case "--victim-port": options.victimPort = number(flag)
         default:
-            print("usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--memory] [--kill-pid PID --victim-port PORT]")
+            print("usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory] [--kill-pid PID --victim-port PORT]")
             exit(flag == "--help" ? 0 : 2)
         }
     }
@@ -239,13 +245,17 @@ var standalone: GlideClient?
 var cluster: GlideClusterClient?
 do {
     if options.cluster {
-        cluster = try await GlideClusterClient.create(GlideClusterClientConfiguration(
+        var configuration = GlideClusterClientConfiguration(
             addresses: [address], useTLS: options.tls, tlsConfiguration: tls, requestTimeout: .seconds(10), clientName: "glide-benchmark",
-            protocolVersion: options.resp2 ? .resp2 : .resp3, inflightRequestsLimit: max(1000, options.clients * 2)))
+            protocolVersion: options.resp2 ? .resp2 : .resp3, inflightRequestsLimit: max(1000, options.clients * 2))
+        configuration.clientSideCache = options.cache.map { ClientSideCache(maxBytes: 64 << 20, consistency: $0) }
+        cluster = try await GlideClusterClient.create(configuration)
     } else {
-        standalone = try await GlideClient.create(GlideClientConfiguration(
+        var configuration = GlideClientConfiguration(
             addresses: [address], useTLS: options.tls, tlsConfiguration: tls, requestTimeout: .seconds(10), clientName: "glide-benchmark",
-            protocolVersion: options.resp2 ? .resp2 : .resp3, inflightRequestsLimit: max(1000, options.clients * 2)))
+            protocolVersion: options.resp2 ? .resp2 : .resp3, inflightRequestsLimit: max(1000, options.clients * 2))
+        configuration.clientSideCache = options.cache.map { ClientSideCache(maxBytes: 64 << 20, consistency: $0) }
+        standalone = try await GlideClient.create(configuration)
     }
 } catch {
     print("cannot connect to \(options.host):\(options.port): \(error)")

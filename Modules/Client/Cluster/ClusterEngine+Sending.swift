@@ -22,9 +22,24 @@ extension ClusterEngine {
 
     /// Sends a request for `slot` and returns its reply, following redirections and retrying as
     /// `ClusterRequestStateMachine` decides, until `deadline`. Server errors that end the request throw.
-    func send(toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline,
+    ///
+    /// `name` is the command's, when the client-side cache may answer it.
+    func send(toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, name: String? = nil,
               encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
-        try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, replies: 1, encode: encode).token
+        if let cache = core.cache, let name, ClientSideCache.cachedCommands.contains(name) {
+            var encoded = RESPCommandBuffer()
+            encode(&encoded)
+            let request = encoded
+            if let key = CachedCommands.key(of: name, request: request) {
+                // The connection that reads is the one whose server tracks the key; a read that
+                // needs READONLY first, or a slot without a connection, takes the usual path.
+                let connection = replica && configuration.readFrom == .primary ? nil : nodes.connection(forSlot: slot, replica: replica)
+                return try await cache.read(request, key: key, through: connection, deadline: deadline) { () throws(GlideError) in
+                    try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, replies: 1) { $0.append(request) }.token
+                }
+            }
+        }
+        return try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, replies: 1, encode: encode).token
     }
 
     /// `send(toSlot:replica:readOnly:deadline:encode:)` for a request of `replies` replies (a

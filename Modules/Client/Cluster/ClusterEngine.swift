@@ -28,8 +28,9 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         self.configuration = configuration
         // A node that can't be reached, or that was lost, may have failed over: look again.
         let targets = ListenerTargets<Loop, Connector>()
-        let relay = PubSubRelay<ClusterPlacement<Loop, Connector>>(inbox: PubSubInbox(configuration.pubsub))
-        self.core = Core(options: configuration.options, loop: loop, makeConnector: makeConnector) { connection, event in
+        let cache = configuration.clientSideCache.map(ClientSideCacheStore.init)
+        let relay = PubSubRelay<ClusterPlacement<Loop, Connector>>(inbox: PubSubInbox(configuration.pubsub), cache: cache)
+        self.core = Core(options: configuration.options, loop: loop, makeConnector: makeConnector, cache: cache) { connection, event in
             targets.nodes?.connectionChanged(connection, event)
             relay.connectionChanged(connection, event)
             switch event {
@@ -111,6 +112,12 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
             decision = Router.decide(name: name, routing: routing, keySlots: Router.keySlots(of: arguments, metadata: metadata))
         }
         let blocking = CommandTable.blockingTimeout(for: arguments)
+        if core.cache != nil, route == nil, blocking == nil, case .slot(let slot, let replicaAllowed) = decision.target {
+            // One slot, through the client-side cache, as typed commands go.
+            let token = try await send(toSlot: slot, replica: replicaAllowed && configuration.readFrom != .primary, readOnly: routing.isReadOnly,
+                                       deadline: deadline(blockingTimeout: nil, timeout: timeout), name: name) { $0.writeRESPCommand(arguments) }
+            return .single(RESPValue(token))
+        }
         let replies = try await send(decision, name: name, readOnly: routing.isReadOnly, deadline: deadline(blockingTimeout: blocking, timeout: timeout),
                                      explicitRoute: route != nil, encode: { $0.writeRESPCommand(arguments) }, arguments: { arguments })
         switch replies {

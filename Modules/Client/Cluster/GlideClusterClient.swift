@@ -92,7 +92,7 @@ public final class GlideClusterClient: Sendable {
         let token: RESPToken
         if case .slot(let slot, let replicaAllowed) = decision.target {
             token = try await send(toSlot: slot, replica: replicaAllowed && configuration.readFrom != .primary,
-                                   readOnly: Command.routing.isReadOnly, deadline: deadline) { command.encode(into: &$0) }
+                                   readOnly: Command.routing.isReadOnly, deadline: deadline, name: Command.name) { command.encode(into: &$0) }
         } else {
             token = try await sendCombined(decision, name: Command.name, readOnly: Command.routing.isReadOnly, deadline: deadline,
                                            encode: { command.encode(into: &$0) }, arguments: { Self.arguments(of: command) })
@@ -175,9 +175,9 @@ public final class GlideClusterClient: Sendable {
     /// Sends a request for `slot` (see `ClusterEngine.send(toSlot:...)`): what `execute(_:)`
     /// inlined in the caller's module calls, non-generic so the engine is specialised here.
     @usableFromInline
-    func send(toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline,
+    func send(toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, name: String? = nil,
               encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
-        try await engine.send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, encode: encode)
+        try await engine.send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, name: name, encode: encode)
     }
 
     /// Sends a request as `decision` says and combines its replies (see `ClusterEngine.sendCombined`).

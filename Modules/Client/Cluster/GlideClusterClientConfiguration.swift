@@ -50,6 +50,9 @@ public struct GlideClusterClientConfiguration: Sendable {
     /// reconnections, failovers and slot moves, and where published messages go; `nil`: none
     /// until the client subscribes, messages on `pubsubMessages`.
     public var pubsub: PubSubConfiguration?
+    /// A client-side cache of the replies of read-only single-key commands, kept correct by the
+    /// server's invalidations (`CLIENT TRACKING`, RESP3 only); `nil`: none. See `ClientSideCache`.
+    public var clientSideCache: ClientSideCache?
     /// The event loop the connections run on (tests give a loop of their own).
     var eventLoop: EpollEventLoop = .shared
 

@@ -20,6 +20,7 @@ struct ClientOptions: Sendable {
     var protocolVersion: ProtocolVersion
     var inflightRequestsLimit: Int
     var eventLoop: EpollEventLoop
+    var clientSideCache: ClientSideCache?
 
     /// How long past its deadline the oldest unanswered reply may be before its connection is
     /// declared dead: the larger of 2 s and the request timeout.
@@ -46,6 +47,7 @@ protocol SharedClientSettings {
     var protocolVersion: ProtocolVersion { get }
     var inflightRequestsLimit: Int { get }
     var eventLoop: EpollEventLoop { get }
+    var clientSideCache: ClientSideCache? { get }
 }
 
 extension SharedClientSettings {
@@ -54,7 +56,7 @@ extension SharedClientSettings {
                       readFrom: readFrom, clientAZ: clientAZ, requestTimeout: requestTimeout, connectionTimeout: connectionTimeout,
                       reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
                       clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
-                      eventLoop: eventLoop)
+                      eventLoop: eventLoop, clientSideCache: clientSideCache)
     }
 }
 
@@ -88,6 +90,13 @@ enum ClientSetup {
         let backoff = options.reconnectStrategy
         guard backoff.numberOfRetries >= 0, backoff.factor > 0, backoff.exponentBase >= 1, (0...100).contains(backoff.jitterPercent) else {
             throw invalid("reconnectStrategy needs numberOfRetries >= 0, factor > 0, exponentBase >= 1 and jitterPercent in 0...100")
+        }
+        if let cache = options.clientSideCache {
+            guard options.protocolVersion == .resp3 else {
+                throw invalid("clientSideCache needs RESP3: the server's invalidations arrive as pushes on the connection that read the key")
+            }
+            guard cache.maxBytes > 0 else { throw invalid("clientSideCache.maxBytes must be positive") }
+            if let ttl = cache.entryTTL, ttl <= .zero { throw invalid("clientSideCache.entryTTL must be positive, or nil for no expiry") }
         }
         switch options.readFrom {
         case .azAffinity, .azAffinityReplicasAndPrimary:

@@ -8,6 +8,9 @@ public struct GlideClientConfiguration: Sendable {
     /// primary's other replicas are found on their own when reads go to replicas. Not read when
     /// `sentinel` is set: the sentinels name the nodes.
     public var addresses: [NodeAddress]
+    /// A client-side cache of the replies of read-only single-key commands, kept correct by the
+    /// server's invalidations (`CLIENT TRACKING`, RESP3 only); `nil`: none. See `ClientSideCache`.
+    public var clientSideCache: ClientSideCache?
     /// Valkey Sentinel: the sentinels to ask for the primary and its replicas, and to follow
     /// through failovers, in place of `addresses`. `nil`: the nodes are `addresses`.
     public var sentinel: SentinelConfiguration?

@@ -6,6 +6,9 @@ struct HandshakeConfiguration: Sendable {
     var database: Int
     /// Cluster connections that serve reads from replicas send `READONLY`.
     var readOnly = false
+    /// A client with a client-side cache sends `CLIENT TRACKING ON`, so the server tells the
+    /// connection when a key it read changes.
+    var tracking = false
     var libraryName = "glide-swift"
     var libraryVersion = GlideVersion.current
 }
@@ -40,7 +43,8 @@ struct ConnectionInfo: Hashable, Sendable {
 ///
 /// Every command is pipelined in one write, so connecting costs one round trip:
 /// `HELLO 3 [AUTH user pass] [SETNAME name]`, `SELECT db` when not 0, `READONLY` for cluster
-/// connections that serve replica reads, then `CLIENT SETINFO` for the
+/// connections that serve replica reads, `CLIENT TRACKING ON` for a client-side cache, then
+/// `CLIENT SETINFO` for the
 /// library name and version (errors ignored: older servers lack it). On RESP2, or when the server
 /// does not know `HELLO`, the same is done with `AUTH` and `CLIENT SETNAME`, and `CLIENT ID` asks
 /// for the connection's id, which `HELLO` gives on RESP3.
@@ -51,6 +55,7 @@ struct HandshakeStateMachine {
         case setName
         case select
         case readOnly
+        case tracking
         case setLibraryName
         case setLibraryVersion
         case clientID
@@ -113,6 +118,10 @@ struct HandshakeStateMachine {
             buffer.writeRESPCommand("READONLY" as StaticString)
             steps.append(.readOnly)
         }
+        if configuration.tracking {
+            buffer.writeRESPCommand("CLIENT" as StaticString, "TRACKING" as StaticString, "ON" as StaticString)
+            steps.append(.tracking)
+        }
         buffer.writeRESPCommand("CLIENT" as StaticString, "SETINFO" as StaticString, "LIB-NAME" as StaticString,
                                 configuration.libraryName)
         steps.append(.setLibraryName)
@@ -141,6 +150,9 @@ struct HandshakeStateMachine {
             if Self.isAuthenticationFailure(token) {
                 return .failed(Self.authenticationFailure(message))
             }
+            if (message.contains("unknown command") || token.errorCode == "NOPROTO") && configuration.tracking {
+                return .failed(GlideErrorSummary(.configuration, "the server doesn't speak RESP3, which the client-side cache needs: \(message)"))
+            }
             if message.contains("unknown command") || token.errorCode == "NOPROTO" {
                 // An old server: finish the drain, then redo the handshake without HELLO.
                 fallingBack = true
@@ -158,6 +170,9 @@ struct HandshakeStateMachine {
         case .readOnly where isError && !fallingBack:
             if Self.isAuthenticationFailure(token) { return .failed(Self.authenticationFailure(message)) }
             return .failed(GlideErrorSummary(.configuration, "READONLY was refused (is this a cluster node?): \(message)"))
+        case .tracking where isError && !fallingBack:
+            if Self.isAuthenticationFailure(token) { return .failed(Self.authenticationFailure(message)) }
+            return .failed(GlideErrorSummary(.configuration, "CLIENT TRACKING was refused, so the client-side cache can't be kept: \(message)"))
         case .hello:
             info = Self.helloInfo(token)
         case .clientID where !fallingBack:

@@ -22,11 +22,14 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     /// The credentials new connections authenticate with: the configured ones until
     /// `updateConnectionPassword` replaces the password.
     let credentials: Lock<ServerCredentials?>
+    /// The client-side cache, when the configuration asks for one.
+    let cache: ClientSideCacheStore?
     private let isClosed = Atomic<Bool>(false)
 
     init(options: ClientOptions, loop: Loop, makeConnector: @escaping @Sendable (NodeAddress) -> Connector,
-         listener: Supervisor.Listener? = nil) {
+         cache: ClientSideCacheStore? = nil, listener: Supervisor.Listener? = nil) {
         self.options = options
+        self.cache = cache
         self.loop = loop
         self.makeConnector = makeConnector
         self.credentials = Lock(options.credentials)
@@ -86,7 +89,8 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
 
     private func handshake(readOnly: Bool) -> HandshakeConfiguration {
         HandshakeConfiguration(protocolVersion: options.protocolVersion, credentials: credentials.withLock { $0 },
-                               clientName: options.clientName, database: options.databaseID, readOnly: readOnly)
+                               clientName: options.clientName, database: options.databaseID, readOnly: readOnly,
+                               tracking: options.clientSideCache != nil)
     }
 
     /// Stops supervising `connection` and closes it (a node that left).
@@ -94,6 +98,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         let supervisor = self.supervisor
         loop.execute { supervisor.assumeIsolated { $0.release(connection) } }
         connection.close()
+        cache?.retired(connection)
     }
 
     // MARK: Requests
@@ -176,10 +181,10 @@ typealias SocketCore = ClientCore<EpollEventLoop, SocketConnector>
 
 extension ClientCore where Loop == EpollEventLoop, Connector == SocketConnector {
     /// The clients' core: the configured epoll loop, and sockets with `tls` (`nil`: plain text).
-    convenience init(options: ClientOptions, tls: TLSContext?, listener: Supervisor.Listener? = nil) {
+    convenience init(options: ClientOptions, tls: TLSContext?, cache: ClientSideCacheStore? = nil, listener: Supervisor.Listener? = nil) {
         let loop = options.eventLoop
         self.init(options: options, loop: loop, makeConnector: { SocketConnector(address: $0, loop: loop, tls: tls) },
-                  listener: listener)
+                  cache: cache, listener: listener)
     }
 }
 

@@ -27,9 +27,12 @@ final class PubSubRelay<Placement: PubSubPlacement>: @unchecked Sendable {
 
     let inbox: PubSubInbox
     weak var synchronizer: PubSubSynchronizer<Placement>?
+    /// The client-side cache, which invalidation pushes and lost connections update.
+    let cache: ClientSideCacheStore?
 
-    init(inbox: PubSubInbox) {
+    init(inbox: PubSubInbox, cache: ClientSideCacheStore? = nil) {
         self.inbox = inbox
+        self.cache = cache
     }
 
     /// A RESP3 push that is not a reply, from `connection` (on the loop thread).
@@ -40,14 +43,17 @@ final class PubSubRelay<Placement: PubSubPlacement>: @unchecked Sendable {
         case .confirmation(let confirmation, let channel) where !confirmation.subscribing:
             // No command waited for it: the server unsubscribed the connection on its own.
             synchronizer?.serverUnsubscribed(confirmation, channel: channel, on: connection)
-        case .confirmation, .other:
-            // Other kinds (invalidations) have their own owners.
+        case .other:
+            // Invalidations (`CLIENT TRACKING`) belong to the cache.
+            cache?.receive(push, from: connection)
+        case .confirmation:
             break
         }
     }
 
     /// What happened to `connection` (the supervisor's listener, on the loop).
     func connectionChanged(_ connection: Connection, _ event: ConnectionEvent) {
+        if case .lost = event { cache?.connectionChanged(connection, lost: true) }
         synchronizer?.connectionChanged(connection, event)
     }
 

@@ -84,8 +84,10 @@ public final class GlideClient: Sendable {
         if let pubsub = configuration.pubsub {
             try PubSubSetup.validate(pubsub, sharded: false)
         }
-        let relay = PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>(inbox: PubSubInbox(configuration.pubsub))
-        let core = SocketCore(options: options, tls: try ClientSetup.tlsContext(options), listener: { relay.connectionChanged($0, $1) })
+        let cache = options.clientSideCache.map(ClientSideCacheStore.init)
+        let relay = PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>(inbox: PubSubInbox(configuration.pubsub), cache: cache)
+        let core = SocketCore(options: options, tls: try ClientSetup.tlsContext(options), cache: cache,
+                              listener: { relay.connectionChanged($0, $1) })
         var resolved = configuration
         var sentinels: [NodeAddress]?
         if configuration.sentinel != nil {
@@ -192,6 +194,9 @@ public final class GlideClient: Sendable {
     func send(_ name: String, flags: CommandFlags, blockingTimeout: Duration?, timeout: Duration? = nil,
               encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
         let deadline = core.deadline(blockingTimeout: blockingTimeout, timeout: timeout)
+        if let cache = core.cache, blockingTimeout == nil, ClientSideCache.cachedCommands.contains(name) {
+            return try await sendCached(cache, name, flags: flags, deadline: deadline, encode: encode)
+        }
         var first: (Connection, Result<ConnectionReply, GlideError>)?
         if let single {
             // The common case, one node: straight to its connection; only a failure takes the

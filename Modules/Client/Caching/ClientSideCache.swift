@@ -1,0 +1,93 @@
+/// A client-side cache: replies of read-only single-key commands kept in the client's memory and
+/// served from there until the server says the key changed.
+///
+/// The client turns on `CLIENT TRACKING` on every connection. The server then remembers which
+/// keys each connection read, and when one of them changes it pushes an invalidation on that
+/// connection, which evicts the key. Which commands are cached is a table,
+/// `ClientSideCache.cachedCommands`.
+///
+/// ```swift
+/// var configuration = GlideClientConfiguration()
+/// configuration.clientSideCache = ClientSideCache(maxBytes: 64 << 20, entryTTL: .seconds(60))
+/// ```
+///
+/// RESP3 only: the invalidations are pushes on the connection that read the key. A RESP2
+/// configuration is a `.configuration` error.
+public struct ClientSideCache: Sendable, Hashable {
+    /// Which entry goes when the cache is full.
+    public enum Eviction: Sendable, Hashable {
+        /// The least recently used.
+        case lru
+    }
+
+    /// What a cached reply may promise.
+    public enum Consistency: Sendable, Hashable {
+        /// A hit is answered once a `PING` on the connection that read the key has come back.
+        /// Invalidations arrive in order on that connection, so the hit is never older than a
+        /// write acknowledged before the read began, even a write by another client. Every hit
+        /// waiting at one moment shares one `PING`, so the server does a fraction of the work of
+        /// the reads it replaces, but a hit takes about one round trip.
+        case confirmed
+        /// A hit is answered at once, from memory. A write by another client can be missed for as
+        /// long as its invalidation takes to arrive (usually well under a millisecond on a LAN).
+        case immediate
+    }
+
+    /// The most bytes the entries may take: keys, requests and replies, plus a fixed overhead
+    /// per entry. Entries are evicted to stay under it.
+    public var maxBytes: Int
+    /// How long an entry may be served, whatever the server says; `nil`: until it is
+    /// invalidated or evicted.
+    public var entryTTL: Duration?
+    /// Which entry goes when the cache is full.
+    public var eviction: Eviction
+    /// What a hit may promise: `.confirmed` (the default) or `.immediate`.
+    public var consistency: Consistency
+
+    /// A cache of at most `maxBytes`, entries served for at most `entryTTL`.
+    public init(maxBytes: Int, entryTTL: Duration? = nil, eviction: Eviction = .lru, consistency: Consistency = .confirmed) {
+        self.maxBytes = maxBytes
+        self.entryTTL = entryTTL
+        self.eviction = eviction
+        self.consistency = consistency
+    }
+
+    /// The commands whose replies are cached: read-only, one key, at argument 1. Anything else
+    /// goes to the server as usual.
+    public static let cachedCommands: Set<String> = [
+        "GET", "GETRANGE", "STRLEN", "EXISTS", "TYPE",
+        "HGET", "HGETALL", "HMGET", "HKEYS", "HVALS", "HLEN", "HEXISTS", "HSTRLEN",
+        "LRANGE", "LINDEX", "LLEN",
+        "SMEMBERS", "SISMEMBER", "SMISMEMBER", "SCARD",
+        "ZRANGE", "ZSCORE", "ZMSCORE", "ZCARD", "ZRANK", "ZREVRANK", "ZCOUNT",
+        "GETBIT", "BITCOUNT", "BITPOS",
+    ]
+}
+
+/// What a client-side cache did so far, and holds now.
+public struct ClientSideCacheMetrics: Sendable, Hashable {
+    /// Reads answered from the cache.
+    public var hits: Int
+    /// Reads of cached commands that went to the server.
+    public var misses: Int
+    /// Entries removed to stay under `maxBytes`.
+    public var evictions: Int
+    /// Entries removed because the server said their key changed, or its connection was lost.
+    public var invalidations: Int
+    /// Entries removed because `entryTTL` passed.
+    public var expirations: Int
+    /// Entries held now.
+    public var entries: Int
+    /// Bytes the entries take now, as `maxBytes` counts them.
+    public var bytes: Int
+}
+
+extension GlideClient {
+    /// What the client-side cache did and holds; `nil` without one.
+    public var clientSideCacheMetrics: ClientSideCacheMetrics? { core.cache?.metrics }
+}
+
+extension GlideClusterClient {
+    /// What the client-side cache did and holds; `nil` without one.
+    public var clientSideCacheMetrics: ClientSideCacheMetrics? { engine.core.cache?.metrics }
+}
