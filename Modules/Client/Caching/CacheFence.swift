@@ -24,9 +24,12 @@ final class CacheFence: Sendable {
 
     private let state = Mutex(State())
     private let ping: @Sendable (Deadline) async -> Bool
+    /// Whether the connection it pings still exists (an identifier can be reused after it goes).
+    let isAlive: @Sendable () -> Bool
 
     /// A fence that sends its `PING` with `ping`.
-    init(ping: @escaping @Sendable (Deadline) async -> Bool) {
+    init(isAlive: @escaping @Sendable () -> Bool = { true }, ping: @escaping @Sendable (Deadline) async -> Bool) {
+        self.isAlive = isAlive
         self.ping = ping
     }
 

@@ -60,8 +60,8 @@ final class ClientSideCacheStore: Sendable {
         guard configuration.consistency == .confirmed else { return }
         let origin = ObjectIdentifier(connection)
         fences.withLock { fences in
-            guard fences[origin] == nil else { return }
-            fences[origin] = CacheFence { [weak connection] deadline in
+            if let existing = fences[origin], existing.isAlive() { return }
+            fences[origin] = CacheFence(isAlive: { [weak connection] in connection != nil }) { [weak connection] deadline in
                 guard let connection else { return false }
                 let result = await connection.send(deadline: deadline) { $0.writeRESPCommand("PING" as StaticString) }
                 if case .success(let reply) = result { return !reply.token.type.isError }
@@ -94,6 +94,12 @@ final class ClientSideCacheStore: Sendable {
     func connectionChanged(_ connection: AnyObject, lost: Bool) {
         guard lost else { return }
         state.withLock { $0.connectionLost(ObjectIdentifier(connection)) }
+    }
+
+    /// The client switched its connections to another database (`SELECT`): every entry read the
+    /// old one, and no read under way is stored.
+    func databaseChanged() {
+        state.withLock { $0.invalidateAll() }
     }
 
     /// `connection` is gone for good (its node left): its fence goes too.

@@ -232,6 +232,7 @@ public final class GlideClient: Sendable {
     /// remembers it for reconnections.
     @usableFromInline
     func databaseSelected(_ database: Int) async throws(GlideError) {
+        core.cache?.databaseChanged()
         try await selectEverywhere(database)
     }
 

@@ -163,3 +163,20 @@ final class Versions: Sendable {
     func load(at index: Int) -> Int { versions.withLock { $0[index] } }
     func store(_ version: Int, at index: Int) { versions.withLock { $0[index] = version } }
 }
+
+extension ClientSideCacheIntegrationTests {
+    @Test func selectingAnotherDatabaseDropsTheEntriesOfTheFirst() async throws {
+        let server = try await TestServer.startValkey()
+        defer { server.stop() }
+        let client = try await server.client { $0.clientSideCache = Self.cache }
+        try await client.set("k", "in-0")
+        #expect(try await client.get("k") == "in-0")
+        try await client.select(1)
+        #expect(try await client.get("k") == nil)
+        try await client.set("k", "in-1")
+        #expect(try await client.get("k") == "in-1")
+        try await client.select(0)
+        #expect(try await client.get("k") == "in-0")
+        await client.close()
+    }
+}
