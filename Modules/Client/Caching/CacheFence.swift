@@ -1,5 +1,4 @@
 import GlideTransport
-import Synchronization
 
 /// Confirms cache hits on one connection: a `PING` whose reply comes back after every push the
 /// server sent before it, so an invalidation that was on its way has been applied by then.
@@ -22,7 +21,7 @@ final class CacheFence: Sendable {
         var waiting: [Waiter] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
     private let ping: @Sendable (Deadline) async -> Bool
     /// Whether the connection it pings still exists (an identifier can be reused after it goes).
     let isAlive: @Sendable () -> Bool

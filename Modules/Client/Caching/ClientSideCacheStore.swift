@@ -1,17 +1,16 @@
 import GlideTransport
-import Synchronization
 
 /// A client's client-side cache: the entries (`CacheState`) under one lock, the fences that
 /// confirm hits per connection, and what the connections' pushes and events do to it. Both
 /// clients read through it the same way (`read(_:key:through:deadline:otherwise:)`).
 final class ClientSideCacheStore: Sendable {
     let configuration: ClientSideCache
-    private let state: Mutex<CacheState<ObjectIdentifier>>
-    private let fences = Mutex<[ObjectIdentifier: CacheFence]>([:])
+    private let state: Lock<CacheState<ObjectIdentifier>>
+    private let fences = Lock<[ObjectIdentifier: CacheFence]>([:])
 
     init(_ configuration: ClientSideCache) {
         self.configuration = configuration
-        state = Mutex(CacheState(maxBytes: configuration.maxBytes, entryTTL: configuration.entryTTL))
+        state = Lock(CacheState(maxBytes: configuration.maxBytes, entryTTL: configuration.entryTTL))
     }
 
     /// The counts so far, and what the cache holds now.
