@@ -76,6 +76,16 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     /// Whether the caller runs on this loop's thread.
     public var inEventLoop: Bool { threadID.load(ordering: .relaxed) == UInt(pthread_self()) }
 
+    /// The threads of every loop started in this process.
+    private static let loopThreads = Lock<Set<UInt>>([])
+
+    /// Whether the calling thread runs an event loop (any loop, not only this one): code that
+    /// would block its thread must not run there.
+    public static var currentThreadRunsALoop: Bool {
+        let thread = UInt(pthread_self())
+        return loopThreads.withLock { $0.contains(thread) }
+    }
+
     /// Runs `task` on the loop thread.
     public func execute(_ task: @escaping @Sendable () -> Void) {
         tasks.withLock { $0.append(task) }
@@ -228,6 +238,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
 
     private func run() {
         threadID.store(UInt(pthread_self()), ordering: .releasing)
+        _ = Self.loopThreads.withLock { $0.insert(UInt(pthread_self())) }
         let capacity = 128
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }

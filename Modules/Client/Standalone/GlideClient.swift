@@ -61,6 +61,11 @@ public final class GlideClient: Sendable {
     }
 
     deinit {
+        closeWithoutWaiting()
+    }
+
+    /// `close()` from a context that can't wait: the same, finished on the loop.
+    func closeWithoutWaiting() {
         sentinel?.closeWithoutWaiting()
         pubsub.closeWithoutWaiting()
         core.closeWithoutWaiting()
