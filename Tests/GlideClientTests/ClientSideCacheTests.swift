@@ -119,17 +119,16 @@ import GlideTransport
     }
 
     @Test func hitsArrivingTogetherShareOnePing() async {
-        let pings = Mutex(0)
+        let pings = Counter()
         let gate = AsyncStream<Void>.makeStream()
         let fence = CacheFence { _ in
-            pings.withLock { $0 += 1 }
             // The first PING stays out until every other hit has joined.
-            if pings.withLock({ $0 }) == 1 { for await _ in gate.stream { break } }
+            if pings.next() == 1 { for await _ in gate.stream { break } }
             return true
         }
         let confirmed = await withTaskGroup(of: Bool.self) { group in
             group.addTask { await fence.confirm(deadline: .distantFuture) }
-            while pings.withLock({ $0 }) == 0 { await Task.yield() }
+            while pings.value == 0 { await Task.yield() }
             for _ in 0..<20 { group.addTask { await fence.confirm(deadline: .distantFuture) } }
             while fence.waiting < 20 { await Task.yield() }
             gate.continuation.yield()
@@ -139,6 +138,14 @@ import GlideTransport
         }
         #expect(confirmed.count == 21 && confirmed.allSatisfy { $0 })
         // The first PING, then one round for the 20 that waited behind it.
-        #expect(pings.withLock { $0 } == 2)
+        #expect(pings.value == 2)
     }
+}
+
+/// A count tasks share.
+private final class Counter: Sendable {
+    private let count = Atomic<Int>(0)
+    var value: Int { count.load(ordering: .relaxed) }
+    /// Counts one more and returns the new count.
+    func next() -> Int { count.wrappingAdd(1, ordering: .relaxed).newValue }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Glide
 import GlideTestSupport
+import GlideTransport
 import Synchronization
 import Testing
 
@@ -156,10 +157,10 @@ import Testing
     }
 }
 
-/// The last acknowledged version of each key.
+/// The last acknowledged version of each key (under `Lock`, which `make tsan` can see).
 final class Versions: Sendable {
-    private let versions: Mutex<[Int]>
-    init(count: Int) { versions = Mutex([Int](repeating: 0, count: count)) }
+    private let versions: Lock<[Int]>
+    init(count: Int) { versions = Lock([Int](repeating: 0, count: count)) }
     func load(at index: Int) -> Int { versions.withLock { $0[index] } }
     func store(_ version: Int, at index: Int) { versions.withLock { $0[index] = version } }
 }
