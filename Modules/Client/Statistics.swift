@@ -11,29 +11,54 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
     /// Times a subscriber connection was found without subscriptions it should have (lost with
     /// the connection, or removed by the server) and they were made again.
     public let pubsubResubscriptions: Int
+    /// Ready connections that were lost (each is reconnected in the background).
+    public let reconnects: Int
+    /// Connection attempts that failed.
+    public let connectionFailures: Int
+    /// Requests redirected by `MOVED` or `ASK`.
+    public let redirections: Int
+    /// Requests tried again after a transient error (`TRYAGAIN`, `LOADING`, `READONLY`, a lost
+    /// or missing connection, …).
+    public let retries: Int
+    /// Changed cluster topologies adopted.
+    public let topologyRefreshes: Int
 
     /// The counts under GLIDE's names (`total_connections`, `total_clients`) and ours.
     public var dictionary: [String: Int] {
         ["total_connections": totalConnections, "total_clients": totalClients,
-         "pubsub_messages_dropped": pubsubMessagesDropped, "pubsub_resubscriptions": pubsubResubscriptions]
+         "pubsub_messages_dropped": pubsubMessagesDropped, "pubsub_resubscriptions": pubsubResubscriptions,
+         "reconnects": reconnects, "connection_failures": connectionFailures, "redirections": redirections,
+         "retries": retries, "topology_refreshes": topologyRefreshes]
     }
 
     /// Every count.
     public var description: String {
         "total_connections: \(totalConnections), total_clients: \(totalClients), "
-            + "pubsub_messages_dropped: \(pubsubMessagesDropped), pubsub_resubscriptions: \(pubsubResubscriptions)"
+            + "pubsub_messages_dropped: \(pubsubMessagesDropped), pubsub_resubscriptions: \(pubsubResubscriptions), "
+            + "reconnects: \(reconnects), connection_failures: \(connectionFailures), redirections: \(redirections), "
+            + "retries: \(retries), topology_refreshes: \(topologyRefreshes)"
     }
 
     static let connections = Atomic<Int>(0)
     static let clients = Atomic<Int>(0)
     static let pubsubMessagesDropped = Atomic<Int>(0)
     static let pubsubResubscriptions = Atomic<Int>(0)
+    static let reconnects = Atomic<Int>(0)
+    static let connectionFailures = Atomic<Int>(0)
+    static let redirections = Atomic<Int>(0)
+    static let retries = Atomic<Int>(0)
+    static let topologyRefreshes = Atomic<Int>(0)
 
     /// The counts now.
     static var current: GlideStatistics {
         GlideStatistics(totalConnections: connections.load(ordering: .relaxed),
                         totalClients: clients.load(ordering: .relaxed),
                         pubsubMessagesDropped: pubsubMessagesDropped.load(ordering: .relaxed),
-                        pubsubResubscriptions: pubsubResubscriptions.load(ordering: .relaxed))
+                        pubsubResubscriptions: pubsubResubscriptions.load(ordering: .relaxed),
+                        reconnects: reconnects.load(ordering: .relaxed),
+                        connectionFailures: connectionFailures.load(ordering: .relaxed),
+                        redirections: redirections.load(ordering: .relaxed),
+                        retries: retries.load(ordering: .relaxed),
+                        topologyRefreshes: topologyRefreshes.load(ordering: .relaxed))
     }
 }

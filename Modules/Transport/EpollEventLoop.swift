@@ -76,15 +76,17 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     /// Whether the caller runs on this loop's thread.
     public var inEventLoop: Bool { threadID.load(ordering: .relaxed) == UInt(pthread_self()) }
 
-    /// The threads of every loop started in this process.
-    private static let loopThreads = Lock<Set<UInt>>([])
+    /// A thread-specific mark that loop threads set: it ends with its thread, so a new thread
+    /// that reuses a finished loop thread's identifier starts unmarked.
+    private static let loopThreadMark: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 
     /// Whether the calling thread runs an event loop (any loop, not only this one): code that
     /// would block its thread must not run there.
-    public static var currentThreadRunsALoop: Bool {
-        let thread = UInt(pthread_self())
-        return loopThreads.withLock { $0.contains(thread) }
-    }
+    public static var currentThreadRunsALoop: Bool { pthread_getspecific(loopThreadMark) != nil }
 
     /// Runs `task` on the loop thread.
     public func execute(_ task: @escaping @Sendable () -> Void) {
@@ -238,7 +240,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
 
     private func run() {
         threadID.store(UInt(pthread_self()), ordering: .releasing)
-        _ = Self.loopThreads.withLock { $0.insert(UInt(pthread_self())) }
+        pthread_setspecific(Self.loopThreadMark, UnsafeRawPointer(bitPattern: 1))
         let capacity = 128
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }

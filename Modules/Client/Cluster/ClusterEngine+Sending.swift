@@ -81,6 +81,12 @@ extension ClusterEngine {
     struct Attempt {
         var result: Result<ConnectionReply, GlideError>
         var node: NodeAddress
+
+        /// What the attempt ran into, for the hooks: the server's error code, or `connection`.
+        var kind: String {
+            if case .success(let reply) = result { return reply.token.errorCode ?? "reply" }
+            return "connection"
+        }
     }
 
     /// Runs `machine` to its answer, starting from the outcome of an attempt already made when
@@ -91,6 +97,7 @@ extension ClusterEngine {
         var machine = machine
         var last = first
         var step = if let first { try event(first, replies: replies, for: &machine) } else { machine.start() }
+        if let first, step.retries { core.events.retried(first.kind) }
         while true {
             if let move = step.moveSlot { nodes.applyMoved(slot: move.slot, to: move.address) }
             if step.refreshTopology { topologyManager.requestRefresh() }
@@ -137,6 +144,7 @@ extension ClusterEngine {
                 last = attempt
                 step = try event(attempt, replies: replies, for: &machine)
             }
+            if let last, step.retries { core.events.retried(last.kind) }
         }
     }
 

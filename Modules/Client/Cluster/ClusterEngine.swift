@@ -50,7 +50,7 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         self.pubsub = PubSub(loop: loop, inbox: relay.inbox,
                              placement: ClusterPlacement(nodes: nodes, topologyManager: topologyManager, dedicated: subscribers),
                              requestTimeout: configuration.requestTimeout,
-                             checkInterval: configuration.pubsub.map(\.checkInterval) ?? .seconds(3))
+                             checkInterval: configuration.pubsub.map(\.checkInterval) ?? .seconds(3), events: core.events)
         relay.synchronizer = pubsub
     }
 

@@ -72,6 +72,14 @@ struct ClusterRequestStateMachine: Sendable {
             self.moveSlot = moveSlot
             self.refreshTopology = refreshTopology
         }
+
+        /// Whether the request goes on after an attempt: sent again, elsewhere or after a pause.
+        var retries: Bool {
+            switch action {
+            case .send, .wait: true
+            default: false
+            }
+        }
     }
 
     /// Redirections followed before a request gives up: enough for a migration and a failover

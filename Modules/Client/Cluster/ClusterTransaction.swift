@@ -44,6 +44,14 @@ extension GlideClusterClient {
     /// whose watched keys changed.
     public func exec(_ batch: ClusterBatch, raiseOnError: Bool = true, options: ClusterBatchOptions = ClusterBatchOptions())
         async throws(GlideError) -> BatchResults? {
+        guard let observer = engine.core.observer else { return try await execUnobserved(batch, raiseOnError: raiseOnError, options: options) }
+        return try await observer.request(batch.isAtomic ? "MULTI" : "PIPELINE", node: nil, batchSize: batch.contents.count) {
+            () throws(GlideError) in try await execUnobserved(batch, raiseOnError: raiseOnError, options: options)
+        }
+    }
+
+    private func execUnobserved(_ batch: ClusterBatch, raiseOnError: Bool, options: ClusterBatchOptions) async throws(GlideError)
+        -> BatchResults? {
         let contents = batch.contents
         if let refused = contents.refused { throw refused }
         guard contents.count > 0 else { return BatchResults(entries: []) }

@@ -150,7 +150,12 @@ public final class GlideClusterClient: Sendable {
     /// for this call.
     public func customCommand(_ arguments: [Bytes], route: Route? = nil, timeout: Duration? = nil) async throws(GlideError)
         -> ClusterValue<RESPValue> {
-        try await engine.customCommand(arguments, route: route, timeout: timeout)
+        guard let observer = engine.core.observer, let first = arguments.first else {
+            return try await engine.customCommand(arguments, route: route, timeout: timeout)
+        }
+        return try await observer.request(first.string.uppercased(), node: nil) { () throws(GlideError) in
+            try await engine.customCommand(arguments, route: route, timeout: timeout)
+        }
     }
 
     /// `SELECT` would switch one node's shared connection, under every caller routed there.
@@ -177,15 +182,26 @@ public final class GlideClusterClient: Sendable {
     @usableFromInline
     func send(toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, name: String? = nil,
               encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
-        try await engine.send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, name: name, encode: encode)
+        if let observer = engine.core.observer {
+            let node = engine.nodes.connection(forSlot: slot, replica: replica)?.connector.address
+            return try await observer.request(name ?? "COMMAND", node: node) { () throws(GlideError) in
+                try await engine.send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, name: name, encode: encode)
+            }
+        }
+        return try await engine.send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, name: name, encode: encode)
     }
 
     /// Sends a request as `decision` says and combines its replies (see `ClusterEngine.sendCombined`).
     @usableFromInline
     func sendCombined(_ decision: RoutingDecision, name: String, readOnly: Bool, deadline: Deadline,
                       encode: (inout RESPCommandBuffer) -> Void, arguments: () -> [Bytes]) async throws(GlideError) -> RESPToken {
-        try await engine.sendCombined(decision, name: name, readOnly: readOnly, deadline: deadline, encode: encode,
-                                      arguments: arguments)
+        guard let observer = engine.core.observer else {
+            return try await engine.sendCombined(decision, name: name, readOnly: readOnly, deadline: deadline, encode: encode,
+                                                 arguments: arguments)
+        }
+        return try await observer.request(name, node: nil) { () throws(GlideError) in
+            try await engine.sendCombined(decision, name: name, readOnly: readOnly, deadline: deadline, encode: encode, arguments: arguments)
+        }
     }
 
     /// A typed command's arguments, for the paths that split or inspect it.

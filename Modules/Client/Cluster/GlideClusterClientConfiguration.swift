@@ -53,6 +53,9 @@ public struct GlideClusterClientConfiguration: Sendable {
     /// A client-side cache of the replies of read-only single-key commands, kept correct by the
     /// server's invalidations (`CLIENT TRACKING`, RESP3 only); `nil`: none. See `ClientSideCache`.
     public var clientSideCache: ClientSideCache?
+    /// Hooks for logs, metrics and traces (`GlideObservability`); `nil`: none, at the cost of
+    /// one check per request.
+    public var observability: GlideObservability?
     /// The event loop the connections run on (tests give a loop of their own).
     var eventLoop: EpollEventLoop = .shared
 

@@ -57,6 +57,7 @@ actor TopologyManager<Loop: EventLoop, Connector: NodeConnector, Discovery: Clus
         }
         guard !closed else { throw GlideError(.clientClosed, "the client was closed") }
         nodes.adopt(election.topology)
+        nodes.core.events.topologyRefreshed(nodes: election.topology.nodes.count, reason: "discovery")
         perform(machine.start(now: loop.now()))
     }
 
@@ -97,7 +98,9 @@ actor TopologyManager<Loop: EventLoop, Connector: NodeConnector, Discovery: Clus
         let result = await discovery.discover(from: nodes.discoveryCandidates(), sampleSize: nodes.configuration.topologySampleSize)
         var succeeded = false
         if !closed, let election = result.election, election.topology.coveredSlotCount > 0 {
-            nodes.adopt(election.topology)
+            if nodes.adopt(election.topology) {
+                nodes.core.events.topologyRefreshed(nodes: election.topology.nodes.count, reason: "refresh")
+            }
             succeeded = true
         }
         completedRefreshes.add(1, ordering: .relaxed)

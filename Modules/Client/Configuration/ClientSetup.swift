@@ -21,6 +21,7 @@ struct ClientOptions: Sendable {
     var inflightRequestsLimit: Int
     var eventLoop: EpollEventLoop
     var clientSideCache: ClientSideCache?
+    var observability: GlideObservability?
 
     /// How long past its deadline the oldest unanswered reply may be before its connection is
     /// declared dead: the larger of 2 s and the request timeout.
@@ -48,6 +49,7 @@ protocol SharedClientSettings {
     var inflightRequestsLimit: Int { get }
     var eventLoop: EpollEventLoop { get }
     var clientSideCache: ClientSideCache? { get }
+    var observability: GlideObservability? { get }
 }
 
 extension SharedClientSettings {
@@ -56,7 +58,8 @@ extension SharedClientSettings {
                       readFrom: readFrom, clientAZ: clientAZ, requestTimeout: requestTimeout, connectionTimeout: connectionTimeout,
                       reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
                       clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
-                      eventLoop: eventLoop, clientSideCache: clientSideCache)
+                      eventLoop: eventLoop, clientSideCache: clientSideCache,
+                      observability: observability)
     }
 }
 

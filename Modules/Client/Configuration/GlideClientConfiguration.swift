@@ -11,6 +11,9 @@ public struct GlideClientConfiguration: Sendable {
     /// A client-side cache of the replies of read-only single-key commands, kept correct by the
     /// server's invalidations (`CLIENT TRACKING`, RESP3 only); `nil`: none. See `ClientSideCache`.
     public var clientSideCache: ClientSideCache?
+    /// Hooks for logs, metrics and traces (`GlideObservability`); `nil`: none, at the cost of
+    /// one check per request.
+    public var observability: GlideObservability?
     /// Valkey Sentinel: the sentinels to ask for the primary and its replicas, and to follow
     /// through failovers, in place of `addresses`. `nil`: the nodes are `addresses`.
     public var sentinel: SentinelConfiguration?

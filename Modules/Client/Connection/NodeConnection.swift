@@ -74,6 +74,9 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     /// Identifies this connection to its observer.
     var id: ObjectIdentifier { ObjectIdentifier(self) }
 
+    /// Requests waiting for their replies now.
+    var inflightCount: Int { machine.withLock { $0.inflightCount } }
+
     // MARK: Requests (any thread)
 
     /// Sends a request that expects `replies` replies and waits for the last one, or for `deadline`.

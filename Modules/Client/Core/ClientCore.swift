@@ -24,18 +24,24 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     let credentials: Lock<ServerCredentials?>
     /// The client-side cache, when the configuration asks for one.
     let cache: ClientSideCacheStore?
+    /// The hooks for logs, metrics and traces, when the configuration has any.
+    let observer: Observer?
+    /// What the client reports: statistics, and the hooks.
+    var events: ClientEvents { ClientEvents(observer: observer) }
     private let isClosed = Atomic<Bool>(false)
 
     init(options: ClientOptions, loop: Loop, makeConnector: @escaping @Sendable (NodeAddress) -> Connector,
          cache: ClientSideCacheStore? = nil, listener: Supervisor.Listener? = nil) {
         self.options = options
         self.cache = cache
+        let observer = options.observability.map { Observer($0, database: options.databaseID) }
+        self.observer = observer
         self.loop = loop
         self.makeConnector = makeConnector
         self.credentials = Lock(options.credentials)
         self.supervisor = Supervisor(loop: loop, strategy: options.reconnectStrategy,
                                      checkInterval: options.heartbeatInterval, checkTimeout: options.checkTimeout,
-                                     listener: listener)
+                                     events: ClientEvents(observer: observer), listener: listener)
         GlideStatistics.clients.add(1, ordering: .relaxed)
     }
 

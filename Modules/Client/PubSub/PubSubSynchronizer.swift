@@ -34,6 +34,8 @@ actor PubSubSynchronizer<Placement: PubSubPlacement>: EventHandler {
     nonisolated let inbox: PubSubInbox
     nonisolated var unownedExecutor: UnownedSerialExecutor { loop.actorExecutor }
     let placement: Placement
+    /// What the client reports: statistics, and the hooks.
+    private let events: ClientEvents
     private let requestTimeout: Duration
     /// How often the servers' counts are checked; `nil`: never.
     private let checkInterval: Duration?
@@ -56,7 +58,9 @@ actor PubSubSynchronizer<Placement: PubSubPlacement>: EventHandler {
     private var repairAgain = false
     private var verifyDue = false
 
-    init(loop: Loop, inbox: PubSubInbox, placement: Placement, requestTimeout: Duration, checkInterval: Duration? = .seconds(3)) {
+    init(loop: Loop, inbox: PubSubInbox, placement: Placement, requestTimeout: Duration, checkInterval: Duration? = .seconds(3),
+         events: ClientEvents = ClientEvents(observer: nil)) {
+        self.events = events
         self.loop = loop
         self.inbox = inbox
         self.placement = placement
@@ -194,9 +198,7 @@ actor PubSubSynchronizer<Placement: PubSubPlacement>: EventHandler {
                     verifyDue = false
                     await verify()
                 }
-                if await reconcile().subscribed {
-                    GlideStatistics.pubsubResubscriptions.add(1, ordering: .relaxed)
-                }
+                if await reconcile().subscribed { events.resubscribed() }
             }
             leave()
         } while repairAgain && !closed

@@ -13,6 +13,14 @@ extension GlideClient {
     /// whose watched keys changed (`WATCH` on a dedicated connection).
     public func exec(_ batch: Batch, raiseOnError: Bool = true, options: BatchOptions = BatchOptions())
         async throws(GlideError) -> BatchResults? {
+        guard let observer = core.observer else { return try await execUnobserved(batch, raiseOnError: raiseOnError, options: options) }
+        return try await observer.request(batch.isAtomic ? "MULTI" : "PIPELINE", node: routing.primary.connector.address,
+                                          batchSize: batch.contents.count) { () throws(GlideError) in
+            try await execUnobserved(batch, raiseOnError: raiseOnError, options: options)
+        }
+    }
+
+    private func execUnobserved(_ batch: Batch, raiseOnError: Bool, options: BatchOptions) async throws(GlideError) -> BatchResults? {
         let contents = batch.contents
         if let refused = contents.refused { throw refused }
         guard contents.count > 0 else { return BatchResults(entries: []) }

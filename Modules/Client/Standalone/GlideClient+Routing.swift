@@ -54,6 +54,7 @@ extension GlideClient {
                     throw GlideError(.timeout, "the request timed out waiting for the node: \(failure.message)",
                                      serverCode: failure.serverCode, address: failure.address)
                 }
+                core.events.retried(failure.serverCode ?? "LOADING")
                 do {
                     try await Task.sleep(for: pause)
                 } catch {
@@ -69,6 +70,7 @@ extension GlideClient {
                 if failure.code != .connectionClosed && next === target { throw failure }
                 target = next
                 attempts += 1
+                core.events.retried(failure.serverCode ?? "connection")
             }
             result = await target.send(deadline: deadline, replies: replies, blocking: blocking, collectsReplies: collectsReplies,
                                        encode: encode)

@@ -47,7 +47,8 @@ public final class GlideClient: Sendable {
             && sentinel == nil ? connections[0] : nil
         self.pubsub = PubSubSynchronizer(
             loop: core.loop, inbox: relay.inbox, placement: StandalonePlacement(routing: routing, dedicated: Self.subscribers(core, relay)),
-            requestTimeout: configuration.requestTimeout, checkInterval: configuration.pubsub.map(\.checkInterval) ?? .seconds(3))
+            requestTimeout: configuration.requestTimeout, checkInterval: configuration.pubsub.map(\.checkInterval) ?? .seconds(3),
+            events: core.events)
         relay.synchronizer = pubsub
     }
 
@@ -198,6 +199,18 @@ public final class GlideClient: Sendable {
     @usableFromInline
     func send(_ name: String, flags: CommandFlags, blockingTimeout: Duration?, timeout: Duration? = nil,
               encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
+        if let observer = core.observer {
+            let node = routing.connection(forRead: flags.contains(.readonly) || configuration.readOnly).connector.address
+            return try await observer.request(name, node: node) { () throws(GlideError) in
+                try await sendUnobserved(name, flags: flags, blockingTimeout: blockingTimeout, timeout: timeout, encode: encode)
+            }
+        }
+        return try await sendUnobserved(name, flags: flags, blockingTimeout: blockingTimeout, timeout: timeout, encode: encode)
+    }
+
+    /// `send` without the hooks.
+    private func sendUnobserved(_ name: String, flags: CommandFlags, blockingTimeout: Duration?, timeout: Duration?,
+                                encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
         let deadline = core.deadline(blockingTimeout: blockingTimeout, timeout: timeout)
         if let cache = core.cache, blockingTimeout == nil, ClientSideCache.cachedCommands.contains(name) {
             return try await sendCached(cache, name, flags: flags, deadline: deadline, encode: encode)

@@ -18,6 +18,8 @@ actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: Connect
     /// Told of every connection event, after the supervisor acted on it (the cluster client asks
     /// for a topology refresh when a node can't be reached).
     nonisolated let listener: Listener?
+    /// What the client reports: statistics, and the hooks.
+    nonisolated let events: ClientEvents
 
     /// Runs on the client's loop.
     nonisolated var unownedExecutor: UnownedSerialExecutor { loop.actorExecutor }
@@ -31,7 +33,9 @@ actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: Connect
     /// A standalone client's view of its nodes, when it follows roles.
     var roles: RoleFollowing<Loop, Connector>?
 
-    init(loop: Loop, strategy: BackoffStrategy, checkInterval: Duration?, checkTimeout: Duration, listener: Listener? = nil) {
+    init(loop: Loop, strategy: BackoffStrategy, checkInterval: Duration?, checkTimeout: Duration,
+         events: ClientEvents = ClientEvents(observer: nil), listener: Listener? = nil) {
+        self.events = events
         self.loop = loop
         self.checkTimeout = checkTimeout
         self.listener = listener
@@ -109,13 +113,19 @@ actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: Connect
         switch event {
         case .ready(let info):
             machine.connected(id)
+            events.connected(connection.address)
             connectionReady(connection, info)
-        case .lost:
+        case .lost(let summary):
+            events.lost(connection.address, summary.message)
             perform(machine.lost(id))
             connectionDown(connection)
         case .attemptFailed(let summary):
-            perform(machine.attemptFailed(id, now: loop.now(), definitive: summary.isDefinitive,
-                                          unitRandom: Double.random(in: 0...1)))
+            let now = loop.now()
+            perform(machine.attemptFailed(id, now: now, definitive: summary.isDefinitive, unitRandom: Double.random(in: 0...1)))
+            if let next = machine.nextAttempt(id) {
+                events.attemptFailed(connection.address, summary.message, backoff: summary.isDefinitive ? nil : next.at - now,
+                                       failures: next.failures)
+            }
             connectionDown(connection)
         }
         listener?(connection, event)
@@ -139,7 +149,10 @@ actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: Connect
     /// The periodic check: a heartbeat for each idle connection, and the role check.
     private func check() {
         let deadline = loop.now() + checkTimeout
-        for connection in connections.values { connection.heartbeat(deadline: deadline) }
+        for connection in connections.values {
+            connection.heartbeat(deadline: deadline)
+            if events.observer != nil { events.inflight(connection.address, connection.inflightCount) }
+        }
         checkRoles()
     }
 

@@ -109,6 +109,15 @@ struct SupervisionStateMachine<Node: Hashable> {
         return arm()
     }
 
+    /// After a failed attempt: how many failed in a row, and when the next attempt is due.
+    func nextAttempt(_ node: Node) -> (failures: Int, at: Deadline)? {
+        switch nodes[node] {
+        case .waiting(let failures, let until): (failures, until)
+        case .stopped(let until?): (0, until)
+        default: nil
+        }
+    }
+
     /// Attempts for every stopped node now (the password was changed, say).
     mutating func retryStopped() -> [Action] {
         guard !closed else { return [] }
