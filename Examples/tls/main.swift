@@ -1,0 +1,53 @@
+// TLS: connect with the server's certificate verified against a private CA, authenticate, and
+// see what the connection negotiated; then show that a client that doesn't trust the CA is
+// refused with a typed error, never downgraded to plain text.
+// Usage: tls host port ca-certificate
+// `make tls-demo` makes a CA and a server certificate with openssl, starts redis-server with TLS
+// only and a password, and runs this against it.
+import Foundation
+import Glide
+
+let arguments = CommandLine.arguments
+guard arguments.count > 3, let port = Int(arguments[2]) else {
+    print("usage: tls host port ca-certificate")
+    exit(2)
+}
+let host = arguments[1]
+let caCertificate = arguments[3]
+let password = ProcessInfo.processInfo.environment["TLS_DEMO_PASSWORD"]
+
+var configuration = GlideClientConfiguration(addresses: [NodeAddress(host: host, port: port)])
+configuration.useTLS = true
+configuration.tlsConfiguration = TLSConfiguration(trustRoots: .file(caCertificate))
+configuration.credentials = password.map { ServerCredentials(password: $0) }
+configuration.clientName = "tls-example"
+
+let client = try await GlideClient.create(configuration)
+try await client.set("secret", "sent over TLS")
+let value: String? = try await client.get("secret")
+print("GET secret ->", value ?? "(nil)")
+let info = try await client.customCommand(["CLIENT", "INFO"])
+print("CLIENT INFO ->", info.stringValue?.split(separator: " ").filter { $0.hasPrefix("name=") || $0.hasPrefix("user=") } ?? [])
+await client.close()
+
+// The system trust store doesn't know this private CA: the handshake fails, typed.
+var untrusting = configuration
+untrusting.tlsConfiguration = nil
+do {
+    _ = try await GlideClient.create(untrusting)
+    print("unexpected: a client without the CA connected")
+    exit(1)
+} catch {
+    print("without the CA ->", error.code, "(\(error.message.prefix(90)))")
+}
+
+// Wrong password: refused, typed, over the same verified TLS.
+var wrongPassword = configuration
+wrongPassword.credentials = ServerCredentials(password: "not-the-password")
+do {
+    _ = try await GlideClient.create(wrongPassword)
+    print("unexpected: a wrong password was accepted")
+    exit(1)
+} catch {
+    print("wrong password ->", error.code)
+}
