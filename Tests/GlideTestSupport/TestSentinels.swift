@@ -4,6 +4,9 @@ public import Glide
 /// A primary with replicas watched by real sentinels (`valkey-server --sentinel`), all on free
 /// loopback ports: what a client built from a `SentinelConfiguration` is tested against. Its
 /// helpers act as an operator would: ask a sentinel, force a failover, kill a sentinel.
+///
+/// `@unchecked Sendable`: every stored property is immutable; the servers and the admin
+/// connections guard their own state.
 public final class TestSentinels: @unchecked Sendable {
     /// The data nodes.
     public let nodes: TestReplicaSet
