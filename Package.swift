@@ -24,6 +24,7 @@ let package = Package(
         .executable(name: "pubsub", targets: ["pubsub"]),
         .executable(name: "transactions", targets: ["transactions"]),
         .executable(name: "tls", targets: ["tls"]),
+        .executable(name: "glide-cli", targets: ["glide-cli"]),
         .executable(name: "glide-benchmark", targets: ["glide-benchmark"]),
         .executable(name: "glide-microbench", targets: ["glide-microbench"]),
     ],
@@ -67,6 +68,7 @@ let package = Package(
         .executableTarget(name: "pubsub", dependencies: ["Glide"], path: "Examples/pubsub", swiftSettings: strict),
         .executableTarget(name: "transactions", dependencies: ["Glide"], path: "Examples/transactions", swiftSettings: strict),
         .executableTarget(name: "tls", dependencies: ["Glide"], path: "Examples/tls", swiftSettings: strict),
+        .executableTarget(name: "glide-cli", dependencies: ["Glide"], path: "Examples/glide-cli", swiftSettings: strict),
         .executableTarget(
             name: "glide-benchmark", dependencies: ["Glide"], path: "Examples/glide-benchmark", swiftSettings: strict),
         // Counts heap allocations by interposing malloc; linked into glide-microbench only.

@@ -42,6 +42,26 @@ public enum ServerBinaries {
                             + "installs Debian's redis-server, or `apt-get install redis-server`.")
     }
 
+    /// valkey-cli or redis-cli, for comparing glide-cli's output with theirs.
+    public static func referenceCLI() throws -> String {
+        if let path = searchPath("valkey-cli") ?? searchPath("redis-cli") { return path }
+        throw MissingServer("neither valkey-cli nor redis-cli was found in PATH. Run `make test`, which installs Debian's "
+                            + "redis-server (its redis-tools has redis-cli), or `apt-get install redis-tools`.")
+    }
+
+    /// An executable product of this package built next to the test bundle (`swift build`
+    /// builds them beside the tests, whichever scratch path it uses).
+    public static func product(_ name: String) throws -> String {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = bundle.deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent(name).path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        throw MissingServer("\(name) was not built next to \(bundle.path): run `make build` (swift build --build-tests) first")
+    }
+
     /// Whether the tests run in CI.
     public static var isCI: Bool { environment("CI") == "true" }
 
