@@ -143,13 +143,27 @@ func tlsConfiguration() -> TLSConfiguration? {
                             privateKey: options.key.map { .file($0) })
 }
 
-/// Runs one command and prints its reply; returns whether it succeeded.
-typealias Runner = @Sendable ([String]) async -> Bool
+/// Sends one command and returns its reply: one value, or one per node (named) on a cluster.
+typealias Send = @Sendable ([String]) async throws(GlideError) -> [(node: String?, value: RESPValue)]
 
-func makeRunner() async -> (Runner, @Sendable () async -> Void) {
+/// Sends one command and prints its reply as valkey-cli does; returns whether it succeeded.
+func run(_ arguments: [String], with send: Send) async -> Bool {
+    do throws(GlideError) {
+        for (node, value) in try await send(arguments) {
+            if let node { print("\(node):") }
+            print(ReplyFormat.format(value, options.mode), terminator: "")
+        }
+        return true
+    } catch {
+        print(ReplyFormat.error(error.message, options.mode), terminator: "")
+        return false
+    }
+}
+
+/// Connects as the options say: how to send a command, and how to close.
+func connect() async -> (Send, @Sendable () async -> Void) {
     let credentials = options.password.map { ServerCredentials(password: $0, username: options.user) }
     let protocolVersion: ProtocolVersion = options.resp3 ? .resp3 : .resp2
-    let mode = options.mode
     do throws(GlideError) {
         if options.cluster {
             var configuration = GlideClusterClientConfiguration(addresses: [NodeAddress(host: options.host, port: options.port)])
@@ -159,21 +173,11 @@ func makeRunner() async -> (Runner, @Sendable () async -> Void) {
             if options.tls { configuration.useTLS = true; configuration.tlsConfiguration = tlsConfiguration() }
             if let credentials { configuration.credentials = credentials }
             let client = try await GlideClusterClient.create(configuration)
-            return ({ arguments in
-                do throws(GlideError) {
-                    switch try await client.customCommand(arguments) {
-                    case .single(let value):
-                        print(ReplyFormat.format(value, mode), terminator: "")
-                    case .perNode(let replies):
-                        for (node, value) in replies.sorted(by: { $0.key.description < $1.key.description }) {
-                            print("\(node):")
-                            print(ReplyFormat.format(value, mode), terminator: "")
-                        }
-                    }
-                    return true
-                } catch {
-                    print(ReplyFormat.error(error.message, mode), terminator: "")
-                    return false
+            return ({ arguments throws(GlideError) in
+                switch try await client.customCommand(arguments) {
+                case .single(let value): return [(nil, value)]
+                case .perNode(let replies):
+                    return replies.sorted { $0.key.description < $1.key.description }.map { ($0.key.description, $0.value) }
                 }
             }, { await client.close() })
         }
@@ -185,28 +189,19 @@ func makeRunner() async -> (Runner, @Sendable () async -> Void) {
         if options.tls { configuration.useTLS = true; configuration.tlsConfiguration = tlsConfiguration() }
         if let credentials { configuration.credentials = credentials }
         let client = try await GlideClient.create(configuration)
-        return ({ arguments in
-            do throws(GlideError) {
-                let reply = try await client.customCommand(arguments)
-                print(ReplyFormat.format(reply, mode), terminator: "")
-                return true
-            } catch {
-                print(ReplyFormat.error(error.message, mode), terminator: "")
-                return false
-            }
-        }, { await client.close() })
+        return ({ arguments throws(GlideError) in [(nil, try await client.customCommand(arguments))] }, { await client.close() })
     } catch {
         fail("Could not connect to \(options.url ?? "\(options.host):\(options.port)"): \(error.message)")
     }
 }
 
-let (run, close) = await makeRunner()
+let (send, close) = await connect()
 var succeeded = true
 if !options.command.isEmpty {
     var round = 0
     while options.repetitions < 0 || round < options.repetitions {
         if round > 0 && options.interval > 0 { try? await Task.sleep(for: .milliseconds(Int(options.interval * 1000))) }
-        succeeded = await run(options.command) && succeeded
+        succeeded = await run(options.command, with: send) && succeeded
         round += 1
     }
 } else if isatty(STDIN_FILENO) == 0 {
@@ -217,7 +212,7 @@ if !options.command.isEmpty {
             continue
         }
         guard !arguments.isEmpty else { continue }
-        succeeded = await run(arguments) && succeeded
+        succeeded = await run(arguments, with: send) && succeeded
     }
 } else {
     fail("glide-cli: the interactive mode is not built yet; give a command (glide-cli GET key) or pipe commands in")
