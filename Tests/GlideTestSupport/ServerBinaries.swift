@@ -49,6 +49,13 @@ public enum ServerBinaries {
                             + "redis-server (its redis-tools has redis-cli), or `apt-get install redis-tools`.")
     }
 
+    /// tmux, which drives glide-cli's interactive prompt in a real terminal.
+    public static func tmux() throws -> String {
+        if let path = searchPath("tmux") { return path }
+        throw MissingServer("tmux was not found in PATH. Run `make test`, which installs Debian's tmux, or `apt-get install tmux`."
+                            + (isCI ? " CI=true: the REPL test fails without it." : ""))
+    }
+
     /// An executable product of this package built next to the test bundle (`swift build`
     /// builds them beside the tests, whichever scratch path it uses).
     public static func product(_ name: String) throws -> String {
