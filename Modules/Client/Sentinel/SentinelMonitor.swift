@@ -60,6 +60,8 @@ actor SentinelMonitor<Loop: EventLoop, Connector: StreamConnector> {
     /// Starts watching and handling events.
     func start() {
         guard !closed, watch == nil else { return }
+        // Both owned by this actor: kept in `watch` and `handling`, cancelled and awaited by
+        // `close()` (cancelled by `closeWithoutWaiting()`); they run on the actor, so on the loop.
         watch = Task { await self.watchLoop() }
         handling = Task { await self.handleEvents() }
     }
