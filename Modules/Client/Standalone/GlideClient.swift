@@ -200,7 +200,10 @@ public final class GlideClient: Sendable {
     func send(_ name: String, flags: CommandFlags, blockingTimeout: Duration?, timeout: Duration? = nil,
               encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
         if let observer = core.observer {
-            let node = routing.connection(forRead: flags.contains(.readonly) || configuration.readOnly).connector.address
+            // The primary when the request goes there; a read spread over replicas has no node
+            // known before it is routed (asking the routing would move its rotation).
+            let read = flags.contains(.readonly) || configuration.readOnly
+            let node = read && configuration.readFrom != .primary ? nil : routing.primary.connector.address
             return try await observer.request(name, node: node) { () throws(GlideError) in
                 try await sendUnobserved(name, flags: flags, blockingTimeout: blockingTimeout, timeout: timeout, encode: encode)
             }
