@@ -74,7 +74,8 @@ let package = Package(
         // Counts heap allocations by interposing malloc; linked into glide-microbench only.
         .target(name: "CAllocationCounter", path: "Examples/CAllocationCounter"),
         .executableTarget(
-            name: "glide-microbench", dependencies: ["Glide", "GlideCommands", "GlideRESPCodec", "GlideRouter", "CAllocationCounter"], path: "Examples/glide-microbench",
+            name: "glide-microbench", dependencies: ["Glide", "GlideCommands", "GlideRESPCodec", "GlideRouter", "CAllocationCounter"],
+            path: "Examples/glide-microbench",
             swiftSettings: strict),
 
         // Test support: starts real servers on free loopback ports (Foundation is fine here).

@@ -24,21 +24,22 @@ do {
     for key in keys { try await cluster.set(key, "value of \(key)") }
     for key in keys { print("\(key) is in slot \(HashSlot.of(key))") }
 
-    let values = try await cluster.execute(MGET(keys))          // split by slot, answered in key order
+    let values = try await cluster.execute(MGET(keys))  // split by slot, answered in key order
     print("\nMGET: \(values.map { $0?.string ?? "nil" })")
     print("DBSIZE over all primaries: \(try await cluster.execute(DBSIZE()))")
 
-    let info = try await cluster.info([.server])                // one report per primary
+    let info = try await cluster.info([.server])  // one report per primary
     for (node, report) in info.perNodeValues ?? [:] {
         let lines = report.split(separator: "\r\n")
         let version = lines.first { $0.hasPrefix("valkey_version:") } ?? lines.first { $0.hasPrefix("redis_version:") }
         print("\(node): \(version ?? "?")")
     }
 
-    let results = try await cluster.exec(ClusterTransaction()
-        .set("{example:user}:name", "Ada")
-        .incr("{example:user}:visits")
-        .get("{example:user}:name"))
+    let results = try await cluster.exec(
+        ClusterTransaction()
+            .set("{example:user}:name", "Ada")
+            .incr("{example:user}:visits")
+            .get("{example:user}:name"))
     print("\ntransaction on slot \(HashSlot.of("example:user")): \(results?.map(\.description) ?? [])")
 
     _ = try await cluster.execute(DEL(keys + ["{example:user}:name", "{example:user}:visits"]))

@@ -55,7 +55,8 @@ func runFailover(_ client: GlideClusterClient, keys: [Bytes], value: Bytes, task
             try await Task.sleep(for: .nanoseconds(Int64(killAt - nanoseconds())))
             kill(failover.pid, SIGKILL)
             while let stat = try? String(contentsOfFile: "/proc/\(failover.pid)/stat", encoding: .utf8),
-                  !stat.contains(") Z ") {
+                !stat.contains(") Z ")
+            {
                 try await Task.sleep(for: .milliseconds(1))
             }
             gone.nanoseconds.store(nanoseconds(), ordering: .relaxed)

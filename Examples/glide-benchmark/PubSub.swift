@@ -35,8 +35,9 @@ func runPubSub(publisher: GlideClient, address: NodeAddress, value: Bytes, count
     if csv {
         print("\"PUBSUB\",\"\(String(format: "%.2f", rate))\",\"0\",\"0\",\"\(String(format: "%.3f", cpuPer100k))\"")
     } else {
-        print("PUBSUB: \(received) of \(count) messages, \(String(format: "%.2f", rate)) messages per second, "
-              + "cpu=\(String(format: "%.3f", cpuPer100k)) s/100k (publisher and subscriber)")
+        print(
+            "PUBSUB: \(received) of \(count) messages, \(String(format: "%.2f", rate)) messages per second, "
+                + "cpu=\(String(format: "%.3f", cpuPer100k)) s/100k (publisher and subscriber)")
     }
     await subscriber.close()
 }

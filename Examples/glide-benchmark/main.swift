@@ -87,7 +87,9 @@ func parseOptions() -> Options {
         case "--kill-pid": options.killPID = Int32(number(flag))
         case "--victim-port": options.victimPort = number(flag)
         default:
-            print("usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory] [--kill-pid PID --victim-port PORT]")
+            print(
+                "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory] [--kill-pid PID --victim-port PORT]"
+            )
             exit(flag == "--help" ? 0 : 2)
         }
     }
@@ -117,8 +119,10 @@ struct Measurement {
 
 /// Runs `operation` `count` times spread over `tasks` concurrent tasks; `operation` gets the
 /// request number and performs one request (one command, or one transaction of commands).
-func measure(tasks: Int, count: Int, commandsPerRequest: Int,
-             _ operation: @escaping @Sendable (Int) async throws -> Void) async throws -> Measurement {
+func measure(
+    tasks: Int, count: Int, commandsPerRequest: Int,
+    _ operation: @escaping @Sendable (Int) async throws -> Void
+) async throws -> Measurement {
     let cpuStart = cpuSeconds()
     let start = nanoseconds()
     let perTask = (count + tasks - 1) / tasks
@@ -144,8 +148,9 @@ func measure(tasks: Int, count: Int, commandsPerRequest: Int,
         return all
     }
     let seconds = Double(nanoseconds() - start) / 1e9
-    return Measurement(latencies: latencies.sorted(), seconds: seconds, cpu: cpuSeconds() - cpuStart,
-                       commands: count * commandsPerRequest)
+    return Measurement(
+        latencies: latencies.sorted(), seconds: seconds, cpu: cpuSeconds() - cpuStart,
+        commands: count * commandsPerRequest)
 }
 
 /// The process's resident memory in MiB, from /proc/self/statm.
@@ -168,9 +173,12 @@ func report(_ name: String, _ measurement: Measurement, options: Options) {
     let cpuPer100k = measurement.cpu / Double(measurement.commands) * 100_000
     let megabytes = rate * Double(options.dataSize) / 1_048_576
     if options.csv {
-        print("\"\(name)\",\"\(String(format: "%.2f", rate))\",\"\(String(format: "%.3f", p50))\",\"\(String(format: "%.3f", p99))\",\"\(String(format: "%.3f", cpuPer100k))\"")
+        print(
+            "\"\(name)\",\"\(String(format: "%.2f", rate))\",\"\(String(format: "%.3f", p50))\",\"\(String(format: "%.3f", p99))\",\"\(String(format: "%.3f", cpuPer100k))\""
+        )
     } else {
-        var line = "\(name): \(String(format: "%.2f", rate)) requests per second, p50=\(String(format: "%.3f", p50)) msec, p99=\(String(format: "%.3f", p99)) msec, cpu=\(String(format: "%.3f", cpuPer100k)) s/100k"
+        var line =
+            "\(name): \(String(format: "%.2f", rate)) requests per second, p50=\(String(format: "%.3f", p50)) msec, p99=\(String(format: "%.3f", p99)) msec, cpu=\(String(format: "%.3f", cpuPer100k)) s/100k"
         if options.dataSize >= 1024 { line += ", \(String(format: "%.1f", megabytes)) MB/s" }
         print(line)
     }
@@ -179,22 +187,28 @@ func report(_ name: String, _ measurement: Measurement, options: Options) {
 let options = parseOptions()
 let value = Bytes([UInt8](repeating: UInt8(ascii: "x"), count: options.dataSize))
 // With -r, requests cycle through that many keys (spread over every slot of a cluster).
-let keys: [Bytes] = options.keyspace > 0
+let keys: [Bytes] =
+    options.keyspace > 0
     ? (0..<min(options.keyspace, 100_000)).map { Bytes("key:\(String(format: "%012d", $0))") }
     : [Bytes("key:__rand_int__")]
 let counter = "counter:__rand_int__"
 
 /// The operation for `test`, specialised for the client type.
-func operation<Client: GlideCommandExecutor>(_ test: String, on client: Client) -> (name: String, body: @Sendable (Int) async throws -> Void)? {
+func operation<Client: GlideCommandExecutor>(_ test: String, on client: Client) -> (
+    name: String, body: @Sendable (Int) async throws -> Void
+)? {
     let count = keys.count
     switch test {
     case "get": return ("GET", { request in _ = try await client.get(keys[request % count], as: Bytes.self) })
     case "set": return ("SET", { request in try await client.set(keys[request % count], value) })
     case "mixed":
-        return ("MIXED GET/SET", { request in
-            let key = keys[(request >> 1) % count]
-            if request & 1 == 0 { try await client.set(key, value) } else { _ = try await client.get(key, as: Bytes.self) }
-        })
+        return (
+            "MIXED GET/SET",
+            { request in
+                let key = keys[(request >> 1) % count]
+                if request & 1 == 0 { try await client.set(key, value) } else { _ = try await client.get(key, as: Bytes.self) }
+            }
+        )
     case "incr": return ("INCR", { _ in try await client.incr(counter) })
     case "ping": return ("PING", { _ in _ = try await client.ping() })
     default: return nil
@@ -205,7 +219,8 @@ func operation<Client: GlideCommandExecutor>(_ test: String, on client: Client) 
 /// application would (encoding is part of the measured cost): `Batch`es on a server,
 /// `ClusterBatch`es (split by node) on a cluster. Keys cycle through `-r`'s keyspace.
 func batchOperation(_ test: String, size: Int, atomic: Bool, standalone: GlideClient?, cluster: GlideClusterClient?)
-    -> (name: String, body: @Sendable (Int) async throws -> Void)? {
+    -> (name: String, body: @Sendable (Int) async throws -> Void)?
+{
     guard ["get", "set", "mixed", "incr", "ping"].contains(test) else { return nil }
     let count = keys.count
     @Sendable func fill<Kind>(_ batch: inout CommandBatch<Kind>, request: Int) {
@@ -222,25 +237,34 @@ func batchOperation(_ test: String, size: Int, atomic: Bool, standalone: GlideCl
     }
     let name = "\(test.uppercased()) (\(atomic ? "transactions" : "batches") of \(size))"
     if let cluster {
-        return (name, { request in
-            var batch = ClusterBatch(isAtomic: atomic)
-            fill(&batch, request: request)
-            _ = try await cluster.exec(batch)
-        })
+        return (
+            name,
+            { request in
+                var batch = ClusterBatch(isAtomic: atomic)
+                fill(&batch, request: request)
+                _ = try await cluster.exec(batch)
+            }
+        )
     }
     guard let standalone else { return nil }
-    return (name, { request in
-        var batch = Batch(isAtomic: atomic)
-        fill(&batch, request: request)
-        _ = try await standalone.exec(batch)
-    })
+    return (
+        name,
+        { request in
+            var batch = Batch(isAtomic: atomic)
+            fill(&batch, request: request)
+            _ = try await standalone.exec(batch)
+        }
+    )
 }
 
 let address = NodeAddress(host: options.host, port: options.port)
 // As redis-benchmark: --tls verifies against --cacert (else the system store) unless --insecure.
-let tls: TLSConfiguration? = !options.tls ? nil
-    : options.insecure ? .insecure
-    : TLSConfiguration(trustRoots: options.caCertificate.map { .file($0) })
+let tls: TLSConfiguration? =
+    !options.tls
+    ? nil
+    : options.insecure
+        ? .insecure
+        : TLSConfiguration(trustRoots: options.caCertificate.map { .file($0) })
 var standalone: GlideClient?
 var cluster: GlideClusterClient?
 do {
@@ -274,8 +298,9 @@ for test in options.tests {
             print("-t pubsub runs against one server, not --cluster")
             exit(2)
         }
-        try await runPubSub(publisher: standalone, address: address, value: value, count: options.requests,
-                            tasks: options.clients, csv: options.csv)
+        try await runPubSub(
+            publisher: standalone, address: address, value: value, count: options.requests,
+            tasks: options.clients, csv: options.csv)
         continue
     }
     if test == "failover" {
@@ -283,13 +308,16 @@ for test in options.tests {
             print("-t failover needs --cluster, --kill-pid and --victim-port")
             exit(2)
         }
-        try await runFailover(cluster, keys: keys, value: value, tasks: options.clients,
-                              failover: FailoverOptions(pid: pid, port: port))
+        try await runFailover(
+            cluster, keys: keys, value: value, tasks: options.clients,
+            failover: FailoverOptions(pid: pid, port: port))
         continue
     }
     let batch = options.pipeline
     let requests = max(1, options.requests / batch)
-    let chosen = batch > 1 ? batchOperation(test, size: batch, atomic: options.atomic, standalone: standalone, cluster: cluster)
+    let chosen =
+        batch > 1
+        ? batchOperation(test, size: batch, atomic: options.atomic, standalone: standalone, cluster: cluster)
         : cluster.map { operation(test, on: $0) } ?? operation(test, on: standalone!)
     guard let (name, operation) = chosen else {
         print("unknown test \(test): use get, set, mixed, incr or ping")

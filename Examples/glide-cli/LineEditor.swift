@@ -155,7 +155,9 @@ struct CommandHints {
             switch value {
             case .map(let pairs): return pairs.compactMap { pair in pair.key.stringValue.map { ($0, pair.value) } }
             case .array(let flat):
-                return stride(from: 0, to: flat.count - 1, by: 2).compactMap { index in flat[index].stringValue.map { ($0, flat[index + 1]) } }
+                return stride(from: 0, to: flat.count - 1, by: 2).compactMap { index in
+                    flat[index].stringValue.map { ($0, flat[index + 1]) }
+                }
             default: return []
             }
         }
@@ -191,7 +193,9 @@ struct CommandHints {
         switch argument {
         case .map(let pairs): for pair in pairs { if let key = pair.key.stringValue { entries[key] = pair.value } }
         case .array(let flat):
-            for index in stride(from: 0, to: flat.count - 1, by: 2) { if let key = flat[index].stringValue { entries[key] = flat[index + 1] } }
+            for index in stride(from: 0, to: flat.count - 1, by: 2) {
+                if let key = flat[index].stringValue { entries[key] = flat[index + 1] }
+            }
         default: return "?"
         }
         let type = entries["type"]?.stringValue ?? ""

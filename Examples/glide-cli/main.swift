@@ -74,8 +74,9 @@ func parse(_ arguments: [String]) -> Options {
         case "-r": options.repetitions = number(flag)
         case "-i": options.interval = Double(value(flag)) ?? 0
         case "--help":
-            print("usage: glide-cli [-h host] [-p port] [-u url] [-a password] [--user name] [-n db] [-c] [--tls [--cacert file] "
-                  + "[--cert file --key file] [--insecure]] [-2|-3] [--raw|--no-raw|--csv] [-r count] [-i seconds] [command [arg ...]]")
+            print(
+                "usage: glide-cli [-h host] [-p port] [-u url] [-a password] [--user name] [-n db] [-c] [--tls [--cacert file] "
+                    + "[--cert file --key file] [--insecure]] [-2|-3] [--raw|--no-raw|--csv] [-r count] [-i seconds] [command [arg ...]]")
             exit(0)
         default: fail("unknown option \(flag) (glide-cli --help)")
         }
@@ -139,8 +140,9 @@ let options = parse(Array(CommandLine.arguments.dropFirst()))
 func tlsConfiguration() -> TLSConfiguration? {
     guard options.tls else { return nil }
     if options.insecure { return .insecure }
-    return TLSConfiguration(trustRoots: options.caCertificate.map { .file($0) }, certificateChain: options.certificate.map { .file($0) },
-                            privateKey: options.key.map { .file($0) })
+    return TLSConfiguration(
+        trustRoots: options.caCertificate.map { .file($0) }, certificateChain: options.certificate.map { .file($0) },
+        privateKey: options.key.map { .file($0) })
 }
 
 /// Sends one command and returns its reply: one value, or one per node (named) on a cluster.
@@ -170,23 +172,31 @@ func connect() async -> (Send, @Sendable () async -> Void) {
             if let url = options.url { configuration = try GlideClusterClientConfiguration(url: url) }
             configuration.protocolVersion = protocolVersion
             configuration.requestTimeout = .seconds(30)
-            if options.tls { configuration.useTLS = true; configuration.tlsConfiguration = tlsConfiguration() }
+            if options.tls {
+                configuration.useTLS = true
+                configuration.tlsConfiguration = tlsConfiguration()
+            }
             if let credentials { configuration.credentials = credentials }
             let client = try await GlideClusterClient.create(configuration)
-            return ({ arguments throws(GlideError) in
-                switch try await client.customCommand(arguments) {
-                case .single(let value): return [(nil, value)]
-                case .perNode(let replies):
-                    return replies.sorted { $0.key.description < $1.key.description }.map { ($0.key.description, $0.value) }
-                }
-            }, { await client.close() })
+            return (
+                { arguments throws(GlideError) in
+                    switch try await client.customCommand(arguments) {
+                    case .single(let value): return [(nil, value)]
+                    case .perNode(let replies):
+                        return replies.sorted { $0.key.description < $1.key.description }.map { ($0.key.description, $0.value) }
+                    }
+                }, { await client.close() }
+            )
         }
         var configuration = GlideClientConfiguration(addresses: [NodeAddress(host: options.host, port: options.port)])
         if let url = options.url { configuration = try GlideClientConfiguration(url: url) }
         configuration.protocolVersion = protocolVersion
         configuration.requestTimeout = .seconds(30)
         if options.database != 0 { configuration.databaseID = options.database }
-        if options.tls { configuration.useTLS = true; configuration.tlsConfiguration = tlsConfiguration() }
+        if options.tls {
+            configuration.useTLS = true
+            configuration.tlsConfiguration = tlsConfiguration()
+        }
         if let credentials { configuration.credentials = credentials }
         let client = try await GlideClient.create(configuration)
         return ({ arguments throws(GlideError) in [(nil, try await client.customCommand(arguments))] }, { await client.close() })

@@ -31,11 +31,13 @@ let options: Options = {
 }()
 
 // A three-shard map, as discovery builds it.
-let topology = ClusterTopology(shards: (0..<3).map { index in
-    ClusterShard(slots: [UInt16(index * 5461)...UInt16(min(16383, index * 5461 + 5460))],
-                 primary: ClusterNode(address: NodeAddress(host: "10.0.0.\(index)", port: 7000), role: .primary),
-                 replicas: [ClusterNode(address: NodeAddress(host: "10.0.1.\(index)", port: 7000), role: .replica)])
-})
+let topology = ClusterTopology(
+    shards: (0..<3).map { index in
+        ClusterShard(
+            slots: [UInt16(index * 5461)...UInt16(min(16383, index * 5461 + 5460))],
+            primary: ClusterNode(address: NodeAddress(host: "10.0.0.\(index)", port: 7000), role: .primary),
+            replicas: [ClusterNode(address: NodeAddress(host: "10.0.1.\(index)", port: 7000), role: .replica)])
+    })
 let map = SlotMap(topology)
 let keys: [String] = (0..<1024).map { "user:\($0):profile" }
 let byteKeys: [Bytes] = keys.map { Bytes($0) }

@@ -34,7 +34,9 @@ let committed = try await client.withDedicatedConnection { connection in
     debit.add(SET("account:ada", String(balance - 5)))
     return try await connection.exec(debit) != nil
 }
-print("optimistic debit \(committed ? "committed" : "aborted: the balance changed"); ada now has \(try await client.get("account:ada") ?? "?")")
+print(
+    "optimistic debit \(committed ? "committed" : "aborted: the balance changed"); ada now has \(try await client.get("account:ada") ?? "?")"
+)
 
 // A failing command inside a pipeline: its error stays in its slot, the others ran.
 var mixed = Batch(isAtomic: false)
@@ -49,7 +51,8 @@ do {
 }
 
 // A script, sent by its SHA-1 digest; the code itself goes only when the server lacks it.
-let limiter = Script("""
+let limiter = Script(
+    """
     local count = redis.call('INCR', KEYS[1])
     if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
     return count

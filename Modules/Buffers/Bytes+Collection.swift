@@ -23,8 +23,10 @@ extension Bytes: RandomAccessCollection {
     public func withContiguousStorageIfAvailable<Result>(
         _ body: (UnsafeBufferPointer<UInt8>) throws -> Result
     ) rethrows -> Result? {
-        try body(UnsafeBufferPointer(start: _storage.base.assumingMemoryBound(to: UInt8.self) + _readerIndex,
-                                     count: readableBytes))
+        try body(
+            UnsafeBufferPointer(
+                start: _storage.base.assumingMemoryBound(to: UInt8.self) + _readerIndex,
+                count: readableBytes))
     }
 }
 

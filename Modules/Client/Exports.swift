@@ -1,21 +1,22 @@
+@_exported public import GlideBuffers
 // What a user of the clients needs, and nothing of the machinery below them.
 //
 // Whole modules the API speaks in: commands, replies and bytes.
 @_exported public import GlideCommands
 @_exported public import GlideRESPCodec
-@_exported public import GlideBuffers
-// From the layers underneath, only the types that appear in the clients' API. (Each layer stays a
-// library of its own: import GlideTransport, GlideTopology, … to build on it.)
-@_exported public import struct GlideTopology.NodeAddress
-@_exported public import struct GlideTopology.ClusterTopology
-@_exported public import struct GlideTopology.ClusterShard
-@_exported public import struct GlideTopology.ClusterNode
-@_exported public import struct GlideTopology.SlotMap
-@_exported public import enum GlideTopology.HashSlot
-@_exported public import struct GlideTopology.TopologyRefreshPolicy
+
 @_exported public import enum GlideRouter.ReadFrom
 @_exported public import enum GlideRouter.Route
 @_exported public import enum GlideRouter.SlotNodeRole
 @_exported public import struct GlideTLS.TLSConfiguration
-@_exported public import struct GlideTransport.TransportError
+@_exported public import struct GlideTopology.ClusterNode
+@_exported public import struct GlideTopology.ClusterShard
+@_exported public import struct GlideTopology.ClusterTopology
+@_exported public import enum GlideTopology.HashSlot
+// From the layers underneath, only the types that appear in the clients' API. (Each layer stays a
+// library of its own: import GlideTransport, GlideTopology, … to build on it.)
+@_exported public import struct GlideTopology.NodeAddress
+@_exported public import struct GlideTopology.SlotMap
+@_exported public import struct GlideTopology.TopologyRefreshPolicy
 @_exported public import struct GlideTransport.Errno
+@_exported public import struct GlideTransport.TransportError

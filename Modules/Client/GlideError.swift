@@ -19,8 +19,10 @@ public struct GlideError: Error, Sendable, CustomStringConvertible {
     public let transportError: TransportError?
 
     /// An error of `code` with `message`.
-    public init(_ code: Code, _ message: String, serverCode: String? = nil, address: String? = nil,
-                transportError: TransportError? = nil) {
+    public init(
+        _ code: Code, _ message: String, serverCode: String? = nil, address: String? = nil,
+        transportError: TransportError? = nil
+    ) {
         self.code = code
         self.message = message
         self.serverCode = serverCode

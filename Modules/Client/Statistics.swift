@@ -25,10 +25,12 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
 
     /// The counts under GLIDE's names (`total_connections`, `total_clients`) and ours.
     public var dictionary: [String: Int] {
-        ["total_connections": totalConnections, "total_clients": totalClients,
-         "pubsub_messages_dropped": pubsubMessagesDropped, "pubsub_resubscriptions": pubsubResubscriptions,
-         "reconnects": reconnects, "connection_failures": connectionFailures, "redirections": redirections,
-         "retries": retries, "topology_refreshes": topologyRefreshes]
+        [
+            "total_connections": totalConnections, "total_clients": totalClients,
+            "pubsub_messages_dropped": pubsubMessagesDropped, "pubsub_resubscriptions": pubsubResubscriptions,
+            "reconnects": reconnects, "connection_failures": connectionFailures, "redirections": redirections,
+            "retries": retries, "topology_refreshes": topologyRefreshes,
+        ]
     }
 
     /// Every count.
@@ -51,14 +53,15 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
 
     /// The counts now.
     static var current: GlideStatistics {
-        GlideStatistics(totalConnections: connections.load(ordering: .relaxed),
-                        totalClients: clients.load(ordering: .relaxed),
-                        pubsubMessagesDropped: pubsubMessagesDropped.load(ordering: .relaxed),
-                        pubsubResubscriptions: pubsubResubscriptions.load(ordering: .relaxed),
-                        reconnects: reconnects.load(ordering: .relaxed),
-                        connectionFailures: connectionFailures.load(ordering: .relaxed),
-                        redirections: redirections.load(ordering: .relaxed),
-                        retries: retries.load(ordering: .relaxed),
-                        topologyRefreshes: topologyRefreshes.load(ordering: .relaxed))
+        GlideStatistics(
+            totalConnections: connections.load(ordering: .relaxed),
+            totalClients: clients.load(ordering: .relaxed),
+            pubsubMessagesDropped: pubsubMessagesDropped.load(ordering: .relaxed),
+            pubsubResubscriptions: pubsubResubscriptions.load(ordering: .relaxed),
+            reconnects: reconnects.load(ordering: .relaxed),
+            connectionFailures: connectionFailures.load(ordering: .relaxed),
+            redirections: redirections.load(ordering: .relaxed),
+            retries: retries.load(ordering: .relaxed),
+            topologyRefreshes: topologyRefreshes.load(ordering: .relaxed))
     }
 }

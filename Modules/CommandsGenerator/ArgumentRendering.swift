@@ -83,11 +83,13 @@ struct Slot {
                 return tokenCount == 0 ? type.count(reference) : "\(tokenCount) + \(type.count(reference))"
             }
             if type.isScalar { return "(\(reference) == nil ? 0 : \(tokenCount + 1))" }
-            return tokenCount == 0 ? "(\(reference)?.respArgumentCount ?? 0)"
+            return tokenCount == 0
+                ? "(\(reference)?.respArgumentCount ?? 0)"
                 : "(\(reference).map { \(tokenCount) + $0.respArgumentCount } ?? 0)"
         case .multiple(let type, let optional, let tokenEach):
             let perValue = tokenEach && token != nil ? 1 : 0
-            let values = type.isScalar
+            let values =
+                type.isScalar
                 ? (perValue == 0 ? "\(reference).count" : "\(reference).count * 2")
                 : "\(reference).reduce(0) { $0 + \(perValue) + $1.respArgumentCount }"
             guard token != nil, !tokenEach else { return values }
@@ -179,7 +181,7 @@ struct SlotBuilder {
             takenProperties.insert(property)
             let next = index + 1 < arguments.count ? arguments[index + 1] : nil
             if argument.kind == .integer, ["numkeys", "numfields", "num-vertices"].contains(argument.name),
-               let next, next.isMultiple
+                let next, next.isMultiple
             {
                 let counted = Naming.property(Naming.plural(next.name))
                 slots.append(Slot(spec: argument, property: property, shape: .computedCount(of: counted)))
@@ -192,8 +194,10 @@ struct SlotBuilder {
             }
             let type = valueType(for: argument)
             if argument.isMultiple {
-                slots.append(Slot(spec: argument, property: property,
-                                  shape: .multiple(type, optional: optional, tokenEach: argument.isMultipleToken)))
+                slots.append(
+                    Slot(
+                        spec: argument, property: property,
+                        shape: .multiple(type, optional: optional, tokenEach: argument.isMultipleToken)))
             } else {
                 slots.append(Slot(spec: argument, property: property, shape: .single(type, optional: optional)))
             }
@@ -305,8 +309,9 @@ struct SlotBuilder {
             lines.append("    public var \(slot.property): \(type)")
         }
         for declaration in inner.nested { lines.append(indent(declaration, by: 1)) }
-        lines.append(contentsOf: renderInit(parts, labelled: { _ in true }, documentation: "Sets every part.")
-            .map { $0.isEmpty ? "" : "    " + $0 })
+        lines.append(
+            contentsOf: renderInit(parts, labelled: { _ in true }, documentation: "Sets every part.")
+                .map { $0.isEmpty ? "" : "    " + $0 })
         lines.append("")
         lines.append("    /// The number of arguments written.")
         lines.append("    @inlinable public var respArgumentCount: Int {")
@@ -355,7 +360,9 @@ func renderInit(_ slots: [Slot], labelled: (Int) -> Bool, documentation: String)
         assignments.append("self.\(slot.property) = \(parameter.value)")
     }
     let genericClause = generics.isEmpty ? "" : "<\(generics.joined(separator: ", "))>"
-    let whereClause = generics.isEmpty ? ""
+    let whereClause =
+        generics.isEmpty
+        ? ""
         : " where " + generics.map { "\($0): Sequence, \($0).Element: BulkStringConvertible" }.joined(separator: ", ")
     var lines: [String] = []
     lines.append("")

@@ -71,13 +71,23 @@ struct CommandRenderer {
         // Leading required keys and strings read naturally without labels: GET("k"), SET("k", "v").
         var unlabelled = 0
         for slot in slots {
-            if case .single(.bulk, false) = slot.shape { unlabelled += 1; continue }
-            if case .multiple(.bulk, false, _) = slot.shape { unlabelled += 1; continue }
-            if case .computedCount = slot.shape { unlabelled += 1; continue }
+            if case .single(.bulk, false) = slot.shape {
+                unlabelled += 1
+                continue
+            }
+            if case .multiple(.bulk, false, _) = slot.shape {
+                unlabelled += 1
+                continue
+            }
+            if case .computedCount = slot.shape {
+                unlabelled += 1
+                continue
+            }
             break
         }
-        lines.append(contentsOf: renderInit(slots, labelled: { $0 >= unlabelled }, documentation: "The command with its arguments.")
-            .map { $0.isEmpty ? "" : "    " + $0 })
+        lines.append(
+            contentsOf: renderInit(slots, labelled: { $0 >= unlabelled }, documentation: "The command with its arguments.")
+                .map { $0.isEmpty ? "" : "    " + $0 })
         lines.append("")
         lines.append("    /// Writes the command.")
         lines.append("    @inlinable")
@@ -196,14 +206,17 @@ enum ConnectionEffects {
         case "select":
             return .selectsDatabase
         case "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe":
-            return .refused("\(command.uppercased()) turns the shared connection into a message stream; use the client's "
-                            + "\(command) method, whose subscriptions survive reconnections")
+            return .refused(
+                "\(command.uppercased()) turns the shared connection into a message stream; use the client's "
+                    + "\(command) method, whose subscriptions survive reconnections")
         case "watch", "unwatch":
-            return .refused("\(command.uppercased()) on the shared connection can be undone by another caller's EXEC or UNWATCH; "
-                            + "run it inside withDedicatedConnection")
+            return .refused(
+                "\(command.uppercased()) on the shared connection can be undone by another caller's EXEC or UNWATCH; "
+                    + "run it inside withDedicatedConnection")
         case "multi", "exec", "discard":
-            return .refused("\(command.uppercased()) on the shared connection would take in other callers' commands; use "
-                            + "Batch(isAtomic: true), or withDedicatedConnection")
+            return .refused(
+                "\(command.uppercased()) on the shared connection would take in other callers' commands; use "
+                    + "Batch(isAtomic: true), or withDedicatedConnection")
         case "monitor":
             return .refused("MONITOR turns the shared connection into a stream of every command the server runs")
         case "client reply":

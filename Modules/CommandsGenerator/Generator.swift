@@ -71,10 +71,12 @@ enum Generator {
     /// The package's default locations.
     static func paths(root: URL) -> (snapshot: URL, replies: URL, overrides: URL, output: URL) {
         let commands = root.appendingPathComponent("Modules/Commands")
-        return (commands.appendingPathComponent("Resources/commands.json"),
-                commands.appendingPathComponent("Resources/replies.txt"),
-                commands.appendingPathComponent("Resources/argument-overrides.txt"),
-                commands.appendingPathComponent("Generated"))
+        return (
+            commands.appendingPathComponent("Resources/commands.json"),
+            commands.appendingPathComponent("Resources/replies.txt"),
+            commands.appendingPathComponent("Resources/argument-overrides.txt"),
+            commands.appendingPathComponent("Generated")
+        )
     }
 
     /// Reads the inputs at the package's default locations and renders every file.
@@ -83,9 +85,10 @@ enum Generator {
         let overrides = try loadArgumentOverrides(paths.overrides)
         let snapshot = try Snapshot(contentsOf: paths.snapshot, argumentOverrides: overrides)
         // An override that names nothing is a typo, or a fix the server has since made itself.
-        let arguments = Set(snapshot.commands.flatMap { [$0] + $0.subcommands }.flatMap { command in
-            command.arguments.flatMap { $0.paths(under: command.tableName) }
-        })
+        let arguments = Set(
+            snapshot.commands.flatMap { [$0] + $0.subcommands }.flatMap { command in
+                command.arguments.flatMap { $0.paths(under: command.tableName) }
+            })
         if let unused = overrides.keys.sorted().first(where: { !arguments.contains($0) }) {
             throw GeneratorError("argument-overrides.txt: no argument \(unused) in the snapshot")
         }

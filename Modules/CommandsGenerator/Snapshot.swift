@@ -10,16 +10,18 @@ struct Snapshot {
     init(contentsOf url: URL, argumentOverrides: [String: ArgumentSpec.Kind] = [:]) throws {
         let data = try Data(contentsOf: url)
         guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let commands = root["commands"] as? [String: Any] else {
+            let commands = root["commands"] as? [String: Any]
+        else {
             throw GeneratorError("\(url.path) is not a command snapshot")
         }
         server = root["server"] as? String ?? "valkey"
         version = root["version"] as? String ?? "?"
         self.commands = try commands.keys.sorted().map { name in
             let entry = commands[name] as? [String: Any] ?? [:]
-            return try CommandSpec(name: name, docs: entry["docs"] as? [String: Any] ?? [:],
-                                   info: entry["info"] as? [String: Any] ?? [:], container: nil,
-                                   argumentOverrides: argumentOverrides)
+            return try CommandSpec(
+                name: name, docs: entry["docs"] as? [String: Any] ?? [:],
+                info: entry["info"] as? [String: Any] ?? [:], container: nil,
+                argumentOverrides: argumentOverrides)
         }
     }
 }
@@ -48,8 +50,10 @@ struct CommandSpec {
     let tips: [String]
     let subcommands: [CommandSpec]
 
-    init(name fullName: String, docs: [String: Any], info: [String: Any], container: String?,
-         argumentOverrides: [String: ArgumentSpec.Kind] = [:]) throws {
+    init(
+        name fullName: String, docs: [String: Any], info: [String: Any], container: String?,
+        argumentOverrides: [String: ArgumentSpec.Kind] = [:]
+    ) throws {
         self.name = fullName.split(separator: "|").last.map(String.init) ?? fullName
         self.container = container
         group = docs["group"] as? String ?? "server"
@@ -70,9 +74,10 @@ struct CommandSpec {
         let subDocs = docs["subcommands"] as? [String: Any] ?? [:]
         let subInfo = info["subcommands"] as? [String: Any] ?? [:]
         subcommands = try Set(subDocs.keys).union(subInfo.keys).sorted().map { subName in
-            try CommandSpec(name: subName, docs: subDocs[subName] as? [String: Any] ?? [:],
-                            info: subInfo[subName] as? [String: Any] ?? [:], container: fullName,
-                            argumentOverrides: argumentOverrides)
+            try CommandSpec(
+                name: subName, docs: subDocs[subName] as? [String: Any] ?? [:],
+                info: subInfo[subName] as? [String: Any] ?? [:], container: fullName,
+                argumentOverrides: argumentOverrides)
         }
     }
 

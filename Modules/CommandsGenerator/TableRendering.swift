@@ -49,12 +49,14 @@ enum TableRenderer {
     /// The flags of `command` as `CommandFlags` members (`.readonly`).
     static func flagCases(_ command: CommandSpec) -> [String] {
         command.flags.compactMap { flag -> String? in
-            let known = ["write": "write", "readonly": "readonly", "denyoom": "denyoom", "admin": "admin",
-                         "pubsub": "pubsub", "noscript": "noscript", "blocking": "blocking", "loading": "loading",
-                         "stale": "stale", "skip_monitor": "skipMonitor", "skip_slowlog": "skipSlowlog", "fast": "fast",
-                         "no_auth": "noAuth", "may_replicate": "mayReplicate", "movablekeys": "movableKeys",
-                         "no_multi": "noMulti", "allow_busy": "allowBusy", "no_mandatory_keys": "noMandatoryKeys",
-                         "no_async_loading": "noAsyncLoading", "module": "module"]
+            let known = [
+                "write": "write", "readonly": "readonly", "denyoom": "denyoom", "admin": "admin",
+                "pubsub": "pubsub", "noscript": "noscript", "blocking": "blocking", "loading": "loading",
+                "stale": "stale", "skip_monitor": "skipMonitor", "skip_slowlog": "skipSlowlog", "fast": "fast",
+                "no_auth": "noAuth", "may_replicate": "mayReplicate", "movablekeys": "movableKeys",
+                "no_multi": "noMulti", "allow_busy": "allowBusy", "no_mandatory_keys": "noMandatoryKeys",
+                "no_async_loading": "noAsyncLoading", "module": "module",
+            ]
             return known[flag].map { "." + $0 }
         }
     }
@@ -107,15 +109,18 @@ enum TableRenderer {
         switch begin["type"] as? String {
         case "index": beginText = ".index(\(beginSpec["index"] as? Int ?? 0))"
         case "keyword":
-            beginText = ".keyword(\(Naming.literal(beginSpec["keyword"] as? String ?? "")), startFrom: \(beginSpec["startfrom"] as? Int ?? 0))"
+            beginText =
+                ".keyword(\(Naming.literal(beginSpec["keyword"] as? String ?? "")), startFrom: \(beginSpec["startfrom"] as? Int ?? 0))"
         default: beginText = ".unknown"
         }
         let findText: String
         switch find["type"] as? String {
         case "range":
-            findText = ".range(lastKey: \(findSpec["lastkey"] as? Int ?? 0), keyStep: \(findSpec["keystep"] as? Int ?? 1), limit: \(findSpec["limit"] as? Int ?? 0))"
+            findText =
+                ".range(lastKey: \(findSpec["lastkey"] as? Int ?? 0), keyStep: \(findSpec["keystep"] as? Int ?? 1), limit: \(findSpec["limit"] as? Int ?? 0))"
         case "keynum":
-            findText = ".keynum(keyNumIndex: \(findSpec["keynumidx"] as? Int ?? 0), firstKey: \(findSpec["firstkey"] as? Int ?? 1), keyStep: \(findSpec["keystep"] as? Int ?? 1))"
+            findText =
+                ".keynum(keyNumIndex: \(findSpec["keynumidx"] as? Int ?? 0), firstKey: \(findSpec["firstkey"] as? Int ?? 1), keyStep: \(findSpec["keystep"] as? Int ?? 1))"
         default: findText = ".unknown"
         }
         let flags = (json["flags"] as? [String] ?? []).map(Naming.literal).joined(separator: ", ")

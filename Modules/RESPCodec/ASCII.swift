@@ -48,17 +48,26 @@ enum ASCII {
             if word == (0x69, 0x6E, 0x66) || word == (0x6E, 0x61, 0x6E) { return true }  // inf, nan
         }
         var digits = 0
-        while index < end, bytes[index] &- zero < 10 { index &+= 1; digits &+= 1 }
+        while index < end, bytes[index] &- zero < 10 {
+            index &+= 1
+            digits &+= 1
+        }
         if index < end, bytes[index] == 0x2E {  // '.'
             index &+= 1
-            while index < end, bytes[index] &- zero < 10 { index &+= 1; digits &+= 1 }
+            while index < end, bytes[index] &- zero < 10 {
+                index &+= 1
+                digits &+= 1
+            }
         }
         guard digits > 0 else { return false }
         if index < end, bytes[index] | 0x20 == 0x65 {  // 'e' or 'E'
             index &+= 1
             if index < end, bytes[index] == minus || bytes[index] == plus { index &+= 1 }
             var exponentDigits = 0
-            while index < end, bytes[index] &- zero < 10 { index &+= 1; exponentDigits &+= 1 }
+            while index < end, bytes[index] &- zero < 10 {
+                index &+= 1
+                exponentDigits &+= 1
+            }
             guard exponentDigits > 0 else { return false }
         }
         return index == end

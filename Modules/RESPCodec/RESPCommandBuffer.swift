@@ -83,9 +83,10 @@ public struct RESPCommandBuffer: Sendable {
     /// referenced payloads staying referenced. Used to drop commands that must not be sent after
     /// all, a rare path: the kept framing is copied.
     public mutating func append(_ other: RESPCommandBuffer, from start: Mark, to end: Mark) {
-        precondition(start.byteOffset <= end.byteOffset && start.referenceCount <= end.referenceCount
-                     && end.byteOffset <= other.bytes.readableBytes && end.referenceCount <= other.references.count,
-                     "marks outside the buffer")
+        precondition(
+            start.byteOffset <= end.byteOffset && start.referenceCount <= end.referenceCount
+                && end.byteOffset <= other.bytes.readableBytes && end.referenceCount <= other.references.count,
+            "marks outside the buffer")
         let base = bytes.readableBytes
         bytes.writeBytes(other.bytes.getSlice(at: start.byteOffset, length: end.byteOffset - start.byteOffset)!)
         for index in start.referenceCount..<end.referenceCount {

@@ -34,8 +34,11 @@ extension RESPValue {
             aggregate(.array, values.count)
             for value in values { value.encode(into: &buffer, resp2: resp2) }
         case .boolean(let value):
-            if resp2 { RESPValue.integer(value ? 1 : 0).encode(into: &buffer) }
-            else { buffer.writeStaticString(value ? "#t\r\n" : "#f\r\n") }
+            if resp2 {
+                RESPValue.integer(value ? 1 : 0).encode(into: &buffer)
+            } else {
+                buffer.writeStaticString(value ? "#t\r\n" : "#f\r\n")
+            }
         case .double(let value):
             let text = value.isNaN ? "nan" : value.isInfinite ? (value < 0 ? "-inf" : "inf") : String(value)
             if resp2 { bulk(.bulkString, Bytes(text)) } else { line(.double, Bytes(text)) }
@@ -120,7 +123,8 @@ extension RESPValue: CustomStringConvertible {
         case .boolean(let value): lines.append(indent + "(\(value))")
         case .double(let value): lines.append(indent + "(double) \(value)")
         case .bigNumber(let digits): lines.append(indent + "(big number) " + digits.description)
-        case .verbatimString(_, let text): lines.append(contentsOf: text.string.split(separator: "\n", omittingEmptySubsequences: false).map { indent + $0 })
+        case .verbatimString(_, let text):
+            lines.append(contentsOf: text.string.split(separator: "\n", omittingEmptySubsequences: false).map { indent + $0 })
         case .array(let values), .set(let values), .push(let values): list(values)
         case .map(let pairs):
             if pairs.isEmpty { lines.append(indent + "(empty hash)") }

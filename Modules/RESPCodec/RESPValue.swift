@@ -90,8 +90,11 @@ public enum RESPValue: Sendable, Hashable {
             case .bulkString: return (.bulkString(payload), end)
             case .bulkError: return (.bulkError(payload), end)
             default:
-                return (.verbatimString(format: payload.getSlice(at: 0, length: 3)!.string,
-                                        text: payload.getSlice(at: 4, length: length - 4)!), end)
+                return (
+                    .verbatimString(
+                        format: payload.getSlice(at: 0, length: 3)!.string,
+                        text: payload.getSlice(at: 4, length: length - 4)!), end
+                )
             }
         case .array, .set, .push:
             let (count, next) = frame.header(at: offset)

@@ -27,8 +27,10 @@ extension ReadFrom {
     /// `nil` for the primary. Only replicas `usable` accepts are chosen (the client passes the
     /// ones whose connection is up), in the same order of preference.
     @inlinable
-    public func replicaIndex(in shard: SlotMap.Shard, clientAZ: String?, rotation: Int,
-                             usable: (Int) -> Bool = { _ in true }) -> Int? {
+    public func replicaIndex(
+        in shard: SlotMap.Shard, clientAZ: String?, rotation: Int,
+        usable: (Int) -> Bool = { _ in true }
+    ) -> Int? {
         switch self {
         case .primary:
             return nil

@@ -93,7 +93,9 @@ extension Router {
     }
 
     /// Combines arrays of equal length element by element.
-    static func elementwise(_ replies: [RESPValue], _ combine: ([RESPValue]) throws(AggregationError) -> RESPValue) throws(AggregationError) -> RESPValue {
+    static func elementwise(_ replies: [RESPValue], _ combine: ([RESPValue]) throws(AggregationError) -> RESPValue) throws(AggregationError)
+        -> RESPValue
+    {
         var arrays: [[RESPValue]] = []
         for reply in replies {
             guard let elements = reply.arrayValue else { throw AggregationError("expected arrays to combine, got \(reply)") }

@@ -48,8 +48,9 @@ public enum Router {
             return RoutingDecision(target: .slot(slot, replicaAllowed: readOnly), aggregation: .allSucceeded)
         case .several(let first):
             if routing.requestPolicy == .multiShard || name == "WATCH" {
-                return RoutingDecision(target: .splitBySlot(replicaAllowed: readOnly),
-                                       aggregation: aggregation(name: name, routing: routing))
+                return RoutingDecision(
+                    target: .splitBySlot(replicaAllowed: readOnly),
+                    aggregation: aggregation(name: name, routing: routing))
             }
             return RoutingDecision(target: .slot(first, replicaAllowed: readOnly), aggregation: .allSucceeded)
         case .none:

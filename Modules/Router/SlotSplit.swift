@@ -55,7 +55,8 @@ extension Router {
         let source = command.contiguousBytes  // the buffer itself unless a large value was referenced
         // The codec validates the frame and walks its elements; nothing here parses RESP.
         guard let command = try? RESPToken(validating: source), command.type == .array,
-              let count = command.elements?.count, count > 1, (count - 1) % step == 0 else { return nil }
+            let count = command.elements?.count, count > 1, (count - 1) % step == 0
+        else { return nil }
         // Each key's group of frames (the key, then `step - 1` values): its slot and byte range.
         var groups: [(slot: UInt16, start: Int, end: Int)] = []
         groups.reserveCapacity((count - 1) / step)
@@ -116,7 +117,7 @@ extension Router {
     /// the last, one every `step`; `nil` for any other shape.
     static func splittableStep(_ metadata: CommandMetadata) -> Int? {
         guard metadata.keySpecs.count == 1, case .index(1) = metadata.keySpecs[0].beginSearch,
-              case .range(let lastKey, let keyStep, _) = metadata.keySpecs[0].findKeys, lastKey == -1, keyStep >= 1
+            case .range(let lastKey, let keyStep, _) = metadata.keySpecs[0].findKeys, lastKey == -1, keyStep >= 1
         else { return nil }
         return keyStep
     }

@@ -43,7 +43,11 @@ extension ClusterTopology {
             if let chosen = primaries.firstIndex(where: { $0.health != .failed }) ?? primaries.indices.first {
                 primary = primaries.remove(at: chosen)
             }
-            replicas += primaries.map { var node = $0; node.role = .replica; return node }
+            replicas += primaries.map {
+                var node = $0
+                node.role = .replica
+                return node
+            }
             shards.append(ClusterShard(slots: slots, primary: primary, replicas: replicas))
         }
         self.init(shards: shards)
@@ -127,15 +131,18 @@ extension ClusterTopology {
         guard (1...65535).contains(port) else { throw TopologyError("CLUSTER SHARDS: a node has no usable port") }
         let ip = fields["ip"]?.stringValue
         guard let host = host(fields["endpoint"]?.stringValue ?? ip, queried: queried, fallback: ip) else { return nil }
-        let role: ClusterNode.Role = fields["role"]?.stringValue == "master" || fields["role"]?.stringValue == "primary" ? .primary : .replica
-        let health: ClusterNode.Health = switch fields["health"]?.stringValue {
-        case "loading": .loading
-        case "fail", "failed": .failed
-        default: .online
-        }
+        let role: ClusterNode.Role =
+            fields["role"]?.stringValue == "master" || fields["role"]?.stringValue == "primary" ? .primary : .replica
+        let health: ClusterNode.Health =
+            switch fields["health"]?.stringValue {
+            case "loading": .loading
+            case "fail", "failed": .failed
+            default: .online
+            }
         let zone = fields["availability-zone"]?.stringValue
-        return ClusterNode(id: fields["id"]?.stringValue ?? "", address: NodeAddress(host: host, port: port),
-                           role: role, health: health, availabilityZone: zone?.isEmpty == false ? zone : nil)
+        return ClusterNode(
+            id: fields["id"]?.stringValue ?? "", address: NodeAddress(host: host, port: port),
+            role: role, health: health, availabilityZone: zone?.isEmpty == false ? zone : nil)
     }
 
     /// A node of a `CLUSTER SLOTS` range; `nil` when its endpoint is unknown.
@@ -148,7 +155,8 @@ extension ClusterTopology {
         if parts.count > 3, let metadata = try? fields(parts[3], in: "CLUSTER SLOTS metadata") {
             zone = metadata["availability-zone"]?.stringValue
         }
-        return ClusterNode(id: parts.count > 2 ? parts[2].stringValue ?? "" : "", address: NodeAddress(host: host, port: port),
-                           role: role, availabilityZone: zone?.isEmpty == false ? zone : nil)
+        return ClusterNode(
+            id: parts.count > 2 ? parts[2].stringValue ?? "" : "", address: NodeAddress(host: host, port: port),
+            role: role, availabilityZone: zone?.isEmpty == false ? zone : nil)
     }
 }

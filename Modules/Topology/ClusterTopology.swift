@@ -126,8 +126,9 @@ public struct ClusterTopology: Hashable, Sendable, CustomStringConvertible {
         }
         var copy = self
         copy.shards = shards.map { shard in
-            ClusterShard(slots: shard.slots, primary: shard.primary.map(stable),
-                         replicas: shard.replicas.map(stable).sorted { $0.address.description < $1.address.description })
+            ClusterShard(
+                slots: shard.slots, primary: shard.primary.map(stable),
+                replicas: shard.replicas.map(stable).sorted { $0.address.description < $1.address.description })
         }
         copy.idleNodes = idleNodes.map(stable)
         return copy

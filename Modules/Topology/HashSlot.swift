@@ -28,7 +28,8 @@ public enum HashSlot {
         var start = 0
         var end = key.count
         if let open = key.firstIndex(of: UInt8(ascii: "{")),
-           let close = key[(open + 1)...].firstIndex(of: UInt8(ascii: "}")), close > open + 1 {
+            let close = key[(open + 1)...].firstIndex(of: UInt8(ascii: "}")), close > open + 1
+        {
             start = open + 1
             end = close
         }

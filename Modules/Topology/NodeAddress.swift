@@ -36,7 +36,8 @@ extension NodeAddress {
     /// no valid port.
     public init?(parsing text: some StringProtocol) {
         guard let colon = text.lastIndex(of: ":"),
-              let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+            let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port)
+        else { return nil }
         var host = text[..<colon]
         if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
         self.init(host: String(host), port: port)

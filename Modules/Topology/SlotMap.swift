@@ -45,8 +45,10 @@ public struct SlotMap: Sendable, Hashable {
             guard let primary = shard.primary else { continue }
             let serving = shard.replicas.filter { $0.health == .online }
             let index = UInt16(shards.count)
-            shards.append(Shard(primary: primary.address, primaryZone: primary.availabilityZone,
-                                replicas: serving.map(\.address), replicaZones: serving.map(\.availabilityZone)))
+            shards.append(
+                Shard(
+                    primary: primary.address, primaryZone: primary.availabilityZone,
+                    replicas: serving.map(\.address), replicaZones: serving.map(\.availabilityZone)))
             for range in shard.slots {
                 for slot in range { table[Int(slot)] = index }
             }

@@ -58,8 +58,9 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         epollDescriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
         wakeDescriptor = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
         timerDescriptor = timerfd_create(CLOCK_MONOTONIC, Int32(TFD_NONBLOCK | TFD_CLOEXEC))
-        precondition(epollDescriptor >= 0 && wakeDescriptor >= 0 && timerDescriptor >= 0,
-                     "cannot create the event loop's descriptors: \(Errno.current)")
+        precondition(
+            epollDescriptor >= 0 && wakeDescriptor >= 0 && timerDescriptor >= 0,
+            "cannot create the event loop's descriptors: \(Errno.current)")
         actors = LoopActorExecutor(loop: self)
         addInternal(wakeDescriptor, id: Self.wakeID)
         addInternal(timerDescriptor, id: Self.timerID)
@@ -174,7 +175,8 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     private func liveSlot(_ registration: EventRegistration) -> Int? {
         let index = Int(registration.id & 0xFFFF_FFFF)
         guard index < slots.count, slots[index].generation == UInt32(registration.id >> 32),
-              slots[index].handler != nil else { return nil }
+            slots[index].handler != nil
+        else { return nil }
         return index
     }
 

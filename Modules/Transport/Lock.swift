@@ -1,4 +1,5 @@
 public import Synchronization
+
 #if GLIDE_TSAN
 import Glibc
 #endif

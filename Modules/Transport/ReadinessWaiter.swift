@@ -34,8 +34,10 @@ public final class ReadinessWaiter<Stream: ByteStream, Loop: EventLoop>: EventHa
     /// Registers `stream` on `loop`, applies `first` (or steps at once when it is `nil`), and
     /// steps on every event until a step finishes or `deadline` passes. Returns the failure, if any;
     /// a cancelled task ends the wait with a `.cancelled` failure.
-    public static func wait(for stream: Stream, on loop: Loop, until deadline: Deadline, expired: TransportError,
-                            first: Progress? = nil, step: @escaping () -> Progress) async -> TransportError? {
+    public static func wait(
+        for stream: Stream, on loop: Loop, until deadline: Deadline, expired: TransportError,
+        first: Progress? = nil, step: @escaping () -> Progress
+    ) async -> TransportError? {
         let waiter = ReadinessWaiter(stream: stream, deadline: deadline, loop: loop, expired: expired, step: step)
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in

@@ -1,5 +1,5 @@
-import Synchronization
 import Glibc
+import Synchronization
 
 /// An IPv4, IPv6 or Unix domain socket address.
 public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
@@ -49,16 +49,18 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
             var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
             var raw = v4.sin_addr
             inet_ntop(AF_INET, &raw, &text, socklen_t(text.count))
-            self = .ipv4(host: Self.string(fromCString: text), port: port,
-                         storage: IPv4Storage(address: v4.sin_addr.s_addr, port: UInt16(port).bigEndian))
+            self = .ipv4(
+                host: Self.string(fromCString: text), port: port,
+                storage: IPv4Storage(address: v4.sin_addr.s_addr, port: UInt16(port).bigEndian))
         case AF_INET6:
             let v6 = UnsafeRawPointer(address).load(as: sockaddr_in6.self)
             var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
             var raw = v6.sin6_addr
             inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
             let bytes = withUnsafeBytes(of: &raw) { Array($0) }
-            self = .ipv6(host: Self.string(fromCString: text), port: port,
-                         storage: IPv6Storage(address: bytes, port: UInt16(port).bigEndian, scope: v6.sin6_scope_id))
+            self = .ipv6(
+                host: Self.string(fromCString: text), port: port,
+                storage: IPv6Storage(address: bytes, port: UInt16(port).bigEndian, scope: v6.sin6_scope_id))
         default:
             return nil
         }

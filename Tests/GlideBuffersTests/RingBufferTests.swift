@@ -42,7 +42,10 @@ import Testing
         final class Counter { var live = 0 }
         final class Token {
             let counter: Counter
-            init(_ counter: Counter) { self.counter = counter; counter.live += 1 }
+            init(_ counter: Counter) {
+                self.counter = counter
+                counter.live += 1
+            }
             deinit { counter.live -= 1 }
         }
         let counter = Counter()

@@ -1,6 +1,7 @@
+import GlideTransport
 import Synchronization
 import Testing
-import GlideTransport
+
 @testable import GlideClient
 
 /// The client-side cache's pure parts: entries, their order of use and byte limit, the race
@@ -17,7 +18,8 @@ import GlideTransport
 
     func read(_ state: inout CacheState<Int>, _ key: String, value: String, origin: Int = 1) {
         let ticket = state.beginRead(Bytes(key))
-        state.finishRead(ticket, request: request("GET", key).bytes, reply: reply("$\(value.utf8.count)\r\n\(value)\r\n"), origin: origin, now: now)
+        state.finishRead(
+            ticket, request: request("GET", key).bytes, reply: reply("$\(value.utf8.count)\r\n\(value)\r\n"), origin: origin, now: now)
     }
 
     @Test func aStoredReplyIsHitUntilItsKeyIsInvalidated() {

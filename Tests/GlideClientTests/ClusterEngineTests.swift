@@ -1,6 +1,7 @@
-import Testing
 import GlideTopology
 import GlideTransport
+import Testing
+
 @testable import GlideClient
 
 /// The whole cluster client (routing, the request state machine, the slot map, the topology
@@ -166,7 +167,9 @@ import GlideTransport
     @Test func aSplitViewDuringDiscoveryAdoptsWhatMostNodesSay() async throws {
         let cluster = FakeCluster.threeShards()
         // The third seed still believes an old layout: one node with every slot.
-        cluster.state.withLock { $0.views[FakeCluster.node(7002)] = [FakeCluster.Shard(slots: [0...16383], primary: FakeCluster.node(7002))] }
+        cluster.state.withLock {
+            $0.views[FakeCluster.node(7002)] = [FakeCluster.Shard(slots: [0...16383], primary: FakeCluster.node(7002))]
+        }
         let harness = FakeClusterHarness(cluster, seeds: [a, b, c])
         try await harness.start()
         #expect(cluster.receivedCount("CLUSTER") == 3)

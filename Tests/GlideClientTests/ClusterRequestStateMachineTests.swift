@@ -1,6 +1,7 @@
 import GlideTransport
-@testable import GlideClient
 import Testing
+
+@testable import GlideClient
 
 /// Transcripts of `ClusterRequestStateMachine`: each event a request's attempts can meet, and
 /// what the machine does about it. Steps are written as text (`"move 100 → 10.0.0.2:7001,
@@ -11,8 +12,10 @@ import Testing
     let b = NodeAddress(host: "10.0.0.2", port: 7001)
     let t0 = Deadline(uptimeNanoseconds: 1_000_000_000)
 
-    func machine(_ target: Machine.Target, readOnly: Bool = false, replicaNeedsReadOnly: Bool = false,
-                 timeout: Duration = .seconds(1)) -> Machine {
+    func machine(
+        _ target: Machine.Target, readOnly: Bool = false, replicaNeedsReadOnly: Bool = false,
+        timeout: Duration = .seconds(1)
+    ) -> Machine {
         Machine(target: target, readOnly: readOnly, replicaNeedsReadOnly: replicaNeedsReadOnly, deadline: t0 + timeout)
     }
 
@@ -23,12 +26,14 @@ import Testing
     @Test func aRequestStartsAtItsTarget() {
         #expect(text(machine(.slot(100, replica: false)).start()) == "send shard 100")
         #expect(text(machine(.slot(100, replica: true), readOnly: true).start()) == "send replica of 100")
-        #expect(text(machine(.slot(100, replica: true), readOnly: true, replicaNeedsReadOnly: true).start())
+        #expect(
+            text(machine(.slot(100, replica: true), readOnly: true, replicaNeedsReadOnly: true).start())
                 == "send READONLY + replica of 100")
         #expect(text(machine(.node(a)).start()) == "send 10.0.0.1:7000")
         var m = machine(.slot(100, replica: false))
         #expect(text(m.replied()) == "succeed")
-        #expect(text(m.repliedError("WRONGTYPE Operation against a key holding the wrong kind of value", from: a, now: t0))
+        #expect(
+            text(m.repliedError("WRONGTYPE Operation against a key holding the wrong kind of value", from: a, now: t0))
                 == "reply is the error")
         #expect(text(m.repliedError("CROSSSLOT Keys in request don't hash to the same slot", from: a, now: t0)) == "reply is the error")
         #expect(text(m.repliedError("", from: a, now: t0)) == "reply is the error")
@@ -69,7 +74,8 @@ import Testing
         #expect(text(m.repliedError("TRYAGAIN Multiple keys request during rehashing of slot", from: b, now: t0)) == "wait 10 ms")
         #expect(text(m.waitEnded()) == "send ASKING + 10.0.0.2:7001")
         // The migration finished meanwhile: the source now answers MOVED.
-        #expect(text(m.repliedError("MOVED 100 10.0.0.2:7001", from: b, now: ms(10))) == "move 100 → 10.0.0.2:7001, refresh, send shard 100")
+        #expect(
+            text(m.repliedError("MOVED 100 10.0.0.2:7001", from: b, now: ms(10))) == "move 100 → 10.0.0.2:7001, refresh, send shard 100")
         #expect(text(m.replied()) == "succeed")
     }
 
@@ -95,10 +101,12 @@ import Testing
         var m = machine(.slot(100, replica: false), timeout: .seconds(5))
         var now = t0
         let pauses = [10, 20, 40, 80, 160, 160]
-        for (index, message) in ["CLUSTERDOWN The cluster is down", "MASTERDOWN Link with MASTER is down",
-                                 "READONLY You can't write against a read only replica.",
-                                 "CLUSTERDOWN Hash slot not served", "CLUSTERDOWN The cluster is down",
-                                 "CLUSTERDOWN The cluster is down"].enumerated() {
+        for (index, message) in [
+            "CLUSTERDOWN The cluster is down", "MASTERDOWN Link with MASTER is down",
+            "READONLY You can't write against a read only replica.",
+            "CLUSTERDOWN Hash slot not served", "CLUSTERDOWN The cluster is down",
+            "CLUSTERDOWN The cluster is down",
+        ].enumerated() {
             #expect(text(m.repliedError(message, from: a, now: now), since: now) == "refresh, wait \(pauses[index]) ms")
             #expect(text(m.waitEnded()) == "send shard 100")
             now = now + .milliseconds(pauses[index])
@@ -211,7 +219,9 @@ import Testing
     // MARK: Classification
 
     @Test func classificationReadsTheErrorWord() {
-        #expect(ClusterRecovery.classify(serverError: "MOVED 12 ::1:7002", from: a) == .moved(slot: 12, to: NodeAddress(host: "::1", port: 7002)))
+        #expect(
+            ClusterRecovery.classify(serverError: "MOVED 12 ::1:7002", from: a)
+                == .moved(slot: 12, to: NodeAddress(host: "::1", port: 7002)))
         #expect(ClusterRecovery.classify(serverError: "ASK 12 :7002", from: a) == .ask(NodeAddress(host: "10.0.0.1", port: 7002)))
         #expect(ClusterRecovery.classify(serverError: "TRYAGAIN x", from: a) == .wait(refresh: false))
         #expect(ClusterRecovery.classify(serverError: "LOADING x", from: a) == .wait(refresh: false))
@@ -230,8 +240,10 @@ import Testing
 
     /// A code's short name in transcripts.
     func name(_ code: GlideError.Code) -> String {
-        let names: [GlideError.Code: String] = [.timeout: "timeout", .connectionClosed: "connectionClosed",
-                                                .connectionFailed: "connectionFailed", .routing: "routing", .cancelled: "cancelled"]
+        let names: [GlideError.Code: String] = [
+            .timeout: "timeout", .connectionClosed: "connectionClosed",
+            .connectionFailed: "connectionFailed", .routing: "routing", .cancelled: "cancelled",
+        ]
         return names[code] ?? code.description
     }
 
@@ -242,14 +254,14 @@ import Testing
         if step.refreshTopology { parts.append("refresh") }
         switch step.action {
         case .send(let destination, let prefix):
-            let where_: String
+            let target: String
             switch destination {
-            case .shard(let slot, false): where_ = "shard \(slot)"
-            case .shard(let slot, true): where_ = "replica of \(slot)"
-            case .node(let address): where_ = "\(address)"
+            case .shard(let slot, false): target = "shard \(slot)"
+            case .shard(let slot, true): target = "replica of \(slot)"
+            case .node(let address): target = "\(address)"
             }
             let first = prefix == .asking ? "ASKING + " : prefix == .readOnly ? "READONLY + " : ""
-            parts.append("send \(first)\(where_)")
+            parts.append("send \(first)\(target)")
         case .wait(let until):
             let pause = until - (now ?? t0)
             parts.append("wait \(pause.components.seconds * 1000 + pause.components.attoseconds / 1_000_000_000_000_000) ms")

@@ -1,5 +1,6 @@
-import Testing
 import GlideTransport
+import Testing
+
 @testable import GlideClient
 
 /// The cluster scan's bookkeeping alone: slot sets, a node's view, and when slots count as done.
@@ -9,12 +10,13 @@ import GlideTransport
 
     /// A's own view: it serves 0-8000 and 8001, and migrates 100 to B; B serves the rest and imports 100.
     var view: ClusterNodesView {
-        ClusterNodesView(parsing: """
-            aaaa 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-8000 8001 [100->-bbbb]
-            bbbb 127.0.0.1:7001@17001,node-b master - 0 0 2 connected 8002-16383 [100-<-aaaa]
-            cccc 127.0.0.1:7002@17002 slave aaaa 0 0 1 connected
-            dddd :7003@17003 master,fail - 0 0 3 disconnected
-            """, queried: a)
+        ClusterNodesView(
+            parsing: """
+                aaaa 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-8000 8001 [100->-bbbb]
+                bbbb 127.0.0.1:7001@17001,node-b master - 0 0 2 connected 8002-16383 [100-<-aaaa]
+                cccc 127.0.0.1:7002@17002 slave aaaa 0 0 1 connected
+                dddd :7003@17003 master,fail - 0 0 3 disconnected
+                """, queried: a)
     }
 
     @Test func aViewKnowsWhoServesWhatAndWhatIsMoving() {
@@ -34,9 +36,10 @@ import GlideTransport
         cursor.advance(next: "17", viewAtEnd: nil)
         #expect(cursor.node == a && cursor.nodeCursor == "17" && cursor.slotsDone == 0)
         // By the end, A gave slot 5 away: it is not done, nor is migrating slot 100.
-        let after = ClusterNodesView(parsing: """
-            aaaa 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-4 6-8000 8001 [100->-bbbb]
-            """, queried: a)
+        let after = ClusterNodesView(
+            parsing: """
+                aaaa 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-4 6-8000 8001 [100->-bbbb]
+                """, queried: a)
         cursor.advance(next: "0", viewAtEnd: after)
         #expect(cursor.node == nil && cursor.slotsDone == 8000)
         #expect(cursor.nextSlot == 5)

@@ -1,5 +1,6 @@
-import Testing
 import GlideTransport
+import Testing
+
 @testable import GlideClient
 
 /// Transcripts of the connection's life between connections: attempts, losses, reconnections,
@@ -139,7 +140,8 @@ import GlideTransport
         _ = machine.enqueue("waiting", deadline: t0 + .seconds(1), encode: request("W"))
         _ = machine.connectNow()
         _ = machine.connected(generation: 2, stream: "s2")
-        guard case .failed(let teardown) = machine.handshakeReceived(reply("-WRONGPASS invalid username-password pair\r\n"), generation: 2) else {
+        guard case .failed(let teardown) = machine.handshakeReceived(reply("-WRONGPASS invalid username-password pair\r\n"), generation: 2)
+        else {
             Issue.record("expected the attempt to fail")
             return
         }

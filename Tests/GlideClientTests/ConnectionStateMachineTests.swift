@@ -1,6 +1,7 @@
+import GlideTransport
 import Synchronization
 import Testing
-import GlideTransport
+
 @testable import GlideClient
 
 typealias Machine = ConnectionStateMachine<String, String>
@@ -41,7 +42,8 @@ let plainHandshake = HandshakeConfiguration(protocolVersion: .resp3, credentials
 let helloWithID = reply("%2\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:7\r\n")
 
 /// A machine taken through connect and handshake to `ready` on attempt 1 (deadline t0 + 2 s).
-func readyMachine(limit: Int = 100, policy: ConnectionPolicy = .unsupervised, handshake: HandshakeConfiguration = plainHandshake) -> Machine {
+func readyMachine(limit: Int = 100, policy: ConnectionPolicy = .unsupervised, handshake: HandshakeConfiguration = plainHandshake) -> Machine
+{
     var machine = Machine(handshake: handshake, inflightLimit: limit, policy: policy)
     #expect(machine.connectNow() == 1)
     _ = machine.attemptStarted(generation: 1, deadline: t0 + .seconds(2))
@@ -58,8 +60,10 @@ let requestIDs = Atomic<UInt64>(0)
 
 extension Machine {
     /// `enqueue` with a fresh id.
-    mutating func enqueue(_ waiter: String, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
-                          encode: (inout RESPCommandBuffer) -> Void) -> (action: EnqueueAction, armTimer: Deadline?) {
+    mutating func enqueue(
+        _ waiter: String, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
+        encode: (inout RESPCommandBuffer) -> Void
+    ) -> (action: EnqueueAction, armTimer: Deadline?) {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
         return enqueue(waiter, id: id, deadline: deadline, replies: replies, blocking: blocking, encode: encode)
     }
@@ -81,12 +85,15 @@ extension Machine {
     /// `enqueue`, then a socket that takes every byte: the request is sent when this returns
     /// (unless the connection isn't ready).
     @discardableResult
-    mutating func enqueueWritten(_ waiter: String, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
-                                 confirmation: PubSubConfirmation? = nil, collectsReplies: Bool = false,
-                                 encode: (inout RESPCommandBuffer) -> Void) -> (action: EnqueueAction, armTimer: Deadline?) {
+    mutating func enqueueWritten(
+        _ waiter: String, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
+        confirmation: PubSubConfirmation? = nil, collectsReplies: Bool = false,
+        encode: (inout RESPCommandBuffer) -> Void
+    ) -> (action: EnqueueAction, armTimer: Deadline?) {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
-        let result = enqueue(waiter, id: id, deadline: deadline, replies: replies, blocking: blocking,
-                             confirmation: confirmation, collectsReplies: collectsReplies, encode: encode)
+        let result = enqueue(
+            waiter, id: id, deadline: deadline, replies: replies, blocking: blocking,
+            confirmation: confirmation, collectsReplies: collectsReplies, encode: encode)
         if case .write(var job) = result.action {
             while true {
                 job.writes = PendingWrites()
@@ -126,9 +133,18 @@ extension Optional where Wrapped == Machine.Teardown {
         }
         #expect(commands(hello).first == ["HELLO", "3"])
         #expect(machine.isHandshaking)
-        guard case .none = machine.handshakeReceived(helloWithID, generation: 1) else { Issue.record("early"); return }
-        guard case .none = machine.handshakeReceived(ok, generation: 1) else { Issue.record("early"); return }
-        guard case .ready(let job, let info, let waiters) = machine.handshakeReceived(ok, generation: 1) else { Issue.record("not ready"); return }
+        guard case .none = machine.handshakeReceived(helloWithID, generation: 1) else {
+            Issue.record("early")
+            return
+        }
+        guard case .none = machine.handshakeReceived(ok, generation: 1) else {
+            Issue.record("early")
+            return
+        }
+        guard case .ready(let job, let info, let waiters) = machine.handshakeReceived(ok, generation: 1) else {
+            Issue.record("not ready")
+            return
+        }
         #expect(wire(job) == "A;B;")  // what queued while connecting goes out in one write
         #expect(job?.stream == "s1")
         #expect(info.clientID == 7)
@@ -257,7 +273,9 @@ extension Optional where Wrapped == Machine.Teardown {
 
     @Test func subscriptionConfirmationsAnswerTheSubscribeAndMessagesStayOutOfBand() {
         var machine = readyMachine()
-        _ = machine.enqueueWritten("sub", deadline: t0 + .seconds(1), replies: 2, confirmation: PubSubConfirmation(kind: .exact, subscribing: true), encode: request("S"))
+        _ = machine.enqueueWritten(
+            "sub", deadline: t0 + .seconds(1), replies: 2, confirmation: PubSubConfirmation(kind: .exact, subscribing: true),
+            encode: request("S"))
         _ = machine.enqueueWritten("get", deadline: t0 + .seconds(1), encode: request("G"))
         // A message published to an earlier subscription, between the two confirmations.
         #expect(machine.replyReceived(reply(">3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"), generation: 1).isNone)
@@ -274,9 +292,13 @@ extension Optional where Wrapped == Machine.Teardown {
 
     @Test func aRefusedSubscriptionEndsWithOneErrorAndTheNextCallerGetsItsOwnReply() {
         var machine = readyMachine()
-        _ = machine.enqueueWritten("sub", deadline: t0 + .seconds(1), replies: 3, confirmation: PubSubConfirmation(kind: .exact, subscribing: true), encode: request("S"))
+        _ = machine.enqueueWritten(
+            "sub", deadline: t0 + .seconds(1), replies: 3, confirmation: PubSubConfirmation(kind: .exact, subscribing: true),
+            encode: request("S"))
         _ = machine.enqueueWritten("get", deadline: t0 + .seconds(1), encode: request("G"))
-        guard case .resume("sub", let refusal) = machine.replyReceived(reply("-NOPERM no permissions to access a channel\r\n"), generation: 1) else {
+        guard
+            case .resume("sub", let refusal) = machine.replyReceived(reply("-NOPERM no permissions to access a channel\r\n"), generation: 1)
+        else {
             Issue.record("one error answers the whole subscription command")
             return
         }
@@ -291,8 +313,9 @@ extension Optional where Wrapped == Machine.Teardown {
 
     @Test func theServersOwnUnsubscribeNeverAnswersASubscribe() {
         var machine = readyMachine()
-        _ = machine.enqueueWritten("ssub", deadline: t0 + .seconds(1), replies: 1,
-                                   confirmation: PubSubConfirmation(kind: .sharded, subscribing: true), encode: request("S"))
+        _ = machine.enqueueWritten(
+            "ssub", deadline: t0 + .seconds(1), replies: 1,
+            confirmation: PubSubConfirmation(kind: .sharded, subscribing: true), encode: request("S"))
         // A slot that moved away: the server unsubscribes another channel while the SSUBSCRIBE waits.
         guard case .push = machine.replyReceived(reply(">3\r\n$12\r\nsunsubscribe\r\n$1\r\nc\r\n:0\r\n"), generation: 1) else {
             Issue.record("an unsubscription of another kind is out of band")
@@ -331,8 +354,10 @@ extension Optional where Wrapped == Machine.Teardown {
     }
 
     @Test func repliesFromAGivenUpConnectionNeverReachTheNextConnectionsCallers() {
-        var machine = Machine(handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: ServerCredentials(password: "x"),
-                                                                clientName: nil, database: 0), inflightLimit: 10)
+        var machine = Machine(
+            handshake: HandshakeConfiguration(
+                protocolVersion: .resp3, credentials: ServerCredentials(password: "x"),
+                clientName: nil, database: 0), inflightLimit: 10)
         _ = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A"))
         _ = machine.connected(generation: 1, stream: "s1")
         // One read brings the failed HELLO and the replies pipelined behind it.

@@ -1,6 +1,7 @@
+import GlideTransport
 import Synchronization
 import Testing
-import GlideTransport
+
 @testable import GlideClient
 
 typealias MemorySupervisor = ConnectionSupervisor<ManualEventLoop, MemoryConnector>
@@ -17,8 +18,9 @@ struct SupervisedHarness {
 
     init(checkInterval: Duration? = nil) {
         let loop = ManualEventLoop()
-        supervisor = MemorySupervisor(loop: loop, strategy: BackoffStrategy(jitterPercent: 0), checkInterval: checkInterval,
-                                      checkTimeout: .seconds(1))
+        supervisor = MemorySupervisor(
+            loop: loop, strategy: BackoffStrategy(jitterPercent: 0), checkInterval: checkInterval,
+            checkTimeout: .seconds(1))
         base = Harness(loop: loop, observer: supervisor)
         let supervisor = self.supervisor
         let connection = base.connection

@@ -1,17 +1,22 @@
-import Testing
 import GlideTLS
 import GlideTransport
+import Testing
+
 @testable import GlideClient
 
 /// Connection URLs taken apart, and the errors of the wrong ones, without a server.
 @Suite struct ConnectionURLTests {
     @Test func everyPartIsRead() throws {
-        let url = try ConnectionURL(parsing:
-            "valkeys://app:s%40cr%3At@cache-1:6380,[::1]:7000,cache-3/2?client_name=api&protocol=resp2&request_timeout=500"
-            + "&connection_timeout=1500&read_from=preferReplica&client_az=eu-1a&insecure=true")
+        let url = try ConnectionURL(
+            parsing:
+                "valkeys://app:s%40cr%3At@cache-1:6380,[::1]:7000,cache-3/2?client_name=api&protocol=resp2&request_timeout=500"
+                + "&connection_timeout=1500&read_from=preferReplica&client_az=eu-1a&insecure=true")
         #expect(url.useTLS && url.insecure)
-        #expect(url.addresses == [NodeAddress(host: "cache-1", port: 6380), NodeAddress(host: "::1", port: 7000),
-                                  NodeAddress(host: "cache-3", port: 6379)])
+        #expect(
+            url.addresses == [
+                NodeAddress(host: "cache-1", port: 6380), NodeAddress(host: "::1", port: 7000),
+                NodeAddress(host: "cache-3", port: 6379),
+            ])
         #expect(url.credentials == ServerCredentials(password: "s@cr:t", username: "app"))
         #expect(url.database == 2 && url.clientName == "api" && url.protocolVersion == .resp2)
         #expect(url.requestTimeout == .milliseconds(500) && url.connectionTimeout == .milliseconds(1500))

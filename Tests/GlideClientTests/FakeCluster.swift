@@ -1,7 +1,8 @@
-import Synchronization
-import Testing
 import GlideTopology
 import GlideTransport
+import Synchronization
+import Testing
+
 @testable import GlideClient
 
 /// A cluster of scripted nodes behind memory pipes: each node answers the handshake, `CLUSTER
@@ -264,13 +265,19 @@ final class FakeCluster: Sendable {
                 RESPPair(key: text("health"), value: text("online")),
             ])
         }
-        return .array(shards.map { shard in
-            .map([
-                RESPPair(key: text("slots"), value: .array(shard.slots.flatMap { [.integer(Int($0.lowerBound)), .integer(Int($0.upperBound))] })),
-                RESPPair(key: text("nodes"), value: .array([node(shard.primary, primary: true)]
-                                                            + shard.replicas.map { node($0, primary: false) })),
-            ])
-        })
+        return .array(
+            shards.map { shard in
+                .map([
+                    RESPPair(
+                        key: text("slots"),
+                        value: .array(shard.slots.flatMap { [.integer(Int($0.lowerBound)), .integer(Int($0.upperBound))] })),
+                    RESPPair(
+                        key: text("nodes"),
+                        value: .array(
+                            [node(shard.primary, primary: true)]
+                                + shard.replicas.map { node($0, primary: false) })),
+                ])
+            })
     }
 }
 
@@ -297,8 +304,10 @@ struct FakeClusterHarness {
 
     /// An engine for `cluster`, seeded with `seeds`, with no periodic checks (each test decides
     /// when anything happens) unless `configure` turns them on.
-    init(_ cluster: FakeCluster = .threeShards(), seeds: [NodeAddress] = [FakeCluster.node(7000)],
-         configure: (inout GlideClusterClientConfiguration) -> Void = { _ in }) {
+    init(
+        _ cluster: FakeCluster = .threeShards(), seeds: [NodeAddress] = [FakeCluster.node(7000)],
+        configure: (inout GlideClusterClientConfiguration) -> Void = { _ in }
+    ) {
         self.cluster = cluster
         var configuration = GlideClusterClientConfiguration(
             addresses: seeds, requestTimeout: .seconds(5), reconnectStrategy: BackoffStrategy(jitterPercent: 0),

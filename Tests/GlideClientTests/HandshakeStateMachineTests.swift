@@ -1,5 +1,6 @@
-import Testing
 import GlideTransport
+import Testing
+
 @testable import GlideClient
 
 func reply(_ wire: String) -> RESPToken { try! RESPToken(validating: Bytes(wire)) }
@@ -24,15 +25,17 @@ func commands(_ bytes: Bytes) -> [[String]] {
 
 @Suite struct HandshakeStateMachineTests {
     @Test func resp3SendsOneHelloWithAuthAndNameThenSelectAndLibraryInfo() {
-        var machine = HandshakeStateMachine(configuration: HandshakeConfiguration(
-            protocolVersion: .resp3, credentials: ServerCredentials(password: "pw", username: "app"),
-            clientName: "svc", database: 2))
-        #expect(commands(machine.start()) == [
-            ["HELLO", "3", "AUTH", "app", "pw", "SETNAME", "svc"],
-            ["SELECT", "2"],
-            ["CLIENT", "SETINFO", "LIB-NAME", "glide-swift"],
-            ["CLIENT", "SETINFO", "LIB-VER", GlideVersion.current],
-        ])
+        var machine = HandshakeStateMachine(
+            configuration: HandshakeConfiguration(
+                protocolVersion: .resp3, credentials: ServerCredentials(password: "pw", username: "app"),
+                clientName: "svc", database: 2))
+        #expect(
+            commands(machine.start()) == [
+                ["HELLO", "3", "AUTH", "app", "pw", "SETNAME", "svc"],
+                ["SELECT", "2"],
+                ["CLIENT", "SETINFO", "LIB-NAME", "glide-swift"],
+                ["CLIENT", "SETINFO", "LIB-VER", GlideVersion.current],
+            ])
         #expect(machine.receive(helloMap) == .awaitReplies)
         #expect(machine.receive(ok) == .awaitReplies)
         #expect(machine.receive(ok) == .awaitReplies)
@@ -40,39 +43,46 @@ func commands(_ bytes: Bytes) -> [[String]] {
     }
 
     @Test func helloReportsTheConnectionIdRoleAndZone() {
-        var machine = HandshakeStateMachine(configuration: HandshakeConfiguration(
-            protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0))
+        var machine = HandshakeStateMachine(
+            configuration: HandshakeConfiguration(
+                protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0))
         _ = machine.start()
-        let hello = reply("%4\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:42\r\n$4\r\nrole\r\n$7\r\nreplica\r\n"
-                          + "$17\r\navailability_zone\r\n$4\r\naz-b\r\n")
+        let hello = reply(
+            "%4\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:42\r\n$4\r\nrole\r\n$7\r\nreplica\r\n"
+                + "$17\r\navailability_zone\r\n$4\r\naz-b\r\n")
         #expect(machine.receive(hello) == .awaitReplies)
         #expect(machine.receive(ok) == .awaitReplies)
-        #expect(machine.receive(ok) == .ready(ConnectionInfo(protocolVersion: .resp3, clientID: 42, role: "replica", availabilityZone: "az-b")))
+        #expect(
+            machine.receive(ok) == .ready(ConnectionInfo(protocolVersion: .resp3, clientID: 42, role: "replica", availabilityZone: "az-b")))
     }
 
     @Test func passwordOnlyAuthenticatesAsTheDefaultUser() {
-        var machine = HandshakeStateMachine(configuration: HandshakeConfiguration(
-            protocolVersion: .resp3, credentials: ServerCredentials(password: "pw"), clientName: nil, database: 0))
+        var machine = HandshakeStateMachine(
+            configuration: HandshakeConfiguration(
+                protocolVersion: .resp3, credentials: ServerCredentials(password: "pw"), clientName: nil, database: 0))
         #expect(commands(machine.start()).first == ["HELLO", "3", "AUTH", "default", "pw"])
     }
 
     @Test func resp2UsesAuthAndClientSetName() {
-        var machine = HandshakeStateMachine(configuration: HandshakeConfiguration(
-            protocolVersion: .resp2, credentials: ServerCredentials(password: "pw"), clientName: "svc", database: 0))
-        #expect(commands(machine.start()) == [
-            ["AUTH", "pw"],
-            ["CLIENT", "SETNAME", "svc"],
-            ["CLIENT", "SETINFO", "LIB-NAME", "glide-swift"],
-            ["CLIENT", "SETINFO", "LIB-VER", GlideVersion.current],
-            ["CLIENT", "ID"],
-        ])
+        var machine = HandshakeStateMachine(
+            configuration: HandshakeConfiguration(
+                protocolVersion: .resp2, credentials: ServerCredentials(password: "pw"), clientName: "svc", database: 0))
+        #expect(
+            commands(machine.start()) == [
+                ["AUTH", "pw"],
+                ["CLIENT", "SETNAME", "svc"],
+                ["CLIENT", "SETINFO", "LIB-NAME", "glide-swift"],
+                ["CLIENT", "SETINFO", "LIB-VER", GlideVersion.current],
+                ["CLIENT", "ID"],
+            ])
         for _ in 0..<4 { #expect(machine.receive(ok) == .awaitReplies) }
         #expect(machine.receive(reply(":7\r\n")) == ready(.resp2, id: 7))
     }
 
     @Test func serverWithoutHelloFallsBackToRESP2AfterDrainingThePipeline() {
-        var machine = HandshakeStateMachine(configuration: HandshakeConfiguration(
-            protocolVersion: .resp3, credentials: ServerCredentials(password: "pw"), clientName: nil, database: 1))
+        var machine = HandshakeStateMachine(
+            configuration: HandshakeConfiguration(
+                protocolVersion: .resp3, credentials: ServerCredentials(password: "pw"), clientName: nil, database: 1))
         _ = machine.start()
         #expect(machine.receive(reply("-ERR unknown command 'HELLO'\r\n")) == .awaitReplies)
         #expect(machine.receive(reply("-NOAUTH Authentication required.\r\n")) == .awaitReplies)  // SELECT ran unauthenticated
@@ -92,8 +102,9 @@ func commands(_ bytes: Bytes) -> [[String]] {
         "-ERR invalid password\r\n",
     ])
     func rejectedCredentialsFailAsAuthentication(error: String) {
-        var machine = HandshakeStateMachine(configuration: HandshakeConfiguration(
-            protocolVersion: .resp3, credentials: ServerCredentials(password: "pw"), clientName: nil, database: 0))
+        var machine = HandshakeStateMachine(
+            configuration: HandshakeConfiguration(
+                protocolVersion: .resp3, credentials: ServerCredentials(password: "pw"), clientName: nil, database: 0))
         _ = machine.start()
         guard case .failed(let summary) = machine.receive(reply(error)) else {
             Issue.record("expected a failure")
@@ -104,8 +115,9 @@ func commands(_ bytes: Bytes) -> [[String]] {
     }
 
     @Test func badDatabaseIsAConfigurationError() {
-        var machine = HandshakeStateMachine(configuration: HandshakeConfiguration(
-            protocolVersion: .resp3, credentials: nil, clientName: nil, database: 99))
+        var machine = HandshakeStateMachine(
+            configuration: HandshakeConfiguration(
+                protocolVersion: .resp3, credentials: nil, clientName: nil, database: 99))
         _ = machine.start()
         #expect(machine.receive(helloMap) == .awaitReplies)
         guard case .failed(let summary) = machine.receive(reply("-ERR DB index is out of range\r\n")) else {
@@ -117,8 +129,9 @@ func commands(_ bytes: Bytes) -> [[String]] {
     }
 
     @Test func libraryInfoErrorsAreIgnored() {
-        var machine = HandshakeStateMachine(configuration: HandshakeConfiguration(
-            protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0))
+        var machine = HandshakeStateMachine(
+            configuration: HandshakeConfiguration(
+                protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0))
         _ = machine.start()
         #expect(machine.receive(helloMap) == .awaitReplies)
         #expect(machine.receive(reply("-ERR unknown subcommand 'SETINFO'\r\n")) == .awaitReplies)

@@ -1,6 +1,7 @@
+import GlideTransport
 import Synchronization
 import Testing
-import GlideTransport
+
 @testable import GlideClient
 
 /// Opens memory pipes and hands the server's end of each to the test.

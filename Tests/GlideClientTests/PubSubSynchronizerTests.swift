@@ -1,5 +1,6 @@
-import Testing
 import GlideTransport
+import Testing
+
 @testable import GlideClient
 
 /// The pub/sub synchronizer on a manual loop over a memory pipe: the test plays the server and
@@ -34,8 +35,9 @@ import GlideTransport
     @Test func thePeriodicCheckFindsADroppedSubscriptionAndMakesItAgain() async throws {
         var harness = Harness()
         defer { harness.finish() }
-        let synchronizer = Synchronizer(loop: harness.loop, inbox: PubSubInbox(nil), placement: OneNode(connection: harness.connection),
-                                        requestTimeout: .seconds(1), checkInterval: .seconds(3))
+        let synchronizer = Synchronizer(
+            loop: harness.loop, inbox: PubSubInbox(nil), placement: OneNode(connection: harness.connection),
+            requestTimeout: .seconds(1), checkInterval: .seconds(3))
         let subscribing = Task { try await synchronizer.subscribe(["a"], kind: .exact) }
         let server = try await harness.acceptAndHandshake()
         try await harness.settle()
@@ -78,4 +80,3 @@ import GlideTransport
         #expect(counts.exact == 2 && counts.pattern == 1 && counts.sharded == 4)
     }
 }
-

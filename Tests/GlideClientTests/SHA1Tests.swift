@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GlideClient
 
 /// The script digest against published SHA-1 test vectors.
@@ -6,7 +7,8 @@ import Testing
     @Test func knownVectors() {
         #expect(SHA1.hex(of: "".utf8) == "da39a3ee5e6b4b0d3255bfef95601890afd80709")
         #expect(SHA1.hex(of: "abc".utf8) == "a9993e364706816aba3e25717850c26c9cd0d89d")
-        #expect(SHA1.hex(of: "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
+        #expect(
+            SHA1.hex(of: "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
                 == "84983e441c3bd26ebaae4aa1f95129e5e54670f1")
         #expect(SHA1.hex(of: [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)) == "34aa973cd4c4daa4f61eeb2bdbad27316534016f")
     }

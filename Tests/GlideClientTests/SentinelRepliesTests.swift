@@ -1,5 +1,6 @@
-import Testing
 import GlideTransport
+import Testing
+
 @testable import GlideClient
 
 /// The sentinels' replies and notices as the client reads them, and the primary they name in
@@ -9,7 +10,8 @@ import GlideTransport
     let b = NodeAddress(host: "10.0.0.2", port: 6379)
 
     @Test func thePrimaryAddressIsReadAndANullMeansNoSuchPrimary() {
-        #expect(SentinelReplies.primaryAddress(reply("*2\r\n$9\r\n127.0.0.1\r\n$4\r\n6380\r\n")) == NodeAddress(host: "127.0.0.1", port: 6380))
+        #expect(
+            SentinelReplies.primaryAddress(reply("*2\r\n$9\r\n127.0.0.1\r\n$4\r\n6380\r\n")) == NodeAddress(host: "127.0.0.1", port: 6380))
         #expect(SentinelReplies.primaryAddress(reply("*-1\r\n")) == nil)
         #expect(SentinelReplies.primaryAddress(reply("_\r\n")) == nil)
         #expect(SentinelReplies.primaryAddress(reply("*2\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n")) == nil)
@@ -17,10 +19,11 @@ import GlideTransport
 
     @Test func replicasThatAreDownOrDisconnectedAreLeftOut() {
         // RESP3 maps, as valkey 9 sends them; the second is flagged down.
-        let resp3 = reply("*3\r\n"
-            + "%3\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n7001\r\n$5\r\nflags\r\n$5\r\nslave\r\n"
-            + "%3\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n7002\r\n$5\r\nflags\r\n$12\r\nslave,s_down\r\n"
-            + "%3\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n7003\r\n$5\r\nflags\r\n$18\r\nslave,disconnected\r\n")
+        let resp3 = reply(
+            "*3\r\n"
+                + "%3\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n7001\r\n$5\r\nflags\r\n$5\r\nslave\r\n"
+                + "%3\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n7002\r\n$5\r\nflags\r\n$12\r\nslave,s_down\r\n"
+                + "%3\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n7003\r\n$5\r\nflags\r\n$18\r\nslave,disconnected\r\n")
         #expect(SentinelReplies.replicas(resp3) == [NodeAddress(host: "127.0.0.1", port: 7001)])
         // RESP2: flat arrays of names and values.
         let resp2 = reply("*1\r\n*6\r\n$2\r\nip\r\n$8\r\n10.0.0.9\r\n$4\r\nport\r\n$4\r\n7004\r\n$5\r\nflags\r\n$5\r\nslave\r\n")
@@ -29,8 +32,9 @@ import GlideTransport
     }
 
     @Test func aSwitchNoticeNamesTheNewPrimaryOfItsOwnNameOnly() {
-        #expect(SentinelReplies.switchedPrimary("mymaster 127.0.0.1 6379 127.0.0.1 6380", primaryName: "mymaster")
-            == NodeAddress(host: "127.0.0.1", port: 6380))
+        #expect(
+            SentinelReplies.switchedPrimary("mymaster 127.0.0.1 6379 127.0.0.1 6380", primaryName: "mymaster")
+                == NodeAddress(host: "127.0.0.1", port: 6380))
         #expect(SentinelReplies.switchedPrimary("other 127.0.0.1 6379 127.0.0.1 6380", primaryName: "mymaster") == nil)
         #expect(SentinelReplies.switchedPrimary("mymaster 127.0.0.1 6379", primaryName: "mymaster") == nil)
     }

@@ -1,5 +1,6 @@
-import Testing
 import GlideTransport
+import Testing
+
 @testable import GlideClient
 
 /// The standalone client's view of its nodes: roles from handshakes and `ROLE`, the election of
@@ -71,9 +72,12 @@ import GlideTransport
     }
 
     @Test func roleRepliesAreRead() {
-        let primary = reply("*3\r\n$6\r\nmaster\r\n:3129659\r\n*2\r\n*3\r\n$9\r\n127.0.0.1\r\n$4\r\n9001\r\n$7\r\n3129242\r\n"
-                            + "*3\r\n$9\r\n127.0.0.1\r\n$4\r\n9002\r\n$7\r\n3129543\r\n")
-        #expect(RoleReport(primary) == .primary(replicas: [NodeAddress(host: "127.0.0.1", port: 9001), NodeAddress(host: "127.0.0.1", port: 9002)]))
+        let primary = reply(
+            "*3\r\n$6\r\nmaster\r\n:3129659\r\n*2\r\n*3\r\n$9\r\n127.0.0.1\r\n$4\r\n9001\r\n$7\r\n3129242\r\n"
+                + "*3\r\n$9\r\n127.0.0.1\r\n$4\r\n9002\r\n$7\r\n3129543\r\n")
+        #expect(
+            RoleReport(primary)
+                == .primary(replicas: [NodeAddress(host: "127.0.0.1", port: 9001), NodeAddress(host: "127.0.0.1", port: 9002)]))
         let replica = reply("*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:9000\r\n$9\r\nconnected\r\n:3167038\r\n")
         #expect(RoleReport(replica) == .replica(of: NodeAddress(host: "127.0.0.1", port: 9000)))
         #expect(RoleReport(reply("*2\r\n$8\r\nsentinel\r\n*0\r\n")) == .other)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GlideClient
 
 /// The pub/sub ledger alone: plans from desired and actual subscriptions, no connection involved.
@@ -25,12 +26,13 @@ import Testing
         ledger.want(["news", "alerts"], kind: .exact)
         ledger.want(["p*"], kind: .pattern)
         ledger.want(["x1", "x2", "y1"], kind: .sharded)
-        #expect(plan(ledger) == [
-            Step(target: "a", kind: .exact, subscribing: true, channels: ["alerts", "news"]),
-            Step(target: "a", kind: .pattern, subscribing: true, channels: ["p*"]),
-            Step(target: "x", kind: .sharded, subscribing: true, channels: ["x1", "x2"]),
-            Step(target: "y", kind: .sharded, subscribing: true, channels: ["y1"]),
-        ])
+        #expect(
+            plan(ledger) == [
+                Step(target: "a", kind: .exact, subscribing: true, channels: ["alerts", "news"]),
+                Step(target: "a", kind: .pattern, subscribing: true, channels: ["p*"]),
+                Step(target: "x", kind: .sharded, subscribing: true, channels: ["x1", "x2"]),
+                Step(target: "y", kind: .sharded, subscribing: true, channels: ["y1"]),
+            ])
         for step in plan(ledger) { ledger.confirmed(step) }
         #expect(plan(ledger).isEmpty)
         #expect(ledger.allActual == [.exact: ["news", "alerts"], .pattern: ["p*"], .sharded: ["x1", "x2", "y1"]])
@@ -43,10 +45,11 @@ import Testing
         for step in plan(ledger) { ledger.confirmed(step) }
         // The slot of x1 now belongs to "z".
         let moved = plan(ledger) { kind, channel in channel == "x1" ? "z" : self.place(kind, channel) }
-        #expect(moved == [
-            Step(target: "z", kind: .sharded, subscribing: true, channels: ["x1"]),
-            Step(target: "x", kind: .sharded, subscribing: false, channels: ["x1"]),
-        ])
+        #expect(
+            moved == [
+                Step(target: "z", kind: .sharded, subscribing: true, channels: ["x1"]),
+                Step(target: "x", kind: .sharded, subscribing: false, channels: ["x1"]),
+            ])
     }
 
     @Test func aSubscriptionWithNowhereToGoStaysWhereItIs() {

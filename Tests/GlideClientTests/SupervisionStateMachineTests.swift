@@ -1,5 +1,6 @@
-import Testing
 import GlideTransport
+import Testing
+
 @testable import GlideClient
 
 /// Transcripts of the supervisor's schedule: when it reconnects and when it checks.

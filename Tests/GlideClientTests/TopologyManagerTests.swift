@@ -1,7 +1,8 @@
-import Synchronization
-import Testing
 import GlideTopology
 import GlideTransport
+import Synchronization
+import Testing
+
 @testable import GlideClient
 
 /// Views of the cluster given by the test: each node's answer can change between refreshes, and
@@ -53,11 +54,12 @@ final class GatedDiscovery: ClusterDiscovery, Sendable {
 
     /// Three primaries splitting the slots evenly.
     func view(_ primaries: [NodeAddress]) -> ClusterTopology {
-        ClusterTopology(shards: primaries.enumerated().map { index, address in
-            let first = UInt16(HashSlot.count * index / primaries.count)
-            let last = UInt16(HashSlot.count * (index + 1) / primaries.count - 1)
-            return ClusterShard(slots: [first...last], primary: ClusterNode(address: address, role: .primary))
-        })
+        ClusterTopology(
+            shards: primaries.enumerated().map { index, address in
+                let first = UInt16(HashSlot.count * index / primaries.count)
+                let last = UInt16(HashSlot.count * (index + 1) / primaries.count - 1)
+                return ClusterShard(slots: [first...last], primary: ClusterNode(address: address, role: .primary))
+            })
     }
 
     struct Parts {

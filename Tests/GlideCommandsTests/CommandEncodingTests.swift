@@ -26,7 +26,8 @@ func token(_ wire: String) throws -> RESPToken { try RESPToken(validating: Bytes
     @Test func oneOfsAndPureTokens() {
         #expect(wire(SET("k", "v")) == "*3 $3 SET $1 k $1 v ")
         #expect(wire(SET("k", "v", condition: .nx, expiration: .seconds(10))) == "*6 $3 SET $1 k $1 v $2 NX $2 EX $2 10 ")
-        #expect(wire(SET("k", "v", condition: .comparisonValue("old"), get: true, expiration: .keepttl))
+        #expect(
+            wire(SET("k", "v", condition: .comparisonValue("old"), get: true, expiration: .keepttl))
                 == "*7 $3 SET $1 k $1 v $4 IFEQ $3 old $3 GET $7 KEEPTTL ")
         #expect(wire(SET("k", 5, expiration: .unixTimeMilliseconds(1))) == "*5 $3 SET $1 k $1 5 $4 PXAT $1 1 ")
         #expect(wire(EXPIRE("k", seconds: 5, condition: .gt)) == "*4 $6 EXPIRE $1 k $1 5 $2 GT ")
@@ -34,32 +35,43 @@ func token(_ wire: String) throws -> RESPToken { try RESPToken(validating: Bytes
 
     @Test func blocksAndRepeatedBlocks() {
         #expect(wire(MSET(data: [.init(key: "a", value: "1"), .init(key: "b", value: "2")])) == "*5 $4 MSET $1 a $1 1 $1 b $1 2 ")
-        #expect(wire(ZADD("z", condition: .nx, change: true, data: [.init(score: 1.5, member: "m")]))
+        #expect(
+            wire(ZADD("z", condition: .nx, change: true, data: [.init(score: 1.5, member: "m")]))
                 == "*6 $4 ZADD $1 z $2 NX $2 CH $3 1.5 $1 m ")
-        #expect(wire(ZRANGE("z", 0, -1, limit: .init(offset: 2, count: 3), withscores: true))
+        #expect(
+            wire(ZRANGE("z", 0, -1, limit: .init(offset: 2, count: 3), withscores: true))
                 == "*8 $6 ZRANGE $1 z $1 0 $2 -1 $5 LIMIT $1 2 $1 3 $10 WITHSCORES ")
-        #expect(wire(XADD("s", trim: .init(strategy: .maxlen, operator: .approximately, threshold: 100), idSelector: .autoId,
-                          data: [.init(field: "f", value: "v")]))
+        #expect(
+            wire(
+                XADD(
+                    "s", trim: .init(strategy: .maxlen, operator: .approximately, threshold: 100), idSelector: .autoId,
+                    data: [.init(field: "f", value: "v")]))
                 == "*8 $4 XADD $1 s $6 MAXLEN $1 ~ $3 100 $1 * $1 f $1 v ")
     }
 
     @Test func tokenOnceAndTokenEach() {
         // WEIGHTS once before all weights; GET before each pattern (multiple_token).
-        #expect(wire(ZUNIONSTORE("d", ["a", "b"], weights: [1, 0.5]))
+        #expect(
+            wire(ZUNIONSTORE("d", ["a", "b"], weights: [1, 0.5]))
                 == "*8 $11 ZUNIONSTORE $1 d $1 2 $1 a $1 b $7 WEIGHTS $3 1.0 $3 0.5 ")
         #expect(wire(SORT("l", getPatterns: ["#", "w_*"])) == "*6 $4 SORT $1 l $3 GET $1 # $3 GET $3 w_* ")
-        #expect(wire(MIGRATE("h", port: 1, keySelector: .emptyString, destinationDb: 0, timeout: 5, keys: ["a", "b"]))
+        #expect(
+            wire(MIGRATE("h", port: 1, keySelector: .emptyString, destinationDb: 0, timeout: 5, keys: ["a", "b"]))
                 == "*9 $7 MIGRATE $1 h $1 1 $0  $1 0 $1 5 $4 KEYS $1 a $1 b ")
     }
 
     @Test func repeatedTokensAndNestedOptionalBlocks() {
-        #expect(wire(BITFIELD_RO("k", getBlocks: [.init(encoding: "u8", offset: 0), .init(encoding: "i4", offset: 8)]))
+        #expect(
+            wire(BITFIELD_RO("k", getBlocks: [.init(encoding: "u8", offset: 0), .init(encoding: "i4", offset: 8)]))
                 == "*8 $11 BITFIELD_RO $1 k $3 GET $2 u8 $1 0 $3 GET $2 i4 $1 8 ")
-        #expect(wire(MODULE.LOADEX("/m.so", configs: [.init(name: "a", value: "1"), .init(name: "b", value: "2")], args: ["x", "y"]))
+        #expect(
+            wire(MODULE.LOADEX("/m.so", configs: [.init(name: "a", value: "1"), .init(name: "b", value: "2")], args: ["x", "y"]))
                 == "*12 $6 MODULE $6 LOADEX $5 /m.so $6 CONFIG $1 a $1 1 $6 CONFIG $1 b $1 2 $4 ARGS $1 x $1 y ")
-        #expect(wire(CLIENT.TRACKING(status: .on, prefixes: ["a:", "b:"], bcast: true))
+        #expect(
+            wire(CLIENT.TRACKING(status: .on, prefixes: ["a:", "b:"], bcast: true))
                 == "*8 $6 CLIENT $8 TRACKING $2 ON $6 PREFIX $2 a: $6 PREFIX $2 b: $5 BCAST ")
-        #expect(wire(HELLO(arguments: .init(protover: 3, auth: .init(username: "u", password: "p"), clientname: "n")))
+        #expect(
+            wire(HELLO(arguments: .init(protover: 3, auth: .init(username: "u", password: "p"), clientname: "n")))
                 == "*7 $5 HELLO $1 3 $4 AUTH $1 u $1 p $7 SETNAME $1 n ")
         #expect(wire(HELLO()) == "*1 $5 HELLO ")
     }
@@ -67,30 +79,38 @@ func token(_ wire: String) throws -> RESPToken { try RESPToken(validating: Bytes
     @Test func countsAreComputed() {
         #expect(wire(EVAL("return 1", keys: ["k1", "k2"], args: ["x"])) == "*6 $4 EVAL $8 return 1 $1 2 $2 k1 $2 k2 $1 x ")
         #expect(wire(EVAL("return 1")) == "*3 $4 EVAL $8 return 1 $1 0 ")
-        #expect(wire(HEXPIRE("h", seconds: 10, fields: .init(fields: ["a", "b"])))
+        #expect(
+            wire(HEXPIRE("h", seconds: 10, fields: .init(fields: ["a", "b"])))
                 == "*7 $7 HEXPIRE $1 h $2 10 $6 FIELDS $1 2 $1 a $1 b ")
         #expect(wire(LMPOP(["a", "b"], where: .left, count: 2)) == "*7 $5 LMPOP $1 2 $1 a $1 b $4 LEFT $5 COUNT $1 2 ")
         // A computed count that follows a token writes the token first.
-        let triangle = GEOSEARCH.By.polygon(.init(vertices: [.init(longitude: 1, latitude: 2), .init(longitude: 3, latitude: 4),
-                                                             .init(longitude: 5, latitude: 6)]))
-        #expect(wire(GEOSEARCH("g", by: triangle))
+        let triangle = GEOSEARCH.By.polygon(
+            .init(vertices: [
+                .init(longitude: 1, latitude: 2), .init(longitude: 3, latitude: 4),
+                .init(longitude: 5, latitude: 6),
+            ]))
+        #expect(
+            wire(GEOSEARCH("g", by: triangle))
                 == "*10 $9 GEOSEARCH $1 g $9 BYPOLYGON $1 3 $3 1.0 $3 2.0 $3 3.0 $3 4.0 $3 5.0 $3 6.0 ")
     }
 
     @Test func cursorsAndBitOffsetsAreStrings() {
         // Cursors are unsigned 64-bit and may exceed Int.max; bit offsets may be `#n` (units of the type's width).
         #expect(wire(SCAN("18446744073709551615", count: 10)) == "*4 $4 SCAN $20 18446744073709551615 $5 COUNT $2 10 ")
-        #expect(wire(BITFIELD_RO("k", getBlocks: [.init(encoding: "u8", offset: "#1")]))
+        #expect(
+            wire(BITFIELD_RO("k", getBlocks: [.init(encoding: "u8", offset: "#1")]))
                 == "*5 $11 BITFIELD_RO $1 k $3 GET $2 u8 $2 #1 ")
     }
 
     @Test func subcommandsAndNestedOneOfs() {
         #expect(wire(CLIENT.SETNAME("app")) == "*3 $6 CLIENT $7 SETNAME $3 app ")
         #expect(wire(CONFIG.GET(["maxmemory", "port"])) == "*4 $6 CONFIG $3 GET $9 maxmemory $4 port ")
-        #expect(wire(CLIENT.KILL(filter: .newFormats([.clientIds([7, 8]), .clientType(.pubsub), .skipme(.no)])))
+        #expect(
+            wire(CLIENT.KILL(filter: .newFormats([.clientIds([7, 8]), .clientType(.pubsub), .skipme(.no)])))
                 == "*9 $6 CLIENT $4 KILL $2 ID $1 7 $1 8 $4 TYPE $6 PUBSUB $6 SKIPME $2 NO ")
         #expect(wire(CLIENT.KILL(filter: .oldFormat("127.0.0.1:1"))) == "*3 $6 CLIENT $4 KILL $11 127.0.0.1:1 ")
-        #expect(wire(XGROUP.CREATE("s", "g", idSelector: .newId, mkstream: true))
+        #expect(
+            wire(XGROUP.CREATE("s", "g", idSelector: .newId, mkstream: true))
                 == "*6 $6 XGROUP $6 CREATE $1 s $1 g $1 $ $8 MKSTREAM ")
         #expect(wire(COMMAND()) == "*1 $7 COMMAND ")
         #expect(wire(COMMAND.COUNT()) == "*2 $7 COMMAND $5 COUNT ")

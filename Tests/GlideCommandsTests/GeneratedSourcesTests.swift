@@ -1,6 +1,7 @@
 import Foundation
 import GlideCommands
 import Testing
+
 @testable import CommandsGenerator
 
 /// The package root, found from this file's path.
@@ -44,16 +45,23 @@ let packageRoot: URL = {
         #expect(typed == expected)
         #expect(typed.count == 384)
         // The metadata table has an entry for every command and subcommand too.
-        #expect(CommandTable.all.count == commands.count + commands.values.reduce(0) {
-            $0 + (($1["info"] as? [String: Any])?["subcommands"] as? [String: Any] ?? [:]).count
-        })
+        #expect(
+            CommandTable.all.count == commands.count
+                + commands.values.reduce(0) {
+                    $0 + (($1["info"] as? [String: Any])?["subcommands"] as? [String: Any] ?? [:]).count
+                })
     }
 
     @Test func typeNamesExistAsTypes() {
         // A sample across groups, spelled as a user would.
-        let names = [GET.name, CLIENT.KILL.name, XGROUP.CREATE.name, FUNCTION.LOAD.name, ZRANGEBYSCORE.name,
-                     GEOSEARCH.name, PFADD.name, BITFIELD_RO.name, COMMAND.DOCS.name, CLUSTER.SHARDS.name]
-        #expect(names == ["GET", "CLIENT KILL", "XGROUP CREATE", "FUNCTION LOAD", "ZRANGEBYSCORE", "GEOSEARCH", "PFADD",
-                          "BITFIELD_RO", "COMMAND DOCS", "CLUSTER SHARDS"])
+        let names = [
+            GET.name, CLIENT.KILL.name, XGROUP.CREATE.name, FUNCTION.LOAD.name, ZRANGEBYSCORE.name,
+            GEOSEARCH.name, PFADD.name, BITFIELD_RO.name, COMMAND.DOCS.name, CLUSTER.SHARDS.name,
+        ]
+        #expect(
+            names == [
+                "GET", "CLIENT KILL", "XGROUP CREATE", "FUNCTION LOAD", "ZRANGEBYSCORE", "GEOSEARCH", "PFADD",
+                "BITFIELD_RO", "COMMAND DOCS", "CLUSTER SHARDS",
+            ])
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import Glide
 import GlideTestSupport
-import Synchronization
 import GlideTransport
+import Synchronization
 import Testing
 
 /// Every bad situation gets a typed error, and the client stays usable.
@@ -117,8 +117,10 @@ import Testing
         // A connection timeout of a minute: a refusal that waited for it would be unmistakable,
         // whatever else loads the machine.
         let error = await #expect(throws: GlideError.self) {
-            try await GlideClient.create(GlideClientConfiguration(addresses: [NodeAddress(host: "127.0.0.1", port: port)],
-                                                                  connectionTimeout: .seconds(60)))
+            try await GlideClient.create(
+                GlideClientConfiguration(
+                    addresses: [NodeAddress(host: "127.0.0.1", port: port)],
+                    connectionTimeout: .seconds(60)))
         }
         #expect(error?.code == .connectionFailed)
         #expect(error?.transportError?.errno == .connectionRefused)
@@ -131,8 +133,9 @@ import Testing
         let listener = UnresponsiveListener()
         let started = ContinuousClock.now
         let error = await #expect(throws: GlideError.self) {
-            try await GlideClient.create(GlideClientConfiguration(
-                addresses: [NodeAddress(host: "127.0.0.1", port: listener.port)], connectionTimeout: .milliseconds(300)))
+            try await GlideClient.create(
+                GlideClientConfiguration(
+                    addresses: [NodeAddress(host: "127.0.0.1", port: listener.port)], connectionTimeout: .milliseconds(300)))
         }
         let elapsed = ContinuousClock.now - started
         #expect(error?.code == .connectionFailed)
@@ -226,8 +229,12 @@ import Testing
             // connection they arrive on; everything else is answered.
             let first = seen.withLock { seen -> Bool in
                 switch command.name {
-                case "GET": seen.gets += 1; return seen.gets == 1
-                case "SET": seen.sets += 1; return seen.sets == 1
+                case "GET":
+                    seen.gets += 1
+                    return seen.gets == 1
+                case "SET":
+                    seen.sets += 1
+                    return seen.sets == 1
                 default: return false
                 }
             }
@@ -310,8 +317,9 @@ import Testing
             }
         }
         defer { fake.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(
-            addresses: [fake.address], requestTimeout: .milliseconds(200)))
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(
+                addresses: [fake.address], requestTimeout: .milliseconds(200)))
         let first = await #expect(throws: GlideError.self) { try await client.get("k") }
         #expect(first?.code == .timeout)
         // Within the grace period the connection is kept; past it, it is dropped and replaced.

@@ -132,8 +132,11 @@ import Testing
         #expect(before.totalConnections >= 1)
         let second = try await server.client()
         let during = client.getStatistics()
-        #expect(during.dictionary.keys.sorted() == ["connection_failures", "pubsub_messages_dropped", "pubsub_resubscriptions", "reconnects",
-                                                    "redirections", "retries", "topology_refreshes", "total_clients", "total_connections"])
+        #expect(
+            during.dictionary.keys.sorted() == [
+                "connection_failures", "pubsub_messages_dropped", "pubsub_resubscriptions", "reconnects",
+                "redirections", "retries", "topology_refreshes", "total_clients", "total_connections",
+            ])
         await second.close()
         try await Task.sleep(for: .milliseconds(50))
         // Other tests run in parallel, so only the shape and signs are certain.

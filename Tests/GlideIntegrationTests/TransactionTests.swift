@@ -119,8 +119,10 @@ import Testing
         #expect(error?.code == .configuration)
         #expect(try await client.get(key) == nil)  // nothing was sent
         // The typed commands and an empty custom command are refused the same way.
-        for refused in [Transaction().set(key, "x").add(SUBSCRIBE(["news"])), Transaction().set(key, "x").add(RESET()),
-                        Transaction().set(key, "x").add(CLIENT.REPLY(action: .off)), Transaction().set(key, "x").customCommand([])] {
+        for refused in [
+            Transaction().set(key, "x").add(SUBSCRIBE(["news"])), Transaction().set(key, "x").add(RESET()),
+            Transaction().set(key, "x").add(CLIENT.REPLY(action: .off)), Transaction().set(key, "x").customCommand([]),
+        ] {
             let error = await #expect(throws: GlideError.self) { try await client.exec(refused) }
             #expect(error?.code == .configuration)
         }

@@ -14,8 +14,10 @@ func decodeOne(_ wire: String, decoder: RESPDecoder = RESPDecoder()) throws -> R
 let specExamples: [(wire: String, value: RESPValue)] = [
     ("+OK\r\n", .simpleString("OK")),
     ("-ERR unknown command 'foobar'\r\n", .simpleError("ERR unknown command 'foobar'")),
-    ("-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
-     .simpleError("WRONGTYPE Operation against a key holding the wrong kind of value")),
+    (
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        .simpleError("WRONGTYPE Operation against a key holding the wrong kind of value")
+    ),
     (":0\r\n", .integer(0)),
     (":1000\r\n", .integer(1000)),
     (":-1000\r\n", .integer(-1000)),
@@ -28,11 +30,15 @@ let specExamples: [(wire: String, value: RESPValue)] = [
     ("*0\r\n", .array([])),
     ("*2\r\n$5\r\nhello\r\n$5\r\nworld\r\n", .array(["hello", "world"].map { .bulkString(Bytes($0)) })),
     ("*3\r\n:1\r\n:2\r\n:3\r\n", .array([.integer(1), .integer(2), .integer(3)])),
-    ("*5\r\n:1\r\n:2\r\n:3\r\n:4\r\n$5\r\nhello\r\n",
-     .array([.integer(1), .integer(2), .integer(3), .integer(4), .bulkString("hello")])),
+    (
+        "*5\r\n:1\r\n:2\r\n:3\r\n:4\r\n$5\r\nhello\r\n",
+        .array([.integer(1), .integer(2), .integer(3), .integer(4), .bulkString("hello")])
+    ),
     ("*-1\r\n", .null),
-    ("*2\r\n*3\r\n:1\r\n:2\r\n:3\r\n*2\r\n+Hello\r\n-World\r\n",
-     .array([.array([.integer(1), .integer(2), .integer(3)]), .array([.simpleString("Hello"), .simpleError("World")])])),
+    (
+        "*2\r\n*3\r\n:1\r\n:2\r\n:3\r\n*2\r\n+Hello\r\n-World\r\n",
+        .array([.array([.integer(1), .integer(2), .integer(3)]), .array([.simpleString("Hello"), .simpleError("World")])])
+    ),
     ("*3\r\n$5\r\nhello\r\n$-1\r\n$5\r\nworld\r\n", .array([.bulkString("hello"), .null, .bulkString("world")])),
     ("_\r\n", .null),
     ("#t\r\n", .boolean(true)),
@@ -45,20 +51,35 @@ let specExamples: [(wire: String, value: RESPValue)] = [
     ("(3492890328409238509324850943850943825024385\r\n", .bigNumber("3492890328409238509324850943850943825024385")),
     ("!21\r\nSYNTAX invalid syntax\r\n", .bulkError("SYNTAX invalid syntax")),
     ("=15\r\ntxt:Some string\r\n", .verbatimString(format: "txt", text: "Some string")),
-    ("%2\r\n+first\r\n:1\r\n+second\r\n:2\r\n",
-     .map([RESPPair(key: .simpleString("first"), value: .integer(1)),
-           RESPPair(key: .simpleString("second"), value: .integer(2))])),
-    ("~5\r\n+orange\r\n+apple\r\n#t\r\n:100\r\n:999\r\n",
-     .set([.simpleString("orange"), .simpleString("apple"), .boolean(true), .integer(100), .integer(999)])),
-    ("|1\r\n+key-popularity\r\n%2\r\n$1\r\na\r\n,0.1923\r\n$1\r\nb\r\n,0.0012\r\n*2\r\n:2039123\r\n:9543892\r\n",
-     .attributed(.array([.integer(2039123), .integer(9543892)]), attributes: [
-        RESPPair(key: .simpleString("key-popularity"), value: .map([
-            RESPPair(key: .bulkString("a"), value: .double(0.1923)),
-            RESPPair(key: .bulkString("b"), value: .double(0.0012)),
-        ]))])),
+    (
+        "%2\r\n+first\r\n:1\r\n+second\r\n:2\r\n",
+        .map([
+            RESPPair(key: .simpleString("first"), value: .integer(1)),
+            RESPPair(key: .simpleString("second"), value: .integer(2)),
+        ])
+    ),
+    (
+        "~5\r\n+orange\r\n+apple\r\n#t\r\n:100\r\n:999\r\n",
+        .set([.simpleString("orange"), .simpleString("apple"), .boolean(true), .integer(100), .integer(999)])
+    ),
+    (
+        "|1\r\n+key-popularity\r\n%2\r\n$1\r\na\r\n,0.1923\r\n$1\r\nb\r\n,0.0012\r\n*2\r\n:2039123\r\n:9543892\r\n",
+        .attributed(
+            .array([.integer(2_039_123), .integer(9_543_892)]),
+            attributes: [
+                RESPPair(
+                    key: .simpleString("key-popularity"),
+                    value: .map([
+                        RESPPair(key: .bulkString("a"), value: .double(0.1923)),
+                        RESPPair(key: .bulkString("b"), value: .double(0.0012)),
+                    ]))
+            ])
+    ),
     ("|0\r\n:1\r\n", .attributed(.integer(1), attributes: [])),
-    (">3\r\n$7\r\nmessage\r\n$7\r\nchannel\r\n$5\r\nhello\r\n",
-     .push([.bulkString("message"), .bulkString("channel"), .bulkString("hello")])),
+    (
+        ">3\r\n$7\r\nmessage\r\n$7\r\nchannel\r\n$5\r\nhello\r\n",
+        .push([.bulkString("message"), .bulkString("channel"), .bulkString("hello")])
+    ),
     ("$6\r\na\r\nb\0c\r\n", .bulkString(Bytes([0x61, 0x0D, 0x0A, 0x62, 0x00, 0x63]))),
 ]
 

@@ -45,8 +45,9 @@ func randomValue(_ rng: inout SplitMix64, depth: Int) -> RESPValue {
     case 13:
         return .map(children().map { RESPPair(key: $0, value: randomValue(&rng, depth: depth + 1)) })
     default:
-        return .attributed(randomValue(&rng, depth: depth + 1),
-                           attributes: [RESPPair(key: .simpleString(randomLine(&rng)), value: .integer(1))])
+        return .attributed(
+            randomValue(&rng, depth: depth + 1),
+            attributes: [RESPPair(key: .simpleString(randomLine(&rng)), value: .integer(1))])
     }
 }
 
@@ -85,7 +86,7 @@ func randomValue(_ rng: inout SplitMix64, depth: Int) -> RESPValue {
         buffer.writeRESPCommand("SET", "key", Bytes([0, 1]), "EX", 10, missing, ["a", "b"])
         #expect(buffer.bytes.string == "*7\r\n$3\r\nSET\r\n$3\r\nkey\r\n$2\r\n\0\u{1}\r\n$2\r\nEX\r\n$2\r\n10\r\n$1\r\na\r\n$1\r\nb\r\n")
         buffer.clear()
-        buffer.writeRESPCommand("INCRBY", "k", -1234567, 2.5)
+        buffer.writeRESPCommand("INCRBY", "k", -1_234_567, 2.5)
         #expect(buffer.bytes.string == "*4\r\n$6\r\nINCRBY\r\n$1\r\nk\r\n$8\r\n-1234567\r\n$3\r\n2.5\r\n")
     }
 

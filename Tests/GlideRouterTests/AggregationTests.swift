@@ -17,7 +17,8 @@ import Testing
         #expect(try aggregate([.integer(3), .integer(1), .integer(5)], .minimum) == .integer(1))
         #expect(try aggregate([.integer(3), .integer(1), .integer(5)], .maximum) == .integer(5))
         // WAITAOF replies [local, replicas] per node: element by element.
-        #expect(try aggregate([.array([.integer(1), .integer(2)]), .array([.integer(0), .integer(3)])], .minimum)
+        #expect(
+            try aggregate([.array([.integer(1), .integer(2)]), .array([.integer(0), .integer(3)])], .minimum)
                 == .array([.integer(0), .integer(2)]))
         #expect(throws: AggregationError.self) { try aggregate([.integer(1), .bulkString("x")], .sum) }
         #expect(throws: AggregationError.self) { try aggregate([.array([.integer(1)]), .array([])], .maximum) }
@@ -47,14 +48,21 @@ import Testing
     }
 
     @Test func arraysAndMapsCombine() throws {
-        #expect(try aggregate([.array([.bulkString("a")]), .array([]), .array([.bulkString("b"), .bulkString("c")])], .combineArrays)
+        #expect(
+            try aggregate([.array([.bulkString("a")]), .array([]), .array([.bulkString("b"), .bulkString("c")])], .combineArrays)
                 == .array([.bulkString("a"), .bulkString("b"), .bulkString("c")]))
-        let map1 = RESPValue.map([RESPPair(key: .bulkString("c1"), value: .integer(2)), RESPPair(key: .bulkString("c2"), value: .integer(0))])
-        let map2 = RESPValue.map([RESPPair(key: .bulkString("c1"), value: .integer(1)), RESPPair(key: .bulkString("c3"), value: .integer(4))])
-        #expect(try aggregate([map1, map2], .combineMaps) == .map([
-            RESPPair(key: .bulkString("c1"), value: .integer(3)), RESPPair(key: .bulkString("c2"), value: .integer(0)),
-            RESPPair(key: .bulkString("c3"), value: .integer(4)),
-        ]))
+        let map1 = RESPValue.map([
+            RESPPair(key: .bulkString("c1"), value: .integer(2)), RESPPair(key: .bulkString("c2"), value: .integer(0)),
+        ])
+        let map2 = RESPValue.map([
+            RESPPair(key: .bulkString("c1"), value: .integer(1)), RESPPair(key: .bulkString("c3"), value: .integer(4)),
+        ])
+        #expect(
+            try aggregate([map1, map2], .combineMaps)
+                == .map([
+                    RESPPair(key: .bulkString("c1"), value: .integer(3)), RESPPair(key: .bulkString("c2"), value: .integer(0)),
+                    RESPPair(key: .bulkString("c3"), value: .integer(4)),
+                ]))
         let flat = RESPValue.array([.bulkString("c1"), .integer(5)])
         #expect(try aggregate([flat, flat], .combineMaps) == .array([.bulkString("c1"), .integer(10)]))
         #expect(throws: AggregationError.self) { try aggregate([.integer(1)], .combineMaps) }
@@ -78,7 +86,10 @@ import Testing
     }
 
     @Test func simplePoliciesCombineFromTokens() throws {
-        let one = try token(":1\r\n"), two = try token(":2\r\n"), ok = try token("+OK\r\n"), failure = try token("-ERR boom\r\n")
+        let one = try token(":1\r\n")
+        let two = try token(":2\r\n")
+        let ok = try token("+OK\r\n")
+        let failure = try token("-ERR boom\r\n")
         #expect(try Router.aggregate(tokens: [one, two, two], by: .sum)?.bytes.string == ":5\r\n")
         #expect(try Router.aggregate(tokens: [one, failure], by: .sum) == failure)
         #expect(throws: AggregationError.self) { try Router.aggregate(tokens: [one, ok], by: .sum) }
@@ -92,9 +103,10 @@ import Testing
 }
 
 @Suite struct ReadFromTests {
-    let shard = SlotMap.Shard(primary: NodeAddress(host: "p", port: 1), primaryZone: "az1",
-                              replicas: [NodeAddress(host: "r1", port: 1), NodeAddress(host: "r2", port: 1), NodeAddress(host: "r3", port: 1)],
-                              replicaZones: ["az2", "az1", "az2"])
+    let shard = SlotMap.Shard(
+        primary: NodeAddress(host: "p", port: 1), primaryZone: "az1",
+        replicas: [NodeAddress(host: "r1", port: 1), NodeAddress(host: "r2", port: 1), NodeAddress(host: "r3", port: 1)],
+        replicaZones: ["az2", "az1", "az2"])
 
     func hosts(_ readFrom: ReadFrom, az: String?, in shard: SlotMap.Shard? = nil) -> [String] {
         (0..<4).map { readFrom.node(in: shard ?? self.shard, clientAZ: az, rotation: $0).host }
@@ -110,8 +122,9 @@ import Testing
         let lonely = SlotMap.Shard(primary: NodeAddress(host: "p", port: 1), primaryZone: "az1")
         #expect(hosts(.preferReplica, az: nil, in: lonely) == ["p", "p", "p", "p"])
         #expect(hosts(.azAffinityReplicasAndPrimary, az: "az1", in: lonely) == ["p", "p", "p", "p"])
-        let remote = SlotMap.Shard(primary: NodeAddress(host: "p", port: 1), primaryZone: "az1",
-                                   replicas: [NodeAddress(host: "r1", port: 1)], replicaZones: ["az2"])
+        let remote = SlotMap.Shard(
+            primary: NodeAddress(host: "p", port: 1), primaryZone: "az1",
+            replicas: [NodeAddress(host: "r1", port: 1)], replicaZones: ["az2"])
         #expect(hosts(.azAffinityReplicasAndPrimary, az: "az1", in: remote) == ["p", "p", "p", "p"])
         #expect(hosts(.azAffinity, az: "az1", in: remote) == ["r1", "r1", "r1", "r1"])
         #expect(ReadFrom.preferReplica.node(in: shard, clientAZ: nil, rotation: -1).host == "r1")

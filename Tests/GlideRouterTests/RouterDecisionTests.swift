@@ -12,8 +12,9 @@ func decision(_ command: some GlideCommand) -> RoutingDecision {
 func argumentDecision(_ words: [String]) -> RoutingDecision {
     let arguments = words.map { Bytes($0) }
     let metadata = CommandTable.metadata(for: arguments)
-    return Router.decide(name: metadata?.name ?? words[0].uppercased(), routing: metadata.map(CommandRouting.init) ?? .unknown,
-                         keySlots: Router.keySlots(of: arguments, metadata: metadata))
+    return Router.decide(
+        name: metadata?.name ?? words[0].uppercased(), routing: metadata.map(CommandRouting.init) ?? .unknown,
+        keySlots: Router.keySlots(of: arguments, metadata: metadata))
 }
 
 @Suite struct RouterDecisionTests {
@@ -46,7 +47,9 @@ func argumentDecision(_ words: [String]) -> RoutingDecision {
         #expect(decision(FLUSHALL()) == RoutingDecision(target: .allPrimaries, aggregation: .allSucceeded))
         #expect(decision(RANDOMKEY()) == RoutingDecision(target: .allPrimaries, aggregation: .firstNonNull))
         #expect(decision(INFO()) == RoutingDecision(target: .allPrimaries, aggregation: .perNode))
-        #expect(decision(CONFIG.SET(data: [.init(parameter: "maxmemory", value: "0")])) == RoutingDecision(target: .allNodes, aggregation: .allSucceeded))
+        #expect(
+            decision(CONFIG.SET(data: [.init(parameter: "maxmemory", value: "0")]))
+                == RoutingDecision(target: .allNodes, aggregation: .allSucceeded))
         #expect(decision(WAIT(numreplicas: 1, timeout: 10)) == RoutingDecision(target: .allPrimaries, aggregation: .minimum))
         #expect(decision(SLOWLOG.LEN()) == RoutingDecision(target: .allNodes, aggregation: .sum))
         #expect(decision(SLOWLOG.GET()) == RoutingDecision(target: .allNodes, aggregation: .combineArrays))
@@ -81,11 +84,13 @@ func argumentDecision(_ words: [String]) -> RoutingDecision {
         #expect(Router.decide(name: name, routing: routing, route: .allPrimaries)?.target == .allPrimaries)
         #expect(Router.decide(name: name, routing: routing, route: .randomNode)?.target == .randomNode(primaryOnly: false))
         #expect(Router.decide(name: name, routing: routing, route: .slotKey("foo", .replica))?.target == .slot(12182, replicaAllowed: true))
-        #expect(Router.decide(name: name, routing: routing, route: .slotKey("foo", .primary))?.target == .slot(12182, replicaAllowed: false))
+        #expect(
+            Router.decide(name: name, routing: routing, route: .slotKey("foo", .primary))?.target == .slot(12182, replicaAllowed: false))
         #expect(Router.decide(name: name, routing: routing, route: .slotID(16383, .primary))?.target == .slot(16383, replicaAllowed: false))
         #expect(Router.decide(name: name, routing: routing, route: .slotID(16384, .primary)) == nil)
         #expect(Router.decide(name: name, routing: routing, route: .slotID(-1, .primary)) == nil)
-        #expect(Router.decide(name: name, routing: routing, route: .byAddress(host: "10.0.0.1", port: 7000))?.target
+        #expect(
+            Router.decide(name: name, routing: routing, route: .byAddress(host: "10.0.0.1", port: 7000))?.target
                 == .address(NodeAddress(host: "10.0.0.1", port: 7000)))
         #expect(Router.decide(name: DBSIZE.name, routing: DBSIZE.routing, route: .allNodes)?.aggregation == .sum)
     }
@@ -94,17 +99,19 @@ func argumentDecision(_ words: [String]) -> RoutingDecision {
         let metadata = try #require(CommandTable.metadata(named: "MGET"))
         let split = try #require(Router.splitBySlot(encoded(["MGET", "a", "foo", "{a}x", "b"]), metadata: metadata))
         #expect(split.parts.map(\.slot) == [HashSlot.of("b"), 12182, 15495])
-        #expect(split.parts.map { split.command($0).string } == [
-            "*2\r\n$4\r\nMGET\r\n$1\r\nb\r\n", "*2\r\n$4\r\nMGET\r\n$3\r\nfoo\r\n", "*3\r\n$4\r\nMGET\r\n$1\r\na\r\n$4\r\n{a}x\r\n",
-        ])
+        #expect(
+            split.parts.map { split.command($0).string } == [
+                "*2\r\n$4\r\nMGET\r\n$1\r\nb\r\n", "*2\r\n$4\r\nMGET\r\n$3\r\nfoo\r\n", "*3\r\n$4\r\nMGET\r\n$1\r\na\r\n$4\r\n{a}x\r\n",
+            ])
         #expect(split.parts.map { Array(split.keyPositions($0)) } == [[3], [1], [0, 2]])
         #expect(split.keyCount == 4)
 
         let msetMetadata = try #require(CommandTable.metadata(named: "MSET"))
         let mset = try #require(Router.splitBySlot(encoded(["MSET", "a", "1", "foo", "2", "{a}z", "3"]), metadata: msetMetadata))
-        #expect(mset.parts.map { mset.command($0).string } == [
-            "*3\r\n$4\r\nMSET\r\n$3\r\nfoo\r\n$1\r\n2\r\n", "*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$4\r\n{a}z\r\n$1\r\n3\r\n",
-        ])
+        #expect(
+            mset.parts.map { mset.command($0).string } == [
+                "*3\r\n$4\r\nMSET\r\n$3\r\nfoo\r\n$1\r\n2\r\n", "*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$4\r\n{a}z\r\n$1\r\n3\r\n",
+            ])
         // A value large enough to be held by reference travels whole, in its key's part.
         let large = String(repeating: "v", count: 70_000)
         let big = try #require(Router.splitBySlot(encoded(["MSET", "a", large, "foo", "2"]), metadata: msetMetadata))

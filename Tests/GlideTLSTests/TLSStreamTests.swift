@@ -1,8 +1,9 @@
 import CGlideTLS
-import GlideTransport
-@testable import GlideTLS
 import Glibc
+import GlideTransport
 import Testing
+
+@testable import GlideTLS
 
 /// A server-side OpenSSL session over one end of a memory pipe, with a throwaway Ed25519
 /// certificate made in-process: the peer for unit tests of `TLSStream`, with no socket.
@@ -31,9 +32,9 @@ final class MemoryTLSServer {
         let name = X509_get_subject_name(certificate)
         X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, commonName, -1, -1, 0)
         X509_set_issuer_name(certificate, name)
-        let extension_ = X509V3_EXT_conf_nid(nil, nil, NID_subject_alt_name, "DNS:\(commonName)")
-        X509_add_ext(certificate, extension_, -1)
-        X509_EXTENSION_free(extension_)
+        let altName = X509V3_EXT_conf_nid(nil, nil, NID_subject_alt_name, "DNS:\(commonName)")
+        X509_add_ext(certificate, altName, -1)
+        X509_EXTENSION_free(altName)
         X509_sign(certificate, key, nil)
         let bio = BIO_new(BIO_s_mem())!
         PEM_write_bio_X509(bio, certificate)

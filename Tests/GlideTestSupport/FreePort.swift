@@ -101,7 +101,10 @@ public enum FreePort {
         let connected = withUnsafePointer(to: &target) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        if connected != 0 && descriptor >= 0 { close(descriptor); return -1 }
+        if connected != 0 && descriptor >= 0 {
+            close(descriptor)
+            return -1
+        }
         return descriptor
     }
 

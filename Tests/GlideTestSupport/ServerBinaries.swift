@@ -38,22 +38,25 @@ public enum ServerBinaries {
     public static func redisServer() throws -> String {
         if let path = environment("REDIS_SERVER") { return try executable(path, variable: "REDIS_SERVER") }
         if let path = searchPath("redis-server") { return path }
-        throw MissingServer("redis-server was not found (tried $REDIS_SERVER and PATH). Run `make test`, which "
-                            + "installs Debian's redis-server, or `apt-get install redis-server`.")
+        throw MissingServer(
+            "redis-server was not found (tried $REDIS_SERVER and PATH). Run `make test`, which "
+                + "installs Debian's redis-server, or `apt-get install redis-server`.")
     }
 
     /// valkey-cli or redis-cli, for comparing glide-cli's output with theirs.
     public static func referenceCLI() throws -> String {
         if let path = searchPath("valkey-cli") ?? searchPath("redis-cli") { return path }
-        throw MissingServer("neither valkey-cli nor redis-cli was found in PATH. Run `make test`, which installs Debian's "
-                            + "redis-server (its redis-tools has redis-cli), or `apt-get install redis-tools`.")
+        throw MissingServer(
+            "neither valkey-cli nor redis-cli was found in PATH. Run `make test`, which installs Debian's "
+                + "redis-server (its redis-tools has redis-cli), or `apt-get install redis-tools`.")
     }
 
     /// tmux, which drives glide-cli's interactive prompt in a real terminal.
     public static func tmux() throws -> String {
         if let path = searchPath("tmux") { return path }
-        throw MissingServer("tmux was not found in PATH. Run `make test`, which installs Debian's tmux, or `apt-get install tmux`."
-                            + (isCI ? " CI=true: the REPL test fails without it." : ""))
+        throw MissingServer(
+            "tmux was not found in PATH. Run `make test`, which installs Debian's tmux, or `apt-get install tmux`."
+                + (isCI ? " CI=true: the REPL test fails without it." : ""))
     }
 
     /// An executable product of this package built next to the test bundle (`swift build`

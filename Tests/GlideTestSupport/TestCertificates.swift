@@ -44,14 +44,14 @@ public final class TestCertificates: Sendable {
     private static let shared = Task { () throws -> TestCertificates in
         // openssl makes RSA keys for seconds: on a thread of its own, not the cooperative pool.
         let made = try await offThePool { try make() }
-        lock.withLock { made_ = made }
+        lock.withLock { stored = made }
         return made
     }
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var made_: TestCertificates?
+    nonisolated(unsafe) private static var stored: TestCertificates?
 
     /// The certificates, once `shared()` has made them.
-    static var made: TestCertificates? { lock.withLock { made_ } }
+    static var made: TestCertificates? { lock.withLock { stored } }
 
     /// The certificates, made on first use.
     public static func shared() async throws -> TestCertificates { try await shared.value }
@@ -60,9 +60,10 @@ public final class TestCertificates: Sendable {
     static func openssl() throws -> String {
         if let path = ServerBinaries.environment("OPENSSL") { return try ServerBinaries.executable(path, variable: "OPENSSL") }
         if let path = ServerBinaries.searchPath("openssl") { return path }
-        throw MissingServer("openssl was not found (tried $OPENSSL and PATH). Run `make test`, which installs Debian's "
-                            + "openssl and libssl-dev, or `apt-get install openssl`."
-                            + (ServerBinaries.isCI ? " CI=true: the TLS tests fail without it." : ""))
+        throw MissingServer(
+            "openssl was not found (tried $OPENSSL and PATH). Run `make test`, which installs Debian's "
+                + "openssl and libssl-dev, or `apt-get install openssl`."
+                + (ServerBinaries.isCI ? " CI=true: the TLS tests fail without it." : ""))
     }
 
     private static func make() throws -> TestCertificates {
@@ -87,15 +88,21 @@ public final class TestCertificates: Sendable {
             }
         }
         func authority(_ name: String) throws {
-            try run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key", "-out", "\(name).crt",
-                     "-subj", "/CN=glide test \(name)", "-days", "30"])
+            try run([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key", "-out", "\(name).crt",
+                "-subj", "/CN=glide test \(name)", "-days", "30",
+            ])
         }
         func leaf(_ name: String, signedBy ca: String, days: String, extensions: String) throws {
-            try run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key", "-out", "\(name).csr",
-                     "-subj", "/CN=\(name)"])
+            try run([
+                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key", "-out", "\(name).csr",
+                "-subj", "/CN=\(name)",
+            ])
             try "\(extensions)\n".write(to: directory.appendingPathComponent("\(name).ext"), atomically: true, encoding: .utf8)
-            try run(["x509", "-req", "-in", "\(name).csr", "-CA", "\(ca).crt", "-CAkey", "\(ca).key", "-CAcreateserial",
-                     "-out", "\(name).crt", "-days", days, "-extfile", "\(name).ext"])
+            try run([
+                "x509", "-req", "-in", "\(name).csr", "-CA", "\(ca).crt", "-CAkey", "\(ca).key", "-CAcreateserial",
+                "-out", "\(name).crt", "-days", days, "-extfile", "\(name).ext",
+            ])
         }
         let serverNames = "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth"
         try authority("ca")

@@ -56,18 +56,24 @@ public final class TestCluster: @unchecked Sendable {
     /// `primaryZone` and `replicaZone` set the nodes' `availability-zone`, for AZ-affinity tests.
     /// `password` makes every node require it. `tls` builds the cluster of redis-server nodes
     /// that speak only TLS, to clients and on the cluster bus.
-    public static func start(primaries: Int = 3, replicasPerPrimary: Int = 1, nodeTimeout: Int = 5000,
-                             primaryZone: String? = nil, replicaZone: String? = nil, password: String? = nil,
-                             tls certificates: TestCertificates? = nil,
-                             extraArguments: [String] = []) async throws -> TestCluster {
+    public static func start(
+        primaries: Int = 3, replicasPerPrimary: Int = 1, nodeTimeout: Int = 5000,
+        primaryZone: String? = nil, replicaZone: String? = nil, password: String? = nil,
+        tls certificates: TestCertificates? = nil,
+        extraArguments: [String] = []
+    ) async throws -> TestCluster {
         let count = primaries * (1 + replicasPerPrimary)
         let credentials = password.map { ServerCredentials(password: $0) }
         let passwordArguments = password.map { ["--requirepass", $0, "--masterauth", $0] } ?? []
         let started = try await withThrowingTaskGroup(of: (Int, Node).self) { group in
             for index in 0..<count {
                 group.addTask {
-                    (index, try await startNode(nodeTimeout: nodeTimeout, credentials: credentials, certificates: certificates,
-                                                extraArguments: passwordArguments + extraArguments))
+                    (
+                        index,
+                        try await startNode(
+                            nodeTimeout: nodeTimeout, credentials: credentials, certificates: certificates,
+                            extraArguments: passwordArguments + extraArguments)
+                    )
                 }
             }
             var nodes: [(Int, Node)] = []
@@ -89,18 +95,25 @@ public final class TestCluster: @unchecked Sendable {
         return cluster
     }
 
-    static func startNode(nodeTimeout: Int, credentials: ServerCredentials?, certificates: TestCertificates?,
-                          extraArguments: [String]) async throws -> Node {
-        let arguments = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                         "--cluster-node-timeout", String(nodeTimeout), "--cluster-allow-replica-migration", "no",
-                         "--cluster-replica-validity-factor", "0", "--repl-diskless-sync-delay", "0"] + extraArguments
+    static func startNode(
+        nodeTimeout: Int, credentials: ServerCredentials?, certificates: TestCertificates?,
+        extraArguments: [String]
+    ) async throws -> Node {
+        let arguments =
+            [
+                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-node-timeout", String(nodeTimeout), "--cluster-allow-replica-migration", "no",
+                "--cluster-replica-validity-factor", "0", "--repl-diskless-sync-delay", "0",
+            ] + extraArguments
         let freeBusPort = { ["--cluster-port", String(try FreePort.find())] }
-        let server = if let certificates {
-            try await TestServer.startRedisTLS(certificates, ["--tls-cluster", "yes", "--tls-replication", "yes"] + arguments,
-                                               perAttempt: freeBusPort)
-        } else {
-            try await TestServer.startValkey(arguments, perAttempt: freeBusPort)
-        }
+        let server =
+            if let certificates {
+                try await TestServer.startRedisTLS(
+                    certificates, ["--tls-cluster", "yes", "--tls-replication", "yes"] + arguments,
+                    perAttempt: freeBusPort)
+            } else {
+                try await TestServer.startValkey(arguments, perAttempt: freeBusPort)
+            }
         let busPort = Int(server.extraArguments.last ?? "") ?? 0
         let admin = try await server.client { $0.credentials = credentials }
         let id = try await admin.customCommand(["CLUSTER", "MYID"]).stringValue ?? ""
@@ -137,8 +150,9 @@ public final class TestCluster: @unchecked Sendable {
 
     /// A cluster client configuration seeded with every node, with the given changes applied.
     public func configuration(_ change: (inout GlideClusterClientConfiguration) -> Void = { _ in }) -> GlideClusterClientConfiguration {
-        var configuration = GlideClusterClientConfiguration(addresses: seeds, requestTimeout: TestTiming.bound(.seconds(5)),
-                                                            connectionTimeout: TestTiming.bound(.seconds(2)))
+        var configuration = GlideClusterClientConfiguration(
+            addresses: seeds, requestTimeout: TestTiming.bound(.seconds(5)),
+            connectionTimeout: TestTiming.bound(.seconds(2)))
         configuration.credentials = credentials
         if let certificates {
             configuration.useTLS = true
@@ -157,8 +171,9 @@ public final class TestCluster: @unchecked Sendable {
 
     /// The topology as `node` reports it (`CLUSTER SHARDS`).
     public func topology(from node: Node) async throws -> ClusterTopology {
-        try ClusterTopology(shardsReply: try await command(node, ["CLUSTER", "SHARDS"]), queried: node.address,
-                            preferTLSPort: certificates != nil)
+        try ClusterTopology(
+            shardsReply: try await command(node, ["CLUSTER", "SHARDS"]), queried: node.address,
+            preferTLSPort: certificates != nil)
     }
 
     /// The live nodes.
@@ -204,7 +219,8 @@ public final class TestCluster: @unchecked Sendable {
     /// Writes `key` through `client`, waits until a replica has it, and returns the shard's
     /// primary and that replica.
     public func writeReplicated(_ key: String, _ value: String, with client: GlideClusterClient) async throws
-        -> (primary: Node, replica: Node) {
+        -> (primary: Node, replica: Node)
+    {
         try await client.set(key, value)
         let primary = try await primary(forSlot: HashSlot.of(key))
         guard let replica = try await replicas(of: primary).first else { throw ClusterShapeError("\(primary) has no replica") }
@@ -217,7 +233,8 @@ public final class TestCluster: @unchecked Sendable {
     public func calls(of command: String, on node: Node) async throws -> Int {
         let stats = try await self.command(node, ["INFO", "commandstats"]).stringValue ?? ""
         guard let line = stats.split(separator: "\r\n").first(where: { $0.hasPrefix("cmdstat_\(command):") }),
-              let calls = line.split(separator: ",").first?.split(separator: "=").last.flatMap({ Int($0) }) else { return 0 }
+            let calls = line.split(separator: ",").first?.split(separator: "=").last.flatMap({ Int($0) })
+        else { return 0 }
         return calls
     }
 
@@ -253,7 +270,8 @@ public final class TestCluster: @unchecked Sendable {
     /// Moves every key of `slot` still on `source` to `target`, in batches.
     private func moveKeys(of slot: UInt16, from source: Node, to target: Node) async throws {
         while true {
-            let keys = try await command(source, ["CLUSTER", "GETKEYSINSLOT", String(slot), "100"]).arrayValue?
+            let keys =
+                try await command(source, ["CLUSTER", "GETKEYSINSLOT", String(slot), "100"]).arrayValue?
                 .compactMap(\.stringValue) ?? []
             if keys.isEmpty { break }
             _ = try await command(source, ["MIGRATE", "127.0.0.1", String(target.address.port), "", "0", "5000", "KEYS"] + keys)
@@ -304,7 +322,8 @@ public final class TestCluster: @unchecked Sendable {
         let map = SlotMap(try await topology(from: target))
         for slot in slots {
             guard let owner = map.primary(forSlot: slot), owner != target.address,
-                  let source = nodes.first(where: { $0.address == owner }) else { continue }
+                let source = nodes.first(where: { $0.address == owner })
+            else { continue }
             _ = try await command(target, ["CLUSTER", "SETSLOT", String(slot), "IMPORTING", source.id])
             _ = try await command(source, ["CLUSTER", "SETSLOT", String(slot), "MIGRATING", target.id])
             try await moveKeys(of: slot, from: source, to: target)
@@ -325,8 +344,9 @@ public final class TestCluster: @unchecked Sendable {
     /// Starts a new node and has it join the cluster as a primary without slots.
     public func addNode() async throws -> Node {
         let password = credentials.map { ["--requirepass", $0.password, "--masterauth", $0.password] } ?? []
-        let node = try await Self.startNode(nodeTimeout: nodeTimeout, credentials: credentials, certificates: certificates,
-                                            extraArguments: password)
+        let node = try await Self.startNode(
+            nodeTimeout: nodeTimeout, credentials: credentials, certificates: certificates,
+            extraArguments: password)
         let existing = liveNodes
         lock.withLock { members.append(node) }
         _ = try await command(existing[0], ["CLUSTER", "MEET", "127.0.0.1", String(node.address.port), String(node.busPort)])

@@ -23,8 +23,10 @@ public final class TestReplicaSet: @unchecked Sendable {
     /// `zones[index]`, the primary's first, when given), and waits until every replica is in sync.
     /// With `password`, every server requires it (and the replicas use it to replicate).
     /// With `tls`, the servers are Debian's redis-server listening and replicating with TLS only.
-    public static func start(replicas: Int, zones: [String]? = nil, password: String? = nil, tls: TestCertificates? = nil,
-                             _ extraArguments: [String] = []) async throws -> TestReplicaSet {
+    public static func start(
+        replicas: Int, zones: [String]? = nil, password: String? = nil, tls: TestCertificates? = nil,
+        _ extraArguments: [String] = []
+    ) async throws -> TestReplicaSet {
         let arguments = extraArguments + (password.map { ["--requirepass", $0, "--masterauth", $0] } ?? [])
         func start(_ arguments: [String]) async throws -> TestServer {
             guard let tls else { return try await TestServer.startValkey(arguments) }

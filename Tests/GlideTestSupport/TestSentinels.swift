@@ -36,9 +36,11 @@ public final class TestSentinels: @unchecked Sendable {
     /// then has a replica to promote, and every sentinel learns of it. `password` protects the
     /// data nodes, `sentinelPassword` the sentinels. With `tls`, every node and sentinel is
     /// Debian's Redis 7 speaking TLS only (and its sentinels know only the `MASTER` spellings).
-    public static func start(replicas: Int = 1, sentinels count: Int = 3, primaryName: String = "glide-primary",
-                             password: String? = nil, sentinelPassword: String? = nil,
-                             tls: TestCertificates? = nil) async throws -> TestSentinels {
+    public static func start(
+        replicas: Int = 1, sentinels count: Int = 3, primaryName: String = "glide-primary",
+        password: String? = nil, sentinelPassword: String? = nil,
+        tls: TestCertificates? = nil
+    ) async throws -> TestSentinels {
         let nodes = try await TestReplicaSet.start(replicas: replicas, password: password, tls: tls)
         var lines = [
             "sentinel monitor \(primaryName) 127.0.0.1 \(nodes.primary.port) 2",
@@ -95,13 +97,15 @@ public final class TestSentinels: @unchecked Sendable {
 
     /// A client configuration that finds the nodes through the sentinels.
     public func configuration(_ change: (inout GlideClientConfiguration) -> Void = { _ in }) -> GlideClientConfiguration {
-        var configuration = GlideClientConfiguration(requestTimeout: TestTiming.bound(.seconds(5)), connectionTimeout: TestTiming.bound(.seconds(2)))
+        var configuration = GlideClientConfiguration(
+            requestTimeout: TestTiming.bound(.seconds(5)), connectionTimeout: TestTiming.bound(.seconds(2)))
         if sentinels.first?.usesTLS == true, let certificates = TestCertificates.made {
             configuration.useTLS = true
             configuration.tlsConfiguration = certificates.clientTLS
         }
-        configuration.sentinel = SentinelConfiguration(sentinels: sentinels.map(\.address), primaryName: primaryName,
-                                                       credentials: sentinelPassword.map { ServerCredentials(password: $0) })
+        configuration.sentinel = SentinelConfiguration(
+            sentinels: sentinels.map(\.address), primaryName: primaryName,
+            credentials: sentinelPassword.map { ServerCredentials(password: $0) })
         change(&configuration)
         return configuration
     }

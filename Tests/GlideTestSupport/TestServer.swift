@@ -25,8 +25,10 @@ public final class TestServer: @unchecked Sendable {
     /// For a sentinel, its configuration file's first contents (the sentinel rewrites the file).
     let sentinelConfiguration: String?
 
-    private init(binary: String, port: Int, directory: URL, extraArguments: [String], usesTLS: Bool = false,
-                 sentinelConfiguration: String? = nil) {
+    private init(
+        binary: String, port: Int, directory: URL, extraArguments: [String], usesTLS: Bool = false,
+        sentinelConfiguration: String? = nil
+    ) {
         self.binary = binary
         self.port = port
         self.directory = directory
@@ -58,13 +60,17 @@ public final class TestServer: @unchecked Sendable {
     /// Starts redis-server (Debian's is built with TLS) listening with TLS only, presenting
     /// `certificate` and trusting `certificates.caCertificate` for client certificates.
     /// `clientCertificates` is `tls-auth-clients`: `"no"`, `"optional"` or `"yes"`.
-    public static func startRedisTLS(_ certificates: TestCertificates, certificate: String? = nil, key: String? = nil,
-                                     clientCertificates: String = "no", _ arguments: [String] = [],
-                                     perAttempt: () throws -> [String] = { [] }) async throws -> TestServer {
-        let tls = ["--tls-cert-file", certificate ?? certificates.serverCertificate,
-                   "--tls-key-file", key ?? certificates.serverKey,
-                   "--tls-ca-cert-file", certificates.caCertificate,
-                   "--tls-auth-clients", clientCertificates]
+    public static func startRedisTLS(
+        _ certificates: TestCertificates, certificate: String? = nil, key: String? = nil,
+        clientCertificates: String = "no", _ arguments: [String] = [],
+        perAttempt: () throws -> [String] = { [] }
+    ) async throws -> TestServer {
+        let tls = [
+            "--tls-cert-file", certificate ?? certificates.serverCertificate,
+            "--tls-key-file", key ?? certificates.serverKey,
+            "--tls-ca-cert-file", certificates.caCertificate,
+            "--tls-auth-clients", clientCertificates,
+        ]
         return try await start(binary: ServerBinaries.redisServer(), arguments: tls + arguments, perAttempt: perAttempt, usesTLS: true)
     }
 
@@ -77,23 +83,29 @@ public final class TestServer: @unchecked Sendable {
     /// Starts `redis-server --sentinel` (Debian's Redis 7, built with TLS) listening with TLS
     /// only, presenting the test server certificate and reaching the nodes it monitors with TLS.
     public static func startRedisTLSSentinel(_ certificates: TestCertificates, _ lines: [String]) async throws -> TestServer {
-        let tls = ["tls-cert-file \(certificates.serverCertificate)", "tls-key-file \(certificates.serverKey)",
-                   "tls-ca-cert-file \(certificates.caCertificate)", "tls-auth-clients no", "tls-replication yes"]
-        return try await start(binary: ServerBinaries.redisServer(), arguments: [], usesTLS: true,
-                               sentinelConfiguration: (tls + lines).joined(separator: "\n") + "\n")
+        let tls = [
+            "tls-cert-file \(certificates.serverCertificate)", "tls-key-file \(certificates.serverKey)",
+            "tls-ca-cert-file \(certificates.caCertificate)", "tls-auth-clients no", "tls-replication yes",
+        ]
+        return try await start(
+            binary: ServerBinaries.redisServer(), arguments: [], usesTLS: true,
+            sentinelConfiguration: (tls + lines).joined(separator: "\n") + "\n")
     }
 
-    static func start(binary: String, arguments: [String], perAttempt: () throws -> [String] = { [] },
-                      usesTLS: Bool = false, sentinelConfiguration: String? = nil) async throws -> TestServer {
+    static func start(
+        binary: String, arguments: [String], perAttempt: () throws -> [String] = { [] },
+        usesTLS: Bool = false, sentinelConfiguration: String? = nil
+    ) async throws -> TestServer {
         var lastError: (any Error)?
         // A port found free can be taken before the server binds it; try another then.
         for _ in 0..<5 {
             let directory = FileManager.default.temporaryDirectory
                 .appendingPathComponent("glide-test-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let server = TestServer(binary: binary, port: try FreePort.find(), directory: directory,
-                                    extraArguments: arguments + (try perAttempt()), usesTLS: usesTLS,
-                                    sentinelConfiguration: sentinelConfiguration)
+            let server = TestServer(
+                binary: binary, port: try FreePort.find(), directory: directory,
+                extraArguments: arguments + (try perAttempt()), usesTLS: usesTLS,
+                sentinelConfiguration: sentinelConfiguration)
             do {
                 try await server.launch()
                 return server
@@ -118,12 +130,17 @@ public final class TestServer: @unchecked Sendable {
         if let sentinelConfiguration {
             // The file comes first; a restarted sentinel keeps what it rewrote.
             let file = directory.appendingPathComponent("sentinel.conf")
-            if !FileManager.default.fileExists(atPath: file.path) { try sentinelConfiguration.write(to: file, atomically: true, encoding: .utf8) }
+            if !FileManager.default.fileExists(atPath: file.path) {
+                try sentinelConfiguration.write(to: file, atomically: true, encoding: .utf8)
+            }
             sentinel = [file.path, "--sentinel"]
         }
-        process.arguments = sentinel + ports + ["--bind", "127.0.0.1", "--dir", directory.path,
-                             "--save", "", "--appendonly", "no", "--daemonize", "no",
-                             "--logfile", directory.appendingPathComponent("server.log").path]
+        process.arguments =
+            sentinel + ports + [
+                "--bind", "127.0.0.1", "--dir", directory.path,
+                "--save", "", "--appendonly", "no", "--daemonize", "no",
+                "--logfile", directory.appendingPathComponent("server.log").path,
+            ]
             + extraArguments.map { $0.replacingOccurrences(of: "{dir}", with: directory.path) }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -139,7 +156,9 @@ public final class TestServer: @unchecked Sendable {
             // The probes block on sockets: off the cooperative pool.
             let pid = process.processIdentifier
             let port = self.port
-            let up = usesTLS ? try await offThePool { [self] in listensForTLS(process) }
+            let up =
+                usesTLS
+                ? try await offThePool { [self] in listensForTLS(process) }
                 : try await offThePool { FreePort.servesRESP(port: port, pid: pid) }
             if up { return }
             try await Task.sleep(for: .milliseconds(20))
@@ -215,8 +234,9 @@ public final class TestServer: @unchecked Sendable {
 
     /// A client configuration for this server, with the given changes applied.
     public func configuration(_ change: (inout GlideClientConfiguration) -> Void = { _ in }) -> GlideClientConfiguration {
-        var configuration = GlideClientConfiguration(addresses: [address], requestTimeout: TestTiming.bound(.seconds(5)),
-                                                     connectionTimeout: TestTiming.bound(.seconds(2)))
+        var configuration = GlideClientConfiguration(
+            addresses: [address], requestTimeout: TestTiming.bound(.seconds(5)),
+            connectionTimeout: TestTiming.bound(.seconds(2)))
         if usesTLS, let certificates = TestCertificates.made {
             configuration.useTLS = true
             configuration.tlsConfiguration = certificates.clientTLS

@@ -5,9 +5,12 @@ public enum Workloads {
     /// `tasks` tasks share `client`, each writing `value(task, round)` to its own key under
     /// `prefix` and reading it back, `rounds` times. Returns how many reads gave anything but
     /// the task's own last write: a reply that reached the wrong caller.
-    public static func setGetMismatches(on client: GlideClient, prefix: String, tasks: Int = 200, rounds: Int,
-                                        value: @escaping @Sendable (_ task: Int, _ round: Int) -> String = { "\($0)-\($1)" })
-        async throws -> Int {
+    public static func setGetMismatches(
+        on client: GlideClient, prefix: String, tasks: Int = 200, rounds: Int,
+        value: @escaping @Sendable (_ task: Int, _ round: Int) -> String = { "\($0)-\($1)" }
+    )
+        async throws -> Int
+    {
         try await withThrowingTaskGroup(of: Int.self) { group in
             for task in 0..<tasks {
                 group.addTask {

@@ -10,7 +10,8 @@ func node(_ port: Int, _ role: ClusterNode.Role, health: ClusterNode.Health = .o
 /// Three shards of 7000-7002 with replicas 7003-7005, split at 5461 and 10923.
 func standardTopology(replicaHealth: ClusterNode.Health = .online) -> ClusterTopology {
     ClusterTopology(shards: [
-        ClusterShard(slots: [0...5460], primary: node(7000, .primary, zone: "a"), replicas: [node(7003, .replica, health: replicaHealth, zone: "b")]),
+        ClusterShard(
+            slots: [0...5460], primary: node(7000, .primary, zone: "a"), replicas: [node(7003, .replica, health: replicaHealth, zone: "b")]),
         ClusterShard(slots: [5461...10922], primary: node(7001, .primary), replicas: [node(7004, .replica)]),
         ClusterShard(slots: [10923...16383], primary: node(7002, .primary), replicas: [node(7005, .replica)]),
     ])
@@ -31,8 +32,11 @@ func standardTopology(replicaHealth: ClusterNode.Health = .online) -> ClusterTop
     }
 
     @Test func unservedSlotsAndUnhealthyReplicasAreLeftOut() {
-        var topology = ClusterTopology(shards: [ClusterShard(slots: [0...99], primary: node(7000, .primary),
-                                                             replicas: [node(7003, .replica, health: .loading)])])
+        var topology = ClusterTopology(shards: [
+            ClusterShard(
+                slots: [0...99], primary: node(7000, .primary),
+                replicas: [node(7003, .replica, health: .loading)])
+        ])
         var map = SlotMap(topology)
         #expect(map.primary(forSlot: 100) == nil)
         #expect(map.shard(forSlot: 0)?.replicas == [])
@@ -111,8 +115,9 @@ func standardTopology(replicaHealth: ClusterNode.Health = .online) -> ClusterTop
             address(7001): .success(standardTopology()),
             address(7002): .failure(TopologyError("connection refused")),
         ])
-        let result = await discovery.discover(from: [address(7000), address(7001), address(7002), address(7000), address(7003)],
-                                              sampleSize: 4)
+        let result = await discovery.discover(
+            from: [address(7000), address(7001), address(7002), address(7000), address(7003)],
+            sampleSize: 4)
         #expect(result.election?.topology == standardTopology())
         #expect(result.election?.votes == 2)
         #expect(result.failures.map(\.address) == [address(7002), address(7003)])

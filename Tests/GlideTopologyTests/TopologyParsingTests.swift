@@ -10,16 +10,21 @@ struct ShardsReply {
     func string(_ text: String) -> RESPValue { .bulkString(Bytes(text)) }
 
     func fields(_ pairs: [(String, RESPValue)]) -> RESPValue {
-        resp3 ? .map(pairs.map { RESPPair(key: string($0.0), value: $0.1) })
-              : .array(pairs.flatMap { [string($0.0), $0.1] })
+        resp3
+            ? .map(pairs.map { RESPPair(key: string($0.0), value: $0.1) })
+            : .array(pairs.flatMap { [string($0.0), $0.1] })
     }
 
-    func node(_ port: Int, _ role: String, id: String? = nil, endpoint: String = "127.0.0.1", health: String = "online",
-              zone: String? = nil, tlsPort: Int? = nil) -> RESPValue {
+    func node(
+        _ port: Int, _ role: String, id: String? = nil, endpoint: String = "127.0.0.1", health: String = "online",
+        zone: String? = nil, tlsPort: Int? = nil
+    ) -> RESPValue {
         var pairs: [(String, RESPValue)] = [("id", string(id ?? "node\(port)")), ("port", .integer(port))]
         if let tlsPort { pairs.append(("tls-port", .integer(tlsPort))) }
-        pairs += [("ip", string("127.0.0.1")), ("endpoint", string(endpoint)), ("role", string(role)),
-                  ("replication-offset", .integer(42)), ("health", string(health))]
+        pairs += [
+            ("ip", string("127.0.0.1")), ("endpoint", string(endpoint)), ("role", string(role)),
+            ("replication-offset", .integer(42)), ("health", string(health)),
+        ]
         if let zone { pairs.append(("availability-zone", string(zone))) }
         return fields(pairs)
     }
@@ -46,8 +51,11 @@ struct ShardsReply {
         let topology = try ClusterTopology(shardsReply: threeShards(ShardsReply(resp3: resp3)), queried: seed)
         #expect(topology.shards.count == 3)
         #expect(topology.shards.map { $0.slots } == [[0...5460], [5461...10922], [10923...16383]])
-        #expect(topology.shards[0].primary == ClusterNode(id: "node7000", address: NodeAddress(host: "127.0.0.1", port: 7000),
-                                                         role: .primary, availabilityZone: "az-a"))
+        #expect(
+            topology.shards[0].primary
+                == ClusterNode(
+                    id: "node7000", address: NodeAddress(host: "127.0.0.1", port: 7000),
+                    role: .primary, availabilityZone: "az-a"))
         #expect(topology.shards[0].replicas.map(\.availabilityZone) == ["az-b"])
         #expect(topology.shards[2].replicas[0].health == .loading)
         #expect(topology.idleNodes.map(\.address.port) == [7006])
@@ -57,8 +65,14 @@ struct ShardsReply {
 
     @Test func emptyEndpointsMeanTheQueriedHostAndUnknownOnesTheIP() throws {
         let reply = ShardsReply()
-        let value = RESPValue.array([reply.shard([0, 16383], [reply.node(7000, "master", endpoint: "?", tlsPort: 8000),
-                                                              reply.node(7001, "replica", endpoint: "", tlsPort: 8001)])])
+        let value = RESPValue.array([
+            reply.shard(
+                [0, 16383],
+                [
+                    reply.node(7000, "master", endpoint: "?", tlsPort: 8000),
+                    reply.node(7001, "replica", endpoint: "", tlsPort: 8001),
+                ])
+        ])
         let plain = try ClusterTopology(shardsReply: value, queried: seed)
         // `?` is unknown, not "the node you asked": the node's IP stands in.
         #expect(plain.shards[0].primary?.address == NodeAddress(host: "127.0.0.1", port: 7000))
@@ -70,8 +84,14 @@ struct ShardsReply {
 
     @Test func aFailedOldPrimaryBesideItsSuccessorBecomesAReplica() throws {
         let reply = ShardsReply()
-        let value = RESPValue.array([reply.shard([0, 16383], [reply.node(7000, "master", health: "fail"),
-                                                              reply.node(7003, "master")])])
+        let value = RESPValue.array([
+            reply.shard(
+                [0, 16383],
+                [
+                    reply.node(7000, "master", health: "fail"),
+                    reply.node(7003, "master"),
+                ])
+        ])
         let topology = try ClusterTopology(shardsReply: value, queried: seed)
         #expect(topology.shards[0].primary?.address.port == 7003)
         #expect(topology.shards[0].replicas.map(\.address.port) == [7000])

@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+
 @testable import GlideTransport
 
 /// Records timer firings.
@@ -42,11 +43,16 @@ final class TimerRecorder: EventHandler, @unchecked Sendable {
             // Scheduled out of order; the later-scheduled, earlier deadline must re-arm the timer.
             for (index, delay) in [(3, 60), (1, 20), (2, 40)] {
                 let deadline = start + .milliseconds(delay)
-                loop.scheduleTimer(at: deadline, handler: TimerRecorder { now in
-                    precondition(now >= deadline, "timer fired early")
-                    let count = fired.withLock { $0.append(index); return $0.count }
-                    if count == 3 { done.resume() }
-                })
+                loop.scheduleTimer(
+                    at: deadline,
+                    handler: TimerRecorder { now in
+                        precondition(now >= deadline, "timer fired early")
+                        let count = fired.withLock {
+                            $0.append(index)
+                            return $0.count
+                        }
+                        if count == 3 { done.resume() }
+                    })
             }
         }
         #expect(fired.withLock { $0 } == [1, 2, 3])
@@ -61,9 +67,11 @@ final class TimerRecorder: EventHandler, @unchecked Sendable {
         // The handler runs on the loop and queues a task from there: no eventfd wake is sent, so
         // the loop must drain it before it blocks.
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            loop.scheduleTimer(at: .now() + .milliseconds(10), handler: TimerRecorder { _ in
-                loop.execute { loop.execute { done.resume() } }
-            })
+            loop.scheduleTimer(
+                at: .now() + .milliseconds(10),
+                handler: TimerRecorder { _ in
+                    loop.execute { loop.execute { done.resume() } }
+                })
         }
     }
 
@@ -72,9 +80,11 @@ final class TimerRecorder: EventHandler, @unchecked Sendable {
         defer { loop.shutdown() }
         let value = await withTaskExecutorPreference(loop) {
             await withCheckedContinuation { (continuation: CheckedContinuation<Int, Never>) in
-                loop.scheduleTimer(at: .now() + .milliseconds(10), handler: TimerRecorder { _ in
-                    continuation.resume(returning: 42)
-                })
+                loop.scheduleTimer(
+                    at: .now() + .milliseconds(10),
+                    handler: TimerRecorder { _ in
+                        continuation.resume(returning: 42)
+                    })
             }
         }
         #expect(value == 42)

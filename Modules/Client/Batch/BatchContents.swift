@@ -88,18 +88,21 @@ struct BatchContents: Sendable {
             // Its replies would have to be combined across nodes: the client's own method does that.
             targets.append(.anyPrimary)
             if unsplittable == nil {
-                unsplittable = "\(name) runs on several nodes (keys in several slots, or a command for every node); "
+                unsplittable =
+                    "\(name) runs on several nodes (keys in several slots, or a command for every node); "
                     + "send it on its own, not in a cluster batch"
             }
         }
         if case .several = keySlots, crossSlot == nil {
-            crossSlot = "the keys of an atomic cluster batch must share one hash slot: \(name) has keys in several slots "
+            crossSlot =
+                "the keys of an atomic cluster batch must share one hash slot: \(name) has keys in several slots "
                 + "(a hash tag such as {user:1} keeps keys together)"
         }
         guard let first = keySlots.firstSlot else { return }
         if let owner = slot {
             if owner.slot != first && crossSlot == nil {
-                crossSlot = "the keys of an atomic cluster batch must share one hash slot: \(owner.command) has a key "
+                crossSlot =
+                    "the keys of an atomic cluster batch must share one hash slot: \(owner.command) has a key "
                     + "in slot \(owner.slot), \(name) one in slot \(first) (a hash tag such as {user:1} keeps keys together)"
             }
         } else {

@@ -52,8 +52,10 @@ public struct BatchResults: Sendable {
     var firstFailure: GlideError? {
         for (index, entry) in entries.enumerated() {
             switch entry {
-            case .failure(let error): return GlideError(error.code, "command \(index + 1) of the batch: \(error.message)",
-                                                        serverCode: error.serverCode, address: error.address)
+            case .failure(let error):
+                return GlideError(
+                    error.code, "command \(index + 1) of the batch: \(error.message)",
+                    serverCode: error.serverCode, address: error.address)
             case .reply(let token) where token.type.isError: return GlideError.server(token, address: nil)
             case .reply: continue
             }

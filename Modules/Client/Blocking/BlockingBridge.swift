@@ -11,13 +11,16 @@ enum BlockingBridge {
     /// run the work: a deadlock) and inside a Swift task (it would hold a thread of the shared
     /// pool; such code should await the async client instead).
     static func wait<Value: Sendable>(on loop: EpollEventLoop, _ body: @escaping @Sendable () async throws(GlideError) -> Value)
-        throws(GlideError) -> Value {
+        throws(GlideError) -> Value
+    {
         if let refusal { throw refusal }
         return try block(on: loop, body).get()
     }
 
     /// `wait(on:_:)` for work that may throw any error.
-    static func waitThrowingAny<Value: Sendable>(on loop: EpollEventLoop, _ body: @escaping @Sendable () async throws -> Value) throws -> Value {
+    static func waitThrowingAny<Value: Sendable>(on loop: EpollEventLoop, _ body: @escaping @Sendable () async throws -> Value) throws
+        -> Value
+    {
         if let refusal { throw refusal }
         return try block(on: loop, body).get()
     }
@@ -25,18 +28,25 @@ enum BlockingBridge {
     /// Why the calling thread must not block, if it must not.
     static var refusal: GlideError? {
         if EpollEventLoop.currentThreadRunsALoop {
-            return GlideError(.configuration, "a blocking client was called on an event loop thread, which it would stall until "
-                              + "the loop itself answered (a deadlock): use the async client there")
+            return GlideError(
+                .configuration,
+                "a blocking client was called on an event loop thread, which it would stall until "
+                    + "the loop itself answered (a deadlock): use the async client there")
         }
         if withUnsafeCurrentTask(body: { $0 != nil }) {
-            return GlideError(.configuration, "a blocking client was called from a Swift task, where it would hold a thread of the "
-                              + "concurrency pool while it waits: await the async client (`client`) instead")
+            return GlideError(
+                .configuration,
+                "a blocking client was called from a Swift task, where it would hold a thread of the "
+                    + "concurrency pool while it waits: await the async client (`client`) instead")
         }
         return nil
     }
 
-    private static func block<Value: Sendable, Failure: Error>(on loop: EpollEventLoop, _ body: @escaping @Sendable () async throws(Failure) -> Value)
-        -> Result<Value, Failure> {
+    private static func block<Value: Sendable, Failure: Error>(
+        on loop: EpollEventLoop, _ body: @escaping @Sendable () async throws(Failure) -> Value
+    )
+        -> Result<Value, Failure>
+    {
         let handoff = Handoff<Result<Value, Failure>>()
         // Owned by this call, which returns only once the task has handed over its result.
         Task(executorPreference: loop) {

@@ -25,9 +25,10 @@ public final class GlideBlockingClient: Sendable {
 
     /// Connects as `GlideClient.create` does, blocking until the client is ready.
     public static func create(_ configuration: GlideClientConfiguration) throws(GlideError) -> GlideBlockingClient {
-        GlideBlockingClient(try BlockingBridge.wait(on: configuration.eventLoop) { () throws(GlideError) in
-            try await GlideClient.create(configuration)
-        })
+        GlideBlockingClient(
+            try BlockingBridge.wait(on: configuration.eventLoop) { () throws(GlideError) in
+                try await GlideClient.create(configuration)
+            })
     }
 
     /// Sends `command` and returns its decoded reply (see `GlideClient.execute(_:)`).
@@ -76,9 +77,10 @@ public final class GlideBlockingClusterClient: Sendable {
 
     /// Connects as `GlideClusterClient.create` does, blocking until the client is ready.
     public static func create(_ configuration: GlideClusterClientConfiguration) throws(GlideError) -> GlideBlockingClusterClient {
-        GlideBlockingClusterClient(try BlockingBridge.wait(on: configuration.eventLoop) { () throws(GlideError) in
-            try await GlideClusterClient.create(configuration)
-        })
+        GlideBlockingClusterClient(
+            try BlockingBridge.wait(on: configuration.eventLoop) { () throws(GlideError) in
+                try await GlideClusterClient.create(configuration)
+            })
     }
 
     /// Sends `command` where its keys say and returns its decoded reply.
@@ -89,7 +91,8 @@ public final class GlideBlockingClusterClient: Sendable {
 
     /// Sends any command given as its arguments, where its keys or `route` say.
     public func customCommand(_ arguments: [String], route: Route? = nil, timeout: Duration? = nil) throws(GlideError)
-        -> ClusterValue<RESPValue> {
+        -> ClusterValue<RESPValue>
+    {
         let client = client
         return try BlockingBridge.wait(on: client.engine.core.loop) { () throws(GlideError) in
             try await client.customCommand(arguments, route: route, timeout: timeout)

@@ -40,7 +40,8 @@ struct CacheState<Origin: Hashable> {
 
     let maxBytes: Int
     let entryTTL: Duration?
-    private(set) var metrics = ClientSideCacheMetrics(hits: 0, misses: 0, evictions: 0, invalidations: 0, expirations: 0, entries: 0, bytes: 0)
+    private(set) var metrics = ClientSideCacheMetrics(
+        hits: 0, misses: 0, evictions: 0, invalidations: 0, expirations: 0, entries: 0, bytes: 0)
     private var slots: [Entry?] = []
     private var free: [Int] = []
     private var index: [Bytes: Int] = [:]
@@ -63,7 +64,8 @@ struct CacheState<Origin: Hashable> {
     /// The entry for `request`, made the most recently used, when there is one that has not
     /// expired by `now` and (when given) was read through `origin`. `counts`: whether a hit is
     /// counted (a second look after a confirmation is not).
-    mutating func lookup(_ request: Bytes, now: Deadline, origin: Origin? = nil, counts: Bool = true) -> (value: RESPToken, origin: Origin)? {
+    mutating func lookup(_ request: Bytes, now: Deadline, origin: Origin? = nil, counts: Bool = true) -> (value: RESPToken, origin: Origin)?
+    {
         guard let slot = index[request], let entry = slots[slot] else { return nil }
         if let expires = entry.expires, expires <= now {
             remove(slot, .expiration)

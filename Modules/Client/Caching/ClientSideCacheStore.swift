@@ -33,7 +33,8 @@ final class ClientSideCacheStore: Sendable {
             if immediate { return hit.value }
             // Only an entry of the connection the PING went down is confirmed by it.
             if let fence = fences.withLock({ $0[hit.origin] }), await fence.confirm(deadline: deadline),
-               let confirmed = state.withLock({ $0.lookup(requestBytes, now: .now(), origin: hit.origin) }) {
+                let confirmed = state.withLock({ $0.lookup(requestBytes, now: .now(), origin: hit.origin) })
+            {
                 return confirmed.value
             }
         }
@@ -119,7 +120,8 @@ enum CacheInvalidation: Equatable {
     /// Reads `invalidate [keys…]` or `invalidate <null>`; `nil` for any other push.
     init?(_ push: RESPToken) {
         guard let elements = push.elements.map(Array.init), elements.count == 2,
-              elements[0].stringBytes?.equalsCaseInsensitive("invalidate") == true else { return nil }
+            elements[0].stringBytes?.equalsCaseInsensitive("invalidate") == true
+        else { return nil }
         if elements[1].isNull {
             self = .all
         } else if let keys = elements[1].elements {

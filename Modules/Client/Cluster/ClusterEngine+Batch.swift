@@ -31,8 +31,10 @@ extension ClusterEngine {
         return try Transaction.results(of: reply, raiseOnError: false, address: nil)
     }
 
-    private func execOnce(on address: NodeAddress, replies: Int, deadline: Deadline,
-                          encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> [BatchResults.Entry]? {
+    private func execOnce(
+        on address: NodeAddress, replies: Int, deadline: Deadline,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> [BatchResults.Entry]? {
         guard let connection = nodes.connection(to: address) else { throw GlideError(.routing, "\(address) is not a node of the cluster") }
         switch await connection.send(deadline: deadline, replies: replies, encode: encode) {
         case .failure(let error):
@@ -60,7 +62,9 @@ extension ClusterEngine {
     /// back in the order the commands were added. A command answered `MOVED` or `ASK` is sent
     /// again on its own where the answer says; `retry` decides about transient errors and lost
     /// connections.
-    func execPipeline(_ contents: BatchContents, options: ClusterBatchOptions, deadline: Deadline) async throws(GlideError) -> [BatchResults.Entry] {
+    func execPipeline(_ contents: BatchContents, options: ClusterBatchOptions, deadline: Deadline) async throws(GlideError) -> [BatchResults
+        .Entry]
+    {
         if let unsplittable = contents.unsplittable { throw GlideError(.routing, unsplittable) }
         let groups = try group(contents, route: options.route)
         var entries = [BatchResults.Entry?](repeating: nil, count: contents.count)
@@ -71,9 +75,14 @@ extension ClusterEngine {
                 let request = buffer
                 tasks.addTask {
                     guard let connection = self.nodes.connection(to: address) else {
-                        return (indices, address, .failure(GlideError(.connectionFailed, "\(address) left the cluster", address: address.description)))
+                        return (
+                            indices, address,
+                            .failure(GlideError(.connectionFailed, "\(address) left the cluster", address: address.description))
+                        )
                     }
-                    let result = await connection.send(deadline: deadline, replies: indices.count, collectsReplies: true) { $0.append(request) }
+                    let result = await connection.send(deadline: deadline, replies: indices.count, collectsReplies: true) {
+                        $0.append(request)
+                    }
                     return (indices, address, result)
                 }
             }
@@ -88,7 +97,8 @@ extension ClusterEngine {
                 for (index, entry) in zip(indices, BatchResults.entries(of: reply)) {
                     entries[index] = entry
                     if case .reply(let token) = entry, token.type.isError,
-                       resend(after: token, from: address, options: options.retryStrategy) {
+                        resend(after: token, from: address, options: options.retryStrategy)
+                    {
                         again.append((index, Attempt(result: .success(ConnectionReply(token: token, queuedError: nil)), node: address)))
                     }
                 }
@@ -160,8 +170,10 @@ extension ClusterEngine {
 
     /// Sends commands again, each on its own and at once, through the request machine, which
     /// follows redirections and waits out transient conditions from the first attempt's outcome.
-    private func redo(_ commands: [(index: Int, first: Attempt)], of contents: BatchContents, options: ClusterBatchOptions,
-                      deadline: Deadline) async -> [(Int, BatchResults.Entry)] {
+    private func redo(
+        _ commands: [(index: Int, first: Attempt)], of contents: BatchContents, options: ClusterBatchOptions,
+        deadline: Deadline
+    ) async -> [(Int, BatchResults.Entry)] {
         await withTaskGroup(of: (Int, BatchResults.Entry).self) { tasks in
             for (index, first) in commands {
                 guard case .slot(let slot) = contents.targets[index] else { continue }
@@ -170,8 +182,9 @@ extension ClusterEngine {
                 // machine resends such a request as it would a read.
                 let resendable = options.retryStrategy.retryConnectionError
                 tasks.addTask {
-                    let machine = ClusterRequestStateMachine(target: .slot(slot, replica: false), readOnly: resendable,
-                                                             replicaNeedsReadOnly: false, deadline: deadline)
+                    let machine = ClusterRequestStateMachine(
+                        target: .slot(slot, replica: false), readOnly: resendable,
+                        replicaNeedsReadOnly: false, deadline: deadline)
                     do throws(GlideError) {
                         let answer = try await self.run(machine, after: first, replies: 1) { $0.append(command) }
                         return (index, .reply(answer.reply.token))

@@ -24,8 +24,10 @@ extension ClusterEngine {
     /// `ClusterRequestStateMachine` decides, until `deadline`. Server errors that end the request throw.
     ///
     /// `name` is the command's, when the client-side cache may answer it.
-    func send(toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, name: String? = nil,
-              encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
+    func send(
+        toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, name: String? = nil,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> RESPToken {
         if let cache = core.cache, let name, ClientSideCache.cachedCommands.contains(name) {
             var encoded = RESPCommandBuffer()
             encode(&encoded)
@@ -35,7 +37,9 @@ extension ClusterEngine {
                 // needs READONLY first, or a slot without a connection, takes the usual path.
                 let connection = replica && configuration.readFrom == .primary ? nil : nodes.connection(forSlot: slot, replica: replica)
                 return try await cache.read(request, key: key, through: connection, deadline: deadline) { () throws(GlideError) in
-                    try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, replies: 1) { $0.append(request) }.token
+                    try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, replies: 1) {
+                        $0.append(request)
+                    }.token
                 }
             }
         }
@@ -45,8 +49,10 @@ extension ClusterEngine {
     /// `send(toSlot:replica:readOnly:deadline:encode:)` for a request of `replies` replies (a
     /// transaction): the last reply comes back, with the first error among the others; a
     /// refused transaction's reply comes back for the caller to explain.
-    func send(toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, replies: Int,
-              encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> ConnectionReply {
+    func send(
+        toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, replies: Int,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> ConnectionReply {
         // An explicit replica route on a client that otherwise reads from primaries: the replica
         // serves reads once told READONLY.
         let replicaNeedsReadOnly = configuration.readFrom == .primary
@@ -59,8 +65,9 @@ extension ClusterEngine {
             if case .success(let reply) = result, !reply.token.type.isError { return reply }
             first = Attempt(result: result, node: connection.connector.address)
         }
-        let machine = ClusterRequestStateMachine(target: .slot(slot, replica: replica), readOnly: readOnly,
-                                                 replicaNeedsReadOnly: replicaNeedsReadOnly, deadline: deadline)
+        let machine = ClusterRequestStateMachine(
+            target: .slot(slot, replica: replica), readOnly: readOnly,
+            replicaNeedsReadOnly: replicaNeedsReadOnly, deadline: deadline)
         let answer = try await run(machine, after: first, replies: replies, encode: encode)
         if answer.isError && replies == 1 { throw GlideError.server(answer.reply.token, address: answer.node.description) }
         return answer.reply
@@ -69,8 +76,10 @@ extension ClusterEngine {
     /// Sends a pre-encoded request to one chosen node (by address, or for a keyless command).
     /// Nothing redirects such a request; transient conditions are waited out within the deadline.
     /// A server error throws, or comes back as the reply when `throwingServerErrors` is false.
-    func sendOnce(_ request: RESPCommandBuffer, to address: NodeAddress, deadline: Deadline, readOnly: Bool = false,
-                  throwingServerErrors: Bool = true) async throws(GlideError) -> RESPToken {
+    func sendOnce(
+        _ request: RESPCommandBuffer, to address: NodeAddress, deadline: Deadline, readOnly: Bool = false,
+        throwingServerErrors: Bool = true
+    ) async throws(GlideError) -> RESPToken {
         let machine = ClusterRequestStateMachine(target: .node(address), readOnly: readOnly, deadline: deadline)
         let answer = try await run(machine, after: nil, replies: 1) { $0.append(request) }
         if answer.isError && throwingServerErrors { throw GlideError.server(answer.reply.token, address: answer.node.description) }
@@ -92,8 +101,10 @@ extension ClusterEngine {
     /// Runs `machine` to its answer, starting from the outcome of an attempt already made when
     /// there is one: performs the sends and pauses it asks for and applies its changes to the
     /// slot map. Connection and deadline failures throw.
-    func run(_ machine: consuming ClusterRequestStateMachine, after first: Attempt?, replies: Int,
-             encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> Answer {
+    func run(
+        _ machine: consuming ClusterRequestStateMachine, after first: Attempt?, replies: Int,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> Answer {
         var machine = machine
         var last = first
         var step = if let first { try event(first, replies: replies, for: &machine) } else { machine.start() }
@@ -150,7 +161,8 @@ extension ClusterEngine {
 
     /// The event an attempt's outcome is for the machine, and the machine's step.
     private func event(_ attempt: Attempt, replies: Int, for machine: inout ClusterRequestStateMachine) throws(GlideError)
-        -> ClusterRequestStateMachine.Step {
+        -> ClusterRequestStateMachine.Step
+    {
         switch attempt.result {
         case .success(let reply):
             guard reply.token.type.isError else { return machine.replied() }
@@ -173,11 +185,15 @@ extension ClusterEngine {
 
     /// Sends a request as `decision` says and combines what comes back into one token, throwing
     /// `.routing` before sending when the replies would not combine.
-    func sendCombined(_ decision: RoutingDecision, name: String, readOnly: Bool, deadline: Deadline,
-                      encode: (inout RESPCommandBuffer) -> Void, arguments: () -> [Bytes]) async throws(GlideError) -> RESPToken {
+    func sendCombined(
+        _ decision: RoutingDecision, name: String, readOnly: Bool, deadline: Deadline,
+        encode: (inout RESPCommandBuffer) -> Void, arguments: () -> [Bytes]
+    ) async throws(GlideError) -> RESPToken {
         if !decision.target.isSingleNode && decision.aggregation == .perNode {
-            throw GlideError(.routing, "\(name) has a reply per node in a cluster; use execute(_:route:) or a "
-                             + "customCommand route to get them by node")
+            throw GlideError(
+                .routing,
+                "\(name) has a reply per node in a cluster; use execute(_:route:) or a "
+                    + "customCommand route to get them by node")
         }
         if name == "SCAN" { throw GlideClusterClient.scanRefusal }
         switch try await send(decision, name: name, readOnly: readOnly, deadline: deadline, encode: encode, arguments: arguments) {
@@ -193,8 +209,10 @@ extension ClusterEngine {
     ///
     /// `explicitRoute` says the caller chose the target: a replica route then means a replica,
     /// whatever `readFrom` says; otherwise reads go to replicas only when `readFrom` allows.
-    func send(_ decision: RoutingDecision, name: String, readOnly: Bool, deadline: Deadline, explicitRoute: Bool = false,
-              encode: (inout RESPCommandBuffer) -> Void, arguments: () -> [Bytes]) async throws(GlideError) -> ClusterReplies {
+    func send(
+        _ decision: RoutingDecision, name: String, readOnly: Bool, deadline: Deadline, explicitRoute: Bool = false,
+        encode: (inout RESPCommandBuffer) -> Void, arguments: () -> [Bytes]
+    ) async throws(GlideError) -> ClusterReplies {
         var encoded = RESPCommandBuffer()
         encode(&encoded)
         let request = encoded
@@ -226,8 +244,9 @@ extension ClusterEngine {
                 return .single(try await send(toSlot: slot, replica: false, readOnly: readOnly, deadline: deadline) { $0.append(request) })
             }
             let replica = replicaAllowed && configuration.readFrom != .primary
-            let parts = try await fanOut(split.parts.map { .part($0.slot, split.command($0), replica: replica) },
-                                         readOnly: readOnly, deadline: deadline)
+            let parts = try await fanOut(
+                split.parts.map { .part($0.slot, split.command($0), replica: replica) },
+                readOnly: readOnly, deadline: deadline)
             if decision.aggregation == .combineArrays {
                 do throws(AggregationError) {
                     return .single(try Router.reassemble(parts, of: split))
@@ -289,12 +308,15 @@ extension ClusterEngine {
         do throws(GlideError) {
             switch request {
             case .node(let address, let encoded):
-                return .success(try await sendOnce(encoded, to: address, deadline: deadline, readOnly: readOnly,
-                                                   throwingServerErrors: false))
+                return .success(
+                    try await sendOnce(
+                        encoded, to: address, deadline: deadline, readOnly: readOnly,
+                        throwingServerErrors: false))
             case .part(let slot, let command, let replica):
-                return .success(try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline) {
-                    $0.bytes.writeBytes(command)
-                })
+                return .success(
+                    try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline) {
+                        $0.bytes.writeBytes(command)
+                    })
             }
         } catch {
             return .failure(error)

@@ -23,8 +23,10 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
     /// The client's subscriptions and their messages.
     let pubsub: PubSub
 
-    init(configuration: GlideClusterClientConfiguration, loop: Loop,
-         makeConnector: @escaping @Sendable (NodeAddress) -> Connector) {
+    init(
+        configuration: GlideClusterClientConfiguration, loop: Loop,
+        makeConnector: @escaping @Sendable (NodeAddress) -> Connector
+    ) {
         self.configuration = configuration
         // A node that can't be reached, or that was lost, may have failed over: look again.
         let targets = ListenerTargets<Loop, Connector>()
@@ -43,14 +45,20 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         self.topologyManager = Manager(nodes: nodes, discovery: ConnectionDiscovery(nodes: nodes))
         targets.topologyManager = topologyManager
         let core = self.core
-        let subscribers = configuration.protocolVersion == .resp3 ? DedicatedSubscribers<Core.Connection>() : DedicatedSubscribers(
-            make: { shared in
-                core.makeConnection(shared.connector.address, waitsThroughFailedAttempts: false, subscriber: true) { relay.receive($0, from: $1) }
-            }, retire: { core.retire($0) })
-        self.pubsub = PubSub(loop: loop, inbox: relay.inbox,
-                             placement: ClusterPlacement(nodes: nodes, topologyManager: topologyManager, dedicated: subscribers),
-                             requestTimeout: configuration.requestTimeout,
-                             checkInterval: configuration.pubsub.map(\.checkInterval) ?? .seconds(3), events: core.events)
+        let subscribers =
+            configuration.protocolVersion == .resp3
+            ? DedicatedSubscribers<Core.Connection>()
+            : DedicatedSubscribers(
+                make: { shared in
+                    core.makeConnection(shared.connector.address, waitsThroughFailedAttempts: false, subscriber: true) {
+                        relay.receive($0, from: $1)
+                    }
+                }, retire: { core.retire($0) })
+        self.pubsub = PubSub(
+            loop: loop, inbox: relay.inbox,
+            placement: ClusterPlacement(nodes: nodes, topologyManager: topologyManager, dedicated: subscribers),
+            requestTimeout: configuration.requestTimeout,
+            checkInterval: configuration.pubsub.map(\.checkInterval) ?? .seconds(3), events: core.events)
         relay.synchronizer = pubsub
     }
 
@@ -114,12 +122,15 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         let blocking = CommandTable.blockingTimeout(for: arguments)
         if core.cache != nil, route == nil, blocking == nil, case .slot(let slot, let replicaAllowed) = decision.target {
             // One slot, through the client-side cache, as typed commands go.
-            let token = try await send(toSlot: slot, replica: replicaAllowed && configuration.readFrom != .primary, readOnly: routing.isReadOnly,
-                                       deadline: deadline(blockingTimeout: nil, timeout: timeout), name: name) { $0.writeRESPCommand(arguments) }
+            let token = try await send(
+                toSlot: slot, replica: replicaAllowed && configuration.readFrom != .primary, readOnly: routing.isReadOnly,
+                deadline: deadline(blockingTimeout: nil, timeout: timeout), name: name
+            ) { $0.writeRESPCommand(arguments) }
             return .single(RESPValue(token))
         }
-        let replies = try await send(decision, name: name, readOnly: routing.isReadOnly, deadline: deadline(blockingTimeout: blocking, timeout: timeout),
-                                     explicitRoute: route != nil, encode: { $0.writeRESPCommand(arguments) }, arguments: { arguments })
+        let replies = try await send(
+            decision, name: name, readOnly: routing.isReadOnly, deadline: deadline(blockingTimeout: blocking, timeout: timeout),
+            explicitRoute: route != nil, encode: { $0.writeRESPCommand(arguments) }, arguments: { arguments })
         switch replies {
         case .single(let token):
             if token.type.isError { throw GlideError.server(token, address: nil) }

@@ -39,8 +39,10 @@ final class ClusterNodes<Loop: EventLoop, Connector: NodeConnector>: Sendable {
     /// Takes the connections' pushes and hears of every change to the slot map.
     let relay: PubSubRelay<ClusterPlacement<Loop, Connector>>
 
-    init(configuration: GlideClusterClientConfiguration, core: ClientCore<Loop, Connector>,
-         relay: PubSubRelay<ClusterPlacement<Loop, Connector>>) {
+    init(
+        configuration: GlideClusterClientConfiguration, core: ClientCore<Loop, Connector>,
+        relay: PubSubRelay<ClusterPlacement<Loop, Connector>>
+    ) {
         self.configuration = configuration
         self.core = core
         self.relay = relay
@@ -59,9 +61,13 @@ final class ClusterNodes<Loop: EventLoop, Connector: NodeConnector>: Sendable {
             let choice = configuration.readFrom == .primary ? ReadFrom.preferReplica : configuration.readFrom
             let shard = state.map.shards[index]
             let down = state.down
-            guard let position = choice.replicaIndex(in: shard, clientAZ: configuration.clientAZ, rotation: turn, usable: {
-                down.isEmpty || !down.contains(ObjectIdentifier(connections.replicas[$0]))
-            }) else {
+            guard
+                let position = choice.replicaIndex(
+                    in: shard, clientAZ: configuration.clientAZ, rotation: turn,
+                    usable: {
+                        down.isEmpty || !down.contains(ObjectIdentifier(connections.replicas[$0]))
+                    })
+            else {
                 return connections.primary
             }
             return connections.replicas[position]
@@ -194,8 +200,10 @@ final class ClusterNodes<Loop: EventLoop, Connector: NodeConnector>: Sendable {
 
     /// Installs `map`, with connections for its nodes and the `extra` ones (taken from
     /// `prepared` when there, else made here); returns the connections of nodes that left.
-    private func install(_ map: SlotMap, extra: [NodeAddress], in state: inout State,
-                         prepared: inout [NodeAddress: Connection]) -> [Connection] {
+    private func install(
+        _ map: SlotMap, extra: [NodeAddress], in state: inout State,
+        prepared: inout [NodeAddress: Connection]
+    ) -> [Connection] {
         var connections: [NodeAddress: Connection] = [:]
         for address in map.addresses + extra where connections[address] == nil {
             connections[address] = state.connections[address] ?? prepared.removeValue(forKey: address) ?? makeConnection(address)

@@ -192,8 +192,12 @@ struct ClusterRequestStateMachine: Sendable {
             return Step(.fail(error))
         case .clientClosed:
             guard case .slot = target, readOnly, redirections < Self.maximumRedirections else {
-                return Step(.fail(GlideError(.connectionClosed, "the node left the cluster while the request was in flight; "
-                                             + "it may or may not have run", address: node.description)))
+                return Step(
+                    .fail(
+                        GlideError(
+                            .connectionClosed,
+                            "the node left the cluster while the request was in flight; "
+                                + "it may or may not have run", address: node.description)))
             }
             redirections += 1
             returnHome()
@@ -248,7 +252,8 @@ struct ClusterRequestStateMachine: Sendable {
     /// timeout, tagged with the condition's code (`TRYAGAIN`, `CLUSTERDOWN`, …) and message.
     static func gaveUp(waitingFor message: String, at node: NodeAddress, replies: Int) -> GlideError {
         let code = message.split(separator: " ", maxSplits: 1).first.map(String.init)
-        return GlideError(.timeout, "the request timed out after waiting out \(replies) replies of: \(message)",
-                          serverCode: code, address: node.description)
+        return GlideError(
+            .timeout, "the request timed out after waiting out \(replies) replies of: \(message)",
+            serverCode: code, address: node.description)
     }
 }

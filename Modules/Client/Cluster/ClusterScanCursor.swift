@@ -147,7 +147,8 @@ struct ClusterNodesView: Sendable {
                     if let slot = UInt16(slotText), slot < HashSlot.count { node.moving.insert(slot) }
                 } else if let dash = field.firstIndex(of: "-") {
                     if let start = UInt16(field[..<dash]), let end = UInt16(field[field.index(after: dash)...]), start <= end,
-                       end < HashSlot.count {
+                        end < HashSlot.count
+                    {
                         node.slots.insert(start...end)
                     }
                 } else if let slot = UInt16(field), slot < HashSlot.count {

@@ -24,7 +24,8 @@ extension GlideClusterClient {
     /// `raiseOnError` throws its error, otherwise the error is in the results. A transaction
     /// that meets `MOVED` or `ASK` never ran, and is sent again where the redirection says.
     public func exec(_ transaction: ClusterTransaction, route: Route? = nil, raiseOnError: Bool = true, timeout: Duration? = nil)
-        async throws(GlideError) -> [RESPValue]? {
+        async throws(GlideError) -> [RESPValue]?
+    {
         var batch = ClusterBatch(isAtomic: true)
         batch.contents = transaction.snapshot()
         return try await exec(batch, raiseOnError: raiseOnError, options: ClusterBatchOptions(timeout: timeout, route: route))?.values
@@ -43,15 +44,19 @@ extension GlideClusterClient {
     /// in the results, where reading its slot throws it. Returns `nil` only for an atomic batch
     /// whose watched keys changed.
     public func exec(_ batch: ClusterBatch, raiseOnError: Bool = true, options: ClusterBatchOptions = ClusterBatchOptions())
-        async throws(GlideError) -> BatchResults? {
-        guard let observer = engine.core.observer else { return try await execUnobserved(batch, raiseOnError: raiseOnError, options: options) }
+        async throws(GlideError) -> BatchResults?
+    {
+        guard let observer = engine.core.observer else {
+            return try await execUnobserved(batch, raiseOnError: raiseOnError, options: options)
+        }
         return try await observer.request(batch.isAtomic ? "MULTI" : "PIPELINE", node: nil, batchSize: batch.contents.count) {
             () throws(GlideError) in try await execUnobserved(batch, raiseOnError: raiseOnError, options: options)
         }
     }
 
     private func execUnobserved(_ batch: ClusterBatch, raiseOnError: Bool, options: ClusterBatchOptions) async throws(GlideError)
-        -> BatchResults? {
+        -> BatchResults?
+    {
         let contents = batch.contents
         if let refused = contents.refused { throw refused }
         guard contents.count > 0 else { return BatchResults(entries: []) }

@@ -51,8 +51,10 @@ final class ConnectionDiscovery<Loop: EventLoop, Connector: NodeConnector>: Clus
         }
     }
 
-    private func ask(_ connection: ClusterNodes<Loop, Connector>.Connection, _ address: NodeAddress, _ command: [StaticString],
-                     deadline: Deadline) async throws(GlideError) -> NodeAnswer {
+    private func ask(
+        _ connection: ClusterNodes<Loop, Connector>.Connection, _ address: NodeAddress, _ command: [StaticString],
+        deadline: Deadline
+    ) async throws(GlideError) -> NodeAnswer {
         switch await connection.send(deadline: deadline, encode: { $0.writeRESPCommand(command) }) {
         case .failure(let error):
             throw error
@@ -65,10 +67,14 @@ final class ConnectionDiscovery<Loop: EventLoop, Connector: NodeConnector>: Clus
     private func topology(_ reply: NodeAnswer, address: NodeAddress, shards: Bool) throws(GlideError) -> ClusterTopology {
         switch reply {
         case .failure(let message):
-            let code: GlideError.Code = message.contains("cluster support disabled") ? .configuration
+            let code: GlideError.Code =
+                message.contains("cluster support disabled")
+                ? .configuration
                 : message.hasPrefix("NOAUTH") || message.hasPrefix("WRONGPASS") ? .authenticationFailed : .server
-            throw GlideError(code, message.contains("cluster support disabled")
-                             ? "\(address) is not a cluster node (cluster support is disabled)" : message, address: address.description)
+            throw GlideError(
+                code,
+                message.contains("cluster support disabled")
+                    ? "\(address) is not a cluster node (cluster support is disabled)" : message, address: address.description)
         case .success(let value):
             do throws(TopologyError) {
                 return shards

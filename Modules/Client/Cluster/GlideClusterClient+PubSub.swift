@@ -56,8 +56,10 @@ extension GlideClusterClient {
     /// sent to the primary serving the channel's slot). Returns how many subscribers received
     /// it: on the node that answered, for a non-sharded channel.
     @discardableResult
-    public func publish(_ message: some BulkStringConvertible, to channel: some BulkStringConvertible,
-                        sharded: Bool) async throws(GlideError) -> Int {
+    public func publish(
+        _ message: some BulkStringConvertible, to channel: some BulkStringConvertible,
+        sharded: Bool
+    ) async throws(GlideError) -> Int {
         sharded ? try await execute(SPUBLISH(channel, message)) : try await execute(PUBLISH(channel, message))
     }
 }

@@ -19,16 +19,20 @@ extension GlideClusterClient {
     /// serves throws `.routing`, unless `allowNonCoveredSlots` skips it. A node that can't be
     /// reached makes the step return no keys and the scan start that node's slots over where
     /// they are now; after 50 such steps in a row it throws.
-    public func scan(_ cursor: ClusterScanCursor, match: String? = nil, count: Int? = nil, type: String? = nil,
-                     allowNonCoveredSlots: Bool = false) async throws(GlideError) -> (cursor: ClusterScanCursor, keys: [Bytes]) {
+    public func scan(
+        _ cursor: ClusterScanCursor, match: String? = nil, count: Int? = nil, type: String? = nil,
+        allowNonCoveredSlots: Bool = false
+    ) async throws(GlideError) -> (cursor: ClusterScanCursor, keys: [Bytes]) {
         try await engine.scan(cursor, match: match, count: count, type: type, allowNonCoveredSlots: allowNonCoveredSlots)
     }
 }
 
 extension ClusterEngine {
     /// `GlideClusterClient.scan`.
-    func scan(_ cursor: ClusterScanCursor, match: String?, count: Int?, type: String?,
-              allowNonCoveredSlots: Bool) async throws(GlideError) -> (cursor: ClusterScanCursor, keys: [Bytes]) {
+    func scan(
+        _ cursor: ClusterScanCursor, match: String?, count: Int?, type: String?,
+        allowNonCoveredSlots: Bool
+    ) async throws(GlideError) -> (cursor: ClusterScanCursor, keys: [Bytes]) {
         var cursor = cursor
         do throws(GlideError) {
             if cursor.node == nil {
@@ -48,7 +52,7 @@ extension ClusterEngine {
             }
             cursor.advance(next: page.cursor, viewAtEnd: page.isComplete ? try await view(of: node) : nil)
             return (cursor, page.elements)
-        } catch where [.connectionFailed, .connectionClosed, .timeout, .clientClosed].contains(error.code) && !closed {
+        } catch  where [.connectionFailed, .connectionClosed, .timeout, .clientClosed].contains(error.code) && !closed {
             // The node is down or left: start its slots over where the refreshed map puts them.
             cursor.nodeFailed()
             topologyManager.requestRefresh()
@@ -98,7 +102,7 @@ extension ClusterEngine {
     private func ask(_ node: NodeAddress, _ command: RESPCommandBuffer, readOnly: Bool) async throws(GlideError) -> RESPToken {
         do {
             return try await sendOnce(command, to: node, deadline: deadline(blockingTimeout: nil), readOnly: readOnly)
-        } catch where error.code == .routing {
+        } catch  where error.code == .routing {
             throw GlideError(.connectionFailed, "\(node) left the cluster during the scan", address: node.description)
         }
     }

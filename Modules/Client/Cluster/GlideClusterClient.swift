@@ -91,11 +91,14 @@ public final class GlideClusterClient: Sendable {
         let deadline = deadline(blockingTimeout: command.blockingTimeout, timeout: timeout)
         let token: RESPToken
         if case .slot(let slot, let replicaAllowed) = decision.target {
-            token = try await send(toSlot: slot, replica: replicaAllowed && configuration.readFrom != .primary,
-                                   readOnly: Command.routing.isReadOnly, deadline: deadline, name: Command.name) { command.encode(into: &$0) }
+            token = try await send(
+                toSlot: slot, replica: replicaAllowed && configuration.readFrom != .primary,
+                readOnly: Command.routing.isReadOnly, deadline: deadline, name: Command.name
+            ) { command.encode(into: &$0) }
         } else {
-            token = try await sendCombined(decision, name: Command.name, readOnly: Command.routing.isReadOnly, deadline: deadline,
-                                           encode: { command.encode(into: &$0) }, arguments: { Self.arguments(of: command) })
+            token = try await sendCombined(
+                decision, name: Command.name, readOnly: Command.routing.isReadOnly, deadline: deadline,
+                encode: { command.encode(into: &$0) }, arguments: { Self.arguments(of: command) })
         }
         do {
             return try command.decodeResponse(token)
@@ -106,15 +109,17 @@ public final class GlideClusterClient: Sendable {
 
     /// Sends `command` where `route` says. Replies of several nodes combine by the command's
     /// response policy when it has one, and come back by node otherwise.
-    public func execute<Command: GlideCommand>(_ command: Command, route: Route) async throws(GlideError) -> ClusterValue<Command.Response> {
+    public func execute<Command: GlideCommand>(_ command: Command, route: Route) async throws(GlideError) -> ClusterValue<Command.Response>
+    {
         if let refusal = Command.multiplexingRefusal { throw GlideError(.configuration, refusal) }
         if command.selectedDatabase != nil { throw Self.selectRefusal }
         guard let decision = Router.decide(name: Command.name, routing: Command.routing, route: route) else {
             throw GlideError(.routing, "slot IDs run from 0 to 16383: \(route)")
         }
-        let replies = try await engine.send(decision, name: Command.name, readOnly: Command.routing.isReadOnly,
-                                     deadline: deadline(blockingTimeout: command.blockingTimeout), explicitRoute: true,
-                                     encode: { command.encode(into: &$0) }, arguments: { Self.arguments(of: command) })
+        let replies = try await engine.send(
+            decision, name: Command.name, readOnly: Command.routing.isReadOnly,
+            deadline: deadline(blockingTimeout: command.blockingTimeout), explicitRoute: true,
+            encode: { command.encode(into: &$0) }, arguments: { Self.arguments(of: command) })
         func decode(_ token: RESPToken) throws(GlideError) -> Command.Response {
             do {
                 return try command.decodeResponse(token)
@@ -142,14 +147,16 @@ public final class GlideClusterClient: Sendable {
     /// let info = try await cluster.customCommand(["INFO", "server"], route: .allPrimaries)
     /// ```
     public func customCommand(_ arguments: [String], route: Route? = nil, timeout: Duration? = nil) async throws(GlideError)
-        -> ClusterValue<RESPValue> {
+        -> ClusterValue<RESPValue>
+    {
         try await customCommand(arguments.map { Bytes($0) }, route: route, timeout: timeout)
     }
 
     /// Sends any command given as binary-safe arguments; `timeout` replaces `requestTimeout`
     /// for this call.
     public func customCommand(_ arguments: [Bytes], route: Route? = nil, timeout: Duration? = nil) async throws(GlideError)
-        -> ClusterValue<RESPValue> {
+        -> ClusterValue<RESPValue>
+    {
         guard let observer = engine.core.observer, let first = arguments.first else {
             return try await engine.customCommand(arguments, route: route, timeout: timeout)
         }
@@ -161,14 +168,19 @@ public final class GlideClusterClient: Sendable {
     /// `SELECT` would switch one node's shared connection, under every caller routed there.
     @usableFromInline
     static var selectRefusal: GlideError {
-        GlideError(.configuration, "SELECT would switch the database of one node's shared connection; set databaseID "
-                   + "in the configuration instead (Valkey 9 clusters have several databases)")
+        GlideError(
+            .configuration,
+            "SELECT would switch the database of one node's shared connection; set databaseID "
+                + "in the configuration instead (Valkey 9 clusters have several databases)")
     }
 
     /// `SCAN` continues a cursor that only the node that gave it understands.
     @usableFromInline
     static var scanRefusal: GlideError {
-        GlideError(.routing, "SCAN iterates one node's keys: use scan(_:match:count:type:) with a ClusterScanCursor for the whole cluster, or give it a route (.byAddress or .slotID) to scan one node")
+        GlideError(
+            .routing,
+            "SCAN iterates one node's keys: use scan(_:match:count:type:) with a ClusterScanCursor for the whole cluster, or give it a route (.byAddress or .slotID) to scan one node"
+        )
     }
 
     /// When a request must be answered by (see `ClientCore.deadline`).
@@ -180,8 +192,10 @@ public final class GlideClusterClient: Sendable {
     /// Sends a request for `slot` (see `ClusterEngine.send(toSlot:...)`): what `execute(_:)`
     /// inlined in the caller's module calls, non-generic so the engine is specialised here.
     @usableFromInline
-    func send(toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, name: String? = nil,
-              encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
+    func send(
+        toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, name: String? = nil,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> RESPToken {
         if let observer = engine.core.observer {
             let node = engine.nodes.connection(forSlot: slot, replica: replica)?.connector.address
             return try await observer.request(name ?? "COMMAND", node: node) { () throws(GlideError) in
@@ -193,14 +207,18 @@ public final class GlideClusterClient: Sendable {
 
     /// Sends a request as `decision` says and combines its replies (see `ClusterEngine.sendCombined`).
     @usableFromInline
-    func sendCombined(_ decision: RoutingDecision, name: String, readOnly: Bool, deadline: Deadline,
-                      encode: (inout RESPCommandBuffer) -> Void, arguments: () -> [Bytes]) async throws(GlideError) -> RESPToken {
+    func sendCombined(
+        _ decision: RoutingDecision, name: String, readOnly: Bool, deadline: Deadline,
+        encode: (inout RESPCommandBuffer) -> Void, arguments: () -> [Bytes]
+    ) async throws(GlideError) -> RESPToken {
         guard let observer = engine.core.observer else {
-            return try await engine.sendCombined(decision, name: name, readOnly: readOnly, deadline: deadline, encode: encode,
-                                                 arguments: arguments)
+            return try await engine.sendCombined(
+                decision, name: name, readOnly: readOnly, deadline: deadline, encode: encode,
+                arguments: arguments)
         }
         return try await observer.request(name, node: nil) { () throws(GlideError) in
-            try await engine.sendCombined(decision, name: name, readOnly: readOnly, deadline: deadline, encode: encode, arguments: arguments)
+            try await engine.sendCombined(
+                decision, name: name, readOnly: readOnly, deadline: deadline, encode: encode, arguments: arguments)
         }
     }
 

@@ -47,8 +47,9 @@ actor TopologyManager<Loop: EventLoop, Connector: NodeConnector, Discovery: Clus
         let result = await discovery.discover(from: seeds, sampleSize: max(nodes.configuration.topologySampleSize, seeds.count))
         guard let election = result.election else {
             if let failure = discovery.mostTellingFailure(seeds) {
-                throw GlideError(failure.code, "no seed node gave the cluster topology: \(failure.message)",
-                                 serverCode: failure.serverCode, address: failure.address, transportError: failure.transportError)
+                throw GlideError(
+                    failure.code, "no seed node gave the cluster topology: \(failure.message)",
+                    serverCode: failure.serverCode, address: failure.address, transportError: failure.transportError)
             }
             throw GlideError(.connectionFailed, "no seed node gave the cluster topology")
         }
@@ -65,7 +66,8 @@ actor TopologyManager<Loop: EventLoop, Connector: NodeConnector, Discovery: Clus
     /// Any thread; never waits.
     nonisolated func requestRefresh() {
         guard !isClosed.load(ordering: .relaxed),
-              !askPending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+            !askPending.exchange(true, ordering: .acquiringAndReleasing)
+        else { return }
         loop.execute { self.assumeIsolated { $0.refreshRequested() } }
     }
 

@@ -5,16 +5,20 @@ extension GlideCommandExecutor {
         _ key: some BulkStringConvertible, _ members: [Member: (longitude: Double, latitude: Double)],
         condition: GEOADD.Condition? = nil, changed: Bool = false
     ) async throws(GlideError) -> Int {
-        try await execute(GEOADD(key, condition: condition, change: changed, data: members.map {
-            GEOADD.Data(longitude: $0.value.longitude, latitude: $0.value.latitude, member: $0.key)
-        }))
+        try await execute(
+            GEOADD(
+                key, condition: condition, change: changed,
+                data: members.map {
+                    GEOADD.Data(longitude: $0.value.longitude, latitude: $0.value.latitude, member: $0.key)
+                }))
     }
 
     /// The distance between two members, or `nil` when one is missing.
     @inlinable
-    public func geodist(_ key: some BulkStringConvertible, _ member1: some BulkStringConvertible,
-                        _ member2: some BulkStringConvertible, unit: GEODIST.Unit? = nil) async throws(GlideError) -> Double?
-    {
+    public func geodist(
+        _ key: some BulkStringConvertible, _ member1: some BulkStringConvertible,
+        _ member2: some BulkStringConvertible, unit: GEODIST.Unit? = nil
+    ) async throws(GlideError) -> Double? {
         try await execute(GEODIST(key, member1, member2, unit: unit))
     }
 
@@ -34,11 +38,15 @@ extension GlideCommandExecutor {
 
     /// The members within `shape` of `origin`, nearest first unless `order` says otherwise.
     @inlinable
-    public func geosearch(_ key: some BulkStringConvertible, from origin: GEOSEARCH.From, by shape: GEOSEARCH.By,
-                          order: GEOSEARCH.Order? = .asc, count: Int? = nil) async throws(GlideError) -> [String]
-    {
-        try await execute(GEOSEARCH(key, from: origin, by: shape, order: order,
-                                    countBlock: count.map { GEOSEARCH.CountBlock(count: $0) }).decoding(as: [String].self))
+    public func geosearch(
+        _ key: some BulkStringConvertible, from origin: GEOSEARCH.From, by shape: GEOSEARCH.By,
+        order: GEOSEARCH.Order? = .asc, count: Int? = nil
+    ) async throws(GlideError) -> [String] {
+        try await execute(
+            GEOSEARCH(
+                key, from: origin, by: shape, order: order,
+                countBlock: count.map { GEOSEARCH.CountBlock(count: $0) }
+            ).decoding(as: [String].self))
     }
 
     /// Adds `elements` to the HyperLogLog; returns whether its estimate changed.

@@ -17,9 +17,10 @@ extension GlideCommandExecutor {
 
     /// The value of `field`, or `nil`.
     @inlinable
-    public func hget<Value: RESPTokenDecodable>(_ key: some BulkStringConvertible, _ field: some BulkStringConvertible,
-                                                as: Value.Type = String.self) async throws(GlideError) -> Value?
-    {
+    public func hget<Value: RESPTokenDecodable>(
+        _ key: some BulkStringConvertible, _ field: some BulkStringConvertible,
+        as: Value.Type = String.self
+    ) async throws(GlideError) -> Value? {
         try await execute(HGET(key, field).decoding(as: Value?.self))
     }
 

@@ -47,9 +47,10 @@ extension GlideCommandExecutor {
 
     /// The elements from `start` to `stop`, inclusive; negative indices count from the end.
     @inlinable
-    public func lrange<Value: RESPTokenDecodable>(_ key: some BulkStringConvertible, _ start: Int, _ stop: Int,
-                                                  as: Value.Type = String.self) async throws(GlideError) -> [Value]
-    {
+    public func lrange<Value: RESPTokenDecodable>(
+        _ key: some BulkStringConvertible, _ start: Int, _ stop: Int,
+        as: Value.Type = String.self
+    ) async throws(GlideError) -> [Value] {
         try await execute(LRANGE(key, start: start, stop: stop).decoding(as: [Value].self))
     }
 
@@ -111,18 +112,20 @@ extension GlideCommandExecutor {
 
     /// Moves an element from one end of `source` to one end of `destination`; returns it.
     @inlinable
-    public func lmove(_ source: some BulkStringConvertible, _ destination: some BulkStringConvertible,
-                      from: LMOVE.Wherefrom, to: LMOVE.Whereto) async throws(GlideError) -> String?
-    {
+    public func lmove(
+        _ source: some BulkStringConvertible, _ destination: some BulkStringConvertible,
+        from: LMOVE.Wherefrom, to: LMOVE.Whereto
+    ) async throws(GlideError) -> String? {
         try await execute(LMOVE(source, destination, wherefrom: from, whereto: to).decoding(as: String?.self))
     }
 
     /// The index of the first match of `element` (the `rank`th one; negative searches from the
     /// back), or `nil`.
     @inlinable
-    public func lpos(_ key: some BulkStringConvertible, _ element: some BulkStringConvertible, rank: Int? = nil,
-                     maxLength: Int? = nil) async throws(GlideError) -> Int?
-    {
+    public func lpos(
+        _ key: some BulkStringConvertible, _ element: some BulkStringConvertible, rank: Int? = nil,
+        maxLength: Int? = nil
+    ) async throws(GlideError) -> Int? {
         try await execute(LPOS(key, element, rank: rank, len: maxLength).decoding(as: Int?.self))
     }
 }

@@ -1,16 +1,20 @@
 extension GlideCommandExecutor {
     /// Runs a Lua script with `keys` and `args`.
     @inlinable
-    public func eval<Keys: Sequence, Args: Sequence>(_ script: some BulkStringConvertible, keys: Keys = [String](),
-                                                     args: Args = [String]()) async throws(GlideError) -> RESPValue
+    public func eval<Keys: Sequence, Args: Sequence>(
+        _ script: some BulkStringConvertible, keys: Keys = [String](),
+        args: Args = [String]()
+    ) async throws(GlideError) -> RESPValue
     where Keys.Element: BulkStringConvertible, Args.Element: BulkStringConvertible {
         try await execute(EVAL(script, keys: keys, args: args))
     }
 
     /// Runs a loaded script by its SHA1 digest; fails with `NOSCRIPT` when the server doesn't have it.
     @inlinable
-    public func evalsha<Keys: Sequence, Args: Sequence>(_ sha1: some BulkStringConvertible, keys: Keys = [String](),
-                                                        args: Args = [String]()) async throws(GlideError) -> RESPValue
+    public func evalsha<Keys: Sequence, Args: Sequence>(
+        _ sha1: some BulkStringConvertible, keys: Keys = [String](),
+        args: Args = [String]()
+    ) async throws(GlideError) -> RESPValue
     where Keys.Element: BulkStringConvertible, Args.Element: BulkStringConvertible {
         try await execute(EVALSHA(sha1, keys: keys, args: args))
     }
@@ -60,16 +64,20 @@ extension GlideCommandExecutor {
 
     /// Calls a function with `keys` and `args`.
     @inlinable
-    public func fcall<Keys: Sequence, Args: Sequence>(_ function: some BulkStringConvertible, keys: Keys = [String](),
-                                                      args: Args = [String]()) async throws(GlideError) -> RESPValue
+    public func fcall<Keys: Sequence, Args: Sequence>(
+        _ function: some BulkStringConvertible, keys: Keys = [String](),
+        args: Args = [String]()
+    ) async throws(GlideError) -> RESPValue
     where Keys.Element: BulkStringConvertible, Args.Element: BulkStringConvertible {
         try await execute(FCALL(function, keys: keys, args: args))
     }
 
     /// Calls a read-only function, which may run on a replica.
     @inlinable
-    public func fcallReadOnly<Keys: Sequence, Args: Sequence>(_ function: some BulkStringConvertible, keys: Keys = [String](),
-                                                              args: Args = [String]()) async throws(GlideError) -> RESPValue
+    public func fcallReadOnly<Keys: Sequence, Args: Sequence>(
+        _ function: some BulkStringConvertible, keys: Keys = [String](),
+        args: Args = [String]()
+    ) async throws(GlideError) -> RESPValue
     where Keys.Element: BulkStringConvertible, Args.Element: BulkStringConvertible {
         try await execute(FCALL_RO(function, keys: keys, args: args))
     }

@@ -48,9 +48,10 @@ extension GlideCommandExecutor {
 
     /// Moves `member` from `source` to `destination`; returns whether it was in `source`.
     @inlinable @discardableResult
-    public func smove(_ source: some BulkStringConvertible, _ destination: some BulkStringConvertible,
-                      _ member: some BulkStringConvertible) async throws(GlideError) -> Bool
-    {
+    public func smove(
+        _ source: some BulkStringConvertible, _ destination: some BulkStringConvertible,
+        _ member: some BulkStringConvertible
+    ) async throws(GlideError) -> Bool {
         try await execute(SMOVE(source, destination, member))
     }
 

@@ -7,18 +7,23 @@ extension GlideCommandExecutor {
         comparison: ZADD.Comparison? = nil, changed: Bool = false
     ) async throws(GlideError) -> Int {
         let data = members.map { ZADD.Data(score: $0.value, member: $0.key) }
-        return try await execute(ZADD(key, condition: condition, comparison: comparison, change: changed, data: data)
-            .decoding(as: Int.self))
+        return try await execute(
+            ZADD(key, condition: condition, comparison: comparison, change: changed, data: data)
+                .decoding(as: Int.self))
     }
 
     /// Adds `increment` to the score of `member` (`ZADD … INCR`); returns the new score, or `nil`
     /// when a condition kept it from changing.
     @inlinable @discardableResult
-    public func zaddIncr(_ key: some BulkStringConvertible, _ member: some BulkStringConvertible, increment: Double,
-                         condition: ZADD.Condition? = nil, comparison: ZADD.Comparison? = nil) async throws(GlideError) -> Double?
-    {
-        try await execute(ZADD(key, condition: condition, comparison: comparison, increment: true,
-                               data: [ZADD.Data(score: increment, member: member)]).decoding(as: Double?.self))
+    public func zaddIncr(
+        _ key: some BulkStringConvertible, _ member: some BulkStringConvertible, increment: Double,
+        condition: ZADD.Condition? = nil, comparison: ZADD.Comparison? = nil
+    ) async throws(GlideError) -> Double? {
+        try await execute(
+            ZADD(
+                key, condition: condition, comparison: comparison, increment: true,
+                data: [ZADD.Data(score: increment, member: member)]
+            ).decoding(as: Double?.self))
     }
 
     /// Removes `members`; returns how many were there.
@@ -78,9 +83,10 @@ extension GlideCommandExecutor {
 
     /// Members by rank from `start` to `stop` (inclusive; negative counts from the end).
     @inlinable
-    public func zrange<Value: RESPTokenDecodable>(_ key: some BulkStringConvertible, _ start: Int, _ stop: Int,
-                                                  reverse: Bool = false, as: Value.Type = String.self) async throws(GlideError) -> [Value]
-    {
+    public func zrange<Value: RESPTokenDecodable>(
+        _ key: some BulkStringConvertible, _ start: Int, _ stop: Int,
+        reverse: Bool = false, as: Value.Type = String.self
+    ) async throws(GlideError) -> [Value] {
         try await execute(ZRANGE(key, start, stop, rev: reverse).decoding(as: [Value].self))
     }
 
@@ -94,11 +100,13 @@ extension GlideCommandExecutor {
 
     /// Members with scores between `min` and `max` (`"(1"` excludes; `"-inf"`, `"+inf"`), ascending.
     @inlinable
-    public func zrangeByScore(_ key: some BulkStringConvertible, min: some BulkStringConvertible, max: some BulkStringConvertible,
-                              limit: (offset: Int, count: Int)? = nil) async throws(GlideError) -> [String]
-    {
-        try await execute(ZRANGE(key, min, max, sortby: .byscore, limit: limit.map { ZRANGE.Limit(offset: $0.offset, count: $0.count) })
-            .decoding(as: [String].self))
+    public func zrangeByScore(
+        _ key: some BulkStringConvertible, min: some BulkStringConvertible, max: some BulkStringConvertible,
+        limit: (offset: Int, count: Int)? = nil
+    ) async throws(GlideError) -> [String] {
+        try await execute(
+            ZRANGE(key, min, max, sortby: .byscore, limit: limit.map { ZRANGE.Limit(offset: $0.offset, count: $0.count) })
+                .decoding(as: [String].self))
     }
 
     /// Removes and returns up to `count` members with the lowest scores.

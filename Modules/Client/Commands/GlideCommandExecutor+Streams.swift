@@ -7,8 +7,10 @@ extension GlideCommandExecutor {
         makeStream: Bool = true, trim: XADD.Trim? = nil
     ) async throws(GlideError) -> String? {
         let selector: XADD.IdSelector = id == "*" ? .autoId : .id(BulkString(id))
-        return try await execute(XADD(key, nomkstream: !makeStream, trim: trim, idSelector: selector,
-                                      data: fields.map { XADD.Data(field: $0.field, value: $0.value) }))
+        return try await execute(
+            XADD(
+                key, nomkstream: !makeStream, trim: trim, idSelector: selector,
+                data: fields.map { XADD.Data(field: $0.field, value: $0.value) }))
     }
 
     /// The number of entries.
@@ -43,8 +45,12 @@ extension GlideCommandExecutor {
     /// Trims the stream to about `maxLength` entries; returns how many were removed.
     @inlinable @discardableResult
     public func xtrim(_ key: some BulkStringConvertible, maxLength: Int, approximate: Bool = false) async throws(GlideError) -> Int {
-        try await execute(XTRIM(key, trim: XTRIM.Trim(strategy: .maxlen, operator: approximate ? .approximately : nil,
-                                                      threshold: maxLength)))
+        try await execute(
+            XTRIM(
+                key,
+                trim: XTRIM.Trim(
+                    strategy: .maxlen, operator: approximate ? .approximately : nil,
+                    threshold: maxLength)))
     }
 
     /// Entries after the given IDs (`"$"` for new ones only) of several streams; with `block`,
@@ -53,28 +59,36 @@ extension GlideCommandExecutor {
     public func xread(_ streams: [(key: String, id: String)], count: Int? = nil, block: Duration? = nil)
         async throws(GlideError) -> StreamsReadResult?
     {
-        try await execute(XREAD(count: count, milliseconds: block.map(Self.milliseconds),
-                                streams: XREAD.Streams(keys: streams.map(\.key), ids: streams.map(\.id)))
+        try await execute(
+            XREAD(
+                count: count, milliseconds: block.map(Self.milliseconds),
+                streams: XREAD.Streams(keys: streams.map(\.key), ids: streams.map(\.id))
+            )
             .decoding(as: StreamsReadResult?.self))
     }
 
     /// Entries for `consumer` of `group`: `">"` reads new entries, another ID re-reads the
     /// consumer's pending ones. `nil` when nothing arrived within `block`.
     @inlinable
-    public func xreadgroup(group: String, consumer: String, _ streams: [(key: String, id: String)], count: Int? = nil,
-                           block: Duration? = nil, noAck: Bool = false) async throws(GlideError) -> StreamsReadResult?
-    {
-        try await execute(XREADGROUP(groupBlock: XREADGROUP.GroupBlock(group: group, consumer: consumer), count: count,
-                                     milliseconds: block.map(Self.milliseconds), noack: noAck,
-                                     streams: XREADGROUP.Streams(keys: streams.map(\.key), ids: streams.map(\.id)))
+    public func xreadgroup(
+        group: String, consumer: String, _ streams: [(key: String, id: String)], count: Int? = nil,
+        block: Duration? = nil, noAck: Bool = false
+    ) async throws(GlideError) -> StreamsReadResult? {
+        try await execute(
+            XREADGROUP(
+                groupBlock: XREADGROUP.GroupBlock(group: group, consumer: consumer), count: count,
+                milliseconds: block.map(Self.milliseconds), noack: noAck,
+                streams: XREADGROUP.Streams(keys: streams.map(\.key), ids: streams.map(\.id))
+            )
             .decoding(as: StreamsReadResult?.self))
     }
 
     /// Creates a consumer group that starts after `id` (`"$"`: new entries only; `"0"`: all).
     @inlinable
-    public func xgroupCreate(_ key: some BulkStringConvertible, group: some BulkStringConvertible, id: String = "$",
-                             makeStream: Bool = false) async throws(GlideError)
-    {
+    public func xgroupCreate(
+        _ key: some BulkStringConvertible, group: some BulkStringConvertible, id: String = "$",
+        makeStream: Bool = false
+    ) async throws(GlideError) {
         let selector: XGROUP.CREATE.IdSelector = id == "$" ? .newId : .id(BulkString(id))
         try await execute(XGROUP.CREATE(key, group, idSelector: selector, mkstream: makeStream))
     }

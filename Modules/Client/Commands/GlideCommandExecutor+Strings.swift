@@ -9,9 +9,10 @@ extension GlideCommandExecutor {
 
     /// Writes `value` at `key`. Returns false when `condition` kept it from being written.
     @inlinable @discardableResult
-    public func set(_ key: some BulkStringConvertible, _ value: some BulkStringConvertible,
-                    condition: SET.Condition? = nil, expiry: SET.Expiration? = nil) async throws(GlideError) -> Bool
-    {
+    public func set(
+        _ key: some BulkStringConvertible, _ value: some BulkStringConvertible,
+        condition: SET.Condition? = nil, expiry: SET.Expiration? = nil
+    ) async throws(GlideError) -> Bool {
         try await execute(SET(key, value, condition: condition, expiration: expiry).decoding(as: Bool?.self)) ?? false
     }
 
@@ -34,17 +35,19 @@ extension GlideCommandExecutor {
 
     /// The value of `key`, changing its expiry.
     @inlinable
-    public func getex<Value: RESPTokenDecodable>(_ key: some BulkStringConvertible, expiry: GETEX.Expiration? = nil,
-                                                 as: Value.Type = String.self) async throws(GlideError) -> Value?
-    {
+    public func getex<Value: RESPTokenDecodable>(
+        _ key: some BulkStringConvertible, expiry: GETEX.Expiration? = nil,
+        as: Value.Type = String.self
+    ) async throws(GlideError) -> Value? {
         try await execute(GETEX(key, expiration: expiry).decoding(as: Value?.self))
     }
 
     /// The bytes of the value of `key` from `start` to `end`, inclusive; negative offsets count from the end.
     @inlinable
-    public func getrange<Value: RESPTokenDecodable>(_ key: some BulkStringConvertible, start: Int, end: Int,
-                                                    as: Value.Type = String.self) async throws(GlideError) -> Value
-    {
+    public func getrange<Value: RESPTokenDecodable>(
+        _ key: some BulkStringConvertible, start: Int, end: Int,
+        as: Value.Type = String.self
+    ) async throws(GlideError) -> Value {
         try await execute(GETRANGE(key, start: start, end: end).decoding(as: Value.self))
     }
 

@@ -31,14 +31,15 @@ extension GlideCommandExecutor {
         let args = Array(args)
         do {
             return try await execute(EVALSHA(script.sha1, keys: keys, args: args).decoding(as: type))
-        } catch where error.serverCode == "NOSCRIPT" {
+        } catch  where error.serverCode == "NOSCRIPT" {
             return try await execute(EVAL(script.code, keys: keys, args: args).decoding(as: type))
         }
     }
 
     /// `invokeScript(_:keys:args:as:)` returning the reply as sent.
     public func invokeScript<Keys: Sequence, Args: Sequence>(_ script: Script, keys: Keys = [String](), args: Args = [String]())
-        async throws(GlideError) -> RESPValue where Keys.Element: BulkStringConvertible, Args.Element: BulkStringConvertible {
+        async throws(GlideError) -> RESPValue where Keys.Element: BulkStringConvertible, Args.Element: BulkStringConvertible
+    {
         try await invokeScript(script, keys: keys, args: args, as: RESPValue.self)
     }
 }

@@ -54,12 +54,13 @@ protocol SharedClientSettings {
 
 extension SharedClientSettings {
     var options: ClientOptions {
-        ClientOptions(addresses: addresses, useTLS: useTLS, tlsConfiguration: tlsConfiguration, credentials: credentials,
-                      readFrom: readFrom, clientAZ: clientAZ, requestTimeout: requestTimeout, connectionTimeout: connectionTimeout,
-                      reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
-                      clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
-                      eventLoop: eventLoop, clientSideCache: clientSideCache,
-                      observability: observability)
+        ClientOptions(
+            addresses: addresses, useTLS: useTLS, tlsConfiguration: tlsConfiguration, credentials: credentials,
+            readFrom: readFrom, clientAZ: clientAZ, requestTimeout: requestTimeout, connectionTimeout: connectionTimeout,
+            reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
+            clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
+            eventLoop: eventLoop, clientSideCache: clientSideCache,
+            observability: observability)
     }
 }
 
@@ -96,7 +97,8 @@ enum ClientSetup {
         }
         if let cache = options.clientSideCache {
             guard options.protocolVersion == .resp3 else {
-                throw invalid("clientSideCache needs RESP3: the server's invalidations arrive as pushes on the connection that read the key")
+                throw invalid(
+                    "clientSideCache needs RESP3: the server's invalidations arrive as pushes on the connection that read the key")
             }
             guard cache.maxBytes > 0 else { throw invalid("clientSideCache.maxBytes must be positive") }
             if let ttl = cache.entryTTL, ttl <= .zero { throw invalid("clientSideCache.entryTTL must be positive, or nil for no expiry") }

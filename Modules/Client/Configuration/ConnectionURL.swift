@@ -27,8 +27,10 @@ struct ConnectionURL: Equatable {
     var insecure = false
 
     /// The query options understood, for the error that names an unknown one.
-    static let options = ["db", "client_name", "protocol", "request_timeout", "connection_timeout", "read_from", "client_az",
-                          "insecure"]
+    static let options = [
+        "db", "client_name", "protocol", "request_timeout", "connection_timeout", "read_from", "client_az",
+        "insecure",
+    ]
 
     init(parsing url: String) throws(GlideError) {
         let pieces = url.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
@@ -112,11 +114,14 @@ struct ConnectionURL: Equatable {
                 case "preferReplica": readFrom = .preferReplica
                 case "azAffinity": readFrom = .azAffinity
                 case "azAffinityReplicasAndPrimary": readFrom = .azAffinityReplicasAndPrimary
-                default: throw Self.invalid(name, "expected primary, preferReplica, azAffinity or azAffinityReplicasAndPrimary, not \(value)")
+                default:
+                    throw Self.invalid(name, "expected primary, preferReplica, azAffinity or azAffinityReplicasAndPrimary, not \(value)")
                 }
             case "client_az": clientAZ = value
             case "insecure":
-                guard ["true", "false", "1", "0", ""].contains(value) else { throw Self.invalid(name, "expected true or false, not \(value)") }
+                guard ["true", "false", "1", "0", ""].contains(value) else {
+                    throw Self.invalid(name, "expected true or false, not \(value)")
+                }
                 insecure = value == "true" || value == "1" || value.isEmpty
             default:
                 throw Self.invalid("option \(name)", "unknown; the options are \(Self.options.joined(separator: ", "))")
@@ -160,7 +165,8 @@ struct ConnectionURL: Equatable {
             if byte == UInt8(ascii: "%") {
                 let first = utf8.index(after: index)
                 guard first < utf8.endIndex, utf8.index(after: first) < utf8.endIndex,
-                      let high = hexValue(utf8[first]), let low = hexValue(utf8[utf8.index(after: first)]) else {
+                    let high = hexValue(utf8[first]), let low = hexValue(utf8[utf8.index(after: first)])
+                else {
                     // The text itself stays out of the message: it may be the password.
                     throw invalid(part, "a % must be followed by two hex digits")
                 }
@@ -241,8 +247,9 @@ extension GlideClientConfiguration {
     /// ```
     public init(url: String) throws(GlideError) {
         let parsed = try ConnectionURL(parsing: url)
-        self.init(addresses: parsed.addresses, useTLS: parsed.useTLS, tlsConfiguration: try parsed.tlsConfiguration(),
-                  credentials: parsed.credentials)
+        self.init(
+            addresses: parsed.addresses, useTLS: parsed.useTLS, tlsConfiguration: try parsed.tlsConfiguration(),
+            credentials: parsed.credentials)
         parsed.apply(to: &self)
     }
 }
@@ -260,8 +267,9 @@ extension GlideClusterClientConfiguration {
         if parsed.addresses.contains(where: \.isUnixSocket) {
             throw GlideError(.configuration, "connection URL, scheme: cluster nodes are reached over TCP, not unix://")
         }
-        self.init(addresses: parsed.addresses, useTLS: parsed.useTLS, tlsConfiguration: try parsed.tlsConfiguration(),
-                  credentials: parsed.credentials)
+        self.init(
+            addresses: parsed.addresses, useTLS: parsed.useTLS, tlsConfiguration: try parsed.tlsConfiguration(),
+            credentials: parsed.credentials)
         parsed.apply(to: &self)
     }
 }

@@ -60,13 +60,20 @@ extension ConnectionStateMachine {
             break
         }
         guard inflightCount < inflightLimit else {
-            return (.fail(waiter, GlideErrorSummary(
-                .tooManyInflightRequests, "\(inflightCount) requests are already waiting for replies (limit \(inflightLimit))")), nil)
+            return (
+                .fail(
+                    waiter,
+                    GlideErrorSummary(
+                        .tooManyInflightRequests, "\(inflightCount) requests are already waiting for replies (limit \(inflightLimit))")),
+                nil
+            )
         }
         encode(&outbound)
-        pending.append(Pending(waiter: waiter, id: id, deadline: deadline, repliesLeft: replies, queuedError: nil,
-                               end: outbound.mark, blocking: blocking, confirmation: confirmation,
-                               collected: collectsReplies ? Self.collection(capacity: replies - 1) : nil, fate: .waiting))
+        pending.append(
+            Pending(
+                waiter: waiter, id: id, deadline: deadline, repliesLeft: replies, queuedError: nil,
+                end: outbound.mark, blocking: blocking, confirmation: confirmation,
+                collected: collectsReplies ? Self.collection(capacity: replies - 1) : nil, fate: .waiting))
         let armTimer = arm(deadline)
         switch phase {
         case .idle, .failed:
@@ -93,8 +100,10 @@ extension ConnectionStateMachine {
         defer { repliesAtLastCheck = repliesReceived }
         guard phase == .ready, pending.isEmpty, repliesReceived == repliesAtLastCheck else { return nil }
         outbound.writeRESPCommand("PING" as StaticString)
-        pending.append(Pending(waiter: nil, id: id, deadline: deadline, repliesLeft: 1, queuedError: nil,
-                               end: outbound.mark, blocking: false, confirmation: nil, collected: nil, fate: .waiting))
+        pending.append(
+            Pending(
+                waiter: nil, id: id, deadline: deadline, repliesLeft: 1, queuedError: nil,
+                end: outbound.mark, blocking: false, confirmation: nil, collected: nil, fate: .waiting))
         let armTimer = arm(deadline)
         guard case .idle = writer else { return (nil, armTimer) }
         return (takeWrites(), armTimer)
@@ -195,7 +204,8 @@ extension ConnectionStateMachine {
             // of its kind, so the server's own `sunsubscribe` (a slot that moved away) never
             // answers a `SSUBSCRIBE`.
             guard unsentStart > 0, let expected = pending[0].confirmation,
-                  PubSubPush.confirmation(of: token) == expected else { return .push(token) }
+                PubSubPush.confirmation(of: token) == expected
+            else { return .push(token) }
         } else if policy.pushesInArrays && token.type == .array {
             // RESP2 subscriber connections only (a constant `false` test elsewhere): messages and
             // confirmations are arrays; anything else (`PING`'s `pong`) is a reply.
@@ -236,7 +246,8 @@ extension ConnectionStateMachine {
     /// value the server hands it before the unblock lands still reaches its caller.
     mutating func cancel(_ id: UInt64) -> CancelAction {
         guard phase != .closed, let index = index(of: id), let waiter = pending[index].waiter,
-              pending[index].fate == .waiting else { return .none }
+            pending[index].fate == .waiting
+        else { return .none }
         if index >= unsentStart {
             pending[index].waiter = nil
             pending[index].fate = .dropped

@@ -70,13 +70,15 @@ extension ConnectionStateMachine {
             return GlideErrorSummary(.timeout, "not sent within the request timeout: the connection was busy writing")
         }
         let why = lastFailure.map { "; \($0.message)" } ?? (phase == .connecting || phase == .handshaking ? "; connecting" : "")
-        return GlideErrorSummary(.connectionFailed, "not sent: no connection within the request timeout\(why)",
-                                 transportError: lastFailure?.transportError)
+        return GlideErrorSummary(
+            .connectionFailed, "not sent: no connection within the request timeout\(why)",
+            transportError: lastFailure?.transportError)
     }
 
     /// The attempt under way ran out of its connection timeout.
     var attemptTimeoutSummary: GlideErrorSummary {
-        let message = phase == .handshaking
+        let message =
+            phase == .handshaking
             ? "the server did not answer the connection handshake within \(connectionTimeout)"
             : "could not connect within \(connectionTimeout)"
         return GlideErrorSummary(.connectionFailed, message, transportError: TransportError(.connectTimedOut, detail: message))

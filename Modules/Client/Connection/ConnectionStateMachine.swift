@@ -191,8 +191,10 @@ struct ConnectionStateMachine<Waiter, Stream> {
     let connectionTimeout: Duration
     let policy: ConnectionPolicy
 
-    init(handshake: HandshakeConfiguration, inflightLimit: Int, staleReplyGrace: Duration = .seconds(2),
-         connectionTimeout: Duration = .seconds(2), policy: ConnectionPolicy = .unsupervised) {
+    init(
+        handshake: HandshakeConfiguration, inflightLimit: Int, staleReplyGrace: Duration = .seconds(2),
+        connectionTimeout: Duration = .seconds(2), policy: ConnectionPolicy = .unsupervised
+    ) {
         self.handshakeConfiguration = handshake
         self.inflightLimit = inflightLimit
         self.staleReplyGrace = staleReplyGrace
@@ -324,7 +326,8 @@ struct ConnectionStateMachine<Waiter, Stream> {
         switch phase {
         case .handshaking:
             // Nothing was sent yet: this attempt failed to connect.
-            let cause = summary.code == .connectionClosed
+            let cause =
+                summary.code == .connectionClosed
                 ? GlideErrorSummary(.connectionFailed, "connecting failed: \(summary.message)", transportError: summary.transportError)
                 : summary
             return attemptFailed(cause)
@@ -341,8 +344,10 @@ struct ConnectionStateMachine<Waiter, Stream> {
         }
         unsentStart = 0
         tearDown()
-        lastFailure = GlideErrorSummary(.connectionFailed, "not connected: the connection was lost (\(summary.message)) and is "
-                                        + "being re-established", transportError: summary.transportError)
+        lastFailure = GlideErrorSummary(
+            .connectionFailed,
+            "not connected: the connection was lost (\(summary.message)) and is "
+                + "being re-established", transportError: summary.transportError)
         if policy.supervised {
             phase = .disconnected
         } else {

@@ -122,11 +122,13 @@ struct HandshakeStateMachine {
             buffer.writeRESPCommand("CLIENT" as StaticString, "TRACKING" as StaticString, "ON" as StaticString)
             steps.append(.tracking)
         }
-        buffer.writeRESPCommand("CLIENT" as StaticString, "SETINFO" as StaticString, "LIB-NAME" as StaticString,
-                                configuration.libraryName)
+        buffer.writeRESPCommand(
+            "CLIENT" as StaticString, "SETINFO" as StaticString, "LIB-NAME" as StaticString,
+            configuration.libraryName)
         steps.append(.setLibraryName)
-        buffer.writeRESPCommand("CLIENT" as StaticString, "SETINFO" as StaticString, "LIB-VER" as StaticString,
-                                configuration.libraryVersion)
+        buffer.writeRESPCommand(
+            "CLIENT" as StaticString, "SETINFO" as StaticString, "LIB-VER" as StaticString,
+            configuration.libraryVersion)
         steps.append(.setLibraryVersion)
         if !useHello {
             buffer.writeRESPCommand("CLIENT" as StaticString, "ID" as StaticString)
@@ -151,7 +153,8 @@ struct HandshakeStateMachine {
                 return .failed(Self.authenticationFailure(message))
             }
             if (message.contains("unknown command") || token.errorCode == "NOPROTO") && configuration.tracking {
-                return .failed(GlideErrorSummary(.configuration, "the server doesn't speak RESP3, which the client-side cache needs: \(message)"))
+                return .failed(
+                    GlideErrorSummary(.configuration, "the server doesn't speak RESP3, which the client-side cache needs: \(message)"))
             }
             if message.contains("unknown command") || token.errorCode == "NOPROTO" {
                 // An old server: finish the drain, then redo the handshake without HELLO.
@@ -172,7 +175,8 @@ struct HandshakeStateMachine {
             return .failed(GlideErrorSummary(.configuration, "READONLY was refused (is this a cluster node?): \(message)"))
         case .tracking where isError && !fallingBack:
             if Self.isAuthenticationFailure(token) { return .failed(Self.authenticationFailure(message)) }
-            return .failed(GlideErrorSummary(.configuration, "CLIENT TRACKING was refused, so the client-side cache can't be kept: \(message)"))
+            return .failed(
+                GlideErrorSummary(.configuration, "CLIENT TRACKING was refused, so the client-side cache can't be kept: \(message)"))
         case .hello:
             info = Self.helloInfo(token)
         case .clientID where !fallingBack:

@@ -16,8 +16,9 @@ extension NodeConnection {
             throw error
         case .success(let reply) where reply.token.type.isError:
             let message = reply.token.stringBytes?.string ?? "refused"
-            throw GlideError(.authenticationFailed, "the server rejected the new password: \(message)",
-                             serverCode: reply.token.errorCode, address: address)
+            throw GlideError(
+                .authenticationFailed, "the server rejected the new password: \(message)",
+                serverCode: reply.token.errorCode, address: address)
         case .success:
             return
         }

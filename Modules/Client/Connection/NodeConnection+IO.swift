@@ -4,7 +4,7 @@ extension NodeConnection {
     // MARK: Writing
 
     /// Writes `job` and keeps writing what others queue meanwhile, up to a few rounds.
-    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
+    @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
     func runWriter(_ first: Machine.WriteJob) {
         var job = first
         var rounds = 0
@@ -24,7 +24,10 @@ extension NodeConnection {
             }
             if let failure {
                 let generation = job.generation
-                onLoop { self.connectionLost(generation: generation, GlideErrorSummary(streamFailure: failure, .connectionClosed, "write failed: \(failure)")) }
+                onLoop {
+                    self.connectionLost(
+                        generation: generation, GlideErrorSummary(streamFailure: failure, .connectionClosed, "write failed: \(failure)"))
+                }
                 return
             }
             rounds += 1
@@ -46,7 +49,7 @@ extension NodeConnection {
     }
 
     /// The socket can take more bytes again.
-    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
+    @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
     func writable() {
         if let registration { loop.setWriteInterest(false, for: registration) }
         guard let job = machine.withLock({ $0.writable(generation: readGeneration) }) else { return }
@@ -56,7 +59,7 @@ extension NodeConnection {
     // MARK: Reading (loop thread)
 
     /// Reads what the socket has, decodes every complete reply and hands each to its caller.
-    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
+    @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
     func readable() {
         guard let stream = readStream else { return }
         let generation = readGeneration
@@ -92,7 +95,7 @@ extension NodeConnection {
     }
 
     /// Hands the decoded replies to their callers: one lock for the batch, resumes outside it.
-    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
+    @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
     private func deliver() {
         var index = 0
         let generation = readGeneration
@@ -136,7 +139,8 @@ extension NodeConnection {
             }
             if unexpected {
                 tokens.removeAll(keepingCapacity: true)
-                connectionLost(generation: generation, GlideErrorSummary(.protocolError, "the server sent a reply no request was waiting for"))
+                connectionLost(
+                    generation: generation, GlideErrorSummary(.protocolError, "the server sent a reply no request was waiting for"))
                 return
             }
             if handshaking {
@@ -154,15 +158,17 @@ extension NodeConnection {
 
     /// Fails overdue requests, gives up an attempt past its deadline, declares a silent
     /// connection dead, and re-arms for the next deadline.
-    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
+    @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
     func timerFired(now: Deadline) {
         let outcome = machine.withLock { $0.timerFired(now: now) }
         resume(outcome.resumptions)
         if let next = outcome.next { loop.scheduleTimer(at: next, handler: self) }
         if let teardown = outcome.attemptTimedOut { perform(teardown) }
         if outcome.connectionStale {
-            connectionLost(generation: readGeneration, GlideErrorSummary(
-                .connectionClosed, "the server stopped answering: a reply is overdue well past its timeout"))
+            connectionLost(
+                generation: readGeneration,
+                GlideErrorSummary(
+                    .connectionClosed, "the server stopped answering: a reply is overdue well past its timeout"))
         }
     }
 }

@@ -56,17 +56,21 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     /// unsubscriptions), on the loop thread; `nil` drops them.
     let pushHandler: (@Sendable (RESPToken, NodeConnection) -> Void)?
 
-    init(loop: Loop, connector: Connector, handshake: HandshakeConfiguration, inflightLimit: Int,
-         connectionTimeout: Duration, staleReplyGrace: Duration = .seconds(2), policy: ConnectionPolicy = .unsupervised,
-         observer: (any ConnectionObserver)? = nil, pushHandler: (@Sendable (RESPToken, NodeConnection) -> Void)? = nil) {
+    init(
+        loop: Loop, connector: Connector, handshake: HandshakeConfiguration, inflightLimit: Int,
+        connectionTimeout: Duration, staleReplyGrace: Duration = .seconds(2), policy: ConnectionPolicy = .unsupervised,
+        observer: (any ConnectionObserver)? = nil, pushHandler: (@Sendable (RESPToken, NodeConnection) -> Void)? = nil
+    ) {
         self.loop = loop
         self.pushHandler = pushHandler
         self.connector = connector
         self.address = connector.addressDescription
         self.connectionTimeout = connectionTimeout
         self.observer = observer
-        self.machine = Lock(Machine(handshake: handshake, inflightLimit: inflightLimit, staleReplyGrace: staleReplyGrace,
-                                     connectionTimeout: connectionTimeout, policy: policy))
+        self.machine = Lock(
+            Machine(
+                handshake: handshake, inflightLimit: inflightLimit, staleReplyGrace: staleReplyGrace,
+                connectionTimeout: connectionTimeout, policy: policy))
         tokens.reserveCapacity(64)
         resumes.reserveCapacity(64)
     }
@@ -84,10 +88,12 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     /// A cancelled task gets `.cancelled`: at once for a request not sent yet (dropped, it never
     /// runs) or not blocking (its reply is discarded); a blocking command already sent is unblocked
     /// on the server first, and gets the value the server handed it if that came first.
-    @_specialize(exported: false, where Loop == EpollEventLoop, Connector == SocketConnector)
-    func send(deadline: Deadline, replies: Int = 1, blocking: Bool = false, confirmation: PubSubConfirmation? = nil,
-              collectsReplies: Bool = false,
-              encode: @Sendable (inout RESPCommandBuffer) -> Void) async -> Result<ConnectionReply, GlideError> {
+    @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
+    func send(
+        deadline: Deadline, replies: Int = 1, blocking: Bool = false, confirmation: PubSubConfirmation? = nil,
+        collectsReplies: Bool = false,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async -> Result<ConnectionReply, GlideError> {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
         defer { ThreadSanitizer.acquired(from: self) }
         return await withTaskCancellationHandler {
@@ -95,9 +101,12 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
                 let outcome = machine.withLock { machine in
                     // Checked under the lock: a cancellation handler that ran before the request
                     // was queued found nothing to cancel, so the request must not be queued.
-                    if Task.isCancelled { return (action: Machine.EnqueueAction.fail(continuation, Machine.cancelledSummary), armTimer: Deadline?.none) }
-                    return machine.enqueue(continuation, id: id, deadline: deadline, replies: replies, blocking: blocking,
-                                           confirmation: confirmation, collectsReplies: collectsReplies, encode: encode)
+                    if Task.isCancelled {
+                        return (action: Machine.EnqueueAction.fail(continuation, Machine.cancelledSummary), armTimer: Deadline?.none)
+                    }
+                    return machine.enqueue(
+                        continuation, id: id, deadline: deadline, replies: replies, blocking: blocking,
+                        confirmation: confirmation, collectsReplies: collectsReplies, encode: encode)
                 }
                 if let armTimer = outcome.armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
                 switch outcome.action {
@@ -143,8 +152,10 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     /// connection frees it (and the requests behind it).
     func dropConnectionForUnblock(generation: Int) {
         onLoop {
-            self.connectionLost(generation: generation, GlideErrorSummary(
-                .connectionClosed, "the connection was dropped to end a cancelled blocking command"))
+            self.connectionLost(
+                generation: generation,
+                GlideErrorSummary(
+                    .connectionClosed, "the connection was dropped to end a cancelled blocking command"))
         }
     }
 
@@ -226,8 +237,9 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     /// queue, such as `CLIENT UNBLOCK`.
     func sideConnection() -> NodeConnection {
         let configuration = machine.withLock { $0.handshakeConfiguration }
-        return NodeConnection(loop: loop, connector: connector, handshake: configuration, inflightLimit: 16,
-                              connectionTimeout: connectionTimeout)
+        return NodeConnection(
+            loop: loop, connector: connector, handshake: configuration, inflightLimit: 16,
+            connectionTimeout: connectionTimeout)
     }
 
     /// Fails everything waiting and closes the stream; later requests fail at once. Cancels the
@@ -327,8 +339,10 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
                     return
                 }
             } catch {
-                connectionLost(generation: generation, GlideErrorSummary(
-                    streamFailure: error, .connectionFailed, "could not send the connection handshake: \(error)"))
+                connectionLost(
+                    generation: generation,
+                    GlideErrorSummary(
+                        streamFailure: error, .connectionFailed, "could not send the connection handshake: \(error)"))
                 return
             }
         }

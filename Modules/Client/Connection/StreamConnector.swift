@@ -1,5 +1,5 @@
-import GlideTLS
 import Glibc
+import GlideTLS
 import GlideTransport
 
 /// Opens the byte stream of one connection: TCP or Unix sockets in production, a memory pipe to

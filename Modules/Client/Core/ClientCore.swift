@@ -30,8 +30,10 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     var events: ClientEvents { ClientEvents(observer: observer) }
     private let isClosed = Atomic<Bool>(false)
 
-    init(options: ClientOptions, loop: Loop, makeConnector: @escaping @Sendable (NodeAddress) -> Connector,
-         cache: ClientSideCacheStore? = nil, listener: Supervisor.Listener? = nil) {
+    init(
+        options: ClientOptions, loop: Loop, makeConnector: @escaping @Sendable (NodeAddress) -> Connector,
+        cache: ClientSideCacheStore? = nil, listener: Supervisor.Listener? = nil
+    ) {
         self.options = options
         self.cache = cache
         let observer = options.observability.map { Observer($0, database: options.databaseID) }
@@ -39,9 +41,10 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         self.loop = loop
         self.makeConnector = makeConnector
         self.credentials = Lock(options.credentials)
-        self.supervisor = Supervisor(loop: loop, strategy: options.reconnectStrategy,
-                                     checkInterval: options.heartbeatInterval, checkTimeout: options.checkTimeout,
-                                     events: ClientEvents(observer: observer), listener: listener)
+        self.supervisor = Supervisor(
+            loop: loop, strategy: options.reconnectStrategy,
+            checkInterval: options.heartbeatInterval, checkTimeout: options.checkTimeout,
+            events: ClientEvents(observer: observer), listener: listener)
         GlideStatistics.clients.add(1, ordering: .relaxed)
     }
 
@@ -55,12 +58,15 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     /// wait for a reconnection up to their deadline (standalone), or fail at once so the caller
     /// retries elsewhere (cluster). `readOnly` sends `READONLY` on connecting (cluster replicas).
     /// `subscriber`: a connection for subscriptions only, whose RESP2 messages arrive as arrays.
-    func makeConnection(_ address: NodeAddress, readOnly: Bool = false, waitsThroughFailedAttempts: Bool,
-                        subscriber: Bool = false, pushHandler: (@Sendable (RESPToken, Connection) -> Void)? = nil) -> Connection {
+    func makeConnection(
+        _ address: NodeAddress, readOnly: Bool = false, waitsThroughFailedAttempts: Bool,
+        subscriber: Bool = false, pushHandler: (@Sendable (RESPToken, Connection) -> Void)? = nil
+    ) -> Connection {
         var policy = ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: waitsThroughFailedAttempts)
         policy.pushesInArrays = subscriber && options.protocolVersion == .resp2
         let connection = Connection(
-            loop: loop, connector: makeConnector(address), handshake: handshake(readOnly: readOnly), inflightLimit: options.inflightRequestsLimit,
+            loop: loop, connector: makeConnector(address), handshake: handshake(readOnly: readOnly),
+            inflightLimit: options.inflightRequestsLimit,
             connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace,
             policy: policy, observer: supervisor, pushHandler: pushHandler)
         let supervisor = self.supervisor
@@ -77,26 +83,33 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     /// the cluster's topology), or, with `.neverReconnects`, for a dedicated connection whose
     /// state must not outlive its socket.
     func makeUnsupervisedConnection(_ address: NodeAddress, policy: ConnectionPolicy = .unsupervised) -> Connection {
-        Connection(loop: loop, connector: makeConnector(address), handshake: handshake(readOnly: false), inflightLimit: options.inflightRequestsLimit,
-                   connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace, policy: policy)
+        Connection(
+            loop: loop, connector: makeConnector(address), handshake: handshake(readOnly: false),
+            inflightLimit: options.inflightRequestsLimit,
+            connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace, policy: policy)
     }
 
     /// A connection to a sentinel, for questions and `+switch-master` notices: RESP3 (every
     /// sentinel since Redis 6 speaks it, and notices then arrive as pushes beside replies), the
     /// sentinels' own `credentials`, no database, the client's TLS. It never reconnects: its
     /// owner moves to another sentinel instead, and must not miss that its subscription is gone.
-    func makeSentinelConnection(_ address: NodeAddress, credentials: ServerCredentials?,
-                                pushHandler: @escaping @Sendable (RESPToken, Connection) -> Void) -> Connection {
-        let handshake = HandshakeConfiguration(protocolVersion: .resp3, credentials: credentials, clientName: options.clientName, database: 0)
-        return Connection(loop: loop, connector: makeConnector(address), handshake: handshake, inflightLimit: 16,
-                          connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace,
-                          policy: .neverReconnects, pushHandler: pushHandler)
+    func makeSentinelConnection(
+        _ address: NodeAddress, credentials: ServerCredentials?,
+        pushHandler: @escaping @Sendable (RESPToken, Connection) -> Void
+    ) -> Connection {
+        let handshake = HandshakeConfiguration(
+            protocolVersion: .resp3, credentials: credentials, clientName: options.clientName, database: 0)
+        return Connection(
+            loop: loop, connector: makeConnector(address), handshake: handshake, inflightLimit: 16,
+            connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace,
+            policy: .neverReconnects, pushHandler: pushHandler)
     }
 
     private func handshake(readOnly: Bool) -> HandshakeConfiguration {
-        HandshakeConfiguration(protocolVersion: options.protocolVersion, credentials: credentials.withLock { $0 },
-                               clientName: options.clientName, database: options.databaseID, readOnly: readOnly,
-                               tracking: options.clientSideCache != nil)
+        HandshakeConfiguration(
+            protocolVersion: options.protocolVersion, credentials: credentials.withLock { $0 },
+            clientName: options.clientName, database: options.databaseID, readOnly: readOnly,
+            tracking: options.clientSideCache != nil)
     }
 
     /// Stops supervising `connection` and closes it (a node that left).
@@ -154,8 +167,10 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
 
     /// One connection's `AUTH`, with its failure as a value (a child task with a typed `catch` of
     /// its own lost results under -O).
-    private static func authenticate(_ connection: Connection, username: String?, password: String,
-                                     deadline: Deadline) async -> GlideError? {
+    private static func authenticate(
+        _ connection: Connection, username: String?, password: String,
+        deadline: Deadline
+    ) async -> GlideError? {
         do throws(GlideError) {
             try await connection.authenticate(username: username, password: password, deadline: deadline)
             return nil
@@ -189,8 +204,9 @@ extension ClientCore where Loop == EpollEventLoop, Connector == SocketConnector 
     /// The clients' core: the configured epoll loop, and sockets with `tls` (`nil`: plain text).
     convenience init(options: ClientOptions, tls: TLSContext?, cache: ClientSideCacheStore? = nil, listener: Supervisor.Listener? = nil) {
         let loop = options.eventLoop
-        self.init(options: options, loop: loop, makeConnector: { SocketConnector(address: $0, loop: loop, tls: tls) },
-                  cache: cache, listener: listener)
+        self.init(
+            options: options, loop: loop, makeConnector: { SocketConnector(address: $0, loop: loop, tls: tls) },
+            cache: cache, listener: listener)
     }
 }
 

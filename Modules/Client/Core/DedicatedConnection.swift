@@ -53,7 +53,8 @@ public final class DedicatedConnection: GlideCommandExecutor, Sendable {
         let bytes = arguments.map { Bytes($0) }
         guard !bytes.isEmpty else { throw GlideError(.configuration, "a command needs a name") }
         if let refusal = CommandTable.multiplexingRefusal(for: Array(bytes.prefix(2))),
-           !Self.allowed.contains(CommandTable.metadata(for: bytes)?.name ?? "") {
+            !Self.allowed.contains(CommandTable.metadata(for: bytes)?.name ?? "")
+        {
             throw GlideError(.configuration, refusal)
         }
         let token = try await send(replies: 1, collects: false, blocking: CommandTable.blockingTimeout(for: bytes)) {
@@ -80,10 +81,14 @@ public final class DedicatedConnection: GlideCommandExecutor, Sendable {
     /// Commands refused on a shared connection that belong here.
     static let allowed: Set<String> = ["WATCH", "UNWATCH", "MULTI", "EXEC", "DISCARD"]
 
-    private func send(replies: Int, collects: Bool, blocking: Duration?,
-                      encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> ConnectionReply {
-        switch await connection.send(deadline: core.deadline(blockingTimeout: blocking), replies: replies, blocking: blocking != nil, collectsReplies: collects,
-                                     encode: encode) {
+    private func send(
+        replies: Int, collects: Bool, blocking: Duration?,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> ConnectionReply {
+        switch await connection.send(
+            deadline: core.deadline(blockingTimeout: blocking), replies: replies, blocking: blocking != nil, collectsReplies: collects,
+            encode: encode)
+        {
         case .success(let reply): return reply
         case .failure(let error): throw error
         }
@@ -93,8 +98,10 @@ public final class DedicatedConnection: GlideCommandExecutor, Sendable {
 extension ClientCore where Loop == EpollEventLoop, Connector == SocketConnector {
     /// Opens a dedicated connection to `address`, lends it to `body` and closes it after, whatever
     /// `body` does.
-    func withDedicatedConnection<Result>(to address: NodeAddress,
-                                         _ body: (DedicatedConnection) async throws -> Result) async throws -> Result {
+    func withDedicatedConnection<Result>(
+        to address: NodeAddress,
+        _ body: (DedicatedConnection) async throws -> Result
+    ) async throws -> Result {
         let connection = makeUnsupervisedConnection(address, policy: .neverReconnects)
         if case .failure(let error) = await connection.connect() {
             connection.close()
@@ -119,8 +126,10 @@ extension GlideClusterClient {
     /// `MULTI`/`EXEC` by hand and other connection-state commands on keys of that slot, and
     /// closes it when `body` returns or throws. The slot moving meanwhile makes its commands
     /// fail with `MOVED`: the connection doesn't follow.
-    public func withDedicatedConnection<Result>(forKey key: some BulkStringConvertible,
-                                                _ body: (DedicatedConnection) async throws -> Result) async throws -> Result {
+    public func withDedicatedConnection<Result>(
+        forKey key: some BulkStringConvertible,
+        _ body: (DedicatedConnection) async throws -> Result
+    ) async throws -> Result {
         let slot = BulkString(key).withUnsafeBytes { HashSlot.slot(of: $0) }
         guard let address = nodes.connection(forSlot: slot, replica: false)?.connector.address else {
             throw GlideError(.routing, "no primary serves slot \(slot) now")

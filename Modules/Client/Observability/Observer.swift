@@ -18,8 +18,10 @@ final class Observer: Sendable {
     /// Runs one request (a command, or a batch of `batchSize`) under a span and records its
     /// duration and outcome: `glide.requests` by operation and outcome, `glide.request.duration`,
     /// and `glide.timeouts`.
-    func request<Value>(_ operation: String, node: NodeAddress?, batchSize: Int? = nil,
-                        _ body: () async throws(GlideError) -> Value) async throws(GlideError) -> Value {
+    func request<Value>(
+        _ operation: String, node: NodeAddress?, batchSize: Int? = nil,
+        _ body: () async throws(GlideError) -> Value
+    ) async throws(GlideError) -> Value {
         var attributes = ["db.system.name": "valkey", "db.operation.name": operation, "db.namespace": namespace]
         if let node {
             attributes["server.address"] = node.host
@@ -89,8 +91,10 @@ final class Observer: Sendable {
         hooks.metrics?.increment("glide.connections.failed", by: 1, dimensions: [("server.address", node)])
         let milliseconds = backoff.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }
         if let milliseconds { hooks.metrics?.gauge("glide.reconnect.backoff", milliseconds, dimensions: [("server.address", node)]) }
-        log(.warning, "connecting to \(node) failed (\(failures) in a row): \(reason)"
-            + (milliseconds.map { "; next attempt in \(Int($0)) ms" } ?? "; no further attempt (definitive)"),
+        log(
+            .warning,
+            "connecting to \(node) failed (\(failures) in a row): \(reason)"
+                + (milliseconds.map { "; next attempt in \(Int($0)) ms" } ?? "; no further attempt (definitive)"),
             ["server.address": node, "reason": reason, "backoff.ms": milliseconds.map { String(Int($0)) } ?? "none"])
     }
 

@@ -17,9 +17,11 @@ public struct PubSubConfiguration: Sendable {
     public var checkInterval: Duration?
 
     /// Subscriptions, and where their messages go; see each property for its default.
-    public init(subscriptions: PubSubSubscriptions = PubSubSubscriptions(),
-                callback: (@Sendable (PubSubMessage) -> Void)? = nil, bufferCapacity: Int = 10_000,
-                checkInterval: Duration? = .seconds(3)) {
+    public init(
+        subscriptions: PubSubSubscriptions = PubSubSubscriptions(),
+        callback: (@Sendable (PubSubMessage) -> Void)? = nil, bufferCapacity: Int = 10_000,
+        checkInterval: Duration? = .seconds(3)
+    ) {
         self.subscriptions = subscriptions
         self.callback = callback
         self.bufferCapacity = bufferCapacity

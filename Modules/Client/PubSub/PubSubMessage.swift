@@ -119,7 +119,8 @@ enum PubSubPush: Equatable {
 
     init(_ push: RESPToken) {
         guard let elements = push.elements, case let parts = Array(elements),
-              let kind = parts.first?.stringBytes?.string.lowercased() else {
+            let kind = parts.first?.stringBytes?.string.lowercased()
+        else {
             self = .other
             return
         }
@@ -132,7 +133,8 @@ enum PubSubPush: Equatable {
             self = .message(PubSubMessage(channel: channel, payload: payload, sharded: kind == "smessage"))
         case "pmessage":
             guard parts.count == 4, let pattern = parts[1].stringBytes, let channel = parts[2].stringBytes,
-                  let payload = parts[3].stringBytes else {
+                let payload = parts[3].stringBytes
+            else {
                 self = .other
                 return
             }

@@ -58,8 +58,10 @@ actor PubSubSynchronizer<Placement: PubSubPlacement>: EventHandler {
     private var repairAgain = false
     private var verifyDue = false
 
-    init(loop: Loop, inbox: PubSubInbox, placement: Placement, requestTimeout: Duration, checkInterval: Duration? = .seconds(3),
-         events: ClientEvents = ClientEvents(observer: nil)) {
+    init(
+        loop: Loop, inbox: PubSubInbox, placement: Placement, requestTimeout: Duration, checkInterval: Duration? = .seconds(3),
+        events: ClientEvents = ClientEvents(observer: nil)
+    ) {
         self.events = events
         self.loop = loop
         self.inbox = inbox
@@ -91,8 +93,10 @@ actor PubSubSynchronizer<Placement: PubSubPlacement>: EventHandler {
 
     /// Makes the subscriptions a configuration gives (at `create`).
     func subscribe(_ subscriptions: PubSubSubscriptions) async throws(GlideError) {
-        for (kind, channels) in [(PubSubKind.exact, subscriptions.exact), (.pattern, subscriptions.pattern),
-                                 (.sharded, subscriptions.sharded)] where !channels.isEmpty {
+        for (kind, channels) in [
+            (PubSubKind.exact, subscriptions.exact), (.pattern, subscriptions.pattern),
+            (.sharded, subscriptions.sharded),
+        ] where !channels.isEmpty {
             try await subscribe(channels, kind: kind)
         }
     }
@@ -216,7 +220,8 @@ actor PubSubSynchronizer<Placement: PubSubPlacement>: EventHandler {
                 $0.writeRESPCommand("CLIENT" as StaticString, "INFO" as StaticString)
             }
             guard !closed, case .success(let reply) = result, !reply.token.type.isError,
-                  let info = reply.token.stringBytes?.string else { continue }
+                let info = reply.token.stringBytes?.string
+            else { continue }
             let server = Self.subscriptionCounts(info)
             let expected = ledger.counts(on: target)
             if server != expected { ledger.lost(target) }
@@ -303,8 +308,10 @@ actor PubSubSynchronizer<Placement: PubSubPlacement>: EventHandler {
         let connection = step.target.connection
         let command = step.subscribing ? step.kind.subscribeCommand : step.kind.unsubscribeCommand
         let channels = step.channels
-        let result = await connection.send(deadline: loop.now() + requestTimeout, replies: channels.count,
-                                           confirmation: PubSubConfirmation(kind: step.kind, subscribing: step.subscribing)) {
+        let result = await connection.send(
+            deadline: loop.now() + requestTimeout, replies: channels.count,
+            confirmation: PubSubConfirmation(kind: step.kind, subscribing: step.subscribing)
+        ) {
             $0.writeRESPCommand(command, channels)
         }
         switch result {

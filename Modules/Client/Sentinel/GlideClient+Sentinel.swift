@@ -18,7 +18,8 @@ extension GlideClient {
     /// its addresses, and the sentinels in the order to ask them from now on (the one that
     /// answered first).
     static func resolveSentinel(_ configuration: GlideClientConfiguration, core: SocketCore) async throws(GlideError)
-        -> (GlideClientConfiguration, [NodeAddress]) {
+        -> (GlideClientConfiguration, [NodeAddress])
+    {
         guard let sentinel = configuration.sentinel else { return (configuration, []) }
         let outcome = await SentinelMonitor<EpollEventLoop, SocketConnector>.discover(
             sentinel.sentinels, primaryName: sentinel.primaryName, timeout: core.options.checkTimeout, loop: core.loop
@@ -35,7 +36,8 @@ extension GlideClient {
 
     /// The monitor of `configuration.sentinel`'s sentinels, asking `order` first.
     static func sentinelMonitor(_ configuration: GlideClientConfiguration, core: SocketCore, order: [NodeAddress])
-        -> SentinelMonitor<EpollEventLoop, SocketConnector> {
+        -> SentinelMonitor<EpollEventLoop, SocketConnector>
+    {
         let sentinel = configuration.sentinel!
         let supervisor = core.supervisor
         return SentinelMonitor(

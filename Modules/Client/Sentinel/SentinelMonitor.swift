@@ -45,8 +45,10 @@ actor SentinelMonitor<Loop: EventLoop, Connector: StreamConnector> {
 
     /// A monitor of `configuration`'s sentinels, asking `order` first; `declare` hands the
     /// supervisor what they say.
-    init(loop: Loop, configuration: SentinelConfiguration, order: [NodeAddress], requestTimeout: Duration, checkInterval: Duration,
-         makeConnection: @escaping MakeConnection, declare: @escaping @Sendable (SentinelReport) async -> Void) {
+    init(
+        loop: Loop, configuration: SentinelConfiguration, order: [NodeAddress], requestTimeout: Duration, checkInterval: Duration,
+        makeConnection: @escaping MakeConnection, declare: @escaping @Sendable (SentinelReport) async -> Void
+    ) {
         self.loop = loop
         self.configuration = configuration
         self.order = order
@@ -80,8 +82,10 @@ actor SentinelMonitor<Loop: EventLoop, Connector: StreamConnector> {
     /// name, `.connectionFailed` when none could be reached, and at once with a sentinel's
     /// refusal of the client's credentials or TLS (`.authenticationFailed`, `.tls`): asking the
     /// others would only hide it.
-    static func discover(_ sentinels: [NodeAddress], primaryName: String, timeout: Duration, loop: Loop,
-                         connect make: (NodeAddress) -> Connection) async -> Result<(report: SentinelReport, from: Int), GlideError> {
+    static func discover(
+        _ sentinels: [NodeAddress], primaryName: String, timeout: Duration, loop: Loop,
+        connect make: (NodeAddress) -> Connection
+    ) async -> Result<(report: SentinelReport, from: Int), GlideError> {
         var unreachable: [String] = []
         var unaware: [String] = []
         for (index, address) in sentinels.enumerated() where !Task.isCancelled {
@@ -104,8 +108,11 @@ actor SentinelMonitor<Loop: EventLoop, Connector: StreamConnector> {
         }
         let down = unreachable.isEmpty ? "" : "; not reached: \(unreachable.joined(separator: ", "))"
         if !unaware.isEmpty {
-            return .failure(GlideError(.configuration, "no sentinel monitors a primary named '\(primaryName)' "
-                + "(asked \(unaware.joined(separator: ", "))\(down))"))
+            return .failure(
+                GlideError(
+                    .configuration,
+                    "no sentinel monitors a primary named '\(primaryName)' "
+                        + "(asked \(unaware.joined(separator: ", "))\(down))"))
         }
         return .failure(GlideError(.connectionFailed, "no sentinel could be reached: \(unreachable.joined(separator: ", "))"))
     }
@@ -125,8 +132,10 @@ actor SentinelMonitor<Loop: EventLoop, Connector: StreamConnector> {
     }
 
     /// `SENTINEL subcommand name`, in the older spelling when the sentinel doesn't know the new one.
-    private static func sentinel(_ connection: Connection, _ subcommand: StaticString, or legacy: StaticString, _ name: String,
-                                 deadline: Deadline) async -> Result<RESPToken, GlideError> {
+    private static func sentinel(
+        _ connection: Connection, _ subcommand: StaticString, or legacy: StaticString, _ name: String,
+        deadline: Deadline
+    ) async -> Result<RESPToken, GlideError> {
         var result = await connection.send(deadline: deadline) { $0.writeRESPCommand("SENTINEL" as StaticString, subcommand, name) }
         if case .success(let reply) = result, SentinelReplies.isUnknownSubcommand(reply.token) {
             result = await connection.send(deadline: deadline) { $0.writeRESPCommand("SENTINEL" as StaticString, legacy, name) }
@@ -156,7 +165,8 @@ actor SentinelMonitor<Loop: EventLoop, Connector: StreamConnector> {
         let primaryName = configuration.primaryName
         let connection = makeConnection(address) { push, _ in
             guard case .message(let message) = PubSubPush(push), message.channelName == "+switch-master",
-                  let primary = SentinelReplies.switchedPrimary(message.message, primaryName: primaryName) else { return }
+                let primary = SentinelReplies.switchedPrimary(message.message, primaryName: primaryName)
+            else { return }
             events.yield(.switched(primary))
         }
         current = connection
@@ -166,8 +176,10 @@ actor SentinelMonitor<Loop: EventLoop, Connector: StreamConnector> {
             if current === connection { current = nil }
         }
         guard !closed, case .success = await connection.connect() else { return }
-        let subscribed = await connection.send(deadline: loop.now() + requestTimeout,
-                                               confirmation: PubSubConfirmation(kind: .exact, subscribing: true)) {
+        let subscribed = await connection.send(
+            deadline: loop.now() + requestTimeout,
+            confirmation: PubSubConfirmation(kind: .exact, subscribing: true)
+        ) {
             $0.writeRESPCommand("SUBSCRIBE" as StaticString, "+switch-master")
         }
         guard case .success(let reply) = subscribed, !reply.token.type.isError, !closed else { return }
@@ -202,8 +214,11 @@ actor SentinelMonitor<Loop: EventLoop, Connector: StreamConnector> {
     /// Asks the watched sentinel, or when none is watched every sentinel in turn, and declares
     /// the answer.
     private func askNow() async {
-        if let watching, case .success(let report?) = await Self.ask(watching, primaryName: configuration.primaryName,
-                                                                     deadline: loop.now() + requestTimeout) {
+        if let watching,
+            case .success(let report?) = await Self.ask(
+                watching, primaryName: configuration.primaryName,
+                deadline: loop.now() + requestTimeout)
+        {
             await declare(report)
             return
         }

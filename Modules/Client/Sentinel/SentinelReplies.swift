@@ -12,7 +12,8 @@ enum SentinelReplies {
     /// primary of that name) or anything else.
     static func primaryAddress(_ token: RESPToken) -> NodeAddress? {
         guard let elements = token.elements.map(Array.init), elements.count == 2,
-              let host = elements[0].stringBytes?.string, let port = port(elements[1]) else { return nil }
+            let host = elements[0].stringBytes?.string, let port = port(elements[1])
+        else { return nil }
         return NodeAddress(host: host, port: port)
     }
 

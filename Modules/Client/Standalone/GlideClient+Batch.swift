@@ -12,10 +12,13 @@ extension GlideClient {
     /// in the results, where reading its slot throws it. Returns `nil` only for an atomic batch
     /// whose watched keys changed (`WATCH` on a dedicated connection).
     public func exec(_ batch: Batch, raiseOnError: Bool = true, options: BatchOptions = BatchOptions())
-        async throws(GlideError) -> BatchResults? {
+        async throws(GlideError) -> BatchResults?
+    {
         guard let observer = core.observer else { return try await execUnobserved(batch, raiseOnError: raiseOnError, options: options) }
-        return try await observer.request(batch.isAtomic ? "MULTI" : "PIPELINE", node: routing.primary.connector.address,
-                                          batchSize: batch.contents.count) { () throws(GlideError) in
+        return try await observer.request(
+            batch.isAtomic ? "MULTI" : "PIPELINE", node: routing.primary.connector.address,
+            batchSize: batch.contents.count
+        ) { () throws(GlideError) in
             try await execUnobserved(batch, raiseOnError: raiseOnError, options: options)
         }
     }
@@ -28,8 +31,9 @@ extension GlideClient {
         // It runs on the primary, or where reads go when every command reads.
         let flags: CommandFlags = contents.writes ? .write : contents.readsOnly ? .readonly : []
         let request = contents.request(atomic: batch.isAtomic)
-        let reply = try await sendRouted(batch.isAtomic ? "EXEC" : "PIPELINE", flags: flags, deadline: deadline, blocking: false,
-                                         replies: request.replies, collectsReplies: request.collects, encode: request.encode)
+        let reply = try await sendRouted(
+            batch.isAtomic ? "EXEC" : "PIPELINE", flags: flags, deadline: deadline, blocking: false,
+            replies: request.replies, collectsReplies: request.collects, encode: request.encode)
         guard let entries = try contents.entries(of: reply, atomic: batch.isAtomic) else { return nil }
         let results = BatchResults(entries: entries)
         if raiseOnError, let failure = results.firstFailure { throw failure }

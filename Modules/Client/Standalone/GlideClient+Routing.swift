@@ -15,19 +15,23 @@ extension GlideClient {
     ///
     /// `first` is the outcome of a first attempt made elsewhere (the one-node fast path);
     /// `readFrom` overrides the configured strategy for this request.
-    func sendRouted(_ name: String, flags: CommandFlags, deadline: Deadline, blocking: Bool, replies: Int = 1,
-                    collectsReplies: Bool = false, readFrom: ReadFrom? = nil, first: (Connection, Result<ConnectionReply, GlideError>)? = nil,
-                    encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> ConnectionReply {
+    func sendRouted(
+        _ name: String, flags: CommandFlags, deadline: Deadline, blocking: Bool, replies: Int = 1,
+        collectsReplies: Bool = false, readFrom: ReadFrom? = nil, first: (Connection, Result<ConnectionReply, GlideError>)? = nil,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> ConnectionReply {
         if configuration.readOnly && flags.contains(.write) {
             throw GlideError(.configuration, "\(name) writes, and the client is read-only (readOnly)")
         }
         let read = flags.contains(.readonly) || configuration.readOnly
-        var (target, result) = first ?? {
-            let target = routing.connection(forRead: read, override: readFrom)
-            return (target, nil)
-        }() as (Connection, Result<ConnectionReply, GlideError>?)
+        var (target, result) =
+            first ?? {
+                let target = routing.connection(forRead: read, override: readFrom)
+                return (target, nil)
+            }() as (Connection, Result<ConnectionReply, GlideError>?)
         if result == nil {
-            result = await target.send(deadline: deadline, replies: replies, blocking: blocking, collectsReplies: collectsReplies, encode: encode)
+            result = await target.send(
+                deadline: deadline, replies: replies, blocking: blocking, collectsReplies: collectsReplies, encode: encode)
         }
         var attempts = 0
         var waits = 0
@@ -51,8 +55,9 @@ extension GlideClient {
                 throw failure
             case .wait(let pause):
                 guard Deadline.now() + pause < deadline else {
-                    throw GlideError(.timeout, "the request timed out waiting for the node: \(failure.message)",
-                                     serverCode: failure.serverCode, address: failure.address)
+                    throw GlideError(
+                        .timeout, "the request timed out waiting for the node: \(failure.message)",
+                        serverCode: failure.serverCode, address: failure.address)
                 }
                 core.events.retried(failure.serverCode ?? "LOADING")
                 do {
@@ -72,8 +77,9 @@ extension GlideClient {
                 attempts += 1
                 core.events.retried(failure.serverCode ?? "connection")
             }
-            result = await target.send(deadline: deadline, replies: replies, blocking: blocking, collectsReplies: collectsReplies,
-                                       encode: encode)
+            result = await target.send(
+                deadline: deadline, replies: replies, blocking: blocking, collectsReplies: collectsReplies,
+                encode: encode)
         }
     }
 
@@ -100,8 +106,10 @@ extension GlideClient {
     /// A request of a command the client-side cache answers: through the cache, read from the
     /// node a read goes to; anything the cache can't take (arguments sent by reference) goes the
     /// usual way.
-    func sendCached(_ cache: ClientSideCacheStore, _ name: String, flags: CommandFlags, deadline: Deadline,
-                    encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
+    func sendCached(
+        _ cache: ClientSideCacheStore, _ name: String, flags: CommandFlags, deadline: Deadline,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> RESPToken {
         var encoded = RESPCommandBuffer()
         encode(&encoded)
         let request = encoded

@@ -29,8 +29,10 @@ public final class GlideClient: Sendable {
     /// Under Sentinel, what follows the sentinels; `nil` otherwise.
     let sentinel: SentinelMonitor<EpollEventLoop, SocketConnector>?
 
-    private init(configuration: GlideClientConfiguration, core: SocketCore,
-                 relay: PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>, sentinels: [NodeAddress]?) {
+    private init(
+        configuration: GlideClientConfiguration, core: SocketCore,
+        relay: PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>, sentinels: [NodeAddress]?
+    ) {
         self.configuration = configuration
         self.core = core
         self.relay = relay
@@ -39,12 +41,14 @@ public final class GlideClient: Sendable {
             core.makeConnection($0, waitsThroughFailedAttempts: true) { relay.receive($0, from: $1) }
         }
         let topology = StandaloneTopology(addresses: configuration.addresses)
-        let routing = StandaloneRouting(connections: connections, topology: topology, readFrom: configuration.readFrom,
-                                        clientAZ: configuration.clientAZ)
+        let routing = StandaloneRouting(
+            connections: connections, topology: topology, readFrom: configuration.readFrom,
+            clientAZ: configuration.clientAZ)
         self.routing = routing
         // Under Sentinel the primary may move to a node not known yet: every request is routed.
-        self.single = connections.count == 1 && configuration.readFrom == .primary && !configuration.readOnly
-            && sentinel == nil ? connections[0] : nil
+        self.single =
+            connections.count == 1 && configuration.readFrom == .primary && !configuration.readOnly
+                && sentinel == nil ? connections[0] : nil
         self.pubsub = PubSubSynchronizer(
             loop: core.loop, inbox: relay.inbox, placement: StandalonePlacement(routing: routing, dedicated: Self.subscribers(core, relay)),
             requestTimeout: configuration.requestTimeout, checkInterval: configuration.pubsub.map(\.checkInterval) ?? .seconds(3),
@@ -54,11 +58,15 @@ public final class GlideClient: Sendable {
 
     /// RESP2 subscriptions' connections of their own, to the primary; none with RESP3.
     private static func subscribers(_ core: SocketCore, _ relay: PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>)
-        -> DedicatedSubscribers<Connection> {
+        -> DedicatedSubscribers<Connection>
+    {
         guard core.options.protocolVersion == .resp2 else { return DedicatedSubscribers() }
-        return DedicatedSubscribers(make: { shared in
-            core.makeConnection(shared.connector.address, waitsThroughFailedAttempts: true, subscriber: true) { relay.receive($0, from: $1) }
-        }, retire: { core.retire($0) })
+        return DedicatedSubscribers(
+            make: { shared in
+                core.makeConnection(shared.connector.address, waitsThroughFailedAttempts: true, subscriber: true) {
+                    relay.receive($0, from: $1)
+                }
+            }, retire: { core.retire($0) })
     }
 
     deinit {
@@ -91,9 +99,11 @@ public final class GlideClient: Sendable {
             try PubSubSetup.validate(pubsub, sharded: false)
         }
         let cache = options.clientSideCache.map(ClientSideCacheStore.init)
-        let relay = PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>(inbox: PubSubInbox(configuration.pubsub), cache: cache)
-        let core = SocketCore(options: options, tls: try ClientSetup.tlsContext(options), cache: cache,
-                              listener: { relay.connectionChanged($0, $1) })
+        let relay = PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>(
+            inbox: PubSubInbox(configuration.pubsub), cache: cache)
+        let core = SocketCore(
+            options: options, tls: try ClientSetup.tlsContext(options), cache: cache,
+            listener: { relay.connectionChanged($0, $1) })
         var resolved = configuration
         var sentinels: [NodeAddress]?
         if configuration.sentinel != nil {
@@ -185,8 +195,10 @@ public final class GlideClient: Sendable {
         // below does the sending, so no generic code runs unspecialised. The checks of the
         // connection effects are constants once specialised: free for every other command.
         if let refusal = Command.multiplexingRefusal { throw GlideError(.configuration, refusal) }
-        let token = try await send(Command.name, flags: Command.routing.flags, blockingTimeout: command.blockingTimeout,
-                                   timeout: timeout) { command.encode(into: &$0) }
+        let token = try await send(
+            Command.name, flags: Command.routing.flags, blockingTimeout: command.blockingTimeout,
+            timeout: timeout
+        ) { command.encode(into: &$0) }
         if let database = command.selectedDatabase { try await databaseSelected(database) }
         do {
             return try command.decodeResponse(token)
@@ -197,8 +209,10 @@ public final class GlideClient: Sendable {
 
     /// Sends one encoded request where its flags say and returns its reply, throwing server errors.
     @usableFromInline
-    func send(_ name: String, flags: CommandFlags, blockingTimeout: Duration?, timeout: Duration? = nil,
-              encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
+    func send(
+        _ name: String, flags: CommandFlags, blockingTimeout: Duration?, timeout: Duration? = nil,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> RESPToken {
         if let observer = core.observer {
             // The primary when the request goes there; a read spread over replicas has no node
             // known before it is routed (asking the routing would move its rotation).
@@ -212,8 +226,10 @@ public final class GlideClient: Sendable {
     }
 
     /// `send` without the hooks.
-    private func sendUnobserved(_ name: String, flags: CommandFlags, blockingTimeout: Duration?, timeout: Duration?,
-                                encode: @Sendable (inout RESPCommandBuffer) -> Void) async throws(GlideError) -> RESPToken {
+    private func sendUnobserved(
+        _ name: String, flags: CommandFlags, blockingTimeout: Duration?, timeout: Duration?,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> RESPToken {
         let deadline = core.deadline(blockingTimeout: blockingTimeout, timeout: timeout)
         if let cache = core.cache, blockingTimeout == nil, ClientSideCache.cachedCommands.contains(name) {
             return try await sendCached(cache, name, flags: flags, deadline: deadline, encode: encode)
@@ -226,8 +242,9 @@ public final class GlideClient: Sendable {
             if case .success(let reply) = result, !reply.token.type.isError { return reply.token }
             first = (single, result)
         }
-        let reply = try await sendRouted(name, flags: flags, deadline: deadline, blocking: blockingTimeout != nil,
-                                         first: first, encode: encode)
+        let reply = try await sendRouted(
+            name, flags: flags, deadline: deadline, blocking: blockingTimeout != nil,
+            first: first, encode: encode)
         if reply.token.type.isError { throw GlideError.server(reply.token, address: nil) }
         return reply.token
     }
@@ -237,9 +254,11 @@ public final class GlideClient: Sendable {
     /// take one read off a busy primary.
     public func execute<Command: GlideCommand>(_ command: Command, readFrom: ReadFrom) async throws(GlideError) -> Command.Response {
         if let refusal = Command.multiplexingRefusal { throw GlideError(.configuration, refusal) }
-        let reply = try await sendRouted(Command.name, flags: Command.routing.flags,
-                                         deadline: core.deadline(blockingTimeout: command.blockingTimeout),
-                                         blocking: command.blockingTimeout != nil, readFrom: readFrom) { command.encode(into: &$0) }
+        let reply = try await sendRouted(
+            Command.name, flags: Command.routing.flags,
+            deadline: core.deadline(blockingTimeout: command.blockingTimeout),
+            blocking: command.blockingTimeout != nil, readFrom: readFrom
+        ) { command.encode(into: &$0) }
         if reply.token.type.isError { throw GlideError.server(reply.token, address: nil) }
         if let database = command.selectedDatabase { try await databaseSelected(database) }
         do {
@@ -275,8 +294,10 @@ public final class GlideClient: Sendable {
         try ClientChecks.checkCustomCommand(arguments)
         // A blocking command gets its own timeout, read from its arguments, as typed ones do.
         let metadata = CommandTable.metadata(for: arguments)
-        let token = try await send(metadata?.name ?? arguments[0].string.uppercased(), flags: metadata?.flags ?? [],
-                                   blockingTimeout: CommandTable.blockingTimeout(for: arguments), timeout: timeout) {
+        let token = try await send(
+            metadata?.name ?? arguments[0].string.uppercased(), flags: metadata?.flags ?? [],
+            blockingTimeout: CommandTable.blockingTimeout(for: arguments), timeout: timeout
+        ) {
             $0.writeRESPCommand(arguments)
         }
         if let database = ClientChecks.selectedDatabase(arguments) { try await databaseSelected(database) }

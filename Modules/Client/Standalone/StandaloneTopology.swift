@@ -139,15 +139,17 @@ enum RoleReport: Hashable, Sendable {
             if elements.count >= 3, let listed = elements[2].elements {
                 for replica in listed {
                     guard let fields = replica.elements.map(Array.init), fields.count >= 2,
-                          let host = fields[0].stringBytes?.string,
-                          let port = fields[1].integerValue ?? fields[1].stringBytes.flatMap({ Int($0.string) }) else { continue }
+                        let host = fields[0].stringBytes?.string,
+                        let port = fields[1].integerValue ?? fields[1].stringBytes.flatMap({ Int($0.string) })
+                    else { continue }
                     replicas.append(NodeAddress(host: host, port: port))
                 }
             }
             self = .primary(replicas: replicas)
         case .replica:
             guard elements.count >= 3, let host = elements[1].stringBytes?.string,
-                  let port = elements[2].integerValue ?? elements[2].stringBytes.flatMap({ Int($0.string) }) else { return nil }
+                let port = elements[2].integerValue ?? elements[2].stringBytes.flatMap({ Int($0.string) })
+            else { return nil }
             self = .replica(of: NodeAddress(host: host, port: port))
         default:
             self = .other

@@ -54,9 +54,10 @@ extension Transaction {
 
     /// Queues `SET key value` with its options.
     @discardableResult
-    public func set(_ key: some BulkStringConvertible, _ value: some BulkStringConvertible,
-                    condition: SET.Condition? = nil, expiry: SET.Expiration? = nil) -> Self
-    {
+    public func set(
+        _ key: some BulkStringConvertible, _ value: some BulkStringConvertible,
+        condition: SET.Condition? = nil, expiry: SET.Expiration? = nil
+    ) -> Self {
         add(SET(key, value, condition: condition, expiration: expiry))
     }
 
@@ -110,7 +111,8 @@ extension GlideClient {
     /// refused to queue aborts the whole transaction with that command's error. When a command
     /// fails while running, `raiseOnError` throws its error; otherwise the error is in the results.
     public func exec(_ transaction: Transaction, raiseOnError: Bool = true, timeout: Duration? = nil) async throws(GlideError)
-        -> [RESPValue]? {
+        -> [RESPValue]?
+    {
         var batch = Batch(isAtomic: true)
         batch.contents = transaction.snapshot()
         return try await exec(batch, raiseOnError: raiseOnError, options: BatchOptions(timeout: timeout))?.values

@@ -138,7 +138,8 @@ extension ConnectionSupervisor {
     /// A node's `ROLE`, or `nil` when it can't say (no reply, no permission).
     private static func role(of connection: Connection, deadline: Deadline) async -> RoleReport? {
         guard case .success(let reply) = await connection.send(deadline: deadline, encode: { $0.writeRESPCommand("ROLE" as StaticString) }),
-              !reply.token.type.isError else { return nil }
+            !reply.token.type.isError
+        else { return nil }
         return RoleReport(reply.token)
     }
 
@@ -154,7 +155,8 @@ extension ConnectionSupervisor {
         if moved {
             let from = roles.topology.nodes[previous].address
             let to = roles.topology.nodes[roles.topology.primary].address
-            roles.connections[previous].failUnsent(GlideErrorSummary(.connectionFailed, "not sent: the primary moved from \(from) to \(to)"))
+            roles.connections[previous].failUnsent(
+                GlideErrorSummary(.connectionFailed, "not sent: the primary moved from \(from) to \(to)"))
         }
     }
 

@@ -33,8 +33,10 @@ actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: Connect
     /// A standalone client's view of its nodes, when it follows roles.
     var roles: RoleFollowing<Loop, Connector>?
 
-    init(loop: Loop, strategy: BackoffStrategy, checkInterval: Duration?, checkTimeout: Duration,
-         events: ClientEvents = ClientEvents(observer: nil), listener: Listener? = nil) {
+    init(
+        loop: Loop, strategy: BackoffStrategy, checkInterval: Duration?, checkTimeout: Duration,
+        events: ClientEvents = ClientEvents(observer: nil), listener: Listener? = nil
+    ) {
         self.events = events
         self.loop = loop
         self.checkTimeout = checkTimeout
@@ -123,8 +125,9 @@ actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: Connect
             let now = loop.now()
             perform(machine.attemptFailed(id, now: now, definitive: summary.isDefinitive, unitRandom: Double.random(in: 0...1)))
             if let next = machine.nextAttempt(id) {
-                events.attemptFailed(connection.address, summary.message, backoff: summary.isDefinitive ? nil : next.at - now,
-                                       failures: next.failures)
+                events.attemptFailed(
+                    connection.address, summary.message, backoff: summary.isDefinitive ? nil : next.at - now,
+                    failures: next.failures)
             }
             connectionDown(connection)
         }

@@ -63,13 +63,19 @@ extension KeySpec {
             if startFrom >= 0 {
                 var index = startFrom
                 while index < count {
-                    if matches(index) { found = index; break }
+                    if matches(index) {
+                        found = index
+                        break
+                    }
                     index += 1
                 }
             } else {
                 var index = count + startFrom
                 while index > 0 {
-                    if matches(index) { found = index; break }
+                    if matches(index) {
+                        found = index
+                        break
+                    }
                     index -= 1
                 }
             }

@@ -26,9 +26,11 @@ public struct CommandMetadata: Sendable, Hashable {
     public let since: String
 
     /// Metadata as generated.
-    public init(name: String, arity: Int, flags: CommandFlags, keySpecs: [KeySpec], requestPolicy: RequestPolicy,
-                responsePolicy: ResponsePolicy, nondeterministicOutput: Bool, nondeterministicOutputOrder: Bool,
-                group: String, since: String) {
+    public init(
+        name: String, arity: Int, flags: CommandFlags, keySpecs: [KeySpec], requestPolicy: RequestPolicy,
+        responsePolicy: ResponsePolicy, nondeterministicOutput: Bool, nondeterministicOutputOrder: Bool,
+        group: String, since: String
+    ) {
         self.name = name
         self.arity = arity
         self.flags = flags

@@ -26,7 +26,7 @@ public enum CommandTable {
         guard let first = arguments.first else { return nil }
         let name = first.string.uppercased()
         if containerNames.contains(name), arguments.count > 1,
-           let subcommand = byName[name + " " + arguments[1].string.uppercased()]
+            let subcommand = byName[name + " " + arguments[1].string.uppercased()]
         {
             return subcommand
         }

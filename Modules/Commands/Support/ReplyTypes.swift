@@ -59,8 +59,10 @@ public struct ScoredMembers: RESPTokenDecodable, RandomAccessCollection, Sendabl
         } else {
             guard elements.count % 2 == 0 else { throw RESPConversionError(expected: "ScoredMembers", token: token) }
             for index in stride(from: 0, to: elements.count, by: 2) {
-                result.append(ScoredMember(member: try Bytes(fromRESP: elements[index]),
-                                           score: try Double(fromRESP: elements[index + 1])))
+                result.append(
+                    ScoredMember(
+                        member: try Bytes(fromRESP: elements[index]),
+                        score: try Double(fromRESP: elements[index + 1])))
             }
         }
         members = result
@@ -153,8 +155,10 @@ public struct StreamsReadResult: RESPTokenDecodable, Sendable, Hashable {
         var streams: [Stream] = []
         if token.type == .map {
             for index in stride(from: 0, to: elements.count - 1, by: 2) {
-                streams.append(Stream(key: try String(fromRESP: elements[index]),
-                                      entries: try Self.entries(elements[index + 1])))
+                streams.append(
+                    Stream(
+                        key: try String(fromRESP: elements[index]),
+                        entries: try Self.entries(elements[index + 1])))
             }
         } else {
             for pair in elements {

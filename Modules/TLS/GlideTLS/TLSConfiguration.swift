@@ -51,8 +51,10 @@ public struct TLSConfiguration: Hashable, Sendable, CustomStringConvertible, Cus
     public var verification: Verification
 
     /// A configuration; the defaults verify against the system trust store over TLS 1.2 or later.
-    public init(trustRoots: PEMSource? = nil, certificateChain: PEMSource? = nil, privateKey: PEMSource? = nil,
-                serverName: String? = nil, minimumVersion: Version = .tls12, verification: Verification = .full) {
+    public init(
+        trustRoots: PEMSource? = nil, certificateChain: PEMSource? = nil, privateKey: PEMSource? = nil,
+        serverName: String? = nil, minimumVersion: Version = .tls12, verification: Verification = .full
+    ) {
         self.trustRoots = trustRoots
         self.certificateChain = certificateChain
         self.privateKey = privateKey
@@ -74,9 +76,11 @@ public struct TLSConfiguration: Hashable, Sendable, CustomStringConvertible, Cus
             case .file(let path)?: return "file \(path)"
             }
         }
-        var parts = ["verification: \(verification == .full ? "full" : "insecure (none)")",
-                     "trustRoots: \(trustRoots == nil ? "system" : show(trustRoots))",
-                     "minimumVersion: \(minimumVersion == .tls12 ? "TLS 1.2" : "TLS 1.3")"]
+        var parts = [
+            "verification: \(verification == .full ? "full" : "insecure (none)")",
+            "trustRoots: \(trustRoots == nil ? "system" : show(trustRoots))",
+            "minimumVersion: \(minimumVersion == .tls12 ? "TLS 1.2" : "TLS 1.3")",
+        ]
         if certificateChain != nil { parts.append("certificateChain: \(show(certificateChain))") }
         if privateKey != nil { parts.append("privateKey: <redacted>") }
         if let serverName { parts.append("serverName: \(serverName)") }

@@ -58,7 +58,7 @@ public final class TLSContext: @unchecked Sendable {
 
     private func loadTrustRoots(_ source: TLSConfiguration.PEMSource) throws(TransportError) {
         let certificates = try Self.certificates(from: source, what: "trust roots")
-        defer { certificates.forEach { X509_free($0) } }
+        defer { for certificate in certificates { X509_free(certificate) } }
         let store = SSL_CTX_get_cert_store(context)
         for certificate in certificates where X509_STORE_add_cert(store, certificate) != 1 {
             // A root given twice is not a failure; anything else is.
@@ -72,7 +72,7 @@ public final class TLSContext: @unchecked Sendable {
 
     private func loadClientIdentity(chain: TLSConfiguration.PEMSource, key: TLSConfiguration.PEMSource) throws(TransportError) {
         let certificates = try Self.certificates(from: chain, what: "client certificate")
-        defer { certificates.forEach { X509_free($0) } }
+        defer { for certificate in certificates { X509_free(certificate) } }
         guard SSL_CTX_use_certificate(context, certificates[0]) == 1 else {
             throw TLSFailure.configuration("the client certificate was refused: \(TLSFailure.drainErrors())")
         }

@@ -33,7 +33,8 @@ public enum TLSFailure {
         let reason = CGlideTLS_error_reason(first)
         switch reason {
         case SSL_R_WRONG_VERSION_NUMBER, SSL_R_PACKET_LENGTH_TOO_LONG, SSL_R_RECORD_LENGTH_MISMATCH:
-            return TransportError(.tlsProtocolFailure, detail: "\(phase): the server did not answer in TLS; is TLS enabled on that port? (\(detail))")
+            return TransportError(
+                .tlsProtocolFailure, detail: "\(phase): the server did not answer in TLS; is TLS enabled on that port? (\(detail))")
         default:
             return TransportError(kind(ofReason: reason), detail: "\(phase): \(detail)")
         }
@@ -56,9 +57,9 @@ public enum TLSFailure {
     public static func kind(ofReason reason: Int32) -> TransportError.Kind {
         switch reason {
         case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED, SSL_R_SSLV3_ALERT_BAD_CERTIFICATE,
-             SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN, SSL_R_TLSV1_ALERT_UNKNOWN_CA,
-             SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED, SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED,
-             SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE, SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+            SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN, SSL_R_TLSV1_ALERT_UNKNOWN_CA,
+            SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED, SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED,
+            SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE, SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
             return .tlsClientCertificateRejected
         default:
             return .tlsProtocolFailure

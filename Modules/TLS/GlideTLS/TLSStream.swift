@@ -1,6 +1,6 @@
 import CGlideTLS
-public import GlideTransport
 public import Glibc
+public import GlideTransport
 import Synchronization
 
 /// Buffer sizes of `TLSStream`.

@@ -8,8 +8,10 @@ import Testing
         let server = try await TestServer.startValkey()
         defer { server.stop() }
         let admin = try await server.client()
-        _ = try await admin.customCommand(["ACL", "SETUSER", "reporter", "on", ">reporter-pass-77", "~report:*", "resetchannels",
-                                            "+@connection", "+get", "+set", "+client"])
+        _ = try await admin.customCommand([
+            "ACL", "SETUSER", "reporter", "on", ">reporter-pass-77", "~report:*", "resetchannels",
+            "+@connection", "+get", "+set", "+client",
+        ])
         let client = try await server.client { $0.credentials = ServerCredentials(password: "reporter-pass-77", username: "reporter") }
         try await client.set("report:1", "ready")
         #expect(try await client.get("report:1") == "ready")
@@ -133,7 +135,9 @@ import Testing
         for node in cluster.nodes {
             _ = try await cluster.command(node, ["CONFIG", "SET", "requirepass", "cluster-pass-2"])
         }
-        let wrong = await #expect(throws: GlideError.self) { try await client.updateConnectionPassword("cluster-wrong", immediateAuth: true) }
+        let wrong = await #expect(throws: GlideError.self) {
+            try await client.updateConnectionPassword("cluster-wrong", immediateAuth: true)
+        }
         #expect(wrong?.code == .authenticationFailed)
         try await client.updateConnectionPassword("cluster-pass-2", immediateAuth: true)
         // Every node's connection is killed; each comes back with the new password.
@@ -160,8 +164,10 @@ import Testing
         let credentials = ServerCredentials(password: "hunter2-secret", username: "app")
         let standalone = GlideClientConfiguration(credentials: credentials)
         let cluster = GlideClusterClientConfiguration(addresses: [NodeAddress()], credentials: credentials)
-        for text in ["\(standalone)", String(reflecting: standalone), dumped(standalone),
-                     "\(cluster)", String(reflecting: cluster), dumped(cluster), dumped(credentials)] {
+        for text in [
+            "\(standalone)", String(reflecting: standalone), dumped(standalone),
+            "\(cluster)", String(reflecting: cluster), dumped(cluster), dumped(credentials),
+        ] {
             #expect(!text.contains("hunter2-secret"))
         }
         #expect(dumped(credentials).contains("app"))

@@ -1,8 +1,9 @@
 import Glide
-@testable import GlideClient
-import GlideTransport
 import GlideTestSupport
+import GlideTransport
 import Testing
+
+@testable import GlideClient
 
 /// `Batch` on a standalone server: pipelines and transactions, typed results, errors both ways.
 @Suite struct BatchTests {
@@ -95,12 +96,14 @@ import Testing
     @Test func aPerRequestTimeoutReplacesTheRequestTimeoutBothWays() async throws {
         let server = try await TestServer.startValkey()
         defer { server.stop() }
-        let client = try await server.client()          // requestTimeout 250 ms
+        let client = try await server.client()  // requestTimeout 250 ms
         let admin = try await server.client()
         let key = SharedServer.uniqueKey()
         // Writes wait 800 ms on the server.
         _ = try await admin.customCommand(["CLIENT", "PAUSE", "800", "WRITE"])
-        let short = await #expect(throws: GlideError.self) { try await client.customCommand(["SET", key, "1"], timeout: .milliseconds(100)) }
+        let short = await #expect(throws: GlideError.self) {
+            try await client.customCommand(["SET", key, "1"], timeout: .milliseconds(100))
+        }
         #expect(short?.code == .timeout)
         // Longer than the client's 250 ms: it waits the pause out.
         #expect(try await client.execute(SET(key, "2"), timeout: .seconds(5)) == .simpleString("OK"))
@@ -116,7 +119,9 @@ import Testing
         var slow = Batch(isAtomic: false)
         slow.customCommand(["DEBUG", "SLEEP", "0.5"])
         slow.add(PING())
-        let error = await #expect(throws: GlideError.self) { try await client.exec(slow, options: BatchOptions(timeout: .milliseconds(100))) }
+        let error = await #expect(throws: GlideError.self) {
+            try await client.exec(slow, options: BatchOptions(timeout: .milliseconds(100)))
+        }
         #expect(error?.code == .timeout)
         // The late replies are discarded, never handed to the next caller.
         #expect(try await client.set("after", "ok"))

@@ -1,8 +1,9 @@
 import Glide
-@testable import GlideClient
-import GlideTransport
 import GlideTestSupport
+import GlideTransport
 import Testing
+
+@testable import GlideClient
 
 /// `ClusterBatch` on real clusters: split by node, typed results in order, redirections during
 /// a migration, and the retry strategy.
@@ -159,11 +160,13 @@ import Testing
 
     @Test func aPerRequestTimeoutReplacesTheRequestTimeoutOnACluster() async throws {
         let cluster = try await Self.cluster.value
-        let client = try await cluster.client()         // requestTimeout 250 ms
+        let client = try await cluster.client()  // requestTimeout 250 ms
         let key = SharedServer.uniqueKey()
         let node = try await cluster.primary(forSlot: HashSlot.of(key))
         _ = try await cluster.command(node, ["CLIENT", "PAUSE", "800", "WRITE"])
-        let short = await #expect(throws: GlideError.self) { try await client.customCommand(["SET", key, "1"], timeout: .milliseconds(100)) }
+        let short = await #expect(throws: GlideError.self) {
+            try await client.customCommand(["SET", key, "1"], timeout: .milliseconds(100))
+        }
         #expect(short?.code == .timeout)
         #expect(try await client.execute(SET(key, "2"), timeout: .seconds(5)) == .simpleString("OK"))
         #expect(try await client.get(key) == "2")
@@ -225,7 +228,8 @@ import Testing
             try await Task.sleep(for: .milliseconds(300))
             try await cluster.finishMigration(slot: slot, from: source, to: target)
         }
-        let with = try #require(try await client.exec(batch, options: ClusterBatchOptions(retryStrategy: BatchRetryStrategy(retryServerError: true))))
+        let with = try #require(
+            try await client.exec(batch, options: ClusterBatchOptions(retryStrategy: BatchRetryStrategy(retryServerError: true))))
         #expect(try with[both].map { $0?.string } == keys)
         try await finishing.value
         await client.close()

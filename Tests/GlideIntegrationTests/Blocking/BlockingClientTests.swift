@@ -37,7 +37,9 @@ import Testing
                         var matched = 0
                         for index in 0..<100 {
                             try client.execute(SET("\(prefix):\(thread):\(index)", "\(index)"))
-                            if try client.execute(GET("\(prefix):\(thread):\(index)").decoding(as: String?.self)) == "\(index)" { matched += 1 }
+                            if try client.execute(GET("\(prefix):\(thread):\(index)").decoding(as: String?.self)) == "\(index)" {
+                                matched += 1
+                            }
                         }
                         return matched
                     }
@@ -77,7 +79,9 @@ import Testing
             defer { client.close() }
             for key in keys { try client.execute(SET(key, key)) }
             let values = try keys.map { key throws(GlideError) in try client.execute(GET(key).decoding(as: String?.self)) }
-            guard case .perNode(let replies) = try client.customCommand(["INFO", "server"], route: .allPrimaries) else { return (values, 0) }
+            guard case .perNode(let replies) = try client.customCommand(["INFO", "server"], route: .allPrimaries) else {
+                return (values, 0)
+            }
             return (values, replies.count)
         }
         #expect(values == keys.map { Optional($0) })

@@ -107,7 +107,8 @@ final class Terminal: Sendable {
     /// Runs tmux off the cooperative pool (it blocks while tmux runs).
     @discardableResult
     private func run(_ arguments: [String], capturing: Bool = true) async throws -> String {
-        let tmux = tmux, socket = socket
+        let tmux = tmux
+        let socket = socket
         return try await offThePool { try Terminal.blockingRun(tmux, socket, arguments, capturing: capturing) }
     }
 

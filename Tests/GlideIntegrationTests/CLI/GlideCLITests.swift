@@ -62,7 +62,8 @@ import Testing
             #expect(printed == expected, "--raw \(command)")
         }
         // One command per line, quoted as valkey-cli quotes them; output as on a pipe (raw).
-        let script = "SET cli:piped \"two words\"\nGET cli:piped\nSET cli:quoted 'it\\'s'\nGET cli:quoted\n"
+        let script =
+            "SET cli:piped \"two words\"\nGET cli:piped\nSET cli:quoted 'it\\'s'\nGET cli:quoted\n"
             + "SET cli:escaped \"a\\tb\\x41\"\nGET cli:escaped\nLRANGE cli:long 0 2\nGET cli:none\nNOSUCHCOMMAND\n"
         let arguments = ["-p", String(server.port)]
         #expect(try await Self.run(glide, arguments, input: script) == (try await Self.run(reference, arguments, input: script)))

@@ -55,8 +55,9 @@ import Testing
             try await group.waitForAll()
         }
         let metrics = try #require(reader.clientSideCacheMetrics)
-        print("client-side cache race: \(reads.value) reads, \(metrics.hits) hits, \(metrics.misses) misses, "
-              + "\(metrics.invalidations) invalidations, \(stale.value) stale")
+        print(
+            "client-side cache race: \(reads.value) reads, \(metrics.hits) hits, \(metrics.misses) misses, "
+                + "\(metrics.invalidations) invalidations, \(stale.value) stale")
         #expect(stale.value == 0)
         #expect(metrics.hits > 1000)
         #expect(metrics.invalidations > 100)

@@ -1,8 +1,8 @@
 import Foundation
 import Glide
 import GlideTestSupport
-import Synchronization
 import GlideTransport
+import Synchronization
 import Testing
 
 /// Failovers, coordinated and after a crash, on a cluster of their own (a short node timeout

@@ -16,8 +16,10 @@ import Testing
     /// `WAIT` says a replica has it, then a GET that must return the task's own last value.
     /// `during` runs meanwhile; the writers stop when it returns. Returns each key's last
     /// acknowledged and last attempted counter.
-    func writeUnderLoad(_ client: GlideClusterClient, keys: [String], load: LoadState,
-                        during: () async throws -> Void) async throws -> [String: (acknowledged: Int, attempted: Int)] {
+    func writeUnderLoad(
+        _ client: GlideClusterClient, keys: [String], load: LoadState,
+        during: () async throws -> Void
+    ) async throws -> [String: (acknowledged: Int, attempted: Int)] {
         try await withThrowingTaskGroup(of: (String, Int, Int).self) { group in
             for key in keys {
                 group.addTask {
@@ -27,8 +29,11 @@ import Testing
                         do {
                             attempted += 1
                             try await client.set(key, "\(key)=\(attempted)")
-                            let replicas = try await client.execute(WAIT(numreplicas: 1, timeout: 500),
-                                                                    route: .slotKey(BulkString(key), .primary)).singleValue ?? 0
+                            let replicas =
+                                try await client.execute(
+                                    WAIT(numreplicas: 1, timeout: 500),
+                                    route: .slotKey(BulkString(key), .primary)
+                                ).singleValue ?? 0
                             let read = try await client.get(key)
                             if read != "\(key)=\(attempted)" {
                                 load.failures.withLock { $0.append("\(key): wrote \(attempted), read \(read ?? "nil")") }
@@ -61,12 +66,15 @@ import Testing
     }
 
     /// Checks that every key holds its last acknowledged write or a later attempted one.
-    func expectNoAcknowledgedWriteLost(_ results: [String: (acknowledged: Int, attempted: Int)],
-                                       _ client: GlideClusterClient) async throws {
+    func expectNoAcknowledgedWriteLost(
+        _ results: [String: (acknowledged: Int, attempted: Int)],
+        _ client: GlideClusterClient
+    ) async throws {
         for (key, counts) in results {
             let value = try await client.get(key).flatMap { Int($0.split(separator: "=").last ?? "") } ?? 0
-            #expect(value >= counts.acknowledged && value <= counts.attempted,
-                    "\(key) holds \(value): acknowledged \(counts.acknowledged), attempted \(counts.attempted)")
+            #expect(
+                value >= counts.acknowledged && value <= counts.attempted,
+                "\(key) holds \(value): acknowledged \(counts.acknowledged), attempted \(counts.attempted)")
         }
     }
 
@@ -92,8 +100,9 @@ import Testing
         #expect(problems.isEmpty, "\(problems.prefix(5))")
         #expect(load.operations.load(ordering: .relaxed) > 300)
         try await expectNoAcknowledgedWriteLost(results, client)
-        print("primary kill under 20 tasks: \(load.operations.load(ordering: .relaxed)) operations, "
-              + "\(load.errors.load(ordering: .relaxed)) typed outage errors, failover seen \(clock.now - killedAt) after the kill")
+        print(
+            "primary kill under 20 tasks: \(load.operations.load(ordering: .relaxed)) operations, "
+                + "\(load.errors.load(ordering: .relaxed)) typed outage errors, failover seen \(clock.now - killedAt) after the kill")
 
         // The old primary, restarted on its port, rejoins as a replica of its successor, and the
         // client keeps serving the shard.
@@ -150,8 +159,9 @@ import Testing
         #expect(try await request.value == "kept", "the request waited out CLUSTERDOWN")
         let answeredAt = clock.now
         let servedAt = await servingAgain.value
-        print("full coverage: the servers served again \(servedAt - thawed) after the replica was thawed; "
-              + "the waiting request was answered \(answeredAt - servedAt) after that")
+        print(
+            "full coverage: the servers served again \(servedAt - thawed) after the replica was thawed; "
+                + "the waiting request was answered \(answeredAt - servedAt) after that")
 
         // The old primary comes back as a replica, so the next test has a whole cluster.
         try await cluster.restart(victim)
@@ -289,7 +299,8 @@ import Testing
         // Every shard, not just one: a key per primary.
         for primary in try await cluster.primaries() {
             let map = SlotMap(try await cluster.topology(from: primary))
-            let shardKey = try #require((0..<10_000).map { "\(key):\($0)" }.first { map.primary(forSlot: HashSlot.of($0)) == primary.address })
+            let shardKey = try #require(
+                (0..<10_000).map { "\(key):\($0)" }.first { map.primary(forSlot: HashSlot.of($0)) == primary.address })
             try await client.set(shardKey, "v")
             #expect(try await client.get(shardKey) == "v")
         }
@@ -305,4 +316,3 @@ extension Sequence where Element: Sendable {
         return results
     }
 }
-

@@ -77,7 +77,8 @@ import Testing
         #expect(try await client.execute(DBSIZE()) == 30)
         var perPrimary: [Int] = []
         for primary in try await cluster.primaries() {
-            let reply = try await client.customCommand(["DBSIZE"], route: .byAddress(host: primary.address.host, port: primary.address.port))
+            let reply = try await client.customCommand(
+                ["DBSIZE"], route: .byAddress(host: primary.address.host, port: primary.address.port))
             perPrimary.append(reply.singleValue?.intValue ?? -1)
         }
         #expect(perPrimary.reduce(0, +) == 30 && perPrimary.allSatisfy { $0 > 0 }, "\(perPrimary)")

@@ -1,9 +1,10 @@
 import Foundation
-@testable import GlideClient
+import GlideTestSupport
 import GlideTopology
 import GlideTransport
-import GlideTestSupport
 import Testing
+
+@testable import GlideClient
 
 /// A SCAN over a whole cluster of its own while slots move (10,000 keys) and a primary fails.
 @Suite(.serialized) struct ClusterScanTests {
@@ -27,8 +28,10 @@ import Testing
     }
 
     /// Runs a scan to its end, calling `step` after each call; the keys under `prefix`.
-    static func scanAll(_ client: GlideClusterClient, prefix: String, count: Int = 100, type: String? = nil,
-                        step: (Int, ClusterScanCursor) async throws -> Void = { _, _ in }) async throws -> (keys: Set<String>, calls: Int) {
+    static func scanAll(
+        _ client: GlideClusterClient, prefix: String, count: Int = 100, type: String? = nil,
+        step: (Int, ClusterScanCursor) async throws -> Void = { _, _ in }
+    ) async throws -> (keys: Set<String>, calls: Int) {
         var cursor = ClusterScanCursor()
         var found = Set<String>()
         var calls = 0

@@ -64,7 +64,8 @@ import Testing
         let page = try await client.hscan(key, count: 10)
         #expect(page.isComplete && page.elements.count == 4)
         if version.supports("HSETEX", flavor: flavor) {
-            #expect(try await client.execute(HSETEX(key, expiration: .seconds(100), fields: .init(data: [.init(field: "tmp", value: "1")]))))
+            #expect(
+                try await client.execute(HSETEX(key, expiration: .seconds(100), fields: .init(data: [.init(field: "tmp", value: "1")]))))
             let ttl = try await client.execute(HTTL(key, fields: .init(fields: ["tmp", "name"])))
             #expect(ttl.count == 2 && ttl[0] > 90 && ttl[1] == -1)
             #expect(try await client.execute(HPERSIST(key, fields: .init(fields: ["tmp"]))) == [1])

@@ -47,8 +47,12 @@ import Testing
     func geo(flavor: ServerFlavor) async throws {
         let client = try await flavor.client()
         let key = SharedServer.uniqueKey()
-        let added = try await client.geoadd(key, ["Palermo": (longitude: 13.361389, latitude: 38.115556),
-                                                   "Catania": (longitude: 15.087269, latitude: 37.502669)])
+        let added = try await client.geoadd(
+            key,
+            [
+                "Palermo": (longitude: 13.361389, latitude: 38.115556),
+                "Catania": (longitude: 15.087269, latitude: 37.502669),
+            ])
         #expect(added == 2)
         let distance = try #require(try await client.geodist(key, "Palermo", "Catania", unit: .km))
         #expect(abs(distance - 166.2742) < 0.01)
@@ -56,14 +60,18 @@ import Testing
         #expect(positions.count == 2 && positions[1] == nil)
         #expect(abs((positions[0]?.longitude ?? 0) - 13.361389) < 0.0001)
         #expect(try await client.geohash(key, ["Palermo"]) == ["sqc8b49rny0"])
-        let near = try await client.geosearch(key, from: .fromlonlat(.init(longitude: 15, latitude: 37)),
-                                              by: .circle(.init(radius: 200, unit: .km)))
+        let near = try await client.geosearch(
+            key, from: .fromlonlat(.init(longitude: 15, latitude: 37)),
+            by: .circle(.init(radius: 200, unit: .km)))
         #expect(near == ["Catania", "Palermo"])
         let close = try await client.geosearch(key, from: .member("Catania"), by: .box(.init(width: 50, height: 50, unit: .km)))
         #expect(close == ["Catania"])
         if flavor == .valkey {  // BYPOLYGON is a Valkey 9 argument; its vertex count is computed.
-            let around = GEOSEARCH.By.polygon(.init(vertices: [.init(longitude: 14, latitude: 36), .init(longitude: 16, latitude: 36),
-                                                               .init(longitude: 16, latitude: 39), .init(longitude: 14, latitude: 39)]))
+            let around = GEOSEARCH.By.polygon(
+                .init(vertices: [
+                    .init(longitude: 14, latitude: 36), .init(longitude: 16, latitude: 36),
+                    .init(longitude: 16, latitude: 39), .init(longitude: 14, latitude: 39),
+                ]))
             let inside = try await client.execute(GEOSEARCH(key, by: around))
             #expect(inside.arrayValue?.compactMap(\.stringValue) == ["Catania"])
         }
@@ -99,11 +107,14 @@ import Testing
         try await client.set(key + ":b", Bytes([0b1010]))
         #expect(try await client.bitop(.and, destination: key + ":and", [key + ":a", key + ":b"]) == 1)
         #expect(try await client.get(key + ":and", as: Bytes.self) == Bytes([0b1000]))
-        let fields = try await client.execute(BITFIELD(key + ":f", operations: [
-            .write(.init(writeOperation: .setBlock(.init(encoding: "u8", offset: 0, value: 200)))),
-            .getBlock(.init(encoding: "u8", offset: 0)),
-            .write(.init(overflowBlock: .sat, writeOperation: .incrbyBlock(.init(encoding: "u8", offset: 0, increment: 100)))),
-        ]))
+        let fields = try await client.execute(
+            BITFIELD(
+                key + ":f",
+                operations: [
+                    .write(.init(writeOperation: .setBlock(.init(encoding: "u8", offset: 0, value: 200)))),
+                    .getBlock(.init(encoding: "u8", offset: 0)),
+                    .write(.init(overflowBlock: .sat, writeOperation: .incrbyBlock(.init(encoding: "u8", offset: 0, increment: 100)))),
+                ]))
         #expect(fields == [0, 200, 255])
         await client.close()
     }

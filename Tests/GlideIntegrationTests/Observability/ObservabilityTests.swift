@@ -72,7 +72,9 @@ import Testing
         #expect(backoffs.prefix(2) == [100, 200])
         #expect(recorder.logs.contains { $0.metadata["backoff.ms"] == "100" })
         try await server.restart()
-        try await Polling.waitUntil("the client is back") { (try? await client.get("k")) != nil || recorder.count("glide.connections.opened") == 3 }
+        try await Polling.waitUntil("the client is back") {
+            (try? await client.get("k")) != nil || recorder.count("glide.connections.opened") == 3
+        }
         await client.close()
     }
 
@@ -145,8 +147,9 @@ final class Recorder: Sendable {
     private let state = Lock(State())
 
     var hooks: GlideObservability {
-        GlideObservability(logger: RecordingLogger(recorder: self), metrics: RecordingMetrics(recorder: self),
-                           tracer: RecordingTracer(recorder: self))
+        GlideObservability(
+            logger: RecordingLogger(recorder: self), metrics: RecordingMetrics(recorder: self),
+            tracer: RecordingTracer(recorder: self))
     }
 
     var spans: [Span] { state.withLock { $0.spans } }

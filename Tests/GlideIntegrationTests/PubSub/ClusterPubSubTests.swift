@@ -1,9 +1,10 @@
 import Foundation
-@testable import GlideClient
 import GlideTestSupport
 import GlideTopology
 import GlideTransport
 import Testing
+
+@testable import GlideClient
 
 /// Cluster subscriptions against a real 3-primary/3-replica cluster of their own, through slot
 /// moves, a coordinated failover and a crashed node (a short node timeout makes the crash
@@ -22,16 +23,20 @@ import Testing
     /// How long after now the subscriber first receives a message on `channel` published after
     /// now: `publisher` publishes a numbered message every 10 ms until one arrives. Fails when
     /// none arrives within `limit`.
-    static func resumption(of channel: String, sharded: Bool, publisher: GlideClusterClient, stream: AsyncStream<PubSubMessage>,
-                           limit: Duration = TestTiming.bound(.seconds(5))) async throws -> Duration {
+    static func resumption(
+        of channel: String, sharded: Bool, publisher: GlideClusterClient, stream: AsyncStream<PubSubMessage>,
+        limit: Duration = TestTiming.bound(.seconds(5))
+    ) async throws -> Duration {
         try await resumption(of: channel, stream: stream, limit: limit) { message in
             _ = try await publisher.publish(message, to: channel, sharded: sharded)
         }
     }
 
     /// `resumption`, publishing with `publish`.
-    static func resumption(of channel: String, stream: AsyncStream<PubSubMessage>, limit: Duration,
-                           publish: @escaping @Sendable (String) async throws -> Void) async throws -> Duration {
+    static func resumption(
+        of channel: String, stream: AsyncStream<PubSubMessage>, limit: Duration,
+        publish: @escaping @Sendable (String) async throws -> Void
+    ) async throws -> Duration {
         let start = ContinuousClock.now
         let marker = "after-\(UUID().uuidString)"
         let publishing = Task {
@@ -100,8 +105,10 @@ import Testing
     @Test func exactPatternAndShardedSubscriptionsReceiveTheirMessages() async throws {
         let cluster = try await Self.cluster.value
         let tag = SharedServer.uniqueKey("cps")
-        let subscriber = try await Self.subscriber(of: cluster, PubSubSubscriptions(
-            exact: ["\(tag).news"], pattern: ["\(tag).ev.*"], sharded: ["\(tag).s1", "\(tag).s2", "\(tag).s3"]))
+        let subscriber = try await Self.subscriber(
+            of: cluster,
+            PubSubSubscriptions(
+                exact: ["\(tag).news"], pattern: ["\(tag).ev.*"], sharded: ["\(tag).s1", "\(tag).s2", "\(tag).s3"]))
         let publisher = try await cluster.client()
         let state = await subscriber.getSubscriptions()
         #expect(state.actual == state.desired)
@@ -111,8 +118,9 @@ import Testing
         try await publisher.publish("n", to: "\(tag).news", sharded: false)
         try await publisher.publish("e", to: "\(tag).ev.x", sharded: false)
         for index in 1...3 {
-            #expect(try await publisher.publish("s\(index)", to: "\(tag).s\(index)", sharded: true) == 1,
-                    "the channel's own primary has the subscriber")
+            #expect(
+                try await publisher.publish("s\(index)", to: "\(tag).s\(index)", sharded: true) == 1,
+                "the channel's own primary has the subscriber")
         }
         let messages = try await receiving.value
         #expect(Set(messages.map(\.message)) == ["n", "e", "s1", "s2", "s3"])
@@ -191,7 +199,8 @@ import Testing
         // The demoted primary keeps its shard's subscribers (the server sends them no
         // unsubscription, and publications reach every node of the shard): one subscription, no
         // duplicate.
-        let holders = try await Self.shardSubscribers(channel, on: primary, in: cluster)
+        let holders =
+            try await Self.shardSubscribers(channel, on: primary, in: cluster)
             + Self.shardSubscribers(channel, on: replica, in: cluster)
         #expect(holders == 1)
         await setup.close()

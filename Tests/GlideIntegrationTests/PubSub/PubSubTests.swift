@@ -1,14 +1,17 @@
-@testable import GlideClient
 import GlideTestSupport
 import GlideTransport
 import Synchronization
 import Testing
 
+@testable import GlideClient
+
 /// Subscriptions and their messages against a real server, through faults.
 @Suite struct PubSubTests {
     /// Takes `count` messages from `stream`, failing when none arrives for `timeout`: a stalled
     /// stream fails, a slow one (a machine busy with other tests) does not.
-    static func take(_ count: Int, from stream: AsyncStream<PubSubMessage>, timeout: Duration = TestTiming.bound(.seconds(10))) async throws -> [PubSubMessage] {
+    static func take(_ count: Int, from stream: AsyncStream<PubSubMessage>, timeout: Duration = TestTiming.bound(.seconds(10))) async throws
+        -> [PubSubMessage]
+    {
         let progress = Progress()
         return try await withThrowingTaskGroup(of: [PubSubMessage]?.self) { group in
             group.addTask {
@@ -33,7 +36,9 @@ import Testing
             group.cancelAll()
             if let messages = first, messages.count == count { return messages }
             let partial = try await group.next().flatMap { $0 } ?? first ?? []
-            throw GlideError(.timeout, "\(partial.count) of \(count) messages arrived, then none for \(timeout); the last: \(partial.suffix(3).map(\.message))")
+            throw GlideError(
+                .timeout,
+                "\(partial.count) of \(count) messages arrived, then none for \(timeout); the last: \(partial.suffix(3).map(\.message))")
         }
     }
 
@@ -44,7 +49,8 @@ import Testing
 
     /// A client of `server` subscribed, from its configuration, to `subscriptions`.
     static func subscriber(of server: TestServer, _ subscriptions: PubSubSubscriptions, bufferCapacity: Int = 10_000)
-        async throws -> GlideClient {
+        async throws -> GlideClient
+    {
         try await server.client { $0.pubsub = PubSubConfiguration(subscriptions: subscriptions, bufferCapacity: bufferCapacity) }
     }
 
@@ -100,7 +106,9 @@ import Testing
         let killed = try await publisher.customCommand(["CLIENT", "KILL", "TYPE", "pubsub"])
         #expect(killed.intValue == 1)
         // Back within a second: the subscriber connection is reopened and subscribed again.
-        try await Polling.waitUntil("the server counts the subscriber again", timeout: TestTiming.bound(.seconds(1)), interval: .milliseconds(5)) {
+        try await Polling.waitUntil(
+            "the server counts the subscriber again", timeout: TestTiming.bound(.seconds(1)), interval: .milliseconds(5)
+        ) {
             try await publisher.customCommand(["PUBSUB", "NUMSUB", "alerts"]).arrayValue?.last?.intValue == 1
         }
         print("pubsub: resubscribed \(ContinuousClock.now - killedAt) after CLIENT KILL TYPE pubsub")
@@ -119,7 +127,8 @@ import Testing
         try await server.restart()
         let publisher = try await server.client()
         // The client records the pattern once the server confirmed it, so the server counts it by then.
-        try await Polling.waitUntil("the pattern is subscribed again", timeout: TestTiming.bound(.seconds(10)), interval: .milliseconds(10)) {
+        try await Polling.waitUntil("the pattern is subscribed again", timeout: TestTiming.bound(.seconds(10)), interval: .milliseconds(10))
+        {
             await subscriber.getSubscriptions().actual.pattern == ["jobs.*"]
         }
         #expect(try await publisher.customCommand(["PUBSUB", "NUMPAT"]).intValue == 1)
@@ -169,8 +178,10 @@ import Testing
         let server = try await TestServer.startValkey()
         defer { server.stop() }
         let admin = try await server.client()
-        _ = try await admin.customCommand(["ACL", "SETUSER", "listener", "on", ">listener-pass-5", "~*", "resetchannels",
-                                           "&news:*", "+@all"])
+        _ = try await admin.customCommand([
+            "ACL", "SETUSER", "listener", "on", ">listener-pass-5", "~*", "resetchannels",
+            "&news:*", "+@all",
+        ])
         let client = try await server.client { $0.credentials = ServerCredentials(password: "listener-pass-5", username: "listener") }
         try await client.subscribe(["news:1"])
         let refused = await failure { try await client.subscribe(["secret"]) }
@@ -216,7 +227,9 @@ import Testing
 
         // The subscriber connection is killed: it comes back subscribed.
         #expect(try await publisher.customCommand(["CLIENT", "KILL", "TYPE", "pubsub"]).intValue == 1)
-        try await Polling.waitUntil("the server counts the subscriber again", timeout: TestTiming.bound(.seconds(1)), interval: .milliseconds(5)) {
+        try await Polling.waitUntil(
+            "the server counts the subscriber again", timeout: TestTiming.bound(.seconds(1)), interval: .milliseconds(5)
+        ) {
             try await publisher.customCommand(["PUBSUB", "NUMSUB", channel]).arrayValue?.last?.intValue == 1
         }
         #expect(try await publisher.publish("after", to: channel) == 1)

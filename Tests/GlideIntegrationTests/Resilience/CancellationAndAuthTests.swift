@@ -1,8 +1,9 @@
 import Foundation
 import Glide
-@testable import GlideClient
 import GlideTestSupport
 import Testing
+
+@testable import GlideClient
 
 /// Cancellation against a real server, and credentials that stop working mid-life.
 @Suite struct CancellationAndAuthTests {

@@ -1,8 +1,8 @@
 import Foundation
 import Glide
 import GlideTestSupport
-import Synchronization
 import GlideTransport
+import Synchronization
 import Testing
 
 /// A minute of random faults under load, on a server that fsyncs every write (AOF, `always`):
@@ -64,8 +64,9 @@ import Testing
         }
         let outcomes = ledger.outcomes.counts
         let total = acknowledged.reduce(0, +)
-        print("chaos \(seconds) s, \(Self.tasks) tasks: \(total) acknowledged writes, \(lost.count) lost; "
-              + "outcomes \(outcomes.sorted { $0.key < $1.key }); faults \(ledger.faults.counts.sorted { $0.key < $1.key })")
+        print(
+            "chaos \(seconds) s, \(Self.tasks) tasks: \(total) acknowledged writes, \(lost.count) lost; "
+                + "outcomes \(outcomes.sorted { $0.key < $1.key }); faults \(ledger.faults.counts.sorted { $0.key < $1.key })")
         #expect(lost.isEmpty, "\(lost.prefix(10))")
         #expect(!outcomes.keys.contains { $0.hasPrefix("wrong") }, "\(outcomes)")
         #expect(total > 1000)

@@ -1,7 +1,8 @@
-@testable import GlideClient
 import GlideTestSupport
 import GlideTransport
 import Testing
+
+@testable import GlideClient
 
 /// What `close()` promises: nothing of the client keeps running.
 @Suite struct LifecycleTests {

@@ -1,8 +1,8 @@
 import Foundation
 import Glide
 import GlideTestSupport
-import Synchronization
 import GlideTransport
+import Synchronization
 import Testing
 
 /// Real faults on a real server: a crash and restart, a freeze, a killed connection, a long

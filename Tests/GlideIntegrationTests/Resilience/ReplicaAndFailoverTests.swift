@@ -1,10 +1,11 @@
 import Foundation
 import Glide
-@testable import GlideClient
 import GlideTestSupport
 import GlideTransport
 import Synchronization
 import Testing
+
+@testable import GlideClient
 
 /// A standalone primary with real replicas: where reads go, what happens when a replica dies, and
 /// a failover followed without a new client.
@@ -16,7 +17,8 @@ import Testing
         let key = SharedServer.uniqueKey()
         let (setsBefore, primaryGetsBefore, replicaGetsBefore) = (
             try await set.calls(of: "set", on: set.primary), try await set.calls(of: "get", on: set.primary),
-            try await set.calls(of: "get", on: set.replicas[0]))
+            try await set.calls(of: "get", on: set.replicas[0])
+        )
         for index in 0..<20 { try await client.set("\(key):\(index)", "v") }
         _ = try await client.customCommand(["WAIT", "1", "2000"])
         for index in 0..<20 { #expect(try await client.get("\(key):\(index)") == "v") }
@@ -66,8 +68,9 @@ import Testing
     @Test func azAffinityReadsFromTheReplicaInTheClientsZone() async throws {
         let set = try await TestReplicaSet.start(replicas: 2, zones: ["az-a", "az-b", "az-c"])
         defer { set.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(
-            addresses: set.addresses, readFrom: .azAffinity, clientAZ: "az-c"))
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(
+                addresses: set.addresses, readFrom: .azAffinity, clientAZ: "az-c"))
         let key = SharedServer.uniqueKey()
         try await client.set(key, "v")
         _ = try await client.customCommand(["WAIT", "2", "2000"])
@@ -110,8 +113,9 @@ import Testing
     @Test func aKilledReplicaIsLeftAndReadsFallBack() async throws {
         let set = try await TestReplicaSet.start(replicas: 1)
         defer { set.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(
-            addresses: set.addresses, readFrom: .preferReplica, requestTimeout: .seconds(1)))
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(
+                addresses: set.addresses, readFrom: .preferReplica, requestTimeout: .seconds(1)))
         let key = SharedServer.uniqueKey()
         try await client.set(key, "v")
         _ = try await client.customCommand(["WAIT", "1", "2000"])
@@ -180,7 +184,9 @@ import Testing
         stop.set()
         await writer.value
         let counts = tally.counts
-        print("standalone failover: writes reached the new primary \(followed) after the old one was demoted; \(counts.sorted { $0.key < $1.key })")
+        print(
+            "standalone failover: writes reached the new primary \(followed) after the old one was demoted; \(counts.sorted { $0.key < $1.key })"
+        )
         #expect(followed < TestTiming.bound(.seconds(5)))
         // No write failed with anything but a typed, retry-safe error; READONLY never reached the caller.
         #expect(!counts.keys.contains { $0.contains("READONLY") }, "\(counts)")

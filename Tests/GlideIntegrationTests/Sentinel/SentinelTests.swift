@@ -1,10 +1,11 @@
 import Foundation
 import Glide
-@testable import GlideClient
 import GlideTestSupport
 import GlideTransport
 import Synchronization
 import Testing
+
+@testable import GlideClient
 
 /// A client built from sentinels: three real sentinel processes watch a real primary and
 /// replica. Discovery, a failover under load, a dead sentinel, credentials, and a wrong name.
@@ -12,10 +13,11 @@ import Testing
     @Test func theSentinelsNameThePrimaryAndItsReplicasWithCredentialsOnBoth() async throws {
         let set = try await TestSentinels.start(password: "data-secret", sentinelPassword: "sentinel-secret")
         defer { set.stop() }
-        let client = try await GlideClient.create(set.configuration {
-            $0.credentials = ServerCredentials(password: "data-secret")
-            $0.readFrom = .preferReplica
-        })
+        let client = try await GlideClient.create(
+            set.configuration {
+                $0.credentials = ServerCredentials(password: "data-secret")
+                $0.readFrom = .preferReplica
+            })
         #expect(client.nodes.nodes[client.nodes.primary].address == set.nodes.primary.address)
         let key = SharedServer.uniqueKey()
         let replica = set.nodes.replicas[0]
@@ -28,10 +30,11 @@ import Testing
 
         // The sentinels' password is theirs: the data nodes' one is refused by them.
         let refused = await failure {
-            _ = try await GlideClient.create(set.configuration {
-                $0.credentials = ServerCredentials(password: "data-secret")
-                $0.sentinel?.credentials = ServerCredentials(password: "data-secret")
-            })
+            _ = try await GlideClient.create(
+                set.configuration {
+                    $0.credentials = ServerCredentials(password: "data-secret")
+                    $0.sentinel?.credentials = ServerCredentials(password: "data-secret")
+                })
         }
         #expect(refused?.code == .authenticationFailed)
     }
@@ -47,15 +50,17 @@ import Testing
 
         let refusing = try FreePort.refusing()
         let unreachable = await failure {
-            _ = try await GlideClient.create(set.configuration {
-                $0.sentinel?.sentinels = [NodeAddress(host: "127.0.0.1", port: refusing.port)]
-            })
+            _ = try await GlideClient.create(
+                set.configuration {
+                    $0.sentinel?.sentinels = [NodeAddress(host: "127.0.0.1", port: refusing.port)]
+                })
         }
         #expect(unreachable?.code == .connectionFailed)
         // The same client with a live sentinel after the dead one still works.
-        let client = try await GlideClient.create(set.configuration {
-            $0.sentinel?.sentinels = [NodeAddress(host: "127.0.0.1", port: refusing.port), set.sentinels[0].address]
-        })
+        let client = try await GlideClient.create(
+            set.configuration {
+                $0.sentinel?.sentinels = [NodeAddress(host: "127.0.0.1", port: refusing.port), set.sentinels[0].address]
+            })
         try await client.set(SharedServer.uniqueKey(), "v")
         await client.close()
     }
@@ -132,8 +137,9 @@ import Testing
         for (previous, next) in zip(writes, writes.dropFirst()) where next.at > failoverAt {
             longestPause = max(longestPause, next.at - max(previous.at, failoverAt))
         }
-        print("sentinel coordinated failover: \(writes.count) writes acknowledged, longest pause \(longestPause), "
-              + "switch seen \(switchedAt - failoverAt) after the command")
+        print(
+            "sentinel coordinated failover: \(writes.count) writes acknowledged, longest pause \(longestPause), "
+                + "switch seen \(switchedAt - failoverAt) after the command")
         #expect(longestPause < TestTiming.bound(.seconds(5)))
         #expect(writes.contains { $0.at > switchedAt })
         // Every acknowledged write is on the new primary.

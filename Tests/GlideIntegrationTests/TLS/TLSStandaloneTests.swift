@@ -11,14 +11,16 @@ enum TLSServers {
     /// Presents a certificate from a CA the clients don't trust.
     static let otherCA = Task {
         let certificates = try await TestCertificates.shared()
-        return try await TestServer.startRedisTLS(certificates, certificate: certificates.otherServerCertificate,
-                                                  key: certificates.otherServerKey)
+        return try await TestServer.startRedisTLS(
+            certificates, certificate: certificates.otherServerCertificate,
+            key: certificates.otherServerKey)
     }
     /// Presents an expired certificate from the trusted CA.
     static let expired = Task {
         let certificates = try await TestCertificates.shared()
-        return try await TestServer.startRedisTLS(certificates, certificate: certificates.expiredServerCertificate,
-                                                  key: certificates.expiredServerKey)
+        return try await TestServer.startRedisTLS(
+            certificates, certificate: certificates.expiredServerCertificate,
+            key: certificates.expiredServerKey)
     }
     /// Requires a client certificate signed by the trusted CA.
     static let mutual = Task { try await TestServer.startRedisTLS(try await TestCertificates.shared(), clientCertificates: "yes") }
@@ -27,15 +29,17 @@ enum TLSServers {
 @Suite struct TLSStandaloneTests {
     /// A client of `server` over TLS with `tls`.
     func connect(_ server: TestServer, _ tls: TLSConfiguration?) async throws -> GlideClient {
-        try await GlideClient.create(GlideClientConfiguration(
-            addresses: [server.address], useTLS: true, tlsConfiguration: tls, requestTimeout: .seconds(5)))
+        try await GlideClient.create(
+            GlideClientConfiguration(
+                addresses: [server.address], useTLS: true, tlsConfiguration: tls, requestTimeout: .seconds(5)))
     }
 
     /// The `.tls` error `create` throws for `server` with `tls`.
     func tlsFailure(_ server: TestServer, _ tls: TLSConfiguration?, host: String = "127.0.0.1") async -> GlideError? {
         let error = await #expect(throws: GlideError.self) {
-            try await GlideClient.create(GlideClientConfiguration(
-                addresses: [NodeAddress(host: host, port: server.port)], useTLS: true, tlsConfiguration: tls))
+            try await GlideClient.create(
+                GlideClientConfiguration(
+                    addresses: [NodeAddress(host: host, port: server.port)], useTLS: true, tlsConfiguration: tls))
         }
         #expect(error?.code == .tls, "\(String(describing: error))")
         return error
@@ -52,9 +56,10 @@ enum TLSServers {
             await client.close()
         }
         // A host name is checked against the certificate's DNS names, and sent as SNI.
-        let byName = try await GlideClient.create(GlideClientConfiguration(
-            addresses: [NodeAddress(host: "localhost", port: server.port)], useTLS: true,
-            tlsConfiguration: certificates.clientTLS))
+        let byName = try await GlideClient.create(
+            GlideClientConfiguration(
+                addresses: [NodeAddress(host: "localhost", port: server.port)], useTLS: true,
+                tlsConfiguration: certificates.clientTLS))
         #expect(try await byName.ping() == "PONG")
         await byName.close()
     }
@@ -146,8 +151,9 @@ enum TLSServers {
         }
         let before = try await hellos()
         let error = await #expect(throws: GlideError.self) {
-            try await GlideClient.create(GlideClientConfiguration(
-                addresses: [plain.address], useTLS: true, tlsConfiguration: .insecure, connectionTimeout: .milliseconds(500)))
+            try await GlideClient.create(
+                GlideClientConfiguration(
+                    addresses: [plain.address], useTLS: true, tlsConfiguration: .insecure, connectionTimeout: .milliseconds(500)))
         }
         // valkey reads the ClientHello as an unfinished inline command and waits: the handshake times out.
         #expect(error?.code == .connectionFailed || error?.code == .tls, "\(String(describing: error))")
@@ -168,13 +174,18 @@ enum TLSServers {
         }
         #expect(missing?.code == .configuration)
         #expect(missing?.transportError?.kind == .tlsConfigurationInvalid)
-        let notPEM = await #expect(throws: GlideError.self) { try await connect(server, TLSConfiguration(trustRoots: .pem("not a certificate"))) }
+        let notPEM = await #expect(throws: GlideError.self) {
+            try await connect(server, TLSConfiguration(trustRoots: .pem("not a certificate")))
+        }
         #expect(notPEM?.code == .configuration)
         let certificates = try await TestCertificates.shared()
         let mismatchedKey = await #expect(throws: GlideError.self) {
-            try await connect(server, TLSConfiguration(trustRoots: .file(certificates.caCertificate),
-                                                       certificateChain: .file(certificates.clientCertificate),
-                                                       privateKey: .file(certificates.serverKey)))
+            try await connect(
+                server,
+                TLSConfiguration(
+                    trustRoots: .file(certificates.caCertificate),
+                    certificateChain: .file(certificates.clientCertificate),
+                    privateKey: .file(certificates.serverKey)))
         }
         #expect(mismatchedKey?.code == .configuration)
         let withoutUseTLS = await #expect(throws: GlideError.self) {
@@ -189,9 +200,10 @@ enum TLSServers {
         defer { silent.close() }
         let started = ContinuousClock.now
         let error = await #expect(throws: GlideError.self) {
-            try await GlideClient.create(GlideClientConfiguration(
-                addresses: [NodeAddress(host: "127.0.0.1", port: silent.port)], useTLS: true,
-                tlsConfiguration: .insecure, connectionTimeout: .milliseconds(300)))
+            try await GlideClient.create(
+                GlideClientConfiguration(
+                    addresses: [NodeAddress(host: "127.0.0.1", port: silent.port)], useTLS: true,
+                    tlsConfiguration: .insecure, connectionTimeout: .milliseconds(300)))
         }
         #expect(error?.code == .connectionFailed)
         #expect(error?.transportError?.kind == .connectTimedOut)
@@ -199,8 +211,9 @@ enum TLSServers {
     }
 
     @Test func theKeyIsNeverShown() throws {
-        let configuration = TLSConfiguration(certificateChain: .pem("-----BEGIN CERTIFICATE-----"),
-                                             privateKey: .pem("-----BEGIN PRIVATE KEY-----secret-key-material"))
+        let configuration = TLSConfiguration(
+            certificateChain: .pem("-----BEGIN CERTIFICATE-----"),
+            privateKey: .pem("-----BEGIN PRIVATE KEY-----secret-key-material"))
         for text in ["\(configuration)", String(reflecting: configuration), dumped(configuration)] {
             #expect(!text.contains("secret-key-material"), "\(text)")
         }
