@@ -207,8 +207,8 @@ enum ConnectionEffects {
             return .selectsDatabase
         case "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe":
             return .refused(
-                "\(command.uppercased()) turns the shared connection into a message stream; use the client's "
-                    + "\(command) method, whose subscriptions survive reconnections")
+                "\(command.uppercased()) would make the shared connection a message stream; use the client's "
+                    + "\(command), which survives reconnections")
         case "watch", "unwatch":
             return .refused(
                 "\(command.uppercased()) on the shared connection can be undone by another caller's EXEC or UNWATCH; "
@@ -216,7 +216,7 @@ enum ConnectionEffects {
         case "multi", "exec", "discard":
             return .refused(
                 "\(command.uppercased()) on the shared connection would take in other callers' commands; use "
-                    + "Batch(isAtomic: true), or withDedicatedConnection")
+                    + "Batch(isAtomic: true) or withDedicatedConnection")
         case "monitor":
             return .refused("MONITOR turns the shared connection into a stream of every command the server runs")
         case "client reply":

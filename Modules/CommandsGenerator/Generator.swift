@@ -28,9 +28,10 @@ enum Generator {
         }
         var output: [String: String] = [:]
         for (name, declarations) in files {
-            output[name] = header + "\n\n" + declarations.joined(separator: "\n\n") + "\n"
+            output[name] = try Layout.apply(header + "\n\n" + declarations.joined(separator: "\n\n") + "\n", file: name)
         }
-        output["CommandTable+Generated.swift"] = header + "\n\n" + (try TableRenderer.render(snapshot.commands, snapshot: snapshot)) + "\n"
+        let table = header + "\n\n" + (try TableRenderer.render(snapshot.commands, snapshot: snapshot)) + "\n"
+        output["CommandTable+Generated.swift"] = try Layout.apply(table, file: "CommandTable+Generated.swift")
         let known = Set(snapshot.commands.flatMap { [$0] + $0.subcommands }.map(\.tableName))
         if let unknown = replies.keys.first(where: { !known.contains($0) }) {
             throw GeneratorError("replies.txt names \(unknown), which the snapshot does not have")

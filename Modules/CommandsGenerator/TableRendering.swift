@@ -1,7 +1,7 @@
 /// Renders the routing metadata table from `COMMAND INFO`.
 enum TableRenderer {
     static func render(_ commands: [CommandSpec], snapshot: Snapshot) throws -> String {
-        var entries: [String] = []
+        var entries: [[String]] = []
         var names: [String] = []
         var containers: [String] = []
         for command in commands {
@@ -24,24 +24,45 @@ enum TableRenderer {
         lines.append("    ]")
         lines.append("")
         lines.append("    /// Commands that have subcommands.")
-        lines.append("    static let containerNames: Set<String> = [\(containers.map(Naming.literal).joined(separator: ", "))]")
+        lines.append("    static let containerNames: Set<String> = [")
+        for container in containers { lines.append("        \(Naming.literal(container)),") }
+        lines.append("    ]")
         lines.append("")
         lines.append("    /// Commands refused on a shared connection, by name, with the reason.")
         lines.append("    static let multiplexingRefusals: [String: String] = [")
         for command in commands.flatMap({ [$0] + $0.subcommands }) {
             if case .refused(let reason) = ConnectionEffects.effect(of: command.tableName) {
-                lines.append("        \(Naming.literal(command.words.joined(separator: " "))): \(Naming.literal(reason)),")
+                lines.append("        \(Naming.literal(command.words.joined(separator: " "))):")
+                lines.append("            \(Naming.literal(reason)),")
             }
         }
         lines.append("    ]")
         lines.append("")
-        lines.append("    /// One entry per command and subcommand.")
+        let parts = stride(from: 0, to: entries.count, by: entriesPerPart).map {
+            Array(entries[$0..<min($0 + entriesPerPart, entries.count)])
+        }
+        lines.append("    /// One entry per command and subcommand, in the snapshot's order.")
+        lines.append("    // Built in parts the optimiser may not inline, so a release build stays fast (TableRenderer.entriesPerPart).")
         lines.append("    static func generatedEntries() -> [CommandMetadata] {")
         lines.append("        var entries: [CommandMetadata] = []")
         lines.append("        entries.reserveCapacity(\(entries.count))")
-        for entry in entries { lines.append("        entries.append(\(entry))") }
+        for index in parts.indices { lines.append("        entriesPart\(index + 1)(into: &entries)") }
         lines.append("        return entries")
         lines.append("    }")
+        var first = 1
+        for (index, part) in parts.enumerated() {
+            lines.append("")
+            lines.append("    /// Entries \(first) to \(first + part.count - 1) of `generatedEntries()`.")
+            lines.append("    @inline(never)")
+            lines.append("    static func entriesPart\(index + 1)(into entries: inout [CommandMetadata]) {")
+            for entry in part {
+                lines.append("        entries.append(")
+                lines.append(contentsOf: entry.map { "            " + $0 })
+                lines[lines.count - 1] += ")"
+            }
+            lines.append("    }")
+            first += part.count
+        }
         lines.append("}")
         return lines.joined(separator: "\n")
     }
@@ -72,16 +93,54 @@ enum TableRenderer {
         return (request, response)
     }
 
-    static func entry(_ command: CommandSpec) throws -> String {
-        let flags = flagCases(command)
+    /// How many entries one generated function builds.
+    ///
+    /// One function of all ~400 entries took 16 of the 17 minutes of GlideCommands' release build
+    /// (COWArrayOpt's cost grows with a function's loops times its blocks); parts of 25, which the optimiser
+    /// may not inline, take seconds. Flags are `union`s rather than array literals, so an entry has no loop.
+    static let entriesPerPart = 25
+
+    /// The `CommandMetadata(...)` expression of `command`, one argument per line (swift-format's layout).
+    static func entry(_ command: CommandSpec) throws -> [String] {
         let (request, response) = policies(command)
         let specs = try command.keySpecs.map(keySpec)
-        return "CommandMetadata(name: \(Naming.literal(command.words.joined(separator: " "))), arity: \(command.arity), "
-            + "flags: [\(flags.joined(separator: ", "))], keySpecs: [\(specs.joined(separator: ", "))], "
-            + "requestPolicy: .\(request), responsePolicy: .\(response), "
-            + "nondeterministicOutput: \(command.tips.contains("nondeterministic_output")), "
-            + "nondeterministicOutputOrder: \(command.tips.contains("nondeterministic_output_order")), "
-            + "group: \(Naming.literal(command.group)), since: \(Naming.literal(command.since)))"
+        var lines = ["CommandMetadata("]
+        var arguments = [
+            "name: \(Naming.literal(command.words.joined(separator: " ")))",
+            "arity: \(command.arity)",
+            "flags: \(flagsExpression(flagCases(command)))",
+        ]
+        if specs.isEmpty {
+            arguments.append("keySpecs: []")
+        } else {
+            // swift-format's layout: a trailing comma only after the last of several.
+            let comma = specs.count > 1 ? "," : ""
+            let items = specs.enumerated().map { index, spec in
+                spec.map { "    " + $0 }.joined(separator: "\n") + (index < specs.count - 1 ? "," : comma)
+            }
+            arguments.append("keySpecs: [\n" + items.joined(separator: "\n") + "\n]")
+        }
+        arguments += [
+            "requestPolicy: .\(request)",
+            "responsePolicy: .\(response)",
+            "nondeterministicOutput: \(command.tips.contains("nondeterministic_output"))",
+            "nondeterministicOutputOrder: \(command.tips.contains("nondeterministic_output_order"))",
+            "group: \(Naming.literal(command.group))",
+            "since: \(Naming.literal(command.since)))",
+        ]
+        for (index, argument) in arguments.enumerated() {
+            let text = argument + (index == arguments.count - 1 ? "" : ",")
+            lines += text.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }
+        }
+        return lines
+    }
+
+    /// `flags` as one `CommandFlags` expression without a loop: `CommandFlags()`, `.fast`, or
+    /// `CommandFlags.fast.union(.readonly)`.
+    static func flagsExpression(_ flags: [String]) -> String {
+        guard let first = flags.first else { return "CommandFlags()" }
+        if flags.count == 1 { return first }
+        return "CommandFlags" + first + flags.dropFirst().map { ".union(\($0))" }.joined()
     }
 
     static func policyCase(_ tip: String) -> String {
@@ -100,7 +159,7 @@ enum TableRenderer {
         }
     }
 
-    static func keySpec(_ json: [String: Any]) throws -> String {
+    static func keySpec(_ json: [String: Any]) throws -> [String] {
         let begin = json["begin_search"] as? [String: Any] ?? [:]
         let find = json["find_keys"] as? [String: Any] ?? [:]
         let beginSpec = begin["spec"] as? [String: Any] ?? [:]
@@ -124,6 +183,6 @@ enum TableRenderer {
         default: findText = ".unknown"
         }
         let flags = (json["flags"] as? [String] ?? []).map(Naming.literal).joined(separator: ", ")
-        return "KeySpec(beginSearch: \(beginText), findKeys: \(findText), flags: [\(flags)])"
+        return ["KeySpec(", "    beginSearch: \(beginText),", "    findKeys: \(findText),", "    flags: [\(flags)])"]
     }
 }

@@ -135,7 +135,8 @@ public struct BITCOUNT: GlideCommand {
 /// Performs arbitrary bitfield integer operations on strings.
 ///
 /// ```
-/// BITFIELD key [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]
+/// BITFIELD key [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET
+///     encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]
 /// ```
 ///
 /// - Complexity: O(1) for each subcommand specified
@@ -150,7 +151,8 @@ public struct BITFIELD: GlideCommand {
     /// `key`
     public var key: BulkString
 
-    /// `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`
+    /// `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding
+    /// offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`
     public var operations: [Operation]
 
     /// One of: GET encoding offset, [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment>.
@@ -516,7 +518,11 @@ public struct BITOP: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(operation: Operation, destkey: some BulkStringConvertible, keys: KeysSequence) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        operation: Operation,
+        destkey: some BulkStringConvertible,
+        keys: KeysSequence
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.operation = operation
         self.destkey = destkey.bulkString
         self.keys = keys.map(\.bulkString)

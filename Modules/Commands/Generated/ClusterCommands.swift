@@ -949,7 +949,8 @@ extension CLUSTER {
     /// Migrate the given slots from this node to the specified nodes.
     ///
     /// ```
-    /// CLUSTER MIGRATESLOTS SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id [SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id ...]
+    /// CLUSTER MIGRATESLOTS SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id [SLOTSRANGE start-slot end-slot
+    ///     [start-slot end-slot ...] NODE node-id ...]
     /// ```
     ///
     /// - Complexity: O(N) where N is the total number of the slots between all start slot and end slot arguments.
@@ -961,7 +962,8 @@ extension CLUSTER {
         /// `CLUSTER MIGRATESLOTS`
         @inlinable public static var name: String { "CLUSTER MIGRATESLOTS" }
 
-        /// `SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id [SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id ...]`
+        /// `SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id [SLOTSRANGE start-slot end-slot [start-slot end-slot ...]
+        /// NODE node-id ...]`
         public var migrationGroups: [MigrationGroup]
 
         /// `SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id`
@@ -1869,7 +1871,13 @@ public struct CLUSTERSCAN: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ cursor: some BulkStringConvertible, matchPattern: BulkString? = nil, count: Int? = nil, type: BulkString? = nil, slot: Int? = nil) {
+    public init(
+        _ cursor: some BulkStringConvertible,
+        matchPattern: BulkString? = nil,
+        count: Int? = nil,
+        type: BulkString? = nil,
+        slot: Int? = nil
+    ) {
         self.cursor = cursor.bulkString
         self.matchPattern = matchPattern
         self.count = count
@@ -1880,7 +1888,13 @@ public struct CLUSTERSCAN: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + (matchPattern == nil ? 0 : 2) + (count == nil ? 0 : 2) + (type == nil ? 0 : 2) + (slot == nil ? 0 : 2))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + (matchPattern == nil ? 0 : 2)
+                + (count == nil ? 0 : 2)
+                + (type == nil ? 0 : 2)
+                + (slot == nil ? 0 : 2))
         buffer.writeRESPToken("CLUSTERSCAN")
         cursor.writeRESPArguments(into: &buffer)
         if let value = matchPattern {

@@ -395,429 +395,6090 @@ extension CommandTable {
     ]
 
     /// Commands that have subcommands.
-    static let containerNames: Set<String> = ["ACL", "CLIENT", "CLUSTER", "COMMAND", "COMMANDLOG", "CONFIG", "FUNCTION", "LATENCY", "MEMORY", "MODULE", "OBJECT", "PUBSUB", "SCRIPT", "SLOWLOG", "XGROUP", "XINFO"]
+    static let containerNames: Set<String> = [
+        "ACL",
+        "CLIENT",
+        "CLUSTER",
+        "COMMAND",
+        "COMMANDLOG",
+        "CONFIG",
+        "FUNCTION",
+        "LATENCY",
+        "MEMORY",
+        "MODULE",
+        "OBJECT",
+        "PUBSUB",
+        "SCRIPT",
+        "SLOWLOG",
+        "XGROUP",
+        "XINFO",
+    ]
 
     /// Commands refused on a shared connection, by name, with the reason.
     static let multiplexingRefusals: [String: String] = [
-        "CLIENT REPLY": "CLIENT REPLY would leave requests on the shared connection without replies",
-        "DISCARD": "DISCARD on the shared connection would take in other callers' commands; use Batch(isAtomic: true), or withDedicatedConnection",
-        "EXEC": "EXEC on the shared connection would take in other callers' commands; use Batch(isAtomic: true), or withDedicatedConnection",
-        "MONITOR": "MONITOR turns the shared connection into a stream of every command the server runs",
-        "MULTI": "MULTI on the shared connection would take in other callers' commands; use Batch(isAtomic: true), or withDedicatedConnection",
-        "PSUBSCRIBE": "PSUBSCRIBE turns the shared connection into a message stream; use the client's psubscribe method, whose subscriptions survive reconnections",
-        "PUNSUBSCRIBE": "PUNSUBSCRIBE turns the shared connection into a message stream; use the client's punsubscribe method, whose subscriptions survive reconnections",
-        "RESET": "RESET would undo the authentication and database every caller of the connection relies on",
-        "SSUBSCRIBE": "SSUBSCRIBE turns the shared connection into a message stream; use the client's ssubscribe method, whose subscriptions survive reconnections",
-        "SUBSCRIBE": "SUBSCRIBE turns the shared connection into a message stream; use the client's subscribe method, whose subscriptions survive reconnections",
-        "SUNSUBSCRIBE": "SUNSUBSCRIBE turns the shared connection into a message stream; use the client's sunsubscribe method, whose subscriptions survive reconnections",
-        "UNSUBSCRIBE": "UNSUBSCRIBE turns the shared connection into a message stream; use the client's unsubscribe method, whose subscriptions survive reconnections",
-        "UNWATCH": "UNWATCH on the shared connection can be undone by another caller's EXEC or UNWATCH; run it inside withDedicatedConnection",
-        "WATCH": "WATCH on the shared connection can be undone by another caller's EXEC or UNWATCH; run it inside withDedicatedConnection",
+        "CLIENT REPLY":
+            "CLIENT REPLY would leave requests on the shared connection without replies",
+        "DISCARD":
+            "DISCARD on the shared connection would take in other callers' commands; use Batch(isAtomic: true) or withDedicatedConnection",
+        "EXEC":
+            "EXEC on the shared connection would take in other callers' commands; use Batch(isAtomic: true) or withDedicatedConnection",
+        "MONITOR":
+            "MONITOR turns the shared connection into a stream of every command the server runs",
+        "MULTI":
+            "MULTI on the shared connection would take in other callers' commands; use Batch(isAtomic: true) or withDedicatedConnection",
+        "PSUBSCRIBE":
+            "PSUBSCRIBE would make the shared connection a message stream; use the client's psubscribe, which survives reconnections",
+        "PUNSUBSCRIBE":
+            "PUNSUBSCRIBE would make the shared connection a message stream; use the client's punsubscribe, which survives reconnections",
+        "RESET":
+            "RESET would undo the authentication and database every caller of the connection relies on",
+        "SSUBSCRIBE":
+            "SSUBSCRIBE would make the shared connection a message stream; use the client's ssubscribe, which survives reconnections",
+        "SUBSCRIBE":
+            "SUBSCRIBE would make the shared connection a message stream; use the client's subscribe, which survives reconnections",
+        "SUNSUBSCRIBE":
+            "SUNSUBSCRIBE would make the shared connection a message stream; use the client's sunsubscribe, which survives reconnections",
+        "UNSUBSCRIBE":
+            "UNSUBSCRIBE would make the shared connection a message stream; use the client's unsubscribe, which survives reconnections",
+        "UNWATCH":
+            "UNWATCH on the shared connection can be undone by another caller's EXEC or UNWATCH; run it inside withDedicatedConnection",
+        "WATCH":
+            "WATCH on the shared connection can be undone by another caller's EXEC or UNWATCH; run it inside withDedicatedConnection",
     ]
 
-    /// One entry per command and subcommand.
+    /// One entry per command and subcommand, in the snapshot's order.
+    // Built in parts the optimiser may not inline, so a release build stays fast (TableRenderer.entriesPerPart).
     static func generatedEntries() -> [CommandMetadata] {
         var entries: [CommandMetadata] = []
         entries.reserveCapacity(399)
-        entries.append(CommandMetadata(name: "ACL", arity: -2, flags: [], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "ACL CAT", arity: -2, flags: [.loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "ACL DELUSER", arity: -3, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "ACL DRYRUN", arity: -4, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "ACL GENPASS", arity: -2, flags: [.loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "ACL GETUSER", arity: 3, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "ACL HELP", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "ACL LIST", arity: 2, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "ACL LOAD", arity: 2, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "ACL LOG", arity: -2, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "ACL SAVE", arity: 2, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "ACL SETUSER", arity: -3, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "ACL USERS", arity: 2, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "ACL WHOAMI", arity: 2, flags: [.loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "APPEND", arity: 3, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "ASKING", arity: 1, flags: [.fast], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "AUTH", arity: -2, flags: [.allowBusy, .fast, .loading, .noAuth, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "BGREWRITEAOF", arity: 1, flags: [.admin, .noAsyncLoading, .noscript], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "BGSAVE", arity: -1, flags: [.admin, .noAsyncLoading, .noscript], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "BITCOUNT", arity: -2, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "bitmap", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "BITFIELD", arity: -2, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "update", "variable_flags"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "bitmap", since: "3.2.0"))
-        entries.append(CommandMetadata(name: "BITFIELD_RO", arity: -2, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "bitmap", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "BITOP", arity: -4, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update"]), KeySpec(beginSearch: .index(3), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "bitmap", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "BITPOS", arity: -3, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "bitmap", since: "2.8.7"))
-        entries.append(CommandMetadata(name: "BLMOVE", arity: 6, flags: [.blocking, .denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"]), KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "BLMPOP", arity: -5, flags: [.blocking, .movableKeys, .write], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RW", "access", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "BLPOP", arity: -3, flags: [.blocking, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -2, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "BRPOP", arity: -3, flags: [.blocking, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -2, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "BRPOPLPUSH", arity: 4, flags: [.blocking, .denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"]), KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "2.2.0"))
-        entries.append(CommandMetadata(name: "BZMPOP", arity: -5, flags: [.blocking, .movableKeys, .write], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RW", "access", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "BZPOPMAX", arity: -3, flags: [.blocking, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -2, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "BZPOPMIN", arity: -3, flags: [.blocking, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -2, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "CLIENT", arity: -2, flags: [], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "2.4.0"))
-        entries.append(CommandMetadata(name: "CLIENT CACHING", arity: 3, flags: [.allowBusy, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "CLIENT CAPA", arity: -3, flags: [.allowBusy, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "8.0.0"))
-        entries.append(CommandMetadata(name: "CLIENT GETNAME", arity: 2, flags: [.allowBusy, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "2.6.9"))
-        entries.append(CommandMetadata(name: "CLIENT GETREDIR", arity: 2, flags: [.allowBusy, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "CLIENT HELP", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "CLIENT ID", arity: 2, flags: [.allowBusy, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "CLIENT IMPORT-SOURCE", arity: 3, flags: [.loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "8.1.0"))
-        entries.append(CommandMetadata(name: "CLIENT INFO", arity: 2, flags: [.loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "connection", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "CLIENT KILL", arity: -3, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "2.4.0"))
-        entries.append(CommandMetadata(name: "CLIENT LIST", arity: -2, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "connection", since: "2.4.0"))
-        entries.append(CommandMetadata(name: "CLIENT NO-EVICT", arity: 3, flags: [.admin, .allowBusy, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "CLIENT NO-TOUCH", arity: 3, flags: [.allowBusy, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "7.2.0"))
-        entries.append(CommandMetadata(name: "CLIENT PAUSE", arity: -3, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLIENT REPLY", arity: 3, flags: [.allowBusy, .loading, .noMulti, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "3.2.0"))
-        entries.append(CommandMetadata(name: "CLIENT SETINFO", arity: 4, flags: [.allowBusy, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "7.2.0"))
-        entries.append(CommandMetadata(name: "CLIENT SETNAME", arity: 3, flags: [.allowBusy, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "2.6.9"))
-        entries.append(CommandMetadata(name: "CLIENT TRACKING", arity: -3, flags: [.loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "CLIENT TRACKINGINFO", arity: 2, flags: [.loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "CLIENT UNBLOCK", arity: -3, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "CLIENT UNPAUSE", arity: 2, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "CLUSTER", arity: -2, flags: [], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER ADDSLOTS", arity: -3, flags: [.admin, .noAsyncLoading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER ADDSLOTSRANGE", arity: -4, flags: [.admin, .noAsyncLoading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER BUMPEPOCH", arity: 2, flags: [.admin, .noAsyncLoading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER CANCELSLOTMIGRATIONS", arity: 2, flags: [.admin, .noAsyncLoading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "9.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER COUNT-FAILURE-REPORTS", arity: 3, flags: [.admin, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER COUNTKEYSINSLOT", arity: 3, flags: [.stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER DELSLOTS", arity: -3, flags: [.admin, .noAsyncLoading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER DELSLOTSRANGE", arity: -4, flags: [.admin, .noAsyncLoading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER FAILOVER", arity: -2, flags: [.admin, .noAsyncLoading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER FLUSHSLOT", arity: -3, flags: [.admin, .noAsyncLoading, .write], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "9.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER FLUSHSLOTS", arity: 2, flags: [.admin, .noAsyncLoading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER FORGET", arity: 3, flags: [.admin, .noAsyncLoading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER GETKEYSINSLOT", arity: 4, flags: [.stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER GETSLOTMIGRATIONS", arity: 2, flags: [.admin, .noAsyncLoading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "9.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER HELP", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER INFO", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER KEYSLOT", arity: 3, flags: [.stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER LINKS", arity: 2, flags: [.stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "cluster", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER MEET", arity: -4, flags: [.admin, .noAsyncLoading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER MIGRATESLOTS", arity: -4, flags: [.admin, .noAsyncLoading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "9.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER MYID", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER MYSHARDID", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "cluster", since: "7.2.0"))
-        entries.append(CommandMetadata(name: "CLUSTER NODES", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER REPLICAS", arity: 3, flags: [.admin, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "cluster", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER REPLICATE", arity: -3, flags: [.admin, .noAsyncLoading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER RESET", arity: -2, flags: [.admin, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER SAVECONFIG", arity: 2, flags: [.admin, .noAsyncLoading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER SET-CONFIG-EPOCH", arity: 3, flags: [.admin, .noAsyncLoading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER SETSLOT", arity: -4, flags: [.admin, .noAsyncLoading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER SHARDS", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "cluster", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER SLAVES", arity: 3, flags: [.admin, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER SLOT-STATS", arity: -4, flags: [.loading, .stale], keySpecs: [], requestPolicy: .allShards, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "cluster", since: "8.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER SLOTS", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTER SYNCSLOTS", arity: -3, flags: [.admin, .noAsyncLoading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "9.0.0"))
-        entries.append(CommandMetadata(name: "CLUSTERSCAN", arity: -2, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["not_key"])], requestPolicy: .special, responsePolicy: .special, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "cluster", since: "9.1.0"))
-        entries.append(CommandMetadata(name: "COMMAND", arity: -1, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: true, group: "server", since: "2.8.13"))
-        entries.append(CommandMetadata(name: "COMMAND COUNT", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "2.8.13"))
-        entries.append(CommandMetadata(name: "COMMAND DOCS", arity: -2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: true, group: "server", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "COMMAND GETKEYS", arity: -3, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "2.8.13"))
-        entries.append(CommandMetadata(name: "COMMAND GETKEYSANDFLAGS", arity: -3, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "COMMAND HELP", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "COMMAND INFO", arity: -2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: true, group: "server", since: "2.8.13"))
-        entries.append(CommandMetadata(name: "COMMAND LIST", arity: -2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: true, group: "server", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "COMMANDLOG", arity: -2, flags: [], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "8.1.0"))
-        entries.append(CommandMetadata(name: "COMMANDLOG GET", arity: 4, flags: [.admin, .loading, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "server", since: "8.1.0"))
-        entries.append(CommandMetadata(name: "COMMANDLOG HELP", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "8.1.0"))
-        entries.append(CommandMetadata(name: "COMMANDLOG LEN", arity: 3, flags: [.admin, .loading, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .aggregateSum, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "server", since: "8.1.0"))
-        entries.append(CommandMetadata(name: "COMMANDLOG RESET", arity: 3, flags: [.admin, .loading, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "8.1.0"))
-        entries.append(CommandMetadata(name: "CONFIG", arity: -2, flags: [], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "CONFIG GET", arity: -3, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "CONFIG HELP", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "CONFIG RESETSTAT", arity: 2, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "CONFIG REWRITE", arity: 2, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "2.8.0"))
-        entries.append(CommandMetadata(name: "CONFIG SET", arity: -4, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "COPY", arity: -3, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"]), KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "DBSIZE", arity: 1, flags: [.fast, .readonly], keySpecs: [], requestPolicy: .allShards, responsePolicy: .aggregateSum, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "DEBUG", arity: -2, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "DECR", arity: 2, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "DECRBY", arity: 3, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "DEL", arity: -2, flags: [.write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["RM", "delete"])], requestPolicy: .multiShard, responsePolicy: .aggregateSum, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "DELIFEQ", arity: 3, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RM", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "9.0.0"))
-        entries.append(CommandMetadata(name: "DISCARD", arity: 1, flags: [.allowBusy, .fast, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "transactions", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "DUMP", arity: 2, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "generic", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "ECHO", arity: 2, flags: [.fast, .loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "EVAL", arity: -3, flags: [.movableKeys, .noMandatoryKeys, .noscript, .skipMonitor, .stale], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RW", "access", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "EVAL_RO", arity: -3, flags: [.movableKeys, .noMandatoryKeys, .noscript, .readonly, .skipMonitor, .stale], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "EVALSHA", arity: -3, flags: [.movableKeys, .noMandatoryKeys, .noscript, .skipMonitor, .stale], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RW", "access", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "EVALSHA_RO", arity: -3, flags: [.movableKeys, .noMandatoryKeys, .noscript, .readonly, .skipMonitor, .stale], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "EXEC", arity: 1, flags: [.loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "transactions", since: "1.2.0"))
-        entries.append(CommandMetadata(name: "EXISTS", arity: -2, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .multiShard, responsePolicy: .aggregateSum, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "EXPIRE", arity: -3, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "EXPIREAT", arity: -3, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "1.2.0"))
-        entries.append(CommandMetadata(name: "EXPIRETIME", arity: 2, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "FAILOVER", arity: -1, flags: [.admin, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "FCALL", arity: -3, flags: [.movableKeys, .noMandatoryKeys, .noscript, .skipMonitor, .stale], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RW", "access", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "FCALL_RO", arity: -3, flags: [.movableKeys, .noMandatoryKeys, .noscript, .readonly, .skipMonitor, .stale], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "FLUSHALL", arity: -1, flags: [.write], keySpecs: [], requestPolicy: .allShards, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "FLUSHDB", arity: -1, flags: [.write], keySpecs: [], requestPolicy: .allShards, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "FUNCTION", arity: -2, flags: [], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "FUNCTION DELETE", arity: 3, flags: [.noscript, .write], keySpecs: [], requestPolicy: .allShards, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "FUNCTION DUMP", arity: 2, flags: [.noscript], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "FUNCTION FLUSH", arity: -2, flags: [.noscript, .write], keySpecs: [], requestPolicy: .allShards, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "FUNCTION HELP", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "FUNCTION KILL", arity: 2, flags: [.allowBusy, .noscript], keySpecs: [], requestPolicy: .allShards, responsePolicy: .oneSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "FUNCTION LIST", arity: -2, flags: [.noscript], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: true, group: "scripting", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "FUNCTION LOAD", arity: -3, flags: [.denyoom, .noscript, .write], keySpecs: [], requestPolicy: .allShards, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "FUNCTION RESTORE", arity: -3, flags: [.denyoom, .noscript, .write], keySpecs: [], requestPolicy: .allShards, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "FUNCTION STATS", arity: 2, flags: [.allowBusy, .noscript], keySpecs: [], requestPolicy: .allShards, responsePolicy: .special, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "scripting", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "GEOADD", arity: -5, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "geo", since: "3.2.0"))
-        entries.append(CommandMetadata(name: "GEODIST", arity: -4, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "geo", since: "3.2.0"))
-        entries.append(CommandMetadata(name: "GEOHASH", arity: -2, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "geo", since: "3.2.0"))
-        entries.append(CommandMetadata(name: "GEOPOS", arity: -2, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "geo", since: "3.2.0"))
-        entries.append(CommandMetadata(name: "GEORADIUS", arity: -6, flags: [.denyoom, .movableKeys, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"]), KeySpec(beginSearch: .keyword("STORE", startFrom: 6), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update", "variable_flags"]), KeySpec(beginSearch: .keyword("STOREDIST", startFrom: 6), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update", "variable_flags"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "geo", since: "3.2.0"))
-        entries.append(CommandMetadata(name: "GEORADIUS_RO", arity: -6, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "geo", since: "3.2.10"))
-        entries.append(CommandMetadata(name: "GEORADIUSBYMEMBER", arity: -5, flags: [.denyoom, .movableKeys, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"]), KeySpec(beginSearch: .keyword("STORE", startFrom: 5), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update", "variable_flags"]), KeySpec(beginSearch: .keyword("STOREDIST", startFrom: 5), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update", "variable_flags"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "geo", since: "3.2.0"))
-        entries.append(CommandMetadata(name: "GEORADIUSBYMEMBER_RO", arity: -5, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "geo", since: "3.2.10"))
-        entries.append(CommandMetadata(name: "GEOSEARCH", arity: -7, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "geo", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "GEOSEARCHSTORE", arity: -8, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update"]), KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "geo", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "GET", arity: 2, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "GETBIT", arity: 3, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "bitmap", since: "2.2.0"))
-        entries.append(CommandMetadata(name: "GETDEL", arity: 2, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "GETEX", arity: -2, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "GETRANGE", arity: 4, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "2.4.0"))
-        entries.append(CommandMetadata(name: "GETSET", arity: 3, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "HDEL", arity: -3, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "HELLO", arity: -1, flags: [.allowBusy, .fast, .loading, .noAuth, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "6.0.0"))
-        entries.append(CommandMetadata(name: "HEXISTS", arity: 3, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "HEXPIRE", arity: -6, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "9.0.0"))
-        entries.append(CommandMetadata(name: "HEXPIREAT", arity: -6, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "9.0.0"))
-        entries.append(CommandMetadata(name: "HEXPIRETIME", arity: -5, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "9.0.0"))
-        entries.append(CommandMetadata(name: "HGET", arity: 3, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "HGETALL", arity: 2, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: true, group: "hash", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "HGETDEL", arity: -5, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "9.1.0"))
-        entries.append(CommandMetadata(name: "HGETEX", arity: -5, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "9.0.0"))
-        entries.append(CommandMetadata(name: "HINCRBY", arity: 4, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "HINCRBYFLOAT", arity: 4, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "HKEYS", arity: 2, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: true, group: "hash", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "HLEN", arity: 2, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "HMGET", arity: -3, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "HMSET", arity: -4, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "HPERSIST", arity: -5, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "9.0.0"))
-        entries.append(CommandMetadata(name: "HPEXPIRE", arity: -6, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "9.0.0"))
-        entries.append(CommandMetadata(name: "HPEXPIREAT", arity: -6, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "9.0.0"))
-        entries.append(CommandMetadata(name: "HPEXPIRETIME", arity: -5, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "9.0.0"))
-        entries.append(CommandMetadata(name: "HPTTL", arity: -5, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "9.0.0"))
-        entries.append(CommandMetadata(name: "HRANDFIELD", arity: -2, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "hash", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "HSCAN", arity: -3, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "hash", since: "2.8.0"))
-        entries.append(CommandMetadata(name: "HSET", arity: -4, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "HSETEX", arity: -6, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "9.0.0"))
-        entries.append(CommandMetadata(name: "HSETNX", arity: 4, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "HSTRLEN", arity: 3, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "3.2.0"))
-        entries.append(CommandMetadata(name: "HTTL", arity: -5, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hash", since: "9.0.0"))
-        entries.append(CommandMetadata(name: "HVALS", arity: 2, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: true, group: "hash", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "INCR", arity: 2, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "INCRBY", arity: 3, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "INCRBYFLOAT", arity: 3, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "INFO", arity: -1, flags: [.loading, .stale], keySpecs: [], requestPolicy: .allShards, responsePolicy: .special, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "server", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "KEYS", arity: 2, flags: [.readonly], keySpecs: [], requestPolicy: .allShards, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: true, group: "generic", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "LASTSAVE", arity: 1, flags: [.fast, .loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "server", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "LATENCY", arity: -2, flags: [], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "2.8.13"))
-        entries.append(CommandMetadata(name: "LATENCY DOCTOR", arity: 2, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .special, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "server", since: "2.8.13"))
-        entries.append(CommandMetadata(name: "LATENCY GRAPH", arity: 3, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .special, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "server", since: "2.8.13"))
-        entries.append(CommandMetadata(name: "LATENCY HELP", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "2.8.13"))
-        entries.append(CommandMetadata(name: "LATENCY HISTOGRAM", arity: -2, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .special, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "server", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "LATENCY HISTORY", arity: 3, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .special, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "server", since: "2.8.13"))
-        entries.append(CommandMetadata(name: "LATENCY LATEST", arity: 2, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .special, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "server", since: "2.8.13"))
-        entries.append(CommandMetadata(name: "LATENCY RESET", arity: -2, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .aggregateSum, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "2.8.13"))
-        entries.append(CommandMetadata(name: "LCS", arity: -3, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 1, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "LINDEX", arity: 3, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "LINSERT", arity: 5, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "2.2.0"))
-        entries.append(CommandMetadata(name: "LLEN", arity: 2, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "LMOVE", arity: 5, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"]), KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "LMPOP", arity: -4, flags: [.movableKeys, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RW", "access", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "LOLWUT", arity: -1, flags: [.fast, .readonly], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "LPOP", arity: -2, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "LPOS", arity: -3, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "6.0.6"))
-        entries.append(CommandMetadata(name: "LPUSH", arity: -3, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "LPUSHX", arity: -3, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "2.2.0"))
-        entries.append(CommandMetadata(name: "LRANGE", arity: 4, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "LREM", arity: 4, flags: [.write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "LSET", arity: 4, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "LTRIM", arity: 4, flags: [.write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "MEMORY", arity: -2, flags: [], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "4.0.0"))
-        entries.append(CommandMetadata(name: "MEMORY DOCTOR", arity: 2, flags: [], keySpecs: [], requestPolicy: .allShards, responsePolicy: .special, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "server", since: "4.0.0"))
-        entries.append(CommandMetadata(name: "MEMORY HELP", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "4.0.0"))
-        entries.append(CommandMetadata(name: "MEMORY MALLOC-STATS", arity: 2, flags: [.loading], keySpecs: [], requestPolicy: .allShards, responsePolicy: .special, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "server", since: "4.0.0"))
-        entries.append(CommandMetadata(name: "MEMORY PURGE", arity: 2, flags: [.loading], keySpecs: [], requestPolicy: .allShards, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "4.0.0"))
-        entries.append(CommandMetadata(name: "MEMORY STATS", arity: 2, flags: [], keySpecs: [], requestPolicy: .allShards, responsePolicy: .special, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "server", since: "4.0.0"))
-        entries.append(CommandMetadata(name: "MEMORY USAGE", arity: -3, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "4.0.0"))
-        entries.append(CommandMetadata(name: "MGET", arity: -2, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .multiShard, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "MIGRATE", arity: -6, flags: [.movableKeys, .write], keySpecs: [KeySpec(beginSearch: .index(3), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"]), KeySpec(beginSearch: .keyword("KEYS", startFrom: -2), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["RW", "access", "delete", "incomplete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "generic", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "MODULE", arity: -2, flags: [], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "4.0.0"))
-        entries.append(CommandMetadata(name: "MODULE HELP", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "MODULE LIST", arity: 2, flags: [.admin, .noscript], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: true, group: "server", since: "4.0.0"))
-        entries.append(CommandMetadata(name: "MODULE LOAD", arity: -3, flags: [.admin, .noAsyncLoading, .noscript], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "4.0.0"))
-        entries.append(CommandMetadata(name: "MODULE LOADEX", arity: -3, flags: [.admin, .noAsyncLoading, .noscript], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "MODULE UNLOAD", arity: 3, flags: [.admin, .noAsyncLoading, .noscript], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "4.0.0"))
-        entries.append(CommandMetadata(name: "MONITOR", arity: 1, flags: [.admin, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "MOVE", arity: 3, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "MSET", arity: -3, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -1, keyStep: 2, limit: 0), flags: ["OW", "update"])], requestPolicy: .multiShard, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "1.0.1"))
-        entries.append(CommandMetadata(name: "MSETEX", arity: -4, flags: [.denyoom, .movableKeys, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 2), flags: ["OW", "update"])], requestPolicy: .multiShard, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "9.1.0"))
-        entries.append(CommandMetadata(name: "MSETNX", arity: -3, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -1, keyStep: 2, limit: 0), flags: ["OW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "1.0.1"))
-        entries.append(CommandMetadata(name: "MULTI", arity: 1, flags: [.allowBusy, .fast, .loading, .noMulti, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "transactions", since: "1.2.0"))
-        entries.append(CommandMetadata(name: "OBJECT", arity: -2, flags: [], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "2.2.3"))
-        entries.append(CommandMetadata(name: "OBJECT ENCODING", arity: 3, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "generic", since: "2.2.3"))
-        entries.append(CommandMetadata(name: "OBJECT FREQ", arity: 3, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "generic", since: "4.0.0"))
-        entries.append(CommandMetadata(name: "OBJECT HELP", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "OBJECT IDLETIME", arity: 3, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "generic", since: "2.2.3"))
-        entries.append(CommandMetadata(name: "OBJECT REFCOUNT", arity: 3, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "generic", since: "2.2.3"))
-        entries.append(CommandMetadata(name: "PERSIST", arity: 2, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "2.2.0"))
-        entries.append(CommandMetadata(name: "PEXPIRE", arity: -3, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "PEXPIREAT", arity: -3, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "PEXPIRETIME", arity: 2, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "PFADD", arity: -2, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hyperloglog", since: "2.8.9"))
-        entries.append(CommandMetadata(name: "PFCOUNT", arity: -2, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["RW", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hyperloglog", since: "2.8.9"))
-        entries.append(CommandMetadata(name: "PFDEBUG", arity: 3, flags: [.admin, .denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hyperloglog", since: "2.8.9"))
-        entries.append(CommandMetadata(name: "PFMERGE", arity: -2, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "insert"]), KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hyperloglog", since: "2.8.9"))
-        entries.append(CommandMetadata(name: "PFSELFTEST", arity: 1, flags: [.admin], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "hyperloglog", since: "2.8.9"))
-        entries.append(CommandMetadata(name: "PING", arity: -1, flags: [.fast], keySpecs: [], requestPolicy: .allShards, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "PSETEX", arity: 4, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "PSUBSCRIBE", arity: -2, flags: [.loading, .noscript, .pubsub, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "pubsub", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "PSYNC", arity: -3, flags: [.admin, .noAsyncLoading, .noMulti, .noscript], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "2.8.0"))
-        entries.append(CommandMetadata(name: "PTTL", arity: 2, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "generic", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "PUBLISH", arity: 3, flags: [.fast, .loading, .pubsub, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "pubsub", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "PUBSUB", arity: -2, flags: [], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "pubsub", since: "2.8.0"))
-        entries.append(CommandMetadata(name: "PUBSUB CHANNELS", arity: -2, flags: [.loading, .pubsub, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "pubsub", since: "2.8.0"))
-        entries.append(CommandMetadata(name: "PUBSUB HELP", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "pubsub", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "PUBSUB NUMPAT", arity: 2, flags: [.loading, .pubsub, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "pubsub", since: "2.8.0"))
-        entries.append(CommandMetadata(name: "PUBSUB NUMSUB", arity: -2, flags: [.loading, .pubsub, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "pubsub", since: "2.8.0"))
-        entries.append(CommandMetadata(name: "PUBSUB SHARDCHANNELS", arity: -2, flags: [.loading, .pubsub, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "pubsub", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "PUBSUB SHARDNUMSUB", arity: -2, flags: [.loading, .pubsub, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "pubsub", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "PUNSUBSCRIBE", arity: -1, flags: [.loading, .noscript, .pubsub, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "pubsub", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "QUIT", arity: -1, flags: [.allowBusy, .fast, .loading, .noAuth, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "RANDOMKEY", arity: 1, flags: [.readonly], keySpecs: [], requestPolicy: .allShards, responsePolicy: .special, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "generic", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "READONLY", arity: 1, flags: [.fast, .loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "READWRITE", arity: 1, flags: [.fast, .loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "cluster", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "RENAME", arity: 3, flags: [.write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"]), KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "RENAMENX", arity: 3, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"]), KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "REPLCONF", arity: -1, flags: [.admin, .allowBusy, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "REPLICAOF", arity: 3, flags: [.admin, .noAsyncLoading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "RESET", arity: 1, flags: [.allowBusy, .fast, .loading, .noAuth, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "RESTORE", arity: -4, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "RESTORE-ASKING", arity: -4, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "ROLE", arity: 1, flags: [.fast, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "2.8.12"))
-        entries.append(CommandMetadata(name: "RPOP", arity: -2, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "RPOPLPUSH", arity: 3, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"]), KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "1.2.0"))
-        entries.append(CommandMetadata(name: "RPUSH", arity: -3, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "RPUSHX", arity: -3, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "list", since: "2.2.0"))
-        entries.append(CommandMetadata(name: "SADD", arity: -3, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "set", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SAVE", arity: 1, flags: [.admin, .noAsyncLoading, .noMulti, .noscript], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SCAN", arity: -2, flags: [.readonly], keySpecs: [], requestPolicy: .special, responsePolicy: .special, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "generic", since: "2.8.0"))
-        entries.append(CommandMetadata(name: "SCARD", arity: 2, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "set", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SCRIPT", arity: -2, flags: [], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "SCRIPT DEBUG", arity: -3, flags: [.noscript], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "3.2.0"))
-        entries.append(CommandMetadata(name: "SCRIPT EXISTS", arity: -3, flags: [.noscript, .stale], keySpecs: [], requestPolicy: .allShards, responsePolicy: .aggregateLogicalAnd, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "SCRIPT FLUSH", arity: -2, flags: [.noscript, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "SCRIPT HELP", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "SCRIPT KILL", arity: 2, flags: [.allowBusy, .noscript], keySpecs: [], requestPolicy: .allShards, responsePolicy: .oneSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "SCRIPT LOAD", arity: 3, flags: [.noscript, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "SCRIPT SHOW", arity: 3, flags: [.noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "scripting", since: "8.0.0"))
-        entries.append(CommandMetadata(name: "SDIFF", arity: -2, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: true, group: "set", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SDIFFSTORE", arity: -3, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update"]), KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "set", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SELECT", arity: 2, flags: [.allowBusy, .fast, .loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "connection", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SET", arity: -3, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "update", "variable_flags"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SETBIT", arity: 4, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "bitmap", since: "2.2.0"))
-        entries.append(CommandMetadata(name: "SETEX", arity: 4, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "SETNX", arity: 3, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SETRANGE", arity: 4, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "2.2.0"))
-        entries.append(CommandMetadata(name: "SHUTDOWN", arity: -1, flags: [.admin, .allowBusy, .loading, .noMulti, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SINTER", arity: -2, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: true, group: "set", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SINTERCARD", arity: -3, flags: [.movableKeys, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "set", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "SINTERSTORE", arity: -3, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update"]), KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "set", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SISMEMBER", arity: 3, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "set", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SLAVEOF", arity: 3, flags: [.admin, .noAsyncLoading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SLOWLOG", arity: -2, flags: [], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "2.2.12"))
-        entries.append(CommandMetadata(name: "SLOWLOG GET", arity: -2, flags: [.admin, .loading, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "server", since: "2.2.12"))
-        entries.append(CommandMetadata(name: "SLOWLOG HELP", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "SLOWLOG LEN", arity: 2, flags: [.admin, .loading, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .aggregateSum, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "server", since: "2.2.12"))
-        entries.append(CommandMetadata(name: "SLOWLOG RESET", arity: 2, flags: [.admin, .loading, .stale], keySpecs: [], requestPolicy: .allNodes, responsePolicy: .allSucceeded, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "2.2.12"))
-        entries.append(CommandMetadata(name: "SMEMBERS", arity: 2, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: true, group: "set", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SMISMEMBER", arity: -3, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "set", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "SMOVE", arity: 4, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"]), KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "set", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SORT", arity: -2, flags: [.denyoom, .movableKeys, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"]), KeySpec(beginSearch: .unknown, findKeys: .unknown, flags: ["RO", "access"]), KeySpec(beginSearch: .unknown, findKeys: .unknown, flags: ["OW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SORT_RO", arity: -2, flags: [.movableKeys, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"]), KeySpec(beginSearch: .unknown, findKeys: .unknown, flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "SPOP", arity: -2, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "set", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SPUBLISH", arity: 3, flags: [.fast, .loading, .pubsub, .stale], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["not_key"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "pubsub", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "SRANDMEMBER", arity: -2, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "set", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SREM", arity: -3, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "set", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SSCAN", arity: -3, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "set", since: "2.8.0"))
-        entries.append(CommandMetadata(name: "SSUBSCRIBE", arity: -2, flags: [.loading, .noscript, .pubsub, .stale], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["not_key"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "pubsub", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "STRLEN", arity: 2, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "2.2.0"))
-        entries.append(CommandMetadata(name: "SUBSCRIBE", arity: -2, flags: [.loading, .noscript, .pubsub, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "pubsub", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "SUBSTR", arity: 4, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "string", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SUNION", arity: -2, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: true, group: "set", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SUNIONSTORE", arity: -3, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update"]), KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "set", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "SUNSUBSCRIBE", arity: -1, flags: [.loading, .noscript, .pubsub, .stale], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["not_key"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "pubsub", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "SWAPDB", arity: 3, flags: [.fast, .write], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "4.0.0"))
-        entries.append(CommandMetadata(name: "SYNC", arity: 1, flags: [.admin, .noAsyncLoading, .noMulti, .noscript], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "server", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "TIME", arity: 1, flags: [.fast, .loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "server", since: "2.6.0"))
-        entries.append(CommandMetadata(name: "TOUCH", arity: -2, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .multiShard, responsePolicy: .aggregateSum, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "3.2.1"))
-        entries.append(CommandMetadata(name: "TTL", arity: 2, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "generic", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "TYPE", arity: 2, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "1.0.0"))
-        entries.append(CommandMetadata(name: "UNLINK", arity: -2, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["RM", "delete"])], requestPolicy: .multiShard, responsePolicy: .aggregateSum, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "4.0.0"))
-        entries.append(CommandMetadata(name: "UNSUBSCRIBE", arity: -1, flags: [.loading, .noscript, .pubsub, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "pubsub", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "UNWATCH", arity: 1, flags: [.allowBusy, .fast, .loading, .noscript, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "transactions", since: "2.2.0"))
-        entries.append(CommandMetadata(name: "WAIT", arity: 3, flags: [.blocking], keySpecs: [], requestPolicy: .allShards, responsePolicy: .aggregateMin, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "3.0.0"))
-        entries.append(CommandMetadata(name: "WAITAOF", arity: 4, flags: [.blocking], keySpecs: [], requestPolicy: .allShards, responsePolicy: .aggregateMin, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "generic", since: "7.2.0"))
-        entries.append(CommandMetadata(name: "WATCH", arity: -2, flags: [.allowBusy, .fast, .loading, .noMulti, .noscript, .stale], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: -1, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "transactions", since: "2.2.0"))
-        entries.append(CommandMetadata(name: "XACK", arity: -4, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XADD", arity: -5, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XAUTOCLAIM", arity: -6, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "stream", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "XCLAIM", arity: -6, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XDEL", arity: -3, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XGROUP", arity: -2, flags: [], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XGROUP CREATE", arity: -5, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XGROUP CREATECONSUMER", arity: 5, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "insert"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "XGROUP DELCONSUMER", arity: 5, flags: [.write], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XGROUP DESTROY", arity: 4, flags: [.write], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XGROUP HELP", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XGROUP SETID", arity: -5, flags: [.write], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XINFO", arity: -2, flags: [], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XINFO CONSUMERS", arity: 4, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XINFO GROUPS", arity: 3, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XINFO HELP", arity: 2, flags: [.loading, .stale], keySpecs: [], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XINFO STREAM", arity: -3, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XLEN", arity: 2, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XPENDING", arity: -3, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XRANGE", arity: -4, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XREAD", arity: -4, flags: [.blocking, .movableKeys, .readonly], keySpecs: [KeySpec(beginSearch: .keyword("STREAMS", startFrom: 1), findKeys: .range(lastKey: -1, keyStep: 1, limit: 2), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XREADGROUP", arity: -7, flags: [.blocking, .movableKeys, .write], keySpecs: [KeySpec(beginSearch: .keyword("STREAMS", startFrom: 4), findKeys: .range(lastKey: -1, keyStep: 1, limit: 2), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XREVRANGE", arity: -4, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XSETID", arity: -3, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "XTRIM", arity: -4, flags: [.write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "stream", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "ZADD", arity: -4, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "1.2.0"))
-        entries.append(CommandMetadata(name: "ZCARD", arity: 2, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "1.2.0"))
-        entries.append(CommandMetadata(name: "ZCOUNT", arity: 4, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "ZDIFF", arity: -3, flags: [.movableKeys, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "ZDIFFSTORE", arity: -4, flags: [.denyoom, .movableKeys, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update"]), KeySpec(beginSearch: .index(2), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "ZINCRBY", arity: 4, flags: [.denyoom, .fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "update"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "1.2.0"))
-        entries.append(CommandMetadata(name: "ZINTER", arity: -3, flags: [.movableKeys, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "ZINTERCARD", arity: -3, flags: [.movableKeys, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "ZINTERSTORE", arity: -4, flags: [.denyoom, .movableKeys, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update"]), KeySpec(beginSearch: .index(2), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "ZLEXCOUNT", arity: 4, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "2.8.9"))
-        entries.append(CommandMetadata(name: "ZMPOP", arity: -4, flags: [.movableKeys, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RW", "access", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "7.0.0"))
-        entries.append(CommandMetadata(name: "ZMSCORE", arity: -3, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "ZPOPMAX", arity: -2, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "ZPOPMIN", arity: -2, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "access", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "5.0.0"))
-        entries.append(CommandMetadata(name: "ZRANDMEMBER", arity: -2, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "sorted-set", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "ZRANGE", arity: -4, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "1.2.0"))
-        entries.append(CommandMetadata(name: "ZRANGEBYLEX", arity: -4, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "2.8.9"))
-        entries.append(CommandMetadata(name: "ZRANGEBYSCORE", arity: -4, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "1.0.5"))
-        entries.append(CommandMetadata(name: "ZRANGESTORE", arity: -5, flags: [.denyoom, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update"]), KeySpec(beginSearch: .index(2), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "ZRANK", arity: -3, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "ZREM", arity: -3, flags: [.fast, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "1.2.0"))
-        entries.append(CommandMetadata(name: "ZREMRANGEBYLEX", arity: 4, flags: [.write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "2.8.9"))
-        entries.append(CommandMetadata(name: "ZREMRANGEBYRANK", arity: 4, flags: [.write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "ZREMRANGEBYSCORE", arity: 4, flags: [.write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RW", "delete"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "1.2.0"))
-        entries.append(CommandMetadata(name: "ZREVRANGE", arity: -4, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "1.2.0"))
-        entries.append(CommandMetadata(name: "ZREVRANGEBYLEX", arity: -4, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "2.8.9"))
-        entries.append(CommandMetadata(name: "ZREVRANGEBYSCORE", arity: -4, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "2.2.0"))
-        entries.append(CommandMetadata(name: "ZREVRANK", arity: -3, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "2.0.0"))
-        entries.append(CommandMetadata(name: "ZSCAN", arity: -3, flags: [.readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: true, nondeterministicOutputOrder: false, group: "sorted-set", since: "2.8.0"))
-        entries.append(CommandMetadata(name: "ZSCORE", arity: 3, flags: [.fast, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "1.2.0"))
-        entries.append(CommandMetadata(name: "ZUNION", arity: -3, flags: [.movableKeys, .readonly], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "6.2.0"))
-        entries.append(CommandMetadata(name: "ZUNIONSTORE", arity: -4, flags: [.denyoom, .movableKeys, .write], keySpecs: [KeySpec(beginSearch: .index(1), findKeys: .range(lastKey: 0, keyStep: 1, limit: 0), flags: ["OW", "update"]), KeySpec(beginSearch: .index(2), findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1), flags: ["RO", "access"])], requestPolicy: .none, responsePolicy: .none, nondeterministicOutput: false, nondeterministicOutputOrder: false, group: "sorted-set", since: "2.0.0"))
+        entriesPart1(into: &entries)
+        entriesPart2(into: &entries)
+        entriesPart3(into: &entries)
+        entriesPart4(into: &entries)
+        entriesPart5(into: &entries)
+        entriesPart6(into: &entries)
+        entriesPart7(into: &entries)
+        entriesPart8(into: &entries)
+        entriesPart9(into: &entries)
+        entriesPart10(into: &entries)
+        entriesPart11(into: &entries)
+        entriesPart12(into: &entries)
+        entriesPart13(into: &entries)
+        entriesPart14(into: &entries)
+        entriesPart15(into: &entries)
+        entriesPart16(into: &entries)
         return entries
+    }
+
+    /// Entries 1 to 25 of `generatedEntries()`.
+    @inline(never)
+    static func entriesPart1(into entries: inout [CommandMetadata]) {
+        entries.append(
+            CommandMetadata(
+                name: "ACL",
+                arity: -2,
+                flags: CommandFlags(),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "6.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ACL CAT",
+                arity: -2,
+                flags: CommandFlags.loading.union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "6.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ACL DELUSER",
+                arity: -3,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "6.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ACL DRYRUN",
+                arity: -4,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ACL GENPASS",
+                arity: -2,
+                flags: CommandFlags.loading.union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "6.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ACL GETUSER",
+                arity: 3,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "6.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ACL HELP",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "6.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ACL LIST",
+                arity: 2,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "6.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ACL LOAD",
+                arity: 2,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "6.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ACL LOG",
+                arity: -2,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "6.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ACL SAVE",
+                arity: 2,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "6.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ACL SETUSER",
+                arity: -3,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "6.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ACL USERS",
+                arity: 2,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "6.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ACL WHOAMI",
+                arity: 2,
+                flags: CommandFlags.loading.union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "6.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "APPEND",
+                arity: 3,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "insert"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ASKING",
+                arity: 1,
+                flags: .fast,
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "AUTH",
+                arity: -2,
+                flags: CommandFlags.allowBusy.union(.fast).union(.loading).union(.noAuth).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "BGREWRITEAOF",
+                arity: 1,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.noscript),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "BGSAVE",
+                arity: -1,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.noscript),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "BITCOUNT",
+                arity: -2,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "bitmap",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "BITFIELD",
+                arity: -2,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "update", "variable_flags"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "bitmap",
+                since: "3.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "BITFIELD_RO",
+                arity: -2,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "bitmap",
+                since: "6.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "BITOP",
+                arity: -4,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update"]),
+                    KeySpec(
+                        beginSearch: .index(3),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "bitmap",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "BITPOS",
+                arity: -3,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "bitmap",
+                since: "2.8.7"))
+        entries.append(
+            CommandMetadata(
+                name: "BLMOVE",
+                arity: 6,
+                flags: CommandFlags.blocking.union(.denyoom).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"]),
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "insert"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "6.2.0"))
+    }
+
+    /// Entries 26 to 50 of `generatedEntries()`.
+    @inline(never)
+    static func entriesPart2(into entries: inout [CommandMetadata]) {
+        entries.append(
+            CommandMetadata(
+                name: "BLMPOP",
+                arity: -5,
+                flags: CommandFlags.blocking.union(.movableKeys).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RW", "access", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "BLPOP",
+                arity: -3,
+                flags: CommandFlags.blocking.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -2, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "BRPOP",
+                arity: -3,
+                flags: CommandFlags.blocking.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -2, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "BRPOPLPUSH",
+                arity: 4,
+                flags: CommandFlags.blocking.union(.denyoom).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"]),
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "insert"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "2.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "BZMPOP",
+                arity: -5,
+                flags: CommandFlags.blocking.union(.movableKeys).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RW", "access", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "BZPOPMAX",
+                arity: -3,
+                flags: CommandFlags.blocking.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -2, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "BZPOPMIN",
+                arity: -3,
+                flags: CommandFlags.blocking.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -2, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT",
+                arity: -2,
+                flags: CommandFlags(),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "2.4.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT CACHING",
+                arity: 3,
+                flags: CommandFlags.allowBusy.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "6.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT CAPA",
+                arity: -3,
+                flags: CommandFlags.allowBusy.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "8.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT GETNAME",
+                arity: 2,
+                flags: CommandFlags.allowBusy.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "2.6.9"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT GETREDIR",
+                arity: 2,
+                flags: CommandFlags.allowBusy.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "6.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT HELP",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT ID",
+                arity: 2,
+                flags: CommandFlags.allowBusy.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT IMPORT-SOURCE",
+                arity: 3,
+                flags: CommandFlags.loading.union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "8.1.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT INFO",
+                arity: 2,
+                flags: CommandFlags.loading.union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT KILL",
+                arity: -3,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "2.4.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT LIST",
+                arity: -2,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "2.4.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT NO-EVICT",
+                arity: 3,
+                flags: CommandFlags.admin.union(.allowBusy).union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT NO-TOUCH",
+                arity: 3,
+                flags: CommandFlags.allowBusy.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "7.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT PAUSE",
+                arity: -3,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT REPLY",
+                arity: 3,
+                flags: CommandFlags.allowBusy.union(.loading).union(.noMulti).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "3.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT SETINFO",
+                arity: 4,
+                flags: CommandFlags.allowBusy.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "7.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT SETNAME",
+                arity: 3,
+                flags: CommandFlags.allowBusy.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "2.6.9"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT TRACKING",
+                arity: -3,
+                flags: CommandFlags.loading.union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "6.0.0"))
+    }
+
+    /// Entries 51 to 75 of `generatedEntries()`.
+    @inline(never)
+    static func entriesPart3(into entries: inout [CommandMetadata]) {
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT TRACKINGINFO",
+                arity: 2,
+                flags: CommandFlags.loading.union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT UNBLOCK",
+                arity: -3,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLIENT UNPAUSE",
+                arity: 2,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER",
+                arity: -2,
+                flags: CommandFlags(),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER ADDSLOTS",
+                arity: -3,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER ADDSLOTSRANGE",
+                arity: -4,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER BUMPEPOCH",
+                arity: 2,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER CANCELSLOTMIGRATIONS",
+                arity: 2,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "9.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER COUNT-FAILURE-REPORTS",
+                arity: 3,
+                flags: CommandFlags.admin.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER COUNTKEYSINSLOT",
+                arity: 3,
+                flags: .stale,
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER DELSLOTS",
+                arity: -3,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER DELSLOTSRANGE",
+                arity: -4,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER FAILOVER",
+                arity: -2,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER FLUSHSLOT",
+                arity: -3,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.write),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "9.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER FLUSHSLOTS",
+                arity: 2,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER FORGET",
+                arity: 3,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER GETKEYSINSLOT",
+                arity: 4,
+                flags: .stale,
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER GETSLOTMIGRATIONS",
+                arity: 2,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "9.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER HELP",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER INFO",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER KEYSLOT",
+                arity: 3,
+                flags: .stale,
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER LINKS",
+                arity: 2,
+                flags: .stale,
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER MEET",
+                arity: -4,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER MIGRATESLOTS",
+                arity: -4,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "9.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER MYID",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+    }
+
+    /// Entries 76 to 100 of `generatedEntries()`.
+    @inline(never)
+    static func entriesPart4(into entries: inout [CommandMetadata]) {
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER MYSHARDID",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "7.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER NODES",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER REPLICAS",
+                arity: 3,
+                flags: CommandFlags.admin.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER REPLICATE",
+                arity: -3,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER RESET",
+                arity: -2,
+                flags: CommandFlags.admin.union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER SAVECONFIG",
+                arity: 2,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER SET-CONFIG-EPOCH",
+                arity: 3,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER SETSLOT",
+                arity: -4,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER SHARDS",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER SLAVES",
+                arity: 3,
+                flags: CommandFlags.admin.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER SLOT-STATS",
+                arity: -4,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "8.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER SLOTS",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTER SYNCSLOTS",
+                arity: -3,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "9.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CLUSTERSCAN",
+                arity: -2,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["not_key"])
+                ],
+                requestPolicy: .special,
+                responsePolicy: .special,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "9.1.0"))
+        entries.append(
+            CommandMetadata(
+                name: "COMMAND",
+                arity: -1,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: true,
+                group: "server",
+                since: "2.8.13"))
+        entries.append(
+            CommandMetadata(
+                name: "COMMAND COUNT",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.8.13"))
+        entries.append(
+            CommandMetadata(
+                name: "COMMAND DOCS",
+                arity: -2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: true,
+                group: "server",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "COMMAND GETKEYS",
+                arity: -3,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.8.13"))
+        entries.append(
+            CommandMetadata(
+                name: "COMMAND GETKEYSANDFLAGS",
+                arity: -3,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "COMMAND HELP",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "COMMAND INFO",
+                arity: -2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: true,
+                group: "server",
+                since: "2.8.13"))
+        entries.append(
+            CommandMetadata(
+                name: "COMMAND LIST",
+                arity: -2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: true,
+                group: "server",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "COMMANDLOG",
+                arity: -2,
+                flags: CommandFlags(),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "8.1.0"))
+        entries.append(
+            CommandMetadata(
+                name: "COMMANDLOG GET",
+                arity: 4,
+                flags: CommandFlags.admin.union(.loading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "8.1.0"))
+        entries.append(
+            CommandMetadata(
+                name: "COMMANDLOG HELP",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "8.1.0"))
+    }
+
+    /// Entries 101 to 125 of `generatedEntries()`.
+    @inline(never)
+    static func entriesPart5(into entries: inout [CommandMetadata]) {
+        entries.append(
+            CommandMetadata(
+                name: "COMMANDLOG LEN",
+                arity: 3,
+                flags: CommandFlags.admin.union(.loading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .aggregateSum,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "8.1.0"))
+        entries.append(
+            CommandMetadata(
+                name: "COMMANDLOG RESET",
+                arity: 3,
+                flags: CommandFlags.admin.union(.loading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "8.1.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CONFIG",
+                arity: -2,
+                flags: CommandFlags(),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CONFIG GET",
+                arity: -3,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CONFIG HELP",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CONFIG RESETSTAT",
+                arity: 2,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CONFIG REWRITE",
+                arity: 2,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.8.0"))
+        entries.append(
+            CommandMetadata(
+                name: "CONFIG SET",
+                arity: -4,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "COPY",
+                arity: -3,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"]),
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "DBSIZE",
+                arity: 1,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .aggregateSum,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "DEBUG",
+                arity: -2,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "DECR",
+                arity: 2,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "DECRBY",
+                arity: 3,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "DEL",
+                arity: -2,
+                flags: .write,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["RM", "delete"])
+                ],
+                requestPolicy: .multiShard,
+                responsePolicy: .aggregateSum,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "DELIFEQ",
+                arity: 3,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RM", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "9.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "DISCARD",
+                arity: 1,
+                flags: CommandFlags.allowBusy.union(.fast).union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "transactions",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "DUMP",
+                arity: 2,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ECHO",
+                arity: 2,
+                flags: CommandFlags.fast.union(.loading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "EVAL",
+                arity: -3,
+                flags: CommandFlags.movableKeys.union(.noMandatoryKeys).union(.noscript).union(.skipMonitor).union(.stale),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RW", "access", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "EVAL_RO",
+                arity: -3,
+                flags: CommandFlags.movableKeys.union(.noMandatoryKeys).union(.noscript).union(.readonly).union(.skipMonitor).union(.stale),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "EVALSHA",
+                arity: -3,
+                flags: CommandFlags.movableKeys.union(.noMandatoryKeys).union(.noscript).union(.skipMonitor).union(.stale),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RW", "access", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "EVALSHA_RO",
+                arity: -3,
+                flags: CommandFlags.movableKeys.union(.noMandatoryKeys).union(.noscript).union(.readonly).union(.skipMonitor).union(.stale),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "EXEC",
+                arity: 1,
+                flags: CommandFlags.loading.union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "transactions",
+                since: "1.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "EXISTS",
+                arity: -2,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .multiShard,
+                responsePolicy: .aggregateSum,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "EXPIRE",
+                arity: -3,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "1.0.0"))
+    }
+
+    /// Entries 126 to 150 of `generatedEntries()`.
+    @inline(never)
+    static func entriesPart6(into entries: inout [CommandMetadata]) {
+        entries.append(
+            CommandMetadata(
+                name: "EXPIREAT",
+                arity: -3,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "1.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "EXPIRETIME",
+                arity: 2,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "FAILOVER",
+                arity: -1,
+                flags: CommandFlags.admin.union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "FCALL",
+                arity: -3,
+                flags: CommandFlags.movableKeys.union(.noMandatoryKeys).union(.noscript).union(.skipMonitor).union(.stale),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RW", "access", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "FCALL_RO",
+                arity: -3,
+                flags: CommandFlags.movableKeys.union(.noMandatoryKeys).union(.noscript).union(.readonly).union(.skipMonitor).union(.stale),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "FLUSHALL",
+                arity: -1,
+                flags: .write,
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "FLUSHDB",
+                arity: -1,
+                flags: .write,
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "FUNCTION",
+                arity: -2,
+                flags: CommandFlags(),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "FUNCTION DELETE",
+                arity: 3,
+                flags: CommandFlags.noscript.union(.write),
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "FUNCTION DUMP",
+                arity: 2,
+                flags: .noscript,
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "FUNCTION FLUSH",
+                arity: -2,
+                flags: CommandFlags.noscript.union(.write),
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "FUNCTION HELP",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "FUNCTION KILL",
+                arity: 2,
+                flags: CommandFlags.allowBusy.union(.noscript),
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .oneSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "FUNCTION LIST",
+                arity: -2,
+                flags: .noscript,
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: true,
+                group: "scripting",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "FUNCTION LOAD",
+                arity: -3,
+                flags: CommandFlags.denyoom.union(.noscript).union(.write),
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "FUNCTION RESTORE",
+                arity: -3,
+                flags: CommandFlags.denyoom.union(.noscript).union(.write),
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "FUNCTION STATS",
+                arity: 2,
+                flags: CommandFlags.allowBusy.union(.noscript),
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .special,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "GEOADD",
+                arity: -5,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "geo",
+                since: "3.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "GEODIST",
+                arity: -4,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "geo",
+                since: "3.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "GEOHASH",
+                arity: -2,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "geo",
+                since: "3.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "GEOPOS",
+                arity: -2,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "geo",
+                since: "3.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "GEORADIUS",
+                arity: -6,
+                flags: CommandFlags.denyoom.union(.movableKeys).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"]),
+                    KeySpec(
+                        beginSearch: .keyword("STORE", startFrom: 6),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update", "variable_flags"]),
+                    KeySpec(
+                        beginSearch: .keyword("STOREDIST", startFrom: 6),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update", "variable_flags"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "geo",
+                since: "3.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "GEORADIUS_RO",
+                arity: -6,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "geo",
+                since: "3.2.10"))
+        entries.append(
+            CommandMetadata(
+                name: "GEORADIUSBYMEMBER",
+                arity: -5,
+                flags: CommandFlags.denyoom.union(.movableKeys).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"]),
+                    KeySpec(
+                        beginSearch: .keyword("STORE", startFrom: 5),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update", "variable_flags"]),
+                    KeySpec(
+                        beginSearch: .keyword("STOREDIST", startFrom: 5),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update", "variable_flags"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "geo",
+                since: "3.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "GEORADIUSBYMEMBER_RO",
+                arity: -5,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "geo",
+                since: "3.2.10"))
+    }
+
+    /// Entries 151 to 175 of `generatedEntries()`.
+    @inline(never)
+    static func entriesPart7(into entries: inout [CommandMetadata]) {
+        entries.append(
+            CommandMetadata(
+                name: "GEOSEARCH",
+                arity: -7,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "geo",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "GEOSEARCHSTORE",
+                arity: -8,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update"]),
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "geo",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "GET",
+                arity: 2,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "GETBIT",
+                arity: 3,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "bitmap",
+                since: "2.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "GETDEL",
+                arity: 2,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "GETEX",
+                arity: -2,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "GETRANGE",
+                arity: 4,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "2.4.0"))
+        entries.append(
+            CommandMetadata(
+                name: "GETSET",
+                arity: 3,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HDEL",
+                arity: -3,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HELLO",
+                arity: -1,
+                flags: CommandFlags.allowBusy.union(.fast).union(.loading).union(.noAuth).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "6.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HEXISTS",
+                arity: 3,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HEXPIRE",
+                arity: -6,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "9.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HEXPIREAT",
+                arity: -6,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "9.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HEXPIRETIME",
+                arity: -5,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "9.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HGET",
+                arity: 3,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HGETALL",
+                arity: 2,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: true,
+                group: "hash",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HGETDEL",
+                arity: -5,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "9.1.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HGETEX",
+                arity: -5,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "9.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HINCRBY",
+                arity: 4,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HINCRBYFLOAT",
+                arity: 4,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HKEYS",
+                arity: 2,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: true,
+                group: "hash",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HLEN",
+                arity: 2,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HMGET",
+                arity: -3,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HMSET",
+                arity: -4,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HPERSIST",
+                arity: -5,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "9.0.0"))
+    }
+
+    /// Entries 176 to 200 of `generatedEntries()`.
+    @inline(never)
+    static func entriesPart8(into entries: inout [CommandMetadata]) {
+        entries.append(
+            CommandMetadata(
+                name: "HPEXPIRE",
+                arity: -6,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "9.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HPEXPIREAT",
+                arity: -6,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "9.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HPEXPIRETIME",
+                arity: -5,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "9.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HPTTL",
+                arity: -5,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "9.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HRANDFIELD",
+                arity: -2,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HSCAN",
+                arity: -3,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "2.8.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HSET",
+                arity: -4,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HSETEX",
+                arity: -6,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "insert"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "9.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HSETNX",
+                arity: 4,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "insert"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HSTRLEN",
+                arity: 3,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "3.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HTTL",
+                arity: -5,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hash",
+                since: "9.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "HVALS",
+                arity: 2,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: true,
+                group: "hash",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "INCR",
+                arity: 2,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "INCRBY",
+                arity: 3,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "INCRBYFLOAT",
+                arity: 3,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "INFO",
+                arity: -1,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .special,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "KEYS",
+                arity: 2,
+                flags: .readonly,
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: true,
+                group: "generic",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "LASTSAVE",
+                arity: 1,
+                flags: CommandFlags.fast.union(.loading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "LATENCY",
+                arity: -2,
+                flags: CommandFlags(),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.8.13"))
+        entries.append(
+            CommandMetadata(
+                name: "LATENCY DOCTOR",
+                arity: 2,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .special,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.8.13"))
+        entries.append(
+            CommandMetadata(
+                name: "LATENCY GRAPH",
+                arity: 3,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .special,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.8.13"))
+        entries.append(
+            CommandMetadata(
+                name: "LATENCY HELP",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.8.13"))
+        entries.append(
+            CommandMetadata(
+                name: "LATENCY HISTOGRAM",
+                arity: -2,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .special,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "LATENCY HISTORY",
+                arity: 3,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .special,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.8.13"))
+        entries.append(
+            CommandMetadata(
+                name: "LATENCY LATEST",
+                arity: 2,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .special,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.8.13"))
+    }
+
+    /// Entries 201 to 225 of `generatedEntries()`.
+    @inline(never)
+    static func entriesPart9(into entries: inout [CommandMetadata]) {
+        entries.append(
+            CommandMetadata(
+                name: "LATENCY RESET",
+                arity: -2,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .aggregateSum,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.8.13"))
+        entries.append(
+            CommandMetadata(
+                name: "LCS",
+                arity: -3,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 1, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "LINDEX",
+                arity: 3,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "LINSERT",
+                arity: 5,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "insert"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "2.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "LLEN",
+                arity: 2,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "LMOVE",
+                arity: 5,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"]),
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "insert"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "LMPOP",
+                arity: -4,
+                flags: CommandFlags.movableKeys.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RW", "access", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "LOLWUT",
+                arity: -1,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "LPOP",
+                arity: -2,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "LPOS",
+                arity: -3,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "6.0.6"))
+        entries.append(
+            CommandMetadata(
+                name: "LPUSH",
+                arity: -3,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "insert"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "LPUSHX",
+                arity: -3,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "insert"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "2.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "LRANGE",
+                arity: 4,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "LREM",
+                arity: 4,
+                flags: .write,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "LSET",
+                arity: 4,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "LTRIM",
+                arity: 4,
+                flags: .write,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MEMORY",
+                arity: -2,
+                flags: CommandFlags(),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "4.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MEMORY DOCTOR",
+                arity: 2,
+                flags: CommandFlags(),
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .special,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "4.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MEMORY HELP",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "4.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MEMORY MALLOC-STATS",
+                arity: 2,
+                flags: .loading,
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .special,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "4.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MEMORY PURGE",
+                arity: 2,
+                flags: .loading,
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "4.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MEMORY STATS",
+                arity: 2,
+                flags: CommandFlags(),
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .special,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "4.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MEMORY USAGE",
+                arity: -3,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "4.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MGET",
+                arity: -2,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .multiShard,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MIGRATE",
+                arity: -6,
+                flags: CommandFlags.movableKeys.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(3),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"]),
+                    KeySpec(
+                        beginSearch: .keyword("KEYS", startFrom: -2),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete", "incomplete"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "2.6.0"))
+    }
+
+    /// Entries 226 to 250 of `generatedEntries()`.
+    @inline(never)
+    static func entriesPart10(into entries: inout [CommandMetadata]) {
+        entries.append(
+            CommandMetadata(
+                name: "MODULE",
+                arity: -2,
+                flags: CommandFlags(),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "4.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MODULE HELP",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MODULE LIST",
+                arity: 2,
+                flags: CommandFlags.admin.union(.noscript),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: true,
+                group: "server",
+                since: "4.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MODULE LOAD",
+                arity: -3,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.noscript),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "4.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MODULE LOADEX",
+                arity: -3,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.noscript),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MODULE UNLOAD",
+                arity: 3,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.noscript),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "4.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MONITOR",
+                arity: 1,
+                flags: CommandFlags.admin.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MOVE",
+                arity: 3,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MSET",
+                arity: -3,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -1, keyStep: 2, limit: 0),
+                        flags: ["OW", "update"])
+                ],
+                requestPolicy: .multiShard,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "1.0.1"))
+        entries.append(
+            CommandMetadata(
+                name: "MSETEX",
+                arity: -4,
+                flags: CommandFlags.denyoom.union(.movableKeys).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 2),
+                        flags: ["OW", "update"])
+                ],
+                requestPolicy: .multiShard,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "9.1.0"))
+        entries.append(
+            CommandMetadata(
+                name: "MSETNX",
+                arity: -3,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -1, keyStep: 2, limit: 0),
+                        flags: ["OW", "insert"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "1.0.1"))
+        entries.append(
+            CommandMetadata(
+                name: "MULTI",
+                arity: 1,
+                flags: CommandFlags.allowBusy.union(.fast).union(.loading).union(.noMulti).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "transactions",
+                since: "1.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "OBJECT",
+                arity: -2,
+                flags: CommandFlags(),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "2.2.3"))
+        entries.append(
+            CommandMetadata(
+                name: "OBJECT ENCODING",
+                arity: 3,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "2.2.3"))
+        entries.append(
+            CommandMetadata(
+                name: "OBJECT FREQ",
+                arity: 3,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "4.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "OBJECT HELP",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "OBJECT IDLETIME",
+                arity: 3,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "2.2.3"))
+        entries.append(
+            CommandMetadata(
+                name: "OBJECT REFCOUNT",
+                arity: 3,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "2.2.3"))
+        entries.append(
+            CommandMetadata(
+                name: "PERSIST",
+                arity: 2,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "2.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "PEXPIRE",
+                arity: -3,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "PEXPIREAT",
+                arity: -3,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "PEXPIRETIME",
+                arity: 2,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "PFADD",
+                arity: -2,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "insert"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hyperloglog",
+                since: "2.8.9"))
+        entries.append(
+            CommandMetadata(
+                name: "PFCOUNT",
+                arity: -2,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["RW", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hyperloglog",
+                since: "2.8.9"))
+        entries.append(
+            CommandMetadata(
+                name: "PFDEBUG",
+                arity: 3,
+                flags: CommandFlags.admin.union(.denyoom).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hyperloglog",
+                since: "2.8.9"))
+    }
+
+    /// Entries 251 to 275 of `generatedEntries()`.
+    @inline(never)
+    static func entriesPart11(into entries: inout [CommandMetadata]) {
+        entries.append(
+            CommandMetadata(
+                name: "PFMERGE",
+                arity: -2,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "insert"]),
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hyperloglog",
+                since: "2.8.9"))
+        entries.append(
+            CommandMetadata(
+                name: "PFSELFTEST",
+                arity: 1,
+                flags: .admin,
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "hyperloglog",
+                since: "2.8.9"))
+        entries.append(
+            CommandMetadata(
+                name: "PING",
+                arity: -1,
+                flags: .fast,
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "PSETEX",
+                arity: 4,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "PSUBSCRIBE",
+                arity: -2,
+                flags: CommandFlags.loading.union(.noscript).union(.pubsub).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "pubsub",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "PSYNC",
+                arity: -3,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.noMulti).union(.noscript),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.8.0"))
+        entries.append(
+            CommandMetadata(
+                name: "PTTL",
+                arity: 2,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "PUBLISH",
+                arity: 3,
+                flags: CommandFlags.fast.union(.loading).union(.pubsub).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "pubsub",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "PUBSUB",
+                arity: -2,
+                flags: CommandFlags(),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "pubsub",
+                since: "2.8.0"))
+        entries.append(
+            CommandMetadata(
+                name: "PUBSUB CHANNELS",
+                arity: -2,
+                flags: CommandFlags.loading.union(.pubsub).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "pubsub",
+                since: "2.8.0"))
+        entries.append(
+            CommandMetadata(
+                name: "PUBSUB HELP",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "pubsub",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "PUBSUB NUMPAT",
+                arity: 2,
+                flags: CommandFlags.loading.union(.pubsub).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "pubsub",
+                since: "2.8.0"))
+        entries.append(
+            CommandMetadata(
+                name: "PUBSUB NUMSUB",
+                arity: -2,
+                flags: CommandFlags.loading.union(.pubsub).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "pubsub",
+                since: "2.8.0"))
+        entries.append(
+            CommandMetadata(
+                name: "PUBSUB SHARDCHANNELS",
+                arity: -2,
+                flags: CommandFlags.loading.union(.pubsub).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "pubsub",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "PUBSUB SHARDNUMSUB",
+                arity: -2,
+                flags: CommandFlags.loading.union(.pubsub).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "pubsub",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "PUNSUBSCRIBE",
+                arity: -1,
+                flags: CommandFlags.loading.union(.noscript).union(.pubsub).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "pubsub",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "QUIT",
+                arity: -1,
+                flags: CommandFlags.allowBusy.union(.fast).union(.loading).union(.noAuth).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "RANDOMKEY",
+                arity: 1,
+                flags: .readonly,
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .special,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "READONLY",
+                arity: 1,
+                flags: CommandFlags.fast.union(.loading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "READWRITE",
+                arity: 1,
+                flags: CommandFlags.fast.union(.loading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "cluster",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "RENAME",
+                arity: 3,
+                flags: .write,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"]),
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "RENAMENX",
+                arity: 3,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"]),
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "insert"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "REPLCONF",
+                arity: -1,
+                flags: CommandFlags.admin.union(.allowBusy).union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "REPLICAOF",
+                arity: 3,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "RESET",
+                arity: 1,
+                flags: CommandFlags.allowBusy.union(.fast).union(.loading).union(.noAuth).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "6.2.0"))
+    }
+
+    /// Entries 276 to 300 of `generatedEntries()`.
+    @inline(never)
+    static func entriesPart12(into entries: inout [CommandMetadata]) {
+        entries.append(
+            CommandMetadata(
+                name: "RESTORE",
+                arity: -4,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "RESTORE-ASKING",
+                arity: -4,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ROLE",
+                arity: 1,
+                flags: CommandFlags.fast.union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.8.12"))
+        entries.append(
+            CommandMetadata(
+                name: "RPOP",
+                arity: -2,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "RPOPLPUSH",
+                arity: 3,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"]),
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "insert"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "1.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "RPUSH",
+                arity: -3,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "insert"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "RPUSHX",
+                arity: -3,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "insert"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "list",
+                since: "2.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SADD",
+                arity: -3,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "insert"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "set",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SAVE",
+                arity: 1,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.noMulti).union(.noscript),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SCAN",
+                arity: -2,
+                flags: .readonly,
+                keySpecs: [],
+                requestPolicy: .special,
+                responsePolicy: .special,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "2.8.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SCARD",
+                arity: 2,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "set",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SCRIPT",
+                arity: -2,
+                flags: CommandFlags(),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SCRIPT DEBUG",
+                arity: -3,
+                flags: .noscript,
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "3.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SCRIPT EXISTS",
+                arity: -3,
+                flags: CommandFlags.noscript.union(.stale),
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .aggregateLogicalAnd,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SCRIPT FLUSH",
+                arity: -2,
+                flags: CommandFlags.noscript.union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SCRIPT HELP",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SCRIPT KILL",
+                arity: 2,
+                flags: CommandFlags.allowBusy.union(.noscript),
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .oneSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SCRIPT LOAD",
+                arity: 3,
+                flags: CommandFlags.noscript.union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SCRIPT SHOW",
+                arity: 3,
+                flags: CommandFlags.noscript.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "scripting",
+                since: "8.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SDIFF",
+                arity: -2,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: true,
+                group: "set",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SDIFFSTORE",
+                arity: -3,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update"]),
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "set",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SELECT",
+                arity: 2,
+                flags: CommandFlags.allowBusy.union(.fast).union(.loading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "connection",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SET",
+                arity: -3,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "update", "variable_flags"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SETBIT",
+                arity: 4,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "bitmap",
+                since: "2.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SETEX",
+                arity: 4,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "2.0.0"))
+    }
+
+    /// Entries 301 to 325 of `generatedEntries()`.
+    @inline(never)
+    static func entriesPart13(into entries: inout [CommandMetadata]) {
+        entries.append(
+            CommandMetadata(
+                name: "SETNX",
+                arity: 3,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "insert"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SETRANGE",
+                arity: 4,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "2.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SHUTDOWN",
+                arity: -1,
+                flags: CommandFlags.admin.union(.allowBusy).union(.loading).union(.noMulti).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SINTER",
+                arity: -2,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: true,
+                group: "set",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SINTERCARD",
+                arity: -3,
+                flags: CommandFlags.movableKeys.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "set",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SINTERSTORE",
+                arity: -3,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update"]),
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "set",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SISMEMBER",
+                arity: 3,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "set",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SLAVEOF",
+                arity: 3,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SLOWLOG",
+                arity: -2,
+                flags: CommandFlags(),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.2.12"))
+        entries.append(
+            CommandMetadata(
+                name: "SLOWLOG GET",
+                arity: -2,
+                flags: CommandFlags.admin.union(.loading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.2.12"))
+        entries.append(
+            CommandMetadata(
+                name: "SLOWLOG HELP",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SLOWLOG LEN",
+                arity: 2,
+                flags: CommandFlags.admin.union(.loading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .aggregateSum,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.2.12"))
+        entries.append(
+            CommandMetadata(
+                name: "SLOWLOG RESET",
+                arity: 2,
+                flags: CommandFlags.admin.union(.loading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .allNodes,
+                responsePolicy: .allSucceeded,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.2.12"))
+        entries.append(
+            CommandMetadata(
+                name: "SMEMBERS",
+                arity: 2,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: true,
+                group: "set",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SMISMEMBER",
+                arity: -3,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "set",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SMOVE",
+                arity: 4,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"]),
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "insert"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "set",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SORT",
+                arity: -2,
+                flags: CommandFlags.denyoom.union(.movableKeys).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"]),
+                    KeySpec(
+                        beginSearch: .unknown,
+                        findKeys: .unknown,
+                        flags: ["RO", "access"]),
+                    KeySpec(
+                        beginSearch: .unknown,
+                        findKeys: .unknown,
+                        flags: ["OW", "update"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SORT_RO",
+                arity: -2,
+                flags: CommandFlags.movableKeys.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"]),
+                    KeySpec(
+                        beginSearch: .unknown,
+                        findKeys: .unknown,
+                        flags: ["RO", "access"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SPOP",
+                arity: -2,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "set",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SPUBLISH",
+                arity: 3,
+                flags: CommandFlags.fast.union(.loading).union(.pubsub).union(.stale),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["not_key"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "pubsub",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SRANDMEMBER",
+                arity: -2,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "set",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SREM",
+                arity: -3,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "set",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SSCAN",
+                arity: -3,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "set",
+                since: "2.8.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SSUBSCRIBE",
+                arity: -2,
+                flags: CommandFlags.loading.union(.noscript).union(.pubsub).union(.stale),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["not_key"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "pubsub",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "STRLEN",
+                arity: 2,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "2.2.0"))
+    }
+
+    /// Entries 326 to 350 of `generatedEntries()`.
+    @inline(never)
+    static func entriesPart14(into entries: inout [CommandMetadata]) {
+        entries.append(
+            CommandMetadata(
+                name: "SUBSCRIBE",
+                arity: -2,
+                flags: CommandFlags.loading.union(.noscript).union(.pubsub).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "pubsub",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SUBSTR",
+                arity: 4,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "string",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SUNION",
+                arity: -2,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: true,
+                group: "set",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SUNIONSTORE",
+                arity: -3,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update"]),
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "set",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SUNSUBSCRIBE",
+                arity: -1,
+                flags: CommandFlags.loading.union(.noscript).union(.pubsub).union(.stale),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["not_key"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "pubsub",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SWAPDB",
+                arity: 3,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "4.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "SYNC",
+                arity: 1,
+                flags: CommandFlags.admin.union(.noAsyncLoading).union(.noMulti).union(.noscript),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "TIME",
+                arity: 1,
+                flags: CommandFlags.fast.union(.loading).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "server",
+                since: "2.6.0"))
+        entries.append(
+            CommandMetadata(
+                name: "TOUCH",
+                arity: -2,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .multiShard,
+                responsePolicy: .aggregateSum,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "3.2.1"))
+        entries.append(
+            CommandMetadata(
+                name: "TTL",
+                arity: 2,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "TYPE",
+                arity: 2,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "1.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "UNLINK",
+                arity: -2,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["RM", "delete"])
+                ],
+                requestPolicy: .multiShard,
+                responsePolicy: .aggregateSum,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "4.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "UNSUBSCRIBE",
+                arity: -1,
+                flags: CommandFlags.loading.union(.noscript).union(.pubsub).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "pubsub",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "UNWATCH",
+                arity: 1,
+                flags: CommandFlags.allowBusy.union(.fast).union(.loading).union(.noscript).union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "transactions",
+                since: "2.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "WAIT",
+                arity: 3,
+                flags: .blocking,
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .aggregateMin,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "3.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "WAITAOF",
+                arity: 4,
+                flags: .blocking,
+                keySpecs: [],
+                requestPolicy: .allShards,
+                responsePolicy: .aggregateMin,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "generic",
+                since: "7.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "WATCH",
+                arity: -2,
+                flags: CommandFlags.allowBusy.union(.fast).union(.loading).union(.noMulti).union(.noscript).union(.stale),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "transactions",
+                since: "2.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XACK",
+                arity: -4,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XADD",
+                arity: -5,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XAUTOCLAIM",
+                arity: -6,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XCLAIM",
+                arity: -6,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XDEL",
+                arity: -3,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XGROUP",
+                arity: -2,
+                flags: CommandFlags(),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XGROUP CREATE",
+                arity: -5,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "insert"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XGROUP CREATECONSUMER",
+                arity: 5,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "insert"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "6.2.0"))
+    }
+
+    /// Entries 351 to 375 of `generatedEntries()`.
+    @inline(never)
+    static func entriesPart15(into entries: inout [CommandMetadata]) {
+        entries.append(
+            CommandMetadata(
+                name: "XGROUP DELCONSUMER",
+                arity: 5,
+                flags: .write,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XGROUP DESTROY",
+                arity: 4,
+                flags: .write,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XGROUP HELP",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XGROUP SETID",
+                arity: -5,
+                flags: .write,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XINFO",
+                arity: -2,
+                flags: CommandFlags(),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XINFO CONSUMERS",
+                arity: 4,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XINFO GROUPS",
+                arity: 3,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XINFO HELP",
+                arity: 2,
+                flags: CommandFlags.loading.union(.stale),
+                keySpecs: [],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XINFO STREAM",
+                arity: -3,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XLEN",
+                arity: 2,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XPENDING",
+                arity: -3,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XRANGE",
+                arity: -4,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XREAD",
+                arity: -4,
+                flags: CommandFlags.blocking.union(.movableKeys).union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .keyword("STREAMS", startFrom: 1),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 2),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XREADGROUP",
+                arity: -7,
+                flags: CommandFlags.blocking.union(.movableKeys).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .keyword("STREAMS", startFrom: 4),
+                        findKeys: .range(lastKey: -1, keyStep: 1, limit: 2),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XREVRANGE",
+                arity: -4,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XSETID",
+                arity: -3,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "XTRIM",
+                arity: -4,
+                flags: .write,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "stream",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZADD",
+                arity: -4,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "1.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZCARD",
+                arity: 2,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "1.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZCOUNT",
+                arity: 4,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZDIFF",
+                arity: -3,
+                flags: CommandFlags.movableKeys.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZDIFFSTORE",
+                arity: -4,
+                flags: CommandFlags.denyoom.union(.movableKeys).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update"]),
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RO", "access"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZINCRBY",
+                arity: 4,
+                flags: CommandFlags.denyoom.union(.fast).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "update"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "1.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZINTER",
+                arity: -3,
+                flags: CommandFlags.movableKeys.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZINTERCARD",
+                arity: -3,
+                flags: CommandFlags.movableKeys.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "7.0.0"))
+    }
+
+    /// Entries 376 to 399 of `generatedEntries()`.
+    @inline(never)
+    static func entriesPart16(into entries: inout [CommandMetadata]) {
+        entries.append(
+            CommandMetadata(
+                name: "ZINTERSTORE",
+                arity: -4,
+                flags: CommandFlags.denyoom.union(.movableKeys).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update"]),
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RO", "access"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZLEXCOUNT",
+                arity: 4,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "2.8.9"))
+        entries.append(
+            CommandMetadata(
+                name: "ZMPOP",
+                arity: -4,
+                flags: CommandFlags.movableKeys.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RW", "access", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "7.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZMSCORE",
+                arity: -3,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZPOPMAX",
+                arity: -2,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZPOPMIN",
+                arity: -2,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "access", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "5.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZRANDMEMBER",
+                arity: -2,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZRANGE",
+                arity: -4,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "1.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZRANGEBYLEX",
+                arity: -4,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "2.8.9"))
+        entries.append(
+            CommandMetadata(
+                name: "ZRANGEBYSCORE",
+                arity: -4,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "1.0.5"))
+        entries.append(
+            CommandMetadata(
+                name: "ZRANGESTORE",
+                arity: -5,
+                flags: CommandFlags.denyoom.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update"]),
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZRANK",
+                arity: -3,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZREM",
+                arity: -3,
+                flags: CommandFlags.fast.union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "1.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZREMRANGEBYLEX",
+                arity: 4,
+                flags: .write,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "2.8.9"))
+        entries.append(
+            CommandMetadata(
+                name: "ZREMRANGEBYRANK",
+                arity: 4,
+                flags: .write,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZREMRANGEBYSCORE",
+                arity: 4,
+                flags: .write,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RW", "delete"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "1.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZREVRANGE",
+                arity: -4,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "1.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZREVRANGEBYLEX",
+                arity: -4,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "2.8.9"))
+        entries.append(
+            CommandMetadata(
+                name: "ZREVRANGEBYSCORE",
+                arity: -4,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "2.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZREVRANK",
+                arity: -3,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "2.0.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZSCAN",
+                arity: -3,
+                flags: .readonly,
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: true,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "2.8.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZSCORE",
+                arity: 3,
+                flags: CommandFlags.fast.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "1.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZUNION",
+                arity: -3,
+                flags: CommandFlags.movableKeys.union(.readonly),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RO", "access"])
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "6.2.0"))
+        entries.append(
+            CommandMetadata(
+                name: "ZUNIONSTORE",
+                arity: -4,
+                flags: CommandFlags.denyoom.union(.movableKeys).union(.write),
+                keySpecs: [
+                    KeySpec(
+                        beginSearch: .index(1),
+                        findKeys: .range(lastKey: 0, keyStep: 1, limit: 0),
+                        flags: ["OW", "update"]),
+                    KeySpec(
+                        beginSearch: .index(2),
+                        findKeys: .keynum(keyNumIndex: 0, firstKey: 1, keyStep: 1),
+                        flags: ["RO", "access"]),
+                ],
+                requestPolicy: .none,
+                responsePolicy: .none,
+                nondeterministicOutput: false,
+                nondeterministicOutputOrder: false,
+                group: "sorted-set",
+                since: "2.0.0"))
     }
 }

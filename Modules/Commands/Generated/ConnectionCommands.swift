@@ -145,7 +145,9 @@ extension CLIENT {
 
         /// The command with its arguments.
         @inlinable
-        public init<CapabilitysSequence>(_ capabilitys: CapabilitysSequence) where CapabilitysSequence: Sequence, CapabilitysSequence.Element: BulkStringConvertible {
+        public init<CapabilitysSequence>(
+            _ capabilitys: CapabilitysSequence
+        ) where CapabilitysSequence: Sequence, CapabilitysSequence.Element: BulkStringConvertible {
             self.capabilitys = capabilitys.map(\.bulkString)
         }
 
@@ -425,7 +427,17 @@ extension CLIENT {
     /// Terminates open connections.
     ///
     /// ```
-    /// CLIENT KILL <ip:port | <[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]>
+    /// CLIENT KILL <ip:port | <[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER
+    ///     username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] |
+    ///     [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE |
+    ///     REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR
+    ///     ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB
+    ///     not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE |
+    ///     REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] |
+    ///     [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL |
+    ///     MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR
+    ///     ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER
+    ///     not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]>
     /// ```
     ///
     /// - Complexity: O(N) where N is the number of client connections
@@ -437,16 +449,51 @@ extension CLIENT {
         /// `CLIENT KILL`
         @inlinable public static var name: String { "CLIENT KILL" }
 
-        /// `<ip:port | <[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]>`
+        /// `<ip:port | <[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] |
+        /// [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME
+        /// lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA |
+        /// PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] |
+        /// [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] |
+        /// [NOT-CAPA not-capa] | [NOT-IP not-ip]> [[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA |
+        /// PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] |
+        /// [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY
+        /// | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] |
+        /// [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] |
+        /// [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]>`
         public var filter: Filter
 
-        /// One of: ip:port, <[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...].
+        /// One of: ip:port, <[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username]
+        /// | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME
+        /// lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA |
+        /// PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] |
+        /// [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] |
+        /// [NOT-CAPA not-capa] | [NOT-IP not-ip]> [[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA |
+        /// PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] |
+        /// [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY
+        /// | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] |
+        /// [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] |
+        /// [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...].
         public enum Filter: RESPArgument, Sendable, Hashable {
             /// `ip:port`
             case oldFormat(BulkString)
-            /// `<[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]`
+            /// `<[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR
+            /// ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME
+            /// lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA |
+            /// PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] |
+            /// [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] |
+            /// [NOT-CAPA not-capa] | [NOT-IP not-ip]> [[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA |
+            /// PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE
+            /// idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL |
+            /// MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] |
+            /// [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] |
+            /// [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]`
             case newFormats([NewFormat])
-            /// One of: [ID client-id [client-id ...]], [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB], [USER username], [ADDR ip:port], [LADDR ip:port], [SKIPME YES | NO], [MAXAGE maxage], [NAME name], [IDLE idle], [FLAGS flags], [LIB-NAME lib-name], [LIB-VER lib-ver], [DB db], [CAPA capa], [IP ip], [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB], [NOT-ID not-client-id [not-client-id ...]], [NOT-USER not-username], [NOT-ADDR ip:port], [NOT-LADDR ip:port], [NOT-NAME not-name], [NOT-FLAGS not-flags], [NOT-LIB-NAME not-lib-name], [NOT-LIB-VER not-lib-ver], [NOT-DB not-db], [NOT-CAPA not-capa], [NOT-IP not-ip].
+            /// One of: [ID client-id [client-id ...]], [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB], [USER username], [ADDR
+            /// ip:port], [LADDR ip:port], [SKIPME YES | NO], [MAXAGE maxage], [NAME name], [IDLE idle], [FLAGS flags], [LIB-NAME lib-name],
+            /// [LIB-VER lib-ver], [DB db], [CAPA capa], [IP ip], [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB], [NOT-ID
+            /// not-client-id [not-client-id ...]], [NOT-USER not-username], [NOT-ADDR ip:port], [NOT-LADDR ip:port], [NOT-NAME not-name],
+            /// [NOT-FLAGS not-flags], [NOT-LIB-NAME not-lib-name], [NOT-LIB-VER not-lib-ver], [NOT-DB not-db], [NOT-CAPA not-capa], [NOT-IP
+            /// not-ip].
             public enum NewFormat: RESPArgument, Sendable, Hashable {
                 /// `[ID client-id [client-id ...]]`
                 case clientIds([Int])
@@ -791,7 +838,11 @@ extension CLIENT {
     /// Lists open connections.
     ///
     /// ```
-    /// CLIENT LIST [TYPE NORMAL | MASTER | REPLICA | PUBSUB] [ID client-id [client-id ...]] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES | NO] [MAXAGE maxage] [NAME name] [IDLE idle] [FLAGS flags] [LIB-NAME lib-name] [LIB-VER lib-ver] [DB db] [CAPA capa] [IP ip] [NOT-TYPE NORMAL | MASTER | REPLICA | PUBSUB] [NOT-ID not-client-id [not-client-id ...]] [NOT-USER not-username] [NOT-ADDR ip:port] [NOT-LADDR ip:port] [NOT-NAME not-name] [NOT-FLAGS not-flags] [NOT-LIB-NAME not-lib-name] [NOT-LIB-VER not-lib-ver] [NOT-DB not-db] [NOT-CAPA not-capa] [NOT-IP not-ip]
+    /// CLIENT LIST [TYPE NORMAL | MASTER | REPLICA | PUBSUB] [ID client-id [client-id ...]] [USER username] [ADDR ip:port] [LADDR ip:port]
+    ///     [SKIPME YES | NO] [MAXAGE maxage] [NAME name] [IDLE idle] [FLAGS flags] [LIB-NAME lib-name] [LIB-VER lib-ver] [DB db] [CAPA
+    ///     capa] [IP ip] [NOT-TYPE NORMAL | MASTER | REPLICA | PUBSUB] [NOT-ID not-client-id [not-client-id ...]] [NOT-USER not-username]
+    ///     [NOT-ADDR ip:port] [NOT-LADDR ip:port] [NOT-NAME not-name] [NOT-FLAGS not-flags] [NOT-LIB-NAME not-lib-name] [NOT-LIB-VER
+    ///     not-lib-ver] [NOT-DB not-db] [NOT-CAPA not-capa] [NOT-IP not-ip]
     /// ```
     ///
     /// - Complexity: O(N) where N is the number of client connections
@@ -984,7 +1035,35 @@ extension CLIENT {
 
         /// The command with its arguments.
         @inlinable
-        public init(clientType: ClientType? = nil, clientIds: [Int] = [], username: BulkString? = nil, addr: BulkString? = nil, laddr: BulkString? = nil, skipme: Skipme? = nil, maxage: Int? = nil, name: BulkString? = nil, idle: Int? = nil, flags: BulkString? = nil, libName: BulkString? = nil, libVer: BulkString? = nil, db: Int? = nil, capa: BulkString? = nil, ip: BulkString? = nil, notClientType: NotClientType? = nil, notClientIds: [Int] = [], notUsername: BulkString? = nil, notAddr: BulkString? = nil, notLaddr: BulkString? = nil, notName: BulkString? = nil, notFlags: BulkString? = nil, notLibName: BulkString? = nil, notLibVer: BulkString? = nil, notDb: Int? = nil, notCapa: BulkString? = nil, notIp: BulkString? = nil) {
+        public init(
+            clientType: ClientType? = nil,
+            clientIds: [Int] = [],
+            username: BulkString? = nil,
+            addr: BulkString? = nil,
+            laddr: BulkString? = nil,
+            skipme: Skipme? = nil,
+            maxage: Int? = nil,
+            name: BulkString? = nil,
+            idle: Int? = nil,
+            flags: BulkString? = nil,
+            libName: BulkString? = nil,
+            libVer: BulkString? = nil,
+            db: Int? = nil,
+            capa: BulkString? = nil,
+            ip: BulkString? = nil,
+            notClientType: NotClientType? = nil,
+            notClientIds: [Int] = [],
+            notUsername: BulkString? = nil,
+            notAddr: BulkString? = nil,
+            notLaddr: BulkString? = nil,
+            notName: BulkString? = nil,
+            notFlags: BulkString? = nil,
+            notLibName: BulkString? = nil,
+            notLibVer: BulkString? = nil,
+            notDb: Int? = nil,
+            notCapa: BulkString? = nil,
+            notIp: BulkString? = nil
+        ) {
             self.clientType = clientType
             self.clientIds = clientIds
             self.username = username
@@ -1017,7 +1096,35 @@ extension CLIENT {
         /// Writes the command.
         @inlinable
         public func encode(into buffer: inout RESPCommandBuffer) {
-            buffer.writeRESPArrayHeader(count: 2 + (clientType.map { 1 + $0.respArgumentCount } ?? 0) + (clientIds.isEmpty ? 0 : 1 + clientIds.count) + (username == nil ? 0 : 2) + (addr == nil ? 0 : 2) + (laddr == nil ? 0 : 2) + (skipme.map { 1 + $0.respArgumentCount } ?? 0) + (maxage == nil ? 0 : 2) + (name == nil ? 0 : 2) + (idle == nil ? 0 : 2) + (flags == nil ? 0 : 2) + (libName == nil ? 0 : 2) + (libVer == nil ? 0 : 2) + (db == nil ? 0 : 2) + (capa == nil ? 0 : 2) + (ip == nil ? 0 : 2) + (notClientType.map { 1 + $0.respArgumentCount } ?? 0) + (notClientIds.isEmpty ? 0 : 1 + notClientIds.count) + (notUsername == nil ? 0 : 2) + (notAddr == nil ? 0 : 2) + (notLaddr == nil ? 0 : 2) + (notName == nil ? 0 : 2) + (notFlags == nil ? 0 : 2) + (notLibName == nil ? 0 : 2) + (notLibVer == nil ? 0 : 2) + (notDb == nil ? 0 : 2) + (notCapa == nil ? 0 : 2) + (notIp == nil ? 0 : 2))
+            buffer.writeRESPArrayHeader(
+                count: 2
+                    + (clientType.map { 1 + $0.respArgumentCount } ?? 0)
+                    + (clientIds.isEmpty ? 0 : 1 + clientIds.count)
+                    + (username == nil ? 0 : 2)
+                    + (addr == nil ? 0 : 2)
+                    + (laddr == nil ? 0 : 2)
+                    + (skipme.map { 1 + $0.respArgumentCount } ?? 0)
+                    + (maxage == nil ? 0 : 2)
+                    + (name == nil ? 0 : 2)
+                    + (idle == nil ? 0 : 2)
+                    + (flags == nil ? 0 : 2)
+                    + (libName == nil ? 0 : 2)
+                    + (libVer == nil ? 0 : 2)
+                    + (db == nil ? 0 : 2)
+                    + (capa == nil ? 0 : 2)
+                    + (ip == nil ? 0 : 2)
+                    + (notClientType.map { 1 + $0.respArgumentCount } ?? 0)
+                    + (notClientIds.isEmpty ? 0 : 1 + notClientIds.count)
+                    + (notUsername == nil ? 0 : 2)
+                    + (notAddr == nil ? 0 : 2)
+                    + (notLaddr == nil ? 0 : 2)
+                    + (notName == nil ? 0 : 2)
+                    + (notFlags == nil ? 0 : 2)
+                    + (notLibName == nil ? 0 : 2)
+                    + (notLibVer == nil ? 0 : 2)
+                    + (notDb == nil ? 0 : 2)
+                    + (notCapa == nil ? 0 : 2)
+                    + (notIp == nil ? 0 : 2))
             buffer.writeRESPToken("CLIENT")
             buffer.writeRESPToken("LIST")
             if let value = clientType {
@@ -1423,7 +1530,9 @@ extension CLIENT {
         @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
         /// Why this command can't run on a shared, multiplexed connection.
-        @inlinable public static var multiplexingRefusal: String? { "CLIENT REPLY would leave requests on the shared connection without replies" }
+        @inlinable public static var multiplexingRefusal: String? {
+            "CLIENT REPLY would leave requests on the shared connection without replies"
+        }
     }
 
     /// Sets information specific to the client or connection.
@@ -1602,7 +1711,15 @@ extension CLIENT {
 
         /// The command with its arguments.
         @inlinable
-        public init<PrefixesSequence>(status: Status, clientId: Int? = nil, prefixes: PrefixesSequence = [BulkString](), bcast: Bool = false, optin: Bool = false, optout: Bool = false, noloop: Bool = false) where PrefixesSequence: Sequence, PrefixesSequence.Element: BulkStringConvertible {
+        public init<PrefixesSequence>(
+            status: Status,
+            clientId: Int? = nil,
+            prefixes: PrefixesSequence = [BulkString](),
+            bcast: Bool = false,
+            optin: Bool = false,
+            optout: Bool = false,
+            noloop: Bool = false
+        ) where PrefixesSequence: Sequence, PrefixesSequence.Element: BulkStringConvertible {
             self.status = status
             self.clientId = clientId
             self.prefixes = prefixes.map(\.bulkString)
@@ -1615,7 +1732,15 @@ extension CLIENT {
         /// Writes the command.
         @inlinable
         public func encode(into buffer: inout RESPCommandBuffer) {
-            buffer.writeRESPArrayHeader(count: 2 + status.respArgumentCount + (clientId == nil ? 0 : 2) + prefixes.count * 2 + (bcast ? 1 : 0) + (optin ? 1 : 0) + (optout ? 1 : 0) + (noloop ? 1 : 0))
+            buffer.writeRESPArrayHeader(
+                count: 2
+                    + status.respArgumentCount
+                    + (clientId == nil ? 0 : 2)
+                    + prefixes.count * 2
+                    + (bcast ? 1 : 0)
+                    + (optin ? 1 : 0)
+                    + (optout ? 1 : 0)
+                    + (noloop ? 1 : 0))
             buffer.writeRESPToken("CLIENT")
             buffer.writeRESPToken("TRACKING")
             status.writeRESPArguments(into: &buffer)
@@ -2052,7 +2177,9 @@ public struct RESET: GlideCommand {
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "RESET would undo the authentication and database every caller of the connection relies on" }
+    @inlinable public static var multiplexingRefusal: String? {
+        "RESET would undo the authentication and database every caller of the connection relies on"
+    }
 }
 
 /// Changes the selected database.

@@ -28,7 +28,15 @@ public struct FCALL: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence, ArgsSequence>(_ function: some BulkStringConvertible, keys: KeysSequence = [BulkString](), args: ArgsSequence = [BulkString]()) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible, ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible {
+    public init<KeysSequence, ArgsSequence>(
+        _ function: some BulkStringConvertible,
+        keys: KeysSequence = [BulkString](),
+        args: ArgsSequence = [BulkString]()
+    )
+    where
+        KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible,
+        ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible
+    {
         self.function = function.bulkString
         self.keys = keys.map(\.bulkString)
         self.args = args.map(\.bulkString)
@@ -51,7 +59,10 @@ public struct FCALL: GlideCommand {
 
     /// How a cluster client routes the command.
     @inlinable public static var routing: CommandRouting {
-        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .noMandatoryKeys, .noscript, .skipMonitor, .stale])
+        CommandRouting(
+            requestPolicy: .none,
+            responsePolicy: .none,
+            flags: [.movableKeys, .noMandatoryKeys, .noscript, .skipMonitor, .stale])
     }
 
     /// Calls `body` with each key, in argument order.
@@ -86,7 +97,15 @@ public struct FCALL_RO: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence, ArgsSequence>(_ function: some BulkStringConvertible, keys: KeysSequence = [BulkString](), args: ArgsSequence = [BulkString]()) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible, ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible {
+    public init<KeysSequence, ArgsSequence>(
+        _ function: some BulkStringConvertible,
+        keys: KeysSequence = [BulkString](),
+        args: ArgsSequence = [BulkString]()
+    )
+    where
+        KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible,
+        ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible
+    {
         self.function = function.bulkString
         self.keys = keys.map(\.bulkString)
         self.args = args.map(\.bulkString)
@@ -109,7 +128,10 @@ public struct FCALL_RO: GlideCommand {
 
     /// How a cluster client routes the command.
     @inlinable public static var routing: CommandRouting {
-        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .noMandatoryKeys, .noscript, .readonly, .skipMonitor, .stale])
+        CommandRouting(
+            requestPolicy: .none,
+            responsePolicy: .none,
+            flags: [.movableKeys, .noMandatoryKeys, .noscript, .readonly, .skipMonitor, .stale])
     }
 
     /// Calls `body` with each key, in argument order.

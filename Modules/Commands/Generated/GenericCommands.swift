@@ -31,7 +31,12 @@ public struct COPY: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ source: some BulkStringConvertible, _ destination: some BulkStringConvertible, destinationDb: Int? = nil, replace: Bool = false) {
+    public init(
+        _ source: some BulkStringConvertible,
+        _ destination: some BulkStringConvertible,
+        destinationDb: Int? = nil,
+        replace: Bool = false
+    ) {
         self.source = source.bulkString
         self.destination = destination.bulkString
         self.destinationDb = destinationDb
@@ -70,7 +75,9 @@ public struct COPY: GlideCommand {
 /// DEL key [key ...]
 /// ```
 ///
-/// - Complexity: O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).
+/// - Complexity: O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the
+///   individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single
+///   key that holds a string value is O(1).
 /// - Since: 1.0.0
 public struct DEL: GlideCommand {
     /// The reply.
@@ -115,7 +122,8 @@ public struct DEL: GlideCommand {
 /// DUMP key
 /// ```
 ///
-/// - Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the number of objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).
+/// - Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the number of objects composing the value and M
+///   their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).
 /// - Since: 2.6.0
 public struct DUMP: GlideCommand {
     /// The reply.
@@ -428,7 +436,8 @@ public struct EXPIRETIME: GlideCommand {
 /// KEYS pattern
 /// ```
 ///
-/// - Complexity: O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.
+/// - Complexity: O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the
+///   given pattern have limited length.
 /// - Since: 1.0.0
 public struct KEYS: GlideCommand {
     /// The reply.
@@ -469,7 +478,8 @@ public struct KEYS: GlideCommand {
 /// MIGRATE host port <key | > destination-db timeout [COPY] [REPLACE] [AUTH password | AUTH2 username password] [KEYS key [key ...]]
 /// ```
 ///
-/// - Complexity: This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.
+/// - Complexity: This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of
+///   these commands for time complexity. Also an O(N) data transfer between the two instances is performed.
 /// - Since: 2.6.0
 public struct MIGRATE: GlideCommand {
     /// The reply.
@@ -596,7 +606,17 @@ public struct MIGRATE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ host: some BulkStringConvertible, port: Int, keySelector: KeySelector, destinationDb: Int, timeout: Int, copy: Bool = false, replace: Bool = false, authentication: Authentication? = nil, keys: KeysSequence = [BulkString]()) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ host: some BulkStringConvertible,
+        port: Int,
+        keySelector: KeySelector,
+        destinationDb: Int,
+        timeout: Int,
+        copy: Bool = false,
+        replace: Bool = false,
+        authentication: Authentication? = nil,
+        keys: KeysSequence = [BulkString]()
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.host = host.bulkString
         self.port = port
         self.keySelector = keySelector
@@ -611,7 +631,17 @@ public struct MIGRATE: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + keySelector.respArgumentCount + 1 + 1 + (copy ? 1 : 0) + (replace ? 1 : 0) + (authentication?.respArgumentCount ?? 0) + (keys.isEmpty ? 0 : 1 + keys.count))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + 1
+                + keySelector.respArgumentCount
+                + 1
+                + 1
+                + (copy ? 1 : 0)
+                + (replace ? 1 : 0)
+                + (authentication?.respArgumentCount ?? 0)
+                + (keys.isEmpty ? 0 : 1 + keys.count))
         buffer.writeRESPToken("MIGRATE")
         host.writeRESPArguments(into: &buffer)
         buffer.writeRESPBulkString(port)
@@ -1361,7 +1391,9 @@ public struct RENAMENX: GlideCommand {
 /// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
 /// ```
 ///
-/// - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).
+/// - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of objects
+///   composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so
+///   simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).
 /// - Since: 2.6.0
 public struct RESTORE: GlideCommand {
     /// The reply is `OK`.
@@ -1393,7 +1425,15 @@ public struct RESTORE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, ttl: Int, serializedValue: some BulkStringConvertible, replace: Bool = false, absttl: Bool = false, seconds: Int? = nil, frequency: Int? = nil) {
+    public init(
+        _ key: some BulkStringConvertible,
+        ttl: Int,
+        serializedValue: some BulkStringConvertible,
+        replace: Bool = false,
+        absttl: Bool = false,
+        seconds: Int? = nil,
+        frequency: Int? = nil
+    ) {
         self.key = key.bulkString
         self.ttl = ttl
         self.serializedValue = serializedValue.bulkString
@@ -1406,7 +1446,15 @@ public struct RESTORE: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + 1 + (replace ? 1 : 0) + (absttl ? 1 : 0) + (seconds == nil ? 0 : 2) + (frequency == nil ? 0 : 2))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + 1
+                + 1
+                + (replace ? 1 : 0)
+                + (absttl ? 1 : 0)
+                + (seconds == nil ? 0 : 2)
+                + (frequency == nil ? 0 : 2))
         buffer.writeRESPToken("RESTORE")
         key.writeRESPArguments(into: &buffer)
         buffer.writeRESPBulkString(ttl)
@@ -1440,7 +1488,8 @@ public struct RESTORE: GlideCommand {
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 /// ```
 ///
-/// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
+/// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N
+///   is the number of elements inside the collection.
 /// - Since: 2.8.0
 public struct SCAN: GlideCommand {
     /// The reply.
@@ -1505,7 +1554,8 @@ public struct SCAN: GlideCommand {
 /// SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA] [STORE destination]
 /// ```
 ///
-/// - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).
+/// - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When
+///   the elements are not sorted, complexity is O(N).
 /// - Since: 1.0.0
 public struct SORT: GlideCommand {
     /// The reply as sent; its shape depends on the arguments.
@@ -1589,7 +1639,15 @@ public struct SORT: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<GetpatternsSequence>(_ key: some BulkStringConvertible, byPattern: BulkString? = nil, limit: Limit? = nil, getPatterns: GetpatternsSequence = [BulkString](), order: Order? = nil, sorting: Bool = false, destination: BulkString? = nil) where GetpatternsSequence: Sequence, GetpatternsSequence.Element: BulkStringConvertible {
+    public init<GetpatternsSequence>(
+        _ key: some BulkStringConvertible,
+        byPattern: BulkString? = nil,
+        limit: Limit? = nil,
+        getPatterns: GetpatternsSequence = [BulkString](),
+        order: Order? = nil,
+        sorting: Bool = false,
+        destination: BulkString? = nil
+    ) where GetpatternsSequence: Sequence, GetpatternsSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.byPattern = byPattern
         self.limit = limit
@@ -1602,7 +1660,15 @@ public struct SORT: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + (byPattern == nil ? 0 : 2) + (limit.map { 1 + $0.respArgumentCount } ?? 0) + getPatterns.count * 2 + (order?.respArgumentCount ?? 0) + (sorting ? 1 : 0) + (destination == nil ? 0 : 2))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + (byPattern == nil ? 0 : 2)
+                + (limit.map { 1 + $0.respArgumentCount } ?? 0)
+                + getPatterns.count * 2
+                + (order?.respArgumentCount ?? 0)
+                + (sorting ? 1 : 0)
+                + (destination == nil ? 0 : 2))
         buffer.writeRESPToken("SORT")
         key.writeRESPArguments(into: &buffer)
         if let value = byPattern {
@@ -1645,7 +1711,8 @@ public struct SORT: GlideCommand {
 /// SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA]
 /// ```
 ///
-/// - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).
+/// - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When
+///   the elements are not sorted, complexity is O(N).
 /// - Since: 7.0.0
 public struct SORT_RO: GlideCommand {
     /// The reply.
@@ -1726,7 +1793,14 @@ public struct SORT_RO: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<GetpatternsSequence>(_ key: some BulkStringConvertible, byPattern: BulkString? = nil, limit: Limit? = nil, getPatterns: GetpatternsSequence = [BulkString](), order: Order? = nil, sorting: Bool = false) where GetpatternsSequence: Sequence, GetpatternsSequence.Element: BulkStringConvertible {
+    public init<GetpatternsSequence>(
+        _ key: some BulkStringConvertible,
+        byPattern: BulkString? = nil,
+        limit: Limit? = nil,
+        getPatterns: GetpatternsSequence = [BulkString](),
+        order: Order? = nil,
+        sorting: Bool = false
+    ) where GetpatternsSequence: Sequence, GetpatternsSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.byPattern = byPattern
         self.limit = limit
@@ -1738,7 +1812,14 @@ public struct SORT_RO: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + (byPattern == nil ? 0 : 2) + (limit.map { 1 + $0.respArgumentCount } ?? 0) + getPatterns.count * 2 + (order?.respArgumentCount ?? 0) + (sorting ? 1 : 0))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + (byPattern == nil ? 0 : 2)
+                + (limit.map { 1 + $0.respArgumentCount } ?? 0)
+                + getPatterns.count * 2
+                + (order?.respArgumentCount ?? 0)
+                + (sorting ? 1 : 0))
         buffer.writeRESPToken("SORT_RO")
         key.writeRESPArguments(into: &buffer)
         if let value = byPattern {
@@ -1907,7 +1988,8 @@ public struct TYPE: GlideCommand {
 /// UNLINK key [key ...]
 /// ```
 ///
-/// - Complexity: O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.
+/// - Complexity: O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to
+///   reclaim memory, where N is the number of allocations the deleted objects where composed of.
 /// - Since: 4.0.0
 public struct UNLINK: GlideCommand {
     /// The reply.
@@ -1995,7 +2077,8 @@ public struct WAIT: GlideCommand {
     @inlinable public var blockingTimeout: Duration? { BlockingTimeout.milliseconds(timeout) }
 }
 
-/// Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the primary and/or replicas.
+/// Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the primary and/or
+/// replicas.
 ///
 /// ```
 /// WAITAOF numlocal numreplicas timeout

@@ -97,7 +97,12 @@ public struct GEOADD: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + (condition?.respArgumentCount ?? 0) + (change ? 1 : 0) + data.reduce(0) { $0 + 0 + $1.respArgumentCount })
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + (condition?.respArgumentCount ?? 0)
+                + (change ? 1 : 0)
+                + data.reduce(0) { $0 + 0 + $1.respArgumentCount })
         buffer.writeRESPToken("GEOADD")
         key.writeRESPArguments(into: &buffer)
         if let value = condition {
@@ -185,7 +190,12 @@ public struct GEODIST: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, _ member1: some BulkStringConvertible, _ member2: some BulkStringConvertible, unit: Unit? = nil) {
+    public init(
+        _ key: some BulkStringConvertible,
+        _ member1: some BulkStringConvertible,
+        _ member2: some BulkStringConvertible,
+        unit: Unit? = nil
+    ) {
         self.key = key.bulkString
         self.member1 = member1.bulkString
         self.member2 = member2.bulkString
@@ -239,7 +249,10 @@ public struct GEOHASH: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<MembersSequence>(_ key: some BulkStringConvertible, members: MembersSequence = [BulkString]()) where MembersSequence: Sequence, MembersSequence.Element: BulkStringConvertible {
+    public init<MembersSequence>(
+        _ key: some BulkStringConvertible,
+        members: MembersSequence = [BulkString]()
+    ) where MembersSequence: Sequence, MembersSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.members = members.map(\.bulkString)
     }
@@ -289,7 +302,10 @@ public struct GEOPOS: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<MembersSequence>(_ key: some BulkStringConvertible, members: MembersSequence = [BulkString]()) where MembersSequence: Sequence, MembersSequence.Element: BulkStringConvertible {
+    public init<MembersSequence>(
+        _ key: some BulkStringConvertible,
+        members: MembersSequence = [BulkString]()
+    ) where MembersSequence: Sequence, MembersSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.members = members.map(\.bulkString)
     }
@@ -319,10 +335,12 @@ public struct GEOPOS: GlideCommand {
 /// Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.
 ///
 /// ```
-/// GEORADIUS key longitude latitude radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key | STOREDIST key]
+/// GEORADIUS key longitude latitude radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key
+///     | STOREDIST key]
 /// ```
 ///
-/// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+/// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius
+///   and M is the number of items inside the index.
 /// - Since: 3.2.0
 public struct GEORADIUS: GlideCommand {
     /// The reply as sent; its shape depends on the arguments.
@@ -493,7 +511,19 @@ public struct GEORADIUS: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, longitude: Double, latitude: Double, radius: Double, unit: Unit, withcoord: Bool = false, withdist: Bool = false, withhash: Bool = false, countBlock: CountBlock? = nil, order: Order? = nil, store: Store? = nil) {
+    public init(
+        _ key: some BulkStringConvertible,
+        longitude: Double,
+        latitude: Double,
+        radius: Double,
+        unit: Unit,
+        withcoord: Bool = false,
+        withdist: Bool = false,
+        withhash: Bool = false,
+        countBlock: CountBlock? = nil,
+        order: Order? = nil,
+        store: Store? = nil
+    ) {
         self.key = key.bulkString
         self.longitude = longitude
         self.latitude = latitude
@@ -510,7 +540,19 @@ public struct GEORADIUS: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + 1 + 1 + unit.respArgumentCount + (withcoord ? 1 : 0) + (withdist ? 1 : 0) + (withhash ? 1 : 0) + (countBlock?.respArgumentCount ?? 0) + (order?.respArgumentCount ?? 0) + (store?.respArgumentCount ?? 0))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + 1
+                + 1
+                + 1
+                + unit.respArgumentCount
+                + (withcoord ? 1 : 0)
+                + (withdist ? 1 : 0)
+                + (withhash ? 1 : 0)
+                + (countBlock?.respArgumentCount ?? 0)
+                + (order?.respArgumentCount ?? 0)
+                + (store?.respArgumentCount ?? 0))
         buffer.writeRESPToken("GEORADIUS")
         key.writeRESPArguments(into: &buffer)
         longitude.writeRESPArguments(into: &buffer)
@@ -549,7 +591,8 @@ public struct GEORADIUS: GlideCommand {
 /// GEORADIUS_RO key longitude latitude radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]
 /// ```
 ///
-/// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+/// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius
+///   and M is the number of items inside the index.
 /// - Since: 3.2.10
 public struct GEORADIUS_RO: GlideCommand {
     /// The reply as sent; its shape depends on the arguments.
@@ -679,7 +722,18 @@ public struct GEORADIUS_RO: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, longitude: Double, latitude: Double, radius: Double, unit: Unit, withcoord: Bool = false, withdist: Bool = false, withhash: Bool = false, countBlock: CountBlock? = nil, order: Order? = nil) {
+    public init(
+        _ key: some BulkStringConvertible,
+        longitude: Double,
+        latitude: Double,
+        radius: Double,
+        unit: Unit,
+        withcoord: Bool = false,
+        withdist: Bool = false,
+        withhash: Bool = false,
+        countBlock: CountBlock? = nil,
+        order: Order? = nil
+    ) {
         self.key = key.bulkString
         self.longitude = longitude
         self.latitude = latitude
@@ -695,7 +749,18 @@ public struct GEORADIUS_RO: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + 1 + 1 + unit.respArgumentCount + (withcoord ? 1 : 0) + (withdist ? 1 : 0) + (withhash ? 1 : 0) + (countBlock?.respArgumentCount ?? 0) + (order?.respArgumentCount ?? 0))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + 1
+                + 1
+                + 1
+                + unit.respArgumentCount
+                + (withcoord ? 1 : 0)
+                + (withdist ? 1 : 0)
+                + (withhash ? 1 : 0)
+                + (countBlock?.respArgumentCount ?? 0)
+                + (order?.respArgumentCount ?? 0))
         buffer.writeRESPToken("GEORADIUS_RO")
         key.writeRESPArguments(into: &buffer)
         longitude.writeRESPArguments(into: &buffer)
@@ -727,10 +792,12 @@ public struct GEORADIUS_RO: GlideCommand {
 /// Queries a geospatial index for members within a distance from a member, optionally stores the result.
 ///
 /// ```
-/// GEORADIUSBYMEMBER key member radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key | STOREDIST key]
+/// GEORADIUSBYMEMBER key member radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key |
+///     STOREDIST key]
 /// ```
 ///
-/// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+/// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius
+///   and M is the number of items inside the index.
 /// - Since: 3.2.0
 public struct GEORADIUSBYMEMBER: GlideCommand {
     /// The reply as sent; its shape depends on the arguments.
@@ -898,7 +965,18 @@ public struct GEORADIUSBYMEMBER: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, _ member: some BulkStringConvertible, radius: Double, unit: Unit, withcoord: Bool = false, withdist: Bool = false, withhash: Bool = false, countBlock: CountBlock? = nil, order: Order? = nil, store: Store? = nil) {
+    public init(
+        _ key: some BulkStringConvertible,
+        _ member: some BulkStringConvertible,
+        radius: Double,
+        unit: Unit,
+        withcoord: Bool = false,
+        withdist: Bool = false,
+        withhash: Bool = false,
+        countBlock: CountBlock? = nil,
+        order: Order? = nil,
+        store: Store? = nil
+    ) {
         self.key = key.bulkString
         self.member = member.bulkString
         self.radius = radius
@@ -914,7 +992,18 @@ public struct GEORADIUSBYMEMBER: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + 1 + unit.respArgumentCount + (withcoord ? 1 : 0) + (withdist ? 1 : 0) + (withhash ? 1 : 0) + (countBlock?.respArgumentCount ?? 0) + (order?.respArgumentCount ?? 0) + (store?.respArgumentCount ?? 0))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + 1
+                + 1
+                + unit.respArgumentCount
+                + (withcoord ? 1 : 0)
+                + (withdist ? 1 : 0)
+                + (withhash ? 1 : 0)
+                + (countBlock?.respArgumentCount ?? 0)
+                + (order?.respArgumentCount ?? 0)
+                + (store?.respArgumentCount ?? 0))
         buffer.writeRESPToken("GEORADIUSBYMEMBER")
         key.writeRESPArguments(into: &buffer)
         member.writeRESPArguments(into: &buffer)
@@ -952,7 +1041,8 @@ public struct GEORADIUSBYMEMBER: GlideCommand {
 /// GEORADIUSBYMEMBER_RO key member radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]
 /// ```
 ///
-/// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+/// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius
+///   and M is the number of items inside the index.
 /// - Since: 3.2.10
 public struct GEORADIUSBYMEMBER_RO: GlideCommand {
     /// The reply as sent; its shape depends on the arguments.
@@ -1079,7 +1169,17 @@ public struct GEORADIUSBYMEMBER_RO: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, _ member: some BulkStringConvertible, radius: Double, unit: Unit, withcoord: Bool = false, withdist: Bool = false, withhash: Bool = false, countBlock: CountBlock? = nil, order: Order? = nil) {
+    public init(
+        _ key: some BulkStringConvertible,
+        _ member: some BulkStringConvertible,
+        radius: Double,
+        unit: Unit,
+        withcoord: Bool = false,
+        withdist: Bool = false,
+        withhash: Bool = false,
+        countBlock: CountBlock? = nil,
+        order: Order? = nil
+    ) {
         self.key = key.bulkString
         self.member = member.bulkString
         self.radius = radius
@@ -1094,7 +1194,17 @@ public struct GEORADIUSBYMEMBER_RO: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + 1 + unit.respArgumentCount + (withcoord ? 1 : 0) + (withdist ? 1 : 0) + (withhash ? 1 : 0) + (countBlock?.respArgumentCount ?? 0) + (order?.respArgumentCount ?? 0))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + 1
+                + 1
+                + unit.respArgumentCount
+                + (withcoord ? 1 : 0)
+                + (withdist ? 1 : 0)
+                + (withhash ? 1 : 0)
+                + (countBlock?.respArgumentCount ?? 0)
+                + (order?.respArgumentCount ?? 0))
         buffer.writeRESPToken("GEORADIUSBYMEMBER_RO")
         key.writeRESPArguments(into: &buffer)
         member.writeRESPArguments(into: &buffer)
@@ -1125,10 +1235,13 @@ public struct GEORADIUSBYMEMBER_RO: GlideCommand {
 /// Queries a geospatial index for members inside an area of a box, circle, or a polygon.
 ///
 /// ```
-/// GEOSEARCH key [FROMMEMBER member | FROMLONLAT longitude latitude] <BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]> [ASC | DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]
+/// GEOSEARCH key [FROMMEMBER member | FROMLONLAT longitude latitude] <BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT
+///     | MI> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]> [ASC | DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST]
+///     [WITHHASH]
 /// ```
 ///
-/// - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
+/// - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the
+///   filter and M is the number of items inside the shape
 /// - Since: 6.2.0
 public struct GEOSEARCH: GlideCommand {
     /// The reply as sent; its shape depends on the arguments.
@@ -1143,7 +1256,8 @@ public struct GEOSEARCH: GlideCommand {
     /// `[FROMMEMBER member | FROMLONLAT longitude latitude]`
     public var from: From?
 
-    /// `<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]>`
+    /// `<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI> | BYPOLYGON num-vertices longitude latitude [longitude
+    /// latitude ...]>`
     public var by: By
 
     /// `[ASC | DESC]`
@@ -1214,7 +1328,8 @@ public struct GEOSEARCH: GlideCommand {
         }
     }
 
-    /// One of: BYRADIUS radius <M | KM | FT | MI>, BYBOX width height <M | KM | FT | MI>, BYPOLYGON num-vertices longitude latitude [longitude latitude ...].
+    /// One of: BYRADIUS radius <M | KM | FT | MI>, BYBOX width height <M | KM | FT | MI>, BYPOLYGON num-vertices longitude latitude
+    /// [longitude latitude ...].
     public enum By: RESPArgument, Sendable, Hashable {
         /// `BYRADIUS radius <M | KM | FT | MI>`
         case circle(Circle)
@@ -1476,7 +1591,16 @@ public struct GEOSEARCH: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, from: From? = nil, by: By, order: Order? = nil, countBlock: CountBlock? = nil, withcoord: Bool = false, withdist: Bool = false, withhash: Bool = false) {
+    public init(
+        _ key: some BulkStringConvertible,
+        from: From? = nil,
+        by: By,
+        order: Order? = nil,
+        countBlock: CountBlock? = nil,
+        withcoord: Bool = false,
+        withdist: Bool = false,
+        withhash: Bool = false
+    ) {
         self.key = key.bulkString
         self.from = from
         self.by = by
@@ -1490,7 +1614,16 @@ public struct GEOSEARCH: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + (from?.respArgumentCount ?? 0) + by.respArgumentCount + (order?.respArgumentCount ?? 0) + (countBlock?.respArgumentCount ?? 0) + (withcoord ? 1 : 0) + (withdist ? 1 : 0) + (withhash ? 1 : 0))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + (from?.respArgumentCount ?? 0)
+                + by.respArgumentCount
+                + (order?.respArgumentCount ?? 0)
+                + (countBlock?.respArgumentCount ?? 0)
+                + (withcoord ? 1 : 0)
+                + (withdist ? 1 : 0)
+                + (withhash ? 1 : 0))
         buffer.writeRESPToken("GEOSEARCH")
         key.writeRESPArguments(into: &buffer)
         if let value = from {
@@ -1522,10 +1655,13 @@ public struct GEOSEARCH: GlideCommand {
 /// Queries a geospatial index for members inside an area of a box, a circle, or a polygon, optionally stores the result.
 ///
 /// ```
-/// GEOSEARCHSTORE destination source [FROMMEMBER member | FROMLONLAT longitude latitude] <BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]> [ASC | DESC] [COUNT count [ANY]] [STOREDIST]
+/// GEOSEARCHSTORE destination source [FROMMEMBER member | FROMLONLAT longitude latitude] <BYRADIUS radius <M | KM | FT | MI> | BYBOX width
+///     height <M | KM | FT | MI> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]> [ASC | DESC] [COUNT count [ANY]]
+///     [STOREDIST]
 /// ```
 ///
-/// - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
+/// - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the
+///   filter and M is the number of items inside the shape
 /// - Since: 6.2.0
 public struct GEOSEARCHSTORE: GlideCommand {
     /// The reply.
@@ -1543,7 +1679,8 @@ public struct GEOSEARCHSTORE: GlideCommand {
     /// `[FROMMEMBER member | FROMLONLAT longitude latitude]`
     public var from: From?
 
-    /// `<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]>`
+    /// `<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI> | BYPOLYGON num-vertices longitude latitude [longitude
+    /// latitude ...]>`
     public var by: By
 
     /// `[ASC | DESC]`
@@ -1608,7 +1745,8 @@ public struct GEOSEARCHSTORE: GlideCommand {
         }
     }
 
-    /// One of: BYRADIUS radius <M | KM | FT | MI>, BYBOX width height <M | KM | FT | MI>, BYPOLYGON num-vertices longitude latitude [longitude latitude ...].
+    /// One of: BYRADIUS radius <M | KM | FT | MI>, BYBOX width height <M | KM | FT | MI>, BYPOLYGON num-vertices longitude latitude
+    /// [longitude latitude ...].
     public enum By: RESPArgument, Sendable, Hashable {
         /// `BYRADIUS radius <M | KM | FT | MI>`
         case circle(Circle)
@@ -1870,7 +2008,15 @@ public struct GEOSEARCHSTORE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ destination: some BulkStringConvertible, _ source: some BulkStringConvertible, from: From? = nil, by: By, order: Order? = nil, countBlock: CountBlock? = nil, storedist: Bool = false) {
+    public init(
+        _ destination: some BulkStringConvertible,
+        _ source: some BulkStringConvertible,
+        from: From? = nil,
+        by: By,
+        order: Order? = nil,
+        countBlock: CountBlock? = nil,
+        storedist: Bool = false
+    ) {
         self.destination = destination.bulkString
         self.source = source.bulkString
         self.from = from
@@ -1883,7 +2029,15 @@ public struct GEOSEARCHSTORE: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + (from?.respArgumentCount ?? 0) + by.respArgumentCount + (order?.respArgumentCount ?? 0) + (countBlock?.respArgumentCount ?? 0) + (storedist ? 1 : 0))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + 1
+                + (from?.respArgumentCount ?? 0)
+                + by.respArgumentCount
+                + (order?.respArgumentCount ?? 0)
+                + (countBlock?.respArgumentCount ?? 0)
+                + (storedist ? 1 : 0))
         buffer.writeRESPToken("GEOSEARCHSTORE")
         destination.writeRESPArguments(into: &buffer)
         source.writeRESPArguments(into: &buffer)

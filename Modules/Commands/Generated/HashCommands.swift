@@ -25,7 +25,10 @@ public struct HDEL: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<FieldsSequence>(_ key: some BulkStringConvertible, _ fields: FieldsSequence) where FieldsSequence: Sequence, FieldsSequence.Element: BulkStringConvertible {
+    public init<FieldsSequence>(
+        _ key: some BulkStringConvertible,
+        _ fields: FieldsSequence
+    ) where FieldsSequence: Sequence, FieldsSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.fields = fields.map(\.bulkString)
     }
@@ -586,7 +589,8 @@ public struct HGETDEL: GlideCommand {
 /// Gets the value of one or more fields of a given hash key, and optionally sets their expiration time or time-to-live (TTL).
 ///
 /// ```
-/// HGETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST] FIELDS numfields field [field ...]
+/// HGETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST] FIELDS numfields field [field
+///     ...]
 /// ```
 ///
 /// - Complexity: O(N) where N is the number of specified fields.
@@ -924,7 +928,10 @@ public struct HMGET: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<FieldsSequence>(_ key: some BulkStringConvertible, _ fields: FieldsSequence) where FieldsSequence: Sequence, FieldsSequence.Element: BulkStringConvertible {
+    public init<FieldsSequence>(
+        _ key: some BulkStringConvertible,
+        _ fields: FieldsSequence
+    ) where FieldsSequence: Sequence, FieldsSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.fields = fields.map(\.bulkString)
     }
@@ -1575,7 +1582,8 @@ public struct HRANDFIELD: GlideCommand {
 /// HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES]
 /// ```
 ///
-/// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
+/// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N
+///   is the number of elements inside the collection.
 /// - Since: 2.8.0
 public struct HSCAN: GlideCommand {
     /// The reply.
@@ -1601,7 +1609,13 @@ public struct HSCAN: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, _ cursor: some BulkStringConvertible, pattern: BulkString? = nil, count: Int? = nil, novalues: Bool = false) {
+    public init(
+        _ key: some BulkStringConvertible,
+        _ cursor: some BulkStringConvertible,
+        pattern: BulkString? = nil,
+        count: Int? = nil,
+        novalues: Bool = false
+    ) {
         self.key = key.bulkString
         self.cursor = cursor.bulkString
         self.pattern = pattern
@@ -1644,7 +1658,8 @@ public struct HSCAN: GlideCommand {
 /// HSET key field value [field value ...]
 /// ```
 ///
-/// - Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.
+/// - Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple
+///   field/value pairs.
 /// - Since: 2.0.0
 public struct HSET: GlideCommand {
     /// The reply.
@@ -1717,7 +1732,8 @@ public struct HSET: GlideCommand {
 /// Sets the value of one or more fields of a given hash key, and optionally sets their expiration time.
 ///
 /// ```
-/// HSETEX key [NX | XX] [FNX | FXX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL] FIELDS numfields field value [field value ...]
+/// HSETEX key [NX | XX] [FNX | FXX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL] FIELDS
+///     numfields field value [field value ...]
 /// ```
 ///
 /// - Complexity: O(N) where N is the number of specified fields.
@@ -1893,7 +1909,13 @@ public struct HSETEX: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, keyCondition: KeyCondition? = nil, fieldsCondition: FieldsCondition? = nil, expiration: Expiration? = nil, fields: Fields) {
+    public init(
+        _ key: some BulkStringConvertible,
+        keyCondition: KeyCondition? = nil,
+        fieldsCondition: FieldsCondition? = nil,
+        expiration: Expiration? = nil,
+        fields: Fields
+    ) {
         self.key = key.bulkString
         self.keyCondition = keyCondition
         self.fieldsCondition = fieldsCondition
@@ -1904,7 +1926,14 @@ public struct HSETEX: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + (keyCondition?.respArgumentCount ?? 0) + (fieldsCondition?.respArgumentCount ?? 0) + (expiration?.respArgumentCount ?? 0) + 1 + fields.respArgumentCount)
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + (keyCondition?.respArgumentCount ?? 0)
+                + (fieldsCondition?.respArgumentCount ?? 0)
+                + (expiration?.respArgumentCount ?? 0)
+                + 1
+                + fields.respArgumentCount)
         buffer.writeRESPToken("HSETEX")
         key.writeRESPArguments(into: &buffer)
         if let value = keyCondition {

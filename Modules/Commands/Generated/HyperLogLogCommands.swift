@@ -25,7 +25,10 @@ public struct PFADD: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<ElementsSequence>(_ key: some BulkStringConvertible, elements: ElementsSequence = [BulkString]()) where ElementsSequence: Sequence, ElementsSequence.Element: BulkStringConvertible {
+    public init<ElementsSequence>(
+        _ key: some BulkStringConvertible,
+        elements: ElementsSequence = [BulkString]()
+    ) where ElementsSequence: Sequence, ElementsSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.elements = elements.map(\.bulkString)
     }
@@ -58,7 +61,8 @@ public struct PFADD: GlideCommand {
 /// PFCOUNT key [key ...]
 /// ```
 ///
-/// - Complexity: O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.
+/// - Complexity: O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much
+///   bigger constant times, when called with multiple keys.
 /// - Since: 2.8.9
 public struct PFCOUNT: GlideCommand {
     /// The reply.
@@ -168,7 +172,10 @@ public struct PFMERGE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<SourcekeysSequence>(_ destkey: some BulkStringConvertible, sourcekeys: SourcekeysSequence = [BulkString]()) where SourcekeysSequence: Sequence, SourcekeysSequence.Element: BulkStringConvertible {
+    public init<SourcekeysSequence>(
+        _ destkey: some BulkStringConvertible,
+        sourcekeys: SourcekeysSequence = [BulkString]()
+    ) where SourcekeysSequence: Sequence, SourcekeysSequence.Element: BulkStringConvertible {
         self.destkey = destkey.bulkString
         self.sourcekeys = sourcekeys.map(\.bulkString)
     }

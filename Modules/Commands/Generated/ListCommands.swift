@@ -2,7 +2,8 @@
 // argument-overrides.txt).
 // Do not edit: change the generator or its inputs and run `make generate`.
 
-/// Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.
+/// Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list
+/// if the last element was moved.
 ///
 /// ```
 /// BLMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout
@@ -86,7 +87,13 @@ public struct BLMOVE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ source: some BulkStringConvertible, _ destination: some BulkStringConvertible, wherefrom: Wherefrom, whereto: Whereto, timeout: Double) {
+    public init(
+        _ source: some BulkStringConvertible,
+        _ destination: some BulkStringConvertible,
+        wherefrom: Wherefrom,
+        whereto: Whereto,
+        timeout: Double
+    ) {
         self.source = source.bulkString
         self.destination = destination.bulkString
         self.wherefrom = wherefrom
@@ -121,7 +128,8 @@ public struct BLMOVE: GlideCommand {
     @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
 
-/// Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
+/// Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element
+/// was popped.
 ///
 /// ```
 /// BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
@@ -176,7 +184,12 @@ public struct BLMPOP: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(timeout: Double, keys: KeysSequence, `where`: Where, count: Int? = nil) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        timeout: Double,
+        keys: KeysSequence,
+        `where`: Where,
+        count: Int? = nil
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.timeout = timeout
         self.keys = keys.map(\.bulkString)
         self.`where` = `where`
@@ -214,7 +227,8 @@ public struct BLMPOP: GlideCommand {
     @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
 
-/// Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
+/// Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element
+/// was popped.
 ///
 /// ```
 /// BLPOP key [key ...] timeout
@@ -237,7 +251,10 @@ public struct BLPOP: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ keys: KeysSequence, timeout: Double) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ keys: KeysSequence,
+        timeout: Double
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.keys = keys.map(\.bulkString)
         self.timeout = timeout
     }
@@ -267,7 +284,8 @@ public struct BLPOP: GlideCommand {
     @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
 
-/// Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
+/// Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was
+/// popped.
 ///
 /// ```
 /// BRPOP key [key ...] timeout
@@ -290,7 +308,10 @@ public struct BRPOP: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ keys: KeysSequence, timeout: Double) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ keys: KeysSequence,
+        timeout: Double
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.keys = keys.map(\.bulkString)
         self.timeout = timeout
     }
@@ -320,7 +341,8 @@ public struct BRPOP: GlideCommand {
     @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
 
-/// Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
+/// Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list
+/// if the last element was popped.
 ///
 /// ```
 /// BRPOPLPUSH source destination timeout
@@ -383,7 +405,8 @@ public struct BRPOPLPUSH: GlideCommand {
 /// LINDEX key index
 /// ```
 ///
-/// - Complexity: O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).
+/// - Complexity: O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the
+///   last element of the list O(1).
 /// - Since: 1.0.0
 public struct LINDEX: GlideCommand {
     /// The reply.
@@ -431,7 +454,8 @@ public struct LINDEX: GlideCommand {
 /// LINSERT key <BEFORE | AFTER> pivot element
 /// ```
 ///
-/// - Complexity: O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).
+/// - Complexity: O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on
+///   the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).
 /// - Since: 2.2.0
 public struct LINSERT: GlideCommand {
     /// The reply.
@@ -715,7 +739,11 @@ public struct LMPOP: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ keys: KeysSequence, `where`: Where, count: Int? = nil) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ keys: KeysSequence,
+        `where`: Where,
+        count: Int? = nil
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.keys = keys.map(\.bulkString)
         self.`where` = `where`
         self.count = count
@@ -804,7 +832,8 @@ public struct LPOP: GlideCommand {
 /// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
 /// ```
 ///
-/// - Complexity: O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.
+/// - Complexity: O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the
+///   tail of the list, or when the MAXLEN option is provided, the command may run in constant time.
 /// - Since: 6.0.6
 public struct LPOS: GlideCommand {
     /// The reply as sent; its shape depends on the arguments.
@@ -830,7 +859,13 @@ public struct LPOS: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, _ element: some BulkStringConvertible, rank: Int? = nil, numMatches: Int? = nil, len: Int? = nil) {
+    public init(
+        _ key: some BulkStringConvertible,
+        _ element: some BulkStringConvertible,
+        rank: Int? = nil,
+        numMatches: Int? = nil,
+        len: Int? = nil
+    ) {
         self.key = key.bulkString
         self.element = element.bulkString
         self.rank = rank
@@ -893,7 +928,10 @@ public struct LPUSH: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<ElementsSequence>(_ key: some BulkStringConvertible, _ elements: ElementsSequence) where ElementsSequence: Sequence, ElementsSequence.Element: BulkStringConvertible {
+    public init<ElementsSequence>(
+        _ key: some BulkStringConvertible,
+        _ elements: ElementsSequence
+    ) where ElementsSequence: Sequence, ElementsSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.elements = elements.map(\.bulkString)
     }
@@ -943,7 +981,10 @@ public struct LPUSHX: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<ElementsSequence>(_ key: some BulkStringConvertible, _ elements: ElementsSequence) where ElementsSequence: Sequence, ElementsSequence.Element: BulkStringConvertible {
+    public init<ElementsSequence>(
+        _ key: some BulkStringConvertible,
+        _ elements: ElementsSequence
+    ) where ElementsSequence: Sequence, ElementsSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.elements = elements.map(\.bulkString)
     }
@@ -976,7 +1017,8 @@ public struct LPUSHX: GlideCommand {
 /// LRANGE key start stop
 /// ```
 ///
-/// - Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.
+/// - Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists;
+///   and N is the number of elements in the specified range.
 /// - Since: 1.0.0
 public struct LRANGE: GlideCommand {
     /// The reply.
@@ -1304,7 +1346,10 @@ public struct RPUSH: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<ElementsSequence>(_ key: some BulkStringConvertible, _ elements: ElementsSequence) where ElementsSequence: Sequence, ElementsSequence.Element: BulkStringConvertible {
+    public init<ElementsSequence>(
+        _ key: some BulkStringConvertible,
+        _ elements: ElementsSequence
+    ) where ElementsSequence: Sequence, ElementsSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.elements = elements.map(\.bulkString)
     }
@@ -1354,7 +1399,10 @@ public struct RPUSHX: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<ElementsSequence>(_ key: some BulkStringConvertible, _ elements: ElementsSequence) where ElementsSequence: Sequence, ElementsSequence.Element: BulkStringConvertible {
+    public init<ElementsSequence>(
+        _ key: some BulkStringConvertible,
+        _ elements: ElementsSequence
+    ) where ElementsSequence: Sequence, ElementsSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.elements = elements.map(\.bulkString)
     }

@@ -22,7 +22,9 @@ public struct PSUBSCRIBE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<PatternsSequence>(_ patterns: PatternsSequence) where PatternsSequence: Sequence, PatternsSequence.Element: BulkStringConvertible {
+    public init<PatternsSequence>(
+        _ patterns: PatternsSequence
+    ) where PatternsSequence: Sequence, PatternsSequence.Element: BulkStringConvertible {
         self.patterns = patterns.map(\.bulkString)
     }
 
@@ -45,7 +47,9 @@ public struct PSUBSCRIBE: GlideCommand {
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "PSUBSCRIBE turns the shared connection into a message stream; use the client's psubscribe method, whose subscriptions survive reconnections" }
+    @inlinable public static var multiplexingRefusal: String? {
+        "PSUBSCRIBE would make the shared connection a message stream; use the client's psubscribe, which survives reconnections"
+    }
 }
 
 /// Posts a message to a channel.
@@ -54,7 +58,8 @@ public struct PSUBSCRIBE: GlideCommand {
 /// PUBLISH channel message
 /// ```
 ///
-/// - Complexity: O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).
+/// - Complexity: O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed
+///   patterns (by any client).
 /// - Since: 2.0.0
 public struct PUBLISH: GlideCommand {
     /// The reply.
@@ -107,7 +112,8 @@ extension PUBSUB {
     /// PUBSUB CHANNELS [pattern]
     /// ```
     ///
-    /// - Complexity: O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)
+    /// - Complexity: O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels
+    ///   and patterns)
     /// - Since: 2.8.0
     public struct CHANNELS: GlideCommand {
         /// The reply.
@@ -239,7 +245,9 @@ extension PUBSUB {
 
         /// The command with its arguments.
         @inlinable
-        public init<ChannelsSequence>(channels: ChannelsSequence = [BulkString]()) where ChannelsSequence: Sequence, ChannelsSequence.Element: BulkStringConvertible {
+        public init<ChannelsSequence>(
+            channels: ChannelsSequence = [BulkString]()
+        ) where ChannelsSequence: Sequence, ChannelsSequence.Element: BulkStringConvertible {
             self.channels = channels.map(\.bulkString)
         }
 
@@ -269,7 +277,8 @@ extension PUBSUB {
     /// PUBSUB SHARDCHANNELS [pattern]
     /// ```
     ///
-    /// - Complexity: O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).
+    /// - Complexity: O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short
+    ///   shard channels).
     /// - Since: 7.0.0
     public struct SHARDCHANNELS: GlideCommand {
         /// The reply.
@@ -327,7 +336,9 @@ extension PUBSUB {
 
         /// The command with its arguments.
         @inlinable
-        public init<ShardchannelsSequence>(shardchannels: ShardchannelsSequence = [BulkString]()) where ShardchannelsSequence: Sequence, ShardchannelsSequence.Element: BulkStringConvertible {
+        public init<ShardchannelsSequence>(
+            shardchannels: ShardchannelsSequence = [BulkString]()
+        ) where ShardchannelsSequence: Sequence, ShardchannelsSequence.Element: BulkStringConvertible {
             self.shardchannels = shardchannels.map(\.bulkString)
         }
 
@@ -374,7 +385,9 @@ public struct PUNSUBSCRIBE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<PatternsSequence>(patterns: PatternsSequence = [BulkString]()) where PatternsSequence: Sequence, PatternsSequence.Element: BulkStringConvertible {
+    public init<PatternsSequence>(
+        patterns: PatternsSequence = [BulkString]()
+    ) where PatternsSequence: Sequence, PatternsSequence.Element: BulkStringConvertible {
         self.patterns = patterns.map(\.bulkString)
     }
 
@@ -397,7 +410,9 @@ public struct PUNSUBSCRIBE: GlideCommand {
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "PUNSUBSCRIBE turns the shared connection into a message stream; use the client's punsubscribe method, whose subscriptions survive reconnections" }
+    @inlinable public static var multiplexingRefusal: String? {
+        "PUNSUBSCRIBE would make the shared connection a message stream; use the client's punsubscribe, which survives reconnections"
+    }
 }
 
 /// Posts a message to a shard channel.
@@ -468,7 +483,9 @@ public struct SSUBSCRIBE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<ShardchannelsSequence>(_ shardchannels: ShardchannelsSequence) where ShardchannelsSequence: Sequence, ShardchannelsSequence.Element: BulkStringConvertible {
+    public init<ShardchannelsSequence>(
+        _ shardchannels: ShardchannelsSequence
+    ) where ShardchannelsSequence: Sequence, ShardchannelsSequence.Element: BulkStringConvertible {
         self.shardchannels = shardchannels.map(\.bulkString)
     }
 
@@ -493,7 +510,9 @@ public struct SSUBSCRIBE: GlideCommand {
     }
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "SSUBSCRIBE turns the shared connection into a message stream; use the client's ssubscribe method, whose subscriptions survive reconnections" }
+    @inlinable public static var multiplexingRefusal: String? {
+        "SSUBSCRIBE would make the shared connection a message stream; use the client's ssubscribe, which survives reconnections"
+    }
 }
 
 /// Listens for messages published to channels.
@@ -516,7 +535,9 @@ public struct SUBSCRIBE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<ChannelsSequence>(_ channels: ChannelsSequence) where ChannelsSequence: Sequence, ChannelsSequence.Element: BulkStringConvertible {
+    public init<ChannelsSequence>(
+        _ channels: ChannelsSequence
+    ) where ChannelsSequence: Sequence, ChannelsSequence.Element: BulkStringConvertible {
         self.channels = channels.map(\.bulkString)
     }
 
@@ -539,7 +560,9 @@ public struct SUBSCRIBE: GlideCommand {
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "SUBSCRIBE turns the shared connection into a message stream; use the client's subscribe method, whose subscriptions survive reconnections" }
+    @inlinable public static var multiplexingRefusal: String? {
+        "SUBSCRIBE would make the shared connection a message stream; use the client's subscribe, which survives reconnections"
+    }
 }
 
 /// Stops listening to messages posted to shard channels.
@@ -562,7 +585,9 @@ public struct SUNSUBSCRIBE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<ShardchannelsSequence>(shardchannels: ShardchannelsSequence = [BulkString]()) where ShardchannelsSequence: Sequence, ShardchannelsSequence.Element: BulkStringConvertible {
+    public init<ShardchannelsSequence>(
+        shardchannels: ShardchannelsSequence = [BulkString]()
+    ) where ShardchannelsSequence: Sequence, ShardchannelsSequence.Element: BulkStringConvertible {
         self.shardchannels = shardchannels.map(\.bulkString)
     }
 
@@ -587,7 +612,9 @@ public struct SUNSUBSCRIBE: GlideCommand {
     }
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "SUNSUBSCRIBE turns the shared connection into a message stream; use the client's sunsubscribe method, whose subscriptions survive reconnections" }
+    @inlinable public static var multiplexingRefusal: String? {
+        "SUNSUBSCRIBE would make the shared connection a message stream; use the client's sunsubscribe, which survives reconnections"
+    }
 }
 
 /// Stops listening to messages posted to channels.
@@ -610,7 +637,9 @@ public struct UNSUBSCRIBE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<ChannelsSequence>(channels: ChannelsSequence = [BulkString]()) where ChannelsSequence: Sequence, ChannelsSequence.Element: BulkStringConvertible {
+    public init<ChannelsSequence>(
+        channels: ChannelsSequence = [BulkString]()
+    ) where ChannelsSequence: Sequence, ChannelsSequence.Element: BulkStringConvertible {
         self.channels = channels.map(\.bulkString)
     }
 
@@ -633,5 +662,7 @@ public struct UNSUBSCRIBE: GlideCommand {
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "UNSUBSCRIBE turns the shared connection into a message stream; use the client's unsubscribe method, whose subscriptions survive reconnections" }
+    @inlinable public static var multiplexingRefusal: String? {
+        "UNSUBSCRIBE would make the shared connection a message stream; use the client's unsubscribe, which survives reconnections"
+    }
 }

@@ -28,7 +28,15 @@ public struct EVAL: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence, ArgsSequence>(_ script: some BulkStringConvertible, keys: KeysSequence = [BulkString](), args: ArgsSequence = [BulkString]()) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible, ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible {
+    public init<KeysSequence, ArgsSequence>(
+        _ script: some BulkStringConvertible,
+        keys: KeysSequence = [BulkString](),
+        args: ArgsSequence = [BulkString]()
+    )
+    where
+        KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible,
+        ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible
+    {
         self.script = script.bulkString
         self.keys = keys.map(\.bulkString)
         self.args = args.map(\.bulkString)
@@ -51,7 +59,10 @@ public struct EVAL: GlideCommand {
 
     /// How a cluster client routes the command.
     @inlinable public static var routing: CommandRouting {
-        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .noMandatoryKeys, .noscript, .skipMonitor, .stale])
+        CommandRouting(
+            requestPolicy: .none,
+            responsePolicy: .none,
+            flags: [.movableKeys, .noMandatoryKeys, .noscript, .skipMonitor, .stale])
     }
 
     /// Calls `body` with each key, in argument order.
@@ -86,7 +97,15 @@ public struct EVAL_RO: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence, ArgsSequence>(_ script: some BulkStringConvertible, keys: KeysSequence = [BulkString](), args: ArgsSequence = [BulkString]()) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible, ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible {
+    public init<KeysSequence, ArgsSequence>(
+        _ script: some BulkStringConvertible,
+        keys: KeysSequence = [BulkString](),
+        args: ArgsSequence = [BulkString]()
+    )
+    where
+        KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible,
+        ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible
+    {
         self.script = script.bulkString
         self.keys = keys.map(\.bulkString)
         self.args = args.map(\.bulkString)
@@ -109,7 +128,10 @@ public struct EVAL_RO: GlideCommand {
 
     /// How a cluster client routes the command.
     @inlinable public static var routing: CommandRouting {
-        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .noMandatoryKeys, .noscript, .readonly, .skipMonitor, .stale])
+        CommandRouting(
+            requestPolicy: .none,
+            responsePolicy: .none,
+            flags: [.movableKeys, .noMandatoryKeys, .noscript, .readonly, .skipMonitor, .stale])
     }
 
     /// Calls `body` with each key, in argument order.
@@ -144,7 +166,15 @@ public struct EVALSHA: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence, ArgsSequence>(_ sha1: some BulkStringConvertible, keys: KeysSequence = [BulkString](), args: ArgsSequence = [BulkString]()) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible, ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible {
+    public init<KeysSequence, ArgsSequence>(
+        _ sha1: some BulkStringConvertible,
+        keys: KeysSequence = [BulkString](),
+        args: ArgsSequence = [BulkString]()
+    )
+    where
+        KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible,
+        ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible
+    {
         self.sha1 = sha1.bulkString
         self.keys = keys.map(\.bulkString)
         self.args = args.map(\.bulkString)
@@ -167,7 +197,10 @@ public struct EVALSHA: GlideCommand {
 
     /// How a cluster client routes the command.
     @inlinable public static var routing: CommandRouting {
-        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .noMandatoryKeys, .noscript, .skipMonitor, .stale])
+        CommandRouting(
+            requestPolicy: .none,
+            responsePolicy: .none,
+            flags: [.movableKeys, .noMandatoryKeys, .noscript, .skipMonitor, .stale])
     }
 
     /// Calls `body` with each key, in argument order.
@@ -202,7 +235,15 @@ public struct EVALSHA_RO: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence, ArgsSequence>(_ sha1: some BulkStringConvertible, keys: KeysSequence = [BulkString](), args: ArgsSequence = [BulkString]()) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible, ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible {
+    public init<KeysSequence, ArgsSequence>(
+        _ sha1: some BulkStringConvertible,
+        keys: KeysSequence = [BulkString](),
+        args: ArgsSequence = [BulkString]()
+    )
+    where
+        KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible,
+        ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible
+    {
         self.sha1 = sha1.bulkString
         self.keys = keys.map(\.bulkString)
         self.args = args.map(\.bulkString)
@@ -225,7 +266,10 @@ public struct EVALSHA_RO: GlideCommand {
 
     /// How a cluster client routes the command.
     @inlinable public static var routing: CommandRouting {
-        CommandRouting(requestPolicy: .none, responsePolicy: .none, flags: [.movableKeys, .noMandatoryKeys, .noscript, .readonly, .skipMonitor, .stale])
+        CommandRouting(
+            requestPolicy: .none,
+            responsePolicy: .none,
+            flags: [.movableKeys, .noMandatoryKeys, .noscript, .readonly, .skipMonitor, .stale])
     }
 
     /// Calls `body` with each key, in argument order.

@@ -73,7 +73,9 @@ extension ACL {
 
         /// The command with its arguments.
         @inlinable
-        public init<UsernamesSequence>(_ usernames: UsernamesSequence) where UsernamesSequence: Sequence, UsernamesSequence.Element: BulkStringConvertible {
+        public init<UsernamesSequence>(
+            _ usernames: UsernamesSequence
+        ) where UsernamesSequence: Sequence, UsernamesSequence.Element: BulkStringConvertible {
             self.usernames = usernames.map(\.bulkString)
         }
 
@@ -123,7 +125,11 @@ extension ACL {
 
         /// The command with its arguments.
         @inlinable
-        public init<ArgsSequence>(_ username: some BulkStringConvertible, _ command: some BulkStringConvertible, args: ArgsSequence = [BulkString]()) where ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible {
+        public init<ArgsSequence>(
+            _ username: some BulkStringConvertible,
+            _ command: some BulkStringConvertible,
+            args: ArgsSequence = [BulkString]()
+        ) where ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible {
             self.username = username.bulkString
             self.command = command.bulkString
             self.args = args.map(\.bulkString)
@@ -478,7 +484,10 @@ extension ACL {
 
         /// The command with its arguments.
         @inlinable
-        public init<RulesSequence>(_ username: some BulkStringConvertible, rules: RulesSequence = [BulkString]()) where RulesSequence: Sequence, RulesSequence.Element: BulkStringConvertible {
+        public init<RulesSequence>(
+            _ username: some BulkStringConvertible,
+            rules: RulesSequence = [BulkString]()
+        ) where RulesSequence: Sequence, RulesSequence.Element: BulkStringConvertible {
             self.username = username.bulkString
             self.rules = rules.map(\.bulkString)
         }
@@ -778,7 +787,9 @@ extension COMMAND {
 
         /// The command with its arguments.
         @inlinable
-        public init<CommandnamesSequence>(commandNames: CommandnamesSequence = [BulkString]()) where CommandnamesSequence: Sequence, CommandnamesSequence.Element: BulkStringConvertible {
+        public init<CommandnamesSequence>(
+            commandNames: CommandnamesSequence = [BulkString]()
+        ) where CommandnamesSequence: Sequence, CommandnamesSequence.Element: BulkStringConvertible {
             self.commandNames = commandNames.map(\.bulkString)
         }
 
@@ -825,7 +836,10 @@ extension COMMAND {
 
         /// The command with its arguments.
         @inlinable
-        public init<ArgsSequence>(_ command: some BulkStringConvertible, args: ArgsSequence = [BulkString]()) where ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible {
+        public init<ArgsSequence>(
+            _ command: some BulkStringConvertible,
+            args: ArgsSequence = [BulkString]()
+        ) where ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible {
             self.command = command.bulkString
             self.args = args.map(\.bulkString)
         }
@@ -874,7 +888,10 @@ extension COMMAND {
 
         /// The command with its arguments.
         @inlinable
-        public init<ArgsSequence>(_ command: some BulkStringConvertible, args: ArgsSequence = [BulkString]()) where ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible {
+        public init<ArgsSequence>(
+            _ command: some BulkStringConvertible,
+            args: ArgsSequence = [BulkString]()
+        ) where ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible {
             self.command = command.bulkString
             self.args = args.map(\.bulkString)
         }
@@ -957,7 +974,9 @@ extension COMMAND {
 
         /// The command with its arguments.
         @inlinable
-        public init<CommandnamesSequence>(commandNames: CommandnamesSequence = [BulkString]()) where CommandnamesSequence: Sequence, CommandnamesSequence.Element: BulkStringConvertible {
+        public init<CommandnamesSequence>(
+            commandNames: CommandnamesSequence = [BulkString]()
+        ) where CommandnamesSequence: Sequence, CommandnamesSequence.Element: BulkStringConvertible {
             self.commandNames = commandNames.map(\.bulkString)
         }
 
@@ -1357,7 +1376,9 @@ extension CONFIG {
 
         /// The command with its arguments.
         @inlinable
-        public init<ParametersSequence>(_ parameters: ParametersSequence) where ParametersSequence: Sequence, ParametersSequence.Element: BulkStringConvertible {
+        public init<ParametersSequence>(
+            _ parameters: ParametersSequence
+        ) where ParametersSequence: Sequence, ParametersSequence.Element: BulkStringConvertible {
             self.parameters = parameters.map(\.bulkString)
         }
 
@@ -1700,7 +1721,11 @@ public struct FAILOVER: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + (target.map { 1 + $0.respArgumentCount } ?? 0) + (abort ? 1 : 0) + (milliseconds == nil ? 0 : 2))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + (target.map { 1 + $0.respArgumentCount } ?? 0)
+                + (abort ? 1 : 0)
+                + (milliseconds == nil ? 0 : 2))
         buffer.writeRESPToken("FAILOVER")
         if let value = target {
             buffer.writeRESPToken("TO")
@@ -1880,7 +1905,9 @@ public struct INFO: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<SectionsSequence>(sections: SectionsSequence = [BulkString]()) where SectionsSequence: Sequence, SectionsSequence.Element: BulkStringConvertible {
+    public init<SectionsSequence>(
+        sections: SectionsSequence = [BulkString]()
+    ) where SectionsSequence: Sequence, SectionsSequence.Element: BulkStringConvertible {
         self.sections = sections.map(\.bulkString)
     }
 
@@ -2082,7 +2109,9 @@ extension LATENCY {
 
         /// The command with its arguments.
         @inlinable
-        public init<CommandsSequence>(commands: CommandsSequence = [BulkString]()) where CommandsSequence: Sequence, CommandsSequence.Element: BulkStringConvertible {
+        public init<CommandsSequence>(
+            commands: CommandsSequence = [BulkString]()
+        ) where CommandsSequence: Sequence, CommandsSequence.Element: BulkStringConvertible {
             self.commands = commands.map(\.bulkString)
         }
 
@@ -2205,7 +2234,9 @@ extension LATENCY {
 
         /// The command with its arguments.
         @inlinable
-        public init<EventsSequence>(events: EventsSequence = [BulkString]()) where EventsSequence: Sequence, EventsSequence.Element: BulkStringConvertible {
+        public init<EventsSequence>(
+            events: EventsSequence = [BulkString]()
+        ) where EventsSequence: Sequence, EventsSequence.Element: BulkStringConvertible {
             self.events = events.map(\.bulkString)
         }
 
@@ -2622,7 +2653,10 @@ extension MODULE {
 
         /// The command with its arguments.
         @inlinable
-        public init<ArgsSequence>(_ path: some BulkStringConvertible, args: ArgsSequence = [BulkString]()) where ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible {
+        public init<ArgsSequence>(
+            _ path: some BulkStringConvertible,
+            args: ArgsSequence = [BulkString]()
+        ) where ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible {
             self.path = path.bulkString
             self.args = args.map(\.bulkString)
         }
@@ -2700,7 +2734,11 @@ extension MODULE {
 
         /// The command with its arguments.
         @inlinable
-        public init<ArgsSequence>(_ path: some BulkStringConvertible, configs: [Configs] = [], args: ArgsSequence = [BulkString]()) where ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible {
+        public init<ArgsSequence>(
+            _ path: some BulkStringConvertible,
+            configs: [Configs] = [],
+            args: ArgsSequence = [BulkString]()
+        ) where ArgsSequence: Sequence, ArgsSequence.Element: BulkStringConvertible {
             self.path = path.bulkString
             self.configs = configs
             self.args = args.map(\.bulkString)
@@ -2709,7 +2747,11 @@ extension MODULE {
         /// Writes the command.
         @inlinable
         public func encode(into buffer: inout RESPCommandBuffer) {
-            buffer.writeRESPArrayHeader(count: 2 + 1 + configs.reduce(0) { $0 + 1 + $1.respArgumentCount } + (args.isEmpty ? 0 : 1 + args.count))
+            buffer.writeRESPArrayHeader(
+                count: 2
+                    + 1
+                    + configs.reduce(0) { $0 + 1 + $1.respArgumentCount }
+                    + (args.isEmpty ? 0 : 1 + args.count))
             buffer.writeRESPToken("MODULE")
             buffer.writeRESPToken("LOADEX")
             path.writeRESPArguments(into: &buffer)
@@ -2810,7 +2852,9 @@ public struct MONITOR: GlideCommand {
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "MONITOR turns the shared connection into a stream of every command the server runs" }
+    @inlinable public static var multiplexingRefusal: String? {
+        "MONITOR turns the shared connection into a stream of every command the server runs"
+    }
 }
 
 /// An internal command used in replication.
@@ -3011,7 +3055,9 @@ public struct REPLICAOF: GlideCommand {
 /// RESTORE-ASKING key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
 /// ```
 ///
-/// - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).
+/// - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of objects
+///   composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so
+///   simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).
 /// - Since: 3.0.0
 public struct RESTORE_ASKING: GlideCommand {
     /// The reply as sent; its shape depends on the arguments.
@@ -3043,7 +3089,15 @@ public struct RESTORE_ASKING: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, ttl: Int, serializedValue: some BulkStringConvertible, replace: Bool = false, absttl: Bool = false, seconds: Int? = nil, frequency: Int? = nil) {
+    public init(
+        _ key: some BulkStringConvertible,
+        ttl: Int,
+        serializedValue: some BulkStringConvertible,
+        replace: Bool = false,
+        absttl: Bool = false,
+        seconds: Int? = nil,
+        frequency: Int? = nil
+    ) {
         self.key = key.bulkString
         self.ttl = ttl
         self.serializedValue = serializedValue.bulkString
@@ -3056,7 +3110,15 @@ public struct RESTORE_ASKING: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + 1 + (replace ? 1 : 0) + (absttl ? 1 : 0) + (seconds == nil ? 0 : 2) + (frequency == nil ? 0 : 2))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + 1
+                + 1
+                + (replace ? 1 : 0)
+                + (absttl ? 1 : 0)
+                + (seconds == nil ? 0 : 2)
+                + (frequency == nil ? 0 : 2))
         buffer.writeRESPToken("RESTORE-ASKING")
         key.writeRESPArguments(into: &buffer)
         buffer.writeRESPBulkString(ttl)
@@ -3220,7 +3282,13 @@ public struct SHUTDOWN: GlideCommand {
 
             /// Sets every part.
             @inlinable
-            public init(saveSelector: SaveSelector? = nil, now: Bool = false, force: Bool = false, safe: Bool = false, failover: Bool = false) {
+            public init(
+                saveSelector: SaveSelector? = nil,
+                now: Bool = false,
+                force: Bool = false,
+                safe: Bool = false,
+                failover: Bool = false
+            ) {
                 self.saveSelector = saveSelector
                 self.now = now
                 self.force = force

@@ -25,7 +25,10 @@ public struct SADD: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<MembersSequence>(_ key: some BulkStringConvertible, _ members: MembersSequence) where MembersSequence: Sequence, MembersSequence.Element: BulkStringConvertible {
+    public init<MembersSequence>(
+        _ key: some BulkStringConvertible,
+        _ members: MembersSequence
+    ) where MembersSequence: Sequence, MembersSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.members = members.map(\.bulkString)
     }
@@ -163,7 +166,10 @@ public struct SDIFFSTORE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ destination: some BulkStringConvertible, _ keys: KeysSequence) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ destination: some BulkStringConvertible,
+        _ keys: KeysSequence
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.destination = destination.bulkString
         self.keys = keys.map(\.bulkString)
     }
@@ -259,7 +265,10 @@ public struct SINTERCARD: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ keys: KeysSequence, limit: Int? = nil) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ keys: KeysSequence,
+        limit: Int? = nil
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.keys = keys.map(\.bulkString)
         self.limit = limit
     }
@@ -313,7 +322,10 @@ public struct SINTERSTORE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ destination: some BulkStringConvertible, _ keys: KeysSequence) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ destination: some BulkStringConvertible,
+        _ keys: KeysSequence
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.destination = destination.bulkString
         self.keys = keys.map(\.bulkString)
     }
@@ -455,7 +467,10 @@ public struct SMISMEMBER: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<MembersSequence>(_ key: some BulkStringConvertible, _ members: MembersSequence) where MembersSequence: Sequence, MembersSequence.Element: BulkStringConvertible {
+    public init<MembersSequence>(
+        _ key: some BulkStringConvertible,
+        _ members: MembersSequence
+    ) where MembersSequence: Sequence, MembersSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.members = members.map(\.bulkString)
     }
@@ -659,7 +674,10 @@ public struct SREM: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<MembersSequence>(_ key: some BulkStringConvertible, _ members: MembersSequence) where MembersSequence: Sequence, MembersSequence.Element: BulkStringConvertible {
+    public init<MembersSequence>(
+        _ key: some BulkStringConvertible,
+        _ members: MembersSequence
+    ) where MembersSequence: Sequence, MembersSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.members = members.map(\.bulkString)
     }
@@ -692,7 +710,8 @@ public struct SREM: GlideCommand {
 /// SSCAN key cursor [MATCH pattern] [COUNT count]
 /// ```
 ///
-/// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
+/// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N
+///   is the number of elements inside the collection.
 /// - Since: 2.8.0
 public struct SSCAN: GlideCommand {
     /// The reply.
@@ -818,7 +837,10 @@ public struct SUNIONSTORE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ destination: some BulkStringConvertible, _ keys: KeysSequence) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ destination: some BulkStringConvertible,
+        _ keys: KeysSequence
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.destination = destination.bulkString
         self.keys = keys.map(\.bulkString)
     }

@@ -2,13 +2,15 @@
 // argument-overrides.txt).
 // Do not edit: change the generator or its inputs and run `make generate`.
 
-/// Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
+/// Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set
+/// if the last element was popped.
 ///
 /// ```
 /// BZMPOP timeout numkeys key [key ...] <MIN | MAX> [COUNT count]
 /// ```
 ///
-/// - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.
+/// - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being
+///   the number of elements popped.
 /// - Since: 7.0.0
 public struct BZMPOP: GlideCommand {
     /// The reply as sent; its shape depends on the arguments.
@@ -57,7 +59,12 @@ public struct BZMPOP: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(timeout: Double, keys: KeysSequence, `where`: Where, count: Int? = nil) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        timeout: Double,
+        keys: KeysSequence,
+        `where`: Where,
+        count: Int? = nil
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.timeout = timeout
         self.keys = keys.map(\.bulkString)
         self.`where` = `where`
@@ -95,7 +102,8 @@ public struct BZMPOP: GlideCommand {
     @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
 
-/// Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
+/// Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise.
+/// Deletes the sorted set if the last element was popped.
 ///
 /// ```
 /// BZPOPMAX key [key ...] timeout
@@ -118,7 +126,10 @@ public struct BZPOPMAX: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ keys: KeysSequence, timeout: Double) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ keys: KeysSequence,
+        timeout: Double
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.keys = keys.map(\.bulkString)
         self.timeout = timeout
     }
@@ -148,7 +159,8 @@ public struct BZPOPMAX: GlideCommand {
     @inlinable public var blockingTimeout: Duration? { BlockingTimeout.seconds(timeout) }
 }
 
-/// Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
+/// Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes
+/// the sorted set if the last element was popped.
 ///
 /// ```
 /// BZPOPMIN key [key ...] timeout
@@ -171,7 +183,10 @@ public struct BZPOPMIN: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ keys: KeysSequence, timeout: Double) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ keys: KeysSequence,
+        timeout: Double
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.keys = keys.map(\.bulkString)
         self.timeout = timeout
     }
@@ -314,7 +329,14 @@ public struct ZADD: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, condition: Condition? = nil, comparison: Comparison? = nil, change: Bool = false, increment: Bool = false, data: [Data]) {
+    public init(
+        _ key: some BulkStringConvertible,
+        condition: Condition? = nil,
+        comparison: Comparison? = nil,
+        change: Bool = false,
+        increment: Bool = false,
+        data: [Data]
+    ) {
         self.key = key.bulkString
         self.condition = condition
         self.comparison = comparison
@@ -326,7 +348,14 @@ public struct ZADD: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + (condition?.respArgumentCount ?? 0) + (comparison?.respArgumentCount ?? 0) + (change ? 1 : 0) + (increment ? 1 : 0) + data.reduce(0) { $0 + 0 + $1.respArgumentCount })
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + (condition?.respArgumentCount ?? 0)
+                + (comparison?.respArgumentCount ?? 0)
+                + (change ? 1 : 0)
+                + (increment ? 1 : 0)
+                + data.reduce(0) { $0 + 0 + $1.respArgumentCount })
         buffer.writeRESPToken("ZADD")
         key.writeRESPArguments(into: &buffer)
         if let value = condition {
@@ -455,7 +484,8 @@ public struct ZCOUNT: GlideCommand {
 /// ZDIFF numkeys key [key ...] [WITHSCORES]
 /// ```
 ///
-/// - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
+/// - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and
+///   K is the size of the result set.
 /// - Since: 6.2.0
 public struct ZDIFF: GlideCommand {
     /// The reply as sent; its shape depends on the arguments.
@@ -472,7 +502,10 @@ public struct ZDIFF: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ keys: KeysSequence, withscores: Bool = false) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ keys: KeysSequence,
+        withscores: Bool = false
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.keys = keys.map(\.bulkString)
         self.withscores = withscores
     }
@@ -506,7 +539,8 @@ public struct ZDIFF: GlideCommand {
 /// ZDIFFSTORE destination numkeys key [key ...]
 /// ```
 ///
-/// - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
+/// - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and
+///   K is the size of the result set.
 /// - Since: 6.2.0
 public struct ZDIFFSTORE: GlideCommand {
     /// The reply.
@@ -523,7 +557,10 @@ public struct ZDIFFSTORE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ destination: some BulkStringConvertible, _ keys: KeysSequence) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ destination: some BulkStringConvertible,
+        _ keys: KeysSequence
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.destination = destination.bulkString
         self.keys = keys.map(\.bulkString)
     }
@@ -611,7 +648,8 @@ public struct ZINCRBY: GlideCommand {
 /// ZINTER numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]
 /// ```
 ///
-/// - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
+/// - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M
+///   being the number of elements in the resulting sorted set.
 /// - Since: 6.2.0
 public struct ZINTER: GlideCommand {
     /// The reply as sent; its shape depends on the arguments.
@@ -665,7 +703,12 @@ public struct ZINTER: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ keys: KeysSequence, weights: [Double] = [], aggregate: Aggregate? = nil, withscores: Bool = false) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ keys: KeysSequence,
+        weights: [Double] = [],
+        aggregate: Aggregate? = nil,
+        withscores: Bool = false
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.keys = keys.map(\.bulkString)
         self.weights = weights
         self.aggregate = aggregate
@@ -675,7 +718,13 @@ public struct ZINTER: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + keys.count + (weights.isEmpty ? 0 : 1 + weights.count) + (aggregate.map { 1 + $0.respArgumentCount } ?? 0) + (withscores ? 1 : 0))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + keys.count
+                + (weights.isEmpty ? 0 : 1 + weights.count)
+                + (aggregate.map { 1 + $0.respArgumentCount } ?? 0)
+                + (withscores ? 1 : 0))
         buffer.writeRESPToken("ZINTER")
         buffer.writeRESPBulkString(keys.count)
         for value in keys {
@@ -726,7 +775,10 @@ public struct ZINTERCARD: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ keys: KeysSequence, limit: Int? = nil) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ keys: KeysSequence,
+        limit: Int? = nil
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.keys = keys.map(\.bulkString)
         self.limit = limit
     }
@@ -763,7 +815,8 @@ public struct ZINTERCARD: GlideCommand {
 /// ZINTERSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]
 /// ```
 ///
-/// - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
+/// - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M
+///   being the number of elements in the resulting sorted set.
 /// - Since: 2.0.0
 public struct ZINTERSTORE: GlideCommand {
     /// The reply.
@@ -817,7 +870,12 @@ public struct ZINTERSTORE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ destination: some BulkStringConvertible, _ keys: KeysSequence, weights: [Double] = [], aggregate: Aggregate? = nil) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ destination: some BulkStringConvertible,
+        _ keys: KeysSequence,
+        weights: [Double] = [],
+        aggregate: Aggregate? = nil
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.destination = destination.bulkString
         self.keys = keys.map(\.bulkString)
         self.weights = weights
@@ -827,7 +885,13 @@ public struct ZINTERSTORE: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + keys.count + (weights.isEmpty ? 0 : 1 + weights.count) + (aggregate.map { 1 + $0.respArgumentCount } ?? 0))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + 1
+                + keys.count
+                + (weights.isEmpty ? 0 : 1 + weights.count)
+                + (aggregate.map { 1 + $0.respArgumentCount } ?? 0))
         buffer.writeRESPToken("ZINTERSTORE")
         destination.writeRESPArguments(into: &buffer)
         buffer.writeRESPBulkString(keys.count)
@@ -909,13 +973,15 @@ public struct ZLEXCOUNT: GlideCommand {
     }
 }
 
-/// Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.
+/// Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last
+/// member was popped.
 ///
 /// ```
 /// ZMPOP numkeys key [key ...] <MIN | MAX> [COUNT count]
 /// ```
 ///
-/// - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.
+/// - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being
+///   the number of elements popped.
 /// - Since: 7.0.0
 public struct ZMPOP: GlideCommand {
     /// The reply as sent; its shape depends on the arguments.
@@ -961,7 +1027,11 @@ public struct ZMPOP: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ keys: KeysSequence, `where`: Where, count: Int? = nil) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ keys: KeysSequence,
+        `where`: Where,
+        count: Int? = nil
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.keys = keys.map(\.bulkString)
         self.`where` = `where`
         self.count = count
@@ -1017,7 +1087,10 @@ public struct ZMSCORE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<MembersSequence>(_ key: some BulkStringConvertible, _ members: MembersSequence) where MembersSequence: Sequence, MembersSequence.Element: BulkStringConvertible {
+    public init<MembersSequence>(
+        _ key: some BulkStringConvertible,
+        _ members: MembersSequence
+    ) where MembersSequence: Sequence, MembersSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.members = members.map(\.bulkString)
     }
@@ -1310,7 +1383,15 @@ public struct ZRANGE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, _ start: some BulkStringConvertible, _ stop: some BulkStringConvertible, sortby: Sortby? = nil, rev: Bool = false, limit: Limit? = nil, withscores: Bool = false) {
+    public init(
+        _ key: some BulkStringConvertible,
+        _ start: some BulkStringConvertible,
+        _ stop: some BulkStringConvertible,
+        sortby: Sortby? = nil,
+        rev: Bool = false,
+        limit: Limit? = nil,
+        withscores: Bool = false
+    ) {
         self.key = key.bulkString
         self.start = start.bulkString
         self.stop = stop.bulkString
@@ -1323,7 +1404,15 @@ public struct ZRANGE: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + 1 + (sortby?.respArgumentCount ?? 0) + (rev ? 1 : 0) + (limit.map { 1 + $0.respArgumentCount } ?? 0) + (withscores ? 1 : 0))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + 1
+                + 1
+                + (sortby?.respArgumentCount ?? 0)
+                + (rev ? 1 : 0)
+                + (limit.map { 1 + $0.respArgumentCount } ?? 0)
+                + (withscores ? 1 : 0))
         buffer.writeRESPToken("ZRANGE")
         key.writeRESPArguments(into: &buffer)
         start.writeRESPArguments(into: &buffer)
@@ -1356,7 +1445,8 @@ public struct ZRANGE: GlideCommand {
 /// ZRANGEBYLEX key min max [LIMIT offset count]
 /// ```
 ///
-/// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
+/// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is
+///   constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
 /// - Since: 2.8.9
 public struct ZRANGEBYLEX: GlideCommand {
     /// The reply.
@@ -1405,7 +1495,12 @@ public struct ZRANGEBYLEX: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, _ min: some BulkStringConvertible, _ max: some BulkStringConvertible, limit: Limit? = nil) {
+    public init(
+        _ key: some BulkStringConvertible,
+        _ min: some BulkStringConvertible,
+        _ max: some BulkStringConvertible,
+        limit: Limit? = nil
+    ) {
         self.key = key.bulkString
         self.min = min.bulkString
         self.max = max.bulkString
@@ -1443,7 +1538,8 @@ public struct ZRANGEBYLEX: GlideCommand {
 /// ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]
 /// ```
 ///
-/// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
+/// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is
+///   constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
 /// - Since: 1.0.5
 public struct ZRANGEBYSCORE: GlideCommand {
     /// The reply as sent; its shape depends on the arguments.
@@ -1495,7 +1591,13 @@ public struct ZRANGEBYSCORE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, _ min: some BulkStringConvertible, _ max: some BulkStringConvertible, withscores: Bool = false, limit: Limit? = nil) {
+    public init(
+        _ key: some BulkStringConvertible,
+        _ min: some BulkStringConvertible,
+        _ max: some BulkStringConvertible,
+        withscores: Bool = false,
+        limit: Limit? = nil
+    ) {
         self.key = key.bulkString
         self.min = min.bulkString
         self.max = max.bulkString
@@ -1535,7 +1637,8 @@ public struct ZRANGEBYSCORE: GlideCommand {
 /// ZRANGESTORE dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]
 /// ```
 ///
-/// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.
+/// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination
+///   key.
 /// - Since: 6.2.0
 public struct ZRANGESTORE: GlideCommand {
     /// The reply.
@@ -1619,7 +1722,15 @@ public struct ZRANGESTORE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ dst: some BulkStringConvertible, _ src: some BulkStringConvertible, _ min: some BulkStringConvertible, _ max: some BulkStringConvertible, sortby: Sortby? = nil, rev: Bool = false, limit: Limit? = nil) {
+    public init(
+        _ dst: some BulkStringConvertible,
+        _ src: some BulkStringConvertible,
+        _ min: some BulkStringConvertible,
+        _ max: some BulkStringConvertible,
+        sortby: Sortby? = nil,
+        rev: Bool = false,
+        limit: Limit? = nil
+    ) {
         self.dst = dst.bulkString
         self.src = src.bulkString
         self.min = min.bulkString
@@ -1632,7 +1743,15 @@ public struct ZRANGESTORE: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + 1 + 1 + (sortby?.respArgumentCount ?? 0) + (rev ? 1 : 0) + (limit.map { 1 + $0.respArgumentCount } ?? 0))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + 1
+                + 1
+                + 1
+                + (sortby?.respArgumentCount ?? 0)
+                + (rev ? 1 : 0)
+                + (limit.map { 1 + $0.respArgumentCount } ?? 0))
         buffer.writeRESPToken("ZRANGESTORE")
         dst.writeRESPArguments(into: &buffer)
         src.writeRESPArguments(into: &buffer)
@@ -1736,7 +1855,10 @@ public struct ZREM: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<MembersSequence>(_ key: some BulkStringConvertible, _ members: MembersSequence) where MembersSequence: Sequence, MembersSequence.Element: BulkStringConvertible {
+    public init<MembersSequence>(
+        _ key: some BulkStringConvertible,
+        _ members: MembersSequence
+    ) where MembersSequence: Sequence, MembersSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.members = members.map(\.bulkString)
     }
@@ -1986,7 +2108,8 @@ public struct ZREVRANGE: GlideCommand {
 /// ZREVRANGEBYLEX key max min [LIMIT offset count]
 /// ```
 ///
-/// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
+/// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is
+///   constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
 /// - Since: 2.8.9
 public struct ZREVRANGEBYLEX: GlideCommand {
     /// The reply.
@@ -2035,7 +2158,12 @@ public struct ZREVRANGEBYLEX: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, _ max: some BulkStringConvertible, _ min: some BulkStringConvertible, limit: Limit? = nil) {
+    public init(
+        _ key: some BulkStringConvertible,
+        _ max: some BulkStringConvertible,
+        _ min: some BulkStringConvertible,
+        limit: Limit? = nil
+    ) {
         self.key = key.bulkString
         self.max = max.bulkString
         self.min = min.bulkString
@@ -2073,7 +2201,8 @@ public struct ZREVRANGEBYLEX: GlideCommand {
 /// ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]
 /// ```
 ///
-/// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
+/// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is
+///   constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
 /// - Since: 2.2.0
 public struct ZREVRANGEBYSCORE: GlideCommand {
     /// The reply as sent; its shape depends on the arguments.
@@ -2125,7 +2254,13 @@ public struct ZREVRANGEBYSCORE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, _ max: some BulkStringConvertible, _ min: some BulkStringConvertible, withscores: Bool = false, limit: Limit? = nil) {
+    public init(
+        _ key: some BulkStringConvertible,
+        _ max: some BulkStringConvertible,
+        _ min: some BulkStringConvertible,
+        withscores: Bool = false,
+        limit: Limit? = nil
+    ) {
         self.key = key.bulkString
         self.max = max.bulkString
         self.min = min.bulkString
@@ -2218,7 +2353,8 @@ public struct ZREVRANK: GlideCommand {
 /// ZSCAN key cursor [MATCH pattern] [COUNT count] [NOSCORES]
 /// ```
 ///
-/// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
+/// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N
+///   is the number of elements inside the collection.
 /// - Since: 2.8.0
 public struct ZSCAN: GlideCommand {
     /// The reply.
@@ -2244,7 +2380,13 @@ public struct ZSCAN: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, _ cursor: some BulkStringConvertible, pattern: BulkString? = nil, count: Int? = nil, noscores: Bool = false) {
+    public init(
+        _ key: some BulkStringConvertible,
+        _ cursor: some BulkStringConvertible,
+        pattern: BulkString? = nil,
+        count: Int? = nil,
+        noscores: Bool = false
+    ) {
         self.key = key.bulkString
         self.cursor = cursor.bulkString
         self.pattern = pattern
@@ -2335,7 +2477,8 @@ public struct ZSCORE: GlideCommand {
 /// ZUNION numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]
 /// ```
 ///
-/// - Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
+/// - Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the
+///   resulting sorted set.
 /// - Since: 6.2.0
 public struct ZUNION: GlideCommand {
     /// The reply as sent; its shape depends on the arguments.
@@ -2389,7 +2532,12 @@ public struct ZUNION: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ keys: KeysSequence, weights: [Double] = [], aggregate: Aggregate? = nil, withscores: Bool = false) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ keys: KeysSequence,
+        weights: [Double] = [],
+        aggregate: Aggregate? = nil,
+        withscores: Bool = false
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.keys = keys.map(\.bulkString)
         self.weights = weights
         self.aggregate = aggregate
@@ -2399,7 +2547,13 @@ public struct ZUNION: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + keys.count + (weights.isEmpty ? 0 : 1 + weights.count) + (aggregate.map { 1 + $0.respArgumentCount } ?? 0) + (withscores ? 1 : 0))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + keys.count
+                + (weights.isEmpty ? 0 : 1 + weights.count)
+                + (aggregate.map { 1 + $0.respArgumentCount } ?? 0)
+                + (withscores ? 1 : 0))
         buffer.writeRESPToken("ZUNION")
         buffer.writeRESPBulkString(keys.count)
         for value in keys {
@@ -2433,7 +2587,8 @@ public struct ZUNION: GlideCommand {
 /// ZUNIONSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]
 /// ```
 ///
-/// - Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
+/// - Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the
+///   resulting sorted set.
 /// - Since: 2.0.0
 public struct ZUNIONSTORE: GlideCommand {
     /// The reply.
@@ -2487,7 +2642,12 @@ public struct ZUNIONSTORE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<KeysSequence>(_ destination: some BulkStringConvertible, _ keys: KeysSequence, weights: [Double] = [], aggregate: Aggregate? = nil) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
+    public init<KeysSequence>(
+        _ destination: some BulkStringConvertible,
+        _ keys: KeysSequence,
+        weights: [Double] = [],
+        aggregate: Aggregate? = nil
+    ) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible {
         self.destination = destination.bulkString
         self.keys = keys.map(\.bulkString)
         self.weights = weights
@@ -2497,7 +2657,13 @@ public struct ZUNIONSTORE: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + keys.count + (weights.isEmpty ? 0 : 1 + weights.count) + (aggregate.map { 1 + $0.respArgumentCount } ?? 0))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + 1
+                + keys.count
+                + (weights.isEmpty ? 0 : 1 + weights.count)
+                + (aggregate.map { 1 + $0.respArgumentCount } ?? 0))
         buffer.writeRESPToken("ZUNIONSTORE")
         destination.writeRESPArguments(into: &buffer)
         buffer.writeRESPBulkString(keys.count)

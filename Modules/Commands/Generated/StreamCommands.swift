@@ -28,7 +28,11 @@ public struct XACK: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<IdsSequence>(_ key: some BulkStringConvertible, _ group: some BulkStringConvertible, _ ids: IdsSequence) where IdsSequence: Sequence, IdsSequence.Element: BulkStringConvertible {
+    public init<IdsSequence>(
+        _ key: some BulkStringConvertible,
+        _ group: some BulkStringConvertible,
+        _ ids: IdsSequence
+    ) where IdsSequence: Sequence, IdsSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.group = group.bulkString
         self.ids = ids.map(\.bulkString)
@@ -241,7 +245,13 @@ public struct XADD: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + (nomkstream ? 1 : 0) + (trim?.respArgumentCount ?? 0) + idSelector.respArgumentCount + data.reduce(0) { $0 + 0 + $1.respArgumentCount })
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + (nomkstream ? 1 : 0)
+                + (trim?.respArgumentCount ?? 0)
+                + idSelector.respArgumentCount
+                + data.reduce(0) { $0 + 0 + $1.respArgumentCount })
         buffer.writeRESPToken("XADD")
         key.writeRESPArguments(into: &buffer)
         if nomkstream { buffer.writeRESPToken("NOMKSTREAM") }
@@ -303,7 +313,15 @@ public struct XAUTOCLAIM: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, _ group: some BulkStringConvertible, _ consumer: some BulkStringConvertible, _ minIdleTime: some BulkStringConvertible, _ start: some BulkStringConvertible, count: Int? = nil, justid: Bool = false) {
+    public init(
+        _ key: some BulkStringConvertible,
+        _ group: some BulkStringConvertible,
+        _ consumer: some BulkStringConvertible,
+        _ minIdleTime: some BulkStringConvertible,
+        _ start: some BulkStringConvertible,
+        count: Int? = nil,
+        justid: Bool = false
+    ) {
         self.key = key.bulkString
         self.group = group.bulkString
         self.consumer = consumer.bulkString
@@ -344,7 +362,8 @@ public struct XAUTOCLAIM: GlideCommand {
 /// Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered to a consumer group member.
 ///
 /// ```
-/// XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]
+/// XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID
+///     lastid]
 /// ```
 ///
 /// - Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
@@ -391,7 +410,19 @@ public struct XCLAIM: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<IdsSequence>(_ key: some BulkStringConvertible, _ group: some BulkStringConvertible, _ consumer: some BulkStringConvertible, _ minIdleTime: some BulkStringConvertible, _ ids: IdsSequence, ms: Int? = nil, unixTimeMilliseconds: Int? = nil, count: Int? = nil, force: Bool = false, justid: Bool = false, lastid: BulkString? = nil) where IdsSequence: Sequence, IdsSequence.Element: BulkStringConvertible {
+    public init<IdsSequence>(
+        _ key: some BulkStringConvertible,
+        _ group: some BulkStringConvertible,
+        _ consumer: some BulkStringConvertible,
+        _ minIdleTime: some BulkStringConvertible,
+        _ ids: IdsSequence,
+        ms: Int? = nil,
+        unixTimeMilliseconds: Int? = nil,
+        count: Int? = nil,
+        force: Bool = false,
+        justid: Bool = false,
+        lastid: BulkString? = nil
+    ) where IdsSequence: Sequence, IdsSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.group = group.bulkString
         self.consumer = consumer.bulkString
@@ -408,7 +439,19 @@ public struct XCLAIM: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + 1 + 1 + ids.count + (ms == nil ? 0 : 2) + (unixTimeMilliseconds == nil ? 0 : 2) + (count == nil ? 0 : 2) + (force ? 1 : 0) + (justid ? 1 : 0) + (lastid == nil ? 0 : 2))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + 1
+                + 1
+                + 1
+                + ids.count
+                + (ms == nil ? 0 : 2)
+                + (unixTimeMilliseconds == nil ? 0 : 2)
+                + (count == nil ? 0 : 2)
+                + (force ? 1 : 0)
+                + (justid ? 1 : 0)
+                + (lastid == nil ? 0 : 2))
         buffer.writeRESPToken("XCLAIM")
         key.writeRESPArguments(into: &buffer)
         group.writeRESPArguments(into: &buffer)
@@ -471,7 +514,10 @@ public struct XDEL: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init<IdsSequence>(_ key: some BulkStringConvertible, _ ids: IdsSequence) where IdsSequence: Sequence, IdsSequence.Element: BulkStringConvertible {
+    public init<IdsSequence>(
+        _ key: some BulkStringConvertible,
+        _ ids: IdsSequence
+    ) where IdsSequence: Sequence, IdsSequence.Element: BulkStringConvertible {
         self.key = key.bulkString
         self.ids = ids.map(\.bulkString)
     }
@@ -563,7 +609,13 @@ extension XGROUP {
 
         /// The command with its arguments.
         @inlinable
-        public init(_ key: some BulkStringConvertible, _ group: some BulkStringConvertible, idSelector: IdSelector, mkstream: Bool = false, entriesread: Int? = nil) {
+        public init(
+            _ key: some BulkStringConvertible,
+            _ group: some BulkStringConvertible,
+            idSelector: IdSelector,
+            mkstream: Bool = false,
+            entriesread: Int? = nil
+        ) {
             self.key = key.bulkString
             self.group = group.bulkString
             self.idSelector = idSelector
@@ -847,7 +899,12 @@ extension XGROUP {
 
         /// The command with its arguments.
         @inlinable
-        public init(_ key: some BulkStringConvertible, _ group: some BulkStringConvertible, idSelector: IdSelector, entriesread: Int? = nil) {
+        public init(
+            _ key: some BulkStringConvertible,
+            _ group: some BulkStringConvertible,
+            idSelector: IdSelector,
+            entriesread: Int? = nil
+        ) {
             self.key = key.bulkString
             self.group = group.bulkString
             self.idSelector = idSelector
@@ -1145,7 +1202,9 @@ public struct XLEN: GlideCommand {
 /// XPENDING key group [[IDLE min-idle-time] start end count [consumer]]
 /// ```
 ///
-/// - Complexity: O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.
+/// - Complexity: O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M),
+///   where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list
+///   of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.
 /// - Since: 5.0.0
 public struct XPENDING: GlideCommand {
     /// The reply as sent; its shape depends on the arguments.
@@ -1178,7 +1237,13 @@ public struct XPENDING: GlideCommand {
 
         /// Sets every part.
         @inlinable
-        public init(minIdleTime: Int? = nil, start: some BulkStringConvertible, end: some BulkStringConvertible, count: Int, consumer: BulkString? = nil) {
+        public init(
+            minIdleTime: Int? = nil,
+            start: some BulkStringConvertible,
+            end: some BulkStringConvertible,
+            count: Int,
+            consumer: BulkString? = nil
+        ) {
             self.minIdleTime = minIdleTime
             self.start = start.bulkString
             self.end = end.bulkString
@@ -1243,7 +1308,8 @@ public struct XPENDING: GlideCommand {
 /// XRANGE key start end [COUNT count]
 /// ```
 ///
-/// - Complexity: O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).
+/// - Complexity: O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements
+///   with COUNT), you can consider it O(1).
 /// - Since: 5.0.0
 public struct XRANGE: GlideCommand {
     /// The reply.
@@ -1266,7 +1332,12 @@ public struct XRANGE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, _ start: some BulkStringConvertible, _ end: some BulkStringConvertible, count: Int? = nil) {
+    public init(
+        _ key: some BulkStringConvertible,
+        _ start: some BulkStringConvertible,
+        _ end: some BulkStringConvertible,
+        count: Int? = nil
+    ) {
         self.key = key.bulkString
         self.start = start.bulkString
         self.end = end.bulkString
@@ -1330,7 +1401,14 @@ public struct XREAD: GlideCommand {
 
         /// Sets every part.
         @inlinable
-        public init<KeysSequence, IdsSequence>(keys: KeysSequence, ids: IdsSequence) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible, IdsSequence: Sequence, IdsSequence.Element: BulkStringConvertible {
+        public init<KeysSequence, IdsSequence>(
+            keys: KeysSequence,
+            ids: IdsSequence
+        )
+        where
+            KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible,
+            IdsSequence: Sequence, IdsSequence.Element: BulkStringConvertible
+        {
             self.keys = keys.map(\.bulkString)
             self.ids = ids.map(\.bulkString)
         }
@@ -1401,7 +1479,9 @@ public struct XREAD: GlideCommand {
 /// XREADGROUP GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]
 /// ```
 ///
-/// - Complexity: For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.
+/// - Complexity: For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the
+///   first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in
+///   order to serve the N clients blocked on the stream getting new data.
 /// - Since: 5.0.0
 public struct XREADGROUP: GlideCommand {
     /// The reply as sent; its shape depends on the arguments.
@@ -1460,7 +1540,14 @@ public struct XREADGROUP: GlideCommand {
 
         /// Sets every part.
         @inlinable
-        public init<KeysSequence, IdsSequence>(keys: KeysSequence, ids: IdsSequence) where KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible, IdsSequence: Sequence, IdsSequence.Element: BulkStringConvertible {
+        public init<KeysSequence, IdsSequence>(
+            keys: KeysSequence,
+            ids: IdsSequence
+        )
+        where
+            KeysSequence: Sequence, KeysSequence.Element: BulkStringConvertible,
+            IdsSequence: Sequence, IdsSequence.Element: BulkStringConvertible
+        {
             self.keys = keys.map(\.bulkString)
             self.ids = ids.map(\.bulkString)
         }
@@ -1499,7 +1586,15 @@ public struct XREADGROUP: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + groupBlock.respArgumentCount + (count == nil ? 0 : 2) + (milliseconds == nil ? 0 : 2) + (noack ? 1 : 0) + 1 + streams.respArgumentCount)
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + groupBlock.respArgumentCount
+                + (count == nil ? 0 : 2)
+                + (milliseconds == nil ? 0 : 2)
+                + (noack ? 1 : 0)
+                + 1
+                + streams.respArgumentCount)
         buffer.writeRESPToken("XREADGROUP")
         buffer.writeRESPToken("GROUP")
         groupBlock.writeRESPArguments(into: &buffer)
@@ -1536,7 +1631,8 @@ public struct XREADGROUP: GlideCommand {
 /// XREVRANGE key end start [COUNT count]
 /// ```
 ///
-/// - Complexity: O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).
+/// - Complexity: O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with
+///   COUNT), you can consider it O(1).
 /// - Since: 5.0.0
 public struct XREVRANGE: GlideCommand {
     /// The reply.
@@ -1559,7 +1655,12 @@ public struct XREVRANGE: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, _ end: some BulkStringConvertible, _ start: some BulkStringConvertible, count: Int? = nil) {
+    public init(
+        _ key: some BulkStringConvertible,
+        _ end: some BulkStringConvertible,
+        _ start: some BulkStringConvertible,
+        count: Int? = nil
+    ) {
         self.key = key.bulkString
         self.end = end.bulkString
         self.start = start.bulkString
@@ -1620,7 +1721,12 @@ public struct XSETID: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, _ lastId: some BulkStringConvertible, entriesAdded: Int? = nil, maxDeletedId: BulkString? = nil) {
+    public init(
+        _ key: some BulkStringConvertible,
+        _ lastId: some BulkStringConvertible,
+        entriesAdded: Int? = nil,
+        maxDeletedId: BulkString? = nil
+    ) {
         self.key = key.bulkString
         self.lastId = lastId.bulkString
         self.entriesAdded = entriesAdded
@@ -1661,7 +1767,8 @@ public struct XSETID: GlideCommand {
 /// XTRIM key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]
 /// ```
 ///
-/// - Complexity: O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.
+/// - Complexity: O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in
+///   macro nodes containing multiple entries that can be released with a single deallocation.
 /// - Since: 5.0.0
 public struct XTRIM: GlideCommand {
     /// The reply.

@@ -8,7 +8,8 @@
 /// APPEND key value
 /// ```
 ///
-/// - Complexity: O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by the server will double the free space available on every reallocation.
+/// - Complexity: O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any
+///   size, since the dynamic string library used by the server will double the free space available on every reallocation.
 /// - Since: 2.0.0
 public struct APPEND: GlideCommand {
     /// The reply.
@@ -376,7 +377,8 @@ public struct GETEX: GlideCommand {
 /// GETRANGE key start end
 /// ```
 ///
-/// - Complexity: O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.
+/// - Complexity: O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but
+///   because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.
 /// - Since: 2.4.0
 public struct GETRANGE: GlideCommand {
     /// The reply.
@@ -645,7 +647,14 @@ public struct LCS: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key1: some BulkStringConvertible, _ key2: some BulkStringConvertible, len: Bool = false, idx: Bool = false, minMatchLen: Int? = nil, withmatchlen: Bool = false) {
+    public init(
+        _ key1: some BulkStringConvertible,
+        _ key2: some BulkStringConvertible,
+        len: Bool = false,
+        idx: Bool = false,
+        minMatchLen: Int? = nil,
+        withmatchlen: Bool = false
+    ) {
         self.key1 = key1.bulkString
         self.key2 = key2.bulkString
         self.len = len
@@ -657,7 +666,14 @@ public struct LCS: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + (len ? 1 : 0) + (idx ? 1 : 0) + (minMatchLen == nil ? 0 : 2) + (withmatchlen ? 1 : 0))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + 1
+                + (len ? 1 : 0)
+                + (idx ? 1 : 0)
+                + (minMatchLen == nil ? 0 : 2)
+                + (withmatchlen ? 1 : 0))
         buffer.writeRESPToken("LCS")
         key1.writeRESPArguments(into: &buffer)
         key2.writeRESPArguments(into: &buffer)
@@ -806,7 +822,8 @@ public struct MSET: GlideCommand {
 /// Atomically creates or modifies the string values of one or more keys, and optionally set their expiration.
 ///
 /// ```
-/// MSETEX numkeys key value [key value ...] [NX | XX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]
+/// MSETEX numkeys key value [key value ...] [NX | XX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds
+///     | KEEPTTL]
 /// ```
 ///
 /// - Complexity: O(N) where N is the number of keys to set.
@@ -940,7 +957,12 @@ public struct MSETEX: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + data.reduce(0) { $0 + 0 + $1.respArgumentCount } + (condition?.respArgumentCount ?? 0) + (expiration?.respArgumentCount ?? 0))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + data.reduce(0) { $0 + 0 + $1.respArgumentCount }
+                + (condition?.respArgumentCount ?? 0)
+                + (expiration?.respArgumentCount ?? 0))
         buffer.writeRESPToken("MSETEX")
         buffer.writeRESPBulkString(data.count)
         for value in data {
@@ -1097,7 +1119,8 @@ public struct PSETEX: GlideCommand {
 /// Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
 ///
 /// ```
-/// SET key value [NX | XX | IFEQ comparison-value] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]
+/// SET key value [NX | XX | IFEQ comparison-value] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT
+///     unix-time-milliseconds | KEEPTTL]
 /// ```
 ///
 /// - Complexity: O(1)
@@ -1203,7 +1226,13 @@ public struct SET: GlideCommand {
 
     /// The command with its arguments.
     @inlinable
-    public init(_ key: some BulkStringConvertible, _ value: some BulkStringConvertible, condition: Condition? = nil, get: Bool = false, expiration: Expiration? = nil) {
+    public init(
+        _ key: some BulkStringConvertible,
+        _ value: some BulkStringConvertible,
+        condition: Condition? = nil,
+        get: Bool = false,
+        expiration: Expiration? = nil
+    ) {
         self.key = key.bulkString
         self.value = value.bulkString
         self.condition = condition
@@ -1214,7 +1243,13 @@ public struct SET: GlideCommand {
     /// Writes the command.
     @inlinable
     public func encode(into buffer: inout RESPCommandBuffer) {
-        buffer.writeRESPArrayHeader(count: 1 + 1 + 1 + (condition?.respArgumentCount ?? 0) + (get ? 1 : 0) + (expiration?.respArgumentCount ?? 0))
+        buffer.writeRESPArrayHeader(
+            count: 1
+                + 1
+                + 1
+                + (condition?.respArgumentCount ?? 0)
+                + (get ? 1 : 0)
+                + (expiration?.respArgumentCount ?? 0))
         buffer.writeRESPToken("SET")
         key.writeRESPArguments(into: &buffer)
         value.writeRESPArguments(into: &buffer)
@@ -1345,7 +1380,8 @@ public struct SETNX: GlideCommand {
 /// SETRANGE key offset value
 /// ```
 ///
-/// - Complexity: O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.
+/// - Complexity: O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized
+///   complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.
 /// - Since: 2.2.0
 public struct SETRANGE: GlideCommand {
     /// The reply.
@@ -1441,7 +1477,8 @@ public struct STRLEN: GlideCommand {
 /// SUBSTR key start end
 /// ```
 ///
-/// - Complexity: O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.
+/// - Complexity: O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but
+///   because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.
 /// - Since: 1.0.0
 public struct SUBSTR: GlideCommand {
     /// The reply.

@@ -38,7 +38,9 @@ public struct DISCARD: GlideCommand {
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "DISCARD on the shared connection would take in other callers' commands; use Batch(isAtomic: true), or withDedicatedConnection" }
+    @inlinable public static var multiplexingRefusal: String? {
+        "DISCARD on the shared connection would take in other callers' commands; use Batch(isAtomic: true) or withDedicatedConnection"
+    }
 }
 
 /// Executes all commands in a transaction.
@@ -77,7 +79,9 @@ public struct EXEC: GlideCommand {
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "EXEC on the shared connection would take in other callers' commands; use Batch(isAtomic: true), or withDedicatedConnection" }
+    @inlinable public static var multiplexingRefusal: String? {
+        "EXEC on the shared connection would take in other callers' commands; use Batch(isAtomic: true) or withDedicatedConnection"
+    }
 }
 
 /// Starts a transaction.
@@ -116,7 +120,9 @@ public struct MULTI: GlideCommand {
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "MULTI on the shared connection would take in other callers' commands; use Batch(isAtomic: true), or withDedicatedConnection" }
+    @inlinable public static var multiplexingRefusal: String? {
+        "MULTI on the shared connection would take in other callers' commands; use Batch(isAtomic: true) or withDedicatedConnection"
+    }
 }
 
 /// Forgets about watched keys of a transaction.
@@ -155,7 +161,9 @@ public struct UNWATCH: GlideCommand {
     @inlinable public func forEachKey(_ body: (BulkString) -> Void) {}
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "UNWATCH on the shared connection can be undone by another caller's EXEC or UNWATCH; run it inside withDedicatedConnection" }
+    @inlinable public static var multiplexingRefusal: String? {
+        "UNWATCH on the shared connection can be undone by another caller's EXEC or UNWATCH; run it inside withDedicatedConnection"
+    }
 }
 
 /// Monitors changes to keys to determine the execution of a transaction.
@@ -203,5 +211,7 @@ public struct WATCH: GlideCommand {
     }
 
     /// Why this command can't run on a shared, multiplexed connection.
-    @inlinable public static var multiplexingRefusal: String? { "WATCH on the shared connection can be undone by another caller's EXEC or UNWATCH; run it inside withDedicatedConnection" }
+    @inlinable public static var multiplexingRefusal: String? {
+        "WATCH on the shared connection can be undone by another caller's EXEC or UNWATCH; run it inside withDedicatedConnection"
+    }
 }
