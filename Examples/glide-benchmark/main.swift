@@ -3,7 +3,7 @@
 //   glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline] [-t tests] [-d size]
 //                   [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv]
 //                   [--cache [--cache-immediate]]
-//                   [-t failover --kill-pid PID --victim-port PORT] [-t pubsub]
+//                   [-t failover --kill-pid PID --victim-port PORT] [-t pubsub] [--client-count K] [--loops L]
 //
 // Every task shares one client, so `-c` is the number of concurrent callers multiplexed on one
 // connection (one per node with `--cluster`, which connects a GlideClusterClient to the cluster
@@ -19,6 +19,8 @@
 // shared PING); `--cache-immediate` answers hits from memory at once.
 // `-t pubsub` publishes -n messages of -d bytes from -c tasks of one client to one channel that a
 // second client subscribes to, and reports messages received per second (PubSub.swift).
+// `--client-count K` spreads the -c tasks over K standalone clients (a connection each), and
+// `--loops L` gives them an `EpollEventLoopGroup` of L loops, which hands one to each client in turn.
 import Foundation
 import Glide
 
@@ -43,6 +45,10 @@ struct Options {
     var insecure = false
     var killPID: Int32?
     var victimPort: Int?
+    /// How many clients share the -c tasks (task i uses client i mod this), and how many event
+    /// loops they are spread over (`nil`: the shared group, one loop per CPU).
+    var clientCount = 1
+    var loops: Int?
 }
 
 func parseOptions() -> Options {
@@ -86,9 +92,11 @@ func parseOptions() -> Options {
         case "--insecure": options.insecure = true
         case "--kill-pid": options.killPID = Int32(number(flag))
         case "--victim-port": options.victimPort = number(flag)
+        case "--client-count": options.clientCount = number(flag)
+        case "--loops": options.loops = number(flag)
         default:
             print(
-                "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory] [--kill-pid PID --victim-port PORT]"
+                "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory] [--kill-pid PID --victim-port PORT] [--client-count K] [--loops L]"
             )
             exit(flag == "--help" ? 0 : 2)
         }
@@ -194,6 +202,16 @@ let keys: [Bytes] =
 let counter = "counter:__rand_int__"
 
 /// The operation for `test`, specialised for the client type.
+/// `test` over several clients: request r goes to client (r / 2) mod count, so each client sees
+/// both halves of a mixed run.
+func spread(_ test: String, over clients: [GlideClient]) -> (name: String, body: @Sendable (Int) async throws -> Void)? {
+    guard clients.count > 1 else { return operation(test, on: clients[0]) }
+    let operations = clients.compactMap { operation(test, on: $0) }
+    guard operations.count == clients.count else { return nil }
+    let bodies = operations.map(\.body)
+    return (operations[0].name, { request in try await bodies[(request >> 1) % bodies.count](request) })
+}
+
 func operation<Client: GlideCommandExecutor>(_ test: String, on client: Client) -> (
     name: String, body: @Sendable (Int) async throws -> Void
 )? {
@@ -267,6 +285,9 @@ let tls: TLSConfiguration? =
         : TLSConfiguration(trustRoots: options.caCertificate.map { .file($0) })
 var standalone: GlideClient?
 var cluster: GlideClusterClient?
+// The clients beyond the first (--client-count), on the same group of loops.
+var extraClients: [GlideClient] = []
+let loopGroup = options.loops.map { EpollEventLoopGroup(loopCount: $0, name: "bench-loop") } ?? .shared
 do {
     if options.cluster {
         var configuration = GlideClusterClientConfiguration(
@@ -279,7 +300,9 @@ do {
             addresses: [address], useTLS: options.tls, tlsConfiguration: tls, requestTimeout: .seconds(10), clientName: "glide-benchmark",
             protocolVersion: options.resp2 ? .resp2 : .resp3, inflightRequestsLimit: max(1000, options.clients * 2))
         configuration.clientSideCache = options.cache.map { ClientSideCache(maxBytes: 64 << 20, consistency: $0) }
+        configuration.eventLoopGroup = loopGroup
         standalone = try await GlideClient.create(configuration)
+        for _ in 1..<options.clientCount { extraClients.append(try await GlideClient.create(configuration)) }
     }
 } catch {
     print("cannot connect to \(options.host):\(options.port): \(error)")
@@ -318,7 +341,7 @@ for test in options.tests {
     let chosen =
         batch > 1
         ? batchOperation(test, size: batch, atomic: options.atomic, standalone: standalone, cluster: cluster)
-        : cluster.map { operation(test, on: $0) } ?? operation(test, on: standalone!)
+        : cluster.map { operation(test, on: $0) } ?? spread(test, over: [standalone!] + extraClients)
     guard let (name, operation) = chosen else {
         print("unknown test \(test): use get, set, mixed, incr or ping")
         exit(2)
@@ -367,4 +390,5 @@ for test in options.tests {
     }
 }
 await standalone?.close()
+for client in extraClients { await client.close() }
 await cluster?.close()

@@ -18,5 +18,7 @@
 @_exported public import struct GlideTopology.NodeAddress
 @_exported public import struct GlideTopology.SlotMap
 @_exported public import struct GlideTopology.TopologyRefreshPolicy
+@_exported public import class GlideTransport.EpollEventLoop
+@_exported public import class GlideTransport.EpollEventLoopGroup
 @_exported public import struct GlideTransport.Errno
 @_exported public import struct GlideTransport.TransportError

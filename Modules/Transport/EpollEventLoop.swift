@@ -10,8 +10,8 @@ import Synchronization
 /// - Each registration's slot and generation are packed into `epoll_data`, so an event for a
 ///   descriptor that was closed and reused is recognised as stale and dropped.
 public final class EpollEventLoop: EventLoop, @unchecked Sendable {
-    /// The loop every client uses unless its configuration names another. Started on first use.
-    public static let shared = EpollEventLoop(name: "glide-loop")
+    /// The first loop of `EpollEventLoopGroup.shared`. Started on first use.
+    public static var shared: EpollEventLoop { EpollEventLoopGroup.shared.loops[0] }
 
     let name: String
     let epollDescriptor: Int32
@@ -103,9 +103,10 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         _ = Glibc.write(wakeDescriptor, &one, 8)
     }
 
-    /// Asks the loop thread to finish; pending tasks still run. The shared loop is never stopped.
+    /// Asks the loop thread to finish; pending tasks still run. The shared group's loops are never stopped.
     public func shutdown() {
-        precondition(self !== EpollEventLoop.shared, "the shared event loop lives as long as the process")
+        precondition(
+            !EpollEventLoopGroup.shared.loops.contains { $0 === self }, "the shared event loops live as long as the process")
         stopRequested.store(true, ordering: .releasing)
         wake()
     }

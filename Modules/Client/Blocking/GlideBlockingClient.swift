@@ -25,8 +25,9 @@ public final class GlideBlockingClient: Sendable {
 
     /// Connects as `GlideClient.create` does, blocking until the client is ready.
     public static func create(_ configuration: GlideClientConfiguration) throws(GlideError) -> GlideBlockingClient {
-        GlideBlockingClient(
-            try BlockingBridge.wait(on: configuration.eventLoop) { () throws(GlideError) in
+        let configuration = configuration.choosingLoop()
+        return GlideBlockingClient(
+            try BlockingBridge.wait(on: configuration.chosenLoop) { () throws(GlideError) in
                 try await GlideClient.create(configuration)
             })
     }
@@ -77,8 +78,9 @@ public final class GlideBlockingClusterClient: Sendable {
 
     /// Connects as `GlideClusterClient.create` does, blocking until the client is ready.
     public static func create(_ configuration: GlideClusterClientConfiguration) throws(GlideError) -> GlideBlockingClusterClient {
-        GlideBlockingClusterClient(
-            try BlockingBridge.wait(on: configuration.eventLoop) { () throws(GlideError) in
+        let configuration = configuration.choosingLoop()
+        return GlideBlockingClusterClient(
+            try BlockingBridge.wait(on: configuration.chosenLoop) { () throws(GlideError) in
                 try await GlideClusterClient.create(configuration)
             })
     }

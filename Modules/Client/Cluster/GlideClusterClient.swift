@@ -24,7 +24,7 @@ public final class GlideClusterClient: Sendable {
 
     private init(configuration: GlideClusterClientConfiguration, tls: TLSContext?) {
         self.configuration = configuration
-        let loop = configuration.eventLoop
+        let loop = configuration.chosenLoop
         self.engine = ClusterEngine(configuration: configuration, loop: loop) { SocketConnector(address: $0, loop: loop, tls: tls) }
     }
 
@@ -38,6 +38,7 @@ public final class GlideClusterClient: Sendable {
     /// node, `.authenticationFailed` when the nodes reject the credentials, and
     /// `.connectionFailed` when no seed can be reached.
     public static func create(_ configuration: GlideClusterClientConfiguration) async throws(GlideError) -> GlideClusterClient {
+        let configuration = configuration.choosingLoop()
         try validate(configuration)
         let client = GlideClusterClient(configuration: configuration, tls: try ClientSetup.tlsContext(configuration.options))
         try await client.engine.start()

@@ -56,8 +56,13 @@ public struct GlideClusterClientConfiguration: Sendable {
     /// Hooks for logs, metrics and traces (`GlideObservability`); `nil`: none, at the cost of
     /// one check per request.
     public var observability: GlideObservability?
-    /// The event loop the connections run on (tests give a loop of their own).
-    var eventLoop: EpollEventLoop = .shared
+    /// The event loops a client takes one of at `create`, in turn: all its connections, timers and
+    /// coordination run on that loop's thread. `.shared`: one loop per online CPU, so clients
+    /// spread over the cores.
+    public var eventLoopGroup: EpollEventLoopGroup = .shared
+    /// The loop the client runs on, when set (tests give a loop of their own); `nil`: the next of
+    /// `eventLoopGroup`, chosen once at `create`.
+    var eventLoop: EpollEventLoop?
 
     /// A configuration for the cluster reachable at `addresses`; see each property for its default.
     public init(

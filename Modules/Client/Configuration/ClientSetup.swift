@@ -47,7 +47,8 @@ protocol SharedClientSettings {
     var clientName: String? { get }
     var protocolVersion: ProtocolVersion { get }
     var inflightRequestsLimit: Int { get }
-    var eventLoop: EpollEventLoop { get }
+    var eventLoop: EpollEventLoop? { get set }
+    var eventLoopGroup: EpollEventLoopGroup { get }
     var clientSideCache: ClientSideCache? { get }
     var observability: GlideObservability? { get }
 }
@@ -59,8 +60,24 @@ extension SharedClientSettings {
             readFrom: readFrom, clientAZ: clientAZ, requestTimeout: requestTimeout, connectionTimeout: connectionTimeout,
             reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
             clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
-            eventLoop: eventLoop, clientSideCache: clientSideCache,
+            eventLoop: eventLoop ?? eventLoopGroup.loops[0], clientSideCache: clientSideCache,
             observability: observability)
+    }
+}
+
+extension SharedClientSettings {
+    /// These settings with the loop the client will run on chosen: the one set, else the group's
+    /// next. Each `create` calls this once, first, so every part of a client uses one loop.
+    func choosingLoop() -> Self {
+        var settings = self
+        settings.eventLoop = eventLoop ?? eventLoopGroup.next()
+        return settings
+    }
+
+    /// The loop chosen by `choosingLoop()`.
+    var chosenLoop: EpollEventLoop {
+        guard let eventLoop else { preconditionFailure("create chooses the loop first") }
+        return eventLoop
     }
 }
 

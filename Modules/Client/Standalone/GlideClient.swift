@@ -92,6 +92,7 @@ public final class GlideClient: Sendable {
     /// `.configuration` when none monitors a primary of that name, `.connectionFailed` when none
     /// can be reached.
     public static func create(_ configuration: GlideClientConfiguration) async throws(GlideError) -> GlideClient {
+        let configuration = configuration.choosingLoop()
         let options = configuration.options
         try ClientSetup.validate(options)
         if let sentinel = configuration.sentinel { try SentinelSetup.validate(sentinel, options: options) }

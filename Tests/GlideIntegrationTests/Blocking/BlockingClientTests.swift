@@ -14,7 +14,7 @@ import Testing
         let (value, length, tracked) = try await offThePool { () throws -> (String?, Int, String?) in
             let client = try GlideBlockingClient.create(configuration)
             defer { client.close() }
-            try client.execute(SET(key, "hello"))
+            _ = try client.execute(SET(key, "hello"))
             let value = try client.execute(GET(key).decoding(as: String?.self))
             let length = try client.run { try await $0.strlen(key) }
             let echoed = try client.customCommand(["ECHO", "tracked"]).stringValue
@@ -36,7 +36,7 @@ import Testing
                     try await offThePool {
                         var matched = 0
                         for index in 0..<100 {
-                            try client.execute(SET("\(prefix):\(thread):\(index)", "\(index)"))
+                            _ = try client.execute(SET("\(prefix):\(thread):\(index)", "\(index)"))
                             if try client.execute(GET("\(prefix):\(thread):\(index)").decoding(as: String?.self)) == "\(index)" {
                                 matched += 1
                             }
@@ -77,7 +77,7 @@ import Testing
         let (values, pings) = try await offThePool { () throws -> ([String?], Int) in
             let client = try GlideBlockingClusterClient.create(configuration)
             defer { client.close() }
-            for key in keys { try client.execute(SET(key, key)) }
+            for key in keys { _ = try client.execute(SET(key, key)) }
             let values = try keys.map { key throws(GlideError) in try client.execute(GET(key).decoding(as: String?.self)) }
             guard case .perNode(let replies) = try client.customCommand(["INFO", "server"], route: .allPrimaries) else {
                 return (values, 0)
