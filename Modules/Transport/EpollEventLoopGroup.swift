@@ -16,7 +16,7 @@ public final class EpollEventLoopGroup: Sendable {
 
     /// The loops, in the order `next()` hands them out.
     public let loops: [EpollEventLoop]
-    private let turn = Atomic<Int>(0)
+    private let turn = Atomic<UInt>(0)
 
     /// The CPUs online now (at least 1).
     public static var onlineProcessors: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
@@ -29,8 +29,9 @@ public final class EpollEventLoopGroup: Sendable {
 
     /// The next loop, in turn.
     public func next() -> EpollEventLoop {
-        let index = turn.add(1, ordering: .relaxed).oldValue
-        return loops[index % loops.count]
+        // Wrapping and unsigned: the count may pass any bound over a long life, and stays a valid index.
+        let turn = turn.wrappingAdd(1, ordering: .relaxed).oldValue
+        return loops[Int(turn % UInt(loops.count))]
     }
 
     /// Asks every loop to finish (see `EpollEventLoop.shutdown()`). The shared group is never stopped.
