@@ -68,18 +68,16 @@ enum Layout {
 
     /// An initializer's declaration: one parameter per line, then the `where` clause after `)` when
     /// it fits there, else on lines of its own with one sequence's requirements per line.
-    static func initializer(head: String, rest: String, indentation: String) -> [String]? {
-        // `rest` is `(parameters)` or `(parameters) where requirements`.
-        guard let close = matchingClose(in: rest) else { return nil }
-        let parameters = split(String(rest.dropFirst().prefix(upTo: close)), at: ", ")
-        let requirements = rest[rest.index(after: close)...].trimmingCharacters(in: .whitespaces)
+    static func initializer(head: String, rest: String, indentation: String) -> [String] {
+        // `rest` is `(parameters)` or `(parameters) where requirements`; a `where` label sits inside.
+        let parts = split(rest, at: " where ")
+        let parameters = split(String(parts[0].dropFirst().dropLast()), at: ", ")
         var lines = [indentation + head + "("] + commaSeparated(parameters, indentation: indentation + "    ")
-        if requirements.isEmpty {
-            lines.append(indentation + ") {")
-        } else if indentation.count + ") \(requirements) {".count <= limit {
-            lines.append(indentation + ") \(requirements) {")
+        guard parts.count > 1 else { return lines + [indentation + ") {"] }
+        if indentation.count + ") where \(parts[1]) {".count <= limit {
+            lines.append(indentation + ") where \(parts[1]) {")
         } else {
-            let clauses = split(String(requirements.dropFirst("where ".count)), at: ", ")
+            let clauses = split(parts[1], at: ", ")
             // Pairs: `X: Sequence, X.Element: BulkStringConvertible`.
             let pairs = stride(from: 0, to: clauses.count, by: 2).map { clauses[$0..<min($0 + 2, clauses.count)].joined(separator: ", ") }
             lines += [indentation + ")", indentation + "where"]
@@ -142,27 +140,5 @@ enum Layout {
         }
         parts.append(String(text[start...]))
         return parts
-    }
-
-    /// The index of the `)` that closes the `(` `text` starts with.
-    static func matchingClose(in text: String) -> String.Index? {
-        var depth = 0
-        var inString = false
-        var index = text.startIndex
-        while index < text.endIndex {
-            let character = text[index]
-            if inString {
-                if character == "\\" { index = text.index(after: index) } else if character == "\"" { inString = false }
-            } else if character == "\"" {
-                inString = true
-            } else if character == "(" {
-                depth += 1
-            } else if character == ")" {
-                depth -= 1
-                if depth == 0 { return index }
-            }
-            index = text.index(after: index)
-        }
-        return nil
     }
 }

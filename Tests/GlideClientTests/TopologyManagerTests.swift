@@ -78,7 +78,7 @@ final class GatedDiscovery: ClusterDiscovery, Sendable {
     func parts(seeds: [NodeAddress], minimumInterval: Duration = .milliseconds(20)) -> Parts {
         let configuration = GlideClusterClientConfiguration(
             addresses: seeds, topologyRefresh: TopologyRefreshPolicy(periodicInterval: nil, minimumInterval: minimumInterval))
-        let core = SocketCore(options: configuration.options, tls: nil)
+        let core = SocketCore(options: configuration.options, loop: .shared, tls: nil)
         let nodes = ClusterNodes(configuration: configuration, core: core, relay: PubSubRelay(inbox: PubSubInbox(nil)))
         let discovery = GatedDiscovery()
         return Parts(core: core, nodes: nodes, discovery: discovery, manager: TopologyManager(nodes: nodes, discovery: discovery))

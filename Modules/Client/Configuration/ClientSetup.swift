@@ -19,7 +19,6 @@ struct ClientOptions: Sendable {
     var clientName: String?
     var protocolVersion: ProtocolVersion
     var inflightRequestsLimit: Int
-    var eventLoop: EpollEventLoop
     var clientSideCache: ClientSideCache?
     var observability: GlideObservability?
 
@@ -60,7 +59,7 @@ extension SharedClientSettings {
             readFrom: readFrom, clientAZ: clientAZ, requestTimeout: requestTimeout, connectionTimeout: connectionTimeout,
             reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
             clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
-            eventLoop: eventLoop ?? eventLoopGroup.loops[0], clientSideCache: clientSideCache,
+            clientSideCache: clientSideCache,
             observability: observability)
     }
 }

@@ -201,9 +201,11 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
 typealias SocketCore = ClientCore<EpollEventLoop, SocketConnector>
 
 extension ClientCore where Loop == EpollEventLoop, Connector == SocketConnector {
-    /// The clients' core: the configured epoll loop, and sockets with `tls` (`nil`: plain text).
-    convenience init(options: ClientOptions, tls: TLSContext?, cache: ClientSideCacheStore? = nil, listener: Supervisor.Listener? = nil) {
-        let loop = options.eventLoop
+    /// The clients' core: the epoll `loop` chosen at `create`, and sockets with `tls` (`nil`: plain text).
+    convenience init(
+        options: ClientOptions, loop: EpollEventLoop, tls: TLSContext?, cache: ClientSideCacheStore? = nil,
+        listener: Supervisor.Listener? = nil
+    ) {
         self.init(
             options: options, loop: loop, makeConnector: { SocketConnector(address: $0, loop: loop, tls: tls) },
             cache: cache, listener: listener)

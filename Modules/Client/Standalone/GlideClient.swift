@@ -103,7 +103,7 @@ public final class GlideClient: Sendable {
         let relay = PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>(
             inbox: PubSubInbox(configuration.pubsub), cache: cache)
         let core = SocketCore(
-            options: options, tls: try ClientSetup.tlsContext(options), cache: cache,
+            options: options, loop: configuration.chosenLoop, tls: try ClientSetup.tlsContext(options), cache: cache,
             listener: { relay.connectionChanged($0, $1) })
         var resolved = configuration
         var sentinels: [NodeAddress]?
