@@ -68,6 +68,9 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         await core.supervisor.start()
         do {
             try await topologyManager.discoverFromSeeds()
+            // Every node's first attempt, so the first requests find their routes connected. A node
+            // that fails is the supervisor's to retry; its requests wait for it or go elsewhere.
+            _ = await Nodes.Connection.connect(nodes.allNodes().map(\.1))
             try await subscribeConfigured()
         } catch {
             await close()

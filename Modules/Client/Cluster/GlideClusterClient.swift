@@ -32,7 +32,8 @@ public final class GlideClusterClient: Sendable {
         engine.closeWithoutWaiting()
     }
 
-    /// Discovers the cluster from the seed addresses and returns a ready client.
+    /// Discovers the cluster from the seed addresses, waits for the first connection attempt to
+    /// each node found (a node that fails is retried in the background), and returns a ready client.
     ///
     /// Throws `.configuration` for an invalid configuration or a seed that is not a cluster
     /// node, `.authenticationFailed` when the nodes reject the credentials, and

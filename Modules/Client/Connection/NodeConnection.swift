@@ -184,6 +184,21 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         return result.map { _ in () }
     }
 
+    /// Connects `connections` at once (`connect()` on each); each attempt's failure, in order.
+    static func connect(_ connections: [NodeConnection]) async -> [GlideError?] {
+        await withTaskGroup(of: (Int, GlideError?).self) { group in
+            for (index, connection) in connections.enumerated() {
+                group.addTask {
+                    if case .failure(let error) = await connection.connect() { return (index, error) }
+                    return (index, nil)
+                }
+            }
+            var outcomes = [GlideError?](repeating: nil, count: connections.count)
+            for await (index, outcome) in group { outcomes[index] = outcome }
+            return outcomes
+        }
+    }
+
     /// Starts a connection attempt unless one runs or the connection is ready: the supervisor's
     /// reconnection.
     func connectNow() {

@@ -151,30 +151,13 @@ public final class GlideClient: Sendable {
     /// attempt of each node found that way, so the first request already has every route.
     private func connectAll() async throws(GlideError) {
         let connections = routing.all
-        let outcomes = await Self.connect(connections)
+        let outcomes = await Connection.connect(connections)
         if let definitive = outcomes.compactMap({ $0 }).first(where: { $0.code != .connectionFailed }) { throw definitive }
         if outcomes.allSatisfy({ $0 != nil }), let first = outcomes[0] { throw first }
         guard single == nil else { return }
         await core.supervisor.checkRolesNow()
         // A node found now is optional: its failure to connect is the supervisor's to retry.
-        _ = await Self.connect(Array(routing.all.dropFirst(connections.count)))
-    }
-
-    /// Connects `connections` at once; each attempt's failure, in order.
-    private static func connect(_ connections: [Connection]) async -> [GlideError?] {
-        await withTaskGroup(of: (Int, GlideError?).self) { group in
-            for (index, connection) in connections.enumerated() {
-                group.addTask { (index, Self.outcome(of: await connection.connect())) }
-            }
-            var outcomes = [GlideError?](repeating: nil, count: connections.count)
-            for await (index, outcome) in group { outcomes[index] = outcome }
-            return outcomes
-        }
-    }
-
-    private static func outcome(of result: Result<Void, GlideError>) -> GlideError? {
-        if case .failure(let error) = result { return error }
-        return nil
+        _ = await Connection.connect(Array(routing.all.dropFirst(connections.count)))
     }
 
     // MARK: Running commands
