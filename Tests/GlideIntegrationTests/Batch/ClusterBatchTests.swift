@@ -133,7 +133,8 @@ import Testing
         for retry in [false, true] {
             var batch = ClusterBatch(isAtomic: false)
             let first = batch.add(INCR("\(tag):count"))
-            let blocked = batch.add(BLPOP(["\(tag):empty"], timeout: 0.5))
+            // Blocks until killed or unblocked, never by a timer: a slow machine can't end it first.
+            let blocked = batch.add(BLPOP(["\(tag):empty"], timeout: 0))
             let options = ClusterBatchOptions(timeout: .seconds(5), retryStrategy: BatchRetryStrategy(retryConnectionError: retry))
             let running = Task { try await client.exec(batch, raiseOnError: false, options: options) }
             // Once the server holds our connection in BLPOP, the pipeline is sent: kill that connection.
@@ -143,7 +144,15 @@ import Testing
                     .split(separator: " ").first?.dropFirst(3).description
             }
             try await cluster.waitUntil("the pipeline blocks on the server", timeout: .seconds(10)) { try await blockedID() != nil }
-            _ = try await cluster.command(node, ["CLIENT", "KILL", "ID", try #require(try await blockedID())])
+            let killed = try #require(try await blockedID())
+            _ = try await cluster.command(node, ["CLIENT", "KILL", "ID", killed])
+            if retry {
+                // Sent again on a new connection: once it blocks there, end its wait as a timeout would.
+                try await cluster.waitUntil("the retried BLPOP blocks", timeout: .seconds(10)) {
+                    try await blockedID().map { $0 != killed } ?? false
+                }
+                _ = try await cluster.command(node, ["CLIENT", "UNBLOCK", try #require(try await blockedID())])
+            }
             let results = try #require(try await running.value)
             if retry {
                 // Sent again, one by one: the INCR may have run twice (it ran before the loss).
