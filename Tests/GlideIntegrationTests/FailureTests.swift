@@ -291,7 +291,7 @@ import Testing
             try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address]))
         }
         #expect(error?.code == .connectionFailed)
-        #expect(error?.message.contains("connecting failed") == true)
+        #expect(error?.message.contains("connecting failed") == true, "\(error?.message ?? "no error")")
     }
 
     @Test func maxClientsReachedIsAConnectionFailure() async throws {
