@@ -303,12 +303,16 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         // Clear the flag before draining, so a task submitted from here on wakes the loop again.
         _ = wakePending.exchange(false, ordering: .acquiringAndReleasing)
         runJobs()
-        while true {
-            tasks.withLock { swap(&$0, &taskBatch) }
-            if taskBatch.isEmpty { return }
-            while let task = taskBatch.popFirst() { task() }
-            runJobs()
-        }
+        while runQueuedTasks() { runJobs() }
+    }
+
+    /// Runs the tasks queued so far; whether there were any.
+    @discardableResult
+    private func runQueuedTasks() -> Bool {
+        tasks.withLock { swap(&$0, &taskBatch) }
+        if taskBatch.isEmpty { return false }
+        while let task = taskBatch.popFirst() { task() }
+        return true
     }
 
 }
@@ -340,11 +344,20 @@ extension EpollEventLoop: TaskExecutor {
             if jobBatch.isEmpty { return }
             // A task's job runs with the loop as its task executor only: running it as isolated to
             // the actors' executor too would make each of its calls hop off and back on.
+            var ran = 0
             while let (job, isolated) = jobBatch.popFirst() {
                 if isolated { job.runSynchronously(on: serial) } else { job.runSynchronously(on: task) }
+                ran += 1
+                // Every so many jobs, the tasks they queued run (a connection's write of the
+                // requests its resumed callers sent): the server starts on those while the rest
+                // of the batch runs, rather than waiting for the whole batch.
+                if ran % Self.jobsBetweenTasks == 0 { runQueuedTasks() }
             }
         }
     }
+
+    /// How many jobs run before the tasks they queued get a turn.
+    static var jobsBetweenTasks: Int { 32 }
 }
 
 /// An event loop as the serial executor of actors that run on it.

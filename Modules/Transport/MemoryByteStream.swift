@@ -11,6 +11,8 @@ public final class MemoryByteStream: ByteStream, @unchecked Sendable {
             var bytes = Bytes()
             var writerClosed = false
             var readerClosed = false
+            /// How many writes put bytes into the pipe.
+            var writes = 0
         }
         let state = Lock(State())
     }
@@ -61,6 +63,7 @@ public final class MemoryByteStream: ByteStream, @unchecked Sendable {
             if state.writerClosed { throw TransportError(.streamClosed, detail: "write after close") }
             if state.readerClosed { throw TransportError(.connectionClosed, detail: "peer closed") }
             var total = 0
+            state.writes += 1
             for vector in vectors {
                 state.bytes.writeBytes(UnsafeRawBufferPointer(start: vector.iov_base, count: vector.iov_len))
                 total += vector.iov_len
@@ -95,6 +98,9 @@ public final class MemoryByteStream: ByteStream, @unchecked Sendable {
             return all
         }
     }
+
+    /// How many writes the peer made: a test's count of the syscalls a socket would have taken.
+    public var peerWriteCount: Int { inbound.state.withLock { $0.writes } }
 
     /// Whether the peer closed its end.
     public var peerClosed: Bool { inbound.state.withLock { $0.writerClosed } }

@@ -167,6 +167,31 @@ extension Optional where Wrapped == Machine.Teardown {
         #expect(wire(batch) == "B;C;")
     }
 
+    @Test func aCallerOnTheLoopDefersTheWriteSoTheTurnsRequestsLeaveTogether() {
+        var machine = readyMachine()
+        let deadline = t0 + .seconds(1)
+        // The first caller takes the writer role but gets no bytes: the job runs later in the turn.
+        var deferred = machine.enqueue("a", id: 1, deadline: deadline, defersWrite: true, encode: request("A;")).action.job
+        #expect(deferred != nil)
+        #expect(wire(deferred) == "")
+        #expect(machine.enqueue("b", id: 2, deadline: deadline, defersWrite: true, encode: request("B;")).action.isNone)
+        #expect(machine.enqueue("c", id: 3, deadline: deadline, encode: request("C;")).action.isNone)
+        // Until the job runs they are all unsent: a cancelled one is dropped and never written.
+        guard case .resume(let cancelled) = machine.cancel(3) else {
+            Issue.record("expected the unsent request to be dropped")
+            return
+        }
+        #expect(cancelled == "c")
+        guard case .write(let batch) = machine.writeFinished(&deferred!, mayContinue: true) else {
+            Issue.record("expected the deferred job to take the queued requests")
+            return
+        }
+        #expect(wire(batch) == "A;B;")
+        // The empty job's buffer is not kept as the spare, which would leave the next outbound
+        // buffer with no capacity.
+        #expect(machine.spare == nil)
+    }
+
     @Test func largeValuesGoOutFromTheCallersStorage() {
         var machine = readyMachine()
         let value = Bytes([UInt8](repeating: 0x61, count: 100_000))

@@ -219,4 +219,43 @@ struct Harness {
         }
         #expect(later.code == .clientClosed)
     }
+
+    @Test func callersOnTheLoopSendWhatOneTurnResumedInOneWrite() async throws {
+        var harness = Harness()
+        defer { harness.finish() }
+        let ping = harness.send(["PING"])
+        let server = try await harness.acceptAndHandshake()
+        try await harness.settle()
+        _ = server.receiveAll()
+        try server.send("+PONG\r\n")
+        harness.loop.run()
+        _ = try await ping.value.get()
+        let (connection, loop) = (harness.connection, harness.loop)
+        let deadline = loop.now() + .seconds(1)
+        let writes = server.peerWriteCount
+        // Three callers on the loop: created together, their first jobs run in one turn.
+        let callers = (0..<3).map { index in
+            Task(executorPreference: loop) {
+                let get = await connection.send(deadline: deadline) { $0.writeRESPCommand(["GET", "k\(index)"]) }
+                let set = await connection.send(deadline: deadline) { $0.writeRESPCommand(["SET", "k\(index)", "v"]) }
+                return (try get.get().token.stringBytes?.string, try set.get().token.stringBytes?.string)
+            }
+        }
+        loop.run()
+        #expect(commands(server.receiveAll()) == [["GET", "k0"], ["GET", "k1"], ["GET", "k2"]])
+        #expect(server.peerWriteCount == writes + 1)
+        // One read resumes all three; the SETs they send next leave together too.
+        try server.send("$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n")
+        loop.run()
+        #expect(commands(server.receiveAll()) == [["SET", "k0", "v"], ["SET", "k1", "v"], ["SET", "k2", "v"]])
+        #expect(server.peerWriteCount == writes + 2)
+        try server.send("+OK\r\n+OK\r\n+OK\r\n")
+        loop.run()
+        var results: [String?] = []
+        for caller in callers {
+            let (get, set) = try await caller.value
+            results += [get, set]
+        }
+        #expect(results == ["a", "OK", "b", "OK", "c", "OK"])
+    }
 }

@@ -89,6 +89,71 @@ final class TimerRecorder: EventHandler, @unchecked Sendable {
         }
         #expect(value == 42)
     }
+
+    @Test func tasksQueuedByJobsRunEveryFewJobsNotOnlyAfterTheWholeBatch() async {
+        let loop = EpollEventLoop(name: "test-interleave")
+        defer { loop.shutdown() }
+        let share = EpollEventLoop.jobsBetweenTasks
+        let batch = SuspendedBatch(expected: 2 * share)
+        await withTaskExecutorPreference(loop) {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<2 * share {
+                    group.addTask {
+                        await batch.suspend()
+                        // One job of the batch the loop resumed; what it queues is a task, as a
+                        // connection's deferred write is.
+                        batch.log.withLock { $0.append("job") }
+                        loop.execute { batch.log.withLock { $0.append("task") } }
+                    }
+                }
+                await batch.allSuspended()
+                // One turn resumes them all: one batch of jobs.
+                loop.execute { batch.resumeAll() }
+                await group.waitForAll()
+            }
+        }
+        let half = [String](repeating: "job", count: share) + [String](repeating: "task", count: share)
+        #expect(batch.log.withLock { $0 } == half + half)
+    }
+}
+
+/// Tasks suspended until `resumeAll()`, and a log of what they did after.
+final class SuspendedBatch: Sendable {
+    let expected: Int
+    let log = Lock<[String]>([])
+    private let state = Lock<(waiting: [UnsafeContinuation<Void, Never>], whenAll: UnsafeContinuation<Void, Never>?)>(([], nil))
+
+    init(expected: Int) { self.expected = expected }
+
+    /// Suspends the caller until `resumeAll()`.
+    func suspend() async {
+        await withUnsafeContinuation { continuation in
+            let whenAll = state.withLock { state -> UnsafeContinuation<Void, Never>? in
+                state.waiting.append(continuation)
+                guard state.waiting.count == expected else { return nil }
+                defer { state.whenAll = nil }
+                return state.whenAll
+            }
+            whenAll?.resume()
+        }
+    }
+
+    /// Returns once `expected` tasks are suspended.
+    func allSuspended() async {
+        await withUnsafeContinuation { continuation in
+            let ready = state.withLock { state in
+                if state.waiting.count == expected { return true }
+                state.whenAll = continuation
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    /// Resumes every suspended task, in the order they suspended.
+    func resumeAll() {
+        for continuation in state.withLock({ $0.waiting }) { continuation.resume() }
+    }
 }
 
 @Suite struct MemoryStreamTests {

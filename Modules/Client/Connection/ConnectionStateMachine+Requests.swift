@@ -45,9 +45,14 @@ extension ConnectionStateMachine {
     // MARK: Requests
 
     /// Queues request `id`, whose `replies` replies go to `waiter`; `encode` appends its bytes.
+    ///
+    /// With `defersWrite` (a caller on the loop thread), a caller that takes the writer role gets
+    /// an empty job to run later in the loop's turn, rather than its own bytes now: the callers the
+    /// turn resumes queue behind it, and the job takes them all, so they leave in one write.
     mutating func enqueue(
         _ waiter: Waiter, id: UInt64, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
-        confirmation: PubSubConfirmation? = nil, collectsReplies: Bool = false, encode: (inout RESPCommandBuffer) -> Void
+        confirmation: PubSubConfirmation? = nil, collectsReplies: Bool = false, defersWrite: Bool = false,
+        encode: (inout RESPCommandBuffer) -> Void
     ) -> (action: EnqueueAction, armTimer: Deadline?) {
         switch phase {
         case .closed:
@@ -80,6 +85,10 @@ extension ConnectionStateMachine {
             return (.connect(generation: beginConnecting()), armTimer)
         case .ready:
             guard case .idle = writer else { return (.none, armTimer) }
+            if defersWrite, let stream {
+                writer = .active
+                return (.write(WriteJob(stream: stream, generation: generation, writes: PendingWrites(), recyclable: Bytes())), armTimer)
+            }
             return (takeWrites().map { .write($0) } ?? .none, armTimer)
         case .connecting, .handshaking, .disconnected, .closed:
             return (.none, armTimer)
@@ -175,7 +184,9 @@ extension ConnectionStateMachine {
     }
 
     private mutating func recycle(_ buffer: inout Bytes) {
-        guard spare == nil, buffer.capacity <= Self.largestRecycledBuffer, buffer.isUniquelyReferenced() else { return }
+        guard spare == nil, buffer.capacity > 0, buffer.capacity <= Self.largestRecycledBuffer, buffer.isUniquelyReferenced() else {
+            return
+        }
         buffer.clear()
         spare = Bytes()
         swap(&spare!, &buffer)

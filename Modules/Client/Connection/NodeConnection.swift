@@ -95,6 +95,9 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async -> Result<ConnectionReply, GlideError> {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
+        // A caller on the loop thread was resumed by this turn's replies, as were others: its
+        // bytes wait for the turn's one write, which the loop runs once they have all queued.
+        let onLoopThread = loop.inEventLoop
         defer { ThreadSanitizer.acquired(from: self) }
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
@@ -106,14 +109,14 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
                     }
                     return machine.enqueue(
                         continuation, id: id, deadline: deadline, replies: replies, blocking: blocking,
-                        confirmation: confirmation, collectsReplies: collectsReplies, encode: encode)
+                        confirmation: confirmation, collectsReplies: collectsReplies, defersWrite: onLoopThread, encode: encode)
                 }
                 if let armTimer = outcome.armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
                 switch outcome.action {
                 case .none:
                     break
                 case .write(let job):
-                    if job.stream.allowsConcurrentWrites {
+                    if job.stream.allowsConcurrentWrites && !onLoopThread {
                         runWriter(job)
                     } else {
                         loop.execute { self.runWriter(job) }
