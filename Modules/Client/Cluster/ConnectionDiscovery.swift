@@ -30,8 +30,11 @@ final class ConnectionDiscovery<Loop: EventLoop, Connector: NodeConnector>: Clus
 
     func view(from address: NodeAddress) async throws(TopologyError) -> ClusterTopology {
         let configuration = nodes.configuration
-        // A seed not yet in the map gets a connection for this question only.
-        let known = nodes.connection(to: address)
+        // A seed not yet in the map gets a connection for this question only, and so does a node
+        // whose connection is down: connecting that one would start an attempt behind its
+        // supervisor's backoff, and its failure would ask for another refresh, and so on, one
+        // refresh per minimum interval for as long as the node is down.
+        let known = nodes.connection(to: address).flatMap { $0.isDown ? nil : $0 }
         let connection = known ?? nodes.core.makeUnsupervisedConnection(address)
         defer { if known == nil { connection.close() } }
         do throws(GlideError) {

@@ -71,6 +71,10 @@ actor TopologyManager<Loop: EventLoop, Connector: NodeConnector, Discovery: Clus
         loop.execute { self.assumeIsolated { $0.refreshRequested() } }
     }
 
+    /// Whether no refresh runs, none is asked for and none waits for the minimum interval: for a
+    /// test that must know the client's view stays as it is until its next request.
+    var isQuiet: Bool { refresh == nil && !askPending.load(ordering: .acquiring) && !machine.isRefreshing && !machine.hasPendingRequest }
+
     private func refreshRequested() {
         askPending.store(false, ordering: .releasing)
         guard !closed else { return }

@@ -81,6 +81,10 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     /// Requests waiting for their replies now.
     var inflightCount: Int { machine.withLock { $0.inflightCount } }
 
+    /// Whether the connection was lost or failed and waits for its next attempt: the supervisor's
+    /// to start, on its backoff. `connect()` would start one now.
+    var isDown: Bool { machine.withLock { $0.phase == .disconnected || $0.phase == .failed } }
+
     // MARK: Requests (any thread)
 
     /// Sends a request that expects `replies` replies and waits for the last one, or for `deadline`.

@@ -5,6 +5,8 @@ import GlideTransport
 import Synchronization
 import Testing
 
+@testable import GlideClient
+
 /// Failovers, coordinated and after a crash, on a cluster of their own (a short node timeout
 /// makes the crash failover quick).
 @Suite(.serialized) struct ClusterFailoverTests {
@@ -120,10 +122,10 @@ extension ClusterFailoverTests {
         let (victim, replica) = try #require(chosen)
         let map = SlotMap(try await cluster.topology(from: replica))
         let key = try #require((0..<10_000).map { "retry:\($0)" }.first { map.primary(forSlot: HashSlot.of($0)) == victim.address })
-        // No periodic check, and no request until the failover is over: the client's map still
-        // names the dead primary when the request starts. Each failed reconnection asks for a
-        // refresh, so after the first, immediate one the next waits a minute: otherwise one could
-        // land after the failover and update the map before the request (seen once).
+        // No periodic check, and after the first, immediate reconnection the next waits a minute:
+        // once the refreshes the crash asks for are over, nothing changes the client's map before
+        // the request. The replica takes over only when told to, after that: the map still names
+        // the dead primary when the request starts.
         let client = try await cluster.client {
             $0.topologyRefresh.periodicInterval = nil
             $0.requestTimeout = .seconds(10)
@@ -131,7 +133,15 @@ extension ClusterFailoverTests {
         }
         try await client.set(key, "kept")
         _ = try await client.execute(WAIT(numreplicas: 1, timeout: 2000), route: .slotKey(BulkString(key), .primary))
+        _ = try await cluster.command(replica, ["CONFIG", "SET", "cluster-replica-no-failover", "yes"])
+        let refreshes = client.topologyRefreshCount
         await cluster.kill(victim)
+        try await cluster.waitUntil("the client refreshed after the crash and is quiet") {
+            guard client.topologyRefreshCount > refreshes else { return false }
+            return await client.topologyManager.isQuiet
+        }
+        _ = try await cluster.command(replica, ["CLUSTER", "FAILOVER", "FORCE"])
+        _ = try await cluster.command(replica, ["CONFIG", "SET", "cluster-replica-no-failover", "no"])
         try await cluster.waitForFailover(of: victim)
         #expect(client.topology.map { SlotMap($0).primary(forSlot: HashSlot.of(key)) } == victim.address)
         // One call: the connection to the dead node is refused (nothing was sent), the topology
