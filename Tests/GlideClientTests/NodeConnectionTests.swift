@@ -9,6 +9,8 @@ final class MemoryConnector: StreamConnector, @unchecked Sendable {
     /// Server ends of the attempts the test has not taken yet, oldest first.
     let servers = Lock<[MemoryByteStream]>([])
     let refuse = Lock(false)
+    /// Whether the server end is closed as soon as it is made, before the client writes anything.
+    let closeAtOnce = Lock(false)
     /// Connection attempts so far, refused ones included.
     let attempts = Atomic<Int>(0)
 
@@ -18,6 +20,7 @@ final class MemoryConnector: StreamConnector, @unchecked Sendable {
         attempts.add(1, ordering: .relaxed)
         if refuse.withLock({ $0 }) { throw TransportError(.connectFailed, errno: .connectionRefused, detail: "memory") }
         let (client, server) = MemoryByteStream.makePair()
+        if closeAtOnce.withLock({ $0 }) { server.close() }
         servers.withLock { $0.append(server) }
         return client
     }
@@ -198,6 +201,22 @@ struct Harness {
         }
         #expect(error.code == .connectionFailed)
         #expect(error.transportError?.errno == .connectionRefused)
+    }
+
+    @Test func aServerThatClosesBeforeTheHandshakeIsWrittenFailsTheAttempt() async throws {
+        var harness = Harness()
+        defer { harness.finish() }
+        harness.connector.closeAtOnce.withLock { $0 = true }
+        let ping = harness.send(["PING"])
+        _ = try #require(await harness.nextServer())
+        try await harness.settle()
+        guard case .failure(let error) = await ping.value else {
+            Issue.record("expected a failure")
+            return
+        }
+        // The same error as when the close is read first: the attempt failed.
+        #expect(error.code == .connectionFailed)
+        #expect(error.message.contains("connecting failed: could not send the handshake"), "\(error.message)")
     }
 
     @Test func closeFailsWaitersAndLaterRequests() async throws {

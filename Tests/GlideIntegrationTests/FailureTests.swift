@@ -290,6 +290,8 @@ import Testing
         let error = await #expect(throws: GlideError.self) {
             try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address]))
         }
+        // Whether the close reaches the client's write of HELLO or its read first, it is the
+        // attempt that failed, and the message says so.
         #expect(error?.code == .connectionFailed)
         #expect(error?.message.contains("connecting failed") == true, "\(error?.message ?? "no error")")
     }

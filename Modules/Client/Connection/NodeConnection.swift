@@ -357,14 +357,15 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
                 case .processed(let count):
                     pending.moveReaderIndex(forwardBy: count)
                 case .wouldBlock:
-                    connectionLost(generation: generation, GlideErrorSummary(.connectionFailed, "could not send the connection handshake"))
+                    connectionLost(
+                        generation: generation, GlideErrorSummary(.connectionFailed, "connecting failed: could not send the handshake"))
                     return
                 }
             } catch {
                 connectionLost(
                     generation: generation,
                     GlideErrorSummary(
-                        streamFailure: error, .connectionFailed, "could not send the connection handshake: \(error)"))
+                        streamFailure: error, .connectionFailed, "connecting failed: could not send the handshake: \(error)"))
                 return
             }
         }
