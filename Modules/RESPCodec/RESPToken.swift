@@ -69,8 +69,12 @@ public struct RESPToken: Sendable, Hashable {
     /// The text of a string-like value as a slice: simple strings and errors, bulk strings and
     /// errors, verbatim strings (without their `xxx:` prefix), doubles and big numbers. `nil` for
     /// nulls, integers, booleans and aggregates.
-    public var stringBytes: Bytes? {
-        let token = unwrappingAttributes
+    public var stringBytes: Bytes? { unwrappingAttributes.payloadBytes }
+
+    /// `stringBytes` of a token whose attributes are already unwrapped: the conversions unwrap
+    /// once, not once per accessor (each unwrap is a copy of the token, a retain and a release).
+    var payloadBytes: Bytes? {
+        let token = self
         let range: (start: Int, length: Int)? = token.withFrame { frame in
             switch token.type {
             case .simpleString, .simpleError, .double, .bigNumber:

@@ -48,7 +48,7 @@ extension Bytes: RESPTokenDecodable {
     /// them does not keep that buffer alive.
     public init(fromRESP token: RESPToken) throws(RESPConversionError) {
         let token = token.unwrappingAttributes
-        if !token.type.isError, let bytes = token.stringBytes {
+        if !token.type.isError, let bytes = token.payloadBytes {
             self = bytes.compacted()
         } else if let integer = token.integerValue {
             self = Bytes(String(integer))
@@ -62,7 +62,7 @@ extension String: RESPTokenDecodable {
     /// The UTF-8 text of a string-like reply, or an integer's or boolean's text.
     public init(fromRESP token: RESPToken) throws(RESPConversionError) {
         let token = token.unwrappingAttributes
-        if !token.type.isError, let bytes = token.stringBytes {
+        if !token.type.isError, let bytes = token.payloadBytes {
             self = bytes.string
         } else if let integer = token.integerValue {
             self = String(integer)
@@ -113,15 +113,21 @@ extension Bool: RESPTokenDecodable {
     /// A boolean reply, an integer reply (non-zero is true), or `OK` (true).
     public init(fromRESP token: RESPToken) throws(RESPConversionError) {
         let token = token.unwrappingAttributes
-        if let boolean = token.booleanValue {
-            self = boolean
-        } else if let integer = token.integerValue {
-            self = integer != 0
-        } else if token.type == .simpleString, token.stringBytes?.equalsCaseInsensitive("OK") == true {
-            self = true
-        } else {
-            throw RESPConversionError(expected: "Bool", token: token)
+        // One look at the type and the frame's bytes: `OK` (every SET) makes no slice.
+        let value: Bool? = token.withFrame { frame in
+            switch token.type {
+            case .boolean:
+                return frame.bytes[1] == 0x74
+            case .integer:
+                return ASCII.parseInt(frame.bytes, from: 1, to: frame.lineEnd(at: 0)).map { $0 != 0 }
+            case .simpleString where frame.lineEnd(at: 0) == 3 && frame.bytes[1] | 0x20 == 0x6F && frame.bytes[2] | 0x20 == 0x6B:
+                return true
+            default:
+                return nil
+            }
         }
+        guard let value else { throw RESPConversionError(expected: "Bool", token: token) }
+        self = value
     }
 }
 

@@ -138,6 +138,17 @@ let specExamples: [(wire: String, value: RESPValue)] = [
         #expect(try Double(fromRESP: token(",1.25\r\n")) == 1.25)
         #expect(try Bool(fromRESP: token(":1\r\n")) == true)
         #expect(try Bool(fromRESP: token("#f\r\n")) == false)
+        #expect(try Bool(fromRESP: token("#t\r\n")) == true)
+        #expect(try Bool(fromRESP: token(":0\r\n")) == false)
+        #expect(try Bool(fromRESP: token("+OK\r\n")) == true)
+        #expect(try Bool(fromRESP: token("+ok\r\n")) == true)
+        #expect(try Bool(fromRESP: token("|1\r\n+a\r\n+b\r\n+OK\r\n")) == true)
+        #expect(throws: RESPConversionError.self) { try Bool(fromRESP: token("+OKAY\r\n")) }
+        #expect(throws: RESPConversionError.self) { try Bool(fromRESP: token("+QUEUED\r\n")) }
+        #expect(throws: RESPConversionError.self) { try Bool(fromRESP: token("-OK\r\n")) }
+        #expect(throws: RESPConversionError.self) { try Bool(fromRESP: token("$2\r\nOK\r\n")) }
+        #expect(try Bytes(fromRESP: token("|1\r\n+a\r\n+b\r\n$3\r\nabc\r\n")) == Bytes("abc"))
+        #expect(try Bytes(fromRESP: token(":42\r\n")) == Bytes("42"))
         #expect(try [String: Int](fromRESP: token("*4\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n:2\r\n")) == ["a": 1, "b": 2])
         #expect(try [String: Int](fromRESP: token("%2\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n:2\r\n")) == ["a": 1, "b": 2])
         #expect(try String?(fromRESP: token("$-1\r\n")) == nil)
