@@ -164,6 +164,30 @@ import Testing
         try await harness.close()
     }
 
+    @Test func aDeadNodeDoesNotKeepTheClientRefreshing() async throws {
+        // After the immediate reconnection, the next waits ten minutes: only refreshes could
+        // reconnect the dead node's connection before then.
+        let harness = FakeClusterHarness { $0.reconnectStrategy = BackoffStrategy(numberOfRetries: 1, factor: 600_000, jitterPercent: 0) }
+        try await harness.start()
+        let manager = harness.engine.topologyManager
+        let before = manager.completedRefreshes.load(ordering: .relaxed)
+        harness.cluster.kill(c)
+        // Ten seconds, a hundred minimum intervals. A refresh asks the dead node over a connection
+        // of its own: were it to reconnect the client's, that failure would ask for the next
+        // refresh, one per interval.
+        for _ in 0..<100 {
+            harness.settle()
+            harness.loop.advance(to: harness.loop.now() + .milliseconds(100))
+        }
+        harness.settle()
+        let after = manager.completedRefreshes.load(ordering: .relaxed)
+        // The loss and the failed reconnection each ask once (the second may join the first).
+        #expect(after - before >= 1)
+        #expect(after - before <= 2, "\(after - before) refreshes")
+        #expect(harness.engine.nodes.connection(to: c)?.isDown == true)
+        try await harness.close()
+    }
+
     @Test func aSplitViewDuringDiscoveryAdoptsWhatMostNodesSay() async throws {
         let cluster = FakeCluster.threeShards()
         // The third seed still believes an old layout: one node with every slot.
