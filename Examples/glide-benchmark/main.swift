@@ -19,7 +19,7 @@
 // shared PING); `--cache-immediate` answers hits from memory at once.
 // `-t pubsub` publishes -n messages of -d bytes from -c tasks of one client to one channel that a
 // second client subscribes to, and reports messages received per second (PubSub.swift).
-// `--client-count K` spreads the -c tasks over K standalone clients (a connection each), and
+// `--client-count K` spreads the -c tasks over K clients (standalone, or cluster with --cluster), and
 // `--loops L` gives them an `EpollEventLoopGroup` of L loops, which hands one to each client in turn.
 import Foundation
 import Glide
@@ -204,7 +204,9 @@ let counter = "counter:__rand_int__"
 /// The operation for `test`, specialised for the client type.
 /// `test` over several clients: request r goes to client (r / 2) mod count, so each client sees
 /// both halves of a mixed run.
-func spread(_ test: String, over clients: [GlideClient]) -> (name: String, body: @Sendable (Int) async throws -> Void)? {
+func spread<Client: GlideCommandExecutor>(_ test: String, over clients: [Client]) -> (
+    name: String, body: @Sendable (Int) async throws -> Void
+)? {
     guard clients.count > 1 else { return operation(test, on: clients[0]) }
     let operations = clients.compactMap { operation(test, on: $0) }
     guard operations.count == clients.count else { return nil }
@@ -287,6 +289,7 @@ var standalone: GlideClient?
 var cluster: GlideClusterClient?
 // The clients beyond the first (--client-count), on the same group of loops.
 var extraClients: [GlideClient] = []
+var extraClusterClients: [GlideClusterClient] = []
 let loopGroup = options.loops.map { EpollEventLoopGroup(loopCount: $0, name: "bench-loop") } ?? .shared
 do {
     if options.cluster {
@@ -294,7 +297,9 @@ do {
             addresses: [address], useTLS: options.tls, tlsConfiguration: tls, requestTimeout: .seconds(10), clientName: "glide-benchmark",
             protocolVersion: options.resp2 ? .resp2 : .resp3, inflightRequestsLimit: max(1000, options.clients * 2))
         configuration.clientSideCache = options.cache.map { ClientSideCache(maxBytes: 64 << 20, consistency: $0) }
+        configuration.eventLoopGroup = loopGroup
         cluster = try await GlideClusterClient.create(configuration)
+        for _ in 1..<options.clientCount { extraClusterClients.append(try await GlideClusterClient.create(configuration)) }
     } else {
         var configuration = GlideClientConfiguration(
             addresses: [address], useTLS: options.tls, tlsConfiguration: tls, requestTimeout: .seconds(10), clientName: "glide-benchmark",
@@ -341,7 +346,7 @@ for test in options.tests {
     let chosen =
         batch > 1
         ? batchOperation(test, size: batch, atomic: options.atomic, standalone: standalone, cluster: cluster)
-        : cluster.map { operation(test, on: $0) } ?? spread(test, over: [standalone!] + extraClients)
+        : cluster.map { spread(test, over: [$0] + extraClusterClients) } ?? spread(test, over: [standalone!] + extraClients)
     guard let (name, operation) = chosen else {
         print("unknown test \(test): use get, set, mixed, incr or ping")
         exit(2)
@@ -391,4 +396,5 @@ for test in options.tests {
 }
 await standalone?.close()
 for client in extraClients { await client.close() }
+for client in extraClusterClients { await client.close() }
 await cluster?.close()
