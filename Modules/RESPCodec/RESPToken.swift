@@ -94,17 +94,28 @@ public struct RESPToken: Sendable, Hashable {
     }
 
     /// The value of an integer.
-    public var integerValue: Int? {
-        let token = unwrappingAttributes
-        guard token.type == .integer else { return nil }
-        return token.withFrame { ASCII.parseInt($0.bytes, from: 1, to: $0.lineEnd(at: 0)) }
+    public var integerValue: Int? { unwrappingAttributes.integerPayload }
+
+    /// `integerValue` of a token whose attributes are already unwrapped.
+    var integerPayload: Int? {
+        guard type == .integer else { return nil }
+        return withFrame { ASCII.parseInt($0.bytes, from: 1, to: $0.lineEnd(at: 0)) }
     }
 
     /// The value of a RESP3 boolean.
-    public var booleanValue: Bool? {
-        let token = unwrappingAttributes
-        guard token.type == .boolean else { return nil }
-        return token.withFrame { $0.bytes[1] == 0x74 }
+    public var booleanValue: Bool? { unwrappingAttributes.booleanPayload }
+
+    /// `booleanValue` of a token whose attributes are already unwrapped.
+    var booleanPayload: Bool? {
+        guard type == .boolean else { return nil }
+        return withFrame { $0.bytes[1] == 0x74 }
+    }
+
+    /// Whether a token whose attributes are already unwrapped is the simple string `OK`, in any
+    /// case, read from the frame without making a slice.
+    var isOK: Bool {
+        type == .simpleString
+            && withFrame { $0.lineEnd(at: 0) == 3 && $0.bytes[1] | 0x20 == 0x6F && $0.bytes[2] | 0x20 == 0x6B }
     }
 
     /// The value of a RESP3 double.

@@ -50,7 +50,7 @@ extension Bytes: RESPTokenDecodable {
         let token = token.unwrappingAttributes
         if !token.type.isError, let bytes = token.payloadBytes {
             self = bytes.compacted()
-        } else if let integer = token.integerValue {
+        } else if let integer = token.integerPayload {
             self = Bytes(String(integer))
         } else {
             throw RESPConversionError(expected: "Bytes", token: token)
@@ -64,9 +64,9 @@ extension String: RESPTokenDecodable {
         let token = token.unwrappingAttributes
         if !token.type.isError, let bytes = token.payloadBytes {
             self = bytes.string
-        } else if let integer = token.integerValue {
+        } else if let integer = token.integerPayload {
             self = String(integer)
-        } else if let boolean = token.booleanValue {
+        } else if let boolean = token.booleanPayload {
             self = boolean ? "1" : "0"
         } else {
             throw RESPConversionError(expected: "String", token: token)
@@ -78,11 +78,11 @@ extension Int: RESPTokenDecodable {
     /// An integer reply, or a string reply holding a decimal integer.
     public init(fromRESP token: RESPToken) throws(RESPConversionError) {
         let token = token.unwrappingAttributes
-        if let integer = token.integerValue {
+        if let integer = token.integerPayload {
             self = integer
-        } else if let boolean = token.booleanValue {
+        } else if let boolean = token.booleanPayload {
             self = boolean ? 1 : 0
-        } else if !token.type.isError, let text = token.stringBytes,
+        } else if !token.type.isError, let text = token.payloadBytes,
             let integer = text.withUnsafeReadableBytes({ ASCII.parseInt($0, from: 0, to: $0.count) })
         {
             self = integer
@@ -99,9 +99,9 @@ extension Double: RESPTokenDecodable {
         let token = token.unwrappingAttributes
         if let double = token.doubleValue {
             self = double
-        } else if let integer = token.integerValue {
+        } else if let integer = token.integerPayload {
             self = Double(integer)
-        } else if !token.type.isError, let text = token.stringBytes, let double = Double(text.string) {
+        } else if !token.type.isError, let text = token.payloadBytes, let double = Double(text.string) {
             self = double
         } else {
             throw RESPConversionError(expected: "Double", token: token)
@@ -113,21 +113,16 @@ extension Bool: RESPTokenDecodable {
     /// A boolean reply, an integer reply (non-zero is true), or `OK` (true).
     public init(fromRESP token: RESPToken) throws(RESPConversionError) {
         let token = token.unwrappingAttributes
-        // One look at the type and the frame's bytes: `OK` (every SET) makes no slice.
-        let value: Bool? = token.withFrame { frame in
-            switch token.type {
-            case .boolean:
-                return frame.bytes[1] == 0x74
-            case .integer:
-                return ASCII.parseInt(frame.bytes, from: 1, to: frame.lineEnd(at: 0)).map { $0 != 0 }
-            case .simpleString where frame.lineEnd(at: 0) == 3 && frame.bytes[1] | 0x20 == 0x6F && frame.bytes[2] | 0x20 == 0x6B:
-                return true
-            default:
-                return nil
-            }
+        // One unwrap, and `OK` (every SET) read from the frame without a slice.
+        if let boolean = token.booleanPayload {
+            self = boolean
+        } else if let integer = token.integerPayload {
+            self = integer != 0
+        } else if token.isOK {
+            self = true
+        } else {
+            throw RESPConversionError(expected: "Bool", token: token)
         }
-        guard let value else { throw RESPConversionError(expected: "Bool", token: token) }
-        self = value
     }
 }
 
