@@ -192,6 +192,8 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     }
 
     /// Connects `connections` at once (`connect()` on each); each attempt's failure, in order.
+    /// The child tasks are this call's: it returns once each has, and each ends with its attempt,
+    /// bounded by the connection timeout, or at once when the connection is closed.
     static func connect(_ connections: [NodeConnection]) async -> [GlideError?] {
         await withTaskGroup(of: (Int, GlideError?).self) { group in
             for (index, connection) in connections.enumerated() {
