@@ -4,6 +4,7 @@
 //                   [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv]
 //                   [--cache [--cache-immediate]]
 //                   [-t failover --kill-pid PID --victim-port PORT] [-t pubsub] [--client-count K] [--loops L]
+//                   [--spread]
 //
 // Every task shares one client, so `-c` is the number of concurrent callers multiplexed on one
 // connection (one per node with `--cluster`, which connects a GlideClusterClient to the cluster
@@ -21,6 +22,8 @@
 // second client subscribes to, and reports messages received per second (PubSub.swift).
 // `--client-count K` spreads the -c tasks over K clients (standalone, or cluster with --cluster), and
 // `--loops L` gives them an `EpollEventLoopGroup` of L loops, which hands one to each client in turn.
+// `--spread` (with `--cluster` and `--loops L`) spreads each cluster client's node connections
+// over all L loops (`eventLoopCount`).
 import Foundation
 import Glide
 
@@ -49,6 +52,8 @@ struct Options {
     /// loops they are spread over (`nil`: the shared group, one loop per CPU).
     var clientCount = 1
     var loops: Int?
+    /// Whether each cluster client spreads its node connections over every loop of the group.
+    var spread = false
 }
 
 func parseOptions() -> Options {
@@ -94,9 +99,10 @@ func parseOptions() -> Options {
         case "--victim-port": options.victimPort = number(flag)
         case "--client-count": options.clientCount = number(flag)
         case "--loops": options.loops = number(flag)
+        case "--spread": options.spread = true
         default:
             print(
-                "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory] [--kill-pid PID --victim-port PORT] [--client-count K] [--loops L]"
+                "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory] [--kill-pid PID --victim-port PORT] [--client-count K] [--loops L] [--spread]"
             )
             exit(flag == "--help" ? 0 : 2)
         }
@@ -298,6 +304,7 @@ do {
             protocolVersion: options.resp2 ? .resp2 : .resp3, inflightRequestsLimit: max(1000, options.clients * 2))
         configuration.clientSideCache = options.cache.map { ClientSideCache(maxBytes: 64 << 20, consistency: $0) }
         configuration.eventLoopGroup = loopGroup
+        if options.spread { configuration.eventLoopCount = loopGroup.loops.count }
         cluster = try await GlideClusterClient.create(configuration)
         for _ in 1..<options.clientCount { extraClusterClients.append(try await GlideClusterClient.create(configuration)) }
     } else {

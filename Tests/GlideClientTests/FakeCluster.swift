@@ -313,7 +313,7 @@ struct FakeClusterHarness {
             addresses: seeds, requestTimeout: .seconds(5), reconnectStrategy: BackoffStrategy(jitterPercent: 0),
             heartbeatInterval: nil, topologyRefresh: TopologyRefreshPolicy(periodicInterval: nil, minimumInterval: .milliseconds(100)))
         configure(&configuration)
-        engine = Engine(configuration: configuration, loop: loop) { FakeConnector(address: $0, cluster: cluster) }
+        engine = Engine(configuration: configuration, loop: loop) { address, _ in FakeConnector(address: address, cluster: cluster) }
     }
 
     /// Runs `body` as a task on the loop, and drives the loop and the fake nodes until it ends.

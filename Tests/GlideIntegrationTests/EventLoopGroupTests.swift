@@ -91,4 +91,78 @@ import Testing
         #expect(try await offThePool { try blocking.execute(PING()) } == "PONG")
         blocking.close()
     }
+
+    @Test func aClusterClientSpreadsItsNodeConnectionsOverSeveralLoops() async throws {
+        let cluster = try await SharedCluster.valkey()
+        let group = EpollEventLoopGroup(loopCount: 2, name: "group-spread")
+        defer { group.shutdown() }
+        let client = try await GlideClusterClient.create(
+            cluster.configuration {
+                $0.eventLoopGroup = group
+                $0.eventLoopCount = 2
+            })
+        #expect(client.core.loop === group.loops[0])
+        // Neighbouring primaries on different loops: the three are on both.
+        #expect(Set(client.nodes.primaries().map { ObjectIdentifier($0.1.loop) }).count == 2)
+
+        let prefix = SharedServer.uniqueKey()
+        let (matched, mismatched) = try await LoopCallersTests.run(tasks: 150, rounds: 20, prefix: prefix) { key, value in
+            try await client.set(key, value)
+            return try await client.get(key, as: String.self)
+        }
+        #expect(matched == 150 * 20)
+        #expect(mismatched.isEmpty, "\(mismatched.prefix(5))")
+
+        // The server drops the connection of a primary on the second loop: the supervisor, on
+        // the first, hears of it there and reconnects it (a cluster node's requests don't).
+        let (address, connection) = try #require(client.nodes.primaries().first { $0.1.loop === group.loops[1] })
+        let node = try #require(cluster.nodes.first { $0.address == address })
+        let route = Route.byAddress(host: address.host, port: address.port)
+        let before = try #require(try await client.customCommand(["CLIENT", "ID"], route: route).singleValue?.intValue)
+        try await cluster.command(node, ["CLIENT", "KILL", "ID", "\(before)"])
+        try await cluster.waitUntil("the client reconnected to \(address)") {
+            guard connection.isReady.load(ordering: .relaxed) else { return false }
+            let now = try await client.customCommand(["CLIENT", "ID"], route: route).singleValue?.intValue
+            return now != nil && now != before
+        }
+        #expect(client.nodes.connection(to: address) === connection)
+
+        // Closing waits for the second loop to let go of the connections it ran: while that
+        // loop is held, close() has closed every connection but does not return.
+        let connections = client.nodes.allNodes().map(\.1)
+        let held = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        group.loops[1].execute {
+            held.signal()
+            release.wait()
+        }
+        try await offThePool { held.wait() }
+        let returned = Lock(false)
+        let closing = Task {
+            await client.close()
+            returned.withLock { $0 = true }
+        }
+        try await cluster.waitUntil("close() closed every connection") {
+            connections.allSatisfy { $0.machine.withLock { $0.phase } == .closed }
+        }
+        try await Task.sleep(for: .milliseconds(50))  // room for a close() that would not wait to return
+        #expect(!returned.withLock { $0 })
+        release.signal()
+        await closing.value
+        #expect(group.loops[1].pendingTimerCount == 0)
+        #expect(await group.loops[1].registrationCount == 0)
+    }
+
+    @Test func aClusterClientTakesNoMoreLoopsThanItsGroupHas() async throws {
+        let group = EpollEventLoopGroup(loopCount: 2, name: "group-count")
+        defer { group.shutdown() }
+        for count in [0, 3] {
+            var configuration = GlideClusterClientConfiguration(addresses: [NodeAddress(host: "127.0.0.1", port: 7000)])
+            configuration.eventLoopGroup = group
+            configuration.eventLoopCount = count
+            let error = await failure { _ = try await GlideClusterClient.create(configuration) }
+            #expect(error?.code == .configuration)
+            #expect(error?.message.contains("eventLoopCount") == true, "\(String(describing: error))")
+        }
+    }
 }

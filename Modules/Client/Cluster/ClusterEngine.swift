@@ -23,16 +23,19 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
     /// The client's subscriptions and their messages.
     let pubsub: PubSub
 
+    /// `loop` is the client's home; its node connections spread over it and `extraLoops`.
     init(
-        configuration: GlideClusterClientConfiguration, loop: Loop,
-        makeConnector: @escaping @Sendable (NodeAddress) -> Connector
+        configuration: GlideClusterClientConfiguration, loop: Loop, extraLoops: [Loop] = [],
+        makeConnector: @escaping @Sendable (NodeAddress, Loop) -> Connector
     ) {
         self.configuration = configuration
         // A node that can't be reached, or that was lost, may have failed over: look again.
         let targets = ListenerTargets<Loop, Connector>()
         let cache = configuration.clientSideCache.map(ClientSideCacheStore.init)
         let relay = PubSubRelay<ClusterPlacement<Loop, Connector>>(inbox: PubSubInbox(configuration.pubsub), cache: cache)
-        self.core = Core(options: configuration.options, loop: loop, makeConnector: makeConnector, cache: cache) { connection, event in
+        self.core = Core(
+            options: configuration.options, loop: loop, spreadOver: extraLoops, makeConnector: makeConnector, cache: cache
+        ) { connection, event in
             targets.nodes?.connectionChanged(connection, event)
             relay.connectionChanged(connection, event)
             switch event {

@@ -164,9 +164,12 @@ final class ClusterNodes<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         // Connections are made outside the lock (each has buffers to allocate); a node that
         // another thread added meanwhile keeps its existing connection.
         let known = state.withLock { Set($0.connections.keys) }
-        let wanted = Set(map.addresses + extra)
         var prepared: [NodeAddress: Connection] = [:]
-        for address in wanted.subtracting(known) { prepared[address] = makeConnection(address) }
+        // In the map's order (the primaries, then the replicas), so that connections
+        // spread over several loops put neighbouring primaries on different ones.
+        for address in (map.addresses + extra) where !known.contains(address) && prepared[address] == nil {
+            prepared[address] = makeConnection(address)
+        }
         let (changed, retired, unused) = state.withLock { state -> (Bool, [Connection], [Connection]) in
             let unchanged = state.topology?.comparable == topology.comparable && state.map == map
             guard !state.closed, !unchanged else { return (false, [], Array(prepared.values)) }
@@ -219,10 +222,13 @@ final class ClusterNodes<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         return retired
     }
 
-    /// A supervised connection to node `address`. Requests fail at once while it can't connect,
-    /// so the cluster client retries them where the refreshed topology says.
+    /// A supervised connection to node `address`, on the next of the client's loops. Requests fail
+    /// at once while it can't connect, so the cluster client retries them where the refreshed
+    /// topology says.
     func makeConnection(_ address: NodeAddress) -> Connection {
-        core.makeConnection(address, readOnly: configuration.readFrom != .primary, waitsThroughFailedAttempts: false) { [relay] in
+        core.makeConnection(
+            address, readOnly: configuration.readFrom != .primary, waitsThroughFailedAttempts: false, spread: true
+        ) { [relay] in
             relay.receive($0, from: $1)
         }
     }

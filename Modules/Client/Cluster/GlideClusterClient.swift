@@ -25,7 +25,19 @@ public final class GlideClusterClient: Sendable {
     private init(configuration: GlideClusterClientConfiguration, tls: TLSContext?) {
         self.configuration = configuration
         let loop = configuration.chosenLoop
-        self.engine = ClusterEngine(configuration: configuration, loop: loop) { SocketConnector(address: $0, loop: loop, tls: tls) }
+        self.engine = ClusterEngine(configuration: configuration, loop: loop, extraLoops: Self.extraLoops(configuration)) {
+            SocketConnector(address: $0, loop: $1, tls: tls)
+        }
+    }
+
+    /// The loops after the client's own in its group, `eventLoopCount - 1` of them, that its node
+    /// connections spread over too.
+    static func extraLoops(_ configuration: GlideClusterClientConfiguration) -> [EpollEventLoop] {
+        let home = configuration.chosenLoop
+        let group = configuration.eventLoopGroup.loops
+        let start = group.firstIndex { $0 === home }.map { $0 + 1 } ?? 0
+        let others = (group[start...] + group[..<min(start, group.count)]).filter { $0 !== home }
+        return Array(others.prefix(configuration.eventLoopCount - 1))
     }
 
     deinit {
@@ -58,6 +70,15 @@ public final class GlideClusterClient: Sendable {
         }
         try ClientSetup.validate(configuration.options)
         guard configuration.topologySampleSize > 0 else { throw invalid("topologySampleSize must be positive") }
+        // The client's own loop counts once, in the group or set apart from it.
+        let group = configuration.eventLoopGroup.loops
+        let ownLoopApart = configuration.eventLoop.map { own in !group.contains { $0 === own } } ?? false
+        let available = group.count + (ownLoopApart ? 1 : 0)
+        guard (1...available).contains(configuration.eventLoopCount) else {
+            throw invalid(
+                "eventLoopCount must be from 1 to \(available), the loops the client can use; "
+                    + "\(configuration.eventLoopCount) was asked for")
+        }
         guard configuration.topologyRefresh.minimumInterval >= .zero else {
             throw invalid("the minimum interval between topology refreshes must not be negative")
         }

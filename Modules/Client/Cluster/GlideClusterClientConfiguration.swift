@@ -60,6 +60,13 @@ public struct GlideClusterClientConfiguration: Sendable {
     /// coordination run on that loop's thread. `.shared`: one loop per online CPU, so clients
     /// spread over the cores.
     public var eventLoopGroup: EpollEventLoopGroup = .shared
+    /// How many of `eventLoopGroup`'s loops the client's node connections spread over: its own
+    /// loop and the ones after it in the group. 1, the default, keeps everything on one loop's
+    /// thread. More lets the nodes' reads, decoding and resumes use several cores, at the cost
+    /// of a hand-over to the client's loop for each connection event (connected, lost) and each
+    /// server-side unsubscription; published messages and pub/sub callbacks then run on the
+    /// thread of the loop whose connection received them. At most the group's loop count.
+    public var eventLoopCount: Int = 1
     /// The loop the client runs on, when set (tests give a loop of their own); `nil`: the next of
     /// `eventLoopGroup`, chosen once at `create`.
     var eventLoop: EpollEventLoop?

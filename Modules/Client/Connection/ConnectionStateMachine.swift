@@ -430,3 +430,7 @@ struct ConnectionStateMachine<Waiter, Stream> {
 }
 
 extension ConnectionStateMachine.WriteJob: Sendable where Stream: Sendable {}
+
+/// Waiters (continuations) are resumed from any thread: a connection on another loop than its
+/// observer resumes them on the observer's.
+extension ConnectionStateMachine.Resumption: Sendable where Waiter: Sendable {}

@@ -34,6 +34,9 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     let isReady = Atomic<Bool>(false)
     /// The supervisor; weak, since it owns the connection.
     private weak let observer: (any ConnectionObserver)?
+    /// The observer's loop when it is not this connection's (a cluster client's connection spread
+    /// to another loop): its events, and the waiters they concern, go there (see `report`).
+    private let remoteObserverLoop: Loop?
     /// The connect task under way; `close()` cancels it.
     private let connectTask = Lock<Task<Void, Never>?>(nil)
 
@@ -59,9 +62,11 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     init(
         loop: Loop, connector: Connector, handshake: HandshakeConfiguration, inflightLimit: Int,
         connectionTimeout: Duration, staleReplyGrace: Duration = .seconds(2), policy: ConnectionPolicy = .unsupervised,
-        observer: (any ConnectionObserver)? = nil, pushHandler: (@Sendable (RESPToken, NodeConnection) -> Void)? = nil
+        observer: (any ConnectionObserver)? = nil, observerLoop: Loop? = nil,
+        pushHandler: (@Sendable (RESPToken, NodeConnection) -> Void)? = nil
     ) {
         self.loop = loop
+        self.remoteObserverLoop = observerLoop.flatMap { $0 === loop ? nil : $0 }
         self.pushHandler = pushHandler
         self.connector = connector
         self.address = connector.addressDescription
@@ -388,9 +393,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         case .ready(let job, let info, let waiters):
             isReady.store(true, ordering: .relaxed)
             // The observer first, so whoever waited for the connection finds the routes updated.
-            observer?.connectionChanged(id, .ready(info))
-            ThreadSanitizer.released(by: self)
-            for waiter in waiters { waiter.resume(returning: .success(Self.connectedReply)) }
+            report(.ready(info), then: waiters.map { .reply($0, Self.connectedReply) })
             if let job { runWriter(job) }
         case .failed(let teardown):
             perform(teardown)
@@ -410,8 +413,22 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         isReady.store(false, ordering: .relaxed)
         if readGeneration == teardown.generation { stopReading() }
         if let stream = teardown.stream { closeStream(stream) }
-        observer?.connectionChanged(id, teardown.wasAttempt ? .attemptFailed(teardown.summary) : .lost(teardown.summary))
-        resume(teardown.resumptions)
+        report(teardown.wasAttempt ? .attemptFailed(teardown.summary) : .lost(teardown.summary), then: teardown.resumptions)
+    }
+
+    /// Tells the observer of `event`, then resumes `resumptions`: here, or, when the observer runs
+    /// on another loop, both there, in that order and after this connection's earlier events.
+    /// Either way a caller that retries finds the observer's view already updated.
+    private func report(_ event: ConnectionEvent, then resumptions: [Machine.Resumption]) {
+        guard let observer, let remoteObserverLoop else {
+            observer?.connectionChanged(id, event)
+            resume(resumptions)
+            return
+        }
+        remoteObserverLoop.execute { [self] in
+            observer.connectionChanged(id, event)
+            resume(resumptions)
+        }
     }
 
     func stopReading() {

@@ -14,10 +14,17 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     typealias Supervisor = ConnectionSupervisor<Loop, Connector>
 
     let options: ClientOptions
+    /// The client's home loop: its supervisor, timers and coordination run there, and so do its
+    /// connections unless they are spread (see `connectionLoops`).
     let loop: Loop
-    /// How a connection reaches the node at an address (TCP or a Unix socket, with the client's
-    /// TLS; a memory pipe in tests).
-    let makeConnector: @Sendable (NodeAddress) -> Connector
+    /// The loops node connections are spread over, the home loop first: only the home loop unless
+    /// a cluster client asks for more (`eventLoopCount`).
+    let connectionLoops: [Loop]
+    /// How a connection reaches the node at an address over a loop (TCP or a Unix socket, with
+    /// the client's TLS; a memory pipe in tests).
+    let makeConnector: @Sendable (NodeAddress, Loop) -> Connector
+    /// The turn of `spreadLoop()`.
+    private let spreadTurn = Atomic<UInt>(0)
     let supervisor: Supervisor
     /// The credentials new connections authenticate with: the configured ones until
     /// `updateConnectionPassword` replaces the password.
@@ -31,7 +38,8 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     private let isClosed = Atomic<Bool>(false)
 
     init(
-        options: ClientOptions, loop: Loop, makeConnector: @escaping @Sendable (NodeAddress) -> Connector,
+        options: ClientOptions, loop: Loop, spreadOver extraLoops: [Loop] = [],
+        makeConnector: @escaping @Sendable (NodeAddress, Loop) -> Connector,
         cache: ClientSideCacheStore? = nil, listener: Supervisor.Listener? = nil
     ) {
         self.options = options
@@ -39,6 +47,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         let observer = options.observability.map { Observer($0, database: options.databaseID) }
         self.observer = observer
         self.loop = loop
+        self.connectionLoops = [loop] + extraLoops.filter { $0 !== loop }
         self.makeConnector = makeConnector
         self.credentials = Lock(options.credentials)
         self.supervisor = Supervisor(
@@ -58,17 +67,20 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     /// wait for a reconnection up to their deadline (standalone), or fail at once so the caller
     /// retries elsewhere (cluster). `readOnly` sends `READONLY` on connecting (cluster replicas).
     /// `subscriber`: a connection for subscriptions only, whose RESP2 messages arrive as arrays.
+    /// `spread`: the connection runs on the next of `connectionLoops` rather than the home loop;
+    /// its events still reach the supervisor on the home loop (see `NodeConnection.report`).
     func makeConnection(
         _ address: NodeAddress, readOnly: Bool = false, waitsThroughFailedAttempts: Bool,
-        subscriber: Bool = false, pushHandler: (@Sendable (RESPToken, Connection) -> Void)? = nil
+        subscriber: Bool = false, spread: Bool = false, pushHandler: (@Sendable (RESPToken, Connection) -> Void)? = nil
     ) -> Connection {
         var policy = ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: waitsThroughFailedAttempts)
         policy.pushesInArrays = subscriber && options.protocolVersion == .resp2
+        let connectionLoop = spread ? spreadLoop() : loop
         let connection = Connection(
-            loop: loop, connector: makeConnector(address), handshake: handshake(readOnly: readOnly),
+            loop: connectionLoop, connector: makeConnector(address, connectionLoop), handshake: handshake(readOnly: readOnly),
             inflightLimit: options.inflightRequestsLimit,
             connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace,
-            policy: policy, observer: supervisor, pushHandler: pushHandler)
+            policy: policy, observer: supervisor, observerLoop: loop, pushHandler: pushHandler)
         let supervisor = self.supervisor
         // On the loop, in order: supervision starts before any event of the connection arrives.
         if loop.inEventLoop {
@@ -79,12 +91,20 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         return connection
     }
 
+    /// The next of `connectionLoops`, in turn.
+    private func spreadLoop() -> Loop {
+        guard connectionLoops.count > 1 else { return loop }
+        // Wrapping and unsigned: a valid index however many connections a long life makes.
+        let turn = spreadTurn.wrappingAdd(1, ordering: .relaxed).oldValue
+        return connectionLoops[Int(turn % UInt(connectionLoops.count))]
+    }
+
     /// A short-lived connection to `address`, not supervised: for one question (a seed asked for
     /// the cluster's topology), or, with `.neverReconnects`, for a dedicated connection whose
     /// state must not outlive its socket.
     func makeUnsupervisedConnection(_ address: NodeAddress, policy: ConnectionPolicy = .unsupervised) -> Connection {
         Connection(
-            loop: loop, connector: makeConnector(address), handshake: handshake(readOnly: false),
+            loop: loop, connector: makeConnector(address, loop), handshake: handshake(readOnly: false),
             inflightLimit: options.inflightRequestsLimit,
             connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace, policy: policy)
     }
@@ -100,7 +120,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         let handshake = HandshakeConfiguration(
             protocolVersion: .resp3, credentials: credentials, clientName: options.clientName, database: 0)
         return Connection(
-            loop: loop, connector: makeConnector(address), handshake: handshake, inflightLimit: 16,
+            loop: loop, connector: makeConnector(address, loop), handshake: handshake, inflightLimit: 16,
             connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace,
             policy: .neverReconnects, pushHandler: pushHandler)
     }
@@ -186,6 +206,12 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     func close() async {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         await supervisor.close()
+        // A connection on another loop releases its registration and timers there (see
+        // `NodeConnection.close()`), queued before this: once each loop has run a task of ours,
+        // nothing of the client is left on it.
+        for other in connectionLoops.dropFirst() {
+            await withUnsafeContinuation { (done: UnsafeContinuation<Void, Never>) in other.execute { done.resume() } }
+        }
         GlideStatistics.clients.subtract(1, ordering: .relaxed)
     }
 
@@ -207,7 +233,7 @@ extension ClientCore where Loop == EpollEventLoop, Connector == SocketConnector 
         listener: Supervisor.Listener? = nil
     ) {
         self.init(
-            options: options, loop: loop, makeConnector: { SocketConnector(address: $0, loop: loop, tls: tls) },
+            options: options, loop: loop, makeConnector: { SocketConnector(address: $0, loop: $1, tls: tls) },
             cache: cache, listener: listener)
     }
 }

@@ -7,6 +7,8 @@ public struct PubSubConfiguration: Sendable {
     public var subscriptions: PubSubSubscriptions
     /// Called with each message on the client's event loop thread (keep it short: the
     /// connection's replies wait behind it); `nil` delivers messages to `pubsubMessages` instead.
+    /// A cluster client spread over several loops (`eventLoopCount`) calls it on the loop of the
+    /// connection that received the message: in order per node, concurrently across loops.
     public var callback: (@Sendable (PubSubMessage) -> Void)?
     /// How many messages `pubsubMessages` holds for a consumer that has not taken them yet. When
     /// it is full the oldest message is dropped and counted (`pubsub_messages_dropped`), so a

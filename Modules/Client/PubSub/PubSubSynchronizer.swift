@@ -143,14 +143,19 @@ actor PubSubSynchronizer<Placement: PubSubPlacement>: EventHandler {
         }
     }
 
-    /// The server unsubscribed `connection` from a channel on its own (on the loop, from the
-    /// push): a sharded channel whose slot moved away. It is subscribed again where it belongs.
+    /// The server unsubscribed `connection` from a channel on its own (from the push, on the
+    /// connection's loop): a sharded channel whose slot moved away. It is subscribed again where
+    /// it belongs.
     nonisolated func serverUnsubscribed(_ confirmation: PubSubConfirmation, channel: Bytes?, on connection: Connection) {
-        assumeIsolated { synchronizer in
-            guard !synchronizer.closed, let channel else { return }
+        guard let channel else { return }
+        let forget: @Sendable (isolated PubSubSynchronizer) -> Void = { synchronizer in
+            guard !synchronizer.closed else { return }
             synchronizer.ledger.serverUnsubscribed(channel.string, kind: confirmation.kind, target: Subscriber(connection))
             if synchronizer.ledger.wantsAny { synchronizer.scheduleRepair() }
         }
+        // A connection spread to another loop hands it over, after that connection's earlier
+        // events (they take the same way: `NodeConnection.report`).
+        if loop.inEventLoop { assumeIsolated(forget) } else { loop.execute { self.assumeIsolated(forget) } }
     }
 
     /// The topology changed (from any thread): subscriptions follow it.

@@ -186,6 +186,41 @@ import Testing
         await setup.close()
     }
 
+    @Test func aShardedChannelOfAConnectionOnAnotherLoopFollowsItsSlot() async throws {
+        let cluster = try await Self.cluster.value
+        let primaries = try await cluster.primaries()
+        let group = EpollEventLoopGroup(loopCount: 2, name: "pubsub-spread")
+        defer { group.shutdown() }
+        // A sharded channel on each primary, so one of them is served from the second loop.
+        let prefix = SharedServer.uniqueKey("spread")
+        var channels: [String: String] = [:]
+        for (index, primary) in primaries.enumerated() {
+            channels[primary.id] = try await Self.channel(servedBy: primary, in: cluster, prefix: "\(prefix)-\(index)")
+        }
+        let subscriber = try await cluster.client {
+            $0.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(sharded: Set(channels.values)))
+            $0.requestTimeout = .seconds(2)
+            $0.eventLoopGroup = group
+            $0.eventLoopCount = 2
+        }
+        let publisher = try await cluster.client { $0.requestTimeout = .seconds(2) }
+        // The server's unsubscription arrives on the second loop; the synchronizer runs on the first.
+        let (address, _) = try #require(subscriber.nodes.primaries().first { $0.1.loop === group.loops[1] })
+        let source = try #require(primaries.first { $0.address == address })
+        let target = try #require(primaries.first { $0.id != source.id })
+        let channel = try #require(channels[source.id])
+        #expect(try await Self.shardSubscribers(channel, on: source, in: cluster) == 1)
+
+        try await cluster.migrateSlot(HashSlot.of(channel), to: target)
+        let resumed = try await Self.resumption(
+            of: channel, sharded: true, publisher: publisher, stream: subscriber.pubsubMessages)
+        print("pubsub: sharded delivery from another loop resumed \(resumed) after its slot moved")
+        #expect(try await Self.shardSubscribers(channel, on: target, in: cluster) == 1)
+        #expect(await subscriber.getSubscriptions().actual.sharded == Set(channels.values))
+        await subscriber.close()
+        await publisher.close()
+    }
+
     @Test func aShardedChannelKeepsDeliveringThroughACoordinatedFailover() async throws {
         let cluster = try await Self.cluster.value
         let primary = try await cluster.primaries()[2]
