@@ -108,7 +108,12 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         // bytes wait for the turn's one write, which the loop runs once they have all queued.
         let onLoopThread = loop.inEventLoop
         defer { ThreadSanitizer.acquired(from: self) }
-        return await withTaskCancellationHandler {
+        // The standard library's `withTaskCancellationHandler` under its original entry point,
+        // which runs where its caller does: the `isolation:` overload switches executor on entry
+        // and on return, two of the six switches per request on the loop, each a lock of the
+        // task's status record (Docs/performance.md, "Executor switches"). Same registration,
+        // same cancellation.
+        return await _unsafeInheritExecutor_withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 let outcome = machine.withLock { machine in
                     // Checked under the lock: a cancellation handler that ran before the request
