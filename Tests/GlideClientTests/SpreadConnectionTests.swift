@@ -51,23 +51,12 @@ import Testing
         let other = ManualEventLoop()
         let callers = ManualEventLoop()
         let observer = RecordingObserver(observerLoop: home, connectionLoop: other, callers: callers)
-        let connector = MemoryConnector()
-        let connection = MemoryConnection(
-            loop: other, connector: connector,
-            handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0),
-            inflightLimit: 100, connectionTimeout: .seconds(2),
-            policy: ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: true), observer: observer, observerLoop: home)
+        let (connection, connector) = Self.connection(on: other, reportingTo: observer, on: home)
         defer {
             connection.close()
             other.run()
         }
-
-        // A caller waits for the connection, on a loop of its own that the test runs.
-        let connected = Task(executorPreference: callers) { await connection.connect() }
-        callers.run()
-        let server = try #require(await Self.nextServer(connector, driving: other, callers: callers))
-        try server.send("%2\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:7\r\n+OK\r\n+OK\r\n")
-        other.run()
+        let (connected, server) = try await Self.connectAndHandshake(connection, connector, loop: other, callers: callers)
         // The connection is ready on its loop; its observer and its waiter are not told yet.
         let ready = connection.isReady.load(ordering: .relaxed)
         #expect(ready)
@@ -114,21 +103,12 @@ import Testing
         let home = ManualEventLoop()
         let callers = ManualEventLoop()
         let observer = RecordingObserver(observerLoop: home, connectionLoop: home, callers: callers)
-        let connector = MemoryConnector()
-        let connection = MemoryConnection(
-            loop: home, connector: connector,
-            handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0),
-            inflightLimit: 100, connectionTimeout: .seconds(2),
-            policy: ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: true), observer: observer, observerLoop: home)
+        let (connection, connector) = Self.connection(on: home, reportingTo: observer, on: home)
         defer {
             connection.close()
             home.run()
         }
-        let connected = Task(executorPreference: callers) { await connection.connect() }
-        callers.run()
-        let server = try #require(await Self.nextServer(connector, driving: home, callers: callers))
-        try server.send("%2\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:7\r\n+OK\r\n+OK\r\n")
-        home.run()
+        let (connected, _) = try await Self.connectAndHandshake(connection, connector, loop: home, callers: callers)
         // Told in the same turn that read the handshake's last reply, before the waiter resumed.
         #expect(observer.records.withLock { $0.map(\.event) } == ["ready"])
         #expect(observer.records.withLock { $0.allSatisfy { $0.onObserverLoop && !$0.waitersResumed } })
@@ -137,6 +117,33 @@ import Testing
             Issue.record("the connection did not become ready")
             return
         }
+    }
+
+    /// A supervised connection on `loop` over a memory pipe, whose `observer` runs on `observerLoop`.
+    static func connection(
+        on loop: ManualEventLoop, reportingTo observer: RecordingObserver, on observerLoop: ManualEventLoop
+    ) -> (MemoryConnection, MemoryConnector) {
+        let connector = MemoryConnector()
+        let connection = MemoryConnection(
+            loop: loop, connector: connector,
+            handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0),
+            inflightLimit: 100, connectionTimeout: .seconds(2),
+            policy: ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: true), observer: observer,
+            observerLoop: observerLoop)
+        return (connection, connector)
+    }
+
+    /// A caller on `callers` (a loop the test runs) waits for `connection`; the server answers its
+    /// attempt's handshake, and `loop` reads the answer. The caller's task and the server's end.
+    static func connectAndHandshake(
+        _ connection: MemoryConnection, _ connector: MemoryConnector, loop: ManualEventLoop, callers: ManualEventLoop
+    ) async throws -> (Task<Result<Void, GlideError>, Never>, MemoryByteStream) {
+        let connected = Task(executorPreference: callers) { await connection.connect() }
+        callers.run()
+        let server = try #require(await nextServer(connector, driving: loop, callers: callers))
+        try server.send("%2\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:7\r\n+OK\r\n+OK\r\n")
+        loop.run()
+        return (connected, server)
     }
 
     /// Runs `loop` (where the attempt runs) and `callers` until the connector made an attempt.

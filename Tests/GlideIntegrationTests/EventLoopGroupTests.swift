@@ -24,13 +24,7 @@ import Testing
 
         // Block the first loop's thread: the second client still answers, well inside its
         // request timeout; the first client's request waits and completes once the loop is free.
-        let release = DispatchSemaphore(value: 0)
-        let blocked = DispatchSemaphore(value: 0)
-        group.loops[0].execute {
-            blocked.signal()
-            release.wait()
-        }
-        try await offThePool { blocked.wait() }
+        let release = try await Self.hold(group.loops[0])
         let key = SharedServer.uniqueKey()
         let waiting = Task { try await first.set(key, "from the first") }
         for index in 0..<50 { try await second.set("\(key):\(index)", "\(index)") }
@@ -130,13 +124,7 @@ import Testing
         // Closing waits for the second loop to let go of the connections it ran: while that
         // loop is held, close() has closed every connection but does not return.
         let connections = client.nodes.allNodes().map(\.1)
-        let held = DispatchSemaphore(value: 0)
-        let release = DispatchSemaphore(value: 0)
-        group.loops[1].execute {
-            held.signal()
-            release.wait()
-        }
-        try await offThePool { held.wait() }
+        let release = try await Self.hold(group.loops[1])
         let returned = Lock(false)
         let closing = Task {
             await client.close()
@@ -164,5 +152,17 @@ import Testing
             #expect(error?.code == .configuration)
             #expect(error?.message.contains("eventLoopCount") == true, "\(String(describing: error))")
         }
+    }
+
+    /// Blocks `loop`'s thread until the semaphore returned is signalled; returns once it is blocked.
+    static func hold(_ loop: EpollEventLoop) async throws -> DispatchSemaphore {
+        let release = DispatchSemaphore(value: 0)
+        let held = DispatchSemaphore(value: 0)
+        loop.execute {
+            held.signal()
+            release.wait()
+        }
+        try await offThePool { held.wait() }
+        return release
     }
 }
