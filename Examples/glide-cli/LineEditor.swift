@@ -120,7 +120,7 @@ final class LineEditor {
             handle.write(Data((line + "\n").utf8))
             handle.closeFile()
         } else {
-            FileManager.default.createFile(atPath: historyFile, contents: Data((line + "\n").utf8))
+            _ = FileManager.default.createFile(atPath: historyFile, contents: Data((line + "\n").utf8))
         }
     }
 

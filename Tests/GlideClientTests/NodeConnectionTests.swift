@@ -204,7 +204,7 @@ struct Harness {
     }
 
     @Test func aServerThatClosesBeforeTheHandshakeIsWrittenFailsTheAttempt() async throws {
-        var harness = Harness()
+        let harness = Harness()
         defer { harness.finish() }
         harness.connector.closeAtOnce.withLock { $0 = true }
         let ping = harness.send(["PING"])

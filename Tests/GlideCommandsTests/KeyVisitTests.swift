@@ -75,8 +75,9 @@ struct HandWrittenMGET: GlideCommand {
         #expect(DBSIZE.routing == CommandRouting(requestPolicy: .allShards, responsePolicy: .aggregateSum, flags: [.fast, .readonly]))
         #expect(GET.routing.isReadOnly && !SET.routing.isReadOnly)
         #expect(SCRIPT.EXISTS.routing.responsePolicy == .aggregateLogicalAnd)
-        #expect(GET("k").decoding(as: String?.self).self is Decoding<GET, String?>)
-        #expect(Decoding<GET, String?>.routing == GET.routing)
+        // Typed: `decoding(as:)` must give a `Decoding<GET, String?>`, which routes as GET does.
+        let decoding: Decoding<GET, String?> = GET("k").decoding(as: String?.self)
+        #expect(type(of: decoding).routing == GET.routing)
         for metadata in CommandTable.all {
             _ = metadata  // every entry has a routing form
             #expect(CommandRouting(metadata).flags == metadata.flags)

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Glide
 
 /// A real cluster of valkey-server processes: primaries with replicas, built the way an operator
