@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Glide
 
 /// A standalone primary with replicas, all real valkey-server processes on free loopback ports:
