@@ -342,6 +342,10 @@ extension EpollEventLoop: TaskExecutor {
         while true {
             jobs.withLock { swap(&$0, &jobBatch) }
             if jobBatch.isEmpty { return }
+            // The tasks queued before these jobs run first: taken after the jobs, they include
+            // every task a thread queued before one of them. A connection on another loop hands
+            // its event to this one as a task, then resumes callers here with later replies.
+            runQueuedTasks()
             // A task's job runs with the loop as its task executor only: running it as isolated to
             // the actors' executor too would make each of its calls hop off and back on.
             var ran = 0

@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 import Testing
 
@@ -88,6 +89,21 @@ final class TimerRecorder: EventHandler, @unchecked Sendable {
             }
         }
         #expect(value == 42)
+    }
+
+    @Test func aTaskQueuedBeforeAJobRunsBeforeIt() async {
+        let loop = EpollEventLoop(name: "test-order")
+        defer { loop.shutdown() }
+        let log = Lock<[String]>([])
+        let release = DispatchSemaphore(value: 0)
+        // The loop is held, so the task and the job below wait in its queues together.
+        loop.execute { release.wait() }
+        loop.execute { log.withLock { $0.append("task") } }
+        let job = Task(executorPreference: loop) { log.withLock { $0.append("job") } }
+        release.signal()
+        await job.value
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in loop.execute { done.resume() } }
+        #expect(log.withLock { $0 } == ["task", "job"])
     }
 
     @Test func tasksQueuedByJobsRunEveryFewJobsNotOnlyAfterTheWholeBatch() async {

@@ -256,8 +256,8 @@ public final class GlideClusterClient: Sendable {
 
     // MARK: Life cycle
 
-    /// The event loop the client's connections run on, as a task executor (see
-    /// `GlideClient.taskExecutor`).
+    /// The client's own event loop, as a task executor (see `GlideClient.taskExecutor`): its
+    /// coordination runs there, and its node connections too unless `eventLoopCount` spreads them.
     public var taskExecutor: some TaskExecutor { core.loop }
 
     /// Connection and client counts for the whole process.

@@ -56,9 +56,9 @@ public struct GlideClusterClientConfiguration: Sendable {
     /// Hooks for logs, metrics and traces (`GlideObservability`); `nil`: none, at the cost of
     /// one check per request.
     public var observability: GlideObservability?
-    /// The event loops a client takes one of at `create`, in turn: all its connections, timers and
-    /// coordination run on that loop's thread. `.shared`: one loop per online CPU, so clients
-    /// spread over the cores.
+    /// The event loops a client takes one of at `create`, in turn: its timers and coordination run
+    /// on that loop's thread, and so do all its connections unless `eventLoopCount` spreads them.
+    /// `.shared`: one loop per online CPU, so clients spread over the cores.
     public var eventLoopGroup: EpollEventLoopGroup = .shared
     /// How many of `eventLoopGroup`'s loops the client's node connections spread over: its own
     /// loop and the ones after it in the group. 1, the default, keeps everything on one loop's

@@ -11,7 +11,7 @@ import Synchronization
 /// per batch of replies.
 ///
 /// Its life between connections (reconnecting, heartbeats) belongs to a `ConnectionObserver`,
-/// the client's supervisor, which learns every change on the loop thread. Without one, a lost
+/// the client's supervisor, which learns every change on its own loop's thread. Without one, a lost
 /// connection is opened again by the next request.
 ///
 /// Generic over its loop and connector so tests can drive it with a manual loop and memory pipes.
@@ -109,10 +109,11 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         let onLoopThread = loop.inEventLoop
         defer { ThreadSanitizer.acquired(from: self) }
         // The standard library's `withTaskCancellationHandler` under its original entry point,
-        // which runs where its caller does: the `isolation:` overload switches executor on entry
-        // and on return, two of the six switches per request on the loop, each a lock of the
-        // task's status record (Docs/performance.md, "Executor switches"). Same registration,
-        // same cancellation.
+        // which runs where its caller does (its operation closure still switches once, on entry):
+        // the `isolation:` overload also switches on its own entry and return, two of the six
+        // switches per request on the loop, each a lock of the task's status record
+        // (Docs/performance.md, "Executor switches"). Same registration, same cancellation. The
+        // closure touches Sendable state only; keep it so, as this entry point isn't checked for it.
         return await _unsafeInheritExecutor_withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 let outcome = machine.withLock { machine in
@@ -293,7 +294,8 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
             loop.cancelTimers(for: self)
         }
         // On the loop (the supervisor closing its connections), at once: whoever awaits the
-        // supervisor's close then finds no timer or registration of this connection left.
+        // supervisor's close then finds no timer or registration of this connection left. On
+        // another loop, queued there: `ClientCore.close()` waits for that loop to run it.
         if loop.inEventLoop { release() } else { loop.execute(release) }
     }
 
@@ -461,7 +463,8 @@ enum ConnectionEvent: Sendable {
     case attemptFailed(GlideErrorSummary)
 }
 
-/// Learns what happens to connections: on the loop's thread, outside their locks.
+/// Learns what happens to connections: on its own loop's thread (a connection on another loop
+/// hands each event over), outside their locks.
 protocol ConnectionObserver: AnyObject, Sendable {
     /// The connection `id` changed.
     func connectionChanged(_ id: ObjectIdentifier, _ event: ConnectionEvent)

@@ -208,7 +208,8 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         await supervisor.close()
         // A connection on another loop releases its registration and timers there (see
         // `NodeConnection.close()`), queued before this: once each loop has run a task of ours,
-        // nothing of the client is left on it.
+        // no connection of the client is registered there. (A connection attempt under way is
+        // cancelled, and ends on its own shortly after, as on the client's own loop.)
         for other in connectionLoops.dropFirst() {
             await withUnsafeContinuation { (done: UnsafeContinuation<Void, Never>) in other.execute { done.resume() } }
         }

@@ -5,8 +5,9 @@ import GlideTransport
 /// for a standalone client, follows the roles of its nodes (see `ConnectionSupervisor+Roles`).
 ///
 /// It is an actor that runs on the client's event loop (`unownedExecutor`): the loop's callbacks
-/// (connection events, its timer) reach it without a thread switch, and in tests a manual loop
-/// drives it step by step. It carries no request: requests go from the caller to the connection
+/// (connection events, its timer) reach it without a thread switch, a connection spread to another
+/// loop hands its events over (`NodeConnection.report`), and in tests a manual loop drives it step
+/// by step. It carries no request: requests go from the caller to the connection
 /// and back without it. Every task it starts is kept, and `close()` ends them all.
 actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: ConnectionObserver, EventHandler {
     typealias Connection = NodeConnection<Loop, Connector>
