@@ -13,9 +13,13 @@ import Testing
     let c = FakeCluster.node(7002)
     let aReplica = FakeCluster.node(7003)
 
-    @Test func discoveryAdoptsTheSeedsViewAndRoutesEachKeyToItsPrimary() async throws {
-        let harness = FakeClusterHarness()
+    /// Each test with `spread` runs the engine's node connections over two loops, its supervisor
+    /// and topology manager staying on the first (`eventLoopCount = 2`).
+    @Test(arguments: [false, true]) func discoveryAdoptsTheSeedsViewAndRoutesEachKeyToItsPrimary(spread: Bool) async throws {
+        let harness = FakeClusterHarness(spread: spread)
         try await harness.start()
+        let loops = Set(harness.engine.nodes.primaries().map { ObjectIdentifier($0.1.loop) })
+        #expect(loops.count == (spread ? 2 : 1))
         for (index, primary) in [a, b, c].enumerated() {
             let key = harness.cluster.key(servedBy: primary)
             try await harness.set(key, "v\(index)")
@@ -26,8 +30,8 @@ import Testing
         try await harness.close()
     }
 
-    @Test func aSlotMigrationIsFollowedThroughAskThenMoved() async throws {
-        let harness = FakeClusterHarness()
+    @Test(arguments: [false, true]) func aSlotMigrationIsFollowedThroughAskThenMoved(spread: Bool) async throws {
+        let harness = FakeClusterHarness(spread: spread)
         try await harness.start()
         let key = harness.cluster.key(servedBy: a)
         let slot = HashSlot.of(key)
@@ -55,8 +59,8 @@ import Testing
         try await harness.close()
     }
 
-    @Test func aFailoverIsWaitedOutThroughClusterDownAndTheWriteLandsOnTheNewPrimary() async throws {
-        let harness = FakeClusterHarness()
+    @Test(arguments: [false, true]) func aFailoverIsWaitedOutThroughClusterDownAndTheWriteLandsOnTheNewPrimary(spread: Bool) async throws {
+        let harness = FakeClusterHarness(spread: spread)
         try await harness.start()
         let cluster = harness.cluster
         let key = cluster.key(servedBy: a)
@@ -100,10 +104,13 @@ import Testing
         try await harness.close()
     }
 
-    @Test func aReadLostMidRequestIsReadAgainAndAWriteFailsWithoutRunningTwice() async throws {
-        let harness = FakeClusterHarness()
+    @Test(arguments: [false, true]) func aReadLostMidRequestIsReadAgainAndAWriteFailsWithoutRunningTwice(spread: Bool) async throws {
+        let harness = FakeClusterHarness(spread: spread)
         try await harness.start()
         let cluster = harness.cluster
+        // Spread: a primary whose connection runs on the second loop, its loss reported across.
+        let nodeLoop = harness.other ?? harness.loop
+        let a = try #require([a, b, c].first { harness.engine.nodes.connection(to: $0)?.loop === nodeLoop })
         let key = cluster.key(servedBy: a)
         cluster.state.withLock { $0.data[key] = "v" }
         // The node's connection drops with the first GET and the first SET unanswered.

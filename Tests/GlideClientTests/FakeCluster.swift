@@ -299,21 +299,28 @@ struct FakeClusterHarness {
     typealias Engine = ClusterEngine<ManualEventLoop, FakeConnector>
 
     let loop = ManualEventLoop()
+    /// A second loop the engine's node connections spread over (`spread`), on the same clock.
+    let other: ManualEventLoop?
     let cluster: FakeCluster
     let engine: Engine
 
     /// An engine for `cluster`, seeded with `seeds`, with no periodic checks (each test decides
-    /// when anything happens) unless `configure` turns them on.
+    /// when anything happens) unless `configure` turns them on; with `spread`, its node
+    /// connections take `loop` and `other` in turn, as `eventLoopCount = 2` does.
     init(
-        _ cluster: FakeCluster = .threeShards(), seeds: [NodeAddress] = [FakeCluster.node(7000)],
+        _ cluster: FakeCluster = .threeShards(), seeds: [NodeAddress] = [FakeCluster.node(7000)], spread: Bool = false,
         configure: (inout GlideClusterClientConfiguration) -> Void = { _ in }
     ) {
         self.cluster = cluster
+        let other = spread ? ManualEventLoop() : nil
+        self.other = other
         var configuration = GlideClusterClientConfiguration(
             addresses: seeds, requestTimeout: .seconds(5), reconnectStrategy: BackoffStrategy(jitterPercent: 0),
             heartbeatInterval: nil, topologyRefresh: TopologyRefreshPolicy(periodicInterval: nil, minimumInterval: .milliseconds(100)))
         configure(&configuration)
-        engine = Engine(configuration: configuration, loop: loop) { address, _ in FakeConnector(address: address, cluster: cluster) }
+        engine = Engine(configuration: configuration, loop: loop, extraLoops: other.map { [$0] } ?? []) { address, _ in
+            FakeConnector(address: address, cluster: cluster)
+        }
     }
 
     /// Runs `body` as a task on the loop, and drives the loop and the fake nodes until it ends.
@@ -329,11 +336,11 @@ struct FakeClusterHarness {
         for _ in 0..<100_000 {
             settle()
             if let result = outcome.withLock({ $0 }) { return try result.get() }
-            guard let next = loop.nextTimerDeadline else {
+            guard let next = nextTimerDeadline else {
                 Issue.record("the task waits for something that will never happen: no work, no command, no timer")
                 throw FakeClusterStuck()
             }
-            loop.advance(to: next)
+            advance(to: next)
         }
         Issue.record("the task never ended")
         throw FakeClusterStuck()
@@ -341,7 +348,21 @@ struct FakeClusterHarness {
 
     /// Does everything that can happen without time passing: loop work, and commands to answer.
     func settle() {
-        repeat { loop.run() } while cluster.serve()
+        repeat {
+            loop.run()
+            other?.run()
+        } while cluster.serve() || loop.hasPendingTasks || other?.hasPendingTasks == true
+    }
+
+    /// The earliest timer of either loop.
+    var nextTimerDeadline: Deadline? {
+        [loop.nextTimerDeadline, other?.nextTimerDeadline].compactMap { $0 }.min()
+    }
+
+    /// Moves both loops' clocks to `deadline`, firing what came due.
+    func advance(to deadline: Deadline) {
+        loop.advance(to: deadline)
+        other?.advance(to: deadline)
     }
 
     /// Lets everything scheduled happen: the clock jumps from timer to timer (a rate-limited
@@ -349,8 +370,8 @@ struct FakeClusterHarness {
     func runTimers() {
         settle()
         for _ in 0..<1000 {
-            guard let next = loop.nextTimerDeadline else { return }
-            loop.advance(to: next)
+            guard let next = nextTimerDeadline else { return }
+            advance(to: next)
             settle()
         }
         Issue.record("timers kept coming")
