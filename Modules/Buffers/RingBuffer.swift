@@ -13,8 +13,8 @@ public struct RingBuffer<Element> {
         @usableFromInline let elements: UnsafeMutablePointer<Element>
         @usableFromInline let mask: Int
         // Unchecked: each access is a plain read or write of an Int by the queue that owns the
-        // storage, never held across a call, and the runtime's exclusivity checks were three of
-        // the loop's four `swift_beginAccess` calls per request.
+        // storage, never held across a call; checked, the event loop's job and task queues made
+        // about 30 `swift_beginAccess` calls per request.
         @exclusivity(unchecked) @usableFromInline var head = 0
         @exclusivity(unchecked) @usableFromInline var count = 0
 

@@ -35,9 +35,11 @@ public final class GlideClusterClient: Sendable {
     static func extraLoops(_ configuration: GlideClusterClientConfiguration) -> [EpollEventLoop] {
         let home = configuration.chosenLoop
         let group = configuration.eventLoopGroup.loops
-        let start = group.firstIndex { $0 === home }.map { $0 + 1 } ?? 0
-        let others = (group[start...] + group[..<min(start, group.count)]).filter { $0 !== home }
-        return Array(others.prefix(configuration.eventLoopCount - 1))
+        // The group's loops from the one after the client's own (from the first when its own
+        // loop is set apart from the group), wrapping around.
+        let after = (group.firstIndex { $0 === home } ?? -1) + 1
+        let rotated = group.indices.map { group[(after + $0) % group.count] }
+        return Array(rotated.filter { $0 !== home }.prefix(configuration.eventLoopCount - 1))
     }
 
     deinit {

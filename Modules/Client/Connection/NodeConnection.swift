@@ -110,8 +110,8 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         defer { ThreadSanitizer.acquired(from: self) }
         // The standard library's `withTaskCancellationHandler` under its original entry point,
         // which runs where its caller does (its operation closure still switches once, on entry):
-        // the `isolation:` overload also switches on its own entry and return, two of the six
-        // switches per request on the loop, each a lock of the task's status record
+        // the `isolation:` overload also switches on its own entry and return, two more switches
+        // per request, each a lock of the task's status record
         // (Docs/performance.md, "Executor switches"). Same registration, same cancellation. The
         // closure touches Sendable state only; keep it so, as this entry point isn't checked for it.
         return await _unsafeInheritExecutor_withTaskCancellationHandler {
@@ -400,7 +400,8 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         case .ready(let job, let info, let waiters):
             isReady.store(true, ordering: .relaxed)
             // The observer first, so whoever waited for the connection finds the routes updated.
-            report(.ready(info), then: waiters.map { .reply($0, Self.connectedReply) })
+            let reply = Self.connectedReply
+            report(.ready(info), then: waiters.map { .reply($0, reply) })
             if let job { runWriter(job) }
         case .failed(let teardown):
             perform(teardown)
