@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "GlideTopology", targets: ["GlideTopology"]),
         .library(name: "GlideCommands", targets: ["GlideCommands"]),
         .library(name: "GlideRouter", targets: ["GlideRouter"]),
+        .library(name: "GlideConnection", targets: ["GlideConnection"]),
         .library(name: "GlideClient", targets: ["GlideClient"]),
         .executable(name: "quickstart", targets: ["quickstart"]),
         .executable(name: "cluster", targets: ["cluster"]),
@@ -49,7 +50,7 @@ let package = Package(
             name: "GlideTLS", dependencies: ["GlideTransport", "CGlideTLS"], path: "Modules/TLS/GlideTLS",
             swiftSettings: strict),
         .target(
-            name: "GlideTopology", dependencies: ["GlideBuffers", "GlideRESPCodec"], path: "Modules/Topology",
+            name: "GlideTopology", dependencies: ["GlideBuffers", "GlideRESPCodec", "GlideTransport"], path: "Modules/Topology",
             swiftSettings: strict),
         .target(
             name: "GlideCommands", dependencies: ["GlideRESPCodec"], path: "Modules/Commands",
@@ -57,12 +58,17 @@ let package = Package(
         .target(
             name: "GlideRouter", dependencies: ["GlideBuffers", "GlideRESPCodec", "GlideTopology", "GlideCommands"], path: "Modules/Router",
             swiftSettings: strict),
+        // One node's supervised, pipelined connection: what custom clients are built on.
+        .target(
+            name: "GlideConnection", dependencies: ["GlideBuffers", "GlideRESPCodec", "GlideTransport", "GlideTLS"],
+            path: "Modules/Connection", swiftSettings: client),
         // Writes Modules/Commands/Generated from the snapshot in Modules/Commands/Resources (`make generate`).
         .executableTarget(name: "CommandsGenerator", path: "Modules/CommandsGenerator"),
         .target(
             name: "GlideClient",
             dependencies: [
                 "GlideBuffers", "GlideRESPCodec", "GlideTransport", "GlideTLS", "GlideTopology", "GlideCommands", "GlideRouter",
+                "GlideConnection",
             ],
             path: "Modules/Client", swiftSettings: client),
         .target(name: "Glide", dependencies: ["GlideClient", "GlideCommands"], path: "Modules/Glide", swiftSettings: strict),
@@ -95,10 +101,10 @@ let package = Package(
         .testTarget(name: "GlideRouterTests", dependencies: ["GlideRouter"], swiftSettings: strict),
         .testTarget(name: "GlideCommandsTests", dependencies: ["GlideCommands", "CommandsGenerator"], swiftSettings: strict),
         .testTarget(
-            name: "GlideClientTests", dependencies: ["GlideClient", "GlideTransport", "GlideRESPCodec"],
+            name: "GlideClientTests", dependencies: ["GlideClient", "GlideConnection", "GlideTransport", "GlideRESPCodec"],
             swiftSettings: strict),
         .testTarget(
-            name: "GlideIntegrationTests", dependencies: ["Glide", "GlideClient", "GlideTransport", "GlideTestSupport"],
+            name: "GlideIntegrationTests", dependencies: ["Glide", "GlideClient", "GlideConnection", "GlideTransport", "GlideTestSupport"],
             swiftSettings: strict),
     ]
 )

@@ -5,6 +5,21 @@
 @_exported public import GlideCommands
 @_exported public import GlideRESPCodec
 
+@_exported public import struct GlideConnection.BackoffStrategy
+@_exported public import protocol GlideConnection.GlideConnector
+@_exported public import struct GlideConnection.GlideError
+@_exported public import enum GlideConnection.GlideLogLevel
+@_exported public import protocol GlideConnection.GlideLogger
+@_exported public import protocol GlideConnection.GlideMetrics
+@_exported public import struct GlideConnection.GlideObservability
+@_exported public import protocol GlideConnection.GlideSpan
+@_exported public import struct GlideConnection.GlideStatistics
+@_exported public import protocol GlideConnection.GlideTracer
+@_exported public import enum GlideConnection.GlideVersion
+@_exported public import enum GlideConnection.ProtocolVersion
+@_exported public import struct GlideConnection.PubSubMessage
+@_exported public import struct GlideConnection.ServerCredentials
+@_exported public import struct GlideConnection.SocketConnector
 @_exported public import enum GlideRouter.ReadFrom
 @_exported public import enum GlideRouter.Route
 @_exported public import enum GlideRouter.SlotNodeRole

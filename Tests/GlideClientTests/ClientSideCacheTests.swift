@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// The client-side cache's pure parts: entries, their order of use and byte limit, the race
 /// between a reply and an invalidation, flushes and lost connections; the table of cached

@@ -3,6 +3,7 @@ import GlideTransport
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// The whole cluster client (routing, the request state machine, the slot map, the topology
 /// manager, the supervisor and the node connections) against a fake cluster over memory pipes,

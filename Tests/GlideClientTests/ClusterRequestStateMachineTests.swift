@@ -2,6 +2,7 @@ import GlideTransport
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// Transcripts of `ClusterRequestStateMachine`: each event a request's attempts can meet, and
 /// what the machine does about it. Steps are written as text (`"move 100 → 10.0.0.2:7001,

@@ -2,6 +2,7 @@ import GlideTransport
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// The cluster scan's bookkeeping alone: slot sets, a node's view, and when slots count as done.
 @Suite struct ClusterScanCursorTests {

@@ -2,6 +2,7 @@ import GlideTransport
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// Transcripts of the connection's life between connections: attempts, losses, reconnections,
 /// definitive failures, cancellation and heartbeats.

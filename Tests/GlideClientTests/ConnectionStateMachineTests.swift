@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 typealias Machine = ConnectionStateMachine<String, String>
 

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 typealias MemorySupervisor = ConnectionSupervisor<ManualEventLoop, MemoryConnector>
 

@@ -3,6 +3,7 @@ import GlideTransport
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// Connection URLs taken apart, and the errors of the wrong ones, without a server.
 @Suite struct ConnectionURLTests {

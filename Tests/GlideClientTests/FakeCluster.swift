@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// A cluster of scripted nodes behind memory pipes: each node answers the handshake, `CLUSTER
 /// SHARDS` from its own view, and `GET`/`SET` by the slot map, with `MOVED` for slots it doesn't

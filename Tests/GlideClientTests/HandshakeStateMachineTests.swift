@@ -2,6 +2,7 @@ import GlideTransport
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 func reply(_ wire: String) -> RESPToken { try! RESPToken(validating: Bytes(wire)) }
 

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// Opens memory pipes and hands the server's end of each to the test.
 final class MemoryConnector: StreamConnector, @unchecked Sendable {

@@ -2,6 +2,7 @@ import GlideTransport
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// The pub/sub synchronizer on a manual loop over a memory pipe: the test plays the server and
 /// moves the clock.

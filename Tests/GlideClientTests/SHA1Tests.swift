@@ -1,6 +1,7 @@
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// The script digest against published SHA-1 test vectors.
 @Suite struct SHA1Tests {

@@ -2,6 +2,7 @@ import GlideTransport
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// The sentinels' replies and notices as the client reads them, and the primary they name in
 /// the election. No sockets.

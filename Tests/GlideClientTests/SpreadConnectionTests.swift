@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// A connection on another loop than its observer (a cluster client's connection spread over
 /// several loops): the observer learns each event on its own loop, and the waiters the event

@@ -2,6 +2,7 @@ import GlideTransport
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// The standalone client's view of its nodes: roles from handshakes and `ROLE`, the election of
 /// the primary through a failover, and where reads go.

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// The pub/sub ledger alone: plans from desired and actual subscriptions, no connection involved.
 @Suite struct SubscriptionLedgerTests {

@@ -2,6 +2,7 @@ import GlideTransport
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// Transcripts of the supervisor's schedule: when it reconnects and when it checks.
 @Suite struct SupervisionStateMachineTests {

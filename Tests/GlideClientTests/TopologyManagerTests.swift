@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// Views of the cluster given by the test: each node's answer can change between refreshes, and
 /// a gate can hold every answer until the test opens it. Counts how often each node is asked.

@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// Clients spread over the loops of an `EpollEventLoopGroup`: one loop each, in turn, so a loop
 /// that is busy or blocked holds up only its own clients.

@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideTransport
 
 /// The replies of an executed batch, in the order its commands were added.

@@ -1,4 +1,5 @@
 import Glibc
+import GlideConnection
 import GlideTransport
 
 /// Runs async client work for a caller that can't await, and blocks the caller's thread until it

@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideTransport
 
 /// A `GlideClient` for code that can't await: command-line tools, callbacks of C libraries,

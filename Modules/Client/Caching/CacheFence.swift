@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideTransport
 
 /// Confirms cache hits on one connection: a `PING` whose reply comes back after every push the

@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideTransport
 
 /// A client's client-side cache: the entries (`CacheState`) under one lock, the fences that

@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideRouter
 import GlideTopology
 import GlideTransport

@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideTransport
 
 /// One cluster request's way to an answer: where it goes, what it is prefixed with, and whether

@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideTopology
 import GlideTransport
 import Synchronization

@@ -1,3 +1,5 @@
+import GlideConnection
+
 extension GlideClusterClient {
     /// The server's report for `sections` (the default set when empty), from each node `route`
     /// reaches: every primary unless told otherwise.

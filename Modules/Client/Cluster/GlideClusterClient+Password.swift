@@ -1,3 +1,5 @@
+import GlideConnection
+
 extension GlideClusterClient {
     /// Replaces the password this client authenticates with on every node, without dropping
     /// connections.

@@ -1,3 +1,4 @@
+import GlideConnection
 public import GlideRouter
 import GlideTLS
 public import GlideTopology
@@ -26,7 +27,7 @@ public final class GlideClusterClient: Sendable {
         self.configuration = configuration
         let loop = configuration.chosenLoop
         self.engine = ClusterEngine(configuration: configuration, loop: loop, extraLoops: Self.extraLoops(configuration)) {
-            SocketConnector(address: $0, loop: $1, tls: tls)
+            SocketConnector(address: $0, loop: $1, tls: tls, custom: configuration.connector)
         }
     }
 

@@ -1,3 +1,4 @@
+import GlideConnection
 public import GlideTLS
 import GlideTransport
 
@@ -60,6 +61,10 @@ public struct GlideClusterClientConfiguration: Sendable {
     /// on that loop's thread, and so do all its connections unless `eventLoopCount` spreads them.
     /// `.shared`: one loop per online CPU, so clients spread over the cores.
     public var eventLoopGroup: EpollEventLoopGroup = .shared
+    /// Opens each connection's stream, given the client's own connector to wrap (to count or
+    /// record bytes, say) or to ignore for a transport of your own; `nil`: the client's own
+    /// (TCP or a Unix socket, with TLS when configured). See `GlideConnector`.
+    public var connector: (any GlideConnector)? = nil
     /// How many of `eventLoopGroup`'s loops the client's node connections spread over: its own
     /// loop and the ones after it in the group. 1, the default, keeps everything on one loop's
     /// thread. More lets the nodes' reads, decoding and resumes use several cores, at the cost

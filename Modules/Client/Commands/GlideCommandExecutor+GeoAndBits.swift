@@ -1,3 +1,5 @@
+import GlideConnection
+
 extension GlideCommandExecutor {
     /// Adds members at longitude and latitude; returns how many were added.
     @inlinable @discardableResult

@@ -1,3 +1,5 @@
+import GlideConnection
+
 extension GlideCommandExecutor {
     /// Sets fields of the hash at `key`; returns how many fields were added (not updated).
     @inlinable @discardableResult

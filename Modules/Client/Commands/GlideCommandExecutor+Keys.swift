@@ -1,3 +1,5 @@
+import GlideConnection
+
 extension GlideCommandExecutor {
     /// Removes `keys`; returns how many existed.
     @inlinable @discardableResult

@@ -1,3 +1,5 @@
+import GlideConnection
+
 extension GlideCommandExecutor {
     /// Prepends `elements` (the last one ends up first); returns the new length.
     @inlinable @discardableResult

@@ -1,3 +1,5 @@
+import GlideConnection
+
 extension GlideCommandExecutor {
     /// Runs a Lua script with `keys` and `args`.
     @inlinable

@@ -1,3 +1,5 @@
+import GlideConnection
+
 extension GlideCommandExecutor {
     /// `PONG`, or `message` echoed back.
     @inlinable

@@ -1,3 +1,5 @@
+import GlideConnection
+
 extension GlideCommandExecutor {
     /// Adds `members`; returns how many were new.
     @inlinable @discardableResult

@@ -1,3 +1,5 @@
+import GlideConnection
+
 extension GlideCommandExecutor {
     /// Adds members with scores (or updates their scores); returns how many were added, or with
     /// `changed`, how many were added or changed.

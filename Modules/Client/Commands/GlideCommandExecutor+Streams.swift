@@ -1,3 +1,5 @@
+import GlideConnection
+
 extension GlideCommandExecutor {
     /// Appends an entry with `fields` (in order) and returns its ID; `id` `"*"` lets the server
     /// choose it. Returns `nil` only with `makeStream: false` on a missing stream.

@@ -1,3 +1,5 @@
+import GlideConnection
+
 extension GlideCommandExecutor {
     /// The value of `key` (as `String` unless asked for another type), or `nil` when it does not exist.
     @inlinable

@@ -1,3 +1,5 @@
+import GlideConnection
+
 /// Anything that runs typed commands: `GlideClient` now, the cluster client later.
 ///
 /// Every everyday command has a method here, in GLIDE's naming (`hset`, `zadd`, `xadd`, …);

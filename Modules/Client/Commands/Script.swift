@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideTransport
 
 /// A Lua script, run by its digest: `invokeScript` sends `EVALSHA`, and only when the server

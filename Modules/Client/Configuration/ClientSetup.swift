@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideRouter
 import GlideTLS
 import GlideTopology
@@ -21,6 +22,7 @@ struct ClientOptions: Sendable {
     var inflightRequestsLimit: Int
     var clientSideCache: ClientSideCache?
     var observability: GlideObservability?
+    var connector: (any GlideConnector)?
 
     /// How long past its deadline the oldest unanswered reply may be before its connection is
     /// declared dead: the larger of 2 s and the request timeout.
@@ -50,6 +52,7 @@ protocol SharedClientSettings {
     var eventLoopGroup: EpollEventLoopGroup { get }
     var clientSideCache: ClientSideCache? { get }
     var observability: GlideObservability? { get }
+    var connector: (any GlideConnector)? { get }
 }
 
 extension SharedClientSettings {
@@ -60,7 +63,7 @@ extension SharedClientSettings {
             reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
             clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
             clientSideCache: clientSideCache,
-            observability: observability)
+            observability: observability, connector: connector)
     }
 }
 

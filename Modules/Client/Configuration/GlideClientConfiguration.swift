@@ -1,3 +1,4 @@
+import GlideConnection
 public import GlideTLS
 import GlideTransport
 
@@ -64,6 +65,10 @@ public struct GlideClientConfiguration: Sendable {
     /// coordination run on that loop's thread. `.shared`: one loop per online CPU, so clients
     /// spread over the cores.
     public var eventLoopGroup: EpollEventLoopGroup = .shared
+    /// Opens each connection's stream, given the client's own connector to wrap (to count or
+    /// record bytes, say) or to ignore for a transport of your own; `nil`: the client's own
+    /// (TCP or a Unix socket, with TLS when configured). See `GlideConnector`.
+    public var connector: (any GlideConnector)? = nil
     /// The loop the client runs on, when set (tests give a loop of their own); `nil`: the next of
     /// `eventLoopGroup`, chosen once at `create`.
     var eventLoop: EpollEventLoop?

@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideTLS
 import GlideTransport
 import Synchronization
@@ -234,7 +235,10 @@ extension ClientCore where Loop == EpollEventLoop, Connector == SocketConnector 
         listener: Supervisor.Listener? = nil
     ) {
         self.init(
-            options: options, loop: loop, makeConnector: { SocketConnector(address: $0, loop: $1, tls: tls) },
+            options: options, loop: loop,
+            makeConnector: { [connector = options.connector] in
+                SocketConnector(address: $0, loop: $1, tls: tls, custom: connector)
+            },
             cache: cache, listener: listener)
     }
 }

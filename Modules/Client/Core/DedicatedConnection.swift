@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideTransport
 
 /// A connection of its own, lent to one closure by `withDedicatedConnection`: for `WATCH`,

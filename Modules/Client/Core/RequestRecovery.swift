@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideTransport
 
 /// Whether a failed request is tried again: the one place both clients ask. (The cluster

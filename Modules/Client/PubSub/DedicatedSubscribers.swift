@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideTransport
 
 /// RESP2 subscriber connections: a RESP2 connection that subscribes can serve nothing else, so

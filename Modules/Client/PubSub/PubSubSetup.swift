@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideTransport
 
 /// The checks a client's pub/sub settings go through.

@@ -1,3 +1,5 @@
+import GlideConnection
+
 /// What a client's subscriptions should be and what each subscriber connection has, and the
 /// commands that bring the second in line with the first: the pure core of
 /// `PubSubSynchronizer`, with no connection, clock or task (`Target` names a connection).

@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideTransport
 
 /// The checks of a Sentinel configuration.
@@ -35,11 +36,11 @@ extension GlideClient {
     }
 
     /// The monitor of `configuration.sentinel`'s sentinels, asking `order` first.
-    static func sentinelMonitor(_ configuration: GlideClientConfiguration, core: SocketCore, order: [NodeAddress])
-        -> SentinelMonitor<EpollEventLoop, SocketConnector>
-    {
+    static func sentinelMonitor(
+        _ configuration: GlideClientConfiguration, core: SocketCore, roles: RoleFollower<EpollEventLoop, SocketConnector>,
+        order: [NodeAddress]
+    ) -> SentinelMonitor<EpollEventLoop, SocketConnector> {
         let sentinel = configuration.sentinel!
-        let supervisor = core.supervisor
         return SentinelMonitor(
             loop: core.loop, configuration: sentinel, order: order, requestTimeout: core.options.checkTimeout,
             checkInterval: configuration.heartbeatInterval ?? .seconds(3),
@@ -47,13 +48,13 @@ extension GlideClient {
                 // The core never holds the monitor, so this is no cycle.
                 core.makeSentinelConnection(address, credentials: sentinel.credentials, pushHandler: pushes)
             },
-            declare: { await supervisor.primaryDeclared($0) })
+            declare: { await roles.primaryDeclared($0) })
     }
 
-    /// Names the primary the sentinels gave to the supervisor, and starts following them.
+    /// Names the primary the sentinels gave to the role follower, and starts following them.
     func startSentinel() async {
         guard let sentinel, let primary = configuration.addresses.first else { return }
-        await core.supervisor.primaryDeclared(SentinelReport(primary: primary, replicas: Array(configuration.addresses.dropFirst())))
+        await roles.primaryDeclared(SentinelReport(primary: primary, replicas: Array(configuration.addresses.dropFirst())))
         await sentinel.start()
     }
 }

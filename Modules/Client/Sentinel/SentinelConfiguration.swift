@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideTransport
 
 /// Where a standalone client finds its nodes when Valkey Sentinel manages them: the sentinels

@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideTransport
 
 /// Keeps a standalone client's view of its primary in step with the sentinels, as an actor on

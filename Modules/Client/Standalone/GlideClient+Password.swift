@@ -1,3 +1,5 @@
+import GlideConnection
+
 extension GlideClient {
     /// Replaces the password this client authenticates with, without dropping connections.
     ///

@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideTransport
 
 extension GlideClient {

@@ -1,3 +1,4 @@
+import GlideConnection
 import GlideTransport
 
 extension GlideClient {
@@ -68,7 +69,7 @@ extension GlideClient {
                 waits += 1
             case .retry(let refresh):
                 guard attempts + 1 < RequestRecovery.maximumAttempts, Deadline.now() < deadline else { throw failure }
-                if refresh { await core.supervisor.checkRolesNow() }
+                if refresh { await roles.checkRolesNow() }
                 let next = routing.connection(forRead: read, override: readFrom)
                 // Never sent, or refused as a replica: worth sending only where the routes now
                 // point elsewhere. (A read lost in flight may be read again on its reconnected node.)

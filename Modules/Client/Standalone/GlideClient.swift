@@ -1,3 +1,4 @@
+import GlideConnection
 public import GlideTransport
 import Synchronization
 
@@ -28,6 +29,8 @@ public final class GlideClient: Sendable {
     let relay: PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>
     /// Under Sentinel, what follows the sentinels; `nil` otherwise.
     let sentinel: SentinelMonitor<EpollEventLoop, SocketConnector>?
+    /// Follows the nodes' roles and publishes the routes.
+    let roles: RoleFollower<EpollEventLoop, SocketConnector>
 
     private init(
         configuration: GlideClientConfiguration, core: SocketCore,
@@ -36,7 +39,6 @@ public final class GlideClient: Sendable {
         self.configuration = configuration
         self.core = core
         self.relay = relay
-        self.sentinel = sentinels.map { Self.sentinelMonitor(configuration, core: core, order: $0) }
         let connections = configuration.addresses.map {
             core.makeConnection($0, waitsThroughFailedAttempts: true) { relay.receive($0, from: $1) }
         }
@@ -45,6 +47,16 @@ public final class GlideClient: Sendable {
             connections: connections, topology: topology, readFrom: configuration.readFrom,
             clientAZ: configuration.clientAZ)
         self.routing = routing
+        let roles = RoleFollower(
+            supervisor: core.supervisor, topology: topology, connections: connections, routing: routing,
+            discoversReplicas: configuration.readFrom != .primary || configuration.readOnly,
+            makeConnection: { [weak core, relay] address in
+                // The relay holds the synchronizer weakly: a connection never keeps it alive.
+                core?.makeConnection(address, waitsThroughFailedAttempts: true) { relay.receive($0, from: $1) }
+            })
+        self.roles = roles
+        let sentinel = sentinels.map { Self.sentinelMonitor(configuration, core: core, roles: roles, order: $0) }
+        self.sentinel = sentinel
         // Under Sentinel the primary may move to a node not known yet: every request is routed.
         self.single =
             connections.count == 1 && configuration.readFrom == .primary && !configuration.readOnly
@@ -128,21 +140,12 @@ public final class GlideClient: Sendable {
         return client
     }
 
-    /// Hands the supervisor the nodes to follow, and starts its checks.
+    /// Starts following the nodes' roles, then the supervisor's checks.
     private func followRoles() async {
-        let core = self.core
         weak let monitor = sentinel
         var primaryLost: (@Sendable () -> Void)?
         if sentinel != nil { primaryLost = { monitor?.askAgain() } }
-        let following = RoleFollowing(
-            topology: routing.table.withLock { $0.topology }, connections: routing.all, routing: routing,
-            discoversReplicas: configuration.readFrom != .primary || configuration.readOnly,
-            makeConnection: { [weak core, relay] address in
-                // The relay holds the synchronizer weakly: a connection never keeps it alive.
-                core?.makeConnection(address, waitsThroughFailedAttempts: true) { relay.receive($0, from: $1) }
-            },
-            primaryLost: primaryLost)
-        await core.supervisor.followRoles(following)
+        await roles.start(primaryLost: primaryLost)
         await core.supervisor.start()
     }
 
@@ -155,7 +158,7 @@ public final class GlideClient: Sendable {
         if let definitive = outcomes.compactMap({ $0 }).first(where: { $0.code != .connectionFailed }) { throw definitive }
         if outcomes.allSatisfy({ $0 != nil }), let first = outcomes[0] { throw first }
         guard single == nil else { return }
-        await core.supervisor.checkRolesNow()
+        await roles.checkRolesNow()
         // A node found now is optional: its failure to connect is the supervisor's to retry.
         _ = await Connection.connect(Array(routing.all.dropFirst(connections.count)))
     }

@@ -1,7 +1,5 @@
-import GlideTransport
-
 extension ConnectionStateMachine {
-    struct TimerOutcome {
+    package struct TimerOutcome {
         var resumptions: [Resumption] = []
         /// Arm the timer for this deadline.
         var next: Deadline?
@@ -18,7 +16,7 @@ extension ConnectionStateMachine {
     /// A sent request past its deadline fails with `.timeout` and stays queued without a waiter,
     /// so its late reply is read and dropped. An unsent one is dropped and never runs: with no
     /// connection it fails `.connectionFailed`, naming why there is none.
-    mutating func timerFired(now: Deadline) -> TimerOutcome {
+    package mutating func timerFired(now: Deadline) -> TimerOutcome {
         var outcome = TimerOutcome()
         // Timers can't be cancelled: one firing before the armed deadline was superseded by an
         // earlier one and finds nothing due; re-arming for it would only pile timers up.
@@ -62,10 +60,10 @@ extension ConnectionStateMachine {
         return outcome
     }
 
-    static var timeoutSummary: GlideErrorSummary { GlideErrorSummary(.timeout, "no reply within the request timeout") }
+    package static var timeoutSummary: GlideErrorSummary { GlideErrorSummary(.timeout, "no reply within the request timeout") }
 
     /// Why an unsent request reached its deadline: the socket was full, or there was no connection.
-    var notSentSummary: GlideErrorSummary {
+    package var notSentSummary: GlideErrorSummary {
         if phase == .ready {
             return GlideErrorSummary(.timeout, "not sent within the request timeout: the connection was busy writing")
         }
@@ -76,7 +74,7 @@ extension ConnectionStateMachine {
     }
 
     /// The attempt under way ran out of its connection timeout.
-    var attemptTimeoutSummary: GlideErrorSummary {
+    package var attemptTimeoutSummary: GlideErrorSummary {
         let message =
             phase == .handshaking
             ? "the server did not answer the connection handshake within \(connectionTimeout)"

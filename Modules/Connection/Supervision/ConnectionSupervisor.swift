@@ -1,42 +1,56 @@
-import GlideTransport
-
 /// Supervises the connections of one client: reconnects lost ones in the background on the
-/// backoff schedule, checks idle ones with a heartbeat, unblocks cancelled blocking commands, and,
-/// for a standalone client, follows the roles of its nodes (see `ConnectionSupervisor+Roles`).
+/// backoff schedule, checks idle ones with a heartbeat, and unblocks cancelled blocking commands.
+/// What an owner adds to that (a standalone client follows its nodes' roles) is a
+/// `SupervisionFollower`, told of every event on the supervisor's loop.
 ///
 /// It is an actor that runs on the client's event loop (`unownedExecutor`): the loop's callbacks
 /// (connection events, its timer) reach it without a thread switch, a connection spread to another
 /// loop hands its events over (`NodeConnection.report`), and in tests a manual loop drives it step
 /// by step. It carries no request: requests go from the caller to the connection
 /// and back without it. Every task it starts is kept, and `close()` ends them all.
-actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: ConnectionObserver, EventHandler {
-    typealias Connection = NodeConnection<Loop, Connector>
-    typealias Listener = @Sendable (Connection, ConnectionEvent) -> Void
+public actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: ConnectionObserver, EventHandler {
+    /// The connections it supervises.
+    public typealias Connection = NodeConnection<Loop, Connector>
+    /// Told of a connection's event after the supervisor acted on it.
+    public typealias Listener = @Sendable (Connection, ConnectionEvent) -> Void
 
-    nonisolated let loop: Loop
+    /// The loop the supervisor runs on.
+    public nonisolated let loop: Loop
     /// How long a heartbeat or a role check may wait for its reply.
-    nonisolated let checkTimeout: Duration
+    public nonisolated let checkTimeout: Duration
     /// Told of every connection event, after the supervisor acted on it (the cluster client asks
     /// for a topology refresh when a node can't be reached).
-    nonisolated let listener: Listener?
+    public nonisolated let listener: Listener?
     /// What the client reports: statistics, and the hooks.
-    nonisolated let events: ClientEvents
+    package nonisolated let events: ClientEvents
 
     /// Runs on the client's loop.
-    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.actorExecutor }
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.actorExecutor }
 
-    var machine: SupervisionStateMachine<ObjectIdentifier>
-    var connections: [ObjectIdentifier: Connection] = [:]
+    package var machine: SupervisionStateMachine<ObjectIdentifier>
+    package var connections: [ObjectIdentifier: Connection] = [:]
     /// Tasks this supervisor started and `close()` ends.
-    var tasks: [Int: Task<Void, Never>] = [:]
+    package var tasks: [Int: Task<Void, Never>] = [:]
     private var nextTaskID = 0
-    var closed = false
-    /// A standalone client's view of its nodes, when it follows roles.
-    var roles: RoleFollowing<Loop, Connector>?
+    package var closed = false
+    /// What the owner adds to supervision, once it has asked (`follow(with:)`).
+    private var follower: (any SupervisionFollower<Connection>)?
 
-    init(
+    /// A supervisor on `loop` that reconnects on `strategy`'s backoff and checks its connections
+    /// every `checkInterval` (`nil`: never), each check waiting `checkTimeout` for its reply.
+    /// `listener` is told of every connection event after the supervisor acted on it.
+    public init(
+        loop: Loop, strategy: BackoffStrategy, checkInterval: Duration?, checkTimeout: Duration, listener: Listener? = nil
+    ) {
+        self.init(
+            loop: loop, strategy: strategy, checkInterval: checkInterval, checkTimeout: checkTimeout,
+            events: ClientEvents(observer: nil), listener: listener)
+    }
+
+    /// The same, reporting to a client's statistics and hooks through `events`.
+    package init(
         loop: Loop, strategy: BackoffStrategy, checkInterval: Duration?, checkTimeout: Duration,
-        events: ClientEvents = ClientEvents(observer: nil), listener: Listener? = nil
+        events: ClientEvents, listener: Listener? = nil
     ) {
         self.events = events
         self.loop = loop
@@ -46,12 +60,12 @@ actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: Connect
     }
 
     /// Starts the periodic check.
-    func start() {
+    public func start() {
         perform(machine.start(now: loop.now()))
     }
 
     /// Supervises `connection` from now on; `connecting` says an attempt runs or is about to.
-    func supervise(_ connection: Connection, connecting: Bool) {
+    public func supervise(_ connection: Connection, connecting: Bool) {
         guard !closed else {
             connection.close()
             return
@@ -61,24 +75,34 @@ actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: Connect
     }
 
     /// Stops supervising `connection` (a node that left); the caller closes it.
-    func release(_ connection: Connection) {
+    public func release(_ connection: Connection) {
         connections[connection.id] = nil
         machine.remove(connection.id)
     }
 
+    /// Tells `follower` of every connection event from now on, after the supervisor acted on it,
+    /// and asks it at each periodic check; it is told when the supervisor closes.
+    public func follow(with follower: some SupervisionFollower<Connection>) {
+        guard !closed else {
+            follower.supervisorClosed()
+            return
+        }
+        self.follower = follower
+    }
+
     /// Attempts at once for connections stopped by a definitive failure: the credentials changed.
-    func retryStoppedConnections() {
+    public func retryStoppedConnections() {
         perform(machine.retryStopped())
     }
 
     /// Closes every connection, ends every task and timer, and resumes every waiter; returns once
     /// the tasks have ended.
-    func close() async {
+    public func close() async {
         for task in beginClose() { await task.value }
     }
 
     /// `close()` without waiting for the tasks to end, from a context that can't wait.
-    nonisolated func closeWithoutWaiting() {
+    public nonisolated func closeWithoutWaiting() {
         loop.execute { self.assumeIsolated { _ = $0.beginClose() } }
     }
 
@@ -88,11 +112,11 @@ actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: Connect
         closed = true
         machine.close()
         loop.cancelTimers(for: self)
-        let all = Array(connections.values) + (roles?.connections ?? [])
+        let all = Array(connections.values)
         connections = [:]
         for connection in all { connection.close() }
-        roles?.check?.cancel()
-        roles = nil
+        follower?.supervisorClosed()
+        follower = nil
         let running = Array(tasks.values)
         for task in running { task.cancel() }
         return running
@@ -100,28 +124,30 @@ actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: Connect
 
     // MARK: Events (loop thread)
 
-    nonisolated func connectionChanged(_ id: ObjectIdentifier, _ event: ConnectionEvent) {
+    /// A supervised connection changed: reconnect, back off, or note it ready.
+    public nonisolated func connectionChanged(_ id: ObjectIdentifier, _ event: ConnectionEvent) {
         assumeIsolated { $0.handle(id, event) }
     }
 
-    nonisolated func timerFired(now: Deadline) {
+    /// The next attempt or check is due.
+    public nonisolated func timerFired(now: Deadline) {
         assumeIsolated { supervisor in supervisor.perform(supervisor.machine.timerFired(now: now)) }
     }
 
-    nonisolated func readable() {}
-    nonisolated func writable() {}
+    /// Never called: the supervisor only has timers.
+    public nonisolated func readable() {}
+    /// Never called: the supervisor only has timers.
+    public nonisolated func writable() {}
 
     private func handle(_ id: ObjectIdentifier, _ event: ConnectionEvent) {
         guard !closed, let connection = connections[id] else { return }
         switch event {
-        case .ready(let info):
+        case .ready:
             machine.connected(id)
             events.connected(connection.address)
-            connectionReady(connection, info)
         case .lost(let summary):
             events.lost(connection.address, summary.message)
             perform(machine.lost(id))
-            connectionDown(connection)
         case .attemptFailed(let summary):
             let now = loop.now()
             perform(machine.attemptFailed(id, now: now, definitive: summary.isDefinitive, unitRandom: Double.random(in: 0...1)))
@@ -130,12 +156,12 @@ actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: Connect
                     connection.address, summary.message, backoff: summary.isDefinitive ? nil : next.at - now,
                     failures: next.failures)
             }
-            connectionDown(connection)
         }
+        follower?.connectionChanged(connection, event)
         listener?(connection, event)
     }
 
-    func perform(_ actions: [SupervisionStateMachine<ObjectIdentifier>.Action]) {
+    package func perform(_ actions: [SupervisionStateMachine<ObjectIdentifier>.Action]) {
         for action in actions {
             switch action {
             case .connect(let id):
@@ -150,20 +176,20 @@ actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: Connect
         }
     }
 
-    /// The periodic check: a heartbeat for each idle connection, and the role check.
+    /// The periodic check: a heartbeat for each idle connection, then the follower's check.
     private func check() {
         let deadline = loop.now() + checkTimeout
         for connection in connections.values {
             connection.heartbeat(deadline: deadline)
             if events.observer != nil { events.inflight(connection.address, connection.inflightCount) }
         }
-        checkRoles()
+        follower?.periodicCheck()
     }
 
     // MARK: Tasks
 
     /// Runs `body` as a task this supervisor owns: `close()` cancels it and waits for it.
-    func own(_ body: @escaping @Sendable () async -> Void) {
+    public func own(_ body: @escaping @Sendable () async -> Void) {
         guard !closed else { return }
         let id = nextTaskID
         nextTaskID += 1
@@ -180,7 +206,8 @@ actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: Connect
 
     // MARK: Unblocking cancelled blocking commands
 
-    nonisolated func unblockRequested(_ id: ObjectIdentifier, clientID: Int, requestID: UInt64, generation: Int) {
+    /// Unblocks a cancelled blocking command from a side connection, in a task of its own.
+    public nonisolated func unblockRequested(_ id: ObjectIdentifier, clientID: Int, requestID: UInt64, generation: Int) {
         // From the cancelled task's thread: continue on the loop, where this actor runs.
         loop.execute {
             self.assumeIsolated { supervisor in

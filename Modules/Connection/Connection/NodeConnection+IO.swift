@@ -1,11 +1,9 @@
-import GlideTransport
-
 extension NodeConnection {
     // MARK: Writing
 
     /// Writes `job` and keeps writing what others queue meanwhile, up to a few rounds.
     @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
-    func runWriter(_ first: Machine.WriteJob) {
+    package func runWriter(_ first: Machine.WriteJob) {
         var job = first
         var rounds = 0
         while true {
@@ -50,7 +48,7 @@ extension NodeConnection {
 
     /// The socket can take more bytes again.
     @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
-    func writable() {
+    public func writable() {
         if let registration { loop.setWriteInterest(false, for: registration) }
         guard let job = machine.withLock({ $0.writable(generation: readGeneration) }) else { return }
         runWriter(job)
@@ -60,7 +58,7 @@ extension NodeConnection {
 
     /// Reads what the socket has, decodes every complete reply and hands each to its caller.
     @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
-    func readable() {
+    public func readable() {
         guard let stream = readStream else { return }
         let generation = readGeneration
         while readStream != nil && readGeneration == generation {
@@ -159,7 +157,7 @@ extension NodeConnection {
     /// Fails overdue requests, gives up an attempt past its deadline, declares a silent
     /// connection dead, and re-arms for the next deadline.
     @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
-    func timerFired(now: Deadline) {
+    public func timerFired(now: Deadline) {
         let outcome = machine.withLock { $0.timerFired(now: now) }
         resume(outcome.resumptions)
         if let next = outcome.next { loop.scheduleTimer(at: next, handler: self) }

@@ -1,5 +1,4 @@
-import GlideTransport
-import Synchronization
+public import Synchronization
 
 /// One multiplexed connection to a node, shared by every caller: the I/O owner of a
 /// `ConnectionStateMachine`.
@@ -18,20 +17,25 @@ import Synchronization
 /// The loop reaches it through `EventHandler`, which would run the generic code unspecialised; the
 /// `@_specialize` attributes make the hot entry points jump to code compiled for the production
 /// pairing (epoll and sockets) instead.
-final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHandler, @unchecked Sendable {
-    typealias Stream = Connector.Stream
-    typealias Waiter = UnsafeContinuation<Result<ConnectionReply, GlideError>, Never>
-    typealias Machine = ConnectionStateMachine<Waiter, Stream>
+public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHandler, @unchecked Sendable {
+    /// The stream the connector opens.
+    public typealias Stream = Connector.Stream
+    package typealias Waiter = UnsafeContinuation<Result<ConnectionReply, GlideError>, Never>
+    package typealias Machine = ConnectionStateMachine<Waiter, Stream>
 
-    let loop: Loop
-    let connector: Connector
-    let address: String
-    let connectionTimeout: Duration
-    let machine: Lock<Machine>
+    /// The loop whose thread reads, decodes and resumes the callers.
+    public let loop: Loop
+    /// Opens each attempt's stream.
+    public let connector: Connector
+    /// The node's address, as errors name it.
+    public let address: String
+    /// How long one attempt may take, handshake included.
+    public let connectionTimeout: Duration
+    package let machine: Lock<Machine>
     /// Identifies requests for cancellation.
-    let requestIDs = Atomic<UInt64>(0)
+    package let requestIDs = Atomic<UInt64>(0)
     /// Whether the connection is ready, for routing decisions that must not take the lock.
-    let isReady = Atomic<Bool>(false)
+    public let isReady = Atomic<Bool>(false)
     /// The supervisor; weak, since it owns the connection.
     private weak let observer: (any ConnectionObserver)?
     /// The observer's loop when it is not this connection's (a cluster client's connection spread
@@ -41,25 +45,30 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     private let connectTask = Lock<Task<Void, Never>?>(nil)
 
     /// The most bytes one read asks for, unless a large reply needs more.
-    static var readSize: Int { 64 * 1024 }
+    package static var readSize: Int { 64 * 1024 }
     /// How many batches a caller writes for others before handing the writer role to the loop.
-    static var callerWriteRounds: Int { 4 }
+    package static var callerWriteRounds: Int { 4 }
 
     // Loop-thread state: the read side of the current stream. Only the loop thread touches it, so
     // the runtime's exclusivity checks (a few per reply, most of this path's user time) are off.
-    @exclusivity(unchecked) var readStream: Stream?
-    @exclusivity(unchecked) var readGeneration = 0
-    @exclusivity(unchecked) var registration: EventRegistration?
-    @exclusivity(unchecked) var readBuffer = Bytes(capacity: 64 * 1024)
-    @exclusivity(unchecked) var decoder = RESPDecoder()
-    @exclusivity(unchecked) var tokens: [RESPToken] = []
-    @exclusivity(unchecked) var resumes: [(Waiter, ConnectionReply)] = []
-    @exclusivity(unchecked) var pushes: [RESPToken] = []
+    @exclusivity(unchecked) package var readStream: Stream?
+    @exclusivity(unchecked) package var readGeneration = 0
+    @exclusivity(unchecked) package var registration: EventRegistration?
+    @exclusivity(unchecked) package var readBuffer = Bytes(capacity: 64 * 1024)
+    @exclusivity(unchecked) package var decoder = RESPDecoder()
+    @exclusivity(unchecked) package var tokens: [RESPToken] = []
+    @exclusivity(unchecked) package var resumes: [(Waiter, ConnectionReply)] = []
+    @exclusivity(unchecked) package var pushes: [RESPToken] = []
     /// Receives the RESP3 pushes that are not replies (published messages, server-side
     /// unsubscriptions), on the loop thread; `nil` drops them.
-    let pushHandler: (@Sendable (RESPToken, NodeConnection) -> Void)?
+    public let pushHandler: (@Sendable (RESPToken, NodeConnection) -> Void)?
 
-    init(
+    /// A connection, not connected yet: the first request (or `connect()`) connects.
+    /// `handshake` is sent on every connection; more than `inflightLimit` requests waiting fail
+    /// at once; `policy` says how it behaves between connections; `observer` (held weakly)
+    /// supervises it, on `observerLoop` when that is not `loop`; `pushHandler` gets the RESP3
+    /// pushes that are not replies.
+    public init(
         loop: Loop, connector: Connector, handshake: HandshakeConfiguration, inflightLimit: Int,
         connectionTimeout: Duration, staleReplyGrace: Duration = .seconds(2), policy: ConnectionPolicy = .unsupervised,
         observer: (any ConnectionObserver)? = nil, observerLoop: Loop? = nil,
@@ -81,14 +90,14 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     }
 
     /// Identifies this connection to its observer.
-    var id: ObjectIdentifier { ObjectIdentifier(self) }
+    public var id: ObjectIdentifier { ObjectIdentifier(self) }
 
     /// Requests waiting for their replies now.
-    var inflightCount: Int { machine.withLock { $0.inflightCount } }
+    public var inflightCount: Int { machine.withLock { $0.inflightCount } }
 
     /// Whether the connection was lost or failed and waits for its next attempt: the supervisor's
     /// to start, on its backoff. `connect()` would start one now.
-    var isDown: Bool { machine.withLock { $0.phase == .disconnected || $0.phase == .failed } }
+    public var isDown: Bool { machine.withLock { $0.phase == .disconnected || $0.phase == .failed } }
 
     // MARK: Requests (any thread)
 
@@ -98,7 +107,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     /// runs) or not blocking (its reply is discarded); a blocking command already sent is unblocked
     /// on the server first, and gets the value the server handed it if that came first.
     @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
-    func send(
+    public func send(
         deadline: Deadline, replies: Int = 1, blocking: Bool = false, confirmation: PubSubConfirmation? = nil,
         collectsReplies: Bool = false,
         encode: @Sendable (inout RESPCommandBuffer) -> Void
@@ -168,7 +177,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
 
     /// A cancelled blocking command that can't be unblocked on the server: only closing the
     /// connection frees it (and the requests behind it).
-    func dropConnectionForUnblock(generation: Int) {
+    package func dropConnectionForUnblock(generation: Int) {
         onLoop {
             self.connectionLost(
                 generation: generation,
@@ -178,12 +187,12 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     }
 
     /// Whether request `id` still waits for the server to unblock it.
-    func isUnblocking(_ id: UInt64) -> Bool { machine.withLock { $0.isUnblocking(id) } }
+    package func isUnblocking(_ id: UInt64) -> Bool { machine.withLock { $0.isUnblocking(id) } }
 
     /// Waits until the connection is ready, connecting now when it isn't and no attempt runs.
     /// The outcome is the attempt's own (refused, timed out, TLS, credentials), bounded by the
     /// connection timeout; no request timer competes with it.
-    func connect() async -> Result<Void, GlideError> {
+    public func connect() async -> Result<Void, GlideError> {
         defer { ThreadSanitizer.acquired(from: self) }
         let result: Result<ConnectionReply, GlideError> = await withUnsafeContinuation { continuation in
             switch machine.withLock({ $0.awaitConnection(continuation) }) {
@@ -205,7 +214,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     /// Connects `connections` at once (`connect()` on each); each attempt's failure, in order.
     /// The child tasks are this call's: it returns once each has, and each ends with its attempt,
     /// bounded by the connection timeout, or at once when the connection is closed.
-    static func connect(_ connections: [NodeConnection]) async -> [GlideError?] {
+    public static func connect(_ connections: [NodeConnection]) async -> [GlideError?] {
         await withTaskGroup(of: (Int, GlideError?).self) { group in
             for (index, connection) in connections.enumerated() {
                 group.addTask {
@@ -221,23 +230,23 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
 
     /// Starts a connection attempt unless one runs or the connection is ready: the supervisor's
     /// reconnection.
-    func connectNow() {
+    public func connectNow() {
         if let generation = machine.withLock({ $0.connectNow() }) { startConnect(generation: generation) }
     }
 
     /// Starts the first attempt of a connection that never connected (a lazy client's other nodes,
     /// once one of them connected).
-    func connectIfIdle() {
+    package func connectIfIdle() {
         if let generation = machine.withLock({ $0.connectIfIdle() }) { startConnect(generation: generation) }
     }
 
     /// Lets the next request start an attempt after a definitive failure.
-    func allowRetryOnDemand() {
+    package func allowRetryOnDemand() {
         machine.withLock { $0.allowRetryOnDemand() }
     }
 
     /// Checks an idle ready connection with a `PING` whose reply must come by `deadline`.
-    func heartbeat(deadline: Deadline) {
+    package func heartbeat(deadline: Deadline) {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
         guard let (job, armTimer) = machine.withLock({ $0.heartbeat(id: id, deadline: deadline) }) else { return }
         if let armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
@@ -246,31 +255,31 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
 
     /// Fails the requests waiting for a connection (not sent) with `summary`, so their callers
     /// can send them elsewhere.
-    func failUnsent(_ summary: GlideErrorSummary) {
+    package func failUnsent(_ summary: GlideErrorSummary) {
         resume(machine.withLock { $0.failUnsent(summary) })
     }
 
     /// Remembers a successful `SELECT` for reconnections.
-    func databaseSelected(_ database: Int) {
+    public func databaseSelected(_ database: Int) {
         machine.withLock { $0.databaseSelected(database) }
     }
 
     /// Authenticates reconnections as `username` with `password` from now on (`nil`: with no
     /// credentials).
-    func passwordChanged(_ password: String?, username: String?) {
+    public func passwordChanged(_ password: String?, username: String?) {
         machine.withLock { $0.passwordChanged(password, username: username) }
     }
 
     /// The credentials the next handshake sends.
-    var credentials: ServerCredentials? { machine.withLock { $0.handshakeConfiguration.credentials } }
+    public var credentials: ServerCredentials? { machine.withLock { $0.handshakeConfiguration.credentials } }
 
     /// What the handshake of the current connection learned; `nil` while not ready.
-    var info: ConnectionInfo? { machine.withLock { $0.info } }
+    public var info: ConnectionInfo? { machine.withLock { $0.info } }
 
     /// A short-lived connection to the same node, with the same handshake (credentials, database,
     /// name), reconnecting on demand: for commands that must not wait behind this connection's
     /// queue, such as `CLIENT UNBLOCK`.
-    func sideConnection() -> NodeConnection {
+    package func sideConnection() -> NodeConnection {
         let configuration = machine.withLock { $0.handshakeConfiguration }
         return NodeConnection(
             loop: loop, connector: connector, handshake: configuration, inflightLimit: 16,
@@ -279,7 +288,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
 
     /// Fails everything waiting and closes the stream; later requests fail at once. Cancels the
     /// connect under way and this connection's timers.
-    func close() {
+    public func close() {
         isReady.store(false, ordering: .relaxed)
         let teardown = machine.withLock { $0.close() }
         connectTask.withLock { task in
@@ -300,7 +309,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
     }
 
     /// Resumes waiters outside the lock, with this node's address in their errors.
-    func resume(_ resumptions: [Machine.Resumption]) {
+    package func resume(_ resumptions: [Machine.Resumption]) {
         ThreadSanitizer.released(by: self)
         for resumption in resumptions {
             switch resumption {
@@ -312,18 +321,18 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         }
     }
 
-    func onLoop(_ work: @escaping @Sendable () -> Void) {
+    package func onLoop(_ work: @escaping @Sendable () -> Void) {
         if loop.inEventLoop { work() } else { loop.execute(work) }
     }
 
     /// What `connect()` returns for a ready connection: no command was sent, so no real reply.
-    static var connectedReply: ConnectionReply {
+    package static var connectedReply: ConnectionReply {
         ConnectionReply(token: try! RESPToken(validating: Bytes("+OK\r\n")), queuedError: nil)
     }
 
     // MARK: Connecting
 
-    func startConnect(generation: Int) {
+    package func startConnect(generation: Int) {
         isReady.store(false, ordering: .relaxed)
         let deadline = loop.now() + connectionTimeout
         if let armTimer = machine.withLock({ $0.attemptStarted(generation: generation, deadline: deadline) }) {
@@ -361,7 +370,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         writeHandshake(bytes, generation: generation)
     }
 
-    func writeHandshake(_ bytes: Bytes, generation: Int) {
+    package func writeHandshake(_ bytes: Bytes, generation: Int) {
         guard let stream = readStream else { return }
         var pending = bytes
         // A few hundred bytes into a fresh socket: the kernel takes them whole.
@@ -391,7 +400,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         if let teardown = machine.withLock({ $0.connectFailed(generation: generation, summary) }) { perform(teardown) }
     }
 
-    func handshakeReply(_ token: RESPToken, generation: Int) {
+    package func handshakeReply(_ token: RESPToken, generation: Int) {
         switch machine.withLock({ $0.handshakeReceived(token, generation: generation) }) {
         case .none:
             break
@@ -410,14 +419,14 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
 
     // MARK: Losing the connection (loop thread)
 
-    func connectionLost(generation: Int, _ summary: GlideErrorSummary) {
+    package func connectionLost(generation: Int, _ summary: GlideErrorSummary) {
         guard let teardown = machine.withLock({ $0.connectionLost(generation: generation, summary) }) else { return }
         perform(teardown)
     }
 
     /// Closes what a lost connection or a failed attempt left open, tells the observer, and fails
     /// the waiters: in that order, so a caller that retries finds the routes already updated.
-    func perform(_ teardown: Machine.Teardown) {
+    package func perform(_ teardown: Machine.Teardown) {
         isReady.store(false, ordering: .relaxed)
         if readGeneration == teardown.generation { stopReading() }
         if let stream = teardown.stream { closeStream(stream) }
@@ -439,7 +448,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
         }
     }
 
-    func stopReading() {
+    package func stopReading() {
         if let registration { loop.deregister(registration) }
         registration = nil
         readStream = nil
@@ -454,7 +463,7 @@ final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHa
 }
 
 /// What happened to a connection, as its observer learns it.
-enum ConnectionEvent: Sendable {
+public enum ConnectionEvent: Sendable {
     /// The handshake finished: the connection is ready.
     case ready(ConnectionInfo)
     /// A ready connection was lost; requests sent on it failed.
@@ -466,7 +475,7 @@ enum ConnectionEvent: Sendable {
 
 /// Learns what happens to connections: on its own loop's thread (a connection on another loop
 /// hands each event over), outside their locks.
-protocol ConnectionObserver: AnyObject, Sendable {
+public protocol ConnectionObserver: AnyObject, Sendable {
     /// The connection `id` changed.
     func connectionChanged(_ id: ObjectIdentifier, _ event: ConnectionEvent)
     /// A blocking command (request `requestID`) was cancelled after it was sent on attempt

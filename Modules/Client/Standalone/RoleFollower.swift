@@ -1,9 +1,24 @@
+import GlideConnection
 import GlideTransport
 
 /// A standalone client's part of supervision: its nodes' roles and zones, their connections,
 /// and the routing table it publishes to the client.
-struct RoleFollowing<Loop: EventLoop, Connector: StreamConnector>: Sendable {
+///
+/// It runs on the client's loop, as the supervisor does (`unownedExecutor`), and the supervisor
+/// tells it of every connection event after acting on it (`SupervisionFollower`): the loop's
+/// callbacks reach it without a thread switch. Its background work runs as the supervisor's
+/// tasks, which the supervisor's `close()` ends.
+actor RoleFollower<Loop: EventLoop, Connector: StreamConnector>: SupervisionFollower {
     typealias Connection = NodeConnection<Loop, Connector>
+    typealias Supervisor = ConnectionSupervisor<Loop, Connector>
+
+    nonisolated let loop: Loop
+    /// Runs on the client's loop, with the supervisor.
+    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.actorExecutor }
+    /// Weak: the supervisor holds its follower.
+    private weak var supervisor: Supervisor?
+    /// How long a role check waits for each node's reply.
+    private let checkTimeout: Duration
 
     var topology: StandaloneTopology
     /// Aligned with `topology.nodes`.
@@ -11,33 +26,70 @@ struct RoleFollowing<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     let routing: StandaloneRouting<Connection>
     /// Whether replicas a primary lists are added (the client reads from replicas).
     let discoversReplicas: Bool
-    /// Makes the connection of a node found through another, supervised by this supervisor; nil
+    /// Makes the connection of a node found through another, supervised by the supervisor; nil
     /// once the client is gone.
     let makeConnection: @Sendable (NodeAddress) -> Connection?
     /// Told when the primary's connection is lost (under Sentinel: ask the sentinels again).
-    var primaryLost: (@Sendable () -> Void)? = nil
+    private var primaryLost: (@Sendable () -> Void)?
     /// The role check under way, which concurrent callers share.
-    var check: Task<Void, Never>?
+    private var check: Task<Void, Never>?
+    private var closed = false
+
+    init(
+        supervisor: Supervisor, topology: StandaloneTopology, connections: [Connection], routing: StandaloneRouting<Connection>,
+        discoversReplicas: Bool, makeConnection: @escaping @Sendable (NodeAddress) -> Connection?
+    ) {
+        self.loop = supervisor.loop
+        self.supervisor = supervisor
+        self.checkTimeout = supervisor.checkTimeout
+        self.topology = topology
+        self.connections = connections
+        self.routing = routing
+        self.discoversReplicas = discoversReplicas
+        self.makeConnection = makeConnection
+    }
 
     /// Whether there is anything to check: more than one node, or replicas to find.
     var checksRoles: Bool { connections.count > 1 || discoversReplicas }
-}
 
-extension ConnectionSupervisor {
-    /// Follows the roles of a standalone client's nodes from now on.
-    func followRoles(_ following: RoleFollowing<Loop, Connector>) {
-        roles = following
+    /// Starts following: publishes the routes, and from now on learns the supervisor's events.
+    /// `primaryLost` is told when the primary's connection is lost.
+    func start(primaryLost: (@Sendable () -> Void)?) async {
+        self.primaryLost = primaryLost
         publishRoutes()
+        await supervisor?.follow(with: self)
+    }
+
+    // MARK: SupervisionFollower (the loop thread, in the supervisor's turn)
+
+    nonisolated func connectionChanged(_ connection: Connection, _ event: ConnectionEvent) {
+        assumeIsolated { follower in
+            switch event {
+            case .ready(let info): follower.connectionReady(connection, info)
+            case .lost, .attemptFailed: follower.connectionDown(connection)
+            }
+        }
+    }
+
+    nonisolated func periodicCheck() {
+        assumeIsolated { $0.checkRoles() }
+    }
+
+    nonisolated func supervisorClosed() {
+        assumeIsolated { follower in
+            follower.closed = true
+            for connection in follower.connections { connection.close() }
+            follower.check?.cancel()
+        }
     }
 
     /// A node's connection became ready: its handshake may say its role and zone. The nodes of a
     /// lazy client that never connected follow the first one that did.
     func connectionReady(_ connection: Connection, _ info: ConnectionInfo) {
-        guard var roles, let index = roles.connections.firstIndex(where: { $0 === connection }) else { return }
-        roles.topology.connected(index, role: info.role, zone: info.availabilityZone)
-        self.roles = roles
+        guard let index = connections.firstIndex(where: { $0 === connection }) else { return }
+        topology.connected(index, role: info.role, zone: info.availabilityZone)
         reelect()
-        for other in roles.connections where other !== connection { other.connectIfIdle() }
+        for other in connections where other !== connection { other.connectIfIdle() }
     }
 
     /// A node's connection was lost or could not be opened. When it was the primary's, the other
@@ -45,41 +97,41 @@ extension ConnectionSupervisor {
     /// writes wait for whichever comes first. Reads waiting for a replica's connection go back to
     /// their callers at once, to be read elsewhere.
     func connectionDown(_ connection: Connection) {
-        guard var roles, let index = roles.connections.firstIndex(where: { $0 === connection }) else { return }
-        let wasPrimary = index == roles.topology.primary
-        roles.topology.lost(index)
-        self.roles = roles
+        guard let index = connections.firstIndex(where: { $0 === connection }) else { return }
+        let wasPrimary = index == topology.primary
+        topology.lost(index)
         reelect()
         if wasPrimary {
             checkRoles()
-            roles.primaryLost?()
+            primaryLost?()
         } else {
             connection.failUnsent(GlideErrorSummary(.connectionFailed, "not sent: \(connection.address) can't be reached"))
         }
     }
 
-    /// Starts a role check in the background, unless there is nothing to check.
+    /// Starts a role check in the background, as the supervisor's task, unless there is nothing
+    /// to check.
     func checkRoles() {
-        guard let roles, roles.checksRoles, !closed else { return }
-        own { await self.checkRolesNow() }
+        guard checksRoles, !closed else { return }
+        supervisor?.assumeIsolated { $0.own { await self.checkRolesNow() } }
     }
 
     /// Asks every reachable node for its `ROLE`, adds the nodes they name, elects the primary and
     /// publishes the routes. Callers during a check share it.
     func checkRolesNow() async {
-        guard !closed, roles != nil else { return }
-        if let running = roles?.check {
+        guard !closed else { return }
+        if let running = check {
             await running.value
             return
         }
         let task = Task { await self.runRoleCheck() }
-        roles?.check = task
+        check = task
         await task.value
     }
 
     private func runRoleCheck() async {
-        defer { roles?.check = nil }
-        guard let snapshot = roles else { return }
+        defer { check = nil }
+        let snapshot = (topology: topology, connections: connections)
         let deadline = loop.now() + checkTimeout
         let targets = snapshot.connections.indices.filter { snapshot.topology.nodes[$0].reachable }
         let reports = await withTaskGroup(of: (Int, RoleReport?).self) { group in
@@ -91,18 +143,17 @@ extension ConnectionSupervisor {
             for await report in group { reports.append(report) }
             return reports
         }
-        guard !closed, var roles else { return }
+        guard !closed else { return }
         var named: [NodeAddress] = []
         for (index, report) in reports {
-            guard let report, index < roles.connections.count else { continue }
+            guard let report, index < connections.count else { continue }
             // A primary named by a replica is always followed; replicas only when read from.
-            if case .primary = report, !roles.discoversReplicas {
-                _ = roles.topology.roleReported(index, report)
+            if case .primary = report, !discoversReplicas {
+                _ = topology.roleReported(index, report)
                 continue
             }
-            named += roles.topology.roleReported(index, report)
+            named += topology.roleReported(index, report)
         }
-        self.roles = roles
         add(named)
         reelect()
     }
@@ -111,26 +162,25 @@ extension ConnectionSupervisor {
     /// known yet are connected, and the named primary takes writes unless it says it is a replica
     /// (`StandaloneTopology.elect()`).
     func primaryDeclared(_ report: SentinelReport) {
-        guard !closed, roles != nil else { return }
+        guard !closed else { return }
         add([report.primary] + report.replicas)
-        _ = roles?.topology.declare(report.primary)
+        _ = topology.declare(report.primary)
         reelect()
     }
 
     /// Adds a node, its connection supervised and connecting now, for each of `addresses` not
     /// known yet.
     private func add(_ addresses: [NodeAddress]) {
-        guard var roles else { return }
         var added: [Connection] = []
-        for address in addresses where roles.topology.index(of: address) == nil {
-            guard let connection = roles.makeConnection(address) else { return }
-            _ = roles.topology.add(address)
-            roles.connections.append(connection)
+        for address in addresses where topology.index(of: address) == nil {
+            guard let connection = makeConnection(address) else { return }
+            _ = topology.add(address)
+            connections.append(connection)
             added.append(connection)
         }
-        self.roles = roles
+        guard let supervisor else { return }
         for connection in added {
-            supervise(connection, connecting: true)
+            supervisor.assumeIsolated { $0.supervise(connection, connecting: true) }
             connection.connectNow()
         }
     }
@@ -147,24 +197,18 @@ extension ConnectionSupervisor {
     /// waiting for the old primary's connection fail as not sent, so their callers send them to
     /// the new one.
     private func reelect() {
-        guard var roles else { return }
-        let previous = roles.topology.primary
-        let moved = roles.topology.elect()
-        self.roles = roles
+        let previous = topology.primary
+        let moved = topology.elect()
         publishRoutes()
         if moved {
-            let from = roles.topology.nodes[previous].address
-            let to = roles.topology.nodes[roles.topology.primary].address
-            roles.connections[previous].failUnsent(
+            let from = topology.nodes[previous].address
+            let to = topology.nodes[topology.primary].address
+            connections[previous].failUnsent(
                 GlideErrorSummary(.connectionFailed, "not sent: the primary moved from \(from) to \(to)"))
         }
     }
 
     private func publishRoutes() {
-        guard let roles else { return }
-        roles.routing.update(roles.connections, roles.topology)
+        routing.update(connections, topology)
     }
-
-    /// The current view of the nodes, for tests and diagnostics.
-    var standaloneTopology: StandaloneTopology? { roles?.topology }
 }

@@ -1,16 +1,36 @@
 /// What a connection sends right after the socket opens.
-struct HandshakeConfiguration: Sendable {
-    var protocolVersion: ProtocolVersion
-    var credentials: ServerCredentials?
-    var clientName: String?
-    var database: Int
+public struct HandshakeConfiguration: Sendable {
+    /// The protocol to speak: RESP3 sends `HELLO 3`.
+    public var protocolVersion: ProtocolVersion
+    /// Who to authenticate as; `nil`: no authentication.
+    public var credentials: ServerCredentials?
+    /// The name `CLIENT SETNAME` gives the connection.
+    public var clientName: String?
+    /// The database to `SELECT` (0: none sent).
+    public var database: Int
     /// Cluster connections that serve reads from replicas send `READONLY`.
-    var readOnly = false
+    public var readOnly = false
     /// A client with a client-side cache sends `CLIENT TRACKING ON`, so the server tells the
     /// connection when a key it read changes.
-    var tracking = false
-    var libraryName = "glide-swift"
-    var libraryVersion = GlideVersion.current
+    public var tracking = false
+    /// The library name `CLIENT SETINFO` reports.
+    public var libraryName = "glide-swift"
+    /// The library version `CLIENT SETINFO` reports.
+    public var libraryVersion = GlideVersion.current
+
+    /// What to send: `HELLO` (or `AUTH` on RESP2) with `credentials` and `clientName`, `SELECT
+    /// database` when not 0, `READONLY` when `readOnly`, `CLIENT TRACKING ON` when `tracking`.
+    public init(
+        protocolVersion: ProtocolVersion = .resp3, credentials: ServerCredentials? = nil, clientName: String? = nil,
+        database: Int = 0, readOnly: Bool = false, tracking: Bool = false
+    ) {
+        self.protocolVersion = protocolVersion
+        self.credentials = credentials
+        self.clientName = clientName
+        self.database = database
+        self.readOnly = readOnly
+        self.tracking = tracking
+    }
 }
 
 /// The version this library reports to servers through `CLIENT SETINFO`.
@@ -20,17 +40,18 @@ public enum GlideVersion {
 }
 
 /// What a connection learned from its handshake.
-struct ConnectionInfo: Hashable, Sendable {
+public struct ConnectionInfo: Hashable, Sendable {
     /// The protocol spoken.
-    var protocolVersion: ProtocolVersion
+    public var protocolVersion: ProtocolVersion
     /// The server's id of this connection (`CLIENT UNBLOCK` needs it), when known.
-    var clientID: Int?
+    public var clientID: Int?
     /// The server's role as `HELLO` reported it (`master` or `replica`), when known.
-    var role: String?
+    public var role: String?
     /// The server's `availability-zone`, when `HELLO` reported one (Valkey 8.1 and later).
-    var availabilityZone: String?
+    public var availabilityZone: String?
 
-    init(protocolVersion: ProtocolVersion, clientID: Int? = nil, role: String? = nil, availabilityZone: String? = nil) {
+    /// What a handshake learned; see each property.
+    public init(protocolVersion: ProtocolVersion, clientID: Int? = nil, role: String? = nil, availabilityZone: String? = nil) {
         self.protocolVersion = protocolVersion
         self.clientID = clientID
         self.role = role
@@ -48,8 +69,8 @@ struct ConnectionInfo: Hashable, Sendable {
 /// library name and version (errors ignored: older servers lack it). On RESP2, or when the server
 /// does not know `HELLO`, the same is done with `AUTH` and `CLIENT SETNAME`, and `CLIENT ID` asks
 /// for the connection's id, which `HELLO` gives on RESP3.
-struct HandshakeStateMachine {
-    enum Step: Equatable {
+package struct HandshakeStateMachine {
+    package enum Step: Equatable {
         case hello
         case auth
         case setName
@@ -61,7 +82,7 @@ struct HandshakeStateMachine {
         case clientID
     }
 
-    enum Action: Equatable {
+    package enum Action: Equatable {
         /// More replies are due.
         case awaitReplies
         /// Send these commands, and expect their replies next.
@@ -72,8 +93,8 @@ struct HandshakeStateMachine {
         case failed(GlideErrorSummary)
     }
 
-    let configuration: HandshakeConfiguration
-    private(set) var steps: [Step] = []
+    package let configuration: HandshakeConfiguration
+    package private(set) var steps: [Step] = []
     private var replied = 0
     private var negotiated: ProtocolVersion
     private var info = ConnectionInfo(protocolVersion: .resp3)
@@ -81,13 +102,13 @@ struct HandshakeStateMachine {
     /// pipelined commands sent with it have drained.
     private var fallingBack = false
 
-    init(configuration: HandshakeConfiguration) {
+    package init(configuration: HandshakeConfiguration) {
         self.configuration = configuration
         self.negotiated = configuration.protocolVersion
     }
 
     /// The commands to send first.
-    mutating func start() -> Bytes {
+    package mutating func start() -> Bytes {
         commands(useHello: configuration.protocolVersion == .resp3)
     }
 
@@ -138,7 +159,7 @@ struct HandshakeStateMachine {
     }
 
     /// Interprets the next reply.
-    mutating func receive(_ token: RESPToken) -> Action {
+    package mutating func receive(_ token: RESPToken) -> Action {
         guard replied < steps.count else {
             return .failed(GlideErrorSummary(.protocolError, "unexpected reply during the connection handshake"))
         }
@@ -196,7 +217,7 @@ struct HandshakeStateMachine {
     }
 
     /// The connection id, role and zone of a `HELLO` reply (a map, or a flat array on RESP2).
-    static func helloInfo(_ token: RESPToken) -> ConnectionInfo {
+    package static func helloInfo(_ token: RESPToken) -> ConnectionInfo {
         var info = ConnectionInfo(protocolVersion: .resp3)
         guard let elements = token.elements.map(Array.init) else { return info }
         var index = 0
@@ -213,7 +234,7 @@ struct HandshakeStateMachine {
         return info
     }
 
-    static func isAuthenticationFailure(_ token: RESPToken) -> Bool {
+    package static func isAuthenticationFailure(_ token: RESPToken) -> Bool {
         let code = token.errorCode
         if code == "WRONGPASS" || code == "NOAUTH" { return true }
         let message = token.stringBytes?.string ?? ""
@@ -221,35 +242,39 @@ struct HandshakeStateMachine {
             || message.contains("without any password configured")
     }
 
-    static func authenticationFailure(_ message: String) -> GlideErrorSummary {
+    package static func authenticationFailure(_ message: String) -> GlideErrorSummary {
         // The server's message never contains the password; nothing here adds it.
         GlideErrorSummary(.authenticationFailed, "the server rejected the credentials: \(message)")
     }
 }
 
 /// An error without its address: pure state machines don't know where they run.
-struct GlideErrorSummary: Equatable, Sendable {
-    let code: GlideError.Code
-    let message: String
-    let transportError: TransportError?
+public struct GlideErrorSummary: Equatable, Sendable {
+    /// The error code.
+    public let code: GlideError.Code
+    /// What happened.
+    public let message: String
+    /// The transport failure behind it, when there was one.
+    public let transportError: TransportError?
 
-    init(_ code: GlideError.Code, _ message: String, transportError: TransportError? = nil) {
+    package init(_ code: GlideError.Code, _ message: String, transportError: TransportError? = nil) {
         self.code = code
         self.message = message
         self.transportError = transportError
     }
 
     /// A stream failure: a TLS kind (an alert from the server, say) is `.tls`, anything else `code`.
-    init(streamFailure error: TransportError, _ code: GlideError.Code, _ message: String) {
+    package init(streamFailure error: TransportError, _ code: GlideError.Code, _ message: String) {
         self.init(error.kind.isTLS ? .tls : code, message, transportError: error)
     }
 
-    func error(at address: String?) -> GlideError { GlideError(code, message, address: address, transportError: transportError) }
+    /// The error, naming the node at `address`.
+    public func error(at address: String?) -> GlideError { GlideError(code, message, address: address, transportError: transportError) }
 
     /// Whether trying again soon can't help: the server refused the credentials or the settings,
     /// or TLS verification failed. Transient failures (refused, unreachable, timed out, reset) are
     /// not definitive.
-    var isDefinitive: Bool {
+    public var isDefinitive: Bool {
         code == .authenticationFailed || code == .configuration || code == .tls || code == .permissionDenied
     }
 }

@@ -1,4 +1,4 @@
-import Synchronization
+package import Synchronization
 
 /// Process-wide counts of connections, clients and pub/sub events, as `getStatistics()` reports them.
 public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
@@ -41,18 +41,18 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
             + "retries: \(retries), topology_refreshes: \(topologyRefreshes)"
     }
 
-    static let connections = Atomic<Int>(0)
-    static let clients = Atomic<Int>(0)
-    static let pubsubMessagesDropped = Atomic<Int>(0)
-    static let pubsubResubscriptions = Atomic<Int>(0)
-    static let reconnects = Atomic<Int>(0)
-    static let connectionFailures = Atomic<Int>(0)
-    static let redirections = Atomic<Int>(0)
-    static let retries = Atomic<Int>(0)
-    static let topologyRefreshes = Atomic<Int>(0)
+    package static let connections = Atomic<Int>(0)
+    package static let clients = Atomic<Int>(0)
+    package static let pubsubMessagesDropped = Atomic<Int>(0)
+    package static let pubsubResubscriptions = Atomic<Int>(0)
+    package static let reconnects = Atomic<Int>(0)
+    package static let connectionFailures = Atomic<Int>(0)
+    package static let redirections = Atomic<Int>(0)
+    package static let retries = Atomic<Int>(0)
+    package static let topologyRefreshes = Atomic<Int>(0)
 
     /// The counts now.
-    static var current: GlideStatistics {
+    package static var current: GlideStatistics {
         GlideStatistics(
             totalConnections: connections.load(ordering: .relaxed),
             totalClients: clients.load(ordering: .relaxed),

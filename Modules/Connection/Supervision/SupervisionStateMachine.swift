@@ -1,5 +1,3 @@
-import GlideTransport
-
 /// When each supervised connection reconnects, and when connections are checked: a pure state
 /// machine over node identifiers and the loop's clock, with the randomness of the jitter passed in.
 ///
@@ -11,8 +9,8 @@ import GlideTransport
 ///   retry loop. After the longest delay, a request may start one attempt on demand.
 /// - Every `checkInterval` (when set) a check runs: heartbeats for idle connections and, for a
 ///   standalone client, its role check.
-struct SupervisionStateMachine<Node: Hashable> {
-    enum NodeState: Equatable {
+package struct SupervisionStateMachine<Node: Hashable> {
+    package enum NodeState: Equatable {
         /// Ready.
         case connected
         /// An attempt runs; `failures` attempts in a row failed before it.
@@ -24,7 +22,7 @@ struct SupervisionStateMachine<Node: Hashable> {
         case stopped(until: Deadline?)
     }
 
-    enum Action: Equatable {
+    package enum Action: Equatable {
         /// Start an attempt for `node`.
         case connect(Node)
         /// Let the next request to `node` start an attempt.
@@ -35,48 +33,48 @@ struct SupervisionStateMachine<Node: Hashable> {
         case armTimer(Deadline)
     }
 
-    let strategy: BackoffStrategy
-    let checkInterval: Duration?
-    private(set) var nodes: [Node: NodeState] = [:]
-    private(set) var nextCheck: Deadline = .distantFuture
+    package let strategy: BackoffStrategy
+    package let checkInterval: Duration?
+    package private(set) var nodes: [Node: NodeState] = [:]
+    package private(set) var nextCheck: Deadline = .distantFuture
     private var armed: Deadline = .distantFuture
-    private(set) var closed = false
+    package private(set) var closed = false
 
-    init(strategy: BackoffStrategy, checkInterval: Duration?) {
+    package init(strategy: BackoffStrategy, checkInterval: Duration?) {
         self.strategy = strategy
         self.checkInterval = checkInterval
     }
 
     /// The longest delay between attempts, jitter aside.
-    var longestDelay: Duration { strategy.baseDelay(attempt: strategy.numberOfRetries) }
+    package var longestDelay: Duration { strategy.baseDelay(attempt: strategy.numberOfRetries) }
 
     /// Starts the periodic check.
-    mutating func start(now: Deadline) -> [Action] {
+    package mutating func start(now: Deadline) -> [Action] {
         guard let checkInterval, !closed else { return [] }
         nextCheck = now + checkInterval
         return arm()
     }
 
     /// Supervises `node`, whose connection is connecting (or about to) when `connecting`.
-    mutating func add(_ node: Node, connecting: Bool) {
+    package mutating func add(_ node: Node, connecting: Bool) {
         guard !closed, nodes[node] == nil else { return }
         nodes[node] = connecting ? .connecting(failures: 0) : .waiting(failures: 0, until: .distantFuture)
     }
 
     /// Stops supervising `node`.
-    mutating func remove(_ node: Node) {
+    package mutating func remove(_ node: Node) {
         nodes[node] = nil
     }
 
     /// `node`'s connection became ready.
-    mutating func connected(_ node: Node) {
+    package mutating func connected(_ node: Node) {
         guard nodes[node] != nil else { return }
         nodes[node] = .connected
     }
 
     /// An attempt for `node` started without the supervisor (a request after a definitive failure,
     /// or the first request of a lazy client).
-    mutating func attemptStarted(_ node: Node) {
+    package mutating func attemptStarted(_ node: Node) {
         guard let state = nodes[node] else { return }
         switch state {
         case .connecting: break
@@ -86,14 +84,14 @@ struct SupervisionStateMachine<Node: Hashable> {
     }
 
     /// `node`'s ready connection was lost: reconnect at once.
-    mutating func lost(_ node: Node) -> [Action] {
+    package mutating func lost(_ node: Node) -> [Action] {
         guard !closed, nodes[node] != nil else { return [] }
         nodes[node] = .connecting(failures: 0)
         return [.connect(node)]
     }
 
     /// An attempt for `node` failed at `now`. `unitRandom` (in 0...1) places the jitter.
-    mutating func attemptFailed(_ node: Node, now: Deadline, definitive: Bool, unitRandom: Double) -> [Action] {
+    package mutating func attemptFailed(_ node: Node, now: Deadline, definitive: Bool, unitRandom: Double) -> [Action] {
         guard !closed, let state = nodes[node] else { return [] }
         if definitive {
             nodes[node] = .stopped(until: now + longestDelay)
@@ -110,7 +108,7 @@ struct SupervisionStateMachine<Node: Hashable> {
     }
 
     /// After a failed attempt: how many failed in a row, and when the next attempt is due.
-    func nextAttempt(_ node: Node) -> (failures: Int, at: Deadline)? {
+    package func nextAttempt(_ node: Node) -> (failures: Int, at: Deadline)? {
         switch nodes[node] {
         case .waiting(let failures, let until): (failures, until)
         case .stopped(let until?): (0, until)
@@ -119,7 +117,7 @@ struct SupervisionStateMachine<Node: Hashable> {
     }
 
     /// Attempts for every stopped node now (the password was changed, say).
-    mutating func retryStopped() -> [Action] {
+    package mutating func retryStopped() -> [Action] {
         guard !closed else { return [] }
         var actions: [Action] = []
         for (node, state) in nodes {
@@ -131,7 +129,7 @@ struct SupervisionStateMachine<Node: Hashable> {
     }
 
     /// The loop timer fired at `now`.
-    mutating func timerFired(now: Deadline) -> [Action] {
+    package mutating func timerFired(now: Deadline) -> [Action] {
         guard !closed else { return [] }
         // Timers can't be cancelled: an early firing of a superseded one finds nothing due.
         guard now >= armed else { return [] }
@@ -157,7 +155,7 @@ struct SupervisionStateMachine<Node: Hashable> {
     }
 
     /// Stops everything.
-    mutating func close() {
+    package mutating func close() {
         closed = true
         nodes = [:]
         nextCheck = .distantFuture

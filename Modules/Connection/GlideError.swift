@@ -83,7 +83,7 @@ extension GlideError {
     /// The error for a transport failure while connecting: TLS kinds are `.tls` (a TLS setup
     /// that can't load is `.configuration`), a bad address `.configuration`, the rest
     /// `.connectionFailed`.
-    static func connecting(_ error: TransportError, address: String?) -> GlideError {
+    package static func connecting(_ error: TransportError, address: String?) -> GlideError {
         let code: Code
         switch error.kind {
         case .invalidAddress, .tlsConfigurationInvalid: code = .configuration
@@ -94,7 +94,7 @@ extension GlideError {
     }
 
     /// The error a server error reply stands for.
-    static func server(_ token: RESPToken, address: String?) -> GlideError {
+    package static func server(_ token: RESPToken, address: String?) -> GlideError {
         let message = token.stringBytes?.string ?? "(unreadable error)"
         let code = token.errorCode
         switch code {

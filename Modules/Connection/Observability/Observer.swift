@@ -1,14 +1,12 @@
-import GlideTransport
-
 /// A client's hooks, as the client calls them: the names of its metrics and the attributes of
 /// its spans, written once for both clients. Only a client with hooks has one, so without them
 /// a request checks one optional.
-final class Observer: Sendable {
-    let hooks: GlideObservability
+package final class Observer: Sendable {
+    package let hooks: GlideObservability
     /// `db.namespace`: the configured database.
-    let namespace: String
+    package let namespace: String
 
-    init(_ hooks: GlideObservability, database: Int) {
+    package init(_ hooks: GlideObservability, database: Int) {
         self.hooks = hooks
         namespace = String(database)
     }
@@ -18,7 +16,7 @@ final class Observer: Sendable {
     /// Runs one request (a command, or a batch of `batchSize`) under a span and records its
     /// duration and outcome: `glide.requests` by operation and outcome, `glide.request.duration`,
     /// and `glide.timeouts`.
-    func request<Value>(
+    package func request<Value>(
         _ operation: String, node: NodeAddress?, batchSize: Int? = nil,
         _ body: () async throws(GlideError) -> Value
     ) async throws(GlideError) -> Value {
@@ -67,27 +65,27 @@ final class Observer: Sendable {
 
     /// A request is tried again: `glide.redirections` for `MOVED`/`ASK`, `glide.retries`
     /// otherwise, by `kind` (the server's error code, or `connection`).
-    func retried(_ kind: String) {
+    package func retried(_ kind: String) {
         let redirection = kind == "MOVED" || kind == "ASK"
         hooks.metrics?.increment(redirection ? "glide.redirections" : "glide.retries", by: 1, dimensions: [("kind", kind)])
         log(.debug, redirection ? "redirected (\(kind))" : "retrying after \(kind)", ["kind": kind])
     }
 
     /// A connection to `node` is ready.
-    func connected(_ node: String) {
+    package func connected(_ node: String) {
         hooks.metrics?.increment("glide.connections.opened", by: 1, dimensions: [("server.address", node)])
         log(.info, "connected to \(node)", ["server.address": node])
     }
 
     /// A ready connection to `node` was lost; it is reconnected at once.
-    func lost(_ node: String, _ reason: String) {
+    package func lost(_ node: String, _ reason: String) {
         hooks.metrics?.increment("glide.reconnects", by: 1, dimensions: [("server.address", node)])
         log(.warning, "connection to \(node) lost, reconnecting: \(reason)", ["server.address": node, "reason": reason])
     }
 
     /// An attempt to connect to `node` failed; the next one is `backoff` away (the
     /// `glide.reconnect.backoff` gauge, in milliseconds).
-    func attemptFailed(_ node: String, _ reason: String, backoff: Duration?, failures: Int) {
+    package func attemptFailed(_ node: String, _ reason: String, backoff: Duration?, failures: Int) {
         hooks.metrics?.increment("glide.connections.failed", by: 1, dimensions: [("server.address", node)])
         let milliseconds = backoff.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }
         if let milliseconds { hooks.metrics?.gauge("glide.reconnect.backoff", milliseconds, dimensions: [("server.address", node)]) }
@@ -99,25 +97,25 @@ final class Observer: Sendable {
     }
 
     /// Requests waiting for replies on `node`'s connection (the periodic check's sample).
-    func inflight(_ node: String, _ count: Int) {
+    package func inflight(_ node: String, _ count: Int) {
         hooks.metrics?.gauge("glide.requests.inflight", Double(count), dimensions: [("server.address", node)])
     }
 
     /// The cluster client adopted a new view of its topology.
-    func topologyRefreshed(nodes: Int, reason: String) {
+    package func topologyRefreshed(nodes: Int, reason: String) {
         hooks.metrics?.increment("glide.topology.refreshes", by: 1, dimensions: [("reason", reason)])
         log(.info, "topology refreshed (\(reason)): \(nodes) nodes", ["reason": reason, "nodes": String(nodes)])
     }
 
     /// A repair made subscriptions again, after a loss, a move or a server's own unsubscription.
-    func resubscribed() {
+    package func resubscribed() {
         hooks.metrics?.increment("glide.pubsub.resubscriptions", by: 1, dimensions: [])
         log(.info, "pub/sub: subscriptions made again", [:])
     }
 
     // MARK: Logging
 
-    func log(_ level: GlideLogLevel, _ message: @autoclosure () -> String, _ metadata: @autoclosure () -> [String: String]) {
+    package func log(_ level: GlideLogLevel, _ message: @autoclosure () -> String, _ metadata: @autoclosure () -> [String: String]) {
         guard let logger = hooks.logger, level >= logger.logLevel else { return }
         logger.log(level, message(), metadata: metadata())
     }
@@ -125,12 +123,16 @@ final class Observer: Sendable {
 
 /// The events both clients report, in one place: the process-wide counts of `getStatistics()`
 /// always, and the hooks when the configuration has them.
-struct ClientEvents: Sendable {
-    let observer: Observer?
+package struct ClientEvents: Sendable {
+    package let observer: Observer?
+
+    package init(observer: Observer?) {
+        self.observer = observer
+    }
 
     /// A request is tried again after `kind` (`MOVED`, `ASK`, a transient server error, or
     /// `connection`).
-    func retried(_ kind: String) {
+    package func retried(_ kind: String) {
         if kind == "MOVED" || kind == "ASK" {
             GlideStatistics.redirections.add(1, ordering: .relaxed)
         } else {
@@ -140,35 +142,35 @@ struct ClientEvents: Sendable {
     }
 
     /// A connection to `node` is ready.
-    func connected(_ node: String) {
+    package func connected(_ node: String) {
         observer?.connected(node)
     }
 
     /// A ready connection to `node` was lost.
-    func lost(_ node: String, _ reason: String) {
+    package func lost(_ node: String, _ reason: String) {
         GlideStatistics.reconnects.add(1, ordering: .relaxed)
         observer?.lost(node, reason)
     }
 
     /// An attempt to connect to `node` failed; the next is `backoff` away (`nil`: none).
-    func attemptFailed(_ node: String, _ reason: String, backoff: Duration?, failures: Int) {
+    package func attemptFailed(_ node: String, _ reason: String, backoff: Duration?, failures: Int) {
         GlideStatistics.connectionFailures.add(1, ordering: .relaxed)
         observer?.attemptFailed(node, reason, backoff: backoff, failures: failures)
     }
 
     /// The periodic sample of requests waiting on `node`'s connection.
-    func inflight(_ node: String, _ count: Int) {
+    package func inflight(_ node: String, _ count: Int) {
         observer?.inflight(node, count)
     }
 
     /// The cluster client adopted a changed topology.
-    func topologyRefreshed(nodes: Int, reason: String) {
+    package func topologyRefreshed(nodes: Int, reason: String) {
         GlideStatistics.topologyRefreshes.add(1, ordering: .relaxed)
         observer?.topologyRefreshed(nodes: nodes, reason: reason)
     }
 
     /// A repair made subscriptions again.
-    func resubscribed() {
+    package func resubscribed() {
         GlideStatistics.pubsubResubscriptions.add(1, ordering: .relaxed)
         observer?.resubscribed()
     }

@@ -1,7 +1,5 @@
-import GlideTransport
-
 extension ConnectionStateMachine {
-    enum EnqueueAction {
+    package enum EnqueueAction {
         case none
         /// The caller now holds the writer role: write these.
         case write(WriteJob)
@@ -11,7 +9,7 @@ extension ConnectionStateMachine {
         case fail(Waiter, GlideErrorSummary)
     }
 
-    enum WriteAction {
+    package enum WriteAction {
         case none
         /// Keep the writer role and write these too.
         case write(WriteJob)
@@ -19,7 +17,7 @@ extension ConnectionStateMachine {
         case awaitWritable(generation: Int)
     }
 
-    enum ReceiveAction {
+    package enum ReceiveAction {
         case none
         case resume(Waiter, ConnectionReply)
         /// The reply of a request that can't succeed (a cancelled blocking command, unblocked).
@@ -30,7 +28,7 @@ extension ConnectionStateMachine {
         case unexpectedReply
     }
 
-    enum CancelAction {
+    package enum CancelAction {
         case none
         /// Resume the waiter with `.cancelled` now.
         case resume(Waiter)
@@ -49,7 +47,7 @@ extension ConnectionStateMachine {
     /// With `defersWrite` (a caller on the loop thread), a caller that takes the writer role gets
     /// an empty job to run later in the loop's turn, rather than its own bytes now: the callers the
     /// turn resumes queue behind it, and the job takes them all, so they leave in one write.
-    mutating func enqueue(
+    package mutating func enqueue(
         _ waiter: Waiter, id: UInt64, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
         confirmation: PubSubConfirmation? = nil, collectsReplies: Bool = false, defersWrite: Bool = false,
         encode: (inout RESPCommandBuffer) -> Void
@@ -96,7 +94,7 @@ extension ConnectionStateMachine {
     }
 
     /// An empty array for `capacity` replies.
-    static func collection(capacity: Int) -> [RESPToken] {
+    package static func collection(capacity: Int) -> [RESPToken] {
         var replies: [RESPToken] = []
         replies.reserveCapacity(capacity)
         return replies
@@ -105,7 +103,7 @@ extension ConnectionStateMachine {
     /// Queues a heartbeat `PING` (no waiter: its reply is discarded) when the connection is ready
     /// and idle: nothing waits, and nothing was received since the last check. An unanswered one
     /// ages like a timed-out request, so a silent peer is declared dead (see `timerFired`).
-    mutating func heartbeat(id: UInt64, deadline: Deadline) -> (job: WriteJob?, armTimer: Deadline?)? {
+    package mutating func heartbeat(id: UInt64, deadline: Deadline) -> (job: WriteJob?, armTimer: Deadline?)? {
         defer { repliesAtLastCheck = repliesReceived }
         guard phase == .ready, pending.isEmpty, repliesReceived == repliesAtLastCheck else { return nil }
         outbound.writeRESPCommand("PING" as StaticString)
@@ -119,7 +117,7 @@ extension ConnectionStateMachine {
     }
 
     /// Hands the queued bytes (after any the socket refused earlier) to a writer.
-    mutating func takeWrites() -> WriteJob? {
+    package mutating func takeWrites() -> WriteJob? {
         guard let stream else { return nil }
         if droppedCount > 0 { removeDropped() }
         var writes: PendingWrites
@@ -160,7 +158,7 @@ extension ConnectionStateMachine {
     }
 
     /// The writer wrote what it could of `job`; what is left in `job.writes` the socket refused.
-    mutating func writeFinished(_ job: inout WriteJob, mayContinue: Bool) -> WriteAction {
+    package mutating func writeFinished(_ job: inout WriteJob, mayContinue: Bool) -> WriteAction {
         guard job.generation == generation, phase == .ready, case .active = writer else {
             return .none  // a writer of a lost connection: its bytes die with it
         }
@@ -193,7 +191,7 @@ extension ConnectionStateMachine {
     }
 
     /// The socket drained: the loop takes the writer role and writes what waits.
-    mutating func writable(generation: Int) -> WriteJob? {
+    package mutating func writable(generation: Int) -> WriteJob? {
         guard generation == self.generation, phase == .ready else { return nil }
         switch writer {
         case .blocked, .active:
@@ -208,7 +206,7 @@ extension ConnectionStateMachine {
     /// A reply arrived outside the handshake on the connection of `generation`. Bytes still read
     /// from a connection that was given up are dropped: they must never reach a caller queued for
     /// the next connection.
-    mutating func replyReceived(_ token: RESPToken, generation: Int) -> ReceiveAction {
+    package mutating func replyReceived(_ token: RESPToken, generation: Int) -> ReceiveAction {
         guard generation == self.generation, phase == .ready else { return .none }
         if token.type == .push {
             // Out of band, unless it confirms the subscription command at the head of the queue:
@@ -255,7 +253,7 @@ extension ConnectionStateMachine {
     /// The task of request `id` was cancelled. An unsent request is dropped and never runs; a sent
     /// one's reply is discarded; a sent blocking command is unblocked on the server first, so a
     /// value the server hands it before the unblock lands still reaches its caller.
-    mutating func cancel(_ id: UInt64) -> CancelAction {
+    package mutating func cancel(_ id: UInt64) -> CancelAction {
         guard phase != .closed, let index = index(of: id), let waiter = pending[index].waiter,
             pending[index].fate == .waiting
         else { return .none }
@@ -275,12 +273,12 @@ extension ConnectionStateMachine {
     }
 
     /// Whether request `id` still waits for the server to unblock it.
-    func isUnblocking(_ id: UInt64) -> Bool {
+    package func isUnblocking(_ id: UInt64) -> Bool {
         index(of: id).map { pending[$0].fate == .unblocking } ?? false
     }
 
     /// Where request `id` is in the queue; a linear search, on the rare cancellation path.
-    func index(of id: UInt64) -> Int? {
+    package func index(of id: UInt64) -> Int? {
         var index = pending.count - 1
         while index >= 0 {
             if pending[index].id == id { return index }

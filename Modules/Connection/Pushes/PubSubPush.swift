@@ -1,5 +1,3 @@
-import GlideTransport
-
 /// A message published to a channel the client subscribed to.
 public struct PubSubMessage: Sendable, Hashable {
     /// The channel it was published to.
@@ -27,30 +25,8 @@ public struct PubSubMessage: Sendable, Hashable {
     public var patternName: String? { pattern?.string }
 }
 
-/// The subscriptions a client holds: exact channels, patterns, and (cluster only) sharded
-/// channels. Given in a configuration, they are made as the client connects and again after
-/// every reconnection.
-public struct PubSubSubscriptions: Sendable, Hashable {
-    /// Channels subscribed to by name (`SUBSCRIBE`).
-    public var exact: Set<String>
-    /// Glob-style patterns (`PSUBSCRIBE`).
-    public var pattern: Set<String>
-    /// Sharded channels (`SSUBSCRIBE`), served by the shard that owns the channel's slot.
-    public var sharded: Set<String>
-
-    /// Subscriptions to `exact` channels, `pattern`s and `sharded` channels.
-    public init(exact: Set<String> = [], pattern: Set<String> = [], sharded: Set<String> = []) {
-        self.exact = exact
-        self.pattern = pattern
-        self.sharded = sharded
-    }
-
-    /// Whether there is none.
-    public var isEmpty: Bool { exact.isEmpty && pattern.isEmpty && sharded.isEmpty }
-}
-
 /// The kinds of subscription, and their commands.
-enum PubSubKind: Sendable, Hashable, CaseIterable {
+public enum PubSubKind: Sendable, Hashable, CaseIterable {
     /// `SUBSCRIBE`: a channel by name.
     case exact
     /// `PSUBSCRIBE`: channels matching a pattern.
@@ -59,7 +35,7 @@ enum PubSubKind: Sendable, Hashable, CaseIterable {
     case sharded
 
     /// The command that subscribes.
-    var subscribeCommand: StaticString {
+    public var subscribeCommand: StaticString {
         switch self {
         case .exact: "SUBSCRIBE"
         case .pattern: "PSUBSCRIBE"
@@ -68,7 +44,7 @@ enum PubSubKind: Sendable, Hashable, CaseIterable {
     }
 
     /// The command that unsubscribes.
-    var unsubscribeCommand: StaticString {
+    public var unsubscribeCommand: StaticString {
         switch self {
         case .exact: "UNSUBSCRIBE"
         case .pattern: "PUNSUBSCRIBE"
@@ -79,12 +55,14 @@ enum PubSubKind: Sendable, Hashable, CaseIterable {
 
 /// What confirms a subscription command: a push naming the command's kind, and whether it
 /// subscribes or unsubscribes (`ssubscribe`, `punsubscribe`, …), one per channel.
-struct PubSubConfirmation: Equatable, Sendable {
-    var kind: PubSubKind
-    var subscribing: Bool
+public struct PubSubConfirmation: Equatable, Sendable {
+    /// The kind of subscription confirmed.
+    public var kind: PubSubKind
+    /// Whether it confirms a subscription (or an unsubscription).
+    public var subscribing: Bool
 
     /// The confirmation named `name` (lowercase), if it is one.
-    init?(name: String) {
+    public init?(name: String) {
         switch name {
         case "subscribe": (kind, subscribing) = (.exact, true)
         case "psubscribe": (kind, subscribing) = (.pattern, true)
@@ -97,7 +75,7 @@ struct PubSubConfirmation: Equatable, Sendable {
     }
 
     /// The confirmation of `kind`'s subscribe (or unsubscribe) command.
-    init(kind: PubSubKind, subscribing: Bool) {
+    public init(kind: PubSubKind, subscribing: Bool) {
         self.kind = kind
         self.subscribing = subscribing
     }
@@ -105,19 +83,19 @@ struct PubSubConfirmation: Equatable, Sendable {
 
 /// What a RESP3 push on a connection is: a published message, a subscription's confirmation,
 /// or another kind (invalidations, for client-side caching).
-enum PubSubPush: Equatable {
+package enum PubSubPush: Equatable {
     case message(PubSubMessage)
     /// A subscription command's confirmation, for `channel`.
     case confirmation(PubSubConfirmation, channel: Bytes?)
     case other
 
     /// The confirmation `push` is, if any (rare path: a push is never a reply).
-    static func confirmation(of push: RESPToken) -> PubSubConfirmation? {
+    package static func confirmation(of push: RESPToken) -> PubSubConfirmation? {
         if case .confirmation(let confirmation, _) = PubSubPush(push) { return confirmation }
         return nil
     }
 
-    init(_ push: RESPToken) {
+    package init(_ push: RESPToken) {
         guard let elements = push.elements, case let parts = Array(elements),
             let kind = parts.first?.stringBytes?.string.lowercased()
         else {

@@ -1,9 +1,7 @@
-import GlideTransport
-
 extension NodeConnection {
     /// Sends `AUTH [user] password` on the open connection (connecting first if it is down) and
     /// throws the server's refusal as `.authenticationFailed`, without the password.
-    func authenticate(username: String?, password: String, deadline: Deadline) async throws(GlideError) {
+    public func authenticate(username: String?, password: String, deadline: Deadline) async throws(GlideError) {
         let result = await send(deadline: deadline) { buffer in
             if let username {
                 buffer.writeRESPCommand("AUTH" as StaticString, username, password)
@@ -26,8 +24,8 @@ extension NodeConnection {
 }
 
 /// What `updateConnectionPassword` checks before changing anything.
-enum PasswordRotation {
-    static func validate(_ password: String?, immediateAuth: Bool) throws(GlideError) {
+package enum PasswordRotation {
+    package static func validate(_ password: String?, immediateAuth: Bool) throws(GlideError) {
         if password == nil && immediateAuth {
             throw GlideError(.configuration, "immediateAuth needs a password to authenticate with")
         }

@@ -1,32 +1,46 @@
-import GlideTransport
-
 /// A reply and, for a transaction, the first error among the replies queued before it.
-struct ConnectionReply: Sendable {
-    let token: RESPToken
-    let queuedError: RESPToken?
+public struct ConnectionReply: Sendable {
+    /// The reply: a slice of the connection's read buffer, valid for as long as it is kept.
+    public let token: RESPToken
+    /// For `EXEC`, the first error a command queued before it got (`nil` otherwise).
+    public let queuedError: RESPToken?
     /// For a request that collects its replies (a pipeline), every reply before `token`.
-    var earlier: [RESPToken]? = nil
+    public var earlier: [RESPToken]? = nil
+
+    /// A reply as the connection delivers it.
+    public init(token: RESPToken, queuedError: RESPToken?, earlier: [RESPToken]? = nil) {
+        self.token = token
+        self.queuedError = queuedError
+        self.earlier = earlier
+    }
 }
 
 /// How a connection behaves while it has no connection.
-struct ConnectionPolicy: Hashable, Sendable {
+public struct ConnectionPolicy: Hashable, Sendable {
     /// A supervisor reconnects: after a loss the connection waits for `connectNow()` instead of
     /// reconnecting on the next request, and requests not yet sent are kept for the next connection.
-    var supervised: Bool
+    public var supervised: Bool
     /// Requests waiting for a connection stay queued through failed attempts, until their own
     /// deadline. Otherwise a failed attempt fails them, and requests arriving after it fail at
     /// once (the cluster client retries those itself, after a topology refresh).
-    var waitsThroughFailedAttempts: Bool
+    public var waitsThroughFailedAttempts: Bool
     /// A RESP2 subscriber connection: the server sends its messages and subscription
     /// confirmations as plain arrays, which are told apart from replies by their first element.
-    var pushesInArrays = false
+    public var pushesInArrays = false
+
+    /// A policy; see each property.
+    public init(supervised: Bool, waitsThroughFailedAttempts: Bool, pushesInArrays: Bool = false) {
+        self.supervised = supervised
+        self.waitsThroughFailedAttempts = waitsThroughFailedAttempts
+        self.pushesInArrays = pushesInArrays
+    }
 
     /// Reconnects on demand and fails what waits when an attempt fails: short-lived connections.
-    static let unsupervised = ConnectionPolicy(supervised: false, waitsThroughFailedAttempts: false)
+    public static let unsupervised = ConnectionPolicy(supervised: false, waitsThroughFailedAttempts: false)
     /// Connects once and never again: after a loss it waits for a supervisor that doesn't exist,
     /// so every later request fails at once. For a dedicated connection, whose `WATCH` or
     /// `MULTI` state a silent reconnection would drop.
-    static let neverReconnects = ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: false)
+    public static let neverReconnects = ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: false)
 }
 
 /// One multiplexed connection to a node, as a pure state machine.
@@ -44,8 +58,8 @@ struct ConnectionPolicy: Hashable, Sendable {
 /// are still in `outbound`. A lost connection fails the sent ones at once (they may have run) and
 /// keeps the unsent ones for the next connection; an unsent request that is cancelled or that
 /// outlives its deadline is dropped, bytes and all, and never runs.
-struct ConnectionStateMachine<Waiter, Stream> {
-    enum Phase: Equatable {
+package struct ConnectionStateMachine<Waiter, Stream> {
+    package enum Phase: Equatable {
         case idle
         case connecting
         case handshaking
@@ -56,7 +70,7 @@ struct ConnectionStateMachine<Waiter, Stream> {
     }
 
     /// What became of a request besides waiting for its reply.
-    enum Fate: Equatable {
+    package enum Fate: Equatable {
         case waiting
         /// Unsent, and dropped: its bytes go at the next write, and it never runs.
         case dropped
@@ -66,7 +80,7 @@ struct ConnectionStateMachine<Waiter, Stream> {
     }
 
     /// A request waiting for its replies, in the order the requests were queued.
-    struct Pending {
+    package struct Pending {
         /// Who gets the reply; `nil` once the request timed out or was cancelled, its reply still
         /// due and discarded (or, for a dropped one, never sent).
         var waiter: Waiter?
@@ -87,20 +101,20 @@ struct ConnectionStateMachine<Waiter, Stream> {
     }
 
     /// A waiter to resume, and with what.
-    enum Resumption {
+    package enum Resumption {
         case reply(Waiter, ConnectionReply)
         case failure(Waiter, GlideErrorSummary)
     }
 
     /// Who writes: nobody, one thread (a caller or the loop), or nobody until the socket drains.
-    enum Writer {
+    package enum Writer {
         case idle
         case active
         case blocked(PendingWrites)
     }
 
     /// Bytes to write to a stream, and a buffer to hand back for reuse once they are written.
-    struct WriteJob {
+    package struct WriteJob {
         let stream: Stream
         let generation: Int
         var writes: PendingWrites
@@ -109,7 +123,7 @@ struct ConnectionStateMachine<Waiter, Stream> {
     }
 
     /// A connection that ended, or an attempt that failed: who learns what, and what to close.
-    struct Teardown {
+    package struct Teardown {
         /// The connection attempt it belongs to.
         let generation: Int
         /// What ended it.
@@ -121,14 +135,14 @@ struct ConnectionStateMachine<Waiter, Stream> {
         var resumptions: [Resumption] = []
     }
 
-    enum ConnectedAction {
+    package enum ConnectedAction {
         /// Send the handshake over the new stream.
         case sendHandshake(Bytes)
         /// The attempt is stale or the client closed: close the stream.
         case discard
     }
 
-    enum HandshakeAction {
+    package enum HandshakeAction {
         case none
         case send(Bytes)
         /// Ready: flush what queued while connecting (if anything), and tell the waiters of
@@ -138,7 +152,7 @@ struct ConnectionStateMachine<Waiter, Stream> {
         case failed(Teardown)
     }
 
-    enum AwaitConnectionAction {
+    package enum AwaitConnectionAction {
         /// Queued until the attempt under way ends.
         case none
         /// Queued; start attempt `generation`.
@@ -149,49 +163,49 @@ struct ConnectionStateMachine<Waiter, Stream> {
     }
 
     /// The outbound buffer's starting size; writers recycle two of them, so this is not per request.
-    static var outboundCapacity: Int { 16 * 1024 }
+    package static var outboundCapacity: Int { 16 * 1024 }
     /// Buffers larger than this, grown by one big request, are not kept for reuse.
-    static var largestRecycledBuffer: Int { 4 * 1024 * 1024 }
+    package static var largestRecycledBuffer: Int { 4 * 1024 * 1024 }
 
-    private(set) var phase: Phase = .idle
+    package private(set) var phase: Phase = .idle
     /// Counts connection attempts; events of an earlier attempt are recognised and ignored.
-    private(set) var generation = 0
-    private(set) var stream: Stream?
-    private(set) var handshakeConfiguration: HandshakeConfiguration
+    package private(set) var generation = 0
+    package private(set) var stream: Stream?
+    package private(set) var handshakeConfiguration: HandshakeConfiguration
     /// What the handshake of the current connection learned.
-    private(set) var info: ConnectionInfo?
-    var handshake: HandshakeStateMachine?
+    package private(set) var info: ConnectionInfo?
+    package var handshake: HandshakeStateMachine?
     /// When the attempt under way (connect and handshake) gives up.
-    var attemptDeadline: Deadline = .distantFuture
-    var pending = RingBuffer<Pending>(minimumCapacity: 64)
+    package var attemptDeadline: Deadline = .distantFuture
+    package var pending = RingBuffer<Pending>(minimumCapacity: 64)
     /// `pending[..<unsentStart]` were handed to a writer; the rest are still in `outbound`.
-    var unsentStart = 0
+    package var unsentStart = 0
     /// Unsent requests dropped but still in `outbound`, removed at the next write.
-    var droppedCount = 0
-    var outbound = RESPCommandBuffer(capacity: outboundCapacity)
+    package var droppedCount = 0
+    package var outbound = RESPCommandBuffer(capacity: outboundCapacity)
     /// The byte buffer of a written outbound, kept to be the next outbound's.
-    var spare: Bytes?
-    var writer = Writer.idle
+    package var spare: Bytes?
+    package var writer = Writer.idle
     /// The deadline the loop timer is armed for, or `.distantFuture`.
-    var armedTimer: Deadline = .distantFuture
+    package var armedTimer: Deadline = .distantFuture
     /// Waiters of `awaitConnection`: resumed by the outcome of the attempt under way.
-    var connectWaiters: [Waiter] = []
+    package var connectWaiters: [Waiter] = []
     /// Why there is no connection (`disconnected`, `failed`): what requests that can't wait learn.
-    private(set) var lastFailure: GlideErrorSummary?
+    package private(set) var lastFailure: GlideErrorSummary?
     /// In `failed`: whether the next request may start an attempt (the supervisor allows it once
     /// the backoff's longest delay has passed).
-    private(set) var retryOnDemand = false
+    package private(set) var retryOnDemand = false
     /// Replies received, and their count at the last heartbeat check: an idle connection is one
     /// that received nothing since.
-    var repliesReceived = 0
-    var repliesAtLastCheck = 0
-    let inflightLimit: Int
+    package var repliesReceived = 0
+    package var repliesAtLastCheck = 0
+    package let inflightLimit: Int
     /// How long past its deadline the oldest reply may be before the connection is declared dead.
-    let staleReplyGrace: Duration
-    let connectionTimeout: Duration
-    let policy: ConnectionPolicy
+    package let staleReplyGrace: Duration
+    package let connectionTimeout: Duration
+    package let policy: ConnectionPolicy
 
-    init(
+    package init(
         handshake: HandshakeConfiguration, inflightLimit: Int, staleReplyGrace: Duration = .seconds(2),
         connectionTimeout: Duration = .seconds(2), policy: ConnectionPolicy = .unsupervised
     ) {
@@ -203,16 +217,16 @@ struct ConnectionStateMachine<Waiter, Stream> {
     }
 
     /// Whether replies currently belong to the handshake.
-    var isHandshaking: Bool { phase == .handshaking }
+    package var isHandshaking: Bool { phase == .handshaking }
 
     /// The number of requests waiting for replies or for a connection, timed-out ones included.
-    var inflightCount: Int { pending.count - droppedCount }
+    package var inflightCount: Int { pending.count - droppedCount }
 
     // MARK: Connecting
 
     /// Starts a connection attempt when none runs and the connection is not ready: a
     /// supervisor's reconnection, or an eager `create`. Returns the attempt's generation.
-    mutating func connectNow() -> Int? {
+    package mutating func connectNow() -> Int? {
         switch phase {
         case .idle, .disconnected, .failed:
             return beginConnecting()
@@ -222,11 +236,11 @@ struct ConnectionStateMachine<Waiter, Stream> {
     }
 
     /// Starts the first attempt of a connection that never connected (`idle`); nil otherwise.
-    mutating func connectIfIdle() -> Int? {
+    package mutating func connectIfIdle() -> Int? {
         phase == .idle ? beginConnecting() : nil
     }
 
-    mutating func beginConnecting() -> Int {
+    package mutating func beginConnecting() -> Int {
         phase = .connecting
         generation += 1
         retryOnDemand = false
@@ -236,7 +250,7 @@ struct ConnectionStateMachine<Waiter, Stream> {
     /// Waits for the connection: at once when ready, else for the outcome of the attempt under
     /// way (started here if none runs). The attempt's own deadline bounds the wait, so the
     /// outcome is always the attempt's: connected, refused, timed out, TLS, credentials.
-    mutating func awaitConnection(_ waiter: Waiter) -> AwaitConnectionAction {
+    package mutating func awaitConnection(_ waiter: Waiter) -> AwaitConnectionAction {
         switch phase {
         case .ready:
             return .ready(waiter)
@@ -253,14 +267,14 @@ struct ConnectionStateMachine<Waiter, Stream> {
 
     /// Attempt `generation` started; it gives up at `deadline`. Returns a deadline to arm the
     /// timer for, if it is the earliest.
-    mutating func attemptStarted(generation: Int, deadline: Deadline) -> Deadline? {
+    package mutating func attemptStarted(generation: Int, deadline: Deadline) -> Deadline? {
         guard generation == self.generation, phase == .connecting else { return nil }
         attemptDeadline = deadline
         return arm(deadline)
     }
 
     /// Attempt `generation` opened `stream`.
-    mutating func connected(generation: Int, stream: Stream) -> ConnectedAction {
+    package mutating func connected(generation: Int, stream: Stream) -> ConnectedAction {
         guard generation == self.generation, phase == .connecting else { return .discard }
         self.stream = stream
         phase = .handshaking
@@ -271,13 +285,13 @@ struct ConnectionStateMachine<Waiter, Stream> {
     }
 
     /// Attempt `generation` could not open a stream.
-    mutating func connectFailed(generation: Int, _ summary: GlideErrorSummary) -> Teardown? {
+    package mutating func connectFailed(generation: Int, _ summary: GlideErrorSummary) -> Teardown? {
         guard generation == self.generation, phase == .connecting else { return nil }
         return attemptFailed(summary)
     }
 
     /// A handshake reply arrived on the connection of `generation`.
-    mutating func handshakeReceived(_ token: RESPToken, generation: Int) -> HandshakeAction {
+    package mutating func handshakeReceived(_ token: RESPToken, generation: Int) -> HandshakeAction {
         guard generation == self.generation, phase == .handshaking, var machine = handshake else { return .none }
         let action = machine.receive(token)
         handshake = machine
@@ -303,7 +317,7 @@ struct ConnectionStateMachine<Waiter, Stream> {
 
     /// The attempt under way failed with `summary`. A definitive failure fails everything
     /// queued; a transient one fails only what can't wait (by policy).
-    mutating func attemptFailed(_ summary: GlideErrorSummary) -> Teardown {
+    package mutating func attemptFailed(_ summary: GlideErrorSummary) -> Teardown {
         var teardown = Teardown(generation: generation, summary: summary, wasAttempt: true, stream: stream)
         tearDown()
         for waiter in connectWaiters { teardown.resumptions.append(.failure(waiter, summary)) }
@@ -321,7 +335,7 @@ struct ConnectionStateMachine<Waiter, Stream> {
 
     /// The connection of `generation` broke with `summary`. Requests already sent fail at once
     /// (they may have run); unsent ones wait for the next connection when supervised.
-    mutating func connectionLost(generation: Int, _ summary: GlideErrorSummary) -> Teardown? {
+    package mutating func connectionLost(generation: Int, _ summary: GlideErrorSummary) -> Teardown? {
         guard generation == self.generation else { return nil }
         switch phase {
         case .handshaking:
@@ -358,7 +372,7 @@ struct ConnectionStateMachine<Waiter, Stream> {
     }
 
     /// The user closed the client: fail everything, and close the stream if there is one.
-    mutating func close() -> Teardown? {
+    package mutating func close() -> Teardown? {
         guard phase != .closed else { return nil }
         var teardown = Teardown(generation: generation, summary: Self.closedSummary, wasAttempt: false, stream: stream)
         tearDown()
@@ -371,7 +385,7 @@ struct ConnectionStateMachine<Waiter, Stream> {
 
     /// Fails the requests waiting for a connection with `summary` (never sent: the caller may send
     /// them elsewhere, as when the standalone primary moved). Nothing happens while ready.
-    mutating func failUnsent(_ summary: GlideErrorSummary) -> [Resumption] {
+    package mutating func failUnsent(_ summary: GlideErrorSummary) -> [Resumption] {
         guard phase != .ready, phase != .closed else { return [] }
         var resumptions: [Resumption] = []
         failAll(summary, into: &resumptions)
@@ -379,7 +393,7 @@ struct ConnectionStateMachine<Waiter, Stream> {
     }
 
     /// In `failed`: the next request may start an attempt.
-    mutating func allowRetryOnDemand() {
+    package mutating func allowRetryOnDemand() {
         if phase == .failed { retryOnDemand = true }
     }
 
@@ -392,7 +406,7 @@ struct ConnectionStateMachine<Waiter, Stream> {
     }
 
     /// Fails every request with a waiter, sent or not; empties the queue and the outbound bytes.
-    mutating func failAll(_ summary: GlideErrorSummary, into resumptions: inout [Resumption]) {
+    package mutating func failAll(_ summary: GlideErrorSummary, into resumptions: inout [Resumption]) {
         resumptions.reserveCapacity(resumptions.count + pending.count)
         while let request = pending.popFirst() {
             guard let waiter = request.waiter else { continue }
@@ -404,7 +418,7 @@ struct ConnectionStateMachine<Waiter, Stream> {
     }
 
     /// Arms the timer for `deadline` when it is earlier than the armed one; returns it then.
-    mutating func arm(_ deadline: Deadline) -> Deadline? {
+    package mutating func arm(_ deadline: Deadline) -> Deadline? {
         guard deadline < armedTimer else { return nil }
         armedTimer = deadline
         return deadline
@@ -413,20 +427,20 @@ struct ConnectionStateMachine<Waiter, Stream> {
     // MARK: Settings that survive reconnection
 
     /// A `SELECT` succeeded: reconnections select the same database.
-    mutating func databaseSelected(_ database: Int) {
+    package mutating func databaseSelected(_ database: Int) {
         handshakeConfiguration.database = database
     }
 
     /// The password changed: reconnections authenticate as `username` with `password`, or
     /// without credentials when it is `nil`.
-    mutating func passwordChanged(_ password: String?, username: String?) {
+    package mutating func passwordChanged(_ password: String?, username: String?) {
         handshakeConfiguration.credentials = password.map { ServerCredentials(password: $0, username: username) }
     }
 
     // MARK: Summaries
 
-    static var closedSummary: GlideErrorSummary { GlideErrorSummary(.clientClosed, "the client is closed") }
-    static var cancelledSummary: GlideErrorSummary { GlideErrorSummary(.cancelled, "the request's task was cancelled") }
+    package static var closedSummary: GlideErrorSummary { GlideErrorSummary(.clientClosed, "the client is closed") }
+    package static var cancelledSummary: GlideErrorSummary { GlideErrorSummary(.cancelled, "the request's task was cancelled") }
 }
 
 extension ConnectionStateMachine.WriteJob: Sendable where Stream: Sendable {}
