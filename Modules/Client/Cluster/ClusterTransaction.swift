@@ -47,10 +47,7 @@ extension GlideClusterClient {
     public func exec(_ batch: ClusterBatch, raiseOnError: Bool = true, options: ClusterBatchOptions = ClusterBatchOptions())
         async throws(GlideError) -> BatchResults?
     {
-        guard let observer = engine.core.observer else {
-            return try await execUnobserved(batch, raiseOnError: raiseOnError, options: options)
-        }
-        return try await observer.request(batch.isAtomic ? "MULTI" : "PIPELINE", node: nil, batchSize: batch.contents.count) {
+        try await engine.core.observed(batch.isAtomic ? "MULTI" : "PIPELINE", node: nil, batchSize: batch.contents.count) {
             () throws(GlideError) in try await execUnobserved(batch, raiseOnError: raiseOnError, options: options)
         }
     }

@@ -142,10 +142,12 @@ public final class GlideClusterClient: Sendable {
         guard let decision = Router.decide(name: Command.name, routing: Command.routing, route: route) else {
             throw GlideError(.routing, "slot IDs run from 0 to 16383: \(route)")
         }
-        let replies = try await engine.send(
-            decision, name: Command.name, readOnly: Command.routing.isReadOnly,
-            deadline: deadline(blockingTimeout: command.blockingTimeout), explicitRoute: true,
-            encode: { command.encode(into: &$0) }, arguments: { Self.arguments(of: command) })
+        let replies = try await engine.core.observed(Command.name, node: nil) { () throws(GlideError) in
+            try await engine.send(
+                decision, name: Command.name, readOnly: Command.routing.isReadOnly,
+                deadline: deadline(blockingTimeout: command.blockingTimeout), explicitRoute: true,
+                encode: { command.encode(into: &$0) }, arguments: { Self.arguments(of: command) })
+        }
         func decode(_ token: RESPToken) throws(GlideError) -> Command.Response {
             do {
                 return try command.decodeResponse(token)
@@ -183,10 +185,8 @@ public final class GlideClusterClient: Sendable {
     public func customCommand(_ arguments: [Bytes], route: Route? = nil, timeout: Duration? = nil) async throws(GlideError)
         -> ClusterValue<RESPValue>
     {
-        guard let observer = engine.core.observer, let first = arguments.first else {
-            return try await engine.customCommand(arguments, route: route, timeout: timeout)
-        }
-        return try await observer.request(first.string.uppercased(), node: nil) { () throws(GlideError) in
+        let name = arguments.first.map { CommandTable.metadata(for: arguments)?.name ?? $0.string.uppercased() } ?? "COMMAND"
+        return try await engine.core.observed(name, node: nil) { () throws(GlideError) in
             try await engine.customCommand(arguments, route: route, timeout: timeout)
         }
     }
@@ -222,13 +222,11 @@ public final class GlideClusterClient: Sendable {
         toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, name: String? = nil,
         encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async throws(GlideError) -> RESPToken {
-        if let observer = engine.core.observer {
-            let node = engine.nodes.connection(forSlot: slot, replica: replica)?.connector.address
-            return try await observer.request(name ?? "COMMAND", node: node) { () throws(GlideError) in
-                try await engine.send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, name: name, encode: encode)
-            }
+        try await engine.core.observed(name ?? "COMMAND", node: engine.nodes.connection(forSlot: slot, replica: replica)?.connector.address)
+        {
+            () throws(GlideError) in
+            try await engine.send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, name: name, encode: encode)
         }
-        return try await engine.send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, name: name, encode: encode)
     }
 
     /// Sends a request as `decision` says and combines its replies (see `ClusterEngine.sendCombined`).
@@ -237,12 +235,7 @@ public final class GlideClusterClient: Sendable {
         _ decision: RoutingDecision, name: String, readOnly: Bool, deadline: Deadline,
         encode: (inout RESPCommandBuffer) -> Void, arguments: () -> [Bytes]
     ) async throws(GlideError) -> RESPToken {
-        guard let observer = engine.core.observer else {
-            return try await engine.sendCombined(
-                decision, name: name, readOnly: readOnly, deadline: deadline, encode: encode,
-                arguments: arguments)
-        }
-        return try await observer.request(name, node: nil) { () throws(GlideError) in
+        try await engine.core.observed(name, node: nil) { () throws(GlideError) in
             try await engine.sendCombined(
                 decision, name: name, readOnly: readOnly, deadline: deadline, encode: encode, arguments: arguments)
         }

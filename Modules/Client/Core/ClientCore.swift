@@ -143,6 +143,19 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
 
     // MARK: Requests
 
+    /// Runs one request of an entry point under the hooks: its span, duration and outcome (see
+    /// `Observer.request`), `operation` naming it and `node` the node it goes to when known
+    /// before it is routed. Every entry point of both clients and of their dedicated
+    /// connections goes through here once per request it sends; without hooks it is one check.
+    @inline(__always)
+    func observed<Value>(
+        _ operation: String, node: @autoclosure () -> NodeAddress?, batchSize: Int? = nil,
+        _ body: () async throws(GlideError) -> Value
+    ) async throws(GlideError) -> Value {
+        guard let observer else { return try await body() }
+        return try await observer.request(operation, node: node(), batchSize: batchSize, body)
+    }
+
     /// When a request must be answered by, on the loop's clock: the request timeout (or this
     /// call's `timeout`), or for a blocking command its own timeout plus half a second (or plus
     /// `timeout`; zero: never).

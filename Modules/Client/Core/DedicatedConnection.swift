@@ -40,8 +40,7 @@ public final class DedicatedConnection: GlideCommandExecutor, Sendable {
         if let refusal = Command.multiplexingRefusal, !Self.allowed.contains(Command.name) {
             throw GlideError(.configuration, refusal)
         }
-        let token = try await send(replies: 1, collects: false, blocking: command.blockingTimeout) { command.encode(into: &$0) }.token
-        if token.type.isError { throw GlideError.server(token, address: connection.address) }
+        let token = try await send(Command.name, blocking: command.blockingTimeout) { command.encode(into: &$0) }.token
         do {
             return try command.decodeResponse(token)
         } catch {
@@ -58,10 +57,8 @@ public final class DedicatedConnection: GlideCommandExecutor, Sendable {
         {
             throw GlideError(.configuration, refusal)
         }
-        let token = try await send(replies: 1, collects: false, blocking: CommandTable.blockingTimeout(for: bytes)) {
-            $0.writeRESPCommand(bytes)
-        }.token
-        if token.type.isError { throw GlideError.server(token, address: connection.address) }
+        let name = CommandTable.metadata(for: bytes)?.name ?? bytes[0].string.uppercased()
+        let token = try await send(name, blocking: CommandTable.blockingTimeout(for: bytes)) { $0.writeRESPCommand(bytes) }.token
         return RESPValue(token)
     }
 
@@ -72,7 +69,9 @@ public final class DedicatedConnection: GlideCommandExecutor, Sendable {
         if let refused = contents.refused { throw refused }
         guard contents.count > 0 else { return BatchResults(entries: []) }
         let request = contents.request(atomic: batch.isAtomic)
-        let reply = try await send(replies: request.replies, collects: request.collects, blocking: nil, encode: request.encode)
+        let reply = try await send(
+            batch.isAtomic ? "MULTI" : "PIPELINE", batchSize: contents.count, replies: request.replies, collects: request.collects,
+            blocking: nil, acceptsErrorReply: true, encode: request.encode)
         guard let entries = try contents.entries(of: reply, atomic: batch.isAtomic) else { return nil }
         let results = BatchResults(entries: entries)
         if raiseOnError, let failure = results.firstFailure { throw failure }
@@ -82,16 +81,19 @@ public final class DedicatedConnection: GlideCommandExecutor, Sendable {
     /// Commands refused on a shared connection that belong here.
     static let allowed: Set<String> = ["WATCH", "UNWATCH", "MULTI", "EXEC", "DISCARD"]
 
+    /// Sends one request, `operation` as the hooks name it, observed as the clients' are; an
+    /// error reply throws unless `acceptsErrorReply` (a batch reads its errors from the reply).
     private func send(
-        replies: Int, collects: Bool, blocking: Duration?,
-        encode: @Sendable (inout RESPCommandBuffer) -> Void
+        _ operation: String, batchSize: Int? = nil, replies: Int = 1, collects: Bool = false, blocking: Duration?,
+        acceptsErrorReply: Bool = false, encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async throws(GlideError) -> ConnectionReply {
-        switch await connection.send(
-            deadline: core.deadline(blockingTimeout: blocking), replies: replies, blocking: blocking != nil, collectsReplies: collects,
-            encode: encode)
-        {
-        case .success(let reply): return reply
-        case .failure(let error): throw error
+        try await core.observed(operation, node: address, batchSize: batchSize) { () throws(GlideError) in
+            let reply = try await connection.send(
+                deadline: core.deadline(blockingTimeout: blocking), replies: replies, blocking: blocking != nil, collectsReplies: collects,
+                encode: encode
+            ).get()
+            if !acceptsErrorReply, reply.token.type.isError { throw GlideError.server(reply.token, address: connection.address) }
+            return reply
         }
     }
 }

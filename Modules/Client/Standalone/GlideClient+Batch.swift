@@ -15,10 +15,8 @@ extension GlideClient {
     public func exec(_ batch: Batch, raiseOnError: Bool = true, options: BatchOptions = BatchOptions())
         async throws(GlideError) -> BatchResults?
     {
-        guard let observer = core.observer else { return try await execUnobserved(batch, raiseOnError: raiseOnError, options: options) }
-        return try await observer.request(
-            batch.isAtomic ? "MULTI" : "PIPELINE", node: routing.primary.connector.address,
-            batchSize: batch.contents.count
+        try await core.observed(
+            batch.isAtomic ? "MULTI" : "PIPELINE", node: routing.primary.connector.address, batchSize: batch.contents.count
         ) { () throws(GlideError) in
             try await execUnobserved(batch, raiseOnError: raiseOnError, options: options)
         }

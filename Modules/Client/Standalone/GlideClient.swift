@@ -200,16 +200,17 @@ public final class GlideClient: Sendable {
         _ name: String, flags: CommandFlags, blockingTimeout: Duration?, timeout: Duration? = nil,
         encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async throws(GlideError) -> RESPToken {
-        if let observer = core.observer {
-            // The primary when the request goes there; a read spread over replicas has no node
-            // known before it is routed (asking the routing would move its rotation).
-            let read = flags.contains(.readonly) || configuration.readOnly
-            let node = read && configuration.readFrom != .primary ? nil : routing.primary.connector.address
-            return try await observer.request(name, node: node) { () throws(GlideError) in
-                try await sendUnobserved(name, flags: flags, blockingTimeout: blockingTimeout, timeout: timeout, encode: encode)
-            }
+        try await core.observed(name, node: observedNode(flags: flags, readFrom: configuration.readFrom)) { () throws(GlideError) in
+            try await sendUnobserved(name, flags: flags, blockingTimeout: blockingTimeout, timeout: timeout, encode: encode)
         }
-        return try await sendUnobserved(name, flags: flags, blockingTimeout: blockingTimeout, timeout: timeout, encode: encode)
+    }
+
+    /// The node the hooks name for a request: the primary when the request goes there; a read
+    /// spread over replicas has no node known before it is routed (asking the routing would move
+    /// its rotation).
+    func observedNode(flags: CommandFlags, readFrom: ReadFrom) -> NodeAddress? {
+        let read = flags.contains(.readonly) || configuration.readOnly
+        return read && readFrom != .primary ? nil : routing.primary.connector.address
     }
 
     /// `send` without the hooks.
@@ -241,12 +242,16 @@ public final class GlideClient: Sendable {
     /// take one read off a busy primary.
     public func execute<Command: GlideCommand>(_ command: Command, readFrom: ReadFrom) async throws(GlideError) -> Command.Response {
         if let refusal = Command.multiplexingRefusal { throw GlideError(.configuration, refusal) }
-        let reply = try await sendRouted(
-            Command.name, flags: Command.routing.flags,
-            deadline: core.deadline(blockingTimeout: command.blockingTimeout),
-            blocking: command.blockingTimeout != nil, readFrom: readFrom
-        ) { command.encode(into: &$0) }
-        if reply.token.type.isError { throw GlideError.server(reply.token, address: nil) }
+        let reply = try await core.observed(Command.name, node: observedNode(flags: Command.routing.flags, readFrom: readFrom)) {
+            () throws(GlideError) in
+            let reply = try await sendRouted(
+                Command.name, flags: Command.routing.flags,
+                deadline: core.deadline(blockingTimeout: command.blockingTimeout),
+                blocking: command.blockingTimeout != nil, readFrom: readFrom
+            ) { command.encode(into: &$0) }
+            if reply.token.type.isError { throw GlideError.server(reply.token, address: nil) }
+            return reply
+        }
         if let database = command.selectedDatabase { try await databaseSelected(database) }
         do {
             return try command.decodeResponse(reply.token)
