@@ -221,15 +221,15 @@ import Testing
 
     @Test func classificationReadsTheErrorWord() {
         #expect(
-            ClusterRecovery.classify(serverError: "MOVED 12 ::1:7002", from: a)
+            ErrorReplyMeaning.classify(serverError: "MOVED 12 ::1:7002", from: a)
                 == .moved(slot: 12, to: NodeAddress(host: "::1", port: 7002)))
-        #expect(ClusterRecovery.classify(serverError: "ASK 12 :7002", from: a) == .ask(NodeAddress(host: "10.0.0.1", port: 7002)))
-        #expect(ClusterRecovery.classify(serverError: "TRYAGAIN x", from: a) == .wait(refresh: false))
-        #expect(ClusterRecovery.classify(serverError: "LOADING x", from: a) == .wait(refresh: false))
-        #expect(ClusterRecovery.classify(serverError: "CLUSTERDOWN x", from: a) == .wait(refresh: true))
-        #expect(ClusterRecovery.classify(serverError: "MASTERDOWN x", from: a) == .wait(refresh: true))
-        #expect(ClusterRecovery.classify(serverError: "READONLY x", from: a) == .wait(refresh: true))
-        #expect(ClusterRecovery.classify(serverError: "ERR unknown command", from: a) == .final)
+        #expect(ErrorReplyMeaning.classify(serverError: "ASK 12 :7002", from: a) == .ask(NodeAddress(host: "10.0.0.1", port: 7002)))
+        #expect(ErrorReplyMeaning.classify(serverError: "TRYAGAIN x", from: a) == .wait(refresh: false))
+        #expect(ErrorReplyMeaning.classify(serverError: "LOADING x", from: a) == .wait(refresh: false))
+        #expect(ErrorReplyMeaning.classify(serverError: "CLUSTERDOWN x", from: a) == .wait(refresh: true))
+        #expect(ErrorReplyMeaning.classify(serverError: "MASTERDOWN x", from: a) == .wait(refresh: true))
+        #expect(ErrorReplyMeaning.classify(serverError: "READONLY x", from: a) == .wait(refresh: true))
+        #expect(ErrorReplyMeaning.classify(serverError: "ERR unknown command", from: a) == .final)
     }
 
     // MARK: Rendering

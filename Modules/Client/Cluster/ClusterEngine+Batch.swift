@@ -152,7 +152,7 @@ extension ClusterEngine {
     /// transient condition when the strategy says so.
     private func resend(after token: RESPToken, from node: NodeAddress, options: BatchRetryStrategy) -> Bool {
         let message = token.stringBytes?.string ?? ""
-        switch ClusterRecovery.classify(serverError: message, from: node) {
+        switch ErrorReplyMeaning.classify(serverError: message, from: node) {
         case .moved, .ask: return true
         case .wait: return options.retryServerError
         case .final: return false

@@ -148,7 +148,7 @@ struct ClusterRequestStateMachine: Sendable {
     /// The attempt was answered by a server error `message` (for a transaction, the error that
     /// says why it was refused) from `node`.
     mutating func repliedError(_ message: String, from node: NodeAddress, now: Deadline) -> Step {
-        let decision = ClusterRecovery.classify(serverError: message, from: node)
+        let decision = ErrorReplyMeaning.classify(serverError: message, from: node)
         if case .node = target, decision.isRedirection {
             return Step(.failWithReply)  // a node chosen by the caller answers for itself
         }

@@ -1,15 +1,13 @@
 import GlideConnection
 import GlideTransport
 
-/// Whether a failed request is tried again: the one place both clients ask. (The cluster
-/// client's redirections and waits, `MOVED`, `ASK`, `TRYAGAIN` and the rest, are decided by
-/// `ClusterRequestStateMachine`, which asks this for what the two clients share.)
+/// What both clients' request state machines share: whether a request whose connection failed is
+/// tried again, and the pause before a request waiting for a node (`LOADING`, `TRYAGAIN`) is sent
+/// again. What an error reply means is `ErrorReplyMeaning`'s.
 enum RequestRecovery: Equatable, Sendable {
     /// Try again where the client's view of its nodes then says; `refresh` first refreshes that
     /// view (the cluster topology, or the standalone nodes' roles).
     case retry(refresh: Bool)
-    /// Try the same node again after `after`, if the deadline leaves time (it is loading).
-    case wait(after: Duration)
     /// The error stands.
     case fail
 
@@ -17,9 +15,6 @@ enum RequestRecovery: Equatable, Sendable {
     static func backoff(attempt: Int) -> Duration {
         .milliseconds(10 << min(max(attempt, 0), 4))
     }
-
-    /// Attempts of one standalone request after which it gives up, whatever its deadline.
-    static let maximumAttempts = 3
 
     /// After a failure of the connection itself.
     ///
@@ -35,18 +30,6 @@ enum RequestRecovery: Equatable, Sendable {
             return .retry(refresh: true)
         default:
             return .fail
-        }
-    }
-
-    /// After a server error whose code (first word) is `code`, on a standalone node. `READONLY`
-    /// means a write reached a node that is no longer a primary, and did not run: it goes where
-    /// the roles now say. `LOADING` means the node is loading its data (after a restart): the
-    /// request did not run, and waits. (A cluster node's errors are `ClusterRequestStateMachine`'s.)
-    static func decide(serverErrorCode code: String?, attempts: Int, waits: Int) -> RequestRecovery {
-        switch code {
-        case "READONLY" where attempts < maximumAttempts: .retry(refresh: true)
-        case "LOADING": .wait(after: backoff(attempt: waits))
-        default: .fail
         }
     }
 }

@@ -102,7 +102,7 @@ struct ClusterPlacement<Loop: EventLoop, Connector: NodeConnector>: PubSubPlacem
     }
 
     func retry(after error: GlideError, from connection: Connection) -> PubSubRetry {
-        switch ClusterRecovery.classify(serverError: error.message, from: connection.connector.address) {
+        switch ErrorReplyMeaning.classify(serverError: error.message, from: connection.connector.address) {
         case .moved(let slot, let address):
             nodes.applyMoved(slot: slot, to: address)
             topologyManager.requestRefresh()

@@ -1,30 +1,32 @@
 import GlideConnection
 import GlideTransport
 
-extension GlideClient {
-    /// Sends a request to the node it belongs on (a read where `readFrom` says, anything else to
-    /// the primary) and returns its last reply, server errors included, following the nodes'
-    /// roles as `RequestRecovery` decides:
-    ///
-    /// - a write answered `READONLY` reached a primary that was demoted: the nodes are asked for
-    ///   their roles, and the write (which never ran) goes to the new primary;
-    /// - a request answered `LOADING` (a restarted node loading its data) waits and is sent
-    ///   again, 10 ms then doubling up to 160 ms, within its deadline;
-    /// - a request that was never sent (no connection before its deadline, or the primary moved
-    ///   while it waited) goes where the routes now say, if that is another node;
-    /// - a read lost in flight is read again; a write lost in flight may have run, and fails.
-    ///
-    /// `first` is the outcome of a first attempt made elsewhere (the one-node fast path);
-    /// `readFrom` overrides the configured strategy for this request.
-    func sendRouted(
+/// How a standalone client sends a request: to the node its routes pick (a read where
+/// `readFrom` says, anything else to the primary), sent again as `StandaloneRequestStateMachine`
+/// decides, its pauses on the loop's clock. Generic over the loop and connector, so a manual
+/// loop's test runs the same code.
+struct StandaloneSender<Loop: EventLoop, Connector: StreamConnector>: Sendable {
+    typealias Connection = NodeConnection<Loop, Connector>
+
+    let core: ClientCore<Loop, Connector>
+    let routing: StandaloneRouting<Connection>
+    let roles: RoleFollower<Loop, Connector>
+    /// The configuration's `readOnly`: every request reads, and writes are refused.
+    let readOnlyClient: Bool
+
+    /// Sends a request and returns its last reply, server errors included. `first` is the
+    /// outcome of a first attempt made elsewhere (the one-node fast path); `readFrom` overrides
+    /// the configured strategy for this request.
+    func send(
         _ name: String, flags: CommandFlags, deadline: Deadline, blocking: Bool, replies: Int = 1,
         collectsReplies: Bool = false, readFrom: ReadFrom? = nil, first: (Connection, Result<ConnectionReply, GlideError>)? = nil,
         encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async throws(GlideError) -> ConnectionReply {
-        if configuration.readOnly && flags.contains(.write) {
+        if readOnlyClient && flags.contains(.write) {
             throw GlideError(.configuration, "\(name) writes, and the client is read-only (readOnly)")
         }
-        let read = flags.contains(.readonly) || configuration.readOnly
+        let read = flags.contains(.readonly) || readOnlyClient
+        var machine = StandaloneRequestStateMachine(readOnly: read, deadline: deadline)
         var (target, result) =
             first ?? {
                 let target = routing.connection(forRead: read, override: readFrom)
@@ -34,54 +36,52 @@ extension GlideClient {
             result = await target.send(
                 deadline: deadline, replies: replies, blocking: blocking, collectsReplies: collectsReplies, encode: encode)
         }
-        var attempts = 0
-        var waits = 0
         while true {
-            let decision: RequestRecovery
-            let failure: GlideError
+            let action: StandaloneRequestStateMachine.Action
             switch result! {
             case .success(let reply):
                 // A pipeline's errors are its commands' own: it is never sent again for them.
                 guard reply.token.type.isError, !collectsReplies else { return reply }
                 let cause = replies > 1 ? reply.queuedError ?? reply.token : reply.token
-                decision = RequestRecovery.decide(serverErrorCode: cause.errorCode, attempts: attempts, waits: waits)
-                guard decision != .fail else { return reply }
-                failure = GlideError.server(cause, address: target.address)
+                action = machine.errorReplied(GlideError.server(cause, address: target.address), now: core.loop.now())
+                if case .reply = action { return reply }
             case .failure(let error):
-                decision = RequestRecovery.decide(connectionError: error, readOnly: read, attempts: attempts)
-                failure = error
+                action = machine.failed(error, now: core.loop.now())
             }
-            switch decision {
-            case .fail:
-                throw failure
-            case .wait(let pause):
-                guard Deadline.now() + pause < deadline else {
-                    throw GlideError(
-                        .timeout, "the request timed out waiting for the node: \(failure.message)",
-                        serverCode: failure.serverCode, address: failure.address)
-                }
+            switch action {
+            case .reply:
+                preconditionFailure("a reply is returned where it is read")
+            case .fail(let error):
+                throw error
+            case .wait(let until, let failure):
                 core.events.retried(failure.serverCode ?? "LOADING")
-                do {
-                    try await Task.sleep(for: pause)
-                } catch {
+                guard await LoopPause.sleep(until: until, on: core.loop) else {
                     throw GlideError(.cancelled, "the request's task was cancelled while it waited for the node")
                 }
-                waits += 1
-            case .retry(let refresh):
-                guard attempts + 1 < RequestRecovery.maximumAttempts, Deadline.now() < deadline else { throw failure }
+            case .retry(let refresh, let sameNodeAllowed, let failure):
                 if refresh { await roles.checkRolesNow() }
                 let next = routing.connection(forRead: read, override: readFrom)
-                // Never sent, or refused as a replica: worth sending only where the routes now
-                // point elsewhere. (A read lost in flight may be read again on its reconnected node.)
-                if failure.code != .connectionClosed && next === target { throw failure }
+                if !sameNodeAllowed && next === target { throw failure }
                 target = next
-                attempts += 1
                 core.events.retried(failure.serverCode ?? "connection")
             }
             result = await target.send(
                 deadline: deadline, replies: replies, blocking: blocking, collectsReplies: collectsReplies,
                 encode: encode)
         }
+    }
+}
+
+extension GlideClient {
+    /// Sends a request as `StandaloneSender.send` does.
+    func sendRouted(
+        _ name: String, flags: CommandFlags, deadline: Deadline, blocking: Bool, replies: Int = 1,
+        collectsReplies: Bool = false, readFrom: ReadFrom? = nil, first: (Connection, Result<ConnectionReply, GlideError>)? = nil,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> ConnectionReply {
+        try await StandaloneSender(core: core, routing: routing, roles: roles, readOnlyClient: configuration.readOnly).send(
+            name, flags: flags, deadline: deadline, blocking: blocking, replies: replies, collectsReplies: collectsReplies,
+            readFrom: readFrom, first: first, encode: encode)
     }
 
     /// After a `SELECT` succeeded: every node's connection selects `database` now (so reads on

@@ -1,8 +1,9 @@
 import GlideTransport
 
-/// What a cluster node's error reply means for the request it answered. This only reads the
-/// reply; `ClusterRequestStateMachine` decides what the request does about it.
-enum ClusterRecovery: Equatable, Sendable {
+/// What a server's error reply means for the request it answered: the one classifier of error
+/// replies, for both clients. It only reads the reply; `ClusterRequestStateMachine` and
+/// `StandaloneRequestStateMachine` decide what the request does about it.
+enum ErrorReplyMeaning: Equatable, Sendable {
     /// The slot moved (`MOVED`): its owner is now `to`.
     case moved(slot: UInt16, to: NodeAddress)
     /// The slot is being migrated and this key already left (`ASK`): `target` serves it for a
@@ -22,8 +23,9 @@ enum ClusterRecovery: Equatable, Sendable {
         }
     }
 
-    /// The meaning of a server error reply `message` (such as `MOVED 3999 127.0.0.1:7002`) from `node`.
-    static func classify(serverError message: String, from node: NodeAddress) -> ClusterRecovery {
+    /// The meaning of a server error reply `message` (such as `MOVED 3999 127.0.0.1:7002`) from
+    /// `node` (whose host a redirection with an empty host means; `nil` when not known).
+    static func classify(serverError message: String, from node: NodeAddress?) -> ErrorReplyMeaning {
         let parts = message.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true)
         guard let code = parts.first else { return .final }
         switch code {
@@ -32,14 +34,15 @@ enum ClusterRecovery: Equatable, Sendable {
                 return .final
             }
             // An empty host means the host of the node that answered.
-            if target.host.isEmpty { target.host = node.host }
+            if target.host.isEmpty, let node { target.host = node.host }
             return code == "MOVED" ? .moved(slot: slot, to: target) : .ask(target)
         case "TRYAGAIN", "LOADING":
             // A multi-key request during a migration, or a node still loading its data.
             return .wait(refresh: false)
         case "CLUSTERDOWN", "MASTERDOWN", "READONLY":
-            // Slots unserved for now (a failover in progress), or a write that reached a replica
-            // (the primary failed over): the map may be stale.
+            // Slots unserved for now (a failover in progress), a replica whose primary is down,
+            // or a write that reached a replica (the primary failed over): the view of the
+            // nodes may be stale.
             return .wait(refresh: true)
         default:
             return .final
