@@ -5,7 +5,7 @@ import Synchronization
 ///
 /// Bytes written to one end are read from the other. Closing an end gives the other end's reads
 /// end-of-stream and its writes a `connectionClosed` error, as a TCP peer would see.
-public final class MemoryByteStream: ByteStream, @unchecked Sendable {
+public final class MemoryByteStream: ByteStream {
     final class Pipe: Sendable {
         struct State {
             var bytes = Bytes()

@@ -6,7 +6,7 @@ import Glibc
 /// Used for the event loop's own thread and for blocking host-name resolution, which must not
 /// occupy a thread of Swift's cooperative pool.
 func startThread(named name: String, _ body: @escaping @Sendable () -> Void) {
-    final class Box: @unchecked Sendable {
+    final class Box: Sendable {
         let name: String
         let body: @Sendable () -> Void
         init(name: String, body: @escaping @Sendable () -> Void) {

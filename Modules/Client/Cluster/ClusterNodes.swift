@@ -243,7 +243,7 @@ final class ClusterNodes<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         let supervisor = core.supervisor
         core.loop.execute {
             supervisor.assumeIsolated { supervisor in
-                supervisor.own {
+                _ = supervisor.own {
                     try? await Task.sleep(for: grace)
                     for connection in connections { core.retire(connection) }
                 }

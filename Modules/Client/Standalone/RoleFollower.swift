@@ -113,20 +113,26 @@ actor RoleFollower<Loop: EventLoop, Connector: StreamConnector>: SupervisionFoll
     /// to check.
     func checkRoles() {
         guard checksRoles, !closed else { return }
-        supervisor?.assumeIsolated { $0.own { await self.checkRolesNow() } }
+        _ = supervisor?.assumeIsolated { $0.own { await self.checkRolesNow() } }
     }
 
     /// Asks every reachable node for its `ROLE`, adds the nodes they name, elects the primary and
-    /// publishes the routes. Callers during a check share it.
+    /// publishes the routes. Callers during a check share it; it runs as the supervisor's task.
     func checkRolesNow() async {
         guard !closed else { return }
         if let running = check {
             await running.value
             return
         }
-        let task = Task { await self.runRoleCheck() }
+        guard let task = startRoleCheck() else { return }
         check = task
         await task.value
+    }
+
+    /// Starts a role check as the supervisor's task, whose `close()` cancels it and waits for it.
+    /// Synchronous, so no other caller starts one in between: both actors run on the loop.
+    private func startRoleCheck() -> Task<Void, Never>? {
+        supervisor?.assumeIsolated { $0.own { await self.runRoleCheck() } } ?? nil
     }
 
     private func runRoleCheck() async {

@@ -287,14 +287,11 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     }
 
     /// Fails everything waiting and closes the stream; later requests fail at once. Cancels the
-    /// connect under way and this connection's timers.
+    /// connect under way (`attemptEnded()` waits for it to end) and this connection's timers.
     public func close() {
         isReady.store(false, ordering: .relaxed)
         let teardown = machine.withLock { $0.close() }
-        connectTask.withLock { task in
-            task?.cancel()
-            task = nil
-        }
+        connectTask.withLock { $0?.cancel() }
         if let teardown { resume(teardown.resumptions) }
         let stream = teardown?.stream
         let release: @Sendable () -> Void = { [self] in
@@ -306,6 +303,12 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         // supervisor's close then finds no timer or registration of this connection left. On
         // another loop, queued there: `ClientCore.close()` waits for that loop to run it.
         if loop.inEventLoop { release() } else { loop.execute(release) }
+    }
+
+    /// Returns once the last connection attempt's task has ended: after `close()`, once nothing
+    /// of the connection runs any more.
+    public func attemptEnded() async {
+        await connectTask.withLock { $0 }?.value
     }
 
     /// Resumes waiters outside the lock, with this node's address in their errors.

@@ -33,6 +33,8 @@ public actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: 
     package var tasks: [Int: Task<Void, Never>] = [:]
     private var nextTaskID = 0
     package var closed = false
+    /// The connections `close()` closed, whose attempts it waits for.
+    private var closedConnections: [Connection] = []
     /// What the owner adds to supervision, once it has asked (`follow(with:)`).
     private var follower: (any SupervisionFollower<Connection>)?
 
@@ -96,9 +98,10 @@ public actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: 
     }
 
     /// Closes every connection, ends every task and timer, and resumes every waiter; returns once
-    /// the tasks have ended.
+    /// the tasks, the connections' attempts among them, have ended.
     public func close() async {
         for task in beginClose() { await task.value }
+        for connection in closedConnections { await connection.attemptEnded() }
     }
 
     /// `close()` without waiting for the tasks to end, from a context that can't wait.
@@ -113,6 +116,7 @@ public actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: 
         machine.close()
         loop.cancelTimers(for: self)
         let all = Array(connections.values)
+        closedConnections = all
         connections = [:]
         for connection in all { connection.close() }
         follower?.supervisorClosed()
@@ -189,15 +193,19 @@ public actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: 
     // MARK: Tasks
 
     /// Runs `body` as a task this supervisor owns: `close()` cancels it and waits for it.
-    public func own(_ body: @escaping @Sendable () async -> Void) {
-        guard !closed else { return }
+    /// Returns the task, for a caller that waits for it too; `nil` once the supervisor is closed.
+    @discardableResult
+    public func own(_ body: @escaping @Sendable () async -> Void) -> Task<Void, Never>? {
+        guard !closed else { return nil }
         let id = nextTaskID
         nextTaskID += 1
         // On the loop, so a manual loop's test drives it too.
-        tasks[id] = Task(executorPreference: loop) {
+        let task = Task(executorPreference: loop) {
             await body()
             await self.taskEnded(id)
         }
+        tasks[id] = task
+        return task
     }
 
     private func taskEnded(_ id: Int) {
