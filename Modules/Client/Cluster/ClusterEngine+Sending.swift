@@ -60,7 +60,7 @@ extension ClusterEngine {
         var first: Attempt?
         // The first attempt is the one `start()` asks for when there is no prefix, made before the
         // machine exists: a request answered at once (nearly all) pays nothing for the retry logic
-        // it doesn't use (≈8 % of C2's throughput when the machine ran every request).
+        // it doesn't use (Docs/performance.md has the measurement).
         if !(replica && replicaNeedsReadOnly), !closed, let connection = nodes.connection(forSlot: slot, replica: replica) {
             let result = await connection.send(deadline: deadline, replies: replies, encode: encode)
             if case .success(let reply) = result, !reply.token.type.isError { return reply }

@@ -222,8 +222,13 @@ public final class GlideClusterClient: Sendable {
         toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, name: String? = nil,
         encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async throws(GlideError) -> RESPToken {
-        try await engine.core.observed(name ?? "COMMAND", node: engine.nodes.connection(forSlot: slot, replica: replica)?.connector.address)
-        {
+        // Without hooks, straight on: the hot path makes no call through a closure.
+        guard engine.core.observer != nil else {
+            return try await engine.send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, name: name, encode: encode)
+        }
+        return try await engine.core.observed(
+            name ?? "COMMAND", node: engine.nodes.connection(forSlot: slot, replica: replica)?.connector.address
+        ) {
             () throws(GlideError) in
             try await engine.send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, name: name, encode: encode)
         }

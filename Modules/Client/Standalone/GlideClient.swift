@@ -200,7 +200,11 @@ public final class GlideClient: Sendable {
         _ name: String, flags: CommandFlags, blockingTimeout: Duration?, timeout: Duration? = nil,
         encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async throws(GlideError) -> RESPToken {
-        try await core.observed(name, node: observedNode(flags: flags, readFrom: configuration.readFrom)) { () throws(GlideError) in
+        // Without hooks, straight on: the hot path makes no call through a closure.
+        guard core.observer != nil else {
+            return try await sendUnobserved(name, flags: flags, blockingTimeout: blockingTimeout, timeout: timeout, encode: encode)
+        }
+        return try await core.observed(name, node: observedNode(flags: flags, readFrom: configuration.readFrom)) { () throws(GlideError) in
             try await sendUnobserved(name, flags: flags, blockingTimeout: blockingTimeout, timeout: timeout, encode: encode)
         }
     }

@@ -50,7 +50,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     package static var callerWriteRounds: Int { 4 }
 
     // Loop-thread state: the read side of the current stream. Only the loop thread touches it, so
-    // the runtime's exclusivity checks (a few per reply, most of this path's user time) are off.
+    // the runtime's exclusivity checks on it, which would run on every reply, are off.
     @exclusivity(unchecked) package var readStream: Stream?
     @exclusivity(unchecked) package var readGeneration = 0
     @exclusivity(unchecked) package var registration: EventRegistration?
@@ -117,12 +117,12 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         // bytes wait for the turn's one write, which the loop runs once they have all queued.
         let onLoopThread = loop.inEventLoop
         defer { ThreadSanitizer.acquired(from: self) }
-        // The standard library's `withTaskCancellationHandler` under its original entry point,
-        // which runs where its caller does (its operation closure still switches once, on entry):
-        // the `isolation:` overload also switches on its own entry and return, two more switches
-        // per request, each a lock of the task's status record
-        // (Docs/performance.md, "Executor switches"). Same registration, same cancellation. The
-        // closure touches Sendable state only; keep it so, as this entry point isn't checked for it.
+        // The one use of the standard library's `withTaskCancellationHandler` under its original
+        // entry point, which runs where its caller does: the `isolation:` overload switches
+        // executor on its own entry and return as well, and each switch locks the task's status
+        // record (Docs/performance.md, "Executor switches"). Same registration, same
+        // cancellation. The closure touches Sendable state only; keep it so, as this entry point
+        // isn't checked for it.
         return await _unsafeInheritExecutor_withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 let outcome = machine.withLock { machine in
