@@ -158,7 +158,7 @@ snapshot: valkey
 servers: valkey
 	$(VALKEY_BIN) --port 6379 --bind 127.0.0.1 --save "" --appendonly no
 
-# DocC archives (GlideClient with Docs/ as its guides, GlideRESPCodec, GlideTransport) in
+# DocC archives (GlideClient with Docs/ as its guides, GlideConnection, GlideRESPCodec, GlideTransport) in
 # .build/docs/, from symbol graphs with the toolchain's docc; a broken link fails it. CI runs it.
 docs: tls
 	@! grep -n 'TODO' Docs/*.md README.md

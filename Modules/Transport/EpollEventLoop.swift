@@ -100,7 +100,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         // One eventfd write per burst of submissions, not one per submission.
         guard !wakePending.exchange(true, ordering: .acquiringAndReleasing) else { return }
         var one: UInt64 = 1
-        _ = Glibc.write(wakeDescriptor, &one, 8)
+        bestEffortSyscall("write") { Glibc.write(wakeDescriptor, &one, 8) }
     }
 
     /// Asks the loop thread to finish; pending tasks still run. The shared group's loops are never stopped.
@@ -154,7 +154,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         var event = epoll_event()
         event.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (enabled ? EPOLLOUT.rawValue : 0)
         event.data.u64 = registration.id
-        _ = epoll_ctl(epollDescriptor, EPOLL_CTL_MOD, slots[index].descriptor, &event)
+        bestEffortSyscall("epoll_ctl") { epoll_ctl(epollDescriptor, EPOLL_CTL_MOD, slots[index].descriptor, &event) }
     }
 
     /// Removes `registration`; call before closing its descriptor.
@@ -162,7 +162,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         precondition(inEventLoop, "deregister must run on the event loop thread")
         guard let index = liveSlot(registration) else { return }
         var event = epoll_event()
-        _ = epoll_ctl(epollDescriptor, EPOLL_CTL_DEL, slots[index].descriptor, &event)
+        bestEffortSyscall("epoll_ctl") { epoll_ctl(epollDescriptor, EPOLL_CTL_DEL, slots[index].descriptor, &event) }
         release(index)
     }
 
@@ -184,7 +184,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     // MARK: Timers
 
     /// Schedules `handler.timerFired` for `deadline`.
-    public func scheduleTimer(at deadline: Deadline, handler: some EventHandler) {
+    public func scheduleTimer(at deadline: Deadline, handler: some TimerHandler) {
         let earliest = timers.withLock { queue in
             queue.push(deadline, handler)
             earliestTimer.store(queue.earliest.uptimeNanoseconds, ordering: .releasing)
@@ -195,7 +195,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     }
 
     /// Drops the timers scheduled for `handler`.
-    public func cancelTimers(for handler: some EventHandler) {
+    public func cancelTimers(for handler: some TimerHandler) {
         timers.withLock { queue in
             queue.remove { $0 === handler }
             earliestTimer.store(queue.earliest.uptimeNanoseconds, ordering: .releasing)
@@ -219,7 +219,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         // the loop when that comes due.
         if earliestTimer.load(ordering: .acquiring) == armedDeadline.uptimeNanoseconds { return }
         let now = Deadline.now()
-        while let handler = timers.withLock({ queue -> (any EventHandler)? in
+        while let handler = timers.withLock({ queue -> (any TimerHandler)? in
             let due = queue.popDue(now: now)
             earliestTimer.store(queue.earliest.uptimeNanoseconds, ordering: .releasing)
             return due
@@ -236,7 +236,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
             spec.it_value.tv_sec = Int(at / 1_000_000_000)
             spec.it_value.tv_nsec = Int(at % 1_000_000_000)
         }
-        _ = timerfd_settime(timerDescriptor, Int32(TFD_TIMER_ABSTIME), &spec, nil)
+        bestEffortSyscall("timerfd_settime") { timerfd_settime(timerDescriptor, Int32(TFD_TIMER_ABSTIME), &spec, nil) }
     }
 
     // MARK: The loop
@@ -256,17 +256,18 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
                 fireTimers()
             } while queuedOnLoop
             if stopRequested.load(ordering: .acquiring) { break }
-            let count = epoll_wait(epollDescriptor, events, Int32(capacity), -1)
-            guard count > 0 else { continue }  // EINTR
+            guard case .processed(let count) = try? syscall("epoll_wait", { epoll_wait(epollDescriptor, events, Int32(capacity), -1) }),
+                count > 0
+            else { continue }
             var timerExpired = false
             for index in 0..<Int(count) {
                 switch events[index].data.u64 {
                 case Self.wakeID:
                     var value: UInt64 = 0
-                    _ = Glibc.read(wakeDescriptor, &value, 8)
+                    bestEffortSyscall("read") { Glibc.read(wakeDescriptor, &value, 8) }
                 case Self.timerID:
                     var expirations: UInt64 = 0
-                    _ = Glibc.read(timerDescriptor, &expirations, 8)
+                    bestEffortSyscall("read") { Glibc.read(timerDescriptor, &expirations, 8) }
                     armedDeadline = .distantFuture
                     timerExpired = true
                 default:
@@ -385,7 +386,7 @@ final class LoopActorExecutor: SerialExecutor {
 
 /// Pending timers ordered by deadline: a binary min-heap.
 struct TimerQueue {
-    private var heap: [(deadline: Deadline, handler: any EventHandler)] = []
+    private var heap: [(deadline: Deadline, handler: any TimerHandler)] = []
 
     var earliest: Deadline { heap.first?.deadline ?? .distantFuture }
 
@@ -393,14 +394,14 @@ struct TimerQueue {
     var count: Int { heap.count }
 
     /// Removes the timers whose handler matches; rebuilds the heap (a rare path).
-    mutating func remove(where matches: (any EventHandler) -> Bool) {
+    mutating func remove(where matches: (any TimerHandler) -> Bool) {
         let kept = heap.filter { !matches($0.handler) }
         guard kept.count != heap.count else { return }
         heap = []
         for entry in kept { push(entry.deadline, entry.handler) }
     }
 
-    mutating func push(_ deadline: Deadline, _ handler: any EventHandler) {
+    mutating func push(_ deadline: Deadline, _ handler: any TimerHandler) {
         heap.append((deadline, handler))
         var child = heap.count - 1
         while child > 0 {
@@ -411,7 +412,7 @@ struct TimerQueue {
         }
     }
 
-    mutating func popDue(now: Deadline) -> (any EventHandler)? {
+    mutating func popDue(now: Deadline) -> (any TimerHandler)? {
         guard let first = heap.first, first.deadline <= now else { return nil }
         let last = heap.removeLast()
         if !heap.isEmpty {

@@ -1,11 +1,17 @@
-/// Receives readiness and timer events from an event loop, always on the loop's thread.
-public protocol EventHandler: AnyObject, Sendable {
+/// Receives timer events from an event loop, always on the loop's thread: what schedules timers
+/// and owns no stream (a supervisor, a pause) is one of these and nothing more.
+public protocol TimerHandler: AnyObject, Sendable {
+    /// A timer scheduled by this handler came due. Timers are not cancelled: check the time.
+    func timerFired(now: Deadline)
+}
+
+/// Receives the readiness events of a registered stream, and timer events, from an event loop,
+/// always on the loop's thread.
+public protocol EventHandler: TimerHandler {
     /// The registered stream has bytes to read, reached end of stream, or failed.
     func readable()
     /// The registered stream can take more bytes; only sent while write interest is on.
     func writable()
-    /// A timer scheduled by this handler came due. Timers are not cancelled: check the time.
-    func timerFired(now: Deadline)
 }
 
 /// The identity of one registration, valid until it is deregistered.
@@ -42,12 +48,12 @@ public protocol EventLoop: TaskExecutor {
     func deregister(_ registration: EventRegistration)
 
     /// Calls `handler.timerFired(now:)` on the loop's thread at or soon after `deadline`.
-    func scheduleTimer(at deadline: Deadline, handler: some EventHandler)
+    func scheduleTimer(at deadline: Deadline, handler: some TimerHandler)
 
     /// Drops every timer scheduled for `handler`, so that a handler that is done is not kept
     /// alive, or called, by timers it no longer needs. Any thread; a timer already firing on the
     /// loop thread may still run.
-    func cancelTimers(for handler: some EventHandler)
+    func cancelTimers(for handler: some TimerHandler)
 
     /// The loop's current time.
     func now() -> Deadline

@@ -70,12 +70,12 @@ public final class ManualEventLoop: EventLoop, @unchecked Sendable {
     }
 
     /// Schedules `handler.timerFired` for when the clock reaches `deadline`.
-    public func scheduleTimer(at deadline: Deadline, handler: some EventHandler) {
+    public func scheduleTimer(at deadline: Deadline, handler: some TimerHandler) {
         state.withLock { $0.timers.push(deadline, handler) }
     }
 
     /// Drops the timers scheduled for `handler`.
-    public func cancelTimers(for handler: some EventHandler) {
+    public func cancelTimers(for handler: some TimerHandler) {
         state.withLock { $0.timers.remove { $0 === handler } }
     }
 

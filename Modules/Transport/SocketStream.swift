@@ -150,9 +150,13 @@ extension SocketStream {
         let stream = SocketStream(descriptor: descriptor, remoteAddress: address)
         if address.family != AF_UNIX {
             var on: Int32 = 1
-            setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
-            setsockopt(descriptor, SOL_SOCKET, SO_KEEPALIVE, &on, socklen_t(MemoryLayout<Int32>.size))
+            bestEffortSyscall("setsockopt") {
+                setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+            }
+            bestEffortSyscall("setsockopt") { setsockopt(descriptor, SOL_SOCKET, SO_KEEPALIVE, &on, socklen_t(MemoryLayout<Int32>.size)) }
         }
+        // Outside the funnel, like close: a connect interrupted by a signal goes on in the
+        // background, and calling it again would fail with EALREADY.
         let started = address.withSockAddr { pointer, length in Glibc.connect(descriptor, pointer, length) }
         if started == 0 { return stream }
         let error = Errno.current
@@ -178,7 +182,11 @@ extension SocketStream {
     func pendingConnectError() -> TransportError? {
         var error: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
-        getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &error, &length)
+        do throws(TransportError) {
+            _ = try blockingSyscall("getsockopt") { getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &error, &length) }
+        } catch {
+            return TransportError(.connectFailed, syscall: "getsockopt", errno: error.errno, detail: "\(remoteAddress)")
+        }
         guard error != 0 else { return nil }
         return TransportError(.connectFailed, syscall: "connect", errno: Errno(rawValue: error), detail: "\(remoteAddress)")
     }

@@ -42,6 +42,14 @@ func blockingSyscall<Value: FixedWidthInteger & Sendable>(
     }
 }
 
+/// The funnel for the calls whose failure leaves nothing to do but go on: a wake-up already
+/// pending, a timer re-armed on the next turn, a socket option the kernel refused. `EINTR` is
+/// retried and `EBADF`/`EFAULT` stop the process, as in `syscall`; any other failure is dropped.
+@inline(__always)
+func bestEffortSyscall<Value: FixedWidthInteger & Sendable>(_ name: StaticString, _ body: () -> Value) {
+    _ = try? syscall(name, body)
+}
+
 /// Closes `descriptor`. Never retried: after `EINTR` the descriptor is already gone on Linux,
 /// and a retry could close a descriptor another thread has just been given.
 func closeDescriptor(_ descriptor: Int32) {

@@ -15,7 +15,7 @@ import Synchronization
 /// storm of `MOVED` replies is one message. The node connections themselves are the supervisor's:
 /// it reconnects lost ones and checks idle ones every `heartbeatInterval`. Generic over how views
 /// are found, so its tests script them, and over the loop and connector, as the nodes are.
-actor TopologyManager<Loop: EventLoop, Connector: NodeConnector, Discovery: ClusterDiscovery>: EventHandler {
+actor TopologyManager<Loop: EventLoop, Connector: NodeConnector, Discovery: ClusterDiscovery>: TimerHandler {
     nonisolated let nodes: ClusterNodes<Loop, Connector>
     nonisolated let discovery: Discovery
     nonisolated let loop: Loop
@@ -88,9 +88,6 @@ actor TopologyManager<Loop: EventLoop, Connector: NodeConnector, Discovery: Clus
             manager.perform(manager.machine.timerFired(now: now))
         }
     }
-
-    nonisolated func readable() {}
-    nonisolated func writable() {}
 
     private func perform(_ action: TopologyRefreshStateMachine<Deadline>.Action) {
         if let wakeUp = action.wakeUp { loop.scheduleTimer(at: wakeUp, handler: self) }

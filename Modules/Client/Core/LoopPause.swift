@@ -5,7 +5,7 @@ import GlideTransport
 ///
 /// Retries pause on the loop's clock rather than the system's, so that a manual loop's test
 /// decides when they end, and the request's deadline and its pauses share one clock.
-final class LoopPause: EventHandler {
+final class LoopPause: TimerHandler {
     struct State {
         var waiter: CheckedContinuation<Bool, Never>?
         /// How the pause ended, once it has: `true` when the time came.
@@ -60,6 +60,4 @@ final class LoopPause: EventHandler {
         if now >= until { end(true) }
     }
 
-    func readable() {}
-    func writable() {}
 }

@@ -26,7 +26,7 @@ public struct PubSubState: Sendable, Hashable {
 ///
 /// One plan runs at a time: callers and repairs take turns through a gate, so the ledger never
 /// sees two commands race for one channel.
-actor PubSubSynchronizer<Placement: PubSubPlacement>: EventHandler {
+actor PubSubSynchronizer<Placement: PubSubPlacement>: TimerHandler {
     typealias Loop = Placement.Loop
     typealias Connection = NodeConnection<Placement.Loop, Placement.Connector>
     typealias Ledger = SubscriptionLedger<Subscriber<Connection>>
@@ -167,9 +167,6 @@ actor PubSubSynchronizer<Placement: PubSubPlacement>: EventHandler {
     nonisolated func timerFired(now: Deadline) {
         assumeIsolated { $0.checkDue(now: now) }
     }
-
-    nonisolated func readable() {}
-    nonisolated func writable() {}
 
     private func startChecks() {
         // The checks start with the first subscription: a client that never subscribes has no timer.

@@ -8,7 +8,7 @@
 /// loop hands its events over (`NodeConnection.report`), and in tests a manual loop drives it step
 /// by step. It carries no request: requests go from the caller to the connection
 /// and back without it. Every task it starts is kept, and `close()` ends them all.
-public actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: ConnectionObserver, EventHandler {
+public actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: ConnectionObserver, TimerHandler {
     /// The connections it supervises.
     public typealias Connection = NodeConnection<Loop, Connector>
     /// Told of a connection's event after the supervisor acted on it.
@@ -137,11 +137,6 @@ public actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: 
     public nonisolated func timerFired(now: Deadline) {
         assumeIsolated { supervisor in supervisor.perform(supervisor.machine.timerFired(now: now)) }
     }
-
-    /// Never called: the supervisor only has timers.
-    public nonisolated func readable() {}
-    /// Never called: the supervisor only has timers.
-    public nonisolated func writable() {}
 
     private func handle(_ id: ObjectIdentifier, _ event: ConnectionEvent) {
         guard !closed, let connection = connections[id] else { return }
