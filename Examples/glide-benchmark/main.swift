@@ -102,7 +102,7 @@ func parseOptions() -> Options {
         case "--spread": options.spread = true
         default:
             print(
-                "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory] [--kill-pid PID --victim-port PORT] [--client-count K] [--loops L] [--spread]"
+                "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,mget,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory] [--kill-pid PID --victim-port PORT] [--client-count K] [--loops L] [--spread]"
             )
             exit(flag == "--help" ? 0 : 2)
         }
@@ -236,6 +236,12 @@ func operation<Client: GlideCommandExecutor>(_ test: String, on client: Client) 
         return Workload(name: "MIXED GET/SET") { request in
             let key = keys[(request >> 1) % count]
             if request & 1 == 0 { try await client.set(key, value) } else { _ = try await client.get(key, as: Bytes.self) }
+        }
+    case "mget":
+        // 100 consecutive keys of the keyspace: on a cluster, a split across many slots.
+        return Workload(name: "MGET (100 keys)") { request in
+            let first = (request &* 100) % count
+            _ = try await client.mget((0..<100).map { keys[(first + $0) % count] }, as: Bytes.self)
         }
     case "incr": return Workload(name: "INCR") { _ in try await client.incr(counter) }
     case "ping": return Workload(name: "PING") { _ in _ = try await client.ping() }

@@ -228,7 +228,7 @@ final class FakeCluster: Sendable {
             return .reply("+PONG\r\n")
         case "CLUSTER" where command.count > 1 && command[1].uppercased() == "SHARDS":
             return .reply(shardsReply(state.views[link.node] ?? state.shards).encoded().string)
-        case "GET", "SET":
+        case "GET", "SET", "MGET":
             guard command.count >= 2 else { return .reply("-ERR wrong number of arguments\r\n") }
             let key = command[1]
             let slot = HashSlot.of(key)
@@ -240,6 +240,14 @@ final class FakeCluster: Sendable {
                 if link.node != importing || !asking { return .reply("-MOVED \(slot) \(shard.primary)\r\n") }
             } else if link.node != shard.primary {
                 return .reply("-MOVED \(slot) \(shard.primary)\r\n")
+            }
+            if command[0].uppercased() == "MGET" {
+                // One slot per request, as the client splits it.
+                guard command.dropFirst().allSatisfy({ HashSlot.of($0) == slot }) else {
+                    return .reply("-CROSSSLOT Keys in request don't hash to the same slot\r\n")
+                }
+                let values = command.dropFirst().map { key in state.data[key].map { "$\($0.utf8.count)\r\n\($0)\r\n" } ?? "_\r\n" }
+                return .reply("*\(values.count)\r\n" + values.joined())
             }
             if command[0].uppercased() == "SET", command.count >= 3 {
                 state.data[key] = command[2]

@@ -66,9 +66,19 @@ extension ClusterEngine {
             if case .success(let reply) = result, !reply.token.type.isError { return reply }
             first = Attempt(result: result, node: connection.connector.address)
         }
+        return try await send(
+            toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, replies: replies, after: first, encode: encode)
+    }
+
+    /// Sends a request for `slot` on from the outcome of its first attempt (`nil`: none was made)
+    /// through `ClusterRequestStateMachine`, as `send(toSlot:...)` does after its first attempt.
+    func send(
+        toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, replies: Int = 1, after first: Attempt?,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> ConnectionReply {
         let machine = ClusterRequestStateMachine(
             target: .slot(slot, replica: replica), readOnly: readOnly,
-            replicaNeedsReadOnly: replicaNeedsReadOnly, deadline: deadline)
+            replicaNeedsReadOnly: configuration.readFrom == .primary, deadline: deadline)
         let answer = try await run(machine, after: first, replies: replies, encode: encode)
         if answer.isError && replies == 1 { throw GlideError.server(answer.reply.token, address: answer.node.description) }
         return answer.reply
@@ -88,7 +98,7 @@ extension ClusterEngine {
     }
 
     /// One attempt's outcome, and the node it went to.
-    struct Attempt {
+    struct Attempt: Sendable {
         var result: Result<ConnectionReply, GlideError>
         var node: NodeAddress
 
@@ -245,9 +255,8 @@ extension ClusterEngine {
                 return .single(try await send(toSlot: slot, replica: false, readOnly: readOnly, deadline: deadline) { $0.append(request) })
             }
             let replica = replicaAllowed && configuration.readFrom != .primary
-            let parts = try await fanOut(
-                split.parts.map { .part($0.slot, split.command($0), replica: replica) },
-                readOnly: readOnly, deadline: deadline)
+            let parts = try await sendSplit(
+                split.parts.map { ($0.slot, split.command($0)) }, replica: replica, readOnly: readOnly, deadline: deadline)
             if decision.aggregation == .combineArrays {
                 do throws(AggregationError) {
                     return .single(try Router.reassemble(parts, of: split))
@@ -263,8 +272,9 @@ extension ClusterEngine {
     enum FanOutRequest: Sendable {
         /// A pre-encoded request to one node; its server error is a reply, not a failure.
         case node(NodeAddress, RESPCommandBuffer)
-        /// One slot's part of a split command, encoded.
-        case part(UInt16, Bytes, replica: Bool)
+        /// One slot's part of a split command, encoded, on from its first attempt when one was
+        /// made (`sendSplit`).
+        case part(UInt16, Bytes, replica: Bool, after: Attempt?)
     }
 
     /// Sub-requests of one fan-out in flight at once: enough to keep every node's connection
@@ -313,11 +323,11 @@ extension ClusterEngine {
                     try await sendOnce(
                         encoded, to: address, deadline: deadline, readOnly: readOnly,
                         throwingServerErrors: false))
-            case .part(let slot, let command, let replica):
+            case .part(let slot, let command, let replica, let first):
                 return .success(
-                    try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline) {
+                    try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, after: first) {
                         $0.bytes.writeBytes(command)
-                    })
+                    }.token)
             }
         } catch {
             return .failure(error)

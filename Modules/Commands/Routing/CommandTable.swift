@@ -17,7 +17,8 @@ public enum CommandTable {
 
     /// The metadata of `name`, such as `GET` or `CLIENT KILL`, in any letter case.
     public static func metadata(named name: String) -> CommandMetadata? {
-        byName[name.uppercased()]
+        // A typed command's name is already upper-case: found without making a new string.
+        byName[name] ?? byName[name.uppercased()]
     }
 
     /// The metadata of the command in `arguments` (its name first, then a subcommand if it has
