@@ -70,7 +70,7 @@ public final class SocketStream: ByteStream, @unchecked Sendable {
         _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumLength) { spare throws(TransportError) in
             let limit = Swift.min(spare.count, maximumLength)
             do throws(TransportError) {
-                switch try syscall("read", { Glibc.read(descriptor, spare.baseAddress, limit) }) {
+                switch try syscall("read", descriptor: descriptor, { Glibc.read(descriptor, spare.baseAddress, limit) }) {
                 case .wouldBlock:
                     return 0
                 case .processed(let count):
@@ -93,12 +93,12 @@ public final class SocketStream: ByteStream, @unchecked Sendable {
             if vectors.count == 1 {
                 // One buffer, the usual case: send() skips sendmsg's copy-in of the header and vector.
                 let only = vectors[0]
-                return try syscall("send") { send(descriptor, only.iov_base, only.iov_len, Int32(MSG_NOSIGNAL)) }
+                return try syscall("send", descriptor: descriptor) { send(descriptor, only.iov_base, only.iov_len, Int32(MSG_NOSIGNAL)) }
             }
             var message = msghdr()
             message.msg_iov = UnsafeMutablePointer(mutating: vectors.baseAddress)
             message.msg_iovlen = vectors.count
-            return try syscall("sendmsg") { sendmsg(descriptor, &message, Int32(MSG_NOSIGNAL)) }
+            return try syscall("sendmsg", descriptor: descriptor) { sendmsg(descriptor, &message, Int32(MSG_NOSIGNAL)) }
         } catch {
             throw Self.classify(error)
         }

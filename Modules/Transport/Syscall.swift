@@ -11,13 +11,25 @@ public enum IOResult<Value: Sendable>: Sendable {
 /// The one funnel every system call of this module goes through.
 ///
 /// `EINTR` is retried; `EAGAIN` becomes `.wouldBlock`; `EBADF` and `EFAULT` are bugs in this
-/// library and stop the process; every other errno is thrown as a typed `TransportError`.
+/// library and stop the process; every other errno is thrown as a typed `TransportError`. In a
+/// debug build, a call on `descriptor` may fail as a test said instead of running
+/// (`KernelFaults`).
 @inline(__always)
 func syscall<Value: FixedWidthInteger & Sendable>(
-    _ name: StaticString, _ body: () -> Value
+    _ name: StaticString, descriptor: Int32? = nil, _ body: () -> Value
 ) throws(TransportError) -> IOResult<Value> {
     while true {
+        #if DEBUG
+        let result: Value
+        if let descriptor, let fault = KernelFaults.take(name, on: descriptor) {
+            Glibc.errno = fault.rawValue
+            result = -1
+        } else {
+            result = body()
+        }
+        #else
         let result = body()
+        #endif
         if result >= 0 { return .processed(result) }
         let error = Errno.current
         switch error {

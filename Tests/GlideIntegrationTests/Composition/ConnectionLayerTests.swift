@@ -6,6 +6,8 @@ import GlideTestSupport
 import Synchronization
 import Testing
 
+@testable import GlideTransport
+
 /// A client of one's own, built on the public connection layer: handshake, pipelining shared by
 /// concurrent tasks, and supervision that reconnects in the background.
 @Suite struct ConnectionLayerTests {
@@ -90,5 +92,49 @@ import Testing
             _ = try await SupervisedConnection.open(to: NodeAddress(host: "127.0.0.1", port: refusing.port))
         }
         #expect(error?.code == .connectionFailed)
+    }
+
+    /// A connector to the server over plain TCP that remembers each socket's descriptor, so the
+    /// test can play the kernel for it (`KernelFaults`).
+    final class DescriptorConnector: StreamConnector {
+        let address: NodeAddress
+        let loop: EpollEventLoop
+        let descriptors = Lock<[Int32]>([])
+
+        init(address: NodeAddress, loop: EpollEventLoop) {
+            self.address = address
+            self.loop = loop
+        }
+
+        var addressDescription: String { address.description }
+
+        func connect(deadline: Deadline) async throws(TransportError) -> SocketStream {
+            let target = SocketAddress(numericHost: address.host, port: address.port)!
+            let stream = try await SocketStream.connect(to: [target], deadline: deadline, on: loop)
+            descriptors.withLock { $0.append(stream.descriptor) }
+            return stream
+        }
+    }
+
+    @Test func aResetInTheMiddleOfAWriteFailsTheRequestTypedAndTheConnectionComesBack() async throws {
+        let server = try await SharedServer.valkey()
+        let loop = EpollEventLoopGroup.shared.next()
+        let connector = DescriptorConnector(address: server.address, loop: loop)
+        let connection = SupervisedConnection(
+            loop: loop, connector: connector, configuration: ConnectionConfiguration(requestTimeout: .seconds(5)))
+        await connection.start()
+        try await connection.connect()
+        let first = try #require(connector.descriptors.withLock { $0.last })
+        defer { KernelFaults.clear(first) }
+        // The kernel resets the connection as the request is written.
+        KernelFaults.inject(.connectionReset, into: "send", on: first)
+        let error = await #expect(throws: GlideError.self) {
+            _ = try await connection.send { $0.writeRESPCommand("PING" as StaticString) }
+        }
+        #expect(error?.code == .connectionClosed)
+        // The supervisor opened a new socket, and the connection serves again.
+        #expect(try await connection.send { $0.writeRESPCommand("PING" as StaticString) }.stringBytes?.string == "PONG")
+        #expect(connector.descriptors.withLock { $0.count } == 2)
+        await connection.close()
     }
 }
