@@ -24,7 +24,8 @@ struct TinyKV {
     let connection: SupervisedConnection<EpollEventLoop, SocketConnector>
 
     static func connect(to address: NodeAddress) async throws(TinyKVError) -> TinyKV {
-        let configuration = ConnectionConfiguration(handshake: HandshakeConfiguration(clientName: "tiny-kv"))
+        // A demo's timeout: long enough for a slow machine (a sanitizer build runs it too).
+        let configuration = ConnectionConfiguration(handshake: HandshakeConfiguration(clientName: "tiny-kv"), requestTimeout: .seconds(2))
         do {
             return TinyKV(connection: try await .open(to: address, configuration: configuration))
         } catch {
