@@ -75,16 +75,16 @@ let package = Package(
         .target(name: "Glide", dependencies: ["GlideClient", "GlideCommands"], path: "Modules/Glide", swiftSettings: strict),
 
         // Example programs.
-        .executableTarget(name: "quickstart", dependencies: ["Glide"], path: "Examples/quickstart", swiftSettings: strict),
-        .executableTarget(name: "cluster", dependencies: ["Glide"], path: "Examples/cluster", swiftSettings: strict),
-        .executableTarget(name: "pubsub", dependencies: ["Glide"], path: "Examples/pubsub", swiftSettings: strict),
-        .executableTarget(name: "transactions", dependencies: ["Glide"], path: "Examples/transactions", swiftSettings: strict),
-        .executableTarget(name: "tls", dependencies: ["Glide"], path: "Examples/tls", swiftSettings: strict),
-        .executableTarget(name: "glide-cli", dependencies: ["Glide"], path: "Examples/glide-cli", swiftSettings: strict),
+        .executableTarget(name: "quickstart", dependencies: ["Glide", "GlideClient"], path: "Examples/quickstart", swiftSettings: strict),
+        .executableTarget(name: "cluster", dependencies: ["Glide", "GlideClient"], path: "Examples/cluster", swiftSettings: strict),
+        .executableTarget(name: "pubsub", dependencies: ["Glide", "GlideClient"], path: "Examples/pubsub", swiftSettings: strict),
+        .executableTarget(name: "transactions", dependencies: ["Glide", "GlideClient"], path: "Examples/transactions", swiftSettings: strict),
+        .executableTarget(name: "tls", dependencies: ["Glide", "GlideClient"], path: "Examples/tls", swiftSettings: strict),
+        .executableTarget(name: "glide-cli", dependencies: ["Glide", "GlideClient"], path: "Examples/glide-cli", swiftSettings: strict),
         .executableTarget(
             name: "custom-client", dependencies: ["Glide", "GlideConnection"], path: "Examples/custom-client", swiftSettings: strict),
         .executableTarget(
-            name: "glide-benchmark", dependencies: ["Glide"], path: "Examples/glide-benchmark", swiftSettings: client),
+            name: "glide-benchmark", dependencies: ["Glide", "GlideClient"], path: "Examples/glide-benchmark", swiftSettings: client),
         // Counts heap allocations by interposing malloc; linked into glide-microbench only.
         .target(name: "CAllocationCounter", path: "Examples/CAllocationCounter"),
         .executableTarget(
@@ -93,7 +93,7 @@ let package = Package(
             swiftSettings: strict),
 
         // Test support: starts real servers on free loopback ports (Foundation is fine here).
-        .target(name: "GlideTestSupport", dependencies: ["Glide"], path: "Tests/GlideTestSupport", swiftSettings: strict),
+        .target(name: "GlideTestSupport", dependencies: ["Glide", "GlideClient"], path: "Tests/GlideTestSupport", swiftSettings: strict),
 
         // One unit-test target per module (no sockets), then the integration targets (real servers).
         .testTarget(name: "GlideBuffersTests", dependencies: ["GlideBuffers"], swiftSettings: strict),

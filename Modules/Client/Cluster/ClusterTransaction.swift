@@ -9,10 +9,7 @@ import GlideTransport
 /// ```swift
 /// let results = try await cluster.exec(ClusterTransaction().set("{user:1}:name", "Ada").incr("{user:1}:visits"))
 /// ```
-public final class ClusterTransaction: Transaction, @unchecked Sendable {
-    /// An empty cluster transaction.
-    public override init() { super.init(tracksSlots: true) }
-}
+public typealias ClusterTransaction = CommandTransaction<ClusterBatchKind>
 
 extension GlideClusterClient {
     /// Runs `transaction` atomically on the primary of its keys' slot (a random primary when it

@@ -13,14 +13,15 @@ import Synchronization
 /// ```
 ///
 /// For a cluster, use `ClusterTransaction`, which also checks that every key is in one slot.
-public class Transaction: @unchecked Sendable {
-    // @unchecked: the only stored state is the lock; subclasses add none.
+public typealias Transaction = CommandTransaction<StandaloneBatch>
+
+/// What `Transaction` and `ClusterTransaction` are, written once: see those two for how to use
+/// them. A reference type, unlike `CommandBatch`: a transaction is built by chaining calls.
+public final class CommandTransaction<Kind: BatchKind>: Sendable {
     let contents: Lock<BatchContents>
 
     /// An empty transaction.
-    public init() { contents = Lock(BatchContents(tracksSlots: false)) }
-
-    init(tracksSlots: Bool) { contents = Lock(BatchContents(tracksSlots: tracksSlots)) }
+    public init() { contents = Lock(BatchContents(tracksSlots: Kind.tracksSlots)) }
 
     /// The number of commands queued.
     public var count: Int { contents.withLock { $0.count } }
@@ -48,7 +49,7 @@ public class Transaction: @unchecked Sendable {
     }
 }
 
-extension Transaction {
+extension CommandTransaction {
     /// Queues `GET key`.
     @discardableResult
     public func get(_ key: some BulkStringConvertible) -> Self { add(GET(key)) }
