@@ -78,7 +78,8 @@ let package = Package(
         .executableTarget(name: "quickstart", dependencies: ["Glide", "GlideClient"], path: "Examples/quickstart", swiftSettings: strict),
         .executableTarget(name: "cluster", dependencies: ["Glide", "GlideClient"], path: "Examples/cluster", swiftSettings: strict),
         .executableTarget(name: "pubsub", dependencies: ["Glide", "GlideClient"], path: "Examples/pubsub", swiftSettings: strict),
-        .executableTarget(name: "transactions", dependencies: ["Glide", "GlideClient"], path: "Examples/transactions", swiftSettings: strict),
+        .executableTarget(
+            name: "transactions", dependencies: ["Glide", "GlideClient"], path: "Examples/transactions", swiftSettings: strict),
         .executableTarget(name: "tls", dependencies: ["Glide", "GlideClient"], path: "Examples/tls", swiftSettings: strict),
         .executableTarget(name: "glide-cli", dependencies: ["Glide", "GlideClient"], path: "Examples/glide-cli", swiftSettings: strict),
         .executableTarget(
