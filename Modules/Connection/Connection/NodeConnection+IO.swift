@@ -38,7 +38,7 @@ extension NodeConnection {
                 job = next
             case .awaitWritable(let generation):
                 onLoop {
-                    guard self.readGeneration == generation, let registration = self.registration else { return }
+                    guard self.readGeneration.value == generation, let registration = self.registration.value else { return }
                     self.loop.setWriteInterest(true, for: registration)
                 }
                 return
@@ -49,8 +49,8 @@ extension NodeConnection {
     /// The socket can take more bytes again.
     @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
     public func writable() {
-        if let registration { loop.setWriteInterest(false, for: registration) }
-        guard let job = machine.withLock({ $0.writable(generation: readGeneration) }) else { return }
+        if let registration = registration.value { loop.setWriteInterest(false, for: registration) }
+        guard let job = machine.withLock({ $0.writable(generation: readGeneration.value) }) else { return }
         runWriter(job)
     }
 
@@ -59,14 +59,14 @@ extension NodeConnection {
     /// Reads what the socket has, decodes every complete reply and hands each to its caller.
     @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
     public func readable() {
-        guard let stream = readStream else { return }
-        let generation = readGeneration
-        while readStream != nil && readGeneration == generation {
-            let wanted = Swift.max(Self.readSize, decoder.bytesStillNeeded(in: readBuffer))
-            if readBuffer.readableBytes == 0 { readBuffer.clear(minimumCapacity: Self.readSize) }
+        guard let stream = readStream.value else { return }
+        let generation = readGeneration.value
+        while readStream.value != nil && readGeneration.value == generation {
+            let wanted = Swift.max(Self.readSize, decoder.value.bytesStillNeeded(in: readBuffer.value))
+            if readBuffer.value.readableBytes == 0 { readBuffer.value.clear(minimumCapacity: Self.readSize) }
             let result: StreamReadResult
             do throws(TransportError) {
-                result = try stream.read(into: &readBuffer, maximumLength: wanted)
+                result = try stream.read(into: &readBuffer.value, maximumLength: wanted)
             } catch {
                 connectionLost(generation: generation, GlideErrorSummary(streamFailure: error, .connectionClosed, "read failed: \(error)"))
                 return
@@ -79,13 +79,13 @@ extension NodeConnection {
                 return
             case .bytes(let count):
                 do throws(RESPDecodeError) {
-                    while let token = try decoder.decode(from: &readBuffer) { tokens.append(token) }
+                    while let token = try decoder.value.decode(from: &readBuffer.value) { tokens.value.append(token) }
                 } catch {
-                    tokens.removeAll(keepingCapacity: true)
+                    tokens.value.removeAll(keepingCapacity: true)
                     connectionLost(generation: generation, GlideErrorSummary(.protocolError, "\(error)"))
                     return
                 }
-                if !tokens.isEmpty { deliver() }
+                if !tokens.value.isEmpty { deliver() }
                 // A short read drained the socket; level-triggered epoll reports any later bytes.
                 if count < wanted { return }
             }
@@ -96,24 +96,24 @@ extension NodeConnection {
     @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
     private func deliver() {
         var index = 0
-        let generation = readGeneration
+        let generation = readGeneration.value
         var failures: [Machine.Resumption] = []
-        while index < tokens.count {
+        while index < tokens.value.count {
             var unexpected = false
             var handshaking = false
             machine.withLock { machine in
-                while index < tokens.count {
+                while index < tokens.value.count {
                     if machine.isHandshaking {
                         handshaking = true
                         return
                     }
-                    switch machine.replyReceived(tokens[index], generation: generation) {
+                    switch machine.replyReceived(tokens.value[index], generation: generation) {
                     case .none:
                         break
                     case .push(let token):
-                        pushes.append(token)
+                        pushes.value.append(token)
                     case .resume(let waiter, let reply):
-                        resumes.append((waiter, reply))
+                        resumes.value.append((waiter, reply))
                     case .fail(let waiter, let summary):
                         failures.append(.failure(waiter, summary))
                     case .unexpectedReply:
@@ -124,32 +124,32 @@ extension NodeConnection {
                 }
             }
             // Pushes first: a caller whose reply came after a message finds the message delivered.
-            if !pushes.isEmpty {
-                if let pushHandler { for push in pushes { pushHandler(push, self) } }
-                pushes.removeAll(keepingCapacity: true)
+            if !pushes.value.isEmpty {
+                if let pushHandler { for push in pushes.value { pushHandler(push, self) } }
+                pushes.value.removeAll(keepingCapacity: true)
             }
             ThreadSanitizer.released(by: self)
-            for (waiter, reply) in resumes { waiter.resume(returning: .success(reply)) }
-            resumes.removeAll(keepingCapacity: true)
+            for (waiter, reply) in resumes.value { waiter.resume(returning: .success(reply)) }
+            resumes.value.removeAll(keepingCapacity: true)
             if !failures.isEmpty {
                 resume(failures)
                 failures.removeAll()
             }
             if unexpected {
-                tokens.removeAll(keepingCapacity: true)
+                tokens.value.removeAll(keepingCapacity: true)
                 connectionLost(
                     generation: generation, GlideErrorSummary(.protocolError, "the server sent a reply no request was waiting for"))
                 return
             }
             if handshaking {
-                handshakeReply(tokens[index], generation: generation)
+                handshakeReply(tokens.value[index], generation: generation)
                 index += 1
             }
             // The handshake failed, or a write failed and the connection was dropped: the rest of
             // what was read belongs to a dead connection.
-            if readStream == nil || readGeneration != generation { break }
+            if readStream.value == nil || readGeneration.value != generation { break }
         }
-        tokens.removeAll(keepingCapacity: true)
+        tokens.value.removeAll(keepingCapacity: true)
     }
 
     // MARK: Timers (loop thread)
@@ -164,7 +164,7 @@ extension NodeConnection {
         if let teardown = outcome.attemptTimedOut { perform(teardown) }
         if outcome.connectionStale {
             connectionLost(
-                generation: readGeneration,
+                generation: readGeneration.value,
                 GlideErrorSummary(
                     .connectionClosed, "the server stopped answering: a reply is overdue well past its timeout"))
         }

@@ -49,16 +49,17 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     /// How many batches a caller writes for others before handing the writer role to the loop.
     package static var callerWriteRounds: Int { 4 }
 
-    // Loop-thread state: the read side of the current stream. Only the loop thread touches it, so
-    // the runtime's exclusivity checks on it, which would run on every reply, are off.
-    @exclusivity(unchecked) package var readStream: Stream?
-    @exclusivity(unchecked) package var readGeneration = 0
-    @exclusivity(unchecked) package var registration: EventRegistration?
-    @exclusivity(unchecked) package var readBuffer = Bytes(capacity: 64 * 1024)
-    @exclusivity(unchecked) package var decoder = RESPDecoder()
-    @exclusivity(unchecked) package var tokens: [RESPToken] = []
-    @exclusivity(unchecked) package var resumes: [(Waiter, ConnectionReply)] = []
-    @exclusivity(unchecked) package var pushes: [RESPToken] = []
+    // Loop-thread state: the read side of the current stream. Only the loop thread touches it,
+    // which debug builds assert on every access (`LoopBound`), so the runtime's exclusivity
+    // checks on it, which would run on every reply, are off.
+    @exclusivity(unchecked) package var readStream: LoopBound<Stream?, Loop>
+    @exclusivity(unchecked) package var readGeneration: LoopBound<Int, Loop>
+    @exclusivity(unchecked) package var registration: LoopBound<EventRegistration?, Loop>
+    @exclusivity(unchecked) package var readBuffer: LoopBound<Bytes, Loop>
+    @exclusivity(unchecked) package var decoder: LoopBound<RESPDecoder, Loop>
+    @exclusivity(unchecked) package var tokens: LoopBound<[RESPToken], Loop>
+    @exclusivity(unchecked) package var resumes: LoopBound<[(Waiter, ConnectionReply)], Loop>
+    @exclusivity(unchecked) package var pushes: LoopBound<[RESPToken], Loop>
     /// Receives the RESP3 pushes that are not replies (published messages, server-side
     /// unsubscriptions), on the loop thread; `nil` drops them.
     public let pushHandler: (@Sendable (RESPToken, NodeConnection) -> Void)?
@@ -85,8 +86,18 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
             Machine(
                 handshake: handshake, inflightLimit: inflightLimit, staleReplyGrace: staleReplyGrace,
                 connectionTimeout: connectionTimeout, policy: policy))
+        var tokens: [RESPToken] = []
         tokens.reserveCapacity(64)
+        var resumes: [(Waiter, ConnectionReply)] = []
         resumes.reserveCapacity(64)
+        self.readStream = LoopBound(nil, on: loop)
+        self.readGeneration = LoopBound(0, on: loop)
+        self.registration = LoopBound(nil, on: loop)
+        self.readBuffer = LoopBound(Bytes(capacity: Self.readSize), on: loop)
+        self.decoder = LoopBound(RESPDecoder(), on: loop)
+        self.tokens = LoopBound(tokens, on: loop)
+        self.resumes = LoopBound(resumes, on: loop)
+        self.pushes = LoopBound([], on: loop)
     }
 
     /// Identifies this connection to its observer.
@@ -360,12 +371,12 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
             return
         }
         GlideStatistics.connections.add(1, ordering: .relaxed)
-        readStream = stream
-        readGeneration = generation
-        decoder.reset()
-        readBuffer.clear()
+        readStream.value = stream
+        readGeneration.value = generation
+        decoder.value.reset()
+        readBuffer.value.clear()
         do throws(TransportError) {
-            registration = try loop.register(stream, handler: self)
+            registration.value = try loop.register(stream, handler: self)
         } catch {
             connectionLost(generation: generation, GlideErrorSummary(.connectionFailed, "\(error)"))
             return
@@ -374,7 +385,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     }
 
     package func writeHandshake(_ bytes: Bytes, generation: Int) {
-        guard let stream = readStream else { return }
+        guard let stream = readStream.value else { return }
         var pending = bytes
         // A few hundred bytes into a fresh socket: the kernel takes them whole.
         while pending.readableBytes > 0 {
@@ -431,7 +442,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     /// the waiters: in that order, so a caller that retries finds the routes already updated.
     package func perform(_ teardown: Machine.Teardown) {
         isReady.store(false, ordering: .relaxed)
-        if readGeneration == teardown.generation { stopReading() }
+        if readGeneration.value == teardown.generation { stopReading() }
         if let stream = teardown.stream { closeStream(stream) }
         report(teardown.wasAttempt ? .attemptFailed(teardown.summary) : .lost(teardown.summary), then: teardown.resumptions)
     }
@@ -452,11 +463,11 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     }
 
     package func stopReading() {
-        if let registration { loop.deregister(registration) }
-        registration = nil
-        readStream = nil
-        decoder.reset()
-        readBuffer = Bytes(capacity: Self.readSize)
+        if let registration = registration.value { loop.deregister(registration) }
+        registration.value = nil
+        readStream.value = nil
+        decoder.value.reset()
+        readBuffer.value = Bytes(capacity: Self.readSize)
     }
 
     private func closeStream(_ stream: Stream) {
