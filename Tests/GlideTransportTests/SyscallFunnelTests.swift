@@ -119,13 +119,16 @@ import Testing
     }
 }
 
+/// A socket pair, one end wrapped in a stream and the other a plain descriptor: no network
+/// involved.
+func socketStreamPair() -> (SocketStream, Int32) {
+    var descriptors: [Int32] = [0, 0]
+    precondition(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &descriptors) == 0)
+    return (SocketStream(descriptor: descriptors[0], remoteAddress: .unix(path: "pair")), descriptors[1])
+}
+
 @Suite struct SocketStreamCloseTests {
-    /// A socket pair wrapped in streams: no network involved.
-    func pair() -> (SocketStream, Int32) {
-        var descriptors: [Int32] = [0, 0]
-        precondition(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &descriptors) == 0)
-        return (SocketStream(descriptor: descriptors[0], remoteAddress: .unix(path: "pair")), descriptors[1])
-    }
+    func pair() -> (SocketStream, Int32) { socketStreamPair() }
 
     @Test func callsAfterCloseFailAndTheDescriptorIsReleasedOnce() throws {
         let (stream, peer) = pair()
