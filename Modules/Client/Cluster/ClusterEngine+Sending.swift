@@ -29,20 +29,18 @@ extension ClusterEngine {
         toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, name: String? = nil,
         encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async throws(GlideError) -> RESPToken {
-        if let cache = core.cache, let name, ClientSideCache.cachedCommands.contains(name) {
-            var encoded = RESPCommandBuffer()
-            encode(&encoded)
-            let request = encoded
-            if let key = CachedCommands.key(of: name, request: request) {
-                // The connection that reads is the one whose server tracks the key; a read that
-                // needs READONLY first, or a slot without a connection, takes the usual path.
-                let connection = replica && configuration.readFrom == .primary ? nil : nodes.connection(forSlot: slot, replica: replica)
-                return try await cache.read(request, key: key, through: connection, deadline: deadline) { () throws(GlideError) in
+        if core.cache != nil,
+            let token = try await core.cachedRead(
+                name, deadline: deadline, encode: encode,
+                // A read that needs READONLY first, or a slot without a connection, takes the usual path.
+                through: { replica && configuration.readFrom == .primary ? nil : nodes.connection(forSlot: slot, replica: replica) },
+                otherwise: { request throws(GlideError) in
                     try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, replies: 1) {
                         $0.append(request)
                     }.token
-                }
-            }
+                })
+        {
+            return token
         }
         return try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, replies: 1, encode: encode).token
     }

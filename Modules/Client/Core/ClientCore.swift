@@ -156,6 +156,26 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         return try await observer.request(operation, node: node(), batchSize: batchSize, body)
     }
 
+    /// A read the client-side cache may answer, for both clients: a hit is served from the cache,
+    /// a miss is read through `connection()` (the connection whose server tracks the key) and
+    /// kept, and `usual` sends the encoded request where the connection can't. `nil` when the
+    /// cache can't take the request (no cache, a command it doesn't keep, arguments sent by
+    /// reference): the caller sends it its own way.
+    func cachedRead(
+        _ name: String?, deadline: Deadline, encode: @Sendable (inout RESPCommandBuffer) -> Void,
+        through connection: () -> Connection?,
+        otherwise usual: @Sendable (RESPCommandBuffer) async throws(GlideError) -> RESPToken
+    ) async throws(GlideError) -> RESPToken? {
+        guard let cache, let name, ClientSideCache.cachedCommands.contains(name) else { return nil }
+        var encoded = RESPCommandBuffer()
+        encode(&encoded)
+        let request = encoded
+        guard let key = CachedCommands.key(of: name, request: request) else { return nil }
+        return try await cache.read(request, key: key, through: connection(), deadline: deadline) { () throws(GlideError) in
+            try await usual(request)
+        }
+    }
+
     /// When a request must be answered by, on the loop's clock: the request timeout (or this
     /// call's `timeout`), or for a blocking command its own timeout plus half a second (or plus
     /// `timeout`; zero: never).

@@ -102,25 +102,3 @@ extension GlideClient {
     /// The view of the nodes the client routes by: roles, zones, reachability, the primary.
     var nodes: StandaloneTopology { routing.table.withLock { $0.topology } }
 }
-
-extension GlideClient {
-    /// A request of a command the client-side cache answers: through the cache, read from the
-    /// node a read goes to; anything the cache can't take (arguments sent by reference) goes the
-    /// usual way.
-    func sendCached(
-        _ cache: ClientSideCacheStore, _ name: String, flags: CommandFlags, deadline: Deadline,
-        encode: @Sendable (inout RESPCommandBuffer) -> Void
-    ) async throws(GlideError) -> RESPToken {
-        var encoded = RESPCommandBuffer()
-        encode(&encoded)
-        let request = encoded
-        let key = CachedCommands.key(of: name, request: request)
-        let usual = { () async throws(GlideError) -> RESPToken in
-            let reply = try await self.sendRouted(name, flags: flags, deadline: deadline, blocking: false) { $0.append(request) }
-            if reply.token.type.isError { throw GlideError.server(reply.token, address: nil) }
-            return reply.token
-        }
-        guard let key else { return try await usual() }
-        return try await cache.read(request, key: key, through: routing.connection(forRead: true), deadline: deadline, otherwise: usual)
-    }
-}

@@ -223,8 +223,16 @@ public final class GlideClient: Sendable {
         encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async throws(GlideError) -> RESPToken {
         let deadline = core.deadline(blockingTimeout: blockingTimeout, timeout: timeout)
-        if let cache = core.cache, blockingTimeout == nil, ClientSideCache.cachedCommands.contains(name) {
-            return try await sendCached(cache, name, flags: flags, deadline: deadline, encode: encode)
+        if core.cache != nil, blockingTimeout == nil,
+            let token = try await core.cachedRead(
+                name, deadline: deadline, encode: encode, through: { routing.connection(forRead: true) },
+                otherwise: { request throws(GlideError) in
+                    let reply = try await sendRouted(name, flags: flags, deadline: deadline, blocking: false) { $0.append(request) }
+                    if reply.token.type.isError { throw GlideError.server(reply.token, address: nil) }
+                    return reply.token
+                })
+        {
+            return token
         }
         var first: (Connection, Result<ConnectionReply, GlideError>)?
         if let single {
