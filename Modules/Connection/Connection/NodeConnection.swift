@@ -18,6 +18,9 @@ public import Synchronization
 /// `@_specialize` attributes make the hot entry points jump to code compiled for the production
 /// pairing (epoll and sockets) instead.
 public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: EventHandler, @unchecked Sendable {
+    // @unchecked: the mutable state is the state machine under its lock, atomics, and the read
+    // side, which only the loop's thread touches (`LoopBound`, asserted in debug builds).
+
     /// The stream the connector opens.
     public typealias Stream = Connector.Stream
     package typealias Waiter = UnsafeContinuation<Result<ConnectionReply, GlideError>, Never>
