@@ -23,10 +23,10 @@ import Testing
         _ = machine.enqueue("get", deadline: t0 + .milliseconds(100), encode: request("GET"))
         let requestTimer = machine.timerFired(now: t0 + .milliseconds(100))
         #expect(requestTimer.resumptions.map(\.summary) == ["get: connection failed"])
-        #expect(requestTimer.attemptTimedOut == nil)
+        #expect(requestTimer.action.isNone)
         // The attempt's own deadline ends it, with its own outcome: a connect timeout.
-        let attempt = machine.timerFired(now: t0 + .milliseconds(300)).attemptTimedOut
-        #expect(attempt.resumed == ["create: connection failed"])
+        let attempt = machine.timerFired(now: t0 + .milliseconds(300)).action.teardown
+        #expect(attempt?.resumptions.map(\.summary) == ["create: connection failed"])
         #expect(attempt?.summary.transportError?.kind == .connectTimedOut)
         #expect(attempt?.wasAttempt == true)
         #expect(machine.phase == .idle)
@@ -47,7 +47,7 @@ import Testing
 
     @Test func aReadyConnectionAnswersAwaitConnectionAtOnce() {
         var machine = readyMachine()
-        guard case .ready("again") = machine.awaitConnection("again") else {
+        guard case .resume("again", _) = machine.awaitConnection("again") else {
             Issue.record("expected ready")
             return
         }
@@ -58,8 +58,8 @@ import Testing
         _ = machine.connectNow()
         _ = machine.attemptStarted(generation: 1, deadline: t0 + .seconds(2))
         _ = machine.connected(generation: 1, stream: "s1")
-        #expect(machine.timerFired(now: t0 + .seconds(1)).attemptTimedOut == nil)
-        let timedOut = machine.timerFired(now: t0 + .seconds(2)).attemptTimedOut
+        #expect(machine.timerFired(now: t0 + .seconds(1)).action.isNone)
+        let timedOut = machine.timerFired(now: t0 + .seconds(2)).action.teardown
         #expect(timedOut?.stream == "s1")
         #expect(timedOut?.summary.message.contains("handshake") == true)
     }
@@ -70,9 +70,9 @@ import Testing
         // The caller is still writing "sent": later requests wait in the outbound buffer.
         #expect(machine.enqueue("queued", deadline: t0 + .seconds(1), encode: request("Q;")).action.isNone)
         let lost = machine.connectionLost(generation: 1, lostSummary)
-        #expect(lost.resumed == ["sent: connection closed"])
-        #expect(lost?.stream == "s1")
-        #expect(lost?.wasAttempt == false)
+        #expect(lost.tornDown == ["sent: connection closed"])
+        #expect(lost.teardown?.stream == "s1")
+        #expect(lost.teardown?.wasAttempt == false)
         #expect(machine.phase == .disconnected)
         // The old writer reporting in later changes nothing.
         job.writes = PendingWrites()
@@ -92,13 +92,13 @@ import Testing
         var machine = readyMachine()
         _ = machine.enqueue("sent", deadline: t0 + .seconds(1), encode: request("S"))
         let lost = machine.connectionLost(generation: 1, lostSummary)
-        #expect(lost.resumed == ["sent: connection closed"])
+        #expect(lost.tornDown == ["sent: connection closed"])
         #expect(machine.phase == .idle)
-        #expect(machine.connectionLost(generation: 1, lostSummary) == nil)  // once only
+        #expect(machine.connectionLost(generation: 1, lostSummary).isNone)  // once only
         #expect(machine.enqueue("next", deadline: t0 + .seconds(1), encode: request("N")).action.connectGeneration == 2)
         // An event of the first connection can't touch the second.
-        #expect(machine.connectFailed(generation: 1, refused) == nil)
-        #expect(machine.connectFailed(generation: 2, refused).resumed == ["next: connection failed"])
+        #expect(machine.connectFailed(generation: 1, refused).isNone)
+        #expect(machine.connectFailed(generation: 2, refused).tornDown == ["next: connection failed"])
     }
 
     @Test func standaloneRequestsWaitThroughFailedAttemptsUntilTheirDeadline() {
@@ -107,8 +107,8 @@ import Testing
         _ = machine.enqueue("waiting", deadline: t0 + .seconds(1), encode: request("W;"))
         #expect(machine.connectNow() == 2)
         let failed = machine.connectFailed(generation: 2, refused)
-        #expect(failed.resumed.isEmpty)  // it waits on
-        #expect(failed?.wasAttempt == true)
+        #expect(failed.tornDown.isEmpty)  // it waits on
+        #expect(failed.teardown?.wasAttempt == true)
         #expect(machine.phase == .disconnected)
         // At its deadline it fails as never sent, saying why there was no connection, and its bytes go.
         let expired = machine.timerFired(now: t0 + .seconds(1))
@@ -130,7 +130,7 @@ import Testing
         _ = machine.connectionLost(generation: 1, lostSummary)
         #expect(machine.connectNow() == 2)  // the supervisor reconnects at once
         _ = machine.enqueue("queued", deadline: t0 + .seconds(1), encode: request("Q"))
-        #expect(machine.connectFailed(generation: 2, refused).resumed == ["queued: connection failed"])
+        #expect(machine.connectFailed(generation: 2, refused).tornDown == ["queued: connection failed"])
         // Until the next attempt, requests fail at once: the cluster client retries them elsewhere.
         #expect(machine.enqueue("next", deadline: t0 + .seconds(1), encode: request("N")).action.failure?.1.code == .connectionFailed)
     }
@@ -141,12 +141,13 @@ import Testing
         _ = machine.enqueue("waiting", deadline: t0 + .seconds(1), encode: request("W"))
         _ = machine.connectNow()
         _ = machine.connected(generation: 2, stream: "s2")
-        guard case .failed(let teardown) = machine.handshakeReceived(reply("-WRONGPASS invalid username-password pair\r\n"), generation: 2)
+        guard
+            case .tearDown(let teardown) = machine.handshakeReceived(reply("-WRONGPASS invalid username-password pair\r\n"), generation: 2)
         else {
             Issue.record("expected the attempt to fail")
             return
         }
-        #expect(Optional(teardown).resumed == ["waiting: authentication failed"])
+        #expect(teardown.resumptions.map(\.summary) == ["waiting: authentication failed"])
         #expect(teardown.summary.isDefinitive)
         #expect(machine.phase == .failed)
         #expect(machine.enqueue("fast", deadline: t0 + .seconds(1), encode: request("F")).action.failure?.1.code == .authenticationFailed)
@@ -172,7 +173,7 @@ import Testing
         let drop = machine.lastID
         _ = machine.enqueue("keep2", deadline: t0 + .seconds(5), encode: request("K2;"))
         let keep2 = machine.lastID
-        guard case .resume("drop") = machine.cancel(drop) else {
+        guard case .fail("drop", _) = machine.cancel(drop) else {
             Issue.record("expected the cancelled waiter back")
             return
         }
@@ -194,7 +195,7 @@ import Testing
     @Test func aCancelledSentRequestsReplyIsDiscarded() {
         var machine = readyMachine()
         _ = machine.enqueueWritten("get", deadline: t0 + .seconds(1), encode: request("GET"))
-        guard case .resume("get") = machine.cancel(machine.lastID) else {
+        guard case .fail("get", _) = machine.cancel(machine.lastID) else {
             Issue.record("expected the waiter back")
             return
         }
@@ -207,7 +208,7 @@ import Testing
         var machine = readyMachine()
         _ = machine.enqueue("blpop", deadline: .distantFuture, blocking: true, encode: request("BLPOP"))
         let id = machine.lastID
-        guard case .unblock(clientID: 7, generation: 1) = machine.cancel(id) else {
+        guard case .unblock(clientID: 7, requestID: id, generation: 1) = machine.cancel(id) else {
             Issue.record("expected CLIENT UNBLOCK 7")
             return
         }
@@ -235,11 +236,11 @@ import Testing
         _ = machine.handshakeReceived(ok, generation: 1)
         _ = machine.handshakeReceived(ok, generation: 1)
         _ = machine.enqueue("blpop", deadline: .distantFuture, blocking: true, encode: request("BLPOP"))
-        guard case .dropConnection(generation: 1) = machine.cancel(machine.lastID) else {
+        guard case .loseConnection(generation: 1, _) = machine.cancel(machine.lastID) else {
             Issue.record("expected the connection to be dropped")
             return
         }
-        #expect(machine.connectionLost(generation: 1, GlideErrorSummary(.connectionClosed, "dropped")).resumed == ["blpop: cancelled"])
+        #expect(machine.connectionLost(generation: 1, GlideErrorSummary(.connectionClosed, "dropped")).tornDown == ["blpop: cancelled"])
     }
 
     // MARK: Heartbeats
@@ -248,9 +249,9 @@ import Testing
         var machine = readyMachine()
         // First check: nothing was received since the connection opened, and nothing waits: ping.
         let ping = machine.heartbeat(id: 100, deadline: t0 + .seconds(1))
-        #expect(wire(ping?.job) == "*1\r\n$4\r\nPING\r\n")
+        #expect(wire(ping?.action.job) == "*1\r\n$4\r\nPING\r\n")
         // Its reply counts as traffic: the next check finds the connection busy, and sends nothing.
-        var job = ping!.job!
+        var job = ping!.action.job!
         job.writes = PendingWrites()
         _ = machine.writeFinished(&job, mayContinue: true)
         #expect(machine.replyReceived(reply("+PONG\r\n"), generation: 1).isNone)
@@ -263,7 +264,7 @@ import Testing
     @Test func anUnansweredHeartbeatMakesTheConnectionStale() {
         var machine = readyMachine()
         #expect(machine.heartbeat(id: 100, deadline: t0 + .seconds(1))?.armTimer == t0 + .seconds(1))
-        #expect(machine.timerFired(now: t0 + .seconds(1)).connectionStale == false)
-        #expect(machine.timerFired(now: t0 + .seconds(3)).connectionStale)
+        #expect(machine.timerFired(now: t0 + .seconds(1)).action.isStale == false)
+        #expect(machine.timerFired(now: t0 + .seconds(3)).action.isStale)
     }
 }

@@ -13,18 +13,21 @@ func request(_ text: String) -> @Sendable (inout RESPCommandBuffer) -> Void {
     { $0.bytes.writeString(text) }
 }
 
-extension Machine.EnqueueAction {
+extension Machine.Action {
     var isNone: Bool { if case .none = self { true } else { false } }
     var connectGeneration: Int? { if case .connect(let generation) = self { generation } else { nil } }
     var job: Machine.WriteJob? { if case .write(let job) = self { job } else { nil } }
     var failure: (String, GlideErrorSummary)? { if case .fail(let waiter, let summary) = self { (waiter, summary) } else { nil } }
-}
-
-extension Machine.ReceiveAction {
     var resumed: (String, String)? {
         if case .resume(let waiter, let reply) = self { (waiter, reply.token.stringBytes?.string ?? "\(reply.token)") } else { nil }
     }
-    var isNone: Bool { if case .none = self { true } else { false } }
+    var teardown: Machine.Teardown? { if case .tearDown(let teardown) = self { teardown } else { nil } }
+    /// What a teardown resumed, summarised.
+    var tornDown: [String] { teardown?.resumptions.map(\.summary) ?? [] }
+    /// A connection given up because its oldest reply is long overdue.
+    var isStale: Bool {
+        if case .loseConnection(_, let summary) = self { summary.message.contains("stopped answering") } else { false }
+    }
 }
 
 /// The bytes a write job would put on the wire.
@@ -64,14 +67,14 @@ extension Machine {
     mutating func enqueue(
         _ waiter: String, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
         encode: (inout RESPCommandBuffer) -> Void
-    ) -> (action: EnqueueAction, armTimer: Deadline?) {
+    ) -> (action: Action, armTimer: Deadline?) {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
         return enqueue(waiter, id: id, deadline: deadline, replies: replies, blocking: blocking, encode: encode)
     }
 
     /// Attempt `generation` opens `stream` and the server completes the handshake (connection
     /// id 7): what the machine then does.
-    mutating func handshake(generation: Int, stream: String) -> HandshakeAction {
+    mutating func handshake(generation: Int, stream: String) -> Action {
         _ = connected(generation: generation, stream: stream)
         _ = handshakeReceived(helloWithID, generation: generation)
         _ = handshakeReceived(ok, generation: generation)
@@ -90,7 +93,7 @@ extension Machine {
         _ waiter: String, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
         confirmation: PubSubConfirmation? = nil, collectsReplies: Bool = false,
         encode: (inout RESPCommandBuffer) -> Void
-    ) -> (action: EnqueueAction, armTimer: Deadline?) {
+    ) -> (action: Action, armTimer: Deadline?) {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
         let result = enqueue(
             waiter, id: id, deadline: deadline, replies: replies, blocking: blocking,
@@ -116,11 +119,6 @@ extension Machine.Resumption {
     }
 }
 
-extension Optional where Wrapped == Machine.Teardown {
-    /// What the teardown resumed, summarised.
-    var resumed: [String] { self?.resumptions.map(\.summary) ?? [] }
-}
-
 @Suite struct ConnectionStateMachineTests {
     @Test func firstRequestConnectsAndRequestsQueueUntilTheHandshakeIsDone() {
         var machine = Machine(handshake: plainHandshake, inflightLimit: 100)
@@ -128,7 +126,7 @@ extension Optional where Wrapped == Machine.Teardown {
         #expect(machine.phase == .connecting)
         #expect(machine.attemptStarted(generation: 1, deadline: t0 + .seconds(2)) == nil)  // the request's 1 s timer is earlier
         #expect(machine.enqueue("b", deadline: t0 + .seconds(1), encode: request("B;")).action.isNone)
-        guard case .sendHandshake(let hello) = machine.connected(generation: 1, stream: "s1") else {
+        guard case .sendHandshake(let hello, generation: 1) = machine.connected(generation: 1, stream: "s1") else {
             Issue.record("expected the handshake")
             return
         }
@@ -178,7 +176,7 @@ extension Optional where Wrapped == Machine.Teardown {
         #expect(machine.enqueue("b", id: 2, deadline: deadline, defersWrite: true, encode: request("B;")).action.isNone)
         #expect(machine.enqueue("c", id: 3, deadline: deadline, encode: request("C;")).action.isNone)
         // Until the job runs they are all unsent: a cancelled one is dropped and never written.
-        guard case .resume(let cancelled) = machine.cancel(3) else {
+        guard case .fail(let cancelled, _) = machine.cancel(3) else {
             Issue.record("expected the unsent request to be dropped")
             return
         }
@@ -273,8 +271,8 @@ extension Optional where Wrapped == Machine.Teardown {
             return
         }
         _ = machine.enqueue("b", deadline: t0 + .seconds(1), encode: request("B"))
-        #expect(machine.writable(generation: 2) == nil)  // not this connection
-        #expect(wire(machine.writable(generation: 1)) == "AAAB")
+        #expect(machine.writable(generation: 2).isNone)  // not this connection
+        #expect(wire(machine.writable(generation: 1).job) == "AAAB")
     }
 
     @Test func inflightLimitRefusesWithoutQueueing() {
@@ -372,11 +370,11 @@ extension Optional where Wrapped == Machine.Teardown {
         var machine = readyMachine()
         _ = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A"))
         let closed = machine.close()
-        #expect(closed.resumed == ["a: client closed"])
-        #expect(closed?.stream == "s1")
+        #expect(closed.tornDown == ["a: client closed"])
+        #expect(closed.teardown?.stream == "s1")
         #expect(machine.enqueue("b", deadline: t0 + .seconds(1), encode: request("B")).action.failure?.1.code == .clientClosed)
         #expect(machine.connectNow() == nil)
-        #expect(machine.close() == nil)
+        #expect(machine.close().isNone)
     }
 
     @Test func repliesFromAGivenUpConnectionNeverReachTheNextConnectionsCallers() {
@@ -387,7 +385,7 @@ extension Optional where Wrapped == Machine.Teardown {
         _ = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A"))
         _ = machine.connected(generation: 1, stream: "s1")
         // One read brings the failed HELLO and the replies pipelined behind it.
-        guard case .failed = machine.handshakeReceived(reply("-WRONGPASS nope\r\n"), generation: 1) else {
+        guard case .tearDown = machine.handshakeReceived(reply("-WRONGPASS nope\r\n"), generation: 1) else {
             Issue.record("expected failure")
             return
         }
@@ -415,7 +413,7 @@ extension Optional where Wrapped == Machine.Teardown {
         #expect(first.next == t0 + .seconds(3))  // when "early"'s reply counts as lost: 1 s + 2 s grace
         // The attempt's old timer fires at 2 s: superseded, it finds nothing and re-arms nothing.
         let spurious = machine.timerFired(now: t0 + .seconds(2))
-        #expect(spurious.resumptions.isEmpty && spurious.next == nil && !spurious.connectionStale)
+        #expect(spurious.resumptions.isEmpty && spurious.next == nil && !spurious.action.isStale)
     }
 
     @Test func connectionIsDeclaredDeadWhenTheOldestReplyIsLongOverdue() {
@@ -424,11 +422,11 @@ extension Optional where Wrapped == Machine.Teardown {
         _ = machine.enqueueWritten("b", deadline: t0 + .seconds(10), encode: request("B"))
         let timedOut = machine.timerFired(now: t0 + .milliseconds(300))
         #expect(timedOut.resumptions.map(\.summary) == ["a: timeout"])
-        #expect(!timedOut.connectionStale)
+        #expect(!timedOut.action.isStale)
         #expect(timedOut.next == t0 + .milliseconds(2_250))
         let dead = machine.timerFired(now: t0 + .milliseconds(2_300))
-        #expect(dead.connectionStale)
-        #expect(machine.connectionLost(generation: 1, GlideErrorSummary(.connectionClosed, "stale")).resumed == ["b: connection closed"])
+        #expect(dead.action.isStale)
+        #expect(machine.connectionLost(generation: 1, GlideErrorSummary(.connectionClosed, "stale")).tornDown == ["b: connection closed"])
     }
 
     @Test func selectedDatabaseIsUsedOnReconnect() {
@@ -436,7 +434,7 @@ extension Optional where Wrapped == Machine.Teardown {
         machine.databaseSelected(4)
         _ = machine.connectionLost(generation: 1, GlideErrorSummary(.connectionClosed, "gone"))
         _ = machine.connectNow()
-        guard case .sendHandshake(let bytes) = machine.connected(generation: 2, stream: "s2") else {
+        guard case .sendHandshake(let bytes, generation: 2) = machine.connected(generation: 2, stream: "s2") else {
             Issue.record("expected the handshake")
             return
         }
@@ -444,6 +442,6 @@ extension Optional where Wrapped == Machine.Teardown {
     }
 }
 
-extension Machine.WriteAction {
+extension Machine.Action {
     var isIdle: Bool { if case .none = self { true } else { false } }
 }

@@ -1,45 +1,4 @@
 extension ConnectionStateMachine {
-    package enum EnqueueAction {
-        case none
-        /// The caller now holds the writer role: write these.
-        case write(WriteJob)
-        /// Start connection attempt `generation`.
-        case connect(generation: Int)
-        /// The request was refused before being queued.
-        case fail(Waiter, GlideErrorSummary)
-    }
-
-    package enum WriteAction {
-        case none
-        /// Keep the writer role and write these too.
-        case write(WriteJob)
-        /// The socket is full: ask the loop for writability.
-        case awaitWritable(generation: Int)
-    }
-
-    package enum ReceiveAction {
-        case none
-        case resume(Waiter, ConnectionReply)
-        /// The reply of a request that can't succeed (a cancelled blocking command, unblocked).
-        case fail(Waiter, GlideErrorSummary)
-        /// An out-of-band RESP3 message, not a reply.
-        case push(RESPToken)
-        /// A reply arrived that no request waits for: the stream can't be trusted.
-        case unexpectedReply
-    }
-
-    package enum CancelAction {
-        case none
-        /// Resume the waiter with `.cancelled` now.
-        case resume(Waiter)
-        /// A blocking command already sent: ask the server to unblock connection `clientID` of
-        /// attempt `generation`; its waiter stays until the reply.
-        case unblock(clientID: Int, generation: Int)
-        /// A blocking command already sent on a connection whose id is unknown: only dropping the
-        /// connection frees it.
-        case dropConnection(generation: Int)
-    }
-
     // MARK: Requests
 
     /// Queues request `id`, whose `replies` replies go to `waiter`; `encode` appends its bytes.
@@ -51,14 +10,14 @@ extension ConnectionStateMachine {
         _ waiter: Waiter, id: UInt64, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
         confirmation: PubSubConfirmation? = nil, collectsReplies: Bool = false, defersWrite: Bool = false,
         encode: (inout RESPCommandBuffer) -> Void
-    ) -> (action: EnqueueAction, armTimer: Deadline?) {
-        switch phase {
-        case .closed:
+    ) -> (action: Action, armTimer: Deadline?) {
+        switch state {
+        case .closed, .modifying:
             return (.fail(waiter, Self.closedSummary), nil)
-        case .failed where !retryOnDemand:
-            return (.fail(waiter, lastFailure ?? Self.closedSummary), nil)
-        case .disconnected where !policy.waitsThroughFailedAttempts:
-            return (.fail(waiter, lastFailure ?? GlideErrorSummary(.connectionFailed, "not connected")), nil)
+        case .failed(let failure, retryOnDemand: false):
+            return (.fail(waiter, failure), nil)
+        case .disconnected(let failure) where !policy.waitsThroughFailedAttempts:
+            return (.fail(waiter, failure), nil)
         default:
             break
         }
@@ -78,19 +37,21 @@ extension ConnectionStateMachine {
                 end: outbound.mark, blocking: blocking, confirmation: confirmation,
                 collected: collectsReplies ? Self.collection(capacity: replies - 1) : nil, fate: .waiting))
         let armTimer = arm(deadline)
-        switch phase {
-        case .idle, .failed:
-            return (.connect(generation: beginConnecting()), armTimer)
-        case .ready:
-            guard case .idle = writer else { return (.none, armTimer) }
-            if defersWrite, let stream {
-                writer = .active
-                return (.write(WriteJob(stream: stream, generation: generation, writes: PendingWrites(), recyclable: Bytes())), armTimer)
+        guard let writer = readyWriter else {
+            switch state {
+            case .idle, .failed: return (.connect(generation: beginConnecting()), armTimer)
+            default: return (.none, armTimer)
             }
-            return (takeWrites().map { .write($0) } ?? .none, armTimer)
-        case .connecting, .handshaking, .disconnected, .closed:
-            return (.none, armTimer)
         }
+        guard writer == .idle else { return (.none, armTimer) }
+        if defersWrite {
+            let stream = withLink { link in
+                link.writer = .active
+                return link.stream
+            }!
+            return (.write(WriteJob(stream: stream, generation: generation, writes: PendingWrites(), recyclable: Bytes())), armTimer)
+        }
+        return (takeWrites().map { .write($0) } ?? .none, armTimer)
     }
 
     /// An empty array for `capacity` replies.
@@ -103,37 +64,41 @@ extension ConnectionStateMachine {
     /// Queues a heartbeat `PING` (no waiter: its reply is discarded) when the connection is ready
     /// and idle: nothing waits, and nothing was received since the last check. An unanswered one
     /// ages like a timed-out request, so a silent peer is declared dead (see `timerFired`).
-    package mutating func heartbeat(id: UInt64, deadline: Deadline) -> (job: WriteJob?, armTimer: Deadline?)? {
+    package mutating func heartbeat(id: UInt64, deadline: Deadline) -> (action: Action, armTimer: Deadline?)? {
         defer { repliesAtLastCheck = repliesReceived }
-        guard phase == .ready, pending.isEmpty, repliesReceived == repliesAtLastCheck else { return nil }
+        guard let writer = readyWriter, pending.isEmpty, repliesReceived == repliesAtLastCheck else { return nil }
         outbound.writeRESPCommand("PING" as StaticString)
         pending.append(
             Pending(
                 waiter: nil, id: id, deadline: deadline, repliesLeft: 1, queuedError: nil,
                 end: outbound.mark, blocking: false, confirmation: nil, collected: nil, fate: .waiting))
         let armTimer = arm(deadline)
-        guard case .idle = writer else { return (nil, armTimer) }
-        return (takeWrites(), armTimer)
+        guard writer == .idle else { return (.none, armTimer) }
+        return (takeWrites().map { .write($0) } ?? .none, armTimer)
     }
 
     /// Hands the queued bytes (after any the socket refused earlier) to a writer.
+    /// Only while ready: the writer role is then the caller's, or nobody's when nothing waits.
     package mutating func takeWrites() -> WriteJob? {
-        guard let stream else { return nil }
+        guard case .ready(var link) = state else { return nil }
+        state = .modifying
+        defer { state = .ready(link) }
         if droppedCount > 0 { removeDropped() }
-        var writes: PendingWrites
-        if case .blocked(let stalled) = writer { writes = stalled } else { writes = PendingWrites() }
+        // Taken out, not copied, so appending to them doesn't copy the stalled writes.
+        var writes = PendingWrites()
+        if link.writer == .blocked { swap(&writes, &link.stalled) }
         let taken = outbound
         taken.forEachChunk { writes.append($0) }
         unsentStart = pending.count
         guard !writes.isEmpty else {
-            writer = .idle
+            link.writer = .idle
             return nil
         }
         outbound = RESPCommandBuffer()
         outbound.bytes = spare ?? Bytes(capacity: Self.outboundCapacity)
         spare = nil
-        writer = .active
-        return WriteJob(stream: stream, generation: generation, writes: writes, recyclable: taken.bytes)
+        link.writer = .active
+        return WriteJob(stream: link.stream, generation: generation, writes: writes, recyclable: taken.bytes)
     }
 
     /// Removes the dropped unsent requests and their bytes: one pass over the unsent ones, on the
@@ -158,12 +123,15 @@ extension ConnectionStateMachine {
     }
 
     /// The writer wrote what it could of `job`; what is left in `job.writes` the socket refused.
-    package mutating func writeFinished(_ job: inout WriteJob, mayContinue: Bool) -> WriteAction {
-        guard job.generation == generation, phase == .ready, case .active = writer else {
+    package mutating func writeFinished(_ job: inout WriteJob, mayContinue: Bool) -> Action {
+        guard job.generation == generation, readyWriter == .active else {
             return .none  // a writer of a lost connection: its bytes die with it
         }
         if !job.writes.isEmpty {
-            writer = .blocked(job.writes)
+            withLink { link in
+                link.writer = .blocked
+                swap(&link.stalled, &job.writes)
+            }
             return .awaitWritable(generation: generation)
         }
         // Swapped out rather than copied, so this is the only reference and the storage is reused.
@@ -171,7 +139,7 @@ extension ConnectionStateMachine {
         swap(&buffer, &job.recyclable)
         recycle(&buffer)
         guard !outbound.isEmpty else {
-            writer = .idle
+            withLink { $0.writer = .idle }
             return .none
         }
         guard mayContinue else {
@@ -191,14 +159,9 @@ extension ConnectionStateMachine {
     }
 
     /// The socket drained: the loop takes the writer role and writes what waits.
-    package mutating func writable(generation: Int) -> WriteJob? {
-        guard generation == self.generation, phase == .ready else { return nil }
-        switch writer {
-        case .blocked, .active:
-            return takeWrites()
-        case .idle:
-            return nil
-        }
+    package mutating func writable(generation: Int) -> Action {
+        guard generation == self.generation, let writer = readyWriter, writer != .idle else { return .none }
+        return takeWrites().map { .write($0) } ?? .none
     }
 
     // MARK: Replies
@@ -206,8 +169,8 @@ extension ConnectionStateMachine {
     /// A reply arrived outside the handshake on the connection of `generation`. Bytes still read
     /// from a connection that was given up are dropped: they must never reach a caller queued for
     /// the next connection.
-    package mutating func replyReceived(_ token: RESPToken, generation: Int) -> ReceiveAction {
-        guard generation == self.generation, phase == .ready else { return .none }
+    package mutating func replyReceived(_ token: RESPToken, generation: Int) -> Action {
+        guard generation == self.generation, case .ready = state else { return .none }
         if token.type == .push {
             // Out of band, unless it confirms the subscription command at the head of the queue:
             // of its kind, so the server's own `sunsubscribe` (a slot that moved away) never
@@ -225,7 +188,7 @@ extension ConnectionStateMachine {
             case .other: break
             }
         }
-        guard unsentStart > 0 else { return .unexpectedReply }
+        guard unsentStart > 0 else { return .unexpectedReply(generation: generation) }
         repliesReceived &+= 1
         pending[0].repliesLeft -= 1
         if pending[0].repliesLeft > 0 {
@@ -253,7 +216,7 @@ extension ConnectionStateMachine {
     /// The task of request `id` was cancelled. An unsent request is dropped and never runs; a sent
     /// one's reply is discarded; a sent blocking command is unblocked on the server first, so a
     /// value the server hands it before the unblock lands still reaches its caller.
-    package mutating func cancel(_ id: UInt64) -> CancelAction {
+    package mutating func cancel(_ id: UInt64) -> Action {
         guard phase != .closed, let index = index(of: id), let waiter = pending[index].waiter,
             pending[index].fate == .waiting
         else { return .none }
@@ -261,15 +224,20 @@ extension ConnectionStateMachine {
             pending[index].waiter = nil
             pending[index].fate = .dropped
             droppedCount += 1
-            return .resume(waiter)
+            return .fail(waiter, Self.cancelledSummary)
         }
         guard pending[index].blocking else {
             pending[index].waiter = nil
-            return .resume(waiter)
+            return .fail(waiter, Self.cancelledSummary)
         }
         pending[index].fate = .unblocking
-        guard let clientID = info?.clientID else { return .dropConnection(generation: generation) }
-        return .unblock(clientID: clientID, generation: generation)
+        guard let clientID = info?.clientID else { return .loseConnection(generation: generation, Self.unblockDropSummary) }
+        return .unblock(clientID: clientID, requestID: id, generation: generation)
+    }
+
+    /// Why a connection is dropped to end a cancelled blocking command that can't be unblocked.
+    package static var unblockDropSummary: GlideErrorSummary {
+        GlideErrorSummary(.connectionClosed, "the connection was dropped to end a cancelled blocking command")
     }
 
     /// Whether request `id` still waits for the server to unblock it.

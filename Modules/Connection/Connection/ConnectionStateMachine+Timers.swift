@@ -1,13 +1,14 @@
 extension ConnectionStateMachine {
-    package struct TimerOutcome {
+    /// What a timer firing decided.
+    package struct Expiry {
+        /// The waiters of requests past their deadline.
         var resumptions: [Resumption] = []
         /// Arm the timer for this deadline.
         var next: Deadline?
-        /// The attempt under way ran out of time.
-        var attemptTimedOut: Teardown?
-        /// The oldest reply is overdue far beyond its timeout: the server or the path to it is
-        /// gone (a black hole sends no reset). Tear the connection down.
-        var connectionStale = false
+        /// Then: `.tearDown` for an attempt that ran out of time, `.loseConnection` for a
+        /// connection whose oldest reply is overdue far beyond its timeout (the server or the path
+        /// to it is gone: a black hole sends no reset), or `.none`.
+        var action = Action.none
     }
 
     /// The loop timer fired at `now`: fail overdue requests, give up an attempt past its
@@ -16,11 +17,11 @@ extension ConnectionStateMachine {
     /// A sent request past its deadline fails with `.timeout` and stays queued without a waiter,
     /// so its late reply is read and dropped. An unsent one is dropped and never runs: with no
     /// connection it fails `.connectionFailed`, naming why there is none.
-    package mutating func timerFired(now: Deadline) -> TimerOutcome {
-        var outcome = TimerOutcome()
+    package mutating func timerFired(now: Deadline) -> Expiry {
+        var expiry = Expiry()
         // Timers can't be cancelled: one firing before the armed deadline was superseded by an
         // earlier one and finds nothing due; re-arming for it would only pile timers up.
-        guard now >= armedTimer else { return outcome }
+        guard now >= armedTimer else { return expiry }
         var next = Deadline.distantFuture
         // A full scan, but only when the timer fires (about once per timeout period), never per request.
         for index in 0..<pending.count where pending[index].waiter != nil {
@@ -33,38 +34,47 @@ extension ConnectionStateMachine {
             if index >= unsentStart {
                 pending[index].fate = .dropped
                 droppedCount += 1
-                outcome.resumptions.append(.failure(waiter, notSentSummary))
+                expiry.resumptions.append(.failure(waiter, notSentSummary))
             } else if pending[index].fate == .unblocking {
-                outcome.resumptions.append(.failure(waiter, Self.cancelledSummary))
+                expiry.resumptions.append(.failure(waiter, Self.cancelledSummary))
             } else {
-                outcome.resumptions.append(.failure(waiter, Self.timeoutSummary))
+                expiry.resumptions.append(.failure(waiter, Self.timeoutSummary))
             }
         }
-        if phase == .ready, let oldest = pending.first, unsentStart > 0, oldest.waiter == nil {
-            let giveUp = oldest.deadline + staleReplyGrace
-            if giveUp <= now {
-                outcome.connectionStale = true
-            } else if giveUp < next {
-                next = giveUp
+        switch state {
+        case .ready:
+            if let oldest = pending.first, unsentStart > 0, oldest.waiter == nil {
+                let giveUp = oldest.deadline + staleReplyGrace
+                if giveUp <= now {
+                    expiry.action = .loseConnection(generation: generation, Self.staleSummary)
+                } else if giveUp < next {
+                    next = giveUp
+                }
             }
-        }
-        if phase == .connecting || phase == .handshaking {
-            if attemptDeadline <= now {
-                outcome.attemptTimedOut = attemptFailed(attemptTimeoutSummary)
-            } else if attemptDeadline < next {
-                next = attemptDeadline
+        case .connecting(let attempt), .handshaking(let attempt, _, _):
+            if attempt.deadline <= now {
+                expiry.action = .tearDown(attemptFailed(attemptTimeoutSummary))
+            } else if attempt.deadline < next {
+                next = attempt.deadline
             }
+        default:
+            break
         }
         armedTimer = next
-        outcome.next = next == .distantFuture ? nil : next
-        return outcome
+        expiry.next = next == .distantFuture ? nil : next
+        return expiry
     }
 
     package static var timeoutSummary: GlideErrorSummary { GlideErrorSummary(.timeout, "no reply within the request timeout") }
 
+    /// Why a connection whose oldest reply is long overdue is given up.
+    package static var staleSummary: GlideErrorSummary {
+        GlideErrorSummary(.connectionClosed, "the server stopped answering: a reply is overdue well past its timeout")
+    }
+
     /// Why an unsent request reached its deadline: the socket was full, or there was no connection.
     package var notSentSummary: GlideErrorSummary {
-        if phase == .ready {
+        if case .ready = state {
             return GlideErrorSummary(.timeout, "not sent within the request timeout: the connection was busy writing")
         }
         let why = lastFailure.map { "; \($0.message)" } ?? (phase == .connecting || phase == .handshaking ? "; connecting" : "")
@@ -76,7 +86,7 @@ extension ConnectionStateMachine {
     /// The attempt under way ran out of its connection timeout.
     package var attemptTimeoutSummary: GlideErrorSummary {
         let message =
-            phase == .handshaking
+            isHandshaking
             ? "the server did not answer the connection handshake within \(connectionTimeout)"
             : "could not connect within \(connectionTimeout)"
         return GlideErrorSummary(.connectionFailed, message, transportError: TransportError(.connectTimedOut, detail: message))

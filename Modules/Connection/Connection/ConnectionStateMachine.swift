@@ -45,20 +45,69 @@ public struct ConnectionPolicy: Hashable, Sendable {
 
 /// One multiplexed connection to a node, as a pure state machine.
 ///
-/// It owns the request queue, the bytes waiting to be written, the writer role and the connection
-/// phase, and it decides everything; `NodeConnection` performs the actions it returns. It never
-/// touches a socket or a clock, so tests drive it with strings for waiters and streams.
+/// It owns the connection's `State`, the request queue and the bytes waiting to be written, and
+/// it decides everything; `NodeConnection` performs the `Action`s it returns. It never touches a
+/// socket or a clock, so tests drive it with strings for waiters and streams.
 ///
-/// Phases: `idle` (never connected, or unsupervised after a loss: the next request connects) →
-/// `connecting` → `handshaking` → `ready`. A loss or a failed attempt leads to `disconnected`,
-/// where a supervised connection waits for its supervisor's `connectNow()`; a definitive failure
-/// (credentials, TLS, settings) to `failed`; `close()` to `closed`, for good.
+/// Each state carries what only it has, so an illegal combination can't be written: a stream only
+/// while handshaking or ready, the handshake only while handshaking, a writer and the server's
+/// `ConnectionInfo` only while ready, the waiters of `awaitConnection` only while an attempt runs,
+/// and the reason there is no connection only where there is none. The request queue is outside
+/// the states because it outlives connections: requests not sent yet wait for the next one.
 ///
 /// Requests are *sent* once their bytes were handed to a writer, and *unsent* while their bytes
 /// are still in `outbound`. A lost connection fails the sent ones at once (they may have run) and
 /// keeps the unsent ones for the next connection; an unsent request that is cancelled or that
 /// outlives its deadline is dropped, bytes and all, and never runs.
 package struct ConnectionStateMachine<Waiter, Stream> {
+    /// Where the connection is, with what only that state has.
+    ///
+    /// Every state but `ready` keeps its data boxed (`indirect`), so the enum is no larger than a
+    /// `Link`: the request path reads it under the lock on every request.
+    package enum State {
+        /// No attempt runs, and the next request starts one: never connected yet, or unsupervised
+        /// after a loss (`lastFailure` says what ended the last connection).
+        indirect case idle(lastFailure: GlideErrorSummary?)
+        /// An attempt is opening a stream.
+        indirect case connecting(Attempt)
+        /// The attempt's stream is open and the handshake under way.
+        indirect case handshaking(Attempt, stream: Stream, handshake: HandshakeStateMachine)
+        /// Connected: requests are written and answered.
+        case ready(Link)
+        /// Supervised, after a loss or a failed attempt: waits for its supervisor's `connectNow()`.
+        indirect case disconnected(GlideErrorSummary)
+        /// A definitive failure (credentials, TLS, settings). `retryOnDemand`: the next request
+        /// may start an attempt (the supervisor allows it once its longest backoff has passed).
+        indirect case failed(GlideErrorSummary, retryOnDemand: Bool)
+        /// Closed by the user, for good.
+        case closed
+        /// Transient, while a payload is changed in place: taking it out of the state first leaves
+        /// its buffers uniquely referenced, so changing them doesn't copy them.
+        case modifying
+    }
+
+    /// A connection attempt under way.
+    package struct Attempt {
+        /// When it gives up (connect and handshake); `.distantFuture` until it started.
+        var deadline = Deadline.distantFuture
+        /// Waiters of `awaitConnection`: resumed by its outcome.
+        var waiters: [Waiter]
+        /// What ended the previous connection or attempt, if anything did: what requests that
+        /// outlive this attempt learn.
+        let lastFailure: GlideErrorSummary?
+    }
+
+    /// A ready connection.
+    package struct Link {
+        let stream: Stream
+        /// What the handshake learned.
+        let info: ConnectionInfo
+        var writer = Writer.idle
+        /// While `blocked`: what the socket refused, written first when it drains; empty otherwise.
+        var stalled = PendingWrites()
+    }
+
+    /// The states' names, for tests and for questions that don't need their data.
     package enum Phase: Equatable {
         case idle
         case connecting
@@ -107,10 +156,10 @@ package struct ConnectionStateMachine<Waiter, Stream> {
     }
 
     /// Who writes: nobody, one thread (a caller or the loop), or nobody until the socket drains.
-    package enum Writer {
+    package enum Writer: Equatable {
         case idle
         case active
-        case blocked(PendingWrites)
+        case blocked
     }
 
     /// Bytes to write to a stream, and a buffer to hand back for reuse once they are written.
@@ -135,31 +184,39 @@ package struct ConnectionStateMachine<Waiter, Stream> {
         var resumptions: [Resumption] = []
     }
 
-    package enum ConnectedAction {
-        /// Send the handshake over the new stream.
-        case sendHandshake(Bytes)
-        /// The attempt is stale or the client closed: close the stream.
-        case discard
-    }
-
-    package enum HandshakeAction {
+    /// What the machine asks its owner to do: the one answer of every event.
+    package enum Action {
         case none
-        case send(Bytes)
-        /// Ready: flush what queued while connecting (if anything), and tell the waiters of
-        /// `awaitConnection`.
-        case ready(WriteJob?, ConnectionInfo, connectWaiters: [Waiter])
-        /// The attempt failed.
-        case failed(Teardown)
-    }
-
-    package enum AwaitConnectionAction {
-        /// Queued until the attempt under way ends.
-        case none
-        /// Queued; start attempt `generation`.
+        /// The writer role is the caller's now: write these.
+        case write(WriteJob)
+        /// The socket is full, or the writer did its share: ask the loop for writability.
+        case awaitWritable(generation: Int)
+        /// Start connection attempt `generation`.
         case connect(generation: Int)
-        /// Already connected.
-        case ready(Waiter)
-        case fail(Waiter, GlideErrorSummary)
+        /// Send these handshake bytes over the stream of attempt `generation`.
+        case sendHandshake(Bytes, generation: Int)
+        /// A stream no attempt wants any more (a stale attempt, a closed connection): close it.
+        case discard(Stream)
+        /// Ready: tell the waiters of `awaitConnection`, and write what queued while connecting.
+        /// (The rare actions with large data keep it boxed, so that the frequent ones, returned
+        /// for every request and reply, copy a small value.)
+        indirect case ready(WriteJob?, ConnectionInfo, connectWaiters: [Waiter])
+        /// Resume a waiter with its reply.
+        case resume(Waiter, ConnectionReply)
+        /// Resume a waiter with a failure.
+        indirect case fail(Waiter, GlideErrorSummary)
+        /// An out-of-band RESP3 message, not a reply.
+        case push(RESPToken)
+        /// A reply arrived that no request waits for on attempt `generation`: the stream can't be
+        /// trusted.
+        case unexpectedReply(generation: Int)
+        /// A blocking command (`requestID`) cancelled after it was sent: ask the server to unblock
+        /// connection `clientID` of attempt `generation`; its waiter stays until the reply.
+        case unblock(clientID: Int, requestID: UInt64, generation: Int)
+        /// Give up the connection of attempt `generation`, with `summary` for what was sent on it.
+        indirect case loseConnection(generation: Int, GlideErrorSummary)
+        /// Close what a lost connection or a failed attempt left open, and resume its waiters.
+        indirect case tearDown(Teardown)
     }
 
     /// The outbound buffer's starting size; writers recycle two of them, so this is not per request.
@@ -167,16 +224,10 @@ package struct ConnectionStateMachine<Waiter, Stream> {
     /// Buffers larger than this, grown by one big request, are not kept for reuse.
     package static var largestRecycledBuffer: Int { 4 * 1024 * 1024 }
 
-    package private(set) var phase: Phase = .idle
+    package internal(set) var state = State.idle(lastFailure: nil)
     /// Counts connection attempts; events of an earlier attempt are recognised and ignored.
     package private(set) var generation = 0
-    package private(set) var stream: Stream?
     package private(set) var handshakeConfiguration: HandshakeConfiguration
-    /// What the handshake of the current connection learned.
-    package private(set) var info: ConnectionInfo?
-    package var handshake: HandshakeStateMachine?
-    /// When the attempt under way (connect and handshake) gives up.
-    package var attemptDeadline: Deadline = .distantFuture
     package var pending = RingBuffer<Pending>(minimumCapacity: 64)
     /// `pending[..<unsentStart]` were handed to a writer; the rest are still in `outbound`.
     package var unsentStart = 0
@@ -185,16 +236,8 @@ package struct ConnectionStateMachine<Waiter, Stream> {
     package var outbound = RESPCommandBuffer(capacity: outboundCapacity)
     /// The byte buffer of a written outbound, kept to be the next outbound's.
     package var spare: Bytes?
-    package var writer = Writer.idle
     /// The deadline the loop timer is armed for, or `.distantFuture`.
     package var armedTimer: Deadline = .distantFuture
-    /// Waiters of `awaitConnection`: resumed by the outcome of the attempt under way.
-    package var connectWaiters: [Waiter] = []
-    /// Why there is no connection (`disconnected`, `failed`): what requests that can't wait learn.
-    package private(set) var lastFailure: GlideErrorSummary?
-    /// In `failed`: whether the next request may start an attempt (the supervisor allows it once
-    /// the backoff's longest delay has passed).
-    package private(set) var retryOnDemand = false
     /// Replies received, and their count at the last heartbeat check: an idle connection is one
     /// that received nothing since.
     package var repliesReceived = 0
@@ -216,102 +259,158 @@ package struct ConnectionStateMachine<Waiter, Stream> {
         self.policy = policy
     }
 
+    // MARK: Views of the state
+
+    /// The state's name.
+    package var phase: Phase {
+        switch state {
+        case .idle: .idle
+        case .connecting: .connecting
+        case .handshaking: .handshaking
+        case .ready: .ready
+        case .disconnected: .disconnected
+        case .failed: .failed
+        case .closed, .modifying: .closed
+        }
+    }
+
     /// Whether replies currently belong to the handshake.
-    package var isHandshaking: Bool { phase == .handshaking }
+    package var isHandshaking: Bool {
+        if case .handshaking = state { true } else { false }
+    }
+
+    /// What the handshake of the current connection learned; `nil` while not ready.
+    package var info: ConnectionInfo? {
+        if case .ready(let link) = state { link.info } else { nil }
+    }
+
+    /// The ready connection's writer; `nil` while not ready.
+    @inline(__always)
+    package var readyWriter: Writer? {
+        if case .ready(let link) = state { link.writer } else { nil }
+    }
+
+    /// The open stream, while handshaking or ready.
+    package var stream: Stream? {
+        switch state {
+        case .handshaking(_, let stream, _): stream
+        case .ready(let link): link.stream
+        default: nil
+        }
+    }
+
+    /// Why there is no connection: what requests that can't wait learn.
+    package var lastFailure: GlideErrorSummary? {
+        switch state {
+        case .idle(let failure): failure
+        case .connecting(let attempt), .handshaking(let attempt, _, _): attempt.lastFailure
+        case .disconnected(let failure), .failed(let failure, _): failure
+        case .ready, .closed, .modifying: nil
+        }
+    }
 
     /// The number of requests waiting for replies or for a connection, timed-out ones included.
     package var inflightCount: Int { pending.count - droppedCount }
+
+    /// Changes the ready connection's link in place; `nil` when not ready.
+    @inline(__always)
+    package mutating func withLink<Result>(_ body: (inout Link) -> Result) -> Result? {
+        guard case .ready(var link) = state else { return nil }
+        state = .modifying
+        defer { state = .ready(link) }
+        return body(&link)
+    }
 
     // MARK: Connecting
 
     /// Starts a connection attempt when none runs and the connection is not ready: a
     /// supervisor's reconnection, or an eager `create`. Returns the attempt's generation.
     package mutating func connectNow() -> Int? {
-        switch phase {
+        switch state {
         case .idle, .disconnected, .failed:
             return beginConnecting()
-        case .connecting, .handshaking, .ready, .closed:
+        case .connecting, .handshaking, .ready, .closed, .modifying:
             return nil
         }
     }
 
     /// Starts the first attempt of a connection that never connected (`idle`); nil otherwise.
     package mutating func connectIfIdle() -> Int? {
-        phase == .idle ? beginConnecting() : nil
+        if case .idle = state { beginConnecting() } else { nil }
     }
 
-    package mutating func beginConnecting() -> Int {
-        phase = .connecting
+    /// Starts attempt `generation + 1`, whose outcome `waiters` learn.
+    package mutating func beginConnecting(waiters: [Waiter] = []) -> Int {
+        state = .connecting(Attempt(waiters: waiters, lastFailure: lastFailure))
         generation += 1
-        retryOnDemand = false
         return generation
     }
 
     /// Waits for the connection: at once when ready, else for the outcome of the attempt under
     /// way (started here if none runs). The attempt's own deadline bounds the wait, so the
     /// outcome is always the attempt's: connected, refused, timed out, TLS, credentials.
-    package mutating func awaitConnection(_ waiter: Waiter) -> AwaitConnectionAction {
-        switch phase {
+    package mutating func awaitConnection(_ waiter: Waiter) -> Action {
+        switch state {
         case .ready:
-            return .ready(waiter)
-        case .closed:
+            return .resume(waiter, Self.connectedReply)
+        case .closed, .modifying:
             return .fail(waiter, Self.closedSummary)
-        case .connecting, .handshaking:
-            connectWaiters.append(waiter)
+        case .connecting(var attempt):
+            state = .modifying
+            attempt.waiters.append(waiter)
+            state = .connecting(attempt)
+            return .none
+        case .handshaking(var attempt, let stream, let handshake):
+            state = .modifying
+            attempt.waiters.append(waiter)
+            state = .handshaking(attempt, stream: stream, handshake: handshake)
             return .none
         case .idle, .disconnected, .failed:
-            connectWaiters.append(waiter)
-            return .connect(generation: beginConnecting())
+            return .connect(generation: beginConnecting(waiters: [waiter]))
         }
     }
 
     /// Attempt `generation` started; it gives up at `deadline`. Returns a deadline to arm the
     /// timer for, if it is the earliest.
     package mutating func attemptStarted(generation: Int, deadline: Deadline) -> Deadline? {
-        guard generation == self.generation, phase == .connecting else { return nil }
-        attemptDeadline = deadline
+        guard generation == self.generation, case .connecting(var attempt) = state else { return nil }
+        attempt.deadline = deadline
+        state = .connecting(attempt)
         return arm(deadline)
     }
 
-    /// Attempt `generation` opened `stream`.
-    package mutating func connected(generation: Int, stream: Stream) -> ConnectedAction {
-        guard generation == self.generation, phase == .connecting else { return .discard }
-        self.stream = stream
-        phase = .handshaking
-        var machine = HandshakeStateMachine(configuration: handshakeConfiguration)
-        let bytes = machine.start()
-        handshake = machine
-        return .sendHandshake(bytes)
+    /// Attempt `generation` opened `stream`: start its handshake.
+    package mutating func connected(generation: Int, stream: Stream) -> Action {
+        guard generation == self.generation, case .connecting(let attempt) = state else { return .discard(stream) }
+        var handshake = HandshakeStateMachine(configuration: handshakeConfiguration)
+        let bytes = handshake.start()
+        state = .handshaking(attempt, stream: stream, handshake: handshake)
+        return .sendHandshake(bytes, generation: generation)
     }
 
     /// Attempt `generation` could not open a stream.
-    package mutating func connectFailed(generation: Int, _ summary: GlideErrorSummary) -> Teardown? {
-        guard generation == self.generation, phase == .connecting else { return nil }
-        return attemptFailed(summary)
+    package mutating func connectFailed(generation: Int, _ summary: GlideErrorSummary) -> Action {
+        guard generation == self.generation, case .connecting = state else { return .none }
+        return .tearDown(attemptFailed(summary))
     }
 
     /// A handshake reply arrived on the connection of `generation`.
-    package mutating func handshakeReceived(_ token: RESPToken, generation: Int) -> HandshakeAction {
-        guard generation == self.generation, phase == .handshaking, var machine = handshake else { return .none }
-        let action = machine.receive(token)
-        handshake = machine
-        switch action {
+    package mutating func handshakeReceived(_ token: RESPToken, generation: Int) -> Action {
+        guard generation == self.generation, case .handshaking(let attempt, let stream, var handshake) = state else {
+            return .none
+        }
+        let step = handshake.receive(token)
+        state = .handshaking(attempt, stream: stream, handshake: handshake)
+        switch step {
         case .awaitReplies:
             return .none
         case .send(let bytes):
-            return .send(bytes)
+            return .sendHandshake(bytes, generation: generation)
         case .ready(let info):
-            phase = .ready
-            handshake = nil
-            self.info = info
-            attemptDeadline = .distantFuture
-            lastFailure = nil
-            let waiters = connectWaiters
-            connectWaiters = []
-            guard case .idle = writer else { return .ready(nil, info, connectWaiters: waiters) }
-            return .ready(takeWrites(), info, connectWaiters: waiters)
+            state = .ready(Link(stream: stream, info: info))
+            return .ready(takeWrites(), info, connectWaiters: attempt.waiters)
         case .failed(let summary):
-            return .failed(attemptFailed(summary))
+            return .tearDown(attemptFailed(summary))
         }
     }
 
@@ -319,15 +418,17 @@ package struct ConnectionStateMachine<Waiter, Stream> {
     /// queued; a transient one fails only what can't wait (by policy).
     package mutating func attemptFailed(_ summary: GlideErrorSummary) -> Teardown {
         var teardown = Teardown(generation: generation, summary: summary, wasAttempt: true, stream: stream)
-        tearDown()
-        for waiter in connectWaiters { teardown.resumptions.append(.failure(waiter, summary)) }
-        connectWaiters = []
-        lastFailure = summary
+        switch state {
+        case .connecting(let attempt), .handshaking(let attempt, _, _):
+            for waiter in attempt.waiters { teardown.resumptions.append(.failure(waiter, summary)) }
+        default:
+            break
+        }
         if summary.isDefinitive {
-            phase = .failed
+            state = .failed(summary, retryOnDemand: false)
             failAll(summary, into: &teardown.resumptions)
         } else {
-            phase = policy.supervised ? .disconnected : .idle
+            state = policy.supervised ? .disconnected(summary) : .idle(lastFailure: summary)
             if !(policy.supervised && policy.waitsThroughFailedAttempts) { failAll(summary, into: &teardown.resumptions) }
         }
         return teardown
@@ -335,20 +436,21 @@ package struct ConnectionStateMachine<Waiter, Stream> {
 
     /// The connection of `generation` broke with `summary`. Requests already sent fail at once
     /// (they may have run); unsent ones wait for the next connection when supervised.
-    package mutating func connectionLost(generation: Int, _ summary: GlideErrorSummary) -> Teardown? {
-        guard generation == self.generation else { return nil }
-        switch phase {
+    package mutating func connectionLost(generation: Int, _ summary: GlideErrorSummary) -> Action {
+        guard generation == self.generation else { return .none }
+        let stream: Stream
+        switch state {
         case .handshaking:
             // Nothing was sent yet: this attempt failed to connect.
             let cause =
                 summary.code == .connectionClosed
                 ? GlideErrorSummary(.connectionFailed, "connecting failed: \(summary.message)", transportError: summary.transportError)
                 : summary
-            return attemptFailed(cause)
-        case .ready:
-            break
+            return .tearDown(attemptFailed(cause))
+        case .ready(let link):
+            stream = link.stream
         default:
-            return nil
+            return .none
         }
         var teardown = Teardown(generation: generation, summary: summary, wasAttempt: false, stream: stream)
         for _ in 0..<unsentStart {
@@ -357,52 +459,50 @@ package struct ConnectionStateMachine<Waiter, Stream> {
             teardown.resumptions.append(.failure(waiter, request.fate == .unblocking ? Self.cancelledSummary : summary))
         }
         unsentStart = 0
-        tearDown()
-        lastFailure = GlideErrorSummary(
+        let failure = GlideErrorSummary(
             .connectionFailed,
             "not connected: the connection was lost (\(summary.message)) and is "
                 + "being re-established", transportError: summary.transportError)
         if policy.supervised {
-            phase = .disconnected
+            state = .disconnected(failure)
         } else {
-            phase = .idle
-            failAll(lastFailure!, into: &teardown.resumptions)
+            state = .idle(lastFailure: failure)
+            failAll(failure, into: &teardown.resumptions)
         }
-        return teardown
+        return .tearDown(teardown)
     }
 
     /// The user closed the client: fail everything, and close the stream if there is one.
-    package mutating func close() -> Teardown? {
-        guard phase != .closed else { return nil }
+    package mutating func close() -> Action {
+        if case .closed = state { return .none }
         var teardown = Teardown(generation: generation, summary: Self.closedSummary, wasAttempt: false, stream: stream)
-        tearDown()
-        phase = .closed
-        for waiter in connectWaiters { teardown.resumptions.append(.failure(waiter, Self.closedSummary)) }
-        connectWaiters = []
+        switch state {
+        case .connecting(let attempt), .handshaking(let attempt, _, _):
+            for waiter in attempt.waiters { teardown.resumptions.append(.failure(waiter, Self.closedSummary)) }
+        default:
+            break
+        }
+        state = .closed
         failAll(Self.closedSummary, into: &teardown.resumptions)
-        return teardown
+        return .tearDown(teardown)
     }
 
     /// Fails the requests waiting for a connection with `summary` (never sent: the caller may send
     /// them elsewhere, as when the standalone primary moved). Nothing happens while ready.
     package mutating func failUnsent(_ summary: GlideErrorSummary) -> [Resumption] {
-        guard phase != .ready, phase != .closed else { return [] }
-        var resumptions: [Resumption] = []
-        failAll(summary, into: &resumptions)
-        return resumptions
+        switch state {
+        case .ready, .closed, .modifying:
+            return []
+        default:
+            var resumptions: [Resumption] = []
+            failAll(summary, into: &resumptions)
+            return resumptions
+        }
     }
 
     /// In `failed`: the next request may start an attempt.
     package mutating func allowRetryOnDemand() {
-        if phase == .failed { retryOnDemand = true }
-    }
-
-    private mutating func tearDown() {
-        stream = nil
-        handshake = nil
-        attemptDeadline = .distantFuture
-        writer = .idle
-        info = nil
+        if case .failed(let failure, _) = state { state = .failed(failure, retryOnDemand: true) }
     }
 
     /// Fails every request with a waiter, sent or not; empties the queue and the outbound bytes.
@@ -441,6 +541,11 @@ package struct ConnectionStateMachine<Waiter, Stream> {
 
     package static var closedSummary: GlideErrorSummary { GlideErrorSummary(.clientClosed, "the client is closed") }
     package static var cancelledSummary: GlideErrorSummary { GlideErrorSummary(.cancelled, "the request's task was cancelled") }
+
+    /// What `awaitConnection` answers on a ready connection: no command was sent, so no real reply.
+    package static var connectedReply: ConnectionReply {
+        ConnectionReply(token: try! RESPToken(validating: Bytes("+OK\r\n")), queuedError: nil)
+    }
 }
 
 extension ConnectionStateMachine.WriteJob: Sendable where Stream: Sendable {}

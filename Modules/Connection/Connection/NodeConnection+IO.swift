@@ -31,18 +31,11 @@ extension NodeConnection {
             rounds += 1
             let mayContinue = rounds < Self.callerWriteRounds || loop.inEventLoop
             let action = machine.withLock { $0.writeFinished(&job, mayContinue: mayContinue) }
-            switch action {
-            case .none:
-                return
-            case .write(let next):
-                job = next
-            case .awaitWritable(let generation):
-                onLoop {
-                    guard self.readGeneration.value == generation, let registration = self.registration.value else { return }
-                    self.loop.setWriteInterest(true, for: registration)
-                }
+            guard case .write(let next) = action else {
+                perform(action)
                 return
             }
+            job = next
         }
     }
 
@@ -50,7 +43,8 @@ extension NodeConnection {
     @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
     public func writable() {
         if let registration = registration.value { loop.setWriteInterest(false, for: registration) }
-        guard let job = machine.withLock({ $0.writable(generation: readGeneration.value) }) else { return }
+        let generation = readGeneration.value
+        guard case .write(let job) = machine.withLock({ $0.writable(generation: generation) }) else { return }
         runWriter(job)
     }
 
@@ -107,7 +101,8 @@ extension NodeConnection {
                         handshaking = true
                         return
                     }
-                    switch machine.replyReceived(tokens.value[index], generation: generation) {
+                    let action = machine.replyReceived(tokens.value[index], generation: generation)
+                    switch action {
                     case .none:
                         break
                     case .push(let token):
@@ -119,6 +114,8 @@ extension NodeConnection {
                     case .unexpectedReply:
                         unexpected = true
                         return
+                    default:
+                        assertionFailure("a reply can't lead to \(action)")
                     }
                     index += 1
                 }
@@ -137,8 +134,7 @@ extension NodeConnection {
             }
             if unexpected {
                 tokens.value.removeAll(keepingCapacity: true)
-                connectionLost(
-                    generation: generation, GlideErrorSummary(.protocolError, "the server sent a reply no request was waiting for"))
+                perform(.unexpectedReply(generation: generation))
                 return
             }
             if handshaking {
@@ -158,15 +154,9 @@ extension NodeConnection {
     /// connection dead, and re-arms for the next deadline.
     @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
     public func timerFired(now: Deadline) {
-        let outcome = machine.withLock { $0.timerFired(now: now) }
-        resume(outcome.resumptions)
-        if let next = outcome.next { loop.scheduleTimer(at: next, handler: self) }
-        if let teardown = outcome.attemptTimedOut { perform(teardown) }
-        if outcome.connectionStale {
-            connectionLost(
-                generation: readGeneration.value,
-                GlideErrorSummary(
-                    .connectionClosed, "the server stopped answering: a reply is overdue well past its timeout"))
-        }
+        let expiry = machine.withLock { $0.timerFired(now: now) }
+        resume(expiry.resumptions)
+        if let next = expiry.next { loop.scheduleTimer(at: next, handler: self) }
+        perform(expiry.action)
     }
 }

@@ -40,7 +40,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     /// Whether the connection is ready, for routing decisions that must not take the lock.
     public let isReady = Atomic<Bool>(false)
     /// The supervisor; weak, since it owns the connection.
-    private weak let observer: (any ConnectionObserver)?
+    package weak let observer: (any ConnectionObserver)?
     /// The observer's loop when it is not this connection's (a cluster client's connection spread
     /// to another loop): its events, and the waiters they concern, go there (see `report`).
     private let remoteObserverLoop: Loop?
@@ -143,7 +143,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
                     // Checked under the lock: a cancellation handler that ran before the request
                     // was queued found nothing to cancel, so the request must not be queued.
                     if Task.isCancelled {
-                        return (action: Machine.EnqueueAction.fail(continuation, Machine.cancelledSummary), armTimer: Deadline?.none)
+                        return (action: Machine.Action.fail(continuation, Machine.cancelledSummary), armTimer: Deadline?.none)
                     }
                     return machine.enqueue(
                         continuation, id: id, deadline: deadline, replies: replies, blocking: blocking,
@@ -159,11 +159,8 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
                     } else {
                         loop.execute { self.runWriter(job) }
                     }
-                case .connect(let generation):
-                    startConnect(generation: generation)
-                case .fail(let waiter, let summary):
-                    ThreadSanitizer.released(by: self)
-                    waiter.resume(returning: .failure(summary.error(at: address)))
+                default:
+                    perform(outcome.action)
                 }
             }
         } onCancel: {
@@ -172,32 +169,13 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     }
 
     private func cancel(_ id: UInt64) {
-        switch machine.withLock({ $0.cancel(id) }) {
-        case .none:
-            break
-        case .resume(let waiter):
-            ThreadSanitizer.released(by: self)
-            waiter.resume(returning: .failure(Machine.cancelledSummary.error(at: address)))
-        case .unblock(let clientID, let generation):
-            if let observer {
-                observer.unblockRequested(self.id, clientID: clientID, requestID: id, generation: generation)
-            } else {
-                dropConnectionForUnblock(generation: generation)
-            }
-        case .dropConnection(let generation):
-            dropConnectionForUnblock(generation: generation)
-        }
+        perform(machine.withLock { $0.cancel(id) })
     }
 
     /// A cancelled blocking command that can't be unblocked on the server: only closing the
     /// connection frees it (and the requests behind it).
     package func dropConnectionForUnblock(generation: Int) {
-        onLoop {
-            self.connectionLost(
-                generation: generation,
-                GlideErrorSummary(
-                    .connectionClosed, "the connection was dropped to end a cancelled blocking command"))
-        }
+        perform(.loseConnection(generation: generation, Machine.unblockDropSummary))
     }
 
     /// Whether request `id` still waits for the server to unblock it.
@@ -209,18 +187,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     public func connect() async -> Result<Void, GlideError> {
         defer { ThreadSanitizer.acquired(from: self) }
         let result: Result<ConnectionReply, GlideError> = await withUnsafeContinuation { continuation in
-            switch machine.withLock({ $0.awaitConnection(continuation) }) {
-            case .none:
-                break
-            case .connect(let generation):
-                startConnect(generation: generation)
-            case .ready(let waiter):
-                ThreadSanitizer.released(by: self)
-                waiter.resume(returning: .success(Self.connectedReply))
-            case .fail(let waiter, let summary):
-                ThreadSanitizer.released(by: self)
-                waiter.resume(returning: .failure(summary.error(at: address)))
-            }
+            perform(machine.withLock { $0.awaitConnection(continuation) })
         }
         return result.map { _ in () }
     }
@@ -262,9 +229,9 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     /// Checks an idle ready connection with a `PING` whose reply must come by `deadline`.
     package func heartbeat(deadline: Deadline) {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
-        guard let (job, armTimer) = machine.withLock({ $0.heartbeat(id: id, deadline: deadline) }) else { return }
+        guard let (action, armTimer) = machine.withLock({ $0.heartbeat(id: id, deadline: deadline) }) else { return }
         if let armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
-        if let job { onLoop { self.runWriter(job) } }
+        perform(action)
     }
 
     /// Fails the requests waiting for a connection (not sent) with `summary`, so their callers
@@ -304,10 +271,11 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     /// connect under way (`attemptEnded()` waits for it to end) and this connection's timers.
     public func close() {
         isReady.store(false, ordering: .relaxed)
-        let teardown = machine.withLock { $0.close() }
+        let action = machine.withLock { $0.close() }
         connectTask.withLock { $0?.cancel() }
-        if let teardown { resume(teardown.resumptions) }
-        let stream = teardown?.stream
+        guard case .tearDown(let teardown) = action else { return }
+        resume(teardown.resumptions)
+        let stream = teardown.stream
         let release: @Sendable () -> Void = { [self] in
             stopReading()
             if let stream { closeStream(stream) }
@@ -342,11 +310,6 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         if loop.inEventLoop { work() } else { loop.execute(work) }
     }
 
-    /// What `connect()` returns for a ready connection: no command was sent, so no real reply.
-    package static var connectedReply: ConnectionReply {
-        ConnectionReply(token: try! RESPToken(validating: Bytes("+OK\r\n")), queuedError: nil)
-    }
-
     // MARK: Connecting
 
     package func startConnect(generation: Int) {
@@ -369,8 +332,9 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     }
 
     private func didConnect(_ stream: Stream, generation: Int) {
-        guard case .sendHandshake(let bytes) = machine.withLock({ $0.connected(generation: generation, stream: stream) }) else {
-            stream.close()
+        let action = machine.withLock { $0.connected(generation: generation, stream: stream) }
+        guard case .sendHandshake(let bytes, _) = action else {
+            perform(action)
             return
         }
         GlideStatistics.connections.add(1, ordering: .relaxed)
@@ -414,36 +378,22 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     private func didFailToConnect(generation: Int, _ error: TransportError) {
         let failure = GlideError.connecting(error, address: address)
         let summary = GlideErrorSummary(failure.code, failure.message, transportError: error)
-        if let teardown = machine.withLock({ $0.connectFailed(generation: generation, summary) }) { perform(teardown) }
+        perform(machine.withLock { $0.connectFailed(generation: generation, summary) })
     }
 
     package func handshakeReply(_ token: RESPToken, generation: Int) {
-        switch machine.withLock({ $0.handshakeReceived(token, generation: generation) }) {
-        case .none:
-            break
-        case .send(let bytes):
-            writeHandshake(bytes, generation: generation)
-        case .ready(let job, let info, let waiters):
-            isReady.store(true, ordering: .relaxed)
-            // The observer first, so whoever waited for the connection finds the routes updated.
-            let reply = Self.connectedReply
-            report(.ready(info), then: waiters.map { .reply($0, reply) })
-            if let job { runWriter(job) }
-        case .failed(let teardown):
-            perform(teardown)
-        }
+        perform(machine.withLock { $0.handshakeReceived(token, generation: generation) })
     }
 
     // MARK: Losing the connection (loop thread)
 
     package func connectionLost(generation: Int, _ summary: GlideErrorSummary) {
-        guard let teardown = machine.withLock({ $0.connectionLost(generation: generation, summary) }) else { return }
-        perform(teardown)
+        perform(machine.withLock { $0.connectionLost(generation: generation, summary) })
     }
 
     /// Closes what a lost connection or a failed attempt left open, tells the observer, and fails
     /// the waiters: in that order, so a caller that retries finds the routes already updated.
-    package func perform(_ teardown: Machine.Teardown) {
+    package func tearDown(_ teardown: Machine.Teardown) {
         isReady.store(false, ordering: .relaxed)
         if readGeneration.value == teardown.generation { stopReading() }
         if let stream = teardown.stream { closeStream(stream) }
@@ -453,7 +403,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     /// Tells the observer of `event`, then resumes `resumptions`: here, or, when the observer runs
     /// on another loop, both there, in that order and after this connection's earlier events.
     /// Either way a caller that retries finds the observer's view already updated.
-    private func report(_ event: ConnectionEvent, then resumptions: [Machine.Resumption]) {
+    package func report(_ event: ConnectionEvent, then resumptions: [Machine.Resumption]) {
         guard let observer, let remoteObserverLoop else {
             observer?.connectionChanged(id, event)
             resume(resumptions)
