@@ -89,7 +89,8 @@ let package = Package(
         // Counts heap allocations by interposing malloc; linked into glide-microbench only.
         .target(name: "CAllocationCounter", path: "Examples/CAllocationCounter"),
         .executableTarget(
-            name: "glide-microbench", dependencies: ["Glide", "GlideCommands", "GlideRESPCodec", "GlideRouter", "CAllocationCounter"],
+            name: "glide-microbench",
+            dependencies: ["Glide", "GlideCommands", "GlideConnection", "GlideRESPCodec", "GlideRouter", "CAllocationCounter"],
             path: "Examples/glide-microbench",
             swiftSettings: strict),
 

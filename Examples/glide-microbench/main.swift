@@ -1,12 +1,14 @@
 // glide-microbench: the cost of routing a cluster request, without I/O: nanoseconds and heap
 // allocations per operation. The cluster target is that routing allocates nothing. Two lines
-// measure a cross-slot MGET of 100 keys (split, then its replies put back), per key.
+// measure a cross-slot MGET of 100 keys (split, then its replies put back), per key, and one the
+// connection state machine's share of a pipelined request.
 //
 //   glide-microbench [-n iterations] [--csv]
 import CAllocationCounter
 import Foundation
 import Glide
 import GlideCommands
+import GlideConnection
 import GlideRESPCodec
 import GlideRouter
 
@@ -116,6 +118,10 @@ measure("MGET of 100 keys over 3 shards: replies put back in key order, per key"
 measure("replica choice (ReadFrom.azAffinity)") { index in
     let shard = map.shards[index % 3]
     return ReadFrom.azAffinity.replicaIndex(in: shard, clientAZ: "zone-a", rotation: index) ?? -1
+}
+var probe = ConnectionStateMachineProbe()
+measure("connection state machine: queue, write and reply, per request", iterations: options.iterations / 16, units: 16) { _ in
+    probe.round()
 }
 // Calibration: proves the counter counts (one array per call).
 measure("calibration: one heap array per call") { index in
