@@ -30,17 +30,34 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     private(set) var actors: LoopActorExecutor!
     let threadID = Atomic<UInt>(0)
 
-    // Loop-thread state. Only the loop thread touches it, so the runtime's exclusivity checks
-    // (paid on every mutation of a class property) are off.
-    @exclusivity(unchecked) var slots: [Slot] = []
-    @exclusivity(unchecked) var freeSlots: [Int] = []
-    @exclusivity(unchecked) var armedDeadline: Deadline = .distantFuture
-    /// Drained batches, swapped with the shared queues so draining allocates nothing.
-    @exclusivity(unchecked) var taskBatch = RingBuffer<@Sendable () -> Void>(minimumCapacity: 64)
-    @exclusivity(unchecked) var jobBatch = RingBuffer<(job: UnownedJob, isolated: Bool)>(minimumCapacity: 64)
-    /// Set when the loop thread itself queues a task or job, which sends no wake-up: the loop
-    /// drains again before it blocks.
-    @exclusivity(unchecked) var queuedOnLoop = false
+    /// What only the loop thread touches: registrations, the armed timer, drained batches.
+    struct LoopState {
+        var slots: [Slot] = []
+        var freeSlots: [Int] = []
+        var armedDeadline: Deadline = .distantFuture
+        /// Drained batches, swapped with the shared queues so draining allocates nothing.
+        var taskBatch = RingBuffer<@Sendable () -> Void>(minimumCapacity: 64)
+        var jobBatch = RingBuffer<(job: UnownedJob, isolated: Bool)>(minimumCapacity: 64)
+        /// Set when the loop thread itself queues a task or job, which sends no wake-up: the loop
+        /// drains again before it blocks.
+        var queuedOnLoop = false
+    }
+
+    // Only the loop thread touches it, which debug builds assert on every access (`loopState`),
+    // so the runtime's exclusivity checks (paid on every mutation of a class property) are off.
+    @exclusivity(unchecked) private var unguardedLoopState = LoopState()
+
+    /// The loop thread's own state: on the loop's thread only, asserted in debug builds.
+    var loopState: LoopState {
+        _read {
+            assert(inEventLoop, "an event loop's own state touched off its thread")
+            yield unguardedLoopState
+        }
+        _modify {
+            assert(inEventLoop, "an event loop's own state touched off its thread")
+            yield &unguardedLoopState
+        }
+    }
 
     struct Slot {
         var generation: UInt32 = 0
@@ -92,7 +109,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     /// Runs `task` on the loop thread.
     public func execute(_ task: @escaping @Sendable () -> Void) {
         tasks.withLock { $0.append(task) }
-        if inEventLoop { queuedOnLoop = true } else { wake() }
+        if inEventLoop { loopState.queuedOnLoop = true } else { wake() }
     }
 
     /// Makes the loop return from `epoll_wait`, unless a wake-up is already on its way.
@@ -123,17 +140,17 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
             throw TransportError(.unsupported, detail: "stream has no descriptor for epoll")
         }
         let index: Int
-        if let free = freeSlots.popLast() {
+        if let free = loopState.freeSlots.popLast() {
             index = free
         } else {
-            index = slots.count
-            slots.append(Slot())
+            index = loopState.slots.count
+            loopState.slots.append(Slot())
         }
-        slots[index].generation &+= 1
-        slots[index].handler = handler
-        slots[index].descriptor = descriptor
-        slots[index].writeInterest = false
-        let registration = EventRegistration(id: UInt64(slots[index].generation) << 32 | UInt64(index))
+        loopState.slots[index].generation &+= 1
+        loopState.slots[index].handler = handler
+        loopState.slots[index].descriptor = descriptor
+        loopState.slots[index].writeInterest = false
+        let registration = EventRegistration(id: UInt64(loopState.slots[index].generation) << 32 | UInt64(index))
         var event = epoll_event()
         event.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
         event.data.u64 = registration.id
@@ -149,12 +166,12 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     /// Turns `EPOLLOUT` on or off for `registration`.
     public func setWriteInterest(_ enabled: Bool, for registration: EventRegistration) {
         precondition(inEventLoop, "setWriteInterest must run on the event loop thread")
-        guard let index = liveSlot(registration), slots[index].writeInterest != enabled else { return }
-        slots[index].writeInterest = enabled
+        guard let index = liveSlot(registration), loopState.slots[index].writeInterest != enabled else { return }
+        loopState.slots[index].writeInterest = enabled
         var event = epoll_event()
         event.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (enabled ? EPOLLOUT.rawValue : 0)
         event.data.u64 = registration.id
-        bestEffortSyscall("epoll_ctl") { epoll_ctl(epollDescriptor, EPOLL_CTL_MOD, slots[index].descriptor, &event) }
+        bestEffortSyscall("epoll_ctl") { epoll_ctl(epollDescriptor, EPOLL_CTL_MOD, loopState.slots[index].descriptor, &event) }
     }
 
     /// Removes `registration`; call before closing its descriptor.
@@ -162,21 +179,21 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         precondition(inEventLoop, "deregister must run on the event loop thread")
         guard let index = liveSlot(registration) else { return }
         var event = epoll_event()
-        bestEffortSyscall("epoll_ctl") { epoll_ctl(epollDescriptor, EPOLL_CTL_DEL, slots[index].descriptor, &event) }
+        bestEffortSyscall("epoll_ctl") { epoll_ctl(epollDescriptor, EPOLL_CTL_DEL, loopState.slots[index].descriptor, &event) }
         release(index)
     }
 
     private func release(_ index: Int) {
-        slots[index].handler = nil
-        slots[index].descriptor = -1
-        slots[index].generation &+= 1
-        freeSlots.append(index)
+        loopState.slots[index].handler = nil
+        loopState.slots[index].descriptor = -1
+        loopState.slots[index].generation &+= 1
+        loopState.freeSlots.append(index)
     }
 
     private func liveSlot(_ registration: EventRegistration) -> Int? {
         let index = Int(registration.id & 0xFFFF_FFFF)
-        guard index < slots.count, slots[index].generation == UInt32(registration.id >> 32),
-            slots[index].handler != nil
+        guard index < loopState.slots.count, loopState.slots[index].generation == UInt32(registration.id >> 32),
+            loopState.slots[index].handler != nil
         else { return nil }
         return index
     }
@@ -209,7 +226,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     public var registrationCount: Int {
         get async {
             await withCheckedContinuation { continuation in
-                execute { continuation.resume(returning: self.slots.count - self.freeSlots.count) }
+                execute { continuation.resume(returning: self.loopState.slots.count - self.loopState.freeSlots.count) }
             }
         }
     }
@@ -217,7 +234,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     private func fireTimers() {
         // The common case: the armed timerfd still stands for the earliest timer, and it wakes
         // the loop when that comes due.
-        if earliestTimer.load(ordering: .acquiring) == armedDeadline.uptimeNanoseconds { return }
+        if earliestTimer.load(ordering: .acquiring) == loopState.armedDeadline.uptimeNanoseconds { return }
         let now = Deadline.now()
         while let handler = timers.withLock({ queue -> (any TimerHandler)? in
             let due = queue.popDue(now: now)
@@ -227,8 +244,8 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
             handler.timerFired(now: now)
         }
         let next = timers.withLock { $0.earliest }
-        guard next != armedDeadline else { return }
-        armedDeadline = next
+        guard next != loopState.armedDeadline else { return }
+        loopState.armedDeadline = next
         var spec = itimerspec()
         if next != .distantFuture {
             // A zero it_value disarms the timer, so a due deadline is armed one nanosecond out.
@@ -251,10 +268,10 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
             // Jobs, tasks and timer handlers may queue more work from this thread, which doesn't
             // wake the loop: drain until nothing is queued before blocking.
             repeat {
-                queuedOnLoop = false
+                loopState.queuedOnLoop = false
                 runTasks()
                 fireTimers()
-            } while queuedOnLoop
+            } while loopState.queuedOnLoop
             if stopRequested.load(ordering: .acquiring) { break }
             guard case .processed(let count) = try? syscall("epoll_wait", { epoll_wait(epollDescriptor, events, Int32(capacity), -1) }),
                 count > 0
@@ -268,7 +285,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
                 case Self.timerID:
                     var expirations: UInt64 = 0
                     bestEffortSyscall("read") { Glibc.read(timerDescriptor, &expirations, 8) }
-                    armedDeadline = .distantFuture
+                    loopState.armedDeadline = .distantFuture
                     timerExpired = true
                 default:
                     break
@@ -289,7 +306,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
 
     private func dispatch(_ event: epoll_event) {
         let registration = EventRegistration(id: event.data.u64)
-        guard let index = liveSlot(registration), let handler = slots[index].handler else { return }
+        guard let index = liveSlot(registration), let handler = loopState.slots[index].handler else { return }
         let flags = event.events
         if flags & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
             handler.readable()
@@ -310,9 +327,9 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     /// Runs the tasks queued so far; whether there were any.
     @discardableResult
     private func runQueuedTasks() -> Bool {
-        tasks.withLock { swap(&$0, &taskBatch) }
-        if taskBatch.isEmpty { return false }
-        while let task = taskBatch.popFirst() { task() }
+        tasks.withLock { swap(&$0, &loopState.taskBatch) }
+        if loopState.taskBatch.isEmpty { return false }
+        while let task = loopState.taskBatch.popFirst() { task() }
         return true
     }
 
@@ -334,15 +351,15 @@ extension EpollEventLoop: TaskExecutor {
 
     func enqueue(_ job: UnownedJob, isolated: Bool) {
         jobs.withLock { $0.append((job, isolated)) }
-        if inEventLoop { queuedOnLoop = true } else { wake() }
+        if inEventLoop { loopState.queuedOnLoop = true } else { wake() }
     }
 
     func runJobs() {
         let task = asUnownedTaskExecutor()
         let serial = actors.asUnownedSerialExecutor()
         while true {
-            jobs.withLock { swap(&$0, &jobBatch) }
-            if jobBatch.isEmpty { return }
+            jobs.withLock { swap(&$0, &loopState.jobBatch) }
+            if loopState.jobBatch.isEmpty { return }
             // The tasks queued before these jobs run first: taken after the jobs, they include
             // every task a thread queued before one of them. A connection on another loop hands
             // its event to this one as a task, then resumes callers here with later replies.
@@ -350,7 +367,7 @@ extension EpollEventLoop: TaskExecutor {
             // A task's job runs with the loop as its task executor only: running it as isolated to
             // the actors' executor too would make each of its calls hop off and back on.
             var ran = 0
-            while let (job, isolated) = jobBatch.popFirst() {
+            while let (job, isolated) = loopState.jobBatch.popFirst() {
                 if isolated { job.runSynchronously(on: serial) } else { job.runSynchronously(on: task) }
                 ran += 1
                 // Every so many jobs, the tasks they queued run (a connection's write of the
