@@ -90,6 +90,12 @@ public final class SocketStream: ByteStream, @unchecked Sendable {
         guard enter() else { throw closedError("sendmsg") }
         defer { leave() }
         do throws(TransportError) {
+            #if DEBUG
+            if let limit = KernelFaults.writeLimit(on: descriptor), let first = vectors.first {
+                let count = Swift.min(first.iov_len, limit)
+                return try syscall("send", descriptor: descriptor) { send(descriptor, first.iov_base, count, Int32(MSG_NOSIGNAL)) }
+            }
+            #endif
             if vectors.count == 1 {
                 // One buffer, the usual case: send() skips sendmsg's copy-in of the header and vector.
                 let only = vectors[0]

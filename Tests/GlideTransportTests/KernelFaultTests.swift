@@ -58,6 +58,33 @@ import Testing
         }
     }
 
+    @Test func shortWritesResumeWhereTheKernelStoppedAcrossBuffers() throws {
+        try withPair { stream, peer in
+            let chunks = ["*2\r\n", "$3\r\nGET\r\n", "$5\r\nhello\r\n"]
+            var pending = PendingWrites()
+            for chunk in chunks { pending.append(Bytes(chunk)) }
+            // Every write is cut to 3 bytes: some end inside a buffer, some at its end.
+            KernelFaults.shorten(writesOn: stream.descriptor, to: 3, count: 100)
+            var calls = 0
+            while !pending.isEmpty {
+                let result = try pending.withVectors { vectors throws(TransportError) in try stream.write(vectors: vectors) }
+                guard case .processed(let count) = result else {
+                    Issue.record("a socket pair with room took nothing")
+                    return
+                }
+                #expect(count <= 3)
+                pending.didWrite(count)
+                calls += 1
+            }
+            let expected = chunks.joined()
+            // One buffer at a time, as a kernel short of space takes it: 4 = 3 + 1, 9 = 3 × 3, 11 = 3 × 3 + 2.
+            #expect(calls == 9)
+            var received = [UInt8](repeating: 0, count: 64)
+            let count = Glibc.read(peer, &received, 64)
+            #expect(String(decoding: received[0..<max(count, 0)], as: UTF8.self) == expected)
+        }
+    }
+
     @Test func faultsAreTheirDescriptorsOnly() throws {
         try withPair { stream, _ in
             try withPair { other, _ in
