@@ -55,7 +55,7 @@ extension GlideClusterClient {
         let contents = batch.contents
         if let refused = contents.refused { throw refused }
         guard contents.count > 0 else { return BatchResults(entries: []) }
-        let deadline = options.timeout.map { engine.core.loop.now() + $0 } ?? engine.deadline(blockingTimeout: nil)
+        let deadline = engine.deadline(blockingTimeout: nil, timeout: options.timeout)
         let entries: [BatchResults.Entry]
         if batch.isAtomic {
             guard let results = try await engine.execAtomic(contents, route: options.route, deadline: deadline) else { return nil }

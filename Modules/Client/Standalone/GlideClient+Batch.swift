@@ -26,7 +26,7 @@ extension GlideClient {
         let contents = batch.contents
         if let refused = contents.refused { throw refused }
         guard contents.count > 0 else { return BatchResults(entries: []) }
-        let deadline = options.timeout.map { core.loop.now() + $0 } ?? core.deadline(blockingTimeout: nil)
+        let deadline = core.deadline(blockingTimeout: nil, timeout: options.timeout)
         // It runs on the primary, or where reads go when every command reads.
         let flags: CommandFlags = contents.writes ? .write : contents.readsOnly ? .readonly : []
         let request = contents.request(atomic: batch.isAtomic)
