@@ -63,7 +63,9 @@ import Testing
 
     @Test func aKilledPrimaryIsReplacedAndItsKeysServedAgain() async throws {
         let cluster = try await Self.cluster.value
-        let client = try await cluster.client { $0.requestTimeout = .milliseconds(500) }
+        // Short, so the outage's errors come quickly; scaled, so the writes before the crash
+        // don't time out on an instrumented build under load.
+        let client = try await cluster.client { $0.requestTimeout = TestTiming.bound(.milliseconds(500)) }
         let key = SharedServer.uniqueKey()
         let victim = try await cluster.primary(forSlot: HashSlot.of(key))
         let replica = try #require(try await cluster.replicas(of: victim).first)
