@@ -109,7 +109,7 @@ public struct RESPDecoder: Sendable {
             case .simpleString, .simpleError:
                 break
             case .integer:
-                guard ASCII.parseInt(bytes, from: start, to: end) != nil else {
+                guard Self.headerNumber(bytes, from: start, to: end) != nil else {
                     throw RESPDecodeError(.invalidInteger, at: offset)
                 }
             case .null:
@@ -127,7 +127,7 @@ public struct RESPDecoder: Sendable {
                     throw RESPDecodeError(.invalidBigNumber, at: offset)
                 }
             case .bulkString, .bulkError, .verbatimString:
-                guard let length = ASCII.parseInt(bytes, from: start, to: end) else {
+                guard let length = Self.headerNumber(bytes, from: start, to: end) else {
                     throw RESPDecodeError(.invalidLength, at: offset)
                 }
                 if length == -1 && type == .bulkString { break }  // RESP2 null bulk string
@@ -142,7 +142,7 @@ public struct RESPDecoder: Sendable {
                 payloadType = typeByte
                 continue
             case .array, .set, .push, .map, .attribute:
-                guard let count = ASCII.parseInt(bytes, from: start, to: end) else {
+                guard let count = Self.headerNumber(bytes, from: start, to: end) else {
                     throw RESPDecodeError(.invalidLength, at: offset)
                 }
                 if count == -1 && type == .array { break }  // RESP2 null array
@@ -163,6 +163,13 @@ public struct RESPDecoder: Sendable {
             offset = next
             if elementCompleted() { return frameCompleted() }
         }
+    }
+
+    /// The number of a length or integer line: a sign and at most nineteen digits, the widest
+    /// `Int`, as `checkIncompleteLine` holds a line still arriving to. Wider (leading zeros) is
+    /// refused however the bytes arrived, so the outcome never depends on how the reads split.
+    static func headerNumber(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int? {
+        end &- start <= 20 ? ASCII.parseInt(bytes, from: start, to: end) : nil
     }
 
     /// Rejects a header line that has grown past any valid length without its `\r\n`.

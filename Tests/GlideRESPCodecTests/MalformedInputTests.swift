@@ -45,6 +45,30 @@ import Testing
         #expect(error?.description.hasPrefix("malformed RESP:") == true)
     }
 
+    /// Found by the fuzzer (`Corpus/resp/crash-leading-zeros`): a length padded with zeros past
+    /// the widest `Int` was accepted when its line arrived whole and refused when it arrived in
+    /// pieces. Both ways refuse it now, and the widest valid line passes both ways.
+    @Test func aPaddedLengthIsRefusedHoweverTheReadsSplit() throws {
+        let padded = "*" + String(repeating: "0", count: 21) + "\r\n"
+        for split in [false, true] {
+            var decoder = RESPDecoder()
+            var buffer = Bytes()
+            let error = #expect(throws: RESPDecodeError.self) {
+                for byte in padded.utf8 where split {
+                    buffer.writeBytes([byte])
+                    _ = try decoder.decode(from: &buffer)
+                }
+                if !split {
+                    buffer.writeBytes(Array(padded.utf8))
+                    _ = try decoder.decode(from: &buffer)
+                }
+            }
+            #expect(error?.kind == .invalidLength, "split: \(split)")
+        }
+        #expect(try decodeOne(":-9223372036854775808\r\n") == .integer(.min))
+        #expect(try decodeOne("*+0000000000000000003\r\n:1\r\n:2\r\n:3\r\n") == .array([.integer(1), .integer(2), .integer(3)]))
+    }
+
     @Test func depthLimitIsConfigurableAndExact() throws {
         let nested = String(repeating: "*1\r\n", count: 3) + ":1\r\n"
         #expect(throws: RESPDecodeError.self) { try decodeOne(nested, decoder: RESPDecoder(maximumDepth: 2)) }
