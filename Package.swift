@@ -34,6 +34,7 @@ let package = Package(
         .executable(name: "custom-client", targets: ["custom-client"]),
         .executable(name: "glide-benchmark", targets: ["glide-benchmark"]),
         .executable(name: "glide-microbench", targets: ["glide-microbench"]),
+        .executable(name: "glide-fuzz", targets: ["glide-fuzz"]),
     ],
     targets: [
         // Library modules, lowest layer first. See Docs/architecture.md for the import rules.
@@ -97,6 +98,14 @@ let package = Package(
         // Test support: starts real servers on free loopback ports (Foundation is fine here).
         .target(name: "GlideTestSupport", dependencies: ["Glide", "GlideClient"], path: "Tests/GlideTestSupport", swiftSettings: strict),
 
+        // The fuzz targets, and the libFuzzer binary that runs them (`make fuzz`; Docs/resilience.md).
+        .target(
+            name: "GlideFuzzTargets",
+            dependencies: ["GlideBuffers", "GlideRESPCodec", "GlideTransport", "GlideTopology", "GlideConnection", "GlideClient"],
+            path: "Tests/GlideFuzzTargets", swiftSettings: strict),
+        .executableTarget(
+            name: "glide-fuzz", dependencies: ["GlideFuzzTargets"], path: "Tests/GlideFuzz", exclude: ["Corpus"], swiftSettings: strict),
+
         // One unit-test target per module (no sockets), then the integration targets (real servers).
         .testTarget(name: "GlideBuffersTests", dependencies: ["GlideBuffers"], swiftSettings: strict),
         .testTarget(name: "GlideRESPCodecTests", dependencies: ["GlideRESPCodec"], swiftSettings: strict),
@@ -106,7 +115,8 @@ let package = Package(
         .testTarget(name: "GlideRouterTests", dependencies: ["GlideRouter"], swiftSettings: strict),
         .testTarget(name: "GlideCommandsTests", dependencies: ["GlideCommands", "CommandsGenerator"], swiftSettings: strict),
         .testTarget(
-            name: "GlideClientTests", dependencies: ["GlideClient", "GlideConnection", "GlideTransport", "GlideRESPCodec"],
+            name: "GlideClientTests",
+            dependencies: ["GlideClient", "GlideConnection", "GlideTransport", "GlideRESPCodec", "GlideFuzzTargets"],
             swiftSettings: strict),
         .testTarget(
             name: "GlideIntegrationTests", dependencies: ["Glide", "GlideClient", "GlideConnection", "GlideTransport", "GlideTestSupport"],

@@ -11,9 +11,9 @@ import GlideTransport
 /// (`TRYAGAIN`, `LOADING`, `CLUSTERDOWN`, `MASTERDOWN`, `READONLY`, a node that can't be reached)
 /// are waited out with growing pauses, within the deadline. A request lost in flight may have run:
 /// only a read is sent again. One that never left the client always may be.
-struct ClusterRequestStateMachine: Sendable {
+package struct ClusterRequestStateMachine: Sendable {
     /// What the request aims at.
-    enum Target: Hashable, Sendable {
+    package enum Target: Hashable, Sendable {
         /// The shard serving `slot`; a replica when `replica` (as `readFrom` picks).
         case slot(UInt16, replica: Bool)
         /// One chosen node.
@@ -21,7 +21,7 @@ struct ClusterRequestStateMachine: Sendable {
     }
 
     /// A command sent just before the request, on the same connection.
-    enum Prefix: Hashable, Sendable {
+    package enum Prefix: Hashable, Sendable {
         case none
         /// `ASKING`: the node an `ASK` named serves the migrating slot for this request.
         case asking
@@ -31,7 +31,7 @@ struct ClusterRequestStateMachine: Sendable {
     }
 
     /// Where the next attempt goes.
-    enum Destination: Hashable, Sendable {
+    package enum Destination: Hashable, Sendable {
         /// The connection the slot map names for `slot` (a replica when `replica`).
         case shard(slot: UInt16, replica: Bool)
         /// The node at this address. After an `ASK` it may not be in the map yet.
@@ -39,7 +39,7 @@ struct ClusterRequestStateMachine: Sendable {
     }
 
     /// What the send loop does next.
-    enum Action: Sendable {
+    package enum Action: Sendable {
         /// Send an attempt to `destination`, preceded by `prefix`.
         case send(Destination, prefix: Prefix)
         /// Pause until `until`, then report `waitEnded()` (or `waitCancelled()`).
@@ -54,28 +54,28 @@ struct ClusterRequestStateMachine: Sendable {
     }
 
     /// A slot the client's map should point elsewhere, as a `MOVED` reply said.
-    struct SlotMove: Hashable, Sendable {
-        var slot: UInt16
-        var address: NodeAddress
+    package struct SlotMove: Hashable, Sendable {
+        package var slot: UInt16
+        package var address: NodeAddress
     }
 
     /// The machine's answer to an event: side effects on the client's view of the cluster, to
     /// apply first, then the action.
-    struct Step: Sendable {
-        var action: Action
+    package struct Step: Sendable {
+        package var action: Action
         /// Patch the slot map (`MOVED`).
-        var moveSlot: SlotMove?
+        package var moveSlot: SlotMove?
         /// Ask the topology manager for a refresh (rate limited there).
-        var refreshTopology = false
+        package var refreshTopology = false
 
-        init(_ action: Action, moveSlot: SlotMove? = nil, refreshTopology: Bool = false) {
+        package init(_ action: Action, moveSlot: SlotMove? = nil, refreshTopology: Bool = false) {
             self.action = action
             self.moveSlot = moveSlot
             self.refreshTopology = refreshTopology
         }
 
         /// Whether the request goes on after an attempt: sent again, elsewhere or after a pause.
-        var retries: Bool {
+        package var retries: Bool {
             switch action {
             case .send, .wait: true
             default: false
@@ -85,32 +85,32 @@ struct ClusterRequestStateMachine: Sendable {
 
     /// Redirections followed before a request gives up: enough for a migration and a failover
     /// at once, few enough that a loop between confused nodes ends.
-    static let maximumRedirections = 5
+    package static let maximumRedirections = 5
 
     /// Waits before a request gives up even when its deadline is far (a blocking command that
     /// may wait forever): at most 160 ms each, about half a minute in all.
-    static let maximumWaits = 200
+    package static let maximumWaits = 200
 
-    let target: Target
+    package let target: Target
     /// The command only reads: it may be sent again after being lost in flight.
-    let readOnly: Bool
+    package let readOnly: Bool
     /// A replica target needs `READONLY` first (an explicit replica route on a client whose
     /// connections were not opened for replica reads).
-    let replicaNeedsReadOnly: Bool
-    let deadline: Deadline
+    package let replicaNeedsReadOnly: Bool
+    package let deadline: Deadline
 
     /// Where the next attempt goes.
-    private(set) var destination: Destination
-    private(set) var prefix: Prefix
-    private(set) var redirections = 0
-    private(set) var waits = 0
+    package private(set) var destination: Destination
+    package private(set) var prefix: Prefix
+    package private(set) var redirections = 0
+    package private(set) var waits = 0
     /// The server condition waited out last (its message, and the node that said it): when the
     /// deadline ends the waiting, the request fails naming it.
     private var waitedFor: (message: String, node: NodeAddress)?
     /// Replies of such conditions so far.
     private var conditionReplies = 0
 
-    init(target: Target, readOnly: Bool, replicaNeedsReadOnly: Bool = false, deadline: Deadline) {
+    package init(target: Target, readOnly: Bool, replicaNeedsReadOnly: Bool = false, deadline: Deadline) {
         self.target = target
         self.readOnly = readOnly
         self.replicaNeedsReadOnly = replicaNeedsReadOnly
@@ -130,24 +130,24 @@ struct ClusterRequestStateMachine: Sendable {
     // MARK: Events
 
     /// The first attempt.
-    func start() -> Step {
+    package func start() -> Step {
         Step(.send(destination, prefix: prefix))
     }
 
     /// The slot map names no node for the destination's slot (the topology is catching up).
-    mutating func noNodeServesSlot(now: Deadline) -> Step {
+    package mutating func noNodeServesSlot(now: Deadline) -> Step {
         guard case .shard(let slot, _) = destination else { return Step(.fail(GlideError(.routing, "no node to send to"))) }
         return pause(now: now, refresh: true, otherwise: GlideError(.routing, "no node of the cluster serves slot \(slot)"))
     }
 
     /// The attempt was answered without an error.
-    func replied() -> Step {
+    package func replied() -> Step {
         Step(.succeed)
     }
 
     /// The attempt was answered by a server error `message` (for a transaction, the error that
     /// says why it was refused) from `node`.
-    mutating func repliedError(_ message: String, from node: NodeAddress, now: Deadline) -> Step {
+    package mutating func repliedError(_ message: String, from node: NodeAddress, now: Deadline) -> Step {
         let decision = ErrorReplyMeaning.classify(serverError: message, from: node)
         if case .node = target, decision.isRedirection {
             return Step(.failWithReply)  // a node chosen by the caller answers for itself
@@ -186,7 +186,7 @@ struct ClusterRequestStateMachine: Sendable {
     ///   connection was retired; a read goes where the map now says.
     /// - `.timeout`: the deadline passed; after waiting out a condition, the error names it.
     /// - Anything else (cancelled, credentials, TLS) is final.
-    mutating func failed(_ error: GlideError, at node: NodeAddress, now: Deadline) -> Step {
+    package mutating func failed(_ error: GlideError, at node: NodeAddress, now: Deadline) -> Step {
         switch error.code {
         case .timeout:
             if let (message, node) = waitedFor { return Step(.fail(Self.gaveUp(waitingFor: message, at: node, replies: conditionReplies))) }
@@ -217,12 +217,12 @@ struct ClusterRequestStateMachine: Sendable {
     }
 
     /// The pause asked for ended.
-    func waitEnded() -> Step {
+    package func waitEnded() -> Step {
         Step(.send(destination, prefix: prefix))
     }
 
     /// The caller's task was cancelled during a pause.
-    func waitCancelled() -> Step {
+    package func waitCancelled() -> Step {
         Step(.fail(GlideError(.cancelled, "the request's task was cancelled while it waited to be tried again")))
     }
 
@@ -251,7 +251,7 @@ struct ClusterRequestStateMachine: Sendable {
 
     /// The error of a request whose deadline ended its waiting out of a server condition: a
     /// timeout, tagged with the condition's code (`TRYAGAIN`, `CLUSTERDOWN`, …) and message.
-    static func gaveUp(waitingFor message: String, at node: NodeAddress, replies: Int) -> GlideError {
+    package static func gaveUp(waitingFor message: String, at node: NodeAddress, replies: Int) -> GlideError {
         let code = message.split(separator: " ", maxSplits: 1).first.map(String.init)
         return GlideError(
             .timeout, "the request timed out after waiting out \(replies) replies of: \(message)",

@@ -2,13 +2,13 @@ extension ConnectionStateMachine {
     /// What a timer firing decided.
     package struct Expiry {
         /// The waiters of requests past their deadline.
-        var resumptions: [Resumption] = []
+        package var resumptions: [Resumption] = []
         /// Arm the timer for this deadline.
-        var next: Deadline?
+        package var next: Deadline?
         /// Then: `.tearDown` for an attempt that ran out of time, `.loseConnection` for a
         /// connection whose oldest reply is overdue far beyond its timeout (the server or the path
         /// to it is gone: a black hole sends no reset), or `.none`.
-        var action = Action.none
+        package var action = Action.none
     }
 
     /// The loop timer fired at `now`: fail overdue requests, give up an attempt past its

@@ -164,24 +164,25 @@ package struct ConnectionStateMachine<Waiter, Stream> {
 
     /// Bytes to write to a stream, and a buffer to hand back for reuse once they are written.
     package struct WriteJob {
-        let stream: Stream
-        let generation: Int
-        var writes: PendingWrites
+        package let stream: Stream
+        package let generation: Int
+        package var writes: PendingWrites
         /// The outbound buffer the writes came from, handed back for reuse once written.
-        var recyclable: Bytes
+        package var recyclable: Bytes
     }
 
     /// A connection that ended, or an attempt that failed: who learns what, and what to close.
     package struct Teardown {
         /// The connection attempt it belongs to.
-        let generation: Int
+        package let generation: Int
         /// What ended it.
-        let summary: GlideErrorSummary
+        package let summary: GlideErrorSummary
         /// `true` for an attempt that never became ready; `false` for a lost connection.
-        let wasAttempt: Bool
+        package let wasAttempt: Bool
         /// The stream to close, if one was open.
-        var stream: Stream?
-        var resumptions: [Resumption] = []
+        package var stream: Stream?
+        /// The waiters it fails.
+        package var resumptions: [Resumption] = []
     }
 
     /// What the machine asks its owner to do: the one answer of every event.
