@@ -1,9 +1,12 @@
 import Foundation
 import Glide
+import GlideConnection
 import GlideTestSupport
 import GlideTransport
 import Synchronization
 import Testing
+
+@testable import GlideClient
 
 /// Every bad situation gets a typed error, and the client stays usable.
 @Suite struct FailureTests {
@@ -45,7 +48,12 @@ import Testing
         let inFlight = (0..<5).map { index in
             Task { await failure { _ = try await client.customCommand(["BLPOP", "\(key):never:\(index)", "30"]) } }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        // All five handed to the writer (what makes them "sent": they may have run), and the
+        // first blocking the connection on the server.
+        try await Polling.waitUntil("the five requests are sent", timeout: .seconds(10), interval: .milliseconds(5)) {
+            client.routing.all[0].machine.withLock { $0.unsentStart } == 5
+        }
+        try await server.waitUntilBlocked(1)
         let killedAt = ContinuousClock.now
         await server.kill()
         for request in inFlight {
@@ -302,11 +310,27 @@ import Testing
     @Test func maxClientsReachedIsAConnectionFailure() async throws {
         let server = try await TestServer.startValkey(["--maxclients", "1"])
         defer { server.stop() }
-        let first = try await server.client()
+        // The harness's readiness probes connect too, and the server frees their slot when it
+        // reads their close, which may come after this test's first connection: the first
+        // client is the first connection the server accepts once nothing else holds the slot.
+        let first = try await Self.firstClient(of: server)
         let error = await #expect(throws: GlideError.self) { try await server.client() }
         #expect(error?.code == .connectionFailed, "\(String(describing: error))")
         #expect(try await first.ping() == "PONG")
         await first.close()
+    }
+
+    /// A client of `server`, tried again while the server refuses it for a slot another
+    /// connection is still releasing (bounded: 10 s).
+    static func firstClient(of server: TestServer) async throws -> GlideClient {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            do {
+                return try await server.client()
+            } catch let error as GlideError where error.code == .connectionFailed && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
     }
 }
 

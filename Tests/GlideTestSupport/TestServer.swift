@@ -249,6 +249,22 @@ public final class TestServer: @unchecked Sendable {
     public func client(_ change: (inout GlideClientConfiguration) -> Void = { _ in }) async throws -> GlideClient {
         try await GlideClient.create(configuration(change))
     }
+
+    /// Waits until the server counts `count` clients blocked in a blocking command, asking
+    /// through a connection of its own: what a test waits for before a fault that must find the
+    /// commands blocked (rather than sleeping and hoping they got there).
+    public func waitUntilBlocked(_ count: Int, timeout: Duration = .seconds(10)) async throws {
+        let admin = try await client()
+        do {
+            try await Polling.waitUntil("\(count) clients blocked", timeout: timeout, interval: .milliseconds(10)) {
+                try await admin.info([.clients]).contains("blocked_clients:\(count)\r\n")
+            }
+        } catch {
+            await admin.close()
+            throw error
+        }
+        await admin.close()
+    }
 }
 
 /// A server that could not be started.

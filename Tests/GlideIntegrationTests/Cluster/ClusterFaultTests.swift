@@ -31,7 +31,7 @@ import Testing
                             try await client.set(key, "\(key)=\(attempted)")
                             let replicas =
                                 try await client.execute(
-                                    WAIT(numreplicas: 1, timeout: 500),
+                                    WAIT(numreplicas: 1, timeout: 500 * TestTiming.scale),
                                     route: .slotKey(BulkString(key), .primary)
                                 ).singleValue ?? 0
                             let read = try await client.get(key)
@@ -216,7 +216,10 @@ import Testing
 
     @Test func aReshardOf500SlotsUnderLoadShowsCallersNoError() async throws {
         let cluster = try await Self.cluster.value
-        let client = try await cluster.client { $0.requestTimeout = .seconds(2) }
+        // Scaled: on an instrumented build under load (make tsan) the client itself is slow enough
+        // for 2 s to pass between a reply's arrival and its reading, which is no error of the
+        // reshard's. The reshard must show callers no error at any speed.
+        let client = try await cluster.client { $0.requestTimeout = TestTiming.bound(.seconds(2)) }
         let primaries = try await cluster.primaries()
         let map = SlotMap(try await cluster.topology(from: primaries[0]))
         // 500 slots of one shard go to another; the writers' keys live in those slots.
@@ -239,7 +242,9 @@ import Testing
         #expect(load.operations.load(ordering: .relaxed) > 100)
         try await expectNoAcknowledgedWriteLost(results, client)
         #expect(client.topology.map { SlotMap($0).primary(forSlot: moving.first!) } == target.address)
-        print("reshard of 500 slots under 20 tasks: \(load.operations.load(ordering: .relaxed)) operations, 0 errors")
+        print(
+            "reshard of 500 slots under 20 tasks: \(load.operations.load(ordering: .relaxed)) operations, "
+                + "\(load.errors.load(ordering: .relaxed)) errors")
         await client.close()
     }
 

@@ -49,7 +49,9 @@ import Testing
             !client.routing.all[0].isReady.load(ordering: .relaxed)
         }
         let write = Task { try await client.set(key, "never") }
-        try await Task.sleep(for: .milliseconds(100))
+        try await Polling.waitUntil("the write waits for a connection", timeout: .seconds(10), interval: .milliseconds(5)) {
+            client.routing.all[0].inflightCount == 1
+        }
         write.cancel()
         guard case .failure(let error as GlideError) = await write.result else {
             Issue.record("expected a cancellation")

@@ -24,7 +24,7 @@ import Testing
         }
         try await client.select(5)
         let blocked = Task { await failure { _ = try await client.blpop(["never"], timeout: 30) } }
-        try await Task.sleep(for: .milliseconds(100))
+        try await server.waitUntilBlocked(1)
         let killed = ContinuousClock.now
         await server.kill()
         // The request in flight fails at once: it may have run.
@@ -81,7 +81,7 @@ import Testing
         try await client.select(7)
         let id = try await client.customCommand(["CLIENT", "ID"]).intValue ?? 0
         let blocked = Task { await failure { _ = try await client.blpop(["never"], timeout: 30) } }
-        try await Task.sleep(for: .milliseconds(100))
+        try await server.waitUntilBlocked(1)
         let admin = try await server.client()
         let killed = ContinuousClock.now
         #expect(try await admin.customCommand(["CLIENT", "KILL", "ID", String(id)]).intValue == 1)
