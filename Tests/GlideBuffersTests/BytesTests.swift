@@ -1,7 +1,7 @@
 import GlideBuffers
 import Testing
 
-@Suite struct BytesTests {
+@Suite(.timeLimit(.minutes(2))) struct BytesTests {
     @Test func writesAndReadsBack() {
         var bytes = Bytes()
         #expect(bytes.isEmpty)

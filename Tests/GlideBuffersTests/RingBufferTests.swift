@@ -1,7 +1,7 @@
 import GlideBuffers
 import Testing
 
-@Suite struct RingBufferTests {
+@Suite(.timeLimit(.minutes(2))) struct RingBufferTests {
     @Test func firstInFirstOutAcrossWrapAndGrowth() {
         var ring = RingBuffer<Int>(minimumCapacity: 4)
         var model: [Int] = []

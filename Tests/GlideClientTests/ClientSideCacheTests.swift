@@ -8,7 +8,7 @@ import Testing
 /// The client-side cache's pure parts: entries, their order of use and byte limit, the race
 /// between a reply and an invalidation, flushes and lost connections; the table of cached
 /// commands; invalidation pushes; the fence that confirms hits. No sockets.
-@Suite struct ClientSideCacheTests {
+@Suite(.timeLimit(.minutes(2))) struct ClientSideCacheTests {
     let now = Deadline(uptimeNanoseconds: 1_000_000_000)
 
     func request(_ arguments: String...) -> RESPCommandBuffer {

@@ -8,7 +8,7 @@ import Testing
 /// The whole cluster client (routing, the request state machine, the slot map, the topology
 /// manager, the supervisor and the node connections) against a fake cluster over memory pipes,
 /// on a manual loop: no socket, no real time, and every step the test's.
-@Suite struct ClusterEngineTests {
+@Suite(.timeLimit(.minutes(2))) struct ClusterEngineTests {
     let a = FakeCluster.node(7000)
     let b = FakeCluster.node(7001)
     let c = FakeCluster.node(7002)

@@ -7,7 +7,7 @@ import Testing
 /// Transcripts of `ClusterRequestStateMachine`: each event a request's attempts can meet, and
 /// what the machine does about it. Steps are written as text (`"move 100 → 10.0.0.2:7001,
 /// refresh, send shard 100"`), so a transcript reads like the request's story.
-@Suite struct ClusterRequestStateMachineTests {
+@Suite(.timeLimit(.minutes(2))) struct ClusterRequestStateMachineTests {
     typealias Machine = ClusterRequestStateMachine
     let a = NodeAddress(host: "10.0.0.1", port: 7000)
     let b = NodeAddress(host: "10.0.0.2", port: 7001)

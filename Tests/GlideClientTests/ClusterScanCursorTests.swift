@@ -5,7 +5,7 @@ import Testing
 @testable import GlideConnection
 
 /// The cluster scan's bookkeeping alone: slot sets, a node's view, and when slots count as done.
-@Suite struct ClusterScanCursorTests {
+@Suite(.timeLimit(.minutes(2))) struct ClusterScanCursorTests {
     let a = NodeAddress(host: "127.0.0.1", port: 7000)
     let b = NodeAddress(host: "127.0.0.1", port: 7001)
 

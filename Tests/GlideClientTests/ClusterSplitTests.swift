@@ -7,7 +7,7 @@ import Testing
 
 /// A multi-key command split by slot goes to each node as one pipelined request, whatever the
 /// number of slots, against the fake cluster on a manual loop.
-@Suite struct ClusterSplitTests {
+@Suite(.timeLimit(.minutes(2))) struct ClusterSplitTests {
     let primaries = [FakeCluster.node(7000), FakeCluster.node(7001), FakeCluster.node(7002)]
 
     /// Nine keys in nine slots, three on each primary, interleaved, each holding `v-<key>`.

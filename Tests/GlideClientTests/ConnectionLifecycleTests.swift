@@ -6,7 +6,7 @@ import Testing
 
 /// Transcripts of the connection's life between connections: attempts, losses, reconnections,
 /// definitive failures, cancellation and heartbeats.
-@Suite struct ConnectionLifecycleTests {
+@Suite(.timeLimit(.minutes(2))) struct ConnectionLifecycleTests {
     let standalone = ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: true)
     let cluster = ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: false)
     let refused = GlideErrorSummary(.connectionFailed, "could not connect: refused")

@@ -119,7 +119,7 @@ extension Machine.Resumption {
     }
 }
 
-@Suite struct ConnectionStateMachineTests {
+@Suite(.timeLimit(.minutes(2))) struct ConnectionStateMachineTests {
     @Test func firstRequestConnectsAndRequestsQueueUntilTheHandshakeIsDone() {
         var machine = Machine(handshake: plainHandshake, inflightLimit: 100)
         #expect(machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A;")).action.connectGeneration == 1)

@@ -57,7 +57,7 @@ struct SupervisedHarness {
     }
 }
 
-@Suite struct ConnectionSupervisorTests {
+@Suite(.timeLimit(.minutes(2))) struct ConnectionSupervisorTests {
     @Test func aLostConnectionIsReopenedAtOnceInTheBackground() async throws {
         var harness = SupervisedHarness()
         defer { harness.finish() }

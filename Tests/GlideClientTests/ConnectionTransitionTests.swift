@@ -7,7 +7,7 @@ import Testing
 /// Every state of the connection state machine against every event that can reach it: the state
 /// it ends in and the kind of action it returns. The transcript tests follow the interesting paths
 /// in detail; this table makes sure no pairing is left undecided.
-@Suite struct ConnectionTransitionTests {
+@Suite(.timeLimit(.minutes(2))) struct ConnectionTransitionTests {
     /// A standalone client's policy: supervised, requests wait through failed attempts.
     static let standalone = ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: true)
 

@@ -6,7 +6,7 @@ import Testing
 @testable import GlideConnection
 
 /// Connection URLs taken apart, and the errors of the wrong ones, without a server.
-@Suite struct ConnectionURLTests {
+@Suite(.timeLimit(.minutes(2))) struct ConnectionURLTests {
     @Test func everyPartIsRead() throws {
         let url = try ConnectionURL(
             parsing:

@@ -4,7 +4,7 @@ import Testing
 
 /// Every committed fuzz input, seeds and crashes found, through its target (`make fuzz` runs the
 /// same targets under libFuzzer): a crash once found stays fixed.
-@Suite struct FuzzCorpusTests {
+@Suite(.timeLimit(.minutes(2))) struct FuzzCorpusTests {
     /// `Tests/GlideFuzz/Corpus`, found from this file.
     static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("GlideFuzz/Corpus")

@@ -24,7 +24,7 @@ func commands(_ bytes: Bytes) -> [[String]] {
     return result
 }
 
-@Suite struct HandshakeStateMachineTests {
+@Suite(.timeLimit(.minutes(2))) struct HandshakeStateMachineTests {
     @Test func resp3SendsOneHelloWithAuthAndNameThenSelectAndLibraryInfo() {
         var machine = HandshakeStateMachine(
             configuration: HandshakeConfiguration(

@@ -92,7 +92,7 @@ struct Harness {
     }
 }
 
-@Suite struct NodeConnectionTests {
+@Suite(.timeLimit(.minutes(2))) struct NodeConnectionTests {
     @Test func requestConnectsHandshakesAndGetsItsReply() async throws {
         var harness = Harness()
         defer { harness.finish() }

@@ -6,7 +6,7 @@ import Testing
 
 /// The pub/sub synchronizer on a manual loop over a memory pipe: the test plays the server and
 /// moves the clock.
-@Suite struct PubSubSynchronizerTests {
+@Suite(.timeLimit(.minutes(2))) struct PubSubSynchronizerTests {
     typealias Synchronizer = PubSubSynchronizer<OneNode>
 
     /// Every subscription on the test's one connection.

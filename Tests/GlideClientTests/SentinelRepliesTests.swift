@@ -6,7 +6,7 @@ import Testing
 
 /// The sentinels' replies and notices as the client reads them, and the primary they name in
 /// the election. No sockets.
-@Suite struct SentinelRepliesTests {
+@Suite(.timeLimit(.minutes(2))) struct SentinelRepliesTests {
     let a = NodeAddress(host: "10.0.0.1", port: 6379)
     let b = NodeAddress(host: "10.0.0.2", port: 6379)
 

@@ -8,7 +8,7 @@ import Testing
 /// A connection on another loop than its observer (a cluster client's connection spread over
 /// several loops): the observer learns each event on its own loop, and the waiters the event
 /// concerns resume only after it did, there.
-@Suite struct SpreadConnectionTests {
+@Suite(.timeLimit(.minutes(2))) struct SpreadConnectionTests {
     /// Records each event with where it arrived and whether any waiter had resumed by then.
     final class RecordingObserver: ConnectionObserver, @unchecked Sendable {
         struct Record {

@@ -68,7 +68,7 @@ struct StandaloneHarness {
     }
 }
 
-@Suite struct StandaloneRetryTests {
+@Suite(.timeLimit(.minutes(2))) struct StandaloneRetryTests {
     @Test func aLoadingNodeIsAskedAgainWhenTheLoopsClockSaysSo() async throws {
         let harness = StandaloneHarness()
         defer { harness.finish() }
@@ -114,7 +114,7 @@ struct StandaloneHarness {
 }
 
 /// `StandaloneRequestStateMachine`'s decisions, as transcripts.
-@Suite struct StandaloneRequestStateMachineTests {
+@Suite(.timeLimit(.minutes(2))) struct StandaloneRequestStateMachineTests {
     static let t0 = Deadline(uptimeNanoseconds: 1_000_000_000)
 
     static func server(_ message: String) -> GlideError {

@@ -6,7 +6,7 @@ import Testing
 
 /// The standalone client's view of its nodes: roles from handshakes and `ROLE`, the election of
 /// the primary through a failover, and where reads go.
-@Suite struct StandaloneTopologyTests {
+@Suite(.timeLimit(.minutes(2))) struct StandaloneTopologyTests {
     let a = NodeAddress(host: "10.0.0.1", port: 6379)
     let b = NodeAddress(host: "10.0.0.2", port: 6379)
     let c = NodeAddress(host: "10.0.0.3", port: 6379)

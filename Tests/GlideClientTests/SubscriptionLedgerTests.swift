@@ -4,7 +4,7 @@ import Testing
 @testable import GlideConnection
 
 /// The pub/sub ledger alone: plans from desired and actual subscriptions, no connection involved.
-@Suite struct SubscriptionLedgerTests {
+@Suite(.timeLimit(.minutes(2))) struct SubscriptionLedgerTests {
     typealias Ledger = SubscriptionLedger<String>
     typealias Step = Ledger.Step
 

@@ -5,7 +5,7 @@ import Testing
 @testable import GlideConnection
 
 /// Transcripts of the supervisor's schedule: when it reconnects and when it checks.
-@Suite struct SupervisionStateMachineTests {
+@Suite(.timeLimit(.minutes(2))) struct SupervisionStateMachineTests {
     typealias Supervision = SupervisionStateMachine<String>
 
     /// GLIDE's defaults: 100 ms × 2ⁿ for 5 steps, 20 % jitter.

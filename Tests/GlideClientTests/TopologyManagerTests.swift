@@ -47,7 +47,7 @@ final class GatedDiscovery: ClusterDiscovery, Sendable {
 /// The topology manager over scripted views: what it adopts, how refreshes coalesce, and how it
 /// fails. `ClusterNodes` is the real one; its connections are made but never used, so nothing
 /// opens a socket.
-@Suite struct TopologyManagerTests {
+@Suite(.timeLimit(.minutes(2))) struct TopologyManagerTests {
     let a = NodeAddress(host: "10.0.0.1", port: 7000)
     let b = NodeAddress(host: "10.0.0.2", port: 7000)
     let c = NodeAddress(host: "10.0.0.3", port: 7000)

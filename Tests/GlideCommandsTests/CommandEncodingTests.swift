@@ -10,7 +10,7 @@ func wire(_ command: some GlideCommand) -> String {
 
 func token(_ wire: String) throws -> RESPToken { try RESPToken(validating: Bytes(wire)) }
 
-@Suite struct CommandEncodingTests {
+@Suite(.timeLimit(.minutes(2))) struct CommandEncodingTests {
     @Test func plainArguments() {
         #expect(wire(GET("k")) == "*2 $3 GET $1 k ")
         var binary = RESPCommandBuffer()

@@ -14,7 +14,7 @@ let packageRoot: URL = {
     return url
 }()
 
-@Suite struct GeneratedSourcesTests {
+@Suite(.timeLimit(.minutes(2))) struct GeneratedSourcesTests {
     @Test func committedSourcesMatchTheSnapshot() throws {
         let files = try Generator.generate(root: packageRoot)
         let directory = packageRoot.appendingPathComponent("Modules/Commands/Generated")

@@ -28,7 +28,7 @@ struct HandWrittenMGET: GlideCommand {
     func encode(into buffer: inout RESPCommandBuffer) { buffer.writeRESPCommand(["MGET"] + keys) }
 }
 
-@Suite struct KeyVisitTests {
+@Suite(.timeLimit(.minutes(2))) struct KeyVisitTests {
     @Test func generatedKeysMatchTheKeySpecs() throws {
         let mset = MSET(data: [.init(key: "a", value: "1"), .init(key: "b", value: "2")])
         #expect(visitedKeys(mset) == ["a", "b"])

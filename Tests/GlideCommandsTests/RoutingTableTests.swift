@@ -7,7 +7,7 @@ func metadata(_ arguments: [String]) throws -> (CommandMetadata, [Int]) {
     return (found, found.keyIndices(in: bytes))
 }
 
-@Suite struct RoutingTableTests {
+@Suite(.timeLimit(.minutes(2))) struct RoutingTableTests {
     @Test func getHasOneKeyAtPositionOne() throws {
         let (get, keys) = try metadata(["GET", "k"])
         #expect(keys == [1])

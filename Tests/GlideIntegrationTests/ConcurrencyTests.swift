@@ -2,7 +2,7 @@ import Glide
 import GlideTestSupport
 import Testing
 
-@Suite struct ConcurrencyTests {
+@Suite(.timeLimit(.minutes(5))) struct ConcurrencyTests {
     @Test func twoHundredTasksShareOneConnectionAndEachGetsItsOwnReplies() async throws {
         let server = try await SharedServer.valkey()
         let client = try await server.client()

@@ -9,7 +9,7 @@ import Testing
 
 /// Clients spread over the loops of an `EpollEventLoopGroup`: one loop each, in turn, so a loop
 /// that is busy or blocked holds up only its own clients.
-@Suite struct EventLoopGroupTests {
+@Suite(.timeLimit(.minutes(5))) struct EventLoopGroupTests {
     @Test func clientsTakeTheGroupsLoopsInTurnAndABlockedLoopStallsOnlyItsOwn() async throws {
         let server = try await SharedServer.valkey()
         let group = EpollEventLoopGroup(loopCount: 2, name: "group-test")

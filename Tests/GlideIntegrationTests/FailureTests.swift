@@ -9,7 +9,7 @@ import Testing
 @testable import GlideClient
 
 /// Every bad situation gets a typed error, and the client stays usable.
-@Suite struct FailureTests {
+@Suite(.timeLimit(.minutes(5))) struct FailureTests {
     @Test func timedOutRequestIsDiscardedAndLaterRepliesReachTheirCallers() async throws {
         let server = try await SharedServer.valkey()
         let client = try await server.client { $0.requestTimeout = .seconds(1) }
@@ -290,7 +290,7 @@ import Testing
     }
 }
 
-@Suite struct HandshakeFailureTests {
+@Suite(.timeLimit(.minutes(5))) struct HandshakeFailureTests {
     @Test func serverClosingDuringTheHandshakeIsAConnectionFailure() async throws {
         // A full server: it accepts the socket, then closes it (as valkey does at maxclients).
         let fake = FakeServer { _ in nil }
@@ -334,7 +334,7 @@ import Testing
     }
 }
 
-@Suite struct DeadPeerTests {
+@Suite(.timeLimit(.minutes(5))) struct DeadPeerTests {
     @Test func serverThatStopsAnsweringIsDroppedAndTheNextRequestReconnects() async throws {
         // Connection 0 completes the handshake, then swallows every GET: a black hole, no reset.
         let fake = FakeServer { command in

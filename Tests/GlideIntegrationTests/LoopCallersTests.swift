@@ -6,7 +6,7 @@ import Testing
 /// Many callers on the client's event-loop executor, against real servers: their requests leave
 /// in one write per turn, and the loop writes every 32 resumed callers while it resumes the rest.
 /// Every reply must still reach its own caller.
-@Suite struct LoopCallersTests {
+@Suite(.timeLimit(.minutes(5))) struct LoopCallersTests {
     @Test func twoHundredCallersOnTheLoopEachGetTheirOwnReplies() async throws {
         let server = try await SharedServer.valkey()
         let client = try await server.client()

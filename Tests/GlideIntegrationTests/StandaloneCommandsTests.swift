@@ -2,7 +2,7 @@ import Glide
 import GlideTestSupport
 import Testing
 
-@Suite struct StandaloneCommandsTests {
+@Suite(.timeLimit(.minutes(5))) struct StandaloneCommandsTests {
     @Test func stringsRoundTripAndConditionsHold() async throws {
         let client = try await SharedServer.valkey().client()
         let key = SharedServer.uniqueKey()
@@ -154,7 +154,7 @@ import Testing
     }
 }
 
-@Suite struct CustomBlockingCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct CustomBlockingCommandTests {
     @Test func aBlockingCustomCommandWaitsForItsOwnTimeout() async throws {
         let client = try await SharedServer.valkey().client { $0.requestTimeout = .milliseconds(250) }
         let key = SharedServer.uniqueKey()
@@ -166,7 +166,7 @@ import Testing
     }
 }
 
-@Suite struct MultiplexingGuardTests {
+@Suite(.timeLimit(.minutes(5))) struct MultiplexingGuardTests {
     @Test(arguments: [["SUBSCRIBE", "news"], ["psubscribe", "n*"], ["MONITOR"], ["client", "reply", "off"]])
     func commandsThatBreakOneReplyPerRequestAreRefused(arguments: [String]) async throws {
         let client = try await SharedServer.valkey().client()

@@ -2,7 +2,7 @@ import Glide
 import GlideTestSupport
 import Testing
 
-@Suite struct TransactionTests {
+@Suite(.timeLimit(.minutes(5))) struct TransactionTests {
     @Test func chainsRunsAtomicallyAndIsReusable() async throws {
         let client = try await SharedServer.valkey().client()
         let key = SharedServer.uniqueKey()
@@ -110,7 +110,7 @@ import Testing
     }
 }
 
-@Suite struct TransactionGuardTests {
+@Suite(.timeLimit(.minutes(5))) struct TransactionGuardTests {
     @Test func replyStreamCommandsInATransactionAreRefusedBeforeSending() async throws {
         let client = try await SharedServer.valkey().client()
         let key = SharedServer.uniqueKey()

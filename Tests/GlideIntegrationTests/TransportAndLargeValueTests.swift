@@ -3,7 +3,7 @@ import Glide
 import GlideTestSupport
 import Testing
 
-@Suite struct TransportIntegrationTests {
+@Suite(.timeLimit(.minutes(5))) struct TransportIntegrationTests {
     @Test func connectsOverIPv4IPv6AndHostNames() async throws {
         let server = try await TestServer.startValkey(["--bind", "127.0.0.1 ::1"])
         defer { server.stop() }
@@ -41,7 +41,7 @@ import Testing
     }
 }
 
-@Suite struct LargeValueTests {
+@Suite(.timeLimit(.minutes(5))) struct LargeValueTests {
     @Test func sixteenMebibyteValueRoundTrips() async throws {
         let client = try await SharedServer.valkey().client { $0.requestTimeout = .seconds(10) }
         let key = SharedServer.uniqueKey()

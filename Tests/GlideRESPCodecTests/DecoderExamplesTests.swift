@@ -83,7 +83,7 @@ let specExamples: [(wire: String, value: RESPValue)] = [
     ("$6\r\na\r\nb\0c\r\n", .bulkString(Bytes([0x61, 0x0D, 0x0A, 0x62, 0x00, 0x63]))),
 ]
 
-@Suite struct DecoderExamplesTests {
+@Suite(.timeLimit(.minutes(2))) struct DecoderExamplesTests {
     @Test(arguments: specExamples.indices)
     func decodesSpecificationExample(index: Int) throws {
         let example = specExamples[index]

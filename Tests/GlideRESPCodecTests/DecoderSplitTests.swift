@@ -1,7 +1,7 @@
 import GlideRESPCodec
 import Testing
 
-@Suite struct DecoderSplitTests {
+@Suite(.timeLimit(.minutes(2))) struct DecoderSplitTests {
     /// Feeds `wire` to one decoder in two reads, split at every byte boundary, and also one byte at
     /// a time; every feeding must give the same value as decoding it whole.
     @Test(arguments: specExamples.indices)

@@ -1,7 +1,7 @@
 import GlideRESPCodec
 import Testing
 
-@Suite struct MalformedInputTests {
+@Suite(.timeLimit(.minutes(2))) struct MalformedInputTests {
     static let cases: [(wire: String, kind: RESPDecodeError.Kind)] = [
         ("?what\r\n", .invalidTypeByte),
         ("hello\r\n", .invalidTypeByte),

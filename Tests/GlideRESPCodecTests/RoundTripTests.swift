@@ -51,7 +51,7 @@ func randomValue(_ rng: inout SplitMix64, depth: Int) -> RESPValue {
     }
 }
 
-@Suite struct RoundTripTests {
+@Suite(.timeLimit(.minutes(2))) struct RoundTripTests {
     @Test(arguments: 0..<8)
     func randomValuesSurviveEncodeAndChunkedDecode(seed: Int) throws {
         var rng = SplitMix64(state: UInt64(seed) &* 7919)

@@ -5,7 +5,7 @@ import GlideRouter
 import GlideTopology
 import Testing
 
-@Suite struct AggregationTests {
+@Suite(.timeLimit(.minutes(2))) struct AggregationTests {
     let error = RESPValue.simpleError("ERR boom")
 
     func aggregate(_ replies: [RESPValue], _ aggregation: ResponseAggregation) throws -> RESPValue {
@@ -102,7 +102,7 @@ import Testing
     }
 }
 
-@Suite struct ReadFromTests {
+@Suite(.timeLimit(.minutes(2))) struct ReadFromTests {
     let shard = SlotMap.Shard(
         primary: NodeAddress(host: "p", port: 1), primaryZone: "az1",
         replicas: [NodeAddress(host: "r1", port: 1), NodeAddress(host: "r2", port: 1), NodeAddress(host: "r3", port: 1)],

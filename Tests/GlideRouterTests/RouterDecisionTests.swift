@@ -17,7 +17,7 @@ func argumentDecision(_ words: [String]) -> RoutingDecision {
         keySlots: Router.keySlots(of: arguments, metadata: metadata))
 }
 
-@Suite struct RouterDecisionTests {
+@Suite(.timeLimit(.minutes(2))) struct RouterDecisionTests {
     @Test func keyedCommandsGoToTheirSlot() {
         #expect(decision(GET("foo")).target == .slot(12182, replicaAllowed: true))
         #expect(decision(SET("foo", "v")).target == .slot(12182, replicaAllowed: false))

@@ -134,7 +134,7 @@ func taken(_ result: IOResult<Int>) -> Int? {
     return nil
 }
 
-@Suite struct TLSStreamTests {
+@Suite(.timeLimit(.minutes(2))) struct TLSStreamTests {
     /// A client stream over a throttled pipe, a server at the other end, and the finished handshake.
     func establish(budget: Int = .max) throws -> (TLSStream<ThrottledStream>, ThrottledStream, MemoryTLSServer) {
         let (clientEnd, serverEnd) = MemoryByteStream.makePair()

@@ -2,7 +2,7 @@ import GlideBuffers
 import GlideTopology
 import Testing
 
-@Suite struct HashSlotTests {
+@Suite(.timeLimit(.minutes(2))) struct HashSlotTests {
     // Each expected slot is what `CLUSTER KEYSLOT` answered on valkey-server 9.1.
     @Test(arguments: [
         ("foo", 12182), ("a", 15495), ("{user1000}.following", 3443), ("foo{}{bar}", 8363),

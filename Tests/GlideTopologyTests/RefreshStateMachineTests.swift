@@ -1,7 +1,7 @@
 import GlideTopology
 import Testing
 
-@Suite struct RefreshStateMachineTests {
+@Suite(.timeLimit(.minutes(2))) struct RefreshStateMachineTests {
     typealias Machine = TopologyRefreshStateMachine<ContinuousClock.Instant>
     let t0 = ContinuousClock.now
     func at(_ seconds: Double) -> ContinuousClock.Instant { t0.advanced(by: .milliseconds(Int(seconds * 1000))) }

@@ -17,7 +17,7 @@ func standardTopology(replicaHealth: ClusterNode.Health = .online) -> ClusterTop
     ])
 }
 
-@Suite struct SlotMapTests {
+@Suite(.timeLimit(.minutes(2))) struct SlotMapTests {
     @Test func lookupsFollowTheTopology() {
         let map = SlotMap(standardTopology())
         #expect(map.primary(forSlot: 0) == address(7000))
@@ -73,7 +73,7 @@ func standardTopology(replicaHealth: ClusterNode.Health = .online) -> ClusterTop
     }
 }
 
-@Suite struct TopologyElectionTests {
+@Suite(.timeLimit(.minutes(2))) struct TopologyElectionTests {
     @Test func unanimousViewsWin() throws {
         let outcome = try #require(TopologyElection.elect([standardTopology(), standardTopology(), standardTopology()]))
         #expect(outcome.votes == 3 && outcome.voters == 3 && outcome.isMajority)

@@ -34,7 +34,7 @@ struct ShardsReply {
     }
 }
 
-@Suite struct TopologyParsingTests {
+@Suite(.timeLimit(.minutes(2))) struct TopologyParsingTests {
     let seed = NodeAddress(host: "seed.example", port: 7000)
 
     func threeShards(_ reply: ShardsReply) -> RESPValue {

@@ -4,7 +4,7 @@ import Testing
 
 @testable import GlideTransport
 
-@Suite struct EpollEventLoopGroupTests {
+@Suite(.timeLimit(.minutes(2))) struct EpollEventLoopGroupTests {
     /// The thread `loop` runs its tasks on.
     func thread(of loop: EpollEventLoop) async -> UInt {
         await withCheckedContinuation { (done: CheckedContinuation<UInt, Never>) in

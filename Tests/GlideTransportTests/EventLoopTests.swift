@@ -17,7 +17,7 @@ final class TimerRecorder: EventHandler, @unchecked Sendable {
     }
 }
 
-@Suite struct EpollEventLoopTests {
+@Suite(.timeLimit(.minutes(2))) struct EpollEventLoopTests {
     @Test func runsTasksInOrderOnTheLoopThread() async {
         let loop = EpollEventLoop(name: "test-loop")
         defer { loop.shutdown() }
@@ -61,7 +61,7 @@ final class TimerRecorder: EventHandler, @unchecked Sendable {
     }
 }
 
-@Suite struct EpollEventLoopWorkFromTheLoopTests {
+@Suite(.timeLimit(.minutes(2))) struct EpollEventLoopWorkFromTheLoopTests {
     @Test func workQueuedByATimerHandlerRunsWithoutAnotherEvent() async {
         let loop = EpollEventLoop(name: "test-drain")
         defer { loop.shutdown() }
@@ -172,7 +172,7 @@ final class SuspendedBatch: Sendable {
     }
 }
 
-@Suite struct MemoryStreamTests {
+@Suite(.timeLimit(.minutes(2))) struct MemoryStreamTests {
     @Test func pipesBytesBothWaysAndReportsClose() throws {
         let (client, server) = MemoryByteStream.makePair()
         _ = try client.write(Bytes("PING"))
@@ -192,7 +192,7 @@ final class SuspendedBatch: Sendable {
     }
 }
 
-@Suite struct ManualEventLoopTests {
+@Suite(.timeLimit(.minutes(2))) struct ManualEventLoopTests {
     final class Echo: EventHandler, @unchecked Sendable {
         let stream: MemoryByteStream
         var received = Bytes()

@@ -5,7 +5,7 @@ import Testing
 
 /// The funnel played by the test (`KernelFaults`): what a socket stream does when the kernel
 /// interrupts, would block, or resets in the middle of a write, over a socket pair.
-@Suite struct KernelFaultTests {
+@Suite(.timeLimit(.minutes(2))) struct KernelFaultTests {
     /// Runs `body` with a fresh socket pair, then drops the stream's faults and closes both ends.
     func withPair(_ body: (SocketStream, Int32) throws -> Void) throws {
         let (stream, peer) = socketStreamPair()

@@ -4,7 +4,7 @@ import Testing
 @testable import GlideTransport
 
 /// `LoopBound`: its value on its loop's thread, and, in a debug build, a stop anywhere else.
-@Suite struct LoopBoundTests {
+@Suite(.timeLimit(.minutes(2))) struct LoopBoundTests {
     final class Holder: Sendable {
         nonisolated(unsafe) var bound: LoopBound<[Int], ManualEventLoop>
         init(_ loop: ManualEventLoop) { bound = LoopBound([], on: loop) }

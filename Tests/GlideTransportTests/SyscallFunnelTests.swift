@@ -3,7 +3,7 @@ import Testing
 
 @testable import GlideTransport
 
-@Suite struct SyscallFunnelTests {
+@Suite(.timeLimit(.minutes(2))) struct SyscallFunnelTests {
     @Test func retriesInterruptedCalls() throws {
         var attempts = 0
         let result = try syscall("fake") { () -> Int32 in
@@ -53,7 +53,7 @@ import Testing
     }
 }
 
-@Suite struct PendingWritesTests {
+@Suite(.timeLimit(.minutes(2))) struct PendingWritesTests {
     @Test func accountsForPartialVectoredWrites() {
         var pending = PendingWrites()
         pending.append(Bytes("abc"))
@@ -85,7 +85,7 @@ import Testing
     }
 }
 
-@Suite struct DeadlineAndAddressTests {
+@Suite(.timeLimit(.minutes(2))) struct DeadlineAndAddressTests {
     @Test func deadlineArithmeticSaturates() {
         let start = Deadline(uptimeNanoseconds: 1_000)
         #expect((start + .milliseconds(1)).uptimeNanoseconds == 1_001_000)
@@ -127,7 +127,7 @@ func socketStreamPair() -> (SocketStream, Int32) {
     return (SocketStream(descriptor: descriptors[0], remoteAddress: .unix(path: "pair")), descriptors[1])
 }
 
-@Suite struct SocketStreamCloseTests {
+@Suite(.timeLimit(.minutes(2))) struct SocketStreamCloseTests {
     func pair() -> (SocketStream, Int32) { socketStreamPair() }
 
     @Test func callsAfterCloseFailAndTheDescriptorIsReleasedOnce() throws {

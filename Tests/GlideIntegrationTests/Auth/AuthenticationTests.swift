@@ -3,7 +3,7 @@ import Glide
 import GlideTestSupport
 import Testing
 
-@Suite struct AuthenticationTests {
+@Suite(.timeLimit(.minutes(5))) struct AuthenticationTests {
     @Test func anACLUserGetsATypedPermissionErrorAndStaysUsable() async throws {
         let server = try await TestServer.startValkey()
         defer { server.stop() }

@@ -6,7 +6,7 @@ import Testing
 @testable import GlideClient
 
 /// `Batch` on a standalone server: pipelines and transactions, typed results, errors both ways.
-@Suite struct BatchTests {
+@Suite(.timeLimit(.minutes(5))) struct BatchTests {
     /// A loop of its own for the bulk pipeline, so its 2,001 commands don't delay other tests' replies.
     static let loop = EpollEventLoop(name: "batch-tests")
 

@@ -7,7 +7,7 @@ import Testing
 
 /// `ClusterBatch` on real clusters: split by node, typed results in order, redirections during
 /// a migration, and the retry strategy.
-@Suite(.serialized) struct ClusterBatchTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ClusterBatchTests {
     /// A cluster of its own: its slots move.
     static let cluster = Task { try await TestCluster.start(primaries: 3, replicasPerPrimary: 0) }
     /// A loop of its own for the bulk batch, so its 1,201 commands don't delay other tests' replies.

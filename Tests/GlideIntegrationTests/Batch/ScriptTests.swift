@@ -3,7 +3,7 @@ import GlideTestSupport
 import Testing
 
 /// Scripts by digest and functions, on a server and on a cluster.
-@Suite struct ScriptTests {
+@Suite(.timeLimit(.minutes(5))) struct ScriptTests {
     static let increment = Script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
 
     @Test func aScriptRunsByItsDigestAndSurvivesAScriptFlush() async throws {

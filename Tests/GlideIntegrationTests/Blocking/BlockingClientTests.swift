@@ -6,7 +6,7 @@ import Testing
 
 /// The blocking clients from plain threads, many at once, and their refusal where blocking would
 /// stall a loop or a thread of the concurrency pool.
-@Suite struct BlockingClientTests {
+@Suite(.timeLimit(.minutes(5))) struct BlockingClientTests {
     @Test func aPlainThreadUsesTheBlockingClientLikeAnyCallOfItsOwn() async throws {
         let server = try await SharedServer.valkey()
         let configuration = server.configuration()

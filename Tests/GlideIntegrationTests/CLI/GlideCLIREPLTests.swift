@@ -4,7 +4,7 @@ import Testing
 
 /// glide-cli's interactive prompt in a real terminal: tmux runs it, the test types keys and
 /// reads the screen. Editing, running, syntax hints from the server, history and its file.
-@Suite struct GlideCLIREPLTests {
+@Suite(.timeLimit(.minutes(5))) struct GlideCLIREPLTests {
     @Test func thePromptEditsRunsHintsAndRemembers() async throws {
         let server = try await TestServer.startValkey()
         defer { server.stop() }

@@ -5,7 +5,7 @@ import Testing
 
 /// glide-cli prints every RESP type as valkey-cli does: both tools run the same commands against
 /// the same server, RESP2 and RESP3, and their output must be byte for byte the same.
-@Suite struct GlideCLITests {
+@Suite(.timeLimit(.minutes(5))) struct GlideCLITests {
     /// The data the compared commands read, written once.
     static let setup: [[String]] = [
         ["SET", "cli:k", "v"],

@@ -8,7 +8,7 @@ import Testing
 /// The client-side cache against real servers: a writer racing 50 cached readers, the byte
 /// limit, invalidations by the client's own writes and by a flush, a reconnection, RESP2, and a
 /// cluster where each node tracks its own keys.
-@Suite struct ClientSideCacheIntegrationTests {
+@Suite(.timeLimit(.minutes(5))) struct ClientSideCacheIntegrationTests {
     static let cache = ClientSideCache(maxBytes: 1 << 20)
 
     /// Another client writes increasing versions of 16 keys for 20 s while 50 tasks read them

@@ -9,7 +9,7 @@ import Testing
 
 /// Failovers, coordinated and after a crash, on a cluster of their own (a short node timeout
 /// makes the crash failover quick).
-@Suite(.serialized) struct ClusterFailoverTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ClusterFailoverTests {
     static let cluster = Task { try await TestCluster.start(primaries: 3, replicasPerPrimary: 1, nodeTimeout: 1000) }
 
     @Test func aFailoverUnderLoadLosesNoAcknowledgedWriteAndSurfacesNoRedirection() async throws {

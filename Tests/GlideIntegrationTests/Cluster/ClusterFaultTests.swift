@@ -6,7 +6,7 @@ import Testing
 
 /// Crashes, restarts and a reshard under load, on a cluster of their own (a short node timeout
 /// makes crash failovers quick). Serialized: each test leaves the cluster whole for the next.
-@Suite(.serialized) struct ClusterFaultTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ClusterFaultTests {
     static let cluster = Task { try await TestCluster.start(primaries: 3, replicasPerPrimary: 1, nodeTimeout: 1000) }
 
     /// Errors a caller may see while a shard has no primary: typed, and nothing else.

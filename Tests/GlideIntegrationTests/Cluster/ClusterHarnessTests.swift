@@ -2,7 +2,7 @@ import Glide
 import GlideTestSupport
 import Testing
 
-@Suite struct ClusterHarnessTests {
+@Suite(.timeLimit(.minutes(5))) struct ClusterHarnessTests {
     @Test func sharedClusterHasThreeShardsWithAReplicaEach() async throws {
         let cluster = try await SharedCluster.valkey()
         let topology = try await cluster.topology(from: cluster.nodes[0])

@@ -4,7 +4,7 @@ import GlideTestSupport
 import Testing
 
 // Serialized: each test counts the GETs a node serves, which another read test would disturb.
-@Suite(.serialized) struct ClusterReadFromTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ClusterReadFromTests {
     /// Reads `key` `count` times through a client with `readFrom` and `clientAZ`, and returns how
     /// many GETs the shard's primary and its replica served meanwhile.
     func reads(_ readFrom: ReadFrom, clientAZ: String?, count: Int = 30) async throws -> (primary: Int, replica: Int) {

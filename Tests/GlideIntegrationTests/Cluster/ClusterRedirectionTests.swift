@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 /// Tests that change the cluster's shape run one after another on a cluster of their own.
-@Suite(.serialized) struct ClusterReshapingTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ClusterReshapingTests {
     static let cluster = Task { try await TestCluster.start(primaries: 3, replicasPerPrimary: 0) }
 
     @Test func movedAfterASlotMigrationIsFollowedAndPatchesTheMap() async throws {

@@ -3,7 +3,7 @@ import Glide
 import GlideTestSupport
 import Testing
 
-@Suite struct ClusterRoutingTests {
+@Suite(.timeLimit(.minutes(5))) struct ClusterRoutingTests {
     /// The node whose primary serves `key`, asked directly: only the owner answers without MOVED.
     func owner(of key: String, in cluster: TestCluster) async throws -> TestCluster.Node {
         try await cluster.primary(forSlot: HashSlot.of(key))

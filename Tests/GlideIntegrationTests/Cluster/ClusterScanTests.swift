@@ -7,7 +7,7 @@ import Testing
 @testable import GlideClient
 
 /// A SCAN over a whole cluster of its own while slots move (10,000 keys) and a primary fails.
-@Suite(.serialized) struct ClusterScanTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ClusterScanTests {
     static let cluster = Task { try await TestCluster.start(primaries: 3, replicasPerPrimary: 1, nodeTimeout: 1000) }
     /// A loop of its own: these bulk writes and scans would otherwise delay the replies of every
     /// other test's client on the shared loop.

@@ -4,7 +4,7 @@ import GlideTestSupport
 import Testing
 
 /// One test per command group, run against Valkey 9.1 and Redis 7.0, asserting typed replies.
-@Suite struct DataTypeCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct DataTypeCommandTests {
     @Test(arguments: ServerFlavor.allCases)
     func strings(flavor: ServerFlavor) async throws {
         let client = try await flavor.client()

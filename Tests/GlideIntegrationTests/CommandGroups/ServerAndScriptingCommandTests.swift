@@ -3,7 +3,7 @@ import Glide
 import GlideTestSupport
 import Testing
 
-@Suite struct ServerAndScriptingCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct ServerAndScriptingCommandTests {
     @Test(arguments: ServerFlavor.allCases)
     func keysExpiryAndScan(flavor: ServerFlavor) async throws {
         let client = try await flavor.client()

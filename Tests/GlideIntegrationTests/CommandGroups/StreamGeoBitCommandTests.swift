@@ -3,7 +3,7 @@ import Glide
 import GlideTestSupport
 import Testing
 
-@Suite struct StreamGeoBitCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct StreamGeoBitCommandTests {
     @Test(arguments: ServerFlavor.allCases)
     func streams(flavor: ServerFlavor) async throws {
         let client = try await flavor.client()

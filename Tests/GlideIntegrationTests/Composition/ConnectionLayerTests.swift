@@ -10,7 +10,7 @@ import Testing
 
 /// A client of one's own, built on the public connection layer: handshake, pipelining shared by
 /// concurrent tasks, and supervision that reconnects in the background.
-@Suite struct ConnectionLayerTests {
+@Suite(.timeLimit(.minutes(5))) struct ConnectionLayerTests {
     @Test func aSupervisedConnectionServesConcurrentTasksAndReconnectsAfterClientKill() async throws {
         let server = try await SharedServer.valkey()
         let prefix = SharedServer.uniqueKey()

@@ -4,7 +4,7 @@ import GlideTestSupport
 import Testing
 
 /// Both ready clients open their streams through the connector a user gives them.
-@Suite struct ConnectorSeamTests {
+@Suite(.timeLimit(.minutes(5))) struct ConnectorSeamTests {
     @Test func theStandaloneClientsTrafficGoesThroughTheUsersConnector() async throws {
         let server = try await SharedServer.valkey()
         let recorder = TrafficRecorder()

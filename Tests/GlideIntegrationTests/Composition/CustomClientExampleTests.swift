@@ -3,7 +3,7 @@ import Testing
 
 /// `Examples/custom-client` (`make custom-client-demo`) runs against a real server: its own
 /// commands over the connection layer, then the ready client through a recording connector.
-@Suite struct CustomClientExampleTests {
+@Suite(.timeLimit(.minutes(5))) struct CustomClientExampleTests {
     @Test func theExampleRunsItsOwnCommandsAndRecordsTheReadyClientsTraffic() async throws {
         let server = try await SharedServer.valkey()
         let example = try ServerBinaries.product("custom-client")

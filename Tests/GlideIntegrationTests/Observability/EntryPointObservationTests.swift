@@ -5,7 +5,7 @@ import Testing
 /// Every entry point of both clients and of their dedicated connections goes through the one
 /// request pipeline: each request it sends is observed exactly once (one span, one
 /// `glide.requests`), under the operation's name.
-@Suite struct EntryPointObservationTests {
+@Suite(.timeLimit(.minutes(5))) struct EntryPointObservationTests {
     /// Runs `body` and returns the names of the spans it made.
     static func spans(_ recorder: Recorder, _ body: () async throws -> Void) async throws -> [String] {
         let before = recorder.spans.count

@@ -7,7 +7,7 @@ import Testing
 /// The observability hooks with recording implementations, against real servers: a span and a
 /// measurement per command and batch, timeouts, a lost connection and the backoff after it, a
 /// redirection and a topology refresh on a cluster, and a pub/sub resubscription.
-@Suite struct ObservabilityTests {
+@Suite(.timeLimit(.minutes(5))) struct ObservabilityTests {
     @Test func everyCommandAndBatchGetsASpanAndMeasurements() async throws {
         let server = try await TestServer.startValkey()
         defer { server.stop() }

@@ -9,7 +9,7 @@ import Testing
 /// Cluster subscriptions against a real 3-primary/3-replica cluster of their own, through slot
 /// moves, a coordinated failover and a crashed node (a short node timeout makes the crash
 /// failover quick).
-@Suite(.serialized) struct ClusterPubSubTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ClusterPubSubTests {
     static let cluster = Task { try await TestCluster.start(primaries: 3, replicasPerPrimary: 1, nodeTimeout: 1000) }
 
     /// A cluster client subscribed, from its configuration, to `subscriptions`.

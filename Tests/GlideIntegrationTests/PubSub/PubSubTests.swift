@@ -6,7 +6,7 @@ import Testing
 @testable import GlideClient
 
 /// Subscriptions and their messages against a real server, through faults.
-@Suite struct PubSubTests {
+@Suite(.timeLimit(.minutes(5))) struct PubSubTests {
     /// Takes `count` messages from `stream`, failing when none arrives for `timeout`: a stalled
     /// stream fails, a slow one (a machine busy with other tests) does not.
     static func take(_ count: Int, from stream: AsyncStream<PubSubMessage>, timeout: Duration = TestTiming.bound(.seconds(10))) async throws

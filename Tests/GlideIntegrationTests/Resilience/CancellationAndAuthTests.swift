@@ -6,7 +6,7 @@ import Testing
 @testable import GlideClient
 
 /// Cancellation against a real server, and credentials that stop working mid-life.
-@Suite struct CancellationAndAuthTests {
+@Suite(.timeLimit(.minutes(5))) struct CancellationAndAuthTests {
     @Test func aCancelledBlockingPopIsUnblockedAndLosesNothing() async throws {
         let server = try await TestServer.startValkey()
         defer { server.stop() }

@@ -8,7 +8,7 @@ import Testing
 /// A minute of random faults under load, on a server that fsyncs every write (AOF, `always`):
 /// afterwards, every write the client acknowledged must be there, and no reply may ever have
 /// reached another caller. `GLIDE_CHAOS_SECONDS` changes the length (60 by default).
-@Suite struct ChaosTests {
+@Suite(.timeLimit(.minutes(5))) struct ChaosTests {
     /// What the writer tasks and the fault loop record.
     final class Ledger: Sendable {
         /// For each task, the highest index it wrote and the server acknowledged.

@@ -5,7 +5,7 @@ import Testing
 @testable import GlideClient
 
 /// What `close()` promises: nothing of the client keeps running.
-@Suite struct LifecycleTests {
+@Suite(.timeLimit(.minutes(5))) struct LifecycleTests {
     @Test func closeEndsEveryTaskAndTimerAndResumesEveryWaiter() async throws {
         let server = try await TestServer.startValkey()
         defer { server.stop() }

@@ -7,7 +7,7 @@ import Testing
 
 /// Real faults on a real server: a crash and restart, a freeze, a killed connection, a long
 /// command. Each test starts its own server, so its faults touch nobody else.
-@Suite struct ReconnectionTests {
+@Suite(.timeLimit(.minutes(5))) struct ReconnectionTests {
     /// The line of `CLIENT LIST` for the client called `name`, if it is connected.
     static func clientLine(_ admin: GlideClient, name: String) async throws -> String? {
         let list = try await admin.customCommand(["CLIENT", "LIST"]).stringValue ?? ""

@@ -9,7 +9,7 @@ import Testing
 
 /// A standalone primary with real replicas: where reads go, what happens when a replica dies, and
 /// a failover followed without a new client.
-@Suite struct ReplicaAndFailoverTests {
+@Suite(.timeLimit(.minutes(5))) struct ReplicaAndFailoverTests {
     @Test func preferReplicaReadsGoToTheReplicaAndWritesToThePrimary() async throws {
         let set = try await TestReplicaSet.start(replicas: 1)
         defer { set.stop() }

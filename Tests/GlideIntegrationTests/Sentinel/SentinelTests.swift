@@ -9,7 +9,7 @@ import Testing
 
 /// A client built from sentinels: three real sentinel processes watch a real primary and
 /// replica. Discovery, a failover under load, a dead sentinel, credentials, and a wrong name.
-@Suite struct SentinelTests {
+@Suite(.timeLimit(.minutes(5))) struct SentinelTests {
     @Test func theSentinelsNameThePrimaryAndItsReplicasWithCredentialsOnBoth() async throws {
         let set = try await TestSentinels.start(password: "data-secret", sentinelPassword: "sentinel-secret")
         defer { set.stop() }

@@ -4,7 +4,7 @@ import GlideTestSupport
 import Testing
 
 /// A cluster of three redis-server primaries that speak only TLS, to clients and on the bus.
-@Suite(.serialized) struct TLSClusterTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct TLSClusterTests {
     @Test func discoveryRoutingAndMovedOverTLS() async throws {
         let cluster = try await TestCluster.start(primaries: 3, replicasPerPrimary: 0, tls: try await TestCertificates.shared())
         defer { cluster.stop() }

@@ -26,7 +26,7 @@ enum TLSServers {
     static let mutual = Task { try await TestServer.startRedisTLS(try await TestCertificates.shared(), clientCertificates: "yes") }
 }
 
-@Suite struct TLSStandaloneTests {
+@Suite(.timeLimit(.minutes(5))) struct TLSStandaloneTests {
     /// A client of `server` over TLS with `tls`.
     func connect(_ server: TestServer, _ tls: TLSConfiguration?) async throws -> GlideClient {
         try await GlideClient.create(
