@@ -191,6 +191,31 @@ import Testing
         await client.close()
     }
 
+    /// A flood of pushes no server sends (GLIDE fixed a denial of service here, #6530): each is
+    /// counted and dropped, nothing of them is kept, and the reply behind them reaches its caller
+    /// on the same connection.
+    @Test func malformedPushesAreCountedAndDroppedAndTheReplyBehindThemArrives() async throws {
+        let malformed =
+            ">0\r\n" + ">2\r\n:1\r\n:2\r\n" + ">2\r\n$7\r\nmessage\r\n$1\r\nc\r\n" + ">3\r\n$8\r\npmessage\r\n$1\r\np\r\n$1\r\nc\r\n"
+        let flood = 2_000
+        let fake = FakeServer { command in
+            if let reply = FakeServer.handshakeReply(command) { return reply }
+            switch command.name {
+            case "PING": return Bytes("+PONG\r\n")
+            case "GET": return Bytes(String(repeating: malformed, count: flood / 4) + "$5\r\nvalue\r\n")
+            default: return Bytes("-ERR unexpected\r\n")
+            }
+        }
+        defer { fake.stop() }
+        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address], requestTimeout: .seconds(5)))
+        let before = client.getStatistics().malformedPushes
+        #expect(try await client.get("key") == "value")
+        #expect(try await client.get("key") == "value")
+        #expect(client.getStatistics().malformedPushes - before == 2 * flood)
+        #expect(fake.connectionCount == 1)
+        await client.close()
+    }
+
     @Test func invalidTypeByteIsAProtocolErrorNamingTheByte() async throws {
         let fake = FakeServer { command in
             if let reply = FakeServer.handshakeReply(command) { return reply }

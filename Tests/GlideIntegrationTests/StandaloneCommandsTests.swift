@@ -134,7 +134,7 @@ import Testing
         let during = client.getStatistics()
         #expect(
             during.dictionary.keys.sorted() == [
-                "connection_failures", "pubsub_messages_dropped", "pubsub_resubscriptions", "reconnects",
+                "connection_failures", "malformed_pushes", "pubsub_messages_dropped", "pubsub_resubscriptions", "reconnects",
                 "redirections", "retries", "topology_refreshes", "total_clients", "total_connections",
             ])
         await second.close()

@@ -47,6 +47,9 @@ final class PubSubRelay<Placement: PubSubPlacement>: @unchecked Sendable {
         case .other:
             // Invalidations (`CLIENT TRACKING`) belong to the cache.
             cache?.receive(push, from: connection)
+        case .malformed:
+            // Dropped, whatever their number: a flood of them costs a count each, nothing kept.
+            GlideStatistics.malformedPushes.add(1, ordering: .relaxed)
         case .confirmation:
             break
         }

@@ -185,7 +185,7 @@ extension ConnectionStateMachine {
             case .message: return .push(token)
             case .confirmation(let confirmation, _):
                 guard unsentStart > 0, pending[0].confirmation == confirmation else { return .push(token) }
-            case .other: break
+            case .other, .malformed: break
             }
         }
         guard unsentStart > 0 else { return .unexpectedReply(generation: generation) }

@@ -22,6 +22,9 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
     public let retries: Int
     /// Changed cluster topologies adopted.
     public let topologyRefreshes: Int
+    /// RESP3 pushes dropped because no server sends them so: no kind, or a message of the wrong
+    /// shape.
+    public let malformedPushes: Int
 
     /// The counts under GLIDE's names (`total_connections`, `total_clients`) and ours.
     public var dictionary: [String: Int] {
@@ -29,7 +32,7 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
             "total_connections": totalConnections, "total_clients": totalClients,
             "pubsub_messages_dropped": pubsubMessagesDropped, "pubsub_resubscriptions": pubsubResubscriptions,
             "reconnects": reconnects, "connection_failures": connectionFailures, "redirections": redirections,
-            "retries": retries, "topology_refreshes": topologyRefreshes,
+            "retries": retries, "topology_refreshes": topologyRefreshes, "malformed_pushes": malformedPushes,
         ]
     }
 
@@ -38,7 +41,7 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
         "total_connections: \(totalConnections), total_clients: \(totalClients), "
             + "pubsub_messages_dropped: \(pubsubMessagesDropped), pubsub_resubscriptions: \(pubsubResubscriptions), "
             + "reconnects: \(reconnects), connection_failures: \(connectionFailures), redirections: \(redirections), "
-            + "retries: \(retries), topology_refreshes: \(topologyRefreshes)"
+            + "retries: \(retries), topology_refreshes: \(topologyRefreshes), malformed_pushes: \(malformedPushes)"
     }
 
     package static let connections = Atomic<Int>(0)
@@ -50,6 +53,7 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
     package static let redirections = Atomic<Int>(0)
     package static let retries = Atomic<Int>(0)
     package static let topologyRefreshes = Atomic<Int>(0)
+    package static let malformedPushes = Atomic<Int>(0)
 
     /// The counts now.
     package static var current: GlideStatistics {
@@ -62,6 +66,7 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
             connectionFailures: connectionFailures.load(ordering: .relaxed),
             redirections: redirections.load(ordering: .relaxed),
             retries: retries.load(ordering: .relaxed),
-            topologyRefreshes: topologyRefreshes.load(ordering: .relaxed))
+            topologyRefreshes: topologyRefreshes.load(ordering: .relaxed),
+            malformedPushes: malformedPushes.load(ordering: .relaxed))
     }
 }

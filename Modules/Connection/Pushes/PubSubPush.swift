@@ -82,12 +82,15 @@ public struct PubSubConfirmation: Equatable, Sendable {
 }
 
 /// What a RESP3 push on a connection is: a published message, a subscription's confirmation,
-/// or another kind (invalidations, for client-side caching).
+/// another kind (invalidations, for client-side caching), or malformed.
 package enum PubSubPush: Equatable {
     case message(PubSubMessage)
     /// A subscription command's confirmation, for `channel`.
     case confirmation(PubSubConfirmation, channel: Bytes?)
+    /// A well-formed push of another kind.
     case other
+    /// Not a push any server sends: no kind, or a message of the wrong shape. Counted and dropped.
+    case malformed
 
     /// The confirmation `push` is, if any (rare path: a push is never a reply).
     package static func confirmation(of push: RESPToken) -> PubSubConfirmation? {
@@ -99,13 +102,13 @@ package enum PubSubPush: Equatable {
         guard let elements = push.elements, case let parts = Array(elements),
             let kind = parts.first?.stringBytes?.string.lowercased()
         else {
-            self = .other
+            self = .malformed
             return
         }
         switch kind {
         case "message", "smessage":
             guard parts.count == 3, let channel = parts[1].stringBytes, let payload = parts[2].stringBytes else {
-                self = .other
+                self = .malformed
                 return
             }
             self = .message(PubSubMessage(channel: channel, payload: payload, sharded: kind == "smessage"))
@@ -113,7 +116,7 @@ package enum PubSubPush: Equatable {
             guard parts.count == 4, let pattern = parts[1].stringBytes, let channel = parts[2].stringBytes,
                 let payload = parts[3].stringBytes
             else {
-                self = .other
+                self = .malformed
                 return
             }
             self = .message(PubSubMessage(channel: channel, pattern: pattern, payload: payload))
