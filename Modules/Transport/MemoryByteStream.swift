@@ -51,6 +51,8 @@ public final class MemoryByteStream: ByteStream {
             return state.bytes.readSlice(length: Swift.min(maximumLength, state.bytes.readableBytes))
         }
         if let chunk {
+            // Room for `maximumLength`, as a socket read makes, so the buffer grows as it would.
+            buffer.reserveWritableBytes(maximumLength)
             buffer.writeBytes(chunk)
             return .bytes(chunk.readableBytes)
         }

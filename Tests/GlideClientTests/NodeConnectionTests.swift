@@ -122,6 +122,56 @@ struct Harness {
         #expect(try await second.value.get().token.stringBytes == "two")
     }
 
+    /// A reply announcing 512 MB reserves no more than a read's worth until its bytes come; a
+    /// real large value still arrives whole, the buffer growing with what arrived.
+    @Test func aLengthClaimIsNotAllocatedBeforeItsBytesArrive() async throws {
+        var harness = Harness()
+        defer { harness.finish() }
+        let claim = harness.send(["GET", "claimed"], timeout: .seconds(30))
+        let server = try await harness.acceptAndHandshake()
+        try await harness.settle()
+        _ = server.receiveAll()
+        // The claim, then its bytes trickling in: each read after the claim is where a buffer of
+        // the announced size would be reserved.
+        try server.send("$536870912\r\nabc")
+        harness.loop.run()
+        try server.send("def")
+        harness.loop.run()
+        let connection = harness.connection
+        let capacity = Lock(0)
+        harness.loop.execute { capacity.withLock { $0 = connection.readBuffer.value.capacity } }
+        harness.loop.run()
+        #expect(capacity.withLock { $0 } <= 2 * MemoryConnection.readSize, "\(capacity.withLock { $0 }) bytes reserved")
+        claim.cancel()
+        _ = await claim.value
+    }
+
+    @Test func aLargeValueArrivingInPiecesGrowsTheBufferAndArrivesWhole() async throws {
+        var harness = Harness()
+        defer { harness.finish() }
+        let get = harness.send(["GET", "big"], timeout: .seconds(30))
+        let server = try await harness.acceptAndHandshake()
+        try await harness.settle()
+        _ = server.receiveAll()
+        let size = 3 * 1024 * 1024 + 17
+        let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        var value = Bytes()
+        value.writeBytes(bytes)
+        try server.send("$\(size)\r\n")
+        var offset = 0
+        while offset < size {
+            let piece = min(50_000, size - offset)
+            var chunk = Bytes()
+            chunk.writeBytes(bytes[offset..<offset + piece])
+            try server.send(chunk)
+            harness.loop.run()
+            offset += piece
+        }
+        try server.send("\r\n")
+        harness.loop.run()
+        #expect(try await get.value.get().token.stringBytes == value)
+    }
+
     @Test func timeoutOnTheManualClockDiscardsTheLateReply() async throws {
         var harness = Harness()
         defer { harness.finish() }

@@ -56,7 +56,10 @@ extension NodeConnection {
         guard let stream = readStream.value else { return }
         let generation = readGeneration.value
         while readStream.value != nil && readGeneration.value == generation {
-            let wanted = Swift.max(Self.readSize, decoder.value.bytesStillNeeded(in: readBuffer.value))
+            // A large reply's buffer grows with what arrived, at most doubling per read: a length
+            // claim alone (a hostile or broken server's) never reserves more than one read.
+            let needed = decoder.value.bytesStillNeeded(in: readBuffer.value)
+            let wanted = Swift.max(Self.readSize, Swift.min(needed, readBuffer.value.readableBytes))
             if readBuffer.value.readableBytes == 0 { readBuffer.value.clear(minimumCapacity: Self.readSize) }
             let result: StreamReadResult
             do throws(TransportError) {
