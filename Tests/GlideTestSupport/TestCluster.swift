@@ -369,6 +369,16 @@ public final class TestCluster: @unchecked Sendable {
 
     // MARK: Helpers
 
+    /// The version of the cluster's servers (the first live node's).
+    public func serverVersion() async throws -> ServerVersion {
+        let info = try await command(liveNodes[0], ["INFO", "server"]).stringValue ?? ""
+        let lines = info.split(whereSeparator: \.isNewline)
+        for field in ["valkey_version:", "redis_version:"] {
+            if let line = lines.first(where: { $0.hasPrefix(field) }) { return ServerVersion(String(line.dropFirst(field.count))) }
+        }
+        return ServerVersion("0")
+    }
+
     /// Sends `arguments` to `node` over an admin connection of its own.
     @discardableResult
     public func command(_ node: Node, _ arguments: [String]) async throws -> RESPValue {
