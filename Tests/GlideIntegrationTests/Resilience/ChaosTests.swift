@@ -8,7 +8,13 @@ import Testing
 /// A minute of random faults under load, on a server that fsyncs every write (AOF, `always`):
 /// afterwards, every write the client acknowledged must be there, and no reply may ever have
 /// reached another caller. `GLIDE_CHAOS_SECONDS` changes the length (60 by default).
-@Suite(.timeLimit(.minutes(5))) struct ChaosTests {
+///
+/// As a soak (`make soak`, which runs it alone in its process and sets `GLIDE_SOAK_CSV`), it also
+/// samples the process every 10 s (resident memory, descriptors, threads, the writes' p99
+/// latency), writes the samples to that CSV, and holds them to the soak's targets after the first
+/// minute's warm-up: memory grown by at most 5%, descriptors and threads flat.
+// Its limit is the soak's: `make soak` runs it for 30 minutes.
+@Suite(.timeLimit(.minutes(35))) struct ChaosTests {
     /// What the writer tasks and the fault loop record.
     final class Ledger: Sendable {
         /// For each task, the highest index it wrote and the server acknowledged.
@@ -34,9 +40,22 @@ import Testing
         let admin = try await server.client { $0.requestTimeout = .seconds(5) }
         let prefix = SharedServer.uniqueKey()
         let ledger = Ledger(tasks: Self.tasks)
+        let soakCSV = ProcessInfo.processInfo.environment["GLIDE_SOAK_CSV"]
+        let sampler = soakCSV.map { _ in ResourceSampler() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for task in 0..<Self.tasks {
-                group.addTask { await Self.write(task, prefix: prefix, client: client, ledger: ledger) }
+                group.addTask { await Self.write(task, prefix: prefix, client: client, ledger: ledger, sampler: sampler) }
+            }
+            if let sampler {
+                group.addTask {
+                    while !ledger.stop.load(ordering: .relaxed) {
+                        let sample = sampler.sample()
+                        print(
+                            "soak \(Int(sample.seconds)) s: rss \(sample.residentKiB) KiB, \(sample.descriptors) descriptors, \(sample.threads) threads, p99 \(sample.p99Milliseconds) ms over \(sample.requests) writes"
+                        )
+                        for _ in 0..<100 where !ledger.stop.load(ordering: .relaxed) { try? await Task.sleep(for: .milliseconds(100)) }
+                    }
+                }
             }
             let end = ContinuousClock.now + .seconds(seconds)
             // Every kind of fault in each round of four, in a random order, at random intervals.
@@ -71,6 +90,11 @@ import Testing
         #expect(!outcomes.keys.contains { $0.hasPrefix("wrong") }, "\(outcomes)")
         #expect(total > 1000)
         #expect(ledger.faults.counts.count == 4, "every kind of fault happened: \(ledger.faults.counts)")
+        if let sampler, let soakCSV {
+            sampler.sample()
+            try sampler.csv.write(toFile: soakCSV, atomically: true, encoding: .utf8)
+            Self.checkSoakTargets(sampler.all)
+        }
         await client.close()
         await admin.close()
         await checker.close()
@@ -79,11 +103,13 @@ import Testing
     /// One writer: `SET prefix:task:n "task:n"` for n = 1, 2, …, the next n only once the server
     /// acknowledged this one (a failed write is tried again with the same n); every fifth write,
     /// its last acknowledged key is read back.
-    static func write(_ task: Int, prefix: String, client: GlideClient, ledger: Ledger) async {
+    static func write(_ task: Int, prefix: String, client: GlideClient, ledger: Ledger, sampler: ResourceSampler?) async {
         var next = 1
         while !ledger.stop.load(ordering: .relaxed) {
             do {
+                let started = ContinuousClock.now
                 try await client.set("\(prefix):\(task):\(next)", "\(task):\(next)")
+                sampler?.record(ContinuousClock.now - started)
                 ledger.acknowledged.withLock { $0[task] = next }
                 ledger.outcomes.record("write ok")
                 next += 1
@@ -96,6 +122,22 @@ import Testing
                 ledger.outcomes.record(error.code.description)
                 try? await Task.sleep(for: .milliseconds(10))
             }
+        }
+    }
+
+    /// The soak's targets, after a minute's warm-up: resident memory grown by at most 5%, and
+    /// descriptors and threads flat (within what a reconnection in progress holds). A run shorter
+    /// than two minutes is checked from its first sample, for descriptors and threads only.
+    static func checkSoakTargets(_ samples: [ResourceSampler.Sample]) {
+        let warm = samples.filter { $0.seconds >= 60 }
+        let steady = warm.count >= 2 ? warm : samples
+        guard let first = steady.first, let last = steady.last else { return }
+        let descriptors = steady.map(\.descriptors)
+        let threads = steady.map(\.threads)
+        #expect(descriptors.max()! - descriptors.min()! <= 8, "descriptors \(descriptors)")
+        #expect(threads.max()! - threads.min()! <= 4, "threads \(threads)")
+        if warm.count >= 2 {
+            #expect(Double(last.residentKiB) <= Double(first.residentKiB) * 1.05, "resident KiB \(steady.map(\.residentKiB))")
         }
     }
 
