@@ -122,11 +122,12 @@ soak: deps build
 # leak, hang or oversized allocation fails the run and leaves its input in .build-fuzz/findings.
 # `fuzz-smoke` is CI's short run of every target. See Docs/resilience.md, "Fuzzing".
 FUZZ_SECONDS ?= 60
-# Built from scratch each time: an incremental rebuild has linked a binary without coverage
-# counters, which .ci/fuzz refuses.
+# swiftc keeps only the last -sanitize= it is given, and SwiftPM passes one per --sanitize in no
+# fixed order, so the joined flag goes last (-Xswiftc comes after them). .ci/fuzz refuses a binary
+# without coverage counters.
+FUZZ_SWIFTC = -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
 fuzz: tls
-	rm -rf .build-fuzz/release .build-fuzz/x86_64-unknown-linux-gnu
-	$(SWIFT) build -c release --product glide-fuzz --sanitize=fuzzer --sanitize=address -Xswiftc -DFUZZING --scratch-path .build-fuzz
+	$(SWIFT) build -c release --product glide-fuzz --sanitize=fuzzer --sanitize=address $(FUZZ_SWIFTC) --scratch-path .build-fuzz
 	.ci/fuzz .build-fuzz/release/glide-fuzz $(FUZZ_SECONDS)
 
 fuzz-smoke:
