@@ -14,6 +14,9 @@ public struct ConnectionConfiguration: Sendable {
     public var heartbeatInterval: Duration?
     /// The most requests waiting for replies at once; more fail at once. 1000.
     public var inflightRequestsLimit: Int
+    /// The most bytes one reply may take; a longer one ends the connection with
+    /// `.protocolError`, and it reconnects. 512 MiB, the server's own `proto-max-bulk-len`.
+    public var maximumReplyLength: Int = RESPDecoder.defaultMaximumLength
 
     /// A configuration; see each property for its default.
     public init(
@@ -60,7 +63,8 @@ public final class SupervisedConnection<Loop: EventLoop, Connector: StreamConnec
         self.supervisor = supervisor
         connection = NodeConnection(
             loop: loop, connector: connector, handshake: configuration.handshake,
-            inflightLimit: configuration.inflightRequestsLimit, connectionTimeout: configuration.connectionTimeout,
+            inflightLimit: configuration.inflightRequestsLimit, maximumReplyLength: configuration.maximumReplyLength,
+            connectionTimeout: configuration.connectionTimeout,
             staleReplyGrace: max(.seconds(2), configuration.requestTimeout),
             policy: ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: true), observer: supervisor)
     }

@@ -16,6 +16,7 @@ public struct RESPDecodeError: Error, Hashable, Sendable, CustomStringConvertibl
         case invalidNull
         case invalidVerbatimString
         case nestingTooDeep(limit: Int)
+        case frameTooLong(limit: Int)
     }
 
     @usableFromInline let code: Code
@@ -42,6 +43,7 @@ public struct RESPDecodeError: Error, Hashable, Sendable, CustomStringConvertibl
         case .invalidNull: .invalidNull
         case .invalidVerbatimString: .invalidVerbatimString
         case .nestingTooDeep: .nestingTooDeep
+        case .frameTooLong: .frameTooLong
         }
     }
 
@@ -70,6 +72,8 @@ public struct RESPDecodeError: Error, Hashable, Sendable, CustomStringConvertibl
         public static let invalidVerbatimString = Kind(name: "invalid verbatim string")
         /// Aggregates were nested deeper than the decoder's limit.
         public static let nestingTooDeep = Kind(name: "nesting too deep")
+        /// A whole frame announced or reached more bytes than the decoder's limit.
+        public static let frameTooLong = Kind(name: "frame too long")
     }
 
     /// What was wrong and where.
@@ -80,6 +84,7 @@ public struct RESPDecodeError: Error, Hashable, Sendable, CustomStringConvertibl
             let shown = byte >= 0x20 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "0x\(String(byte, radix: 16))"
             detail = "invalid RESP type byte \(shown)"
         case .nestingTooDeep(let limit): detail = "aggregates nested deeper than \(limit) levels"
+        case .frameTooLong(let limit): detail = "a reply longer than the limit of \(limit) bytes"
         default: detail = kind.name
         }
         return "malformed RESP: \(detail) at byte \(offset) of the frame"

@@ -14,6 +14,12 @@ public struct RESPDecoder: Sendable {
     public let maximumBulkLength: Int
     /// The most elements one aggregate may announce.
     public let maximumAggregateLength: Int
+    /// The most bytes one whole frame (a reply with everything nested in it) may take.
+    public let maximumFrameLength: Int
+
+    /// The server's own `proto-max-bulk-len`, 512 MiB: the default for both a bulk string and a
+    /// whole frame.
+    public static let defaultMaximumLength = 512 * 1024 * 1024
 
     // Scan state of the frame starting at the buffer's reader index.
     /// Length of the frame's prefix already validated.
@@ -29,17 +35,19 @@ public struct RESPDecoder: Sendable {
     /// For each open aggregate, from the outermost in: the elements still to come.
     var remaining: [Int] = []
 
-    /// A decoder with the given limits. The defaults match the server's own: 512 MiB bulk strings,
-    /// and a nesting depth no real reply comes near.
+    /// A decoder with the given limits. The defaults match the server's own: 512 MiB for a bulk
+    /// string and for a whole frame, and a nesting depth no real reply comes near.
     public init(
         maximumDepth: Int = 100,
-        maximumBulkLength: Int = 512 * 1024 * 1024,
-        maximumAggregateLength: Int = Int(Int32.max)
+        maximumBulkLength: Int = defaultMaximumLength,
+        maximumAggregateLength: Int = Int(Int32.max),
+        maximumFrameLength: Int = defaultMaximumLength
     ) {
-        precondition(maximumDepth > 0 && maximumBulkLength >= 0 && maximumAggregateLength >= 0)
+        precondition(maximumDepth > 0 && maximumBulkLength >= 0 && maximumAggregateLength >= 0 && maximumFrameLength > 0)
         self.maximumDepth = maximumDepth
         self.maximumBulkLength = maximumBulkLength
         self.maximumAggregateLength = maximumAggregateLength
+        self.maximumFrameLength = maximumFrameLength
         self.remaining.reserveCapacity(8)
     }
 
@@ -104,6 +112,7 @@ public struct RESPDecoder: Sendable {
             let start = offset &+ 1
             let end = lineFeed &- 1
             let next = lineFeed &+ 1
+            guard next <= maximumFrameLength else { throw frameTooLong() }
 
             switch type {
             case .simpleString, .simpleError:
@@ -136,6 +145,8 @@ public struct RESPDecoder: Sendable {
                 if type == .verbatimString && length < 4 {
                     throw RESPDecodeError(.invalidVerbatimString, at: offset)
                 }
+                // Refused on its claim, before any of its bytes are waited for.
+                guard length <= maximumFrameLength &- 2 &- next else { throw frameTooLong() }
                 offset = next
                 payloadStart = next
                 payloadEnd = next &+ length
@@ -181,7 +192,12 @@ public struct RESPDecoder: Sendable {
             if length > 22 { throw RESPDecodeError(.invalidLength, at: offset) }
         case .simpleString, .simpleError, .double, .bigNumber:
             if length > maximumBulkLength { throw RESPDecodeError(.lengthTooLarge, at: offset) }
+            if offset &+ length > maximumFrameLength { throw frameTooLong() }
         }
+    }
+
+    func frameTooLong() -> RESPDecodeError {
+        RESPDecodeError(.frameTooLong(limit: maximumFrameLength), at: offset)
     }
 
     /// Counts one finished element against the open aggregates; true when the whole frame is done.

@@ -18,7 +18,8 @@ enum RESPTarget {
     /// The frames (as bytes) decoded from `stream`, in reads whose sizes come from `splits` (or
     /// one read), and whether decoding stopped at an error.
     static func decodeAll(_ stream: [UInt8], splits: UInt8?) -> (frames: [[UInt8]], failed: Bool) {
-        var decoder = RESPDecoder(maximumDepth: 16, maximumBulkLength: 1 << 16, maximumAggregateLength: 1 << 12)
+        var decoder = RESPDecoder(
+            maximumDepth: 16, maximumBulkLength: 1 << 16, maximumAggregateLength: 1 << 12, maximumFrameLength: 1 << 10)
         var buffer = Bytes()
         var frames: [[UInt8]] = []
         var offset = 0
@@ -37,6 +38,7 @@ enum RESPTarget {
                 while let token = try decoder.decode(from: &buffer) {
                     let bytes = token.bytes.withUnsafeReadableBytes { Array($0) }
                     precondition(!bytes.isEmpty, "an empty frame")
+                    precondition(bytes.count <= decoder.maximumFrameLength, "a frame over the frame limit")
                     _ = RESPValue(token)
                     _ = (token.errorCode, token.doubleValue, token.attributes?.count, token.elements.map(Array.init)?.count)
                     frames.append(bytes)

@@ -216,6 +216,35 @@ import Testing
         await client.close()
     }
 
+    /// A client limited to 1 MiB replies. An array of three 400 kB strings, each far under the
+    /// limit, is refused at its third header; a 2 MB string at its own header. The fake sends
+    /// no byte past those headers, so a client that waited for them would time out instead.
+    @Test func aReplyOverTheReplyLimitIsRefusedOnItsHeadersAndTheClientGoesOn() async throws {
+        let part = "$400000\r\n" + String(repeating: "x", count: 400_000) + "\r\n"
+        let fake = FakeServer { command in
+            if let reply = FakeServer.handshakeReply(command) { return reply }
+            switch (command.connection, command.name) {
+            case (_, "PING"): return Bytes("+PONG\r\n")
+            case (0, "MGET"): return Bytes("*3\r\n" + part + part + "$400000\r\n")
+            case (1, "GET"): return Bytes("$2000000\r\n")
+            case (_, "GET"): return Bytes("$2\r\nok\r\n")
+            default: return Bytes("-ERR unexpected\r\n")
+            }
+        }
+        defer { fake.stop() }
+        var configuration = GlideClientConfiguration(addresses: [fake.address], requestTimeout: .seconds(5))
+        configuration.maximumReplyLength = 1024 * 1024
+        let client = try await GlideClient.create(configuration)
+        let array = await #expect(throws: GlideError.self) { try await client.mget(["a", "b", "c"]) }
+        #expect(array?.code == .protocolError, "\(String(describing: array))")
+        #expect(array?.message.contains("a reply longer than the limit of 1048576 bytes") == true)
+        let bulk = await #expect(throws: GlideError.self) { try await client.get("key") }
+        #expect(bulk?.code == .protocolError, "\(String(describing: bulk))")
+        #expect(try await client.get("key") == "ok")
+        #expect(fake.connectionCount >= 3)
+        await client.close()
+    }
+
     @Test func invalidTypeByteIsAProtocolErrorNamingTheByte() async throws {
         let fake = FakeServer { command in
             if let reply = FakeServer.handshakeReply(command) { return reply }

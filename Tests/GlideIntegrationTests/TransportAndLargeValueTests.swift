@@ -62,6 +62,26 @@ import Testing
         await client.close()
     }
 
+    /// Against a real server: with a 1 MiB reply limit, a 900 kB value reads, two 600 kB values in
+    /// one `MGET` don't (each is under the limit, the reply is not), and the client goes on.
+    @Test func theReplyLimitCountsTheWholeReply() async throws {
+        let client = try await SharedServer.valkey().client {
+            $0.requestTimeout = .seconds(10)
+            $0.maximumReplyLength = 1024 * 1024
+        }
+        let prefix = SharedServer.uniqueKey()
+        try await client.set("\(prefix):a", Bytes([UInt8](repeating: 0x61, count: 600_000)))
+        try await client.set("\(prefix):b", Bytes([UInt8](repeating: 0x62, count: 600_000)))
+        try await client.set("\(prefix):c", Bytes([UInt8](repeating: 0x63, count: 900_000)))
+        #expect(try await client.get("\(prefix):c", as: Bytes.self)?.count == 900_000)
+        let error = await #expect(throws: GlideError.self) { try await client.mget(["\(prefix):a", "\(prefix):b"]) }
+        #expect(error?.code == .protocolError, "\(String(describing: error))")
+        #expect(try await client.get("\(prefix):a", as: Bytes.self)?.count == 600_000)
+        #expect(try await client.ping() == "PONG")
+        _ = try await client.del(["\(prefix):a", "\(prefix):b", "\(prefix):c"])
+        await client.close()
+    }
+
     @Test func manyLargeValuesConcurrently() async throws {
         let client = try await SharedServer.valkey().client { $0.requestTimeout = .seconds(10) }
         let prefix = SharedServer.uniqueKey()

@@ -75,6 +75,53 @@ import Testing
         #expect(try decodeOne(nested, decoder: RESPDecoder(maximumDepth: 3)) == .array([.array([.array([.integer(1)])])]))
     }
 
+    /// Decodes `wire` with a `limit`-byte frame limit, whole and then a byte at a time, and
+    /// expects both ways to end alike; returns the whole way's outcome (`nil`: still incomplete).
+    private func decodeBothWays(_ wire: String, limit: Int) -> Result<RESPValue, RESPDecodeError>? {
+        var outcomes: [Result<RESPValue, RESPDecodeError>?] = []
+        for split in [false, true] {
+            var decoder = RESPDecoder(maximumFrameLength: limit)
+            var buffer = Bytes()
+            let chunks: [[UInt8]] = split ? wire.utf8.map { [$0] } : [Array(wire.utf8)]
+            var outcome: Result<RESPValue, RESPDecodeError>?
+            for chunk in chunks where outcome == nil {
+                buffer.writeBytes(chunk)
+                do throws(RESPDecodeError) {
+                    if let token = try decoder.decode(from: &buffer) { outcome = .success(RESPValue(token)) }
+                } catch { outcome = .failure(error) }
+            }
+            outcomes.append(outcome)
+        }
+        #expect("\(String(describing: outcomes[0]))" == "\(String(describing: outcomes[1]))", "\(wire.debugDescription)")
+        return outcomes[0]
+    }
+
+    @Test func aWholeFrameOverItsLimitIsRefusedAndOneAtTheLimitPasses() throws {
+        let frame = "*2\r\n$3\r\nfoo\r\n$3\r\nbar\r\n"  // 22 bytes, each bulk far under any bulk limit
+        #expect(try decodeBothWays(frame, limit: 22)?.get() == .array([.bulkString(Bytes("foo")), .bulkString(Bytes("bar"))]))
+        guard case .failure(let error) = decodeBothWays(frame, limit: 21) else {
+            Issue.record("a 22-byte frame passed a 21-byte limit")
+            return
+        }
+        #expect(error.kind == .frameTooLong)
+        #expect(error.description == "malformed RESP: a reply longer than the limit of 21 bytes at byte 13 of the frame")
+    }
+
+    @Test func aFrameIsRefusedOnItsClaimBeforeThePayloadArrives() throws {
+        // Only the header of the second element is here: its claimed length alone crosses the limit.
+        var decoder = RESPDecoder(maximumFrameLength: 1024)
+        var buffer = Bytes("*2\r\n$600\r\n" + String(repeating: "x", count: 600) + "\r\n$600\r\n")
+        let error = #expect(throws: RESPDecodeError.self) { _ = try decoder.decode(from: &buffer) }
+        #expect(error?.kind == .frameTooLong)
+        // A simple line still arriving is stopped at the limit too, not left to grow.
+        let line = "+" + String(repeating: "y", count: 40)
+        guard case .failure(let lineError) = decodeBothWays(line, limit: 32) else {
+            Issue.record("a 41-byte unfinished line passed a 32-byte limit")
+            return
+        }
+        #expect(lineError.kind == .frameTooLong)
+    }
+
     @Test func errorNamesTheOffendingByte() {
         var decoder = RESPDecoder()
         var buffer = Bytes("*2\r\n:1\r\n@\r\n")

@@ -38,6 +38,10 @@ public struct GlideClusterClientConfiguration: Sendable {
     public var protocolVersion: ProtocolVersion
     /// The most requests waiting for replies at once on one node's connection. 1000.
     public var inflightRequestsLimit: Int
+    /// The most bytes one reply may take, everything nested in it included; a longer one (refused
+    /// on its announced lengths, before they are read) ends its connection with `.protocolError`,
+    /// and the connection reconnects. 512 MiB, the server's own `proto-max-bulk-len`.
+    public var maximumReplyLength: Int = RESPDecoder.defaultMaximumLength
     /// When the topology is checked and refreshed.
     public var topologyRefresh: TopologyRefreshPolicy
     /// How many nodes a refresh asks for their view of the cluster. 10, as GLIDE.

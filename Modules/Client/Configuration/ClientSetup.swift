@@ -20,6 +20,7 @@ struct ClientOptions: Sendable {
     var clientName: String?
     var protocolVersion: ProtocolVersion
     var inflightRequestsLimit: Int
+    var maximumReplyLength: Int
     var clientSideCache: ClientSideCache?
     var observability: GlideObservability?
     var connector: (any GlideConnector)?
@@ -48,6 +49,7 @@ protocol SharedClientSettings {
     var clientName: String? { get }
     var protocolVersion: ProtocolVersion { get }
     var inflightRequestsLimit: Int { get }
+    var maximumReplyLength: Int { get }
     var eventLoop: EpollEventLoop? { get set }
     var eventLoopGroup: EpollEventLoopGroup { get }
     var clientSideCache: ClientSideCache? { get }
@@ -62,7 +64,7 @@ extension SharedClientSettings {
             readFrom: readFrom, clientAZ: clientAZ, requestTimeout: requestTimeout, connectionTimeout: connectionTimeout,
             reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
             clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
-            clientSideCache: clientSideCache,
+            maximumReplyLength: maximumReplyLength, clientSideCache: clientSideCache,
             observability: observability, connector: connector)
     }
 }
@@ -103,6 +105,7 @@ enum ClientSetup {
         guard options.requestTimeout > .zero else { throw invalid("requestTimeout must be positive") }
         guard options.connectionTimeout > .zero else { throw invalid("connectionTimeout must be positive") }
         guard options.inflightRequestsLimit > 0 else { throw invalid("inflightRequestsLimit must be positive") }
+        guard options.maximumReplyLength > 0 else { throw invalid("maximumReplyLength must be positive") }
         guard options.databaseID >= 0 else { throw invalid("databaseID must not be negative") }
         if let name = options.clientName, name.contains(where: { $0 == " " || $0 == "\n" }) {
             throw invalid("clientName must not contain spaces or newlines")

@@ -57,6 +57,10 @@ public struct GlideClientConfiguration: Sendable {
     public var inflightRequestsLimit: Int
     /// Whether `create` returns before connecting; the first request connects.
     public var lazyConnect: Bool
+    /// The most bytes one reply may take, everything nested in it included; a longer one (refused
+    /// on its announced lengths, before they are read) ends its connection with `.protocolError`,
+    /// and the connection reconnects. 512 MiB, the server's own `proto-max-bulk-len`.
+    public var maximumReplyLength: Int = RESPDecoder.defaultMaximumLength
     /// Subscriptions made as the client connects (and after every reconnection), and where
     /// published messages go; `nil`: none until the client subscribes, messages on
     /// `pubsubMessages`.

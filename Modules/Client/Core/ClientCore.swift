@@ -79,7 +79,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         let connectionLoop = spread ? spreadLoop() : loop
         let connection = Connection(
             loop: connectionLoop, connector: makeConnector(address, connectionLoop), handshake: handshake(readOnly: readOnly),
-            inflightLimit: options.inflightRequestsLimit,
+            inflightLimit: options.inflightRequestsLimit, maximumReplyLength: options.maximumReplyLength,
             connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace,
             policy: policy, observer: supervisor, observerLoop: loop, pushHandler: pushHandler)
         let supervisor = self.supervisor
@@ -106,7 +106,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     func makeUnsupervisedConnection(_ address: NodeAddress, policy: ConnectionPolicy = .unsupervised) -> Connection {
         Connection(
             loop: loop, connector: makeConnector(address, loop), handshake: handshake(readOnly: false),
-            inflightLimit: options.inflightRequestsLimit,
+            inflightLimit: options.inflightRequestsLimit, maximumReplyLength: options.maximumReplyLength,
             connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace, policy: policy)
     }
 
@@ -122,7 +122,8 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
             protocolVersion: .resp3, credentials: credentials, clientName: options.clientName, database: 0)
         return Connection(
             loop: loop, connector: makeConnector(address, loop), handshake: handshake, inflightLimit: 16,
-            connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace,
+            maximumReplyLength: options.maximumReplyLength, connectionTimeout: options.connectionTimeout,
+            staleReplyGrace: options.staleReplyGrace,
             policy: .neverReconnects, pushHandler: pushHandler)
     }
 

@@ -47,6 +47,9 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     /// The connect task under way; `close()` cancels it.
     private let connectTask = Lock<Task<Void, Never>?>(nil)
 
+    /// The most bytes one reply may take; a longer one ends the connection with `.protocolError`.
+    public let maximumReplyLength: Int
+
     /// The most bytes one read asks for, unless a large reply needs more.
     package static var readSize: Int { 64 * 1024 }
     /// How many batches a caller writes for others before handing the writer role to the loop.
@@ -69,12 +72,13 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
 
     /// A connection, not connected yet: the first request (or `connect()`) connects.
     /// `handshake` is sent on every connection; more than `inflightLimit` requests waiting fail
-    /// at once; `policy` says how it behaves between connections; `observer` (held weakly)
+    /// at once; a reply longer than `maximumReplyLength` bytes ends the connection; `policy` says how it behaves between connections; `observer` (held weakly)
     /// supervises it, on `observerLoop` when that is not `loop`; `pushHandler` gets the RESP3
     /// pushes that are not replies.
     public init(
         loop: Loop, connector: Connector, handshake: HandshakeConfiguration, inflightLimit: Int,
-        connectionTimeout: Duration, staleReplyGrace: Duration = .seconds(2), policy: ConnectionPolicy = .unsupervised,
+        maximumReplyLength: Int = RESPDecoder.defaultMaximumLength, connectionTimeout: Duration, staleReplyGrace: Duration = .seconds(2),
+        policy: ConnectionPolicy = .unsupervised,
         observer: (any ConnectionObserver)? = nil, observerLoop: Loop? = nil,
         pushHandler: (@Sendable (RESPToken, NodeConnection) -> Void)? = nil
     ) {
@@ -97,7 +101,8 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         self.readGeneration = LoopBound(0, on: loop)
         self.registration = LoopBound(nil, on: loop)
         self.readBuffer = LoopBound(Bytes(capacity: Self.readSize), on: loop)
-        self.decoder = LoopBound(RESPDecoder(), on: loop)
+        self.maximumReplyLength = maximumReplyLength
+        self.decoder = LoopBound(RESPDecoder(maximumFrameLength: maximumReplyLength), on: loop)
         self.tokens = LoopBound(tokens, on: loop)
         self.resumes = LoopBound(resumes, on: loop)
         self.pushes = LoopBound([], on: loop)
@@ -264,7 +269,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         let configuration = machine.withLock { $0.handshakeConfiguration }
         return NodeConnection(
             loop: loop, connector: connector, handshake: configuration, inflightLimit: 16,
-            connectionTimeout: connectionTimeout)
+            maximumReplyLength: maximumReplyLength, connectionTimeout: connectionTimeout)
     }
 
     /// Fails everything waiting and closes the stream; later requests fail at once. Cancels the
