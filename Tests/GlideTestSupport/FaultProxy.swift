@@ -2,8 +2,8 @@ import Foundation
 public import GlideTransport
 
 /// A TCP proxy in front of a server, for network faults on loopback: it passes bytes both ways,
-/// and on the test's word holds them (a black hole), delays them (latency with jitter), or resets
-/// every connection through it.
+/// and on the test's word holds them (a black hole), delays them (latency with jitter), limits
+/// their rate (a slow link), or resets every connection through it.
 ///
 /// A black hole holds what it reads instead of dropping it, as a partitioned network does to TCP:
 /// the segments are retransmitted and arrive once it heals, unless an end gave up meanwhile. New
@@ -21,6 +21,8 @@ public final class FaultProxy: @unchecked Sendable {
         case blackhole
         /// Passes each read after `delay`, give or take up to `jitter`.
         case latency(Duration, jitter: Duration)
+        /// Passes at most `bytesPerSecond` in each direction of each connection.
+        case bandwidth(bytesPerSecond: Int)
     }
 
     private let upstreamPort: Int
@@ -143,9 +145,16 @@ public final class FaultProxy: @unchecked Sendable {
             }
             var written = 0
             while written < count {
-                let result = chunk.withUnsafeBytes { send(to, $0.baseAddress! + written, count - written, Int32(MSG_NOSIGNAL)) }
+                // Under a bandwidth limit, a slice of 10 ms worth at a time, each followed by its time.
+                let rate = lock.withLock { () -> Int? in
+                    if case .bandwidth(let rate) = mode { return max(rate, 100) }
+                    return nil
+                }
+                let slice = rate.map { min(count - written, $0 / 100) } ?? count - written
+                let result = chunk.withUnsafeBytes { send(to, $0.baseAddress! + written, slice, Int32(MSG_NOSIGNAL)) }
                 guard result > 0 else { break }
                 written += result
+                if let rate { usleep(UInt32(Int64(result) * 1_000_000 / Int64(rate))) }
             }
             guard written == count else { break }
         }

@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 
 /// Network faults between the client and a real server, through `FaultProxy`: a black hole,
-/// connections reset, latency with jitter. Under each, callers see typed errors only and never a
+/// connections reset, latency with jitter, a slow link. Under each, callers see typed errors only and never a
 /// reply meant for another request; after the fault, requests succeed again within a second.
 @Suite(.timeLimit(.minutes(5))) struct NetworkFaultTests {
     /// Ten tasks, each writing its own key (`task-<n>-<attempt>`) and reading it back, until told
@@ -163,6 +163,45 @@ import Testing
         #expect(found <= TestTiming.bound(bound + .milliseconds(500)))
         proxy.set(.pass)
         try await Polling.waitUntil("the client answers again", timeout: .seconds(10)) { (try? await client.ping()) == "PONG" }
+        await client.close()
+    }
+
+    /// A 1 MB/s link: a 2 MB value takes seconds to cross it. A read given less time than that
+    /// times out, and its reply, still arriving, must reach nobody: the small reads queued behind
+    /// it on the same connection, and the ones after the link is fast again, get their own values.
+    @Test func aSlowLinkTimesOutTheLargeReadAndGivesNoReplyToTheWrongCaller() async throws {
+        let server = try await TestServer.startValkey()
+        defer { server.stop() }
+        let proxy = FaultProxy(upstreamPort: server.port)
+        defer { proxy.stop() }
+        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [proxy.address], requestTimeout: .seconds(10)))
+        let key = SharedServer.uniqueKey()
+        let large = Bytes([UInt8](repeating: 0x6C, count: 2_000_000))
+        try await client.set("\(key):large", large)
+        for index in 0..<5 { try await client.set("\(key):\(index)", "small-\(index)") }
+        proxy.set(.bandwidth(bytesPerSecond: 1_000_000))
+        // Whole, given the time: at least the 2 s the link needs.
+        let started = ContinuousClock.now
+        #expect(try await client.get("\(key):large", as: Bytes.self) == large)
+        let crossing = ContinuousClock.now - started
+        #expect(crossing >= .milliseconds(1_500), "2 MB crossed a 1 MB/s link in \(crossing)")
+        // Not given the time: a typed timeout, and the small reads behind it get their own values.
+        let behind = Task {
+            try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for index in 0..<5 { group.addTask { (index, try await client.get("\(key):\(index)")) } }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+        }
+        let error = await #expect(throws: GlideError.self) {
+            _ = try await client.customCommand(["GET", "\(key):large"], timeout: .milliseconds(300))
+        }
+        #expect(error?.code == .timeout, "\(String(describing: error))")
+        let smalls = try await behind.value
+        #expect(smalls == Dictionary(uniqueKeysWithValues: (0..<5).map { ($0, "small-\($0)") }))
+        proxy.set(.pass)
+        for index in 0..<5 { #expect(try await client.get("\(key):\(index)") == "small-\(index)") }
+        #expect(try await client.get("\(key):large", as: Bytes.self) == large)
+        print("slow link: 2 MB crossed 1 MB/s in \(crossing); the timed-out read's reply reached nobody")
         await client.close()
     }
 
