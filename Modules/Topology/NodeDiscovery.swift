@@ -36,6 +36,10 @@ public struct DiscoveryResult: Sendable {
 extension NodeDiscovery {
     /// Asks up to `sampleSize` of `candidates` (in the order given, duplicates skipped) for
     /// their views, all at once, and elects one.
+    ///
+    /// Once more than half of the nodes asked have given one view that serves slots, no answer
+    /// still to come can change the election: the questions left are cancelled, and the refresh
+    /// doesn't wait on an unreachable node's timeout.
     public func discover(from candidates: [NodeAddress], sampleSize: Int) async -> DiscoveryResult {
         var seen = Set<NodeAddress>()
         let chosen = Array(candidates.filter { seen.insert($0).inserted }.prefix(max(sampleSize, 1)))
@@ -46,7 +50,17 @@ extension NodeDiscovery {
                 group.addTask { await self.answer(from: address) }
             }
             var collected: [(NodeAddress, Result<ClusterTopology, TopologyError>)] = []
-            while let answer = await group.next() { collected.append(answer) }
+            var votes: [ClusterTopology: Int] = [:]
+            while let answer = await group.next() {
+                collected.append(answer)
+                guard case .success(let view) = answer.1, view.coveredSlotCount > 0 else { continue }
+                let count = votes[view.comparable, default: 0] + 1
+                votes[view.comparable] = count
+                if count * 2 > chosen.count {
+                    group.cancelAll()
+                    break
+                }
+            }
             return collected
         }
         var views: [ClusterTopology] = []

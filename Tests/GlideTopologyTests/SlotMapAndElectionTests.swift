@@ -1,4 +1,5 @@
 import GlideTopology
+import Synchronization
 import Testing
 
 func address(_ port: Int) -> NodeAddress { NodeAddress(host: "127.0.0.1", port: port) }
@@ -125,5 +126,50 @@ func standardTopology(replicaHealth: ClusterNode.Health = .online) -> ClusterTop
         #expect(limited.election?.voters == 1 && limited.failures.isEmpty)
         let none = await ScriptedDiscovery(views: [:]).discover(from: [address(7000)], sampleSize: 3)
         #expect(none.election == nil && none.failures.count == 1)
+    }
+
+    /// Nodes that answer at once with scripted views, and nodes that never answer (a black hole)
+    /// until their question is cancelled; counts the questions cancelled.
+    struct SilentNodes: NodeDiscovery {
+        let answering: ScriptedDiscovery
+        let silent: Set<NodeAddress>
+        let cancelled = Counter()
+
+        final class Counter: Sendable {
+            private let value = Atomic<Int>(0)
+            func add() { value.add(1, ordering: .relaxed) }
+            var count: Int { value.load(ordering: .relaxed) }
+        }
+
+        func view(from address: NodeAddress) async throws(TopologyError) -> ClusterTopology {
+            guard silent.contains(address) else { return try await answering.view(from: address) }
+            while !Task.isCancelled { await Task.yield() }
+            cancelled.add()
+            throw TopologyError("\(address): cancelled")
+        }
+    }
+
+    @Test func aMajorityOfTheAskedDecidesWithoutWaitingForSilentNodes() async throws {
+        let views = [address(7000), address(7001), address(7002)].map {
+            ($0, Result<ClusterTopology, TopologyError>.success(standardTopology()))
+        }
+        let discovery = SilentNodes(
+            answering: ScriptedDiscovery(views: Dictionary(uniqueKeysWithValues: views)), silent: [address(7008), address(7009)])
+        // Three of five agree: decided, and the two silent questions are cancelled.
+        let result = await discovery.discover(
+            from: [address(7000), address(7008), address(7001), address(7009), address(7002)], sampleSize: 5)
+        #expect(result.election?.topology == standardTopology())
+        #expect(result.election?.votes == 3)
+        #expect(discovery.cancelled.count == 2)
+        // Two of four is no majority: every answer is awaited, and the plurality wins.
+        let split = await SilentNodes(
+            answering: ScriptedDiscovery(views: [
+                address(7000): .success(standardTopology()), address(7001): .success(standardTopology()),
+                address(7002): .success(ClusterTopology(shards: [ClusterShard(slots: [0...16383], primary: node(7002, .primary))])),
+                address(7003): .failure(TopologyError("refused")),
+            ]), silent: []
+        ).discover(from: [address(7000), address(7001), address(7002), address(7003)], sampleSize: 4)
+        #expect(split.election?.votes == 2 && split.election?.voters == 3)
+        #expect(split.failures.map(\.address) == [address(7003)])
     }
 }

@@ -30,7 +30,6 @@ final class ConnectionDiscovery<Loop: EventLoop, Connector: NodeConnector>: Clus
     }
 
     func view(from address: NodeAddress) async throws(TopologyError) -> ClusterTopology {
-        let configuration = nodes.configuration
         // A seed not yet in the map gets a connection for this question only, and so does a node
         // whose connection is down: connecting that one would start an attempt behind its
         // supervisor's backoff, and its failure would ask for another refresh, and so on, one
@@ -38,6 +37,21 @@ final class ConnectionDiscovery<Loop: EventLoop, Connector: NodeConnector>: Clus
         let known = nodes.connection(to: address).flatMap { $0.isDown ? nil : $0 }
         let connection = known ?? nodes.core.makeUnsupervisedConnection(address)
         defer { if known == nil { connection.close() } }
+        // A question no longer needed (the election is decided) ends now: closing its own
+        // connection ends the connect; a request on a shared one ends on cancellation itself.
+        let answer = await withTaskCancellationHandler {
+            await question(connection, address)
+        } onCancel: {
+            if known == nil { connection.close() }
+        }
+        return try answer.get()
+    }
+
+    /// `CLUSTER SHARDS` (or `CLUSTER SLOTS`) asked of `address` over `connection`.
+    private func question(_ connection: ClusterNodes<Loop, Connector>.Connection, _ address: NodeAddress) async
+        -> Result<ClusterTopology, TopologyError>
+    {
+        let configuration = nodes.configuration
         do throws(GlideError) {
             // The connect's own outcome (refused, timed out, TLS, credentials) first, bounded by
             // the connection timeout; then the question, bounded by the request timeout.
@@ -46,12 +60,13 @@ final class ConnectionDiscovery<Loop: EventLoop, Connector: NodeConnector>: Clus
             var reply = try await ask(connection, address, ["CLUSTER", "SHARDS"], deadline: deadline)
             if case .failure(let message) = reply, message.contains("unknown") {
                 reply = try await ask(connection, address, ["CLUSTER", "SLOTS"], deadline: deadline)
-                return try topology(reply, address: address, shards: false)
+                return .success(try topology(reply, address: address, shards: false))
             }
-            return try topology(reply, address: address, shards: true)
+            return .success(try topology(reply, address: address, shards: true))
         } catch {
-            failures.withLock { $0[address] = error }
-            throw TopologyError("\(address): \(error.message)")
+            // A question cancelled once the election was decided says nothing about the node.
+            if !Task.isCancelled { failures.withLock { $0[address] = error } }
+            return .failure(TopologyError("\(address): \(error.message)"))
         }
     }
 
