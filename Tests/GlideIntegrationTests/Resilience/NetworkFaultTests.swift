@@ -9,64 +9,6 @@ import Testing
 /// connections reset, latency with jitter, a slow link. Under each, callers see typed errors only and never a
 /// reply meant for another request; after the fault, requests succeed again within a second.
 @Suite(.timeLimit(.minutes(5))) struct NetworkFaultTests {
-    /// Ten tasks, each writing its own key (`task-<n>-<attempt>`) and reading it back, until told
-    /// to stop: what every request met.
-    final class Load: Sendable {
-        let stop = Atomic<Bool>(false)
-        let successes = Atomic<Int>(0)
-        let wrongReplies = Lock<[String]>([])
-        let errors = Lock<[GlideError.Code: Int]>([:])
-        /// When a request first succeeded after `markHeal()`, in nanoseconds of the monotonic clock.
-        let firstSuccessAfterHeal = Atomic<UInt64>(0)
-        let healedAt = Atomic<UInt64>(0)
-
-        func markHeal() { healedAt.store(DispatchTime.now().uptimeNanoseconds, ordering: .releasing) }
-
-        /// How long after the heal the first request succeeded; `nil` while none has.
-        var recovery: Duration? {
-            let success = firstSuccessAfterHeal.load(ordering: .acquiring)
-            return success == 0 ? nil : .nanoseconds(Int64(success) - Int64(healedAt.load(ordering: .acquiring)))
-        }
-
-        func run(_ client: GlideClient, tasks: Int = 10) -> Task<Void, Never> {
-            let prefix = SharedServer.uniqueKey()
-            return Task {
-                await withTaskGroup(of: Void.self) { group in
-                    for task in 0..<tasks {
-                        group.addTask { await self.work(client, key: "\(prefix):\(task)", task: task) }
-                    }
-                }
-            }
-        }
-
-        private func work(_ client: GlideClient, key: String, task: Int) async {
-            var attempt = 0
-            while !stop.load(ordering: .relaxed) {
-                attempt += 1
-                do {
-                    try await client.set(key, "task-\(task)-\(attempt)")
-                    let read = try await client.get(key) ?? "nil"
-                    // A value this task wrote, no later than this attempt: anything else was meant
-                    // for another request. (An earlier value is legal: a write that timed out may
-                    // have been applied late.)
-                    let parts = read.split(separator: "-")
-                    if parts.count != 3 || parts[0] != "task" || parts[1] != "\(task)" || (Int(parts[2]) ?? .max) > attempt {
-                        wrongReplies.withLock { $0.append("\(key): read \(read) after writing attempt \(attempt)") }
-                    }
-                    successes.add(1, ordering: .relaxed)
-                    let healed = healedAt.load(ordering: .acquiring)
-                    if healed != 0 {
-                        _ = firstSuccessAfterHeal.compareExchange(
-                            expected: 0, desired: DispatchTime.now().uptimeNanoseconds, ordering: .acquiringAndReleasing)
-                    }
-                } catch {
-                    errors.withLock { $0[error.code, default: 0] += 1 }
-                    try? await Task.sleep(for: .milliseconds(10))
-                }
-            }
-        }
-    }
-
     /// The kinds of error a network fault may give a caller.
     static let faultCodes: Set<GlideError.Code> = [.timeout, .connectionClosed, .connectionFailed]
 
@@ -81,7 +23,7 @@ import Testing
         let proxy = FaultProxy(upstreamPort: server.port)
         defer { proxy.stop() }
         let client = try await client(through: proxy)
-        let load = Load()
+        let load = FaultLoad()
         let running = load.run(client)
         try await Polling.waitUntil("the load runs") { load.successes.load(ordering: .relaxed) > 50 }
         proxy.set(.blackhole)
@@ -92,12 +34,12 @@ import Testing
         proxy.set(.pass)
         load.markHeal()
         try await Polling.waitUntil("a request succeeds after the heal", timeout: .seconds(10), interval: .milliseconds(5)) {
-            load.recovery != nil
+            load.recovery() != nil
         }
         load.stop.store(true, ordering: .relaxed)
         await running.value
         let errors = load.errors.withLock { $0 }
-        let recovery = try #require(load.recovery)
+        let recovery = try #require(load.recovery())
         print(
             "black hole 3 s: \(before) typed errors during it (\(errors)), back \(recovery) after the heal, \(proxy.connectionCount) connections"
         )
@@ -114,20 +56,20 @@ import Testing
         let proxy = FaultProxy(upstreamPort: server.port)
         defer { proxy.stop() }
         let client = try await client(through: proxy)
-        let load = Load()
+        let load = FaultLoad()
         let running = load.run(client)
         try await Polling.waitUntil("the load runs") { load.successes.load(ordering: .relaxed) > 50 }
         proxy.resetAll()
         load.markHeal()
         try await Polling.waitUntil("a request succeeds after the reset", timeout: .seconds(10), interval: .milliseconds(5)) {
-            load.recovery != nil
+            load.recovery() != nil
         }
         let succeeded = load.successes.load(ordering: .relaxed)
         try await Polling.waitUntil("the load goes on") { load.successes.load(ordering: .relaxed) > succeeded + 50 }
         load.stop.store(true, ordering: .relaxed)
         await running.value
         let errors = load.errors.withLock { $0 }
-        let recovery = try #require(load.recovery)
+        let recovery = try #require(load.recovery())
         print("reset: \(errors), back \(recovery) after it, \(proxy.connectionCount) connections")
         #expect(load.wrongReplies.withLock { $0 }.isEmpty, "\(load.wrongReplies.withLock { $0.prefix(3) })")
         #expect(Set(errors.keys).isSubset(of: Self.faultCodes), "\(errors)")
@@ -212,7 +154,7 @@ import Testing
         defer { proxy.stop() }
         let client = try await GlideClient.create(GlideClientConfiguration(addresses: [proxy.address], requestTimeout: .seconds(5)))
         proxy.set(.latency(.milliseconds(20), jitter: .milliseconds(15)))
-        let load = Load()
+        let load = FaultLoad()
         let running = load.run(client)
         try await Polling.waitUntil("200 requests answered") { load.successes.load(ordering: .relaxed) >= 200 }
         load.stop.store(true, ordering: .relaxed)
