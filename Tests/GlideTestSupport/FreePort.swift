@@ -51,13 +51,13 @@ public enum FreePort {
         } == 0
     }
 
-    /// Whether the process `pid` serves RESP on `127.0.0.1:port`: it answers `INFO server` with
-    /// its own `process_id`, or with an error (a server that wants a password first).
+    /// Whether the process `pid` serves RESP on `host:port` (an IPv4 address): it answers `INFO
+    /// server` with its own `process_id`, or with an error (a server that wants a password first).
     ///
     /// A bare connect is not enough: a port found free can meanwhile become another node's
     /// cluster bus, which accepts connections but speaks no RESP.
-    static func servesRESP(port: Int, pid: Int32) -> Bool {
-        let descriptor = connectLoopback(port: port)
+    static func servesRESP(host: String = "127.0.0.1", port: Int, pid: Int32) -> Bool {
+        let descriptor = connectLoopback(port: port, host: host)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
@@ -94,10 +94,11 @@ public enum FreePort {
         return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
     }
 
-    /// A socket connected to `127.0.0.1:port`, or -1.
-    static func connectLoopback(port: Int) -> Int32 {
+    /// A socket connected to `127.0.0.1:port` (or another IPv4 `host`), or -1.
+    static func connectLoopback(port: Int, host: String = "127.0.0.1") -> Int32 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var target = loopback(port: port)
+        target.sin_addr.s_addr = inet_addr(host)
         let connected = withUnsafePointer(to: &target) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }

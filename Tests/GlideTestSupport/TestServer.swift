@@ -10,12 +10,16 @@ public final class TestServer: @unchecked Sendable {
     public let directory: URL
     /// The arguments it was started with, after the port and directory.
     public let extraArguments: [String]
+    /// The IPv4 address it binds and is reached at: loopback, or its network namespace's.
+    public let host: String
+    /// The network namespace it runs in, if not the tests' own.
+    public let namespace: NetworkNamespace?
     let binary: String
     private let lock = NSLock()
     private var process: Process?
 
     /// Where to connect.
-    public var address: NodeAddress { NodeAddress(host: "127.0.0.1", port: port) }
+    public var address: NodeAddress { NodeAddress(host: host, port: port) }
 
     /// The server's PID while it runs.
     public var pid: Int32? { lock.withLock { process?.processIdentifier } }
@@ -27,9 +31,11 @@ public final class TestServer: @unchecked Sendable {
 
     private init(
         binary: String, port: Int, directory: URL, extraArguments: [String], usesTLS: Bool = false,
-        sentinelConfiguration: String? = nil
+        sentinelConfiguration: String? = nil, namespace: NetworkNamespace? = nil
     ) {
         self.binary = binary
+        self.namespace = namespace
+        self.host = namespace?.serverHost ?? "127.0.0.1"
         self.port = port
         self.directory = directory
         self.extraArguments = extraArguments
@@ -44,6 +50,12 @@ public final class TestServer: @unchecked Sendable {
     /// (`["--unixsocket", "{dir}/valkey.sock"]`).
     public static func startValkey(_ arguments: [String] = []) async throws -> TestServer {
         try await start(binary: ServerBinaries.valkeyServer(), arguments: arguments)
+    }
+
+    /// Starts valkey-server with `arguments` inside `namespace`, bound to its address there: a
+    /// partition of the namespace cuts the server off from the tests' side without a reset.
+    public static func startValkey(in namespace: NetworkNamespace, _ arguments: [String] = []) async throws -> TestServer {
+        try await start(binary: ServerBinaries.valkeyServer(), arguments: ["--protected-mode", "no"] + arguments, namespace: namespace)
     }
 
     /// Starts redis-server with `arguments`.
@@ -94,7 +106,7 @@ public final class TestServer: @unchecked Sendable {
 
     static func start(
         binary: String, arguments: [String], perAttempt: () throws -> [String] = { [] },
-        usesTLS: Bool = false, sentinelConfiguration: String? = nil
+        usesTLS: Bool = false, sentinelConfiguration: String? = nil, namespace: NetworkNamespace? = nil
     ) async throws -> TestServer {
         var lastError: (any Error)?
         // A port found free can be taken before the server binds it; try another then.
@@ -105,7 +117,7 @@ public final class TestServer: @unchecked Sendable {
             let server = TestServer(
                 binary: binary, port: try FreePort.find(), directory: directory,
                 extraArguments: arguments + (try perAttempt()), usesTLS: usesTLS,
-                sentinelConfiguration: sentinelConfiguration)
+                sentinelConfiguration: sentinelConfiguration, namespace: namespace)
             do {
                 try await server.launch()
                 return server
@@ -124,7 +136,9 @@ public final class TestServer: @unchecked Sendable {
 
     private func launch() async throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        // `ip netns exec` enters the namespace and execs the server: the PID stays the server's.
+        let launcher = namespace.map { ["netns", "exec", $0.name, binary] } ?? []
+        process.executableURL = URL(fileURLWithPath: launcher.isEmpty ? binary : NetworkNamespace.ip)
         let ports = usesTLS ? ["--port", "0", "--tls-port", String(port)] : ["--port", String(port)]
         var sentinel: [String] = []
         if let sentinelConfiguration {
@@ -136,8 +150,8 @@ public final class TestServer: @unchecked Sendable {
             sentinel = [file.path, "--sentinel"]
         }
         process.arguments =
-            sentinel + ports + [
-                "--bind", "127.0.0.1", "--dir", directory.path,
+            launcher + sentinel + ports + [
+                "--bind", host, "--dir", directory.path,
                 "--save", "", "--appendonly", "no", "--daemonize", "no",
                 "--logfile", directory.appendingPathComponent("server.log").path,
             ]
@@ -156,10 +170,11 @@ public final class TestServer: @unchecked Sendable {
             // The probes block on sockets: off the cooperative pool.
             let pid = process.processIdentifier
             let port = self.port
+            let host = self.host
             let up =
                 usesTLS
                 ? try await offThePool { [self] in listensForTLS(process) }
-                : try await offThePool { FreePort.servesRESP(port: port, pid: pid) }
+                : try await offThePool { FreePort.servesRESP(host: host, port: port, pid: pid) }
             if up { return }
             try await Task.sleep(for: .milliseconds(20))
         }

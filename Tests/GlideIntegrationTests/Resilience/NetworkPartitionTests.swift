@@ -1,0 +1,45 @@
+import Foundation
+import Glide
+import GlideTestSupport
+import Testing
+
+/// A true partition: the server runs in a network namespace of its own, joined to the tests' by a
+/// veth pair, and the pair's far end goes down. Unlike the fault proxy's black hole, the kernel
+/// itself drops the packets, both ways, with no reset: what a cut cable or a firewall's DROP does.
+@Suite(.timeLimit(.minutes(5))) struct NetworkPartitionTests {
+    /// Ten tasks writing and reading under a 500 ms request timeout; the link down for 3 s, longer
+    /// than a timeout and the stale grace together, so the client gives the silent connection up
+    /// and tries new ones into the partition. Callers see typed errors only, and the client is
+    /// back within a second of the heal.
+    @Test func aPartitionGivesTypedErrorsAndTheClientIsBackWithinASecondOfTheHeal() async throws {
+        let namespace = try NetworkNamespace.create()
+        defer { namespace.remove() }
+        let server = try await TestServer.startValkey(in: namespace)
+        defer { server.stop() }
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(addresses: [server.address], requestTimeout: .milliseconds(500)))
+        let load = FaultLoad()
+        let running = load.run(client)
+        try await Polling.waitUntil("the load runs") { load.successes.load(ordering: .relaxed) > 50 }
+        try namespace.partition()
+        try await Task.sleep(for: .seconds(3))
+        let during = load.errors.withLock { $0 }
+        try namespace.heal()
+        load.markHeal()
+        try await Polling.waitUntil("a request succeeds after the heal", timeout: .seconds(10), interval: .milliseconds(5)) {
+            load.recovery() != nil
+        }
+        let succeeded = load.successes.load(ordering: .relaxed)
+        try await Polling.waitUntil("the load goes on") { load.successes.load(ordering: .relaxed) > succeeded + 50 }
+        load.stop.store(true, ordering: .relaxed)
+        await running.value
+        let errors = load.errors.withLock { $0 }
+        let recovery = try #require(load.recovery())
+        print("partition 3 s (veth down): \(during) typed errors during it, \(errors) in all, back \(recovery) after the heal")
+        #expect(load.wrongReplies.withLock { $0 }.isEmpty, "\(load.wrongReplies.withLock { $0.prefix(3) })")
+        #expect(!during.isEmpty, "the partition was felt")
+        #expect(Set(errors.keys).isSubset(of: NetworkFaultTests.faultCodes), "\(errors)")
+        #expect(recovery < TestTiming.bound(.seconds(1)))
+        await client.close()
+    }
+}
