@@ -292,6 +292,65 @@ public final class TestCluster: @unchecked Sendable {
         try await finishMigration(slot: slot, from: source, to: target)
     }
 
+    /// Moves `slot` to `target` with Valkey 9's atomic slot migration (`CLUSTER MIGRATESLOTS` on
+    /// its owner, which moves the keys and the ownership in one job) and waits until every node
+    /// says `target` serves it.
+    public func migrateSlotAtomically(_ slot: UInt16, to target: Node) async throws {
+        let source = try await primary(forSlot: slot)
+        guard source.id != target.id else { return }
+        _ = try await command(source, ["CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", String(slot), String(slot), "NODE", target.id])
+        do {
+            try await waitUntil("slot \(slot) belongs to \(target) after its atomic migration") {
+                for node in self.liveNodes where try await SlotMap(self.topology(from: node)).primary(forSlot: slot) != target.address {
+                    return false
+                }
+                return true
+            }
+        } catch {
+            // What the source and the target say of the job, for the failure's message.
+            let sourceJobs = (try? await command(source, ["CLUSTER", "GETSLOTMIGRATIONS"]))?.description ?? "?"
+            let targetJobs = (try? await command(target, ["CLUSTER", "GETSLOTMIGRATIONS"]))?.description ?? "?"
+            throw ClusterShapeError(
+                "\(error); the source's migrations: \(sourceJobs); the target's: \(targetJobs)\n" + (await diagnostics()))
+        }
+    }
+
+    /// Waits until every live replica's link to its primary is up and no sync is in progress:
+    /// before a primary may be killed again, its replica must hold what it acknowledged.
+    public func waitUntilReplicated(timeout: Duration = .seconds(30)) async throws {
+        do {
+            try await waitUntil("every replica is in sync", timeout: timeout) {
+                for node in self.liveNodes {
+                    let info = try await self.command(node, ["INFO", "replication"]).stringValue ?? ""
+                    guard info.contains("role:slave") else { continue }
+                    guard info.contains("master_link_status:up"), info.contains("master_sync_in_progress:0") else { return false }
+                }
+                return true
+            }
+        } catch {
+            throw ClusterShapeError("\(error)\n" + (await diagnostics()))
+        }
+    }
+
+    /// Each live node's replication and fork state and the last lines of its log about syncs,
+    /// children and migrations: what a failure to settle leaves to read.
+    func diagnostics() async -> String {
+        var report: [String] = []
+        for node in liveNodes {
+            let replication = (try? await command(node, ["INFO", "replication"]))?.stringValue ?? "?"
+            let persistence = (try? await command(node, ["INFO", "persistence"]))?.stringValue ?? "?"
+            let fields = (replication + persistence).split(whereSeparator: \.isNewline).filter {
+                ["role:", "master_link_status", "master_sync_in_progress", "connected_slaves", "slave0", "_in_progress:1", "current_fork"]
+                    .contains(where: $0.contains)
+            }
+            let log = node.server.log().split(separator: "\n").filter {
+                ["ync", "hild", "igrat", "napshot", "fork", "MASTER", "REPLICA"].contains(where: $0.contains)
+            }.suffix(10)
+            report.append("== \(node) \(node.id.prefix(8)): " + fields.joined(separator: ", ") + "\n" + log.joined(separator: "\n"))
+        }
+        return report.joined(separator: "\n")
+    }
+
     /// Has `replica` take over from its primary with `CLUSTER FAILOVER` (coordinated, no data
     /// lost) and waits until every node agrees.
     public func failover(to replica: Node) async throws {

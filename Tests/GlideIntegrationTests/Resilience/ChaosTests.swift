@@ -25,6 +25,32 @@ import Testing
         let stop = Atomic<Bool>(false)
 
         init(tasks: Int) { acknowledged = Lock([Int](repeating: 0, count: tasks)) }
+
+        /// The acknowledged writes that `read` doesn't give back: `prefix:task:n` must hold
+        /// `task:n` for every n up to the task's highest acknowledged one. Reads `batch` keys at
+        /// a time.
+        func lostWrites(prefix: String, batch: Int, read: ([String]) async throws -> [String?]) async throws -> [String] {
+            var lost: [String] = []
+            for (task, highest) in acknowledged.withLock({ $0 }).enumerated() where highest > 0 {
+                for start in stride(from: 1, through: highest, by: batch) {
+                    let indices = Array(start...min(highest, start + batch - 1))
+                    let values = try await read(indices.map { "\(prefix):\(task):\($0)" })
+                    for (index, value) in zip(indices, values) where value != "\(task):\(index)" {
+                        lost.append("\(task):\(index) -> \(value ?? "nil")")
+                    }
+                }
+            }
+            return lost
+        }
+
+        /// Expects no lost write among `lost` and no reply to the wrong caller among the
+        /// outcomes; returns the acknowledged writes and the outcomes, for the run's line.
+        func verdict(lost: [String]) -> (acknowledged: Int, outcomes: [(key: String, value: Int)]) {
+            let outcomes = self.outcomes.counts
+            #expect(lost.isEmpty, "\(lost.prefix(10))")
+            #expect(!outcomes.keys.contains { $0.hasPrefix("wrong") }, "\(outcomes)")
+            return (acknowledged.withLock { $0 }.reduce(0, +), outcomes.sorted { $0.key < $1.key })
+        }
     }
 
     static let tasks = 50
@@ -70,24 +96,11 @@ import Testing
         }
         // Every acknowledged write, read back over a fresh connection.
         let checker = try await server.client { $0.requestTimeout = .seconds(10) }
-        var lost: [String] = []
-        let acknowledged = ledger.acknowledged.withLock { $0 }
-        for (task, highest) in acknowledged.enumerated() where highest > 0 {
-            for start in stride(from: 1, through: highest, by: 500) {
-                let indices = Array(start...min(highest, start + 499))
-                let values = try await checker.mget(indices.map { "\(prefix):\(task):\($0)" })
-                for (index, value) in zip(indices, values) where value != "\(task):\(index)" {
-                    lost.append("\(task):\(index) -> \(value ?? "nil")")
-                }
-            }
-        }
-        let outcomes = ledger.outcomes.counts
-        let total = acknowledged.reduce(0, +)
+        let lost = try await ledger.lostWrites(prefix: prefix, batch: 500) { keys in try await checker.mget(keys) }
+        let (total, outcomes) = ledger.verdict(lost: lost)
         print(
             "chaos \(seconds) s, \(Self.tasks) tasks: \(total) acknowledged writes, \(lost.count) lost; "
-                + "outcomes \(outcomes.sorted { $0.key < $1.key }); faults \(ledger.faults.counts.sorted { $0.key < $1.key })")
-        #expect(lost.isEmpty, "\(lost.prefix(10))")
-        #expect(!outcomes.keys.contains { $0.hasPrefix("wrong") }, "\(outcomes)")
+                + "outcomes \(outcomes); faults \(ledger.faults.counts.sorted { $0.key < $1.key })")
         #expect(total > 1000)
         #expect(ledger.faults.counts.count == 4, "every kind of fault happened: \(ledger.faults.counts)")
         if let sampler, let soakCSV {
