@@ -72,6 +72,29 @@ public enum ServerBinaries {
         throw MissingServer("\(name) was not built next to \(bundle.path): run `make build` (swift build --build-tests) first")
     }
 
+    /// What the integration tests' main server binary is (`valkeyServer()`, which the matrix
+    /// points at other servers, Redis included): read once from its `--version`.
+    public static let mainServer: (isValkey: Bool, version: ServerVersion) = {
+        guard let binary = try? valkeyServer() else { return (true, ServerVersion("0")) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["--version"]
+        let output = Pipe()
+        process.standardOutput = output
+        guard (try? process.run()) != nil else { return (true, ServerVersion("0")) }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        // "Valkey server v=9.1.2 sha=…" or "Redis server v=7.0.15 sha=…".
+        let version = text.split(separator: " ").first { $0.hasPrefix("v=") }.map { String($0.dropFirst(2)) } ?? "0"
+        return (text.hasPrefix("Valkey"), ServerVersion(version))
+    }()
+
+    /// Whether the main server has Valkey 9's numbered databases in cluster mode.
+    public static var mainServerHasClusterDatabases: Bool { mainServer.isValkey && mainServer.version >= ServerVersion("9.0") }
+
+    /// Whether the main server has Valkey 8's `availability-zone`.
+    public static var mainServerHasZones: Bool { mainServer.isValkey && mainServer.version >= ServerVersion("8.0") }
+
     /// Whether the tests run in CI.
     public static var isCI: Bool { environment("CI") == "true" }
 

@@ -12,6 +12,11 @@ public enum ServerFlavor: String, CaseIterable, Sendable, CustomStringConvertibl
     /// The flavor's name.
     public var description: String { rawValue }
 
+    /// Whether the flavor's server is a Valkey server, with Valkey's own commands and syntax: the
+    /// `valkey` flavor is whatever `VALKEY_SERVER` names, which `make test-matrix` points at Redis
+    /// too.
+    public var isValkeyServer: Bool { self == .valkey && ServerBinaries.mainServer.isValkey }
+
     /// The shared server of this flavor, started on first use.
     public func server() async throws -> TestServer {
         switch self {

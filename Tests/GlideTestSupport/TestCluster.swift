@@ -82,7 +82,8 @@ public final class TestCluster: @unchecked Sendable {
         }
         let cluster = TestCluster(nodes: started, nodeTimeout: nodeTimeout, credentials: credentials, certificates: certificates)
         do {
-            for (index, node) in started.enumerated() {
+            // Zones are Valkey's (8.0 on); other servers' nodes have none, as their topology says.
+            for (index, node) in started.enumerated() where ServerBinaries.mainServerHasZones {
                 if let zone = index < primaries ? primaryZone : replicaZone {
                     _ = try await cluster.command(node, ["CONFIG", "SET", "availability-zone", zone])
                 }
@@ -409,10 +410,12 @@ public final class TestCluster: @unchecked Sendable {
         let existing = liveNodes
         lock.withLock { members.append(node) }
         _ = try await command(existing[0], ["CLUSTER", "MEET", "127.0.0.1", String(node.address.port), String(node.busPort)])
-        try await waitUntil("every node knows \(node)") {
+        // And the newcomer knows every node: a `SETSLOT … NODE` it is sent names one of them.
+        try await waitUntil("every node knows \(node), and it knows every node") {
+            let ids = self.liveNodes.map(\.id)
             for member in self.liveNodes {
                 let known = try await self.command(member, ["CLUSTER", "NODES"]).stringValue ?? ""
-                if !known.contains(node.id) { return false }
+                if !ids.allSatisfy({ known.contains($0) }) { return false }
             }
             return true
         }
@@ -453,9 +456,12 @@ public final class TestCluster: @unchecked Sendable {
 /// One 3-primary, 3-replica cluster shared by the tests that don't change its shape. Primaries
 /// are in availability zone `zone-p`, replicas in `zone-r`.
 public enum SharedCluster {
-    // Several databases, so a test can count keys in one that no other test writes.
+    // Several databases where the server has them (Valkey 9), so a test can count keys in one
+    // that no other test writes.
     private static let cluster = Task {
-        try await TestCluster.start(primaryZone: "zone-p", replicaZone: "zone-r", extraArguments: ["--cluster-databases", "16"])
+        try await TestCluster.start(
+            primaryZone: "zone-p", replicaZone: "zone-r",
+            extraArguments: ServerBinaries.mainServerHasClusterDatabases ? ["--cluster-databases", "16"] : [])
     }
 
     /// The shared cluster, started on first use.

@@ -32,7 +32,11 @@ public final class TestReplicaSet: @unchecked Sendable {
             guard let tls else { return try await TestServer.startValkey(arguments) }
             return try await TestServer.startRedisTLS(tls, arguments + ["--tls-replication", "yes"])
         }
-        func zone(_ index: Int) -> [String] { zones.map { ["--availability-zone", $0[index]] } ?? [] }
+        // Zones are Valkey's (8.0 on); other servers' nodes have none.
+        func zone(_ index: Int) -> [String] {
+            guard ServerBinaries.mainServerHasZones else { return [] }
+            return zones.map { ["--availability-zone", $0[index]] } ?? []
+        }
         let primary = try await start(arguments + zone(0))
         var servers = [primary]
         for index in 0..<replicas {

@@ -31,7 +31,7 @@ import Testing
         #expect(try await client.ttl(key + ":ex") == -1)
         let lcs = try await client.execute(LCS(key + ":a", key + ":b"))
         #expect(lcs.stringValue == "")
-        if flavor == .valkey {
+        if flavor.isValkeyServer {
             // IFEQ is Valkey 8.1's: the argument, not the command, is newer than Redis 7.0.
             try await client.set(key, "v1")
             #expect(try await client.set(key, "v2", condition: .onlyIfEqual("nope")) == false)

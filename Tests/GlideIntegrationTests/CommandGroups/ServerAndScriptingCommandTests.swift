@@ -74,7 +74,7 @@ import Testing
             server.register_function{function_name='\(library)_get', callback=function(keys, args)
               return server.call('GET', keys[1]) end, flags={'no-writes'}}
             """
-        let portable = flavor == .redis ? code.replacingOccurrences(of: "server.", with: "redis.") : code
+        let portable = !flavor.isValkeyServer ? code.replacingOccurrences(of: "server.", with: "redis.") : code
         #expect(try await client.functionLoad(portable) == library)
         #expect(try await client.fcall("\(library)_echo", args: ["hi"]).stringValue == "hi")
         let key = SharedServer.uniqueKey()

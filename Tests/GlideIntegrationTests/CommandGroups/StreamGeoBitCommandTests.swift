@@ -66,7 +66,7 @@ import Testing
         #expect(near == ["Catania", "Palermo"])
         let close = try await client.geosearch(key, from: .member("Catania"), by: .box(.init(width: 50, height: 50, unit: .km)))
         #expect(close == ["Catania"])
-        if flavor == .valkey {  // BYPOLYGON is a Valkey 9 argument; its vertex count is computed.
+        if flavor.isValkeyServer {  // BYPOLYGON is a Valkey 9 argument; its vertex count is computed.
             let around = GEOSEARCH.By.polygon(
                 .init(vertices: [
                     .init(longitude: 14, latitude: 36), .init(longitude: 16, latitude: 36),

@@ -71,8 +71,25 @@ import Testing
         let admin = try await server.client { $0.credentials = ServerCredentials(password: "first-secret") }
         func deniedAuthentications() async throws -> Int {
             let stats = try await admin.customCommand(["INFO", "stats"]).stringValue ?? ""
-            let line = stats.split(separator: "\r\n").first { $0.hasPrefix("acl_access_denied_auth:") } ?? ""
-            return Int(line.split(separator: ":").last ?? "") ?? -1
+            if let line = stats.split(separator: "\r\n").first(where: { $0.hasPrefix("acl_access_denied_auth:") }) {
+                return Int(line.split(separator: ":").last ?? "") ?? -1
+            }
+            // Redis 7.0 has no such counter; its ACL LOG counts refused authentications, in the
+            // `count` of each entry whose `reason` is `auth`.
+            let log = try await admin.customCommand(["ACL", "LOG", "128"]).arrayValue ?? []
+            return log.reduce(0) { total, entry in
+                let fields: [(String, RESPValue)] =
+                    if case .map(let pairs) = entry {
+                        pairs.map { ($0.key.stringValue ?? "", $0.value) }
+                    } else {
+                        stride(from: 0, to: (entry.arrayValue ?? []).count - 1, by: 2).map { index in
+                            let list = entry.arrayValue ?? []
+                            return (list[index].stringValue ?? "", list[index + 1])
+                        }
+                    }
+                let reason = fields.first { $0.0 == "reason" }?.1.stringValue
+                return total + (reason == "auth" ? fields.first { $0.0 == "count" }?.1.intValue ?? 0 : 0)
+            }
         }
         let id = try await client.customCommand(["CLIENT", "ID"]).intValue ?? 0
         _ = try await admin.customCommand(["CONFIG", "SET", "requirepass", "second-secret"])

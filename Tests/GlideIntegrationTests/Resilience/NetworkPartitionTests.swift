@@ -10,14 +10,17 @@ import Testing
     /// Ten tasks writing and reading under a 500 ms request timeout; the link down for 3 s, longer
     /// than a timeout and the stale grace together, so the client gives the silent connection up
     /// and tries new ones into the partition. Callers see typed errors only, and the client is
-    /// back within a second of the heal.
+    /// back within TCP's retransmission of a connection attempt after the heal.
     @Test func aPartitionGivesTypedErrorsAndTheClientIsBackWithinASecondOfTheHeal() async throws {
         let namespace = try NetworkNamespace.create()
         defer { namespace.remove() }
         let server = try await TestServer.startValkey(in: namespace)
         defer { server.stop() }
+        // Reconnection attempts 100 ms apart at most, so the bound below is TCP's, not the backoff's.
         let client = try await GlideClient.create(
-            GlideClientConfiguration(addresses: [server.address], requestTimeout: .milliseconds(500)))
+            GlideClientConfiguration(
+                addresses: [server.address], requestTimeout: .milliseconds(500),
+                reconnectStrategy: BackoffStrategy(numberOfRetries: 0, factor: 100, jitterPercent: 0)))
         let load = FaultLoad()
         let running = load.run(client)
         try await Polling.waitUntil("the load runs") { load.successes.load(ordering: .relaxed) > 50 }
@@ -39,7 +42,10 @@ import Testing
         #expect(load.wrongReplies.withLock { $0 }.isEmpty, "\(load.wrongReplies.withLock { $0.prefix(3) })")
         #expect(!during.isEmpty, "the partition was felt")
         #expect(Set(errors.keys).isSubset(of: NetworkFaultTests.faultCodes), "\(errors)")
-        #expect(recovery < TestTiming.bound(.seconds(1)))
+        // An attempt under way at the heal may have had its SYN dropped just before it; the kernel
+        // sends it again 1 s after the first (TCP's initial retransmission timeout). So the bound
+        // is that second, plus the 100 ms backoff, the handshake and a loaded machine's slack.
+        #expect(recovery < TestTiming.bound(.milliseconds(1_500)))
         await client.close()
     }
 }
