@@ -15,8 +15,9 @@ public struct ConnectionConfiguration: Sendable {
     /// The most requests waiting for replies at once; more fail at once. 1000.
     public var inflightRequestsLimit: Int
     /// The most bytes one reply may take; a longer one ends the connection with
-    /// `.protocolError`, and it reconnects. 512 MiB, the server's own `proto-max-bulk-len`.
-    public var maximumReplyLength: Int = RESPDecoder.defaultMaximumLength
+    /// `.protocolError`, and it reconnects. 512 MiB (the server's `proto-max-bulk-len`) and a
+    /// header's room.
+    public var maximumReplyLength: Int = RESPDecoder.defaultMaximumFrameLength
 
     /// A configuration; see each property for its default.
     public init(

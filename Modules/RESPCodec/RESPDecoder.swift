@@ -17,9 +17,12 @@ public struct RESPDecoder: Sendable {
     /// The most bytes one whole frame (a reply with everything nested in it) may take.
     public let maximumFrameLength: Int
 
-    /// The server's own `proto-max-bulk-len`, 512 MiB: the default for both a bulk string and a
-    /// whole frame.
+    /// The server's own `proto-max-bulk-len`, 512 MiB: the default for a bulk string.
     public static let defaultMaximumLength = 512 * 1024 * 1024
+
+    /// The default for a whole frame: a bulk string of the server's largest size with its header
+    /// (`$536870912\r\n`) and its `\r\n`, so the largest value a server can hold still reads.
+    public static let defaultMaximumFrameLength = defaultMaximumLength + 32
 
     // Scan state of the frame starting at the buffer's reader index.
     /// Length of the frame's prefix already validated.
@@ -36,12 +39,13 @@ public struct RESPDecoder: Sendable {
     var remaining: [Int] = []
 
     /// A decoder with the given limits. The defaults match the server's own: 512 MiB for a bulk
-    /// string and for a whole frame, and a nesting depth no real reply comes near.
+    /// string, and for a whole frame that much plus a header; a nesting depth no real reply comes
+    /// near.
     public init(
         maximumDepth: Int = 100,
         maximumBulkLength: Int = defaultMaximumLength,
         maximumAggregateLength: Int = Int(Int32.max),
-        maximumFrameLength: Int = defaultMaximumLength
+        maximumFrameLength: Int = defaultMaximumFrameLength
     ) {
         precondition(maximumDepth > 0 && maximumBulkLength >= 0 && maximumAggregateLength >= 0 && maximumFrameLength > 0)
         self.maximumDepth = maximumDepth

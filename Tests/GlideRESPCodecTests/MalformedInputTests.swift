@@ -107,6 +107,17 @@ import Testing
         #expect(error.description == "malformed RESP: a reply longer than the limit of 21 bytes at byte 13 of the frame")
     }
 
+    /// The default frame limit leaves room for the largest bulk string a server sends (512 MiB,
+    /// its `proto-max-bulk-len`) with its header: such a claim waits for its bytes.
+    @Test func theLargestValueAServerHoldsFitsTheDefaultFrameLimit() throws {
+        var decoder = RESPDecoder()
+        var buffer = Bytes("$\(RESPDecoder.defaultMaximumLength)\r\nabc")
+        #expect(try decoder.decode(from: &buffer) == nil)
+        var array = RESPDecoder()
+        var wrapped = Bytes("*1\r\n$\(RESPDecoder.defaultMaximumLength)\r\nabc")
+        #expect(try array.decode(from: &wrapped) == nil)
+    }
+
     @Test func aFrameIsRefusedOnItsClaimBeforeThePayloadArrives() throws {
         // Only the header of the second element is here: its claimed length alone crosses the limit.
         var decoder = RESPDecoder(maximumFrameLength: 1024)

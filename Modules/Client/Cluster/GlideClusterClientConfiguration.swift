@@ -40,8 +40,9 @@ public struct GlideClusterClientConfiguration: Sendable {
     public var inflightRequestsLimit: Int
     /// The most bytes one reply may take, everything nested in it included; a longer one (refused
     /// on its announced lengths, before they are read) ends its connection with `.protocolError`,
-    /// and the connection reconnects. 512 MiB, the server's own `proto-max-bulk-len`.
-    public var maximumReplyLength: Int = RESPDecoder.defaultMaximumLength
+    /// and the connection reconnects. 512 MiB (the server's own `proto-max-bulk-len`) and a
+    /// header's room, so the largest value a server holds still reads.
+    public var maximumReplyLength: Int = RESPDecoder.defaultMaximumFrameLength
     /// When the topology is checked and refreshed.
     public var topologyRefresh: TopologyRefreshPolicy
     /// How many nodes a refresh asks for their view of the cluster. 10, as GLIDE.

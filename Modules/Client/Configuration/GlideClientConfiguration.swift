@@ -59,8 +59,9 @@ public struct GlideClientConfiguration: Sendable {
     public var lazyConnect: Bool
     /// The most bytes one reply may take, everything nested in it included; a longer one (refused
     /// on its announced lengths, before they are read) ends its connection with `.protocolError`,
-    /// and the connection reconnects. 512 MiB, the server's own `proto-max-bulk-len`.
-    public var maximumReplyLength: Int = RESPDecoder.defaultMaximumLength
+    /// and the connection reconnects. 512 MiB (the server's own `proto-max-bulk-len`) and a
+    /// header's room, so the largest value a server holds still reads.
+    public var maximumReplyLength: Int = RESPDecoder.defaultMaximumFrameLength
     /// Subscriptions made as the client connects (and after every reconnection), and where
     /// published messages go; `nil`: none until the client subscribes, messages on
     /// `pubsubMessages`.

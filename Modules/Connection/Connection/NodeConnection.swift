@@ -77,7 +77,8 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     /// pushes that are not replies.
     public init(
         loop: Loop, connector: Connector, handshake: HandshakeConfiguration, inflightLimit: Int,
-        maximumReplyLength: Int = RESPDecoder.defaultMaximumLength, connectionTimeout: Duration, staleReplyGrace: Duration = .seconds(2),
+        maximumReplyLength: Int = RESPDecoder.defaultMaximumFrameLength, connectionTimeout: Duration,
+        staleReplyGrace: Duration = .seconds(2),
         policy: ConnectionPolicy = .unsupervised,
         observer: (any ConnectionObserver)? = nil, observerLoop: Loop? = nil,
         pushHandler: (@Sendable (RESPToken, NodeConnection) -> Void)? = nil
