@@ -35,8 +35,13 @@ public final class NetworkNamespace: @unchecked Sendable {
     deinit { remove() }
 
     /// A new namespace with its pair up and addressed: `10.251.<n>.1/30` on the tests' side,
-    /// `10.251.<n>.2/30` inside, with `<n>` one no address of this machine uses.
-    public static func create() throws -> NetworkNamespace {
+    /// `10.251.<n>.2/30` inside, with `<n>` one no address of this machine uses. The `ip` calls
+    /// wait for their processes, so they run off the cooperative pool.
+    public static func create() async throws -> NetworkNamespace {
+        try await offThePool { try make() }
+    }
+
+    private static func make() throws -> NetworkNamespace {
         let index = counter.withLock { () -> Int in
             made += 1
             return made
@@ -71,13 +76,15 @@ public final class NetworkNamespace: @unchecked Sendable {
     }
 
     /// Cuts the namespace off: its end of the pair goes down, and packets both ways are dropped.
-    public func partition() throws {
-        try Self.run(["netns", "exec", name, Self.ip, "link", "set", innerLink, "down"])
+    public func partition() async throws {
+        let arguments = ["netns", "exec", name, Self.ip, "link", "set", innerLink, "down"]
+        _ = try await offThePool { try Self.run(arguments) }
     }
 
     /// Ends the partition.
-    public func heal() throws {
-        try Self.run(["netns", "exec", name, Self.ip, "link", "set", innerLink, "up"])
+    public func heal() async throws {
+        let arguments = ["netns", "exec", name, Self.ip, "link", "set", innerLink, "up"]
+        _ = try await offThePool { try Self.run(arguments) }
     }
 
     /// Deletes the namespace and its pair. Stop its servers first: a process still inside keeps

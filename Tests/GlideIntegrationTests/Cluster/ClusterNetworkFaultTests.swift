@@ -8,8 +8,9 @@ import Testing
 /// Network faults between the cluster client and one node while the cluster itself still sees
 /// that node: a `FaultProxy` sits in front of it, and the node announces the proxy's port
 /// (`cluster-announce-port`), so clients reach it only through the proxy while the cluster bus
-/// and the other nodes don't. Each test has a cluster of its own, since announcing moves a node.
-@Suite(.timeLimit(.minutes(5))) struct ClusterNetworkFaultTests {
+/// and the other nodes don't. Each test has a cluster of its own, since announcing moves a node;
+/// serialized, so that one such cluster at a time is added to the suite's load.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ClusterNetworkFaultTests {
     /// The kinds of error a network fault may give a caller.
     static let faultCodes: Set<GlideError.Code> = [.timeout, .connectionClosed, .connectionFailed]
 

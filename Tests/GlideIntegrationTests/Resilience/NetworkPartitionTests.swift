@@ -12,7 +12,7 @@ import Testing
     /// and tries new ones into the partition. Callers see typed errors only, and the client is
     /// back within TCP's retransmission of a connection attempt after the heal.
     @Test func aPartitionGivesTypedErrorsAndTheClientIsBackWithinASecondOfTheHeal() async throws {
-        let namespace = try NetworkNamespace.create()
+        let namespace = try await NetworkNamespace.create()
         defer { namespace.remove() }
         let server = try await TestServer.startValkey(in: namespace)
         defer { server.stop() }
@@ -24,10 +24,10 @@ import Testing
         let load = FaultLoad()
         let running = load.run(client)
         try await Polling.waitUntil("the load runs") { load.successes.load(ordering: .relaxed) > 50 }
-        try namespace.partition()
+        try await namespace.partition()
         try await Task.sleep(for: .seconds(3))
         let during = load.errors.withLock { $0 }
-        try namespace.heal()
+        try await namespace.heal()
         load.markHeal()
         try await Polling.waitUntil("a request succeeds after the heal", timeout: .seconds(10), interval: .milliseconds(5)) {
             load.recovery() != nil
