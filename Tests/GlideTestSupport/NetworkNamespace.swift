@@ -65,6 +65,14 @@ public final class NetworkNamespace: @unchecked Sendable {
             try run(["netns", "exec", name, ip, "addr", "add", "10.251.\(subnet).2/30", "dev", inner])
             try run(["netns", "exec", name, ip, "link", "set", inner, "up"])
             try run(["netns", "exec", name, ip, "link", "set", "lo", "up"])
+            // Each end's neighbour fixed, so no ARP runs: during a partition the packets are
+            // simply dropped, and after it nothing waits for an address to be resolved again.
+            let outerMAC = try mac(of: run(["-o", "link", "show", outer]))
+            let innerMAC = try mac(of: run(["netns", "exec", name, ip, "-o", "link", "show", inner]))
+            try run(["neigh", "replace", "10.251.\(subnet).2", "lladdr", innerMAC, "dev", outer, "nud", "permanent"])
+            try run([
+                "netns", "exec", name, ip, "neigh", "replace", "10.251.\(subnet).1", "lladdr", outerMAC, "dev", inner, "nud", "permanent",
+            ])
         } catch {
             namespace.remove()
             // The veth's outer end goes with the namespace once its peer is inside; before that,
@@ -73,6 +81,15 @@ public final class NetworkNamespace: @unchecked Sendable {
             throw error
         }
         return namespace
+    }
+
+    /// The hardware address in a line of `ip -o link show`.
+    private static func mac(of line: String) throws -> String {
+        let words = line.split(separator: " ")
+        guard let index = words.firstIndex(of: "link/ether"), index + 1 < words.count else {
+            throw NamespaceFailure("no hardware address in `\(line)`")
+        }
+        return String(words[index + 1])
     }
 
     /// Cuts the namespace off: its end of the pair goes down, and packets both ways are dropped.
