@@ -120,25 +120,18 @@ public final class NetworkNamespace: @unchecked Sendable {
     /// Runs `ip` with `arguments`; its output, or an error with what it printed.
     @discardableResult
     static func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ip)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
+        let outcome: Command.Outcome
         do {
-            try process.run()
+            outcome = try Command.run(ip, arguments)
         } catch {
             throw NamespaceFailure("could not run `ip` (\(error)); network partitions need iproute2: `apt-get install iproute2`")
         }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        guard outcome.status == 0 else {
             throw NamespaceFailure(
-                "`ip \(arguments.joined(separator: " "))` failed (status \(process.terminationStatus)): \(text)"
+                "`ip \(arguments.joined(separator: " "))` failed (status \(outcome.status)): \(outcome.output)"
                     + " Network partitions need root and iproute2, as CI has.")
         }
-        return text
+        return outcome.output
     }
 }
 

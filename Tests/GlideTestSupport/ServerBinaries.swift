@@ -75,15 +75,9 @@ public enum ServerBinaries {
     /// What the integration tests' main server binary is (`valkeyServer()`, which the matrix
     /// points at other servers, Redis included): read once from its `--version`.
     public static let mainServer: (isValkey: Bool, version: ServerVersion) = {
-        guard let binary = try? valkeyServer() else { return (true, ServerVersion("0")) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--version"]
-        let output = Pipe()
-        process.standardOutput = output
-        guard (try? process.run()) != nil else { return (true, ServerVersion("0")) }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        guard let binary = try? valkeyServer(), let text = try? Command.run(binary, ["--version"], keepErrors: false).output else {
+            return (true, ServerVersion("0"))
+        }
         // "Valkey server v=9.1.2 sha=…" or "Redis server v=7.0.15 sha=…".
         let version = text.split(separator: " ").first { $0.hasPrefix("v=") }.map { String($0.dropFirst(2)) } ?? "0"
         return (text.hasPrefix("Valkey"), ServerVersion(version))

@@ -73,18 +73,9 @@ public final class TestCertificates: Sendable {
         let openssl = try openssl()
         let certificates = TestCertificates(directory: directory)
         func run(_ arguments: [String]) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: openssl)
-            process.arguments = arguments
-            process.currentDirectoryURL = directory
-            let errors = Pipe()
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = errors
-            try process.run()
-            let message = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                throw ServerStartFailure("openssl \(arguments.joined(separator: " ")) failed: \(String(decoding: message, as: UTF8.self))")
+            let outcome = try Command.run(openssl, arguments, directory: directory)
+            guard outcome.status == 0 else {
+                throw ServerStartFailure("openssl \(arguments.joined(separator: " ")) failed: \(outcome.output)")
             }
         }
         func authority(_ name: String) throws {

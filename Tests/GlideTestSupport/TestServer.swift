@@ -16,13 +16,13 @@ public final class TestServer: @unchecked Sendable {
     public let namespace: NetworkNamespace?
     let binary: String
     private let lock = NSLock()
-    private var process: Process?
+    private var process: ChildProcess?
 
     /// Where to connect.
     public var address: NodeAddress { NodeAddress(host: host, port: port) }
 
     /// The server's PID while it runs.
-    public var pid: Int32? { lock.withLock { process?.processIdentifier } }
+    public var pid: Int32? { lock.withLock { process?.pid } }
 
     /// Whether the port speaks TLS only (redis-server with `--port 0 --tls-port`).
     public let usesTLS: Bool
@@ -135,10 +135,8 @@ public final class TestServer: @unchecked Sendable {
     }
 
     private func launch() async throws {
-        let process = Process()
         // `ip netns exec` enters the namespace and execs the server: the PID stays the server's.
         let launcher = namespace.map { ["netns", "exec", $0.name, binary] } ?? []
-        process.executableURL = URL(fileURLWithPath: launcher.isEmpty ? binary : NetworkNamespace.ip)
         let ports = usesTLS ? ["--port", "0", "--tls-port", String(port)] : ["--port", String(port)]
         var sentinel: [String] = []
         if let sentinelConfiguration {
@@ -149,26 +147,23 @@ public final class TestServer: @unchecked Sendable {
             }
             sentinel = [file.path, "--sentinel"]
         }
-        process.arguments =
+        let arguments =
             launcher + sentinel + ports + [
                 "--bind", host, "--dir", directory.path,
                 "--save", "", "--appendonly", "no", "--daemonize", "no",
                 "--logfile", directory.appendingPathComponent("server.log").path,
             ]
             + extraArguments.map { $0.replacingOccurrences(of: "{dir}", with: directory.path) }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.currentDirectoryURL = directory
-        try process.run()
-        ServerRegistry.register(process.processIdentifier, directory: directory)
+        let process = try ChildProcess.spawn(launcher.isEmpty ? binary : NetworkNamespace.ip, arguments, directory: directory.path)
+        ServerRegistry.register(process.pid, directory: directory)
         lock.withLock { self.process = process }
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if !process.isRunning {
-                throw ServerStartFailure("\(binary) exited with status \(process.terminationStatus): \(log())")
+                throw ServerStartFailure("\(binary) exited with status \(process.terminationStatus ?? -1): \(log())")
             }
             // The probes block on sockets: off the cooperative pool.
-            let pid = process.processIdentifier
+            let pid = process.pid
             let port = self.port
             let host = self.host
             let up =
@@ -184,7 +179,7 @@ public final class TestServer: @unchecked Sendable {
     /// A TLS port can't be asked `INFO` in plain text: the server's own log says it listens (a
     /// Redis sentinel logs its first monitor instead), and a server that could not bind its port
     /// would have exited.
-    private func listensForTLS(_ process: Process) -> Bool {
+    private func listensForTLS(_ process: ChildProcess) -> Bool {
         let log = log()
         let ready = log.contains("Ready to accept connections") || (sentinelConfiguration != nil && log.contains("+monitor master"))
         return ready && process.isRunning && FreePort.accepts(port: port)
@@ -201,9 +196,9 @@ public final class TestServer: @unchecked Sendable {
     /// cooperative pool would stall every test running in parallel.
     public func kill() async {
         guard let process = lock.withLock({ self.process }) else { return }
-        Foundation.kill(process.processIdentifier, SIGKILL)
+        Foundation.kill(process.pid, SIGKILL)
         while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
-        ServerRegistry.unregister(process.processIdentifier)
+        ServerRegistry.unregister(process.pid)
         lock.withLock { self.process = nil }
     }
 
@@ -224,24 +219,24 @@ public final class TestServer: @unchecked Sendable {
     /// SIGKILL if it hasn't exited after 5 s. Returns at once, so it is safe in `defer`; if the
     /// test process exits first, the registry's exit hook kills the server.
     public func stop() {
-        let process = lock.withLock { () -> Process? in
+        let process = lock.withLock { () -> ChildProcess? in
             let running = self.process
             self.process = nil
             return running
         }
         let directory = self.directory
         if let process, process.isRunning {
-            Foundation.kill(process.processIdentifier, SIGCONT)  // a frozen server can't exit
-            Foundation.kill(process.processIdentifier, SIGTERM)
+            Foundation.kill(process.pid, SIGCONT)  // a frozen server can't exit
+            Foundation.kill(process.pid, SIGTERM)
         }
         Thread.detachNewThread {
             if let process, process.isRunning {
                 let deadline = Date().addingTimeInterval(5)
                 while process.isRunning && Date() < deadline { usleep(10_000) }
-                if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-                process.waitUntilExit()
+                if process.isRunning { Foundation.kill(process.pid, SIGKILL) }
+                process.waitForExit()
             }
-            if let process { ServerRegistry.unregister(process.processIdentifier) }
+            if let process { ServerRegistry.unregister(process.pid) }
             try? FileManager.default.removeItem(at: directory)
             ServerRegistry.directoryRemoved(directory)
         }

@@ -58,22 +58,13 @@ final class Terminal: Sendable {
         tmux = try ServerBinaries.tmux()
     }
 
-    /// Starts the tmux server with `command` in its window. Spawned and reaped with posix_spawn
-    /// and waitpid: Foundation's `Process` waits for descriptors the daemonized server inherits.
+    /// Starts the tmux server with `command` in its window.
     func start(_ command: String) async throws {
-        let arguments = [tmux, "-L", socket, "new-session", "-d", "-s", "main", "-x", "120", "-y", "30", command]
-        guard try await offThePool({ Terminal.spawn(arguments) }) == 0 else { throw POSIXError(.ECHILD) }
-    }
-
-    /// Runs `arguments` and waits for it: its exit status, or -1 when it could not start.
-    static func spawn(_ arguments: [String]) -> Int32 {
-        var pid: pid_t = 0
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        guard posix_spawn(&pid, arguments[0], nil, nil, &argv, environ) == 0 else { return -1 }
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        return status
+        let arguments = ["new-session", "-d", "-s", "main", "-x", "120", "-y", "30", command]
+        let tmux = tmux
+        let socket = socket
+        let outcome = try await offThePool { try Command.run(tmux, ["-L", socket] + arguments) }
+        guard outcome.status == 0 else { throw ChildProcessFailure("tmux new-session failed (\(outcome.status)): \(outcome.output)") }
     }
 
     /// Sends text literally (`-l`) when it is not a key name (`Enter`, `Left`, `C-u`, …).
@@ -100,28 +91,15 @@ final class Terminal: Sendable {
 
     /// Ends the tmux server this test started (and the program in it); takes milliseconds.
     func close() {
-        _ = Terminal.spawn([tmux, "-L", socket, "kill-server"])
+        _ = try? Command.run(tmux, ["-L", socket, "kill-server"])
         unlink("/tmp/tmux-\(getuid())/\(socket)")  // the socket file tmux leaves behind
     }
 
     /// Runs tmux off the cooperative pool (it blocks while tmux runs).
     @discardableResult
-    private func run(_ arguments: [String], capturing: Bool = true) async throws -> String {
+    private func run(_ arguments: [String]) async throws -> String {
         let tmux = tmux
         let socket = socket
-        return try await offThePool { try Terminal.blockingRun(tmux, socket, arguments, capturing: capturing) }
-    }
-
-    private static func blockingRun(_ tmux: String, _ socket: String, _ arguments: [String], capturing: Bool) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tmux)
-        process.arguments = ["-L", socket] + arguments
-        let output = Pipe()
-        process.standardOutput = capturing ? output : FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = capturing ? output.fileHandleForReading.readDataToEndOfFile() : Data()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        return try await offThePool { try Command.run(tmux, ["-L", socket] + arguments, keepErrors: false).output }
     }
 }

@@ -82,21 +82,6 @@ import Testing
 
     /// Runs `binary` with `arguments` (and `input` on its standard input) and returns its output.
     static func run(_ binary: String, _ arguments: [String], input: String? = nil) async throws -> String {
-        try await offThePool {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments
-            let output = Pipe()
-            let stdin = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            process.standardInput = stdin
-            try process.run()
-            stdin.fileHandleForWriting.write(Data((input ?? "").utf8))
-            try stdin.fileHandleForWriting.close()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
-        }
+        try await offThePool { try Command.run(binary, arguments, input: input ?? "", keepErrors: false).output }
     }
 }
