@@ -126,10 +126,10 @@ SOAK_SECONDS ?= 1800
 CLUSTER_CHAOS_SECONDS ?= 300
 soak: deps build
 	GLIDE_CHAOS_SECONDS=$(SOAK_SECONDS) GLIDE_SOAK_CSV=$(abspath .build/soak.csv) VALKEY_SERVER="$(abspath $(VALKEY_BIN))" \
-	  .ci/test-summary $(SWIFT) test --skip-build --filter '\.ChaosTests/'
+	  TEST_TIMEOUT=$$(( $(SOAK_SECONDS) + 900 )) .ci/test-summary $(SWIFT) test --skip-build --filter '\.ChaosTests/'
 	.ci/soak-plot .build/soak.csv .build/soak.svg
 	GLIDE_CHAOS_SECONDS=$(CLUSTER_CHAOS_SECONDS) VALKEY_SERVER="$(abspath $(VALKEY_BIN))" \
-	  .ci/test-summary $(SWIFT) test --skip-build --filter ClusterChaosTests
+	  TEST_TIMEOUT=$$(( $(CLUSTER_CHAOS_SECONDS) + 900 )) .ci/test-summary $(SWIFT) test --skip-build --filter ClusterChaosTests
 
 # Every fuzz target under libFuzzer with AddressSanitizer, for FUZZ_SECONDS each, from the
 # committed corpus (Tests/GlideFuzz/Corpus); what a run adds stays in .build-fuzz/corpus. A crash,
