@@ -172,18 +172,23 @@ import Testing
         try await set.failover(through: set.sentinels[1], coordinated: false)
         let replica = set.nodes.replicas[0]
         // Once the replica is a primary, nothing written to the old primary reaches it.
-        try await Polling.waitUntil("the replica is promoted") {
+        try await Polling.waitUntil("the replica is promoted", interval: .milliseconds(20)) {
             guard case .array(let fields) = try await set.nodes.command(replica, ["ROLE"]) else { return false }
             return fields.first?.stringValue == "master"
         }
+        // The client's share starts here: how long the sentinels and the server take to promote
+        // depends on the machine's load, and is not the client's to bound.
+        let promoted = clock.now
         let attempt = Counter()
         try await Polling.waitUntil("a write through the client lands on the new primary", interval: .milliseconds(20)) {
             let probe = "\(key):\(attempt.next())"
             _ = try? await client.set(probe, "v")
             return try await set.nodes.command(replica, ["EXISTS", probe]) == .integer(1)
         }
-        let followed = clock.now - began
-        print("sentinel plain failover with the watched sentinel dead: writes followed \(followed) after the command")
+        let followed = clock.now - promoted
+        print(
+            "sentinel plain failover with the watched sentinel dead: the replica promoted \(promoted - began) after the"
+                + " command, writes followed \(followed) after that")
         #expect(followed < TestTiming.bound(.seconds(5)))
         #expect(try await client.get(key) == "before")
         await client.close()
