@@ -112,7 +112,11 @@ import Testing
             try await publisher.customCommand(["PUBSUB", "NUMSUB", "alerts"]).arrayValue?.last?.intValue == 1
         }
         print("pubsub: resubscribed \(ContinuousClock.now - killedAt) after CLIENT KILL TYPE pubsub")
-        #expect(subscriber.getStatistics().pubsubResubscriptions > resubscriptions)
+        // The server counts the subscriber once it ran the SUBSCRIBE; the client counts the repair
+        // once it has read the confirmation, a moment later.
+        try await Polling.waitUntil("the client counts the resubscription", timeout: TestTiming.bound(.seconds(1))) {
+            subscriber.getStatistics().pubsubResubscriptions > resubscriptions
+        }
         #expect(try await publisher.publish("after", to: "alerts") == 1)
         #expect(try await Self.take(1, from: subscriber.pubsubMessages).map(\.message) == ["after"])
         await subscriber.close()
