@@ -38,6 +38,15 @@ import Testing
         let key = SharedServer.uniqueKey()
         try await client.set(key, "v")
         _ = try await client.customCommand(["WAIT", "1", "2000"])
+        // The replica is found from the primary's answer and connected in the background: reads
+        // go to the primary until then.
+        let created = ContinuousClock.now
+        try await Polling.waitUntil("the client has found the replica") {
+            let calls = try await set.calls(of: "get", on: set.replicas[0])
+            _ = try await client.get(key)
+            return try await set.calls(of: "get", on: set.replicas[0]) > calls
+        }
+        print("preferReplica from the primary's address: reads on the replica \(ContinuousClock.now - created) after the first write")
         let before = try await set.calls(of: "get", on: set.replicas[0])
         for _ in 0..<10 { #expect(try await client.get(key) == "v") }
         #expect(try await set.calls(of: "get", on: set.replicas[0]) - before == 10)
