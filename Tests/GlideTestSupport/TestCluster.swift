@@ -260,12 +260,29 @@ public final class TestCluster: @unchecked Sendable {
     public func finishMigration(slot: UInt16, from source: Node, to target: Node) async throws {
         try await moveKeys(of: slot, from: source, to: target)
         await give(slot, to: target, from: source)
-        try await waitUntil("slot \(slot) belongs to \(target)") {
-            for node in self.liveNodes where try await SlotMap(self.topology(from: node)).primary(forSlot: slot) != target.address {
-                return false
+        do {
+            try await waitUntil("slot \(slot) belongs to \(target)") {
+                for node in self.liveNodes where try await SlotMap(self.topology(from: node)).primary(forSlot: slot) != target.address {
+                    return false
+                }
+                return true
             }
-            return true
+        } catch {
+            throw ClusterShapeError("\(error); each node's view: \(await slotViews(slot))\n" + (await diagnostics()))
         }
+    }
+
+    /// What each live node says of `slot`'s owner, and its own config epoch: what a slot that
+    /// won't settle leaves to read.
+    private func slotViews(_ slot: UInt16) async -> String {
+        var views: [String] = []
+        for node in liveNodes {
+            let owner = (try? await topology(from: node)).flatMap { SlotMap($0).primary(forSlot: slot) }
+            let nodes = (try? await command(node, ["CLUSTER", "NODES"]).stringValue) ?? ""
+            let epoch = nodes.split(separator: "\n").first { $0.contains("myself") }?.split(separator: " ").dropFirst(6).first
+            views.append("\(node.address.port) (epoch \(epoch.map(String.init) ?? "?")): \(owner.map { String($0.port) } ?? "none")")
+        }
+        return views.joined(separator: ", ")
     }
 
     /// Moves every key of `slot` still on `source` to `target`, in batches.
@@ -410,14 +427,16 @@ public final class TestCluster: @unchecked Sendable {
         let existing = liveNodes
         lock.withLock { members.append(node) }
         _ = try await command(existing[0], ["CLUSTER", "MEET", "127.0.0.1", String(node.address.port), String(node.busPort)])
-        // And the newcomer knows every node: a `SETSLOT … NODE` it is sent names one of them.
-        try await waitUntil("every node knows \(node), and it knows every node") {
+        // And the newcomer knows every node: a `SETSLOT … NODE` it is sent names one of them. It
+        // must also say the cluster is up: a primary that just started answers `CLUSTERDOWN`
+        // until it has seen every slot served and its writable delay (2 s on Redis 7) has passed.
+        try await waitUntil("every node knows \(node), and it knows every node and says the cluster is up") {
             let ids = self.liveNodes.map(\.id)
             for member in self.liveNodes {
                 let known = try await self.command(member, ["CLUSTER", "NODES"]).stringValue ?? ""
                 if !ids.allSatisfy({ known.contains($0) }) { return false }
             }
-            return true
+            return (try await self.command(node, ["CLUSTER", "INFO"]).stringValue ?? "").contains("cluster_state:ok")
         }
         return node
     }
