@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A program the tests start (a server, `ip`, `openssl`, glide-cli, tmux): spawned with
 /// `posix_spawn`, with every descriptor above standard error closed in the child, and watched with
@@ -114,8 +114,8 @@ private enum Spawn {
     typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
     typealias ChangeDirectory = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
 
-    nonisolated(unsafe) static let closeFromFunction: CloseFrom? = symbol("posix_spawn_file_actions_addclosefrom_np")
-    nonisolated(unsafe) static let changeDirectoryFunction: ChangeDirectory? = symbol("posix_spawn_file_actions_addchdir_np")
+    static let closeFromFunction: CloseFrom? = symbol("posix_spawn_file_actions_addclosefrom_np")
+    static let changeDirectoryFunction: ChangeDirectory? = symbol("posix_spawn_file_actions_addchdir_np")
 
     private static func symbol<T>(_ name: String) -> T? {
         guard let address = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A network namespace joined to the tests' own by a veth pair, for true partitions: a server
 /// started in it (`TestServer.startValkey(in:)`) is reached at `serverHost` over the pair, and

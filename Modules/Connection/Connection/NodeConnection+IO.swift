@@ -105,7 +105,8 @@ extension NodeConnection {
                         return
                     }
                     let action = machine.replyReceived(tokens.value[index], generation: generation)
-                    switch action {
+                    // Consumed: the cases' payloads move into their bindings, with no copy to destroy after.
+                    switch consume action {
                     case .none:
                         break
                     case .push(let token):
@@ -117,8 +118,8 @@ extension NodeConnection {
                     case .unexpectedReply:
                         unexpected = true
                         return
-                    default:
-                        assertionFailure("a reply can't lead to \(action)")
+                    case let other:
+                        assertionFailure("a reply can't lead to \(other)")
                     }
                     index += 1
                 }

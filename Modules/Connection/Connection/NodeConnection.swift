@@ -132,6 +132,17 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         collectsReplies: Bool = false,
         encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async -> Result<ConnectionReply, GlideError> {
+        await sendRequest(
+            deadline: deadline, replies: replies, blocking: blocking, confirmation: confirmation, collectsReplies: collectsReplies,
+            encode: encode)
+    }
+
+    /// `send`'s body, inlined into the generic entry point and into the production pairing's own.
+    @inline(__always)
+    func sendRequest(
+        deadline: Deadline, replies: Int, blocking: Bool, confirmation: PubSubConfirmation?, collectsReplies: Bool,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async -> Result<ConnectionReply, GlideError> {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
         // A caller on the loop thread was resumed by this turn's replies, as were others: its
         // bytes wait for the turn's one write, which the loop runs once they have all queued.
@@ -145,7 +156,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         // isn't checked for it.
         return await _unsafeInheritExecutor_withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
-                let outcome = machine.withLock { machine in
+                let (action, armTimer) = machine.withLock { machine in
                     // Checked under the lock: a cancellation handler that ran before the request
                     // was queued found nothing to cancel, so the request must not be queued.
                     if Task.isCancelled {
@@ -155,8 +166,9 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
                         continuation, id: id, deadline: deadline, replies: replies, blocking: blocking,
                         confirmation: confirmation, collectsReplies: collectsReplies, defersWrite: onLoopThread, encode: encode)
                 }
-                if let armTimer = outcome.armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
-                switch outcome.action {
+                if let armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
+                // Consumed: the job moves into its binding, with no copy of the action to destroy after.
+                switch consume action {
                 case .none:
                     break
                 case .write(let job):
@@ -165,8 +177,8 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
                     } else {
                         loop.execute { self.runWriter(job) }
                     }
-                default:
-                    perform(outcome.action)
+                case let other:
+                    perform(other)
                 }
             }
         } onCancel: {
