@@ -232,6 +232,15 @@ import Testing
         #expect(ErrorReplyMeaning.classify(serverError: "ERR unknown command", from: a) == .final)
     }
 
+    @Test func everyServersWordingOfAnUnknownCommandIsRecognised() {
+        // Valkey and Redis 7; Redis 6.2, whose CLUSTER SHARDS refusal the cluster client must fall back from.
+        #expect(ErrorReplyMeaning.isUnknownCommand("ERR unknown subcommand 'SHARDS'. Try CLUSTER HELP."))
+        #expect(ErrorReplyMeaning.isUnknownCommand("ERR Unknown subcommand or wrong number of arguments for 'SHARDS'. Try CLUSTER HELP."))
+        #expect(ErrorReplyMeaning.isUnknownCommand("ERR unknown command 'FOO', with args beginning with: "))
+        #expect(!ErrorReplyMeaning.isUnknownCommand("NOPERM this user has no permissions to run the 'cluster|shards' command"))
+        #expect(!ErrorReplyMeaning.isUnknownCommand("ERR This instance has cluster support disabled"))
+    }
+
     // MARK: Rendering
 
     func failure(_ step: Machine.Step) -> GlideError? {

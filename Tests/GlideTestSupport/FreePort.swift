@@ -4,10 +4,25 @@ import Foundation
 public enum FreePort {
     /// A port nothing listens on now: the kernel picks one for a socket bound to port 0.
     public static func find() throws -> Int {
+        try bindable(0)
+    }
+
+    /// A port for a Redis 6 cluster node, whose bus can't be chosen and listens 10,000 above it:
+    /// at most 55535, with that bus port free too.
+    public static func findWithBusAbove() throws -> Int {
+        for _ in 0..<64 {
+            let port = try find()
+            if port <= 55535, (try? bindable(port + 10_000)) != nil { return port }
+        }
+        throw POSIXError(.EADDRINUSE)
+    }
+
+    /// Binds a socket to loopback `port` (0: any) and closes it; returns the port it got.
+    private static func bindable(_ port: Int) throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
         defer { close(descriptor) }
-        var address = loopback(port: 0)
+        var address = loopback(port: port)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }

@@ -86,6 +86,10 @@ public enum ServerBinaries {
     /// Whether the main server has Valkey 9's numbered databases in cluster mode.
     public static var mainServerHasClusterDatabases: Bool { mainServer.isValkey && mainServer.version >= ServerVersion("9.0") }
 
+    /// Whether the main server has Redis 7's cluster bus port option (`--cluster-port`),
+    /// `CLUSTER ADDSLOTSRANGE` and `CLUSTER SHARDS`; Redis 6.2 has none of them.
+    public static var mainServerHasRedis7Cluster: Bool { mainServer.isValkey || mainServer.version >= ServerVersion("7.0") }
+
     /// Whether the main server has Valkey 8's `availability-zone`.
     public static var mainServerHasZones: Bool { mainServer.isValkey && mainServer.version >= ServerVersion("8.0") }
 

@@ -106,16 +106,19 @@ public final class TestCluster: @unchecked Sendable {
                 "--cluster-node-timeout", String(nodeTimeout), "--cluster-allow-replica-migration", "no",
                 "--cluster-replica-validity-factor", "0", "--repl-diskless-sync-delay", "0",
             ] + extraArguments
-        let freeBusPort = { ["--cluster-port", String(try FreePort.find())] }
+        // Redis 6's bus listens 10,000 above the node's port; later servers take a port of its own.
+        let busPortOption = ServerBinaries.mainServerHasRedis7Cluster
+        let freeBusPort = { busPortOption ? ["--cluster-port", String(try FreePort.find())] : [] }
         let server =
             if let certificates {
                 try await TestServer.startRedisTLS(
                     certificates, ["--tls-cluster", "yes", "--tls-replication", "yes"] + arguments,
                     perAttempt: freeBusPort)
             } else {
-                try await TestServer.startValkey(arguments, perAttempt: freeBusPort)
+                try await TestServer.startValkey(
+                    arguments, perAttempt: freeBusPort, port: busPortOption ? FreePort.find : FreePort.findWithBusAbove)
             }
-        let busPort = Int(server.extraArguments.last ?? "") ?? 0
+        let busPort = busPortOption ? Int(server.extraArguments.last ?? "") ?? 0 : server.port + 10_000
         let admin = try await server.client { $0.credentials = credentials }
         let id = try await admin.customCommand(["CLUSTER", "MYID"]).stringValue ?? ""
         await admin.close()
@@ -128,10 +131,14 @@ public final class TestCluster: @unchecked Sendable {
         for (index, node) in primaryNodes.enumerated() {
             let first = HashSlot.count * index / primaries
             let last = HashSlot.count * (index + 1) / primaries - 1
-            _ = try await command(node, ["CLUSTER", "ADDSLOTSRANGE", String(first), String(last)])
+            if ServerBinaries.mainServerHasRedis7Cluster {
+                _ = try await command(node, ["CLUSTER", "ADDSLOTSRANGE", String(first), String(last)])
+            } else {
+                _ = try await command(node, ["CLUSTER", "ADDSLOTS"] + (first...last).map(String.init))
+            }
         }
         for node in all.dropFirst() {
-            _ = try await command(all[0], ["CLUSTER", "MEET", "127.0.0.1", String(node.address.port), String(node.busPort)])
+            _ = try await command(all[0], meet(node))
         }
         try await waitUntil("every node knows every other") {
             for node in all {
@@ -170,9 +177,12 @@ public final class TestCluster: @unchecked Sendable {
 
     // MARK: Observing
 
-    /// The topology as `node` reports it (`CLUSTER SHARDS`).
+    /// The topology as `node` reports it (`CLUSTER SHARDS`; `CLUSTER SLOTS` on Redis 6).
     public func topology(from node: Node) async throws -> ClusterTopology {
-        try ClusterTopology(
+        guard ServerBinaries.mainServerHasRedis7Cluster else {
+            return try ClusterTopology(slotsReply: try await command(node, ["CLUSTER", "SLOTS"]), queried: node.address)
+        }
+        return try ClusterTopology(
             shardsReply: try await command(node, ["CLUSTER", "SHARDS"]), queried: node.address,
             preferTLSPort: certificates != nil)
     }
@@ -426,7 +436,7 @@ public final class TestCluster: @unchecked Sendable {
             extraArguments: password)
         let existing = liveNodes
         lock.withLock { members.append(node) }
-        _ = try await command(existing[0], ["CLUSTER", "MEET", "127.0.0.1", String(node.address.port), String(node.busPort)])
+        _ = try await command(existing[0], meet(node))
         // And the newcomer knows every node: a `SETSLOT … NODE` it is sent names one of them. It
         // must also say the cluster is up: a primary that just started answers `CLUSTERDOWN`
         // until it has seen every slot served and its writable delay (2 s on Redis 7) has passed.
@@ -439,6 +449,12 @@ public final class TestCluster: @unchecked Sendable {
             return (try await self.command(node, ["CLUSTER", "INFO"]).stringValue ?? "").contains("cluster_state:ok")
         }
         return node
+    }
+
+    /// `CLUSTER MEET` for `node`, naming its bus port where the server takes one (Redis 7 on).
+    private func meet(_ node: Node) -> [String] {
+        let bus = ServerBinaries.mainServerHasRedis7Cluster ? [String(node.busPort)] : []
+        return ["CLUSTER", "MEET", "127.0.0.1", String(node.address.port)] + bus
     }
 
     /// Stops every node and removes their directories.

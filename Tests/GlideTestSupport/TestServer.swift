@@ -64,9 +64,11 @@ public final class TestServer: @unchecked Sendable {
     }
 
     /// Starts valkey-server with `arguments` plus, for each attempt, what `perAttempt` adds (such
-    /// as another free port, for a cluster bus).
-    public static func startValkey(_ arguments: [String], perAttempt: () throws -> [String]) async throws -> TestServer {
-        try await start(binary: ServerBinaries.valkeyServer(), arguments: arguments, perAttempt: perAttempt)
+    /// as another free port, for a cluster bus), on a port `port` finds.
+    public static func startValkey(
+        _ arguments: [String], perAttempt: () throws -> [String], port: () throws -> Int = FreePort.find
+    ) async throws -> TestServer {
+        try await start(binary: ServerBinaries.valkeyServer(), arguments: arguments, perAttempt: perAttempt, port: port)
     }
 
     /// Starts redis-server (Debian's is built with TLS) listening with TLS only, presenting
@@ -105,7 +107,7 @@ public final class TestServer: @unchecked Sendable {
     }
 
     static func start(
-        binary: String, arguments: [String], perAttempt: () throws -> [String] = { [] },
+        binary: String, arguments: [String], perAttempt: () throws -> [String] = { [] }, port: () throws -> Int = FreePort.find,
         usesTLS: Bool = false, sentinelConfiguration: String? = nil, namespace: NetworkNamespace? = nil
     ) async throws -> TestServer {
         var lastError: (any Error)?
@@ -115,7 +117,7 @@ public final class TestServer: @unchecked Sendable {
                 .appendingPathComponent("glide-test-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let server = TestServer(
-                binary: binary, port: try FreePort.find(), directory: directory,
+                binary: binary, port: try port(), directory: directory,
                 extraArguments: arguments + (try perAttempt()), usesTLS: usesTLS,
                 sentinelConfiguration: sentinelConfiguration, namespace: namespace)
             do {

@@ -58,7 +58,8 @@ final class ConnectionDiscovery<Loop: EventLoop, Connector: NodeConnector>: Clus
             if case .failure(let error) = await connection.connect() { throw error }
             let deadline = nodes.core.loop.now() + max(configuration.requestTimeout, .seconds(1))
             var reply = try await ask(connection, address, ["CLUSTER", "SHARDS"], deadline: deadline)
-            if case .failure(let message) = reply, message.contains("unknown") {
+            // A server before Redis 7 has no `CLUSTER SHARDS`.
+            if case .failure(let message) = reply, ErrorReplyMeaning.isUnknownCommand(message) {
                 reply = try await ask(connection, address, ["CLUSTER", "SLOTS"], deadline: deadline)
                 return .success(try topology(reply, address: address, shards: false))
             }

@@ -23,6 +23,15 @@ enum ErrorReplyMeaning: Equatable, Sendable {
         }
     }
 
+    /// Whether a server error reply `message` says the server doesn't know the command or the
+    /// subcommand: an older server, whose caller falls back to an older spelling. Every server's
+    /// wording counts: `ERR unknown subcommand 'SHARDS'` (Redis 7, Valkey), `ERR Unknown
+    /// subcommand or wrong number of arguments for 'SHARDS'` (Redis 6), `ERR unknown command`.
+    static func isUnknownCommand(_ message: String) -> Bool {
+        let lowercased = message.lowercased()
+        return lowercased.contains("unknown subcommand") || lowercased.contains("unknown command")
+    }
+
     /// The meaning of a server error reply `message` (such as `MOVED 3999 127.0.0.1:7002`) from
     /// `node` (whose host a redirection with an empty host means; `nil` when not known).
     static func classify(serverError message: String, from node: NodeAddress?) -> ErrorReplyMeaning {

@@ -50,8 +50,8 @@ enum SentinelReplies {
     /// Whether a sentinel refused a subcommand as unknown: an older one (Redis, Valkey before 8)
     /// that only knows the `MASTER`/`SLAVES` spellings.
     static func isUnknownSubcommand(_ token: RESPToken) -> Bool {
-        guard token.type.isError, let message = token.stringBytes?.string.lowercased() else { return false }
-        return message.contains("unknown subcommand") || message.contains("unknown command")
+        guard token.type.isError, let message = token.stringBytes?.string else { return false }
+        return ErrorReplyMeaning.isUnknownCommand(message)
     }
 
     private static func port(_ token: RESPToken) -> Int? {
