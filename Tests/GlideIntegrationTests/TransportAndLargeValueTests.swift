@@ -5,7 +5,7 @@ import Testing
 
 @Suite(.timeLimit(.minutes(5))) struct TransportIntegrationTests {
     @Test func connectsOverIPv4IPv6AndHostNames() async throws {
-        let server = try await TestServer.startValkey(["--bind", "127.0.0.1 ::1"])
+        let server = try await TestServer.startValkey(["--bind", "127.0.0.1", "::1"])
         defer { server.stop() }
         for host in ["127.0.0.1", "::1", "[::1]", "localhost"] {
             let client = try await GlideClient.create(GlideClientConfiguration(addresses: [NodeAddress(host: host, port: server.port)]))

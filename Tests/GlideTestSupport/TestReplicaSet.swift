@@ -40,7 +40,7 @@ public final class TestReplicaSet: @unchecked Sendable {
         let primary = try await start(arguments + zone(0))
         var servers = [primary]
         for index in 0..<replicas {
-            servers.append(try await start(arguments + zone(index + 1) + ["--replicaof", "127.0.0.1 \(primary.port)"]))
+            servers.append(try await start(arguments + zone(index + 1) + ["--replicaof", "127.0.0.1", String(primary.port)]))
         }
         let set = TestReplicaSet(servers: servers, credentials: password.map { ServerCredentials(password: $0) })
         for replica in servers.dropFirst() { try await set.waitUntilReplicating(replica, from: primary) }

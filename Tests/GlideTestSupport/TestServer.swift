@@ -49,13 +49,14 @@ public final class TestServer: @unchecked Sendable {
     /// `{dir}` in an argument stands for the server's own directory, removed with it
     /// (`["--unixsocket", "{dir}/valkey.sock"]`).
     public static func startValkey(_ arguments: [String] = []) async throws -> TestServer {
-        try await start(binary: ServerBinaries.valkeyServer(), arguments: arguments)
+        try await start(binary: ServerBinaries.valkeyServer(), arguments: forMainServer(arguments))
     }
 
     /// Starts valkey-server with `arguments` inside `namespace`, bound to its address there: a
     /// partition of the namespace cuts the server off from the tests' side without a reset.
     public static func startValkey(in namespace: NetworkNamespace, _ arguments: [String] = []) async throws -> TestServer {
-        try await start(binary: ServerBinaries.valkeyServer(), arguments: ["--protected-mode", "no"] + arguments, namespace: namespace)
+        try await start(
+            binary: ServerBinaries.valkeyServer(), arguments: ["--protected-mode", "no"] + forMainServer(arguments), namespace: namespace)
     }
 
     /// Starts redis-server with `arguments`.
@@ -68,7 +69,16 @@ public final class TestServer: @unchecked Sendable {
     public static func startValkey(
         _ arguments: [String], perAttempt: () throws -> [String], port: () throws -> Int = FreePort.find
     ) async throws -> TestServer {
-        try await start(binary: ServerBinaries.valkeyServer(), arguments: arguments, perAttempt: perAttempt, port: port)
+        try await start(binary: ServerBinaries.valkeyServer(), arguments: forMainServer(arguments), perAttempt: perAttempt, port: port)
+    }
+
+    /// `arguments` as the main server takes them: Redis 6 has no `enable-debug-command` (its
+    /// `DEBUG` is always on), so that option is left out there.
+    static func forMainServer(_ arguments: [String]) -> [String] {
+        guard !ServerBinaries.mainServerHasRedis7Cluster, let index = arguments.firstIndex(of: "--enable-debug-command"),
+            index + 1 < arguments.count
+        else { return arguments }
+        return Array(arguments[..<index] + arguments[(index + 2)...])
     }
 
     /// Starts redis-server (Debian's is built with TLS) listening with TLS only, presenting
