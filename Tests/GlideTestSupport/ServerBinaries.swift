@@ -74,14 +74,20 @@ public enum ServerBinaries {
 
     /// What the integration tests' main server binary is (`valkeyServer()`, which the matrix
     /// points at other servers, Redis included): read once from its `--version`.
-    public static let mainServer: (isValkey: Bool, version: ServerVersion) = {
-        guard let binary = try? valkeyServer(), let text = try? Command.run(binary, ["--version"], keepErrors: false).output else {
+    public static let mainServer: (isValkey: Bool, version: ServerVersion) = identify(try? valkeyServer())
+
+    /// What the `redis` flavor's server (`redisServer()`, Debian's) is: read once from its `--version`.
+    public static let redisFlavorServer: (isValkey: Bool, version: ServerVersion) = identify(try? redisServer())
+
+    /// What `binary` says it is; a Valkey of unknown version when it can't say.
+    private static func identify(_ binary: String?) -> (isValkey: Bool, version: ServerVersion) {
+        guard let binary, let text = try? Command.run(binary, ["--version"], keepErrors: false).output else {
             return (true, ServerVersion("0"))
         }
         // "Valkey server v=9.1.2 sha=…" or "Redis server v=7.0.15 sha=…".
         let version = text.split(separator: " ").first { $0.hasPrefix("v=") }.map { String($0.dropFirst(2)) } ?? "0"
         return (text.hasPrefix("Valkey"), ServerVersion(version))
-    }()
+    }
 
     /// Whether the main server has Valkey 9's numbered databases in cluster mode.
     public static var mainServerHasClusterDatabases: Bool { mainServer.isValkey && mainServer.version >= ServerVersion("9.0") }

@@ -177,13 +177,13 @@ public struct GEODIST: GlideCommand {
         @inlinable public func writeRESPArguments(into buffer: inout RESPCommandBuffer) {
             switch self {
             case .m:
-                buffer.writeRESPToken("M")
+                buffer.writeRESPToken("m")
             case .km:
-                buffer.writeRESPToken("KM")
+                buffer.writeRESPToken("km")
             case .ft:
-                buffer.writeRESPToken("FT")
+                buffer.writeRESPToken("ft")
             case .mi:
-                buffer.writeRESPToken("MI")
+                buffer.writeRESPToken("mi")
             }
         }
     }
@@ -407,13 +407,13 @@ public struct GEORADIUS: GlideCommand {
         @inlinable public func writeRESPArguments(into buffer: inout RESPCommandBuffer) {
             switch self {
             case .m:
-                buffer.writeRESPToken("M")
+                buffer.writeRESPToken("m")
             case .km:
-                buffer.writeRESPToken("KM")
+                buffer.writeRESPToken("km")
             case .ft:
-                buffer.writeRESPToken("FT")
+                buffer.writeRESPToken("ft")
             case .mi:
-                buffer.writeRESPToken("MI")
+                buffer.writeRESPToken("mi")
             }
         }
     }
@@ -656,13 +656,13 @@ public struct GEORADIUS_RO: GlideCommand {
         @inlinable public func writeRESPArguments(into buffer: inout RESPCommandBuffer) {
             switch self {
             case .m:
-                buffer.writeRESPToken("M")
+                buffer.writeRESPToken("m")
             case .km:
-                buffer.writeRESPToken("KM")
+                buffer.writeRESPToken("km")
             case .ft:
-                buffer.writeRESPToken("FT")
+                buffer.writeRESPToken("ft")
             case .mi:
-                buffer.writeRESPToken("MI")
+                buffer.writeRESPToken("mi")
             }
         }
     }
@@ -861,13 +861,13 @@ public struct GEORADIUSBYMEMBER: GlideCommand {
         @inlinable public func writeRESPArguments(into buffer: inout RESPCommandBuffer) {
             switch self {
             case .m:
-                buffer.writeRESPToken("M")
+                buffer.writeRESPToken("m")
             case .km:
-                buffer.writeRESPToken("KM")
+                buffer.writeRESPToken("km")
             case .ft:
-                buffer.writeRESPToken("FT")
+                buffer.writeRESPToken("ft")
             case .mi:
-                buffer.writeRESPToken("MI")
+                buffer.writeRESPToken("mi")
             }
         }
     }
@@ -1103,13 +1103,13 @@ public struct GEORADIUSBYMEMBER_RO: GlideCommand {
         @inlinable public func writeRESPArguments(into buffer: inout RESPCommandBuffer) {
             switch self {
             case .m:
-                buffer.writeRESPToken("M")
+                buffer.writeRESPToken("m")
             case .km:
-                buffer.writeRESPToken("KM")
+                buffer.writeRESPToken("km")
             case .ft:
-                buffer.writeRESPToken("FT")
+                buffer.writeRESPToken("ft")
             case .mi:
-                buffer.writeRESPToken("MI")
+                buffer.writeRESPToken("mi")
             }
         }
     }
@@ -1368,13 +1368,13 @@ public struct GEOSEARCH: GlideCommand {
                 @inlinable public func writeRESPArguments(into buffer: inout RESPCommandBuffer) {
                     switch self {
                     case .m:
-                        buffer.writeRESPToken("M")
+                        buffer.writeRESPToken("m")
                     case .km:
-                        buffer.writeRESPToken("KM")
+                        buffer.writeRESPToken("km")
                     case .ft:
-                        buffer.writeRESPToken("FT")
+                        buffer.writeRESPToken("ft")
                     case .mi:
-                        buffer.writeRESPToken("MI")
+                        buffer.writeRESPToken("mi")
                     }
                 }
             }
@@ -1431,13 +1431,13 @@ public struct GEOSEARCH: GlideCommand {
                 @inlinable public func writeRESPArguments(into buffer: inout RESPCommandBuffer) {
                     switch self {
                     case .m:
-                        buffer.writeRESPToken("M")
+                        buffer.writeRESPToken("m")
                     case .km:
-                        buffer.writeRESPToken("KM")
+                        buffer.writeRESPToken("km")
                     case .ft:
-                        buffer.writeRESPToken("FT")
+                        buffer.writeRESPToken("ft")
                     case .mi:
-                        buffer.writeRESPToken("MI")
+                        buffer.writeRESPToken("mi")
                     }
                 }
             }
@@ -1785,13 +1785,13 @@ public struct GEOSEARCHSTORE: GlideCommand {
                 @inlinable public func writeRESPArguments(into buffer: inout RESPCommandBuffer) {
                     switch self {
                     case .m:
-                        buffer.writeRESPToken("M")
+                        buffer.writeRESPToken("m")
                     case .km:
-                        buffer.writeRESPToken("KM")
+                        buffer.writeRESPToken("km")
                     case .ft:
-                        buffer.writeRESPToken("FT")
+                        buffer.writeRESPToken("ft")
                     case .mi:
-                        buffer.writeRESPToken("MI")
+                        buffer.writeRESPToken("mi")
                     }
                 }
             }
@@ -1848,13 +1848,13 @@ public struct GEOSEARCHSTORE: GlideCommand {
                 @inlinable public func writeRESPArguments(into buffer: inout RESPCommandBuffer) {
                     switch self {
                     case .m:
-                        buffer.writeRESPToken("M")
+                        buffer.writeRESPToken("m")
                     case .km:
-                        buffer.writeRESPToken("KM")
+                        buffer.writeRESPToken("km")
                     case .ft:
-                        buffer.writeRESPToken("FT")
+                        buffer.writeRESPToken("ft")
                     case .mi:
-                        buffer.writeRESPToken("MI")
+                        buffer.writeRESPToken("mi")
                     }
                 }
             }

@@ -20,6 +20,17 @@ import Testing
         }
     }
 
+    /// Whether the cluster's servers have sharded pub/sub (Redis 7). On an older one, a client
+    /// configured with a sharded channel must fail at `create` with the server's refusal of
+    /// `SSUBSCRIBE`: that is checked, and the test says so and ends.
+    static func hasShardedPubSub(_ cluster: TestCluster) async throws -> Bool {
+        let probe = try await ServerFeatures.since(redis: "7.0", "sharded pub/sub") {
+            try await Self.subscriber(of: cluster, PubSubSubscriptions(sharded: [SharedServer.uniqueKey("probe")]))
+        }
+        await probe?.close()
+        return probe != nil
+    }
+
     /// How long after now the subscriber first receives a message on `channel` published after
     /// now: `publisher` publishes a numbered message every 10 ms until one arrives. Fails when
     /// none arrives within `limit`.
@@ -104,6 +115,7 @@ import Testing
 
     @Test func exactPatternAndShardedSubscriptionsReceiveTheirMessages() async throws {
         let cluster = try await Self.cluster.value
+        guard try await Self.hasShardedPubSub(cluster) else { return }
         let tag = SharedServer.uniqueKey("cps")
         let subscriber = try await Self.subscriber(
             of: cluster,
@@ -140,6 +152,7 @@ import Testing
 
     @Test func withResp2EachNodeUsedGetsASubscriberConnection() async throws {
         let cluster = try await Self.cluster.value
+        guard try await Self.hasShardedPubSub(cluster) else { return }
         let tag = SharedServer.uniqueKey("cps2")
         let sharded: Set<String> = ["\(tag).a", "\(tag).b", "\(tag).c", "\(tag).d"]
         let subscriber = try await cluster.client {
@@ -171,6 +184,7 @@ import Testing
 
     @Test func aShardedChannelFollowsItsSlotToAnotherPrimary() async throws {
         let cluster = try await Self.cluster.value
+        guard try await Self.hasShardedPubSub(cluster) else { return }
         let primaries = try await cluster.primaries()
         let source = primaries[0]
         let target = primaries[1]
@@ -188,6 +202,7 @@ import Testing
 
     @Test func aShardedChannelOfAConnectionOnAnotherLoopFollowsItsSlot() async throws {
         let cluster = try await Self.cluster.value
+        guard try await Self.hasShardedPubSub(cluster) else { return }
         let primaries = try await cluster.primaries()
         let group = EpollEventLoopGroup(loopCount: 2, name: "pubsub-spread")
         defer { group.shutdown() }
@@ -223,6 +238,7 @@ import Testing
 
     @Test func aShardedChannelKeepsDeliveringThroughACoordinatedFailover() async throws {
         let cluster = try await Self.cluster.value
+        guard try await Self.hasShardedPubSub(cluster) else { return }
         let primary = try await cluster.primaries()[2]
         let replica = try #require(try await cluster.replicas(of: primary).first)
         let setup = try await Self.shardedSetup(on: primary, in: cluster, prefix: "failing")
@@ -243,6 +259,7 @@ import Testing
 
     @Test func aShardedChannelMovesToThePromotedReplicaWhenItsPrimaryCrashes() async throws {
         let cluster = try await Self.cluster.value
+        guard try await Self.hasShardedPubSub(cluster) else { return }
         let primary = try await cluster.primaries()[1]
         let replica = try #require(try await cluster.replicas(of: primary).first)
         let setup = try await Self.shardedSetup(on: primary, in: cluster, prefix: "crashing")
