@@ -138,8 +138,13 @@ import Testing
         func reconnectAndReadDatabase() async throws -> String {
             let id = try await client.customCommand(["CLIENT", "ID"]).intValue ?? 0
             _ = try await admin.customCommand(["CLIENT", "KILL", "ID", String(id)])
-            try await Task.sleep(for: .milliseconds(50))
-            _ = try? await client.ping()
+            // The supervisor reconnects at once: the server lists the client's new connection
+            // beside the admin's, and not the killed one.
+            try await Polling.waitUntil("the client connected again") {
+                let list = try await admin.customCommand(["CLIENT", "LIST"]).stringValue ?? ""
+                let ids = list.split(separator: "\n").compactMap { $0.split(separator: " ").first { $0.hasPrefix("id=") } }
+                return ids.count == 2 && !ids.contains("id=\(id)")
+            }
             return try await client.customCommand(["CLIENT", "INFO"]).stringValue ?? ""
         }
         _ = try await client.customCommand(["SELECT", "4"])

@@ -38,6 +38,14 @@ import Testing
         return false
     }
 
+    /// Waits until `node` has served `reads` more `GET`s than it had when this was called.
+    static func waitUntilServing(reads: Int, on node: TestCluster.Node, in cluster: TestCluster, _ what: String) async throws {
+        let before = try await cluster.calls(of: "get", on: node)
+        try await Polling.waitUntil(what, timeout: .seconds(15), interval: .milliseconds(20)) {
+            try await cluster.calls(of: "get", on: node) - before >= reads
+        }
+    }
+
     /// `perShard` keys for each primary, in `primaries`' order, each as `(key, lane)`.
     static func keys(perShard: Int, of primaries: [TestCluster.Node], map: SlotMap) -> [(key: String, lane: Int)] {
         let prefix = SharedServer.uniqueKey()
@@ -95,13 +103,8 @@ import Testing
         let cut = try await Self.successes(of: load, over: window)
         let errorsDuring = load.errors.withLock { $0.values.reduce(0, +) } - errorsBefore
         proxy.set(.pass)
-        load.markHeal()
-        try await Polling.waitUntil("the cut shard answers again", timeout: .seconds(10), interval: .milliseconds(5)) {
-            load.recovery(lane: 0) != nil
-        }
-        load.stop.store(true, ordering: .relaxed)
-        await running.value
-        let recovery = try #require(load.recovery(lane: 0))
+        let recovery = try await load.backAfterHeal("the cut shard answers again")
+        await load.finish(running)
         let ratios = (1..<3).map { Double(cut[$0]) / Double(max(steady[$0], 1)) }
         let errors = load.errors.withLock { $0 }
         print(
@@ -148,21 +151,14 @@ import Testing
             keys: keys.map { ($0, 0) }, expected: { "value-of-\($0)" }, get: { key throws(GlideError) in try await reader.get(key) })
         proxy.set(.blackhole)
         let cut = ContinuousClock.now
-        let onPrimary = try await cluster.calls(of: "get", on: primary)
-        try await Polling.waitUntil("the primary serves the reads", timeout: .seconds(15), interval: .milliseconds(20)) {
-            try await cluster.calls(of: "get", on: primary) - onPrimary >= 100
-        }
+        try await Self.waitUntilServing(reads: 100, on: primary, in: cluster, "the primary serves the reads")
         let handedOver = ContinuousClock.now - cut
         let errorsWhileCut = load.errors.withLock { $0 }
         proxy.set(.pass)
         let healed = ContinuousClock.now
-        let replicaBeforeHeal = try await cluster.calls(of: "get", on: replica)
-        try await Polling.waitUntil("the replica serves reads again", timeout: .seconds(15), interval: .milliseconds(20)) {
-            try await cluster.calls(of: "get", on: replica) - replicaBeforeHeal >= 100
-        }
+        try await Self.waitUntilServing(reads: 100, on: replica, in: cluster, "the replica serves reads again")
         let back = ContinuousClock.now - healed
-        load.stop.store(true, ordering: .relaxed)
-        await reads.value
+        await load.finish(reads)
         print(
             "cluster replica cut off under preferReplica: reads handed to the primary \(handedOver) after the cut "
                 + "(\(errorsWhileCut)), back on the replica \(back) after the heal")
@@ -200,10 +196,7 @@ import Testing
         let seedConnections = seeds.map(\.connectionCount).reduce(0, +)
         let refreshes = client.getStatistics().topologyRefreshes
         try await cluster.failover(to: replica)
-        load.markHeal()
-        try await Polling.waitUntil("the failed-over shard answers", timeout: .seconds(15), interval: .milliseconds(5)) {
-            load.recovery(lane: 0) != nil
-        }
+        let recovery = try await load.backAfterHeal("the failed-over shard answers", timeout: .seconds(15))
         // Following MOVED patches single slots; the whole new map comes from a refresh, which
         // the seeds can't answer.
         let failedOver = ContinuousClock.now
@@ -213,9 +206,7 @@ import Testing
         let mapped = ContinuousClock.now - failedOver
         let succeeded = load.perLane
         try await Polling.waitUntil("every shard goes on") { zip(load.perLane, succeeded).allSatisfy { $0 > $1 + 20 } }
-        load.stop.store(true, ordering: .relaxed)
-        await running.value
-        let recovery = try #require(load.recovery(lane: 0))
+        await load.finish(running)
         let errors = load.errors.withLock { $0 }
         let refreshed = client.getStatistics().topologyRefreshes - refreshes
         print(

@@ -98,13 +98,20 @@ import Testing
         #expect(try await client.lpos(key, "nope") == nil)
 
         // BLPOP waits past the 250 ms request timeout: the client gives a blocking command its own.
-        let quick = try await flavor.client { $0.requestTimeout = .milliseconds(250) }
+        let quickName = "quick-" + key.filter { $0.isLetter || $0.isNumber }
+        let quick = try await flavor.client {
+            $0.requestTimeout = .milliseconds(250)
+            $0.clientName = quickName
+        }
         let started = ContinuousClock.now
         let none = try await quick.blpop([key + ":empty"], timeout: 0.6)
         #expect(none == nil)
         #expect(ContinuousClock.now - started >= .milliseconds(550))
         let waiter = Task { try await quick.blpop([key + ":later"], timeout: 5) }
-        try await Task.sleep(for: .milliseconds(100))
+        try await Polling.waitUntil("the server holds the BLPOP") {
+            let list = try await client.customCommand(["CLIENT", "LIST"]).stringValue ?? ""
+            return list.split(separator: "\n").contains { $0.contains("name=\(quickName) ") && $0.contains("cmd=blpop") }
+        }
         try await client.rpush(key + ":later", ["arrived"])
         let popped = try await waiter.value
         #expect(popped?.key == key + ":later" && popped?.element == "arrived")

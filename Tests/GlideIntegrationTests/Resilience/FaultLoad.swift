@@ -32,6 +32,20 @@ final class FaultLoad: Sendable {
         return success == 0 ? nil : .nanoseconds(Int64(success) - Int64(healedAt.load(ordering: .acquiring)))
     }
 
+    /// Marks the heal (the fault just ended) and waits until a request of `lane` succeeds after
+    /// it; returns how long after the heal that was.
+    func backAfterHeal(_ what: String, lane: Int = 0, timeout: Duration = .seconds(10)) async throws -> Duration {
+        markHeal()
+        try await Polling.waitUntil(what, timeout: timeout, interval: .milliseconds(5)) { self.recovery(lane: lane) != nil }
+        return recovery(lane: lane)!
+    }
+
+    /// Tells the tasks to stop and waits until `running`, the task `run` returned, has ended.
+    func finish(_ running: Task<Void, Never>) async {
+        stop.store(true, ordering: .relaxed)
+        await running.value
+    }
+
     /// The successes of each lane so far.
     var perLane: [Int] { laneSuccesses.withLock { $0 } }
 

@@ -32,14 +32,9 @@ import Testing
         try await Task.sleep(for: .seconds(3))
         let before = load.errors.withLock { $0.values.reduce(0, +) }
         proxy.set(.pass)
-        load.markHeal()
-        try await Polling.waitUntil("a request succeeds after the heal", timeout: .seconds(10), interval: .milliseconds(5)) {
-            load.recovery() != nil
-        }
-        load.stop.store(true, ordering: .relaxed)
-        await running.value
+        let recovery = try await load.backAfterHeal("a request succeeds after the heal")
+        await load.finish(running)
         let errors = load.errors.withLock { $0 }
-        let recovery = try #require(load.recovery())
         print(
             "black hole 3 s: \(before) typed errors during it (\(errors)), back \(recovery) after the heal, \(proxy.connectionCount) connections"
         )
@@ -60,16 +55,11 @@ import Testing
         let running = load.run(client)
         try await Polling.waitUntil("the load runs") { load.successes.load(ordering: .relaxed) > 50 }
         proxy.resetAll()
-        load.markHeal()
-        try await Polling.waitUntil("a request succeeds after the reset", timeout: .seconds(10), interval: .milliseconds(5)) {
-            load.recovery() != nil
-        }
+        let recovery = try await load.backAfterHeal("a request succeeds after the reset")
         let succeeded = load.successes.load(ordering: .relaxed)
         try await Polling.waitUntil("the load goes on") { load.successes.load(ordering: .relaxed) > succeeded + 50 }
-        load.stop.store(true, ordering: .relaxed)
-        await running.value
+        await load.finish(running)
         let errors = load.errors.withLock { $0 }
-        let recovery = try #require(load.recovery())
         print("reset: \(errors), back \(recovery) after it, \(proxy.connectionCount) connections")
         #expect(load.wrongReplies.withLock { $0 }.isEmpty, "\(load.wrongReplies.withLock { $0.prefix(3) })")
         #expect(Set(errors.keys).isSubset(of: Self.faultCodes), "\(errors)")
@@ -162,8 +152,7 @@ import Testing
         let load = FaultLoad()
         let running = load.run(client)
         try await Polling.waitUntil("200 requests answered") { load.successes.load(ordering: .relaxed) >= 200 }
-        load.stop.store(true, ordering: .relaxed)
-        await running.value
+        await load.finish(running)
         #expect(load.wrongReplies.withLock { $0 }.isEmpty, "\(load.wrongReplies.withLock { $0.prefix(3) })")
         #expect(load.errors.withLock { $0 }.isEmpty, "\(load.errors.withLock { $0 })")
         await client.close()

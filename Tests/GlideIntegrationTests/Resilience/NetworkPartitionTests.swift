@@ -37,17 +37,12 @@ import Testing
         try await Task.sleep(for: .seconds(3))
         let during = load.errors.withLock { $0 }
         try await namespace.heal()
-        load.markHeal()
         timeline.mark("healed")
-        try await Polling.waitUntil("a request succeeds after the heal", timeout: .seconds(10), interval: .milliseconds(5)) {
-            load.recovery() != nil
-        }
+        let recovery = try await load.backAfterHeal("a request succeeds after the heal")
         let succeeded = load.successes.load(ordering: .relaxed)
         try await Polling.waitUntil("the load goes on") { load.successes.load(ordering: .relaxed) > succeeded + 50 }
-        load.stop.store(true, ordering: .relaxed)
-        await running.value
+        await load.finish(running)
         let errors = load.errors.withLock { $0 }
-        let recovery = try #require(load.recovery())
         let reconnected = try #require(timeline.firstEntry(containing: "connected to", after: "partition", since: "healed"))
         print(
             "partition 3 s (veth down): \(during) typed errors during it, \(errors) in all; connected again \(reconnected)"
