@@ -40,7 +40,7 @@ import Testing
                     return (key, last)
                 }
             }
-            try await Task.sleep(for: .milliseconds(300))
+            try await Polling.waitUntil("the load runs") { load.operations.load(ordering: .relaxed) > 100 }
             try await cluster.failover(to: replica)
             try await Task.sleep(for: .milliseconds(500))
             load.stop.store(true, ordering: .relaxed)

@@ -54,7 +54,7 @@ import Testing
                     return (key, acknowledged, attempted)
                 }
             }
-            try await Task.sleep(for: .milliseconds(300))
+            try await Polling.waitUntil("the load runs") { load.operations.load(ordering: .relaxed) > 100 }
             do {
                 try await during()
             } catch {

@@ -117,7 +117,7 @@ import Testing
                     }
                 }
             }
-            try await Task.sleep(for: .milliseconds(300))
+            try await Polling.waitUntil("the reads succeed") { tally.counts["ok", default: 0] > 20 }
             server.freeze()
             try await Task.sleep(for: .milliseconds(1500))
             server.thaw()

@@ -149,7 +149,7 @@ import Testing
                     }
                 }
             }
-            try await Task.sleep(for: .milliseconds(300))
+            try await Polling.waitUntil("the reads succeed") { tally.counts["ok", default: 0] > 20 }
             await set.replicas[0].kill()
             try await Task.sleep(for: .milliseconds(700))
             stop.set()
@@ -184,7 +184,7 @@ import Testing
                 try? await Task.sleep(for: .milliseconds(5))
             }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        try await Polling.waitUntil("the writes succeed") { tally.counts["ok", default: 0] > 20 }
         // REPLICAOF NO ONE on the replica, then the old primary made its replica.
         try await set.promote(newPrimary)
         let demoted = ContinuousClock.now
