@@ -271,14 +271,19 @@ public final class TestCluster: @unchecked Sendable {
         try await moveKeys(of: slot, from: source, to: target)
         await give(slot, to: target, from: source)
         do {
-            try await waitUntil("slot \(slot) belongs to \(target)") {
-                for node in self.liveNodes where try await SlotMap(self.topology(from: node)).primary(forSlot: slot) != target.address {
-                    return false
-                }
-                return true
-            }
+            try await waitUntilEveryNode(says: target, serves: slot, "slot \(slot) belongs to \(target)")
         } catch {
             throw ClusterShapeError("\(error); each node's view: \(await slotViews(slot))\n" + (await diagnostics()))
+        }
+    }
+
+    /// Waits until every live node says `target` serves `slot`.
+    private func waitUntilEveryNode(says target: Node, serves slot: UInt16, _ what: String) async throws {
+        try await waitUntil(what) {
+            for node in self.liveNodes where try await SlotMap(self.topology(from: node)).primary(forSlot: slot) != target.address {
+                return false
+            }
+            return true
         }
     }
 
@@ -328,12 +333,7 @@ public final class TestCluster: @unchecked Sendable {
         guard source.id != target.id else { return }
         _ = try await command(source, ["CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", String(slot), String(slot), "NODE", target.id])
         do {
-            try await waitUntil("slot \(slot) belongs to \(target) after its atomic migration") {
-                for node in self.liveNodes where try await SlotMap(self.topology(from: node)).primary(forSlot: slot) != target.address {
-                    return false
-                }
-                return true
-            }
+            try await waitUntilEveryNode(says: target, serves: slot, "slot \(slot) belongs to \(target) after its atomic migration")
         } catch {
             // What the source and the target say of the job, for the failure's message.
             let sourceJobs = (try? await command(source, ["CLUSTER", "GETSLOTMIGRATIONS"]))?.description ?? "?"
