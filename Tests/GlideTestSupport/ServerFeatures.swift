@@ -1,4 +1,4 @@
-public import Glide
+import Glide
 
 /// What an older server of the matrix lacks (Redis 6.2 or 7.0), and what a test checks there
 /// instead: the server's refusal, as the client hands it back.

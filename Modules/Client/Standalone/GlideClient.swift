@@ -218,19 +218,15 @@ public final class GlideClient: Sendable {
     }
 
     /// `send` without the hooks.
+    // Inlined so the hot path makes one async call fewer: each is a task-allocated frame.
+    @inline(__always)
     private func sendUnobserved(
         _ name: String, flags: CommandFlags, blockingTimeout: Duration?, timeout: Duration?,
         encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async throws(GlideError) -> RESPToken {
         let deadline = core.deadline(blockingTimeout: blockingTimeout, timeout: timeout)
         if core.cache != nil, blockingTimeout == nil,
-            let token = try await core.cachedRead(
-                name, deadline: deadline, encode: encode, through: { routing.connection(forRead: true) },
-                otherwise: { request throws(GlideError) in
-                    let reply = try await sendRouted(name, flags: flags, deadline: deadline, blocking: false) { $0.append(request) }
-                    if reply.token.type.isError { throw GlideError.server(reply.token, address: nil) }
-                    return reply.token
-                })
+            let token = try await sendCached(name, flags: flags, deadline: deadline, encode: encode)
         {
             return token
         }
@@ -247,6 +243,21 @@ public final class GlideClient: Sendable {
             first: first, encode: encode)
         if reply.token.type.isError { throw GlideError.server(reply.token, address: nil) }
         return reply.token
+    }
+
+    /// A read the client-side cache may answer (`ClientCore.cachedRead`); `nil` when the cache
+    /// can't take it. Its own function, so the closures it builds stay out of the hot path's frame.
+    @inline(never)
+    private func sendCached(
+        _ name: String, flags: CommandFlags, deadline: Deadline, encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> RESPToken? {
+        try await core.cachedRead(
+            name, deadline: deadline, encode: encode, through: { routing.connection(forRead: true) },
+            otherwise: { request throws(GlideError) in
+                let reply = try await sendRouted(name, flags: flags, deadline: deadline, blocking: false) { $0.append(request) }
+                if reply.token.type.isError { throw GlideError.server(reply.token, address: nil) }
+                return reply.token
+            })
     }
 
     /// Sends `command` as `execute(_:)` does, but a read goes where `readFrom` says for this call

@@ -6,6 +6,9 @@ extension ConnectionStateMachine {
     /// With `defersWrite` (a caller on the loop thread), a caller that takes the writer role gets
     /// an empty job to run later in the loop's turn, rather than its own bytes now: the callers the
     /// turn resumes queue behind it, and the job takes them all, so they leave in one write.
+    // Inlined into its caller: the action is then built where it is switched on, not returned
+    // through memory and copied.
+    @inline(__always)
     package mutating func enqueue(
         _ waiter: Waiter, id: UInt64, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
         confirmation: PubSubConfirmation? = nil, collectsReplies: Bool = false, defersWrite: Bool = false,
@@ -169,6 +172,8 @@ extension ConnectionStateMachine {
     /// A reply arrived outside the handshake on the connection of `generation`. Bytes still read
     /// from a connection that was given up are dropped: they must never reach a caller queued for
     /// the next connection.
+    // Inlined into the loop's reply path, for the reason `enqueue` is.
+    @inline(__always)
     package mutating func replyReceived(_ token: RESPToken, generation: Int) -> Action {
         guard generation == self.generation, case .ready = state else { return .none }
         if token.type == .push {

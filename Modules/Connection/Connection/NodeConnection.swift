@@ -23,7 +23,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
 
     /// The stream the connector opens.
     public typealias Stream = Connector.Stream
-    package typealias Waiter = UnsafeContinuation<Result<ConnectionReply, GlideError>, Never>
+    @usableFromInline package typealias Waiter = UnsafeContinuation<Result<ConnectionReply, GlideError>, Never>
     package typealias Machine = ConnectionStateMachine<Waiter, Stream>
 
     /// The loop whose thread reads, decodes and resumes the callers.
@@ -36,7 +36,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     public let connectionTimeout: Duration
     package let machine: Lock<Machine>
     /// Identifies requests for cancellation.
-    package let requestIDs = Atomic<UInt64>(0)
+    @usableFromInline package let requestIDs = Atomic<UInt64>(0)
     /// Whether the connection is ready, for routing decisions that must not take the lock.
     public let isReady = Atomic<Bool>(false)
     /// The supervisor; weak, since it owns the connection.
@@ -132,21 +132,22 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         collectsReplies: Bool = false,
         encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async -> Result<ConnectionReply, GlideError> {
-        await sendRequest(
-            deadline: deadline, replies: replies, blocking: blocking, confirmation: confirmation, collectsReplies: collectsReplies,
-            encode: encode)
+        let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
+        let onLoopThread = loop.inEventLoop
+        return await awaitReply(id: id) { continuation in
+            submit(
+                continuation, id: id, deadline: deadline, replies: replies, blocking: blocking, confirmation: confirmation,
+                collectsReplies: collectsReplies, onLoopThread: onLoopThread, encode: encode)
+        }
     }
 
-    /// `send`'s body, inlined into the generic entry point and into the production pairing's own.
-    @inline(__always)
-    func sendRequest(
-        deadline: Deadline, replies: Int, blocking: Bool, confirmation: PubSubConfirmation?, collectsReplies: Bool,
-        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    /// Waits for the reply of request `id`, which `submit` queues with the continuation it is
+    /// given; cancelling the task cancels the request. Inlinable with both `send`s, so a caller in
+    /// another module awaits no frame of this module's.
+    @inlinable @inline(__always)
+    func awaitReply(
+        id: UInt64, _ submit: (UnsafeContinuation<Result<ConnectionReply, GlideError>, Never>) -> Void
     ) async -> Result<ConnectionReply, GlideError> {
-        let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
-        // A caller on the loop thread was resumed by this turn's replies, as were others: its
-        // bytes wait for the turn's one write, which the loop runs once they have all queued.
-        let onLoopThread = loop.inEventLoop
         defer { ThreadSanitizer.acquired(from: self) }
         // The one use of the standard library's `withTaskCancellationHandler` under its original
         // entry point, which runs where its caller does: the `isolation:` overload switches
@@ -155,38 +156,61 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         // cancellation. The closure touches Sendable state only; keep it so, as this entry point
         // isn't checked for it.
         return await _unsafeInheritExecutor_withTaskCancellationHandler {
-            await withUnsafeContinuation { continuation in
-                let (action, armTimer) = machine.withLock { machine in
-                    // Checked under the lock: a cancellation handler that ran before the request
-                    // was queued found nothing to cancel, so the request must not be queued.
-                    if Task.isCancelled {
-                        return (action: Machine.Action.fail(continuation, Machine.cancelledSummary), armTimer: Deadline?.none)
-                    }
-                    return machine.enqueue(
-                        continuation, id: id, deadline: deadline, replies: replies, blocking: blocking,
-                        confirmation: confirmation, collectsReplies: collectsReplies, defersWrite: onLoopThread, encode: encode)
-                }
-                if let armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
-                // Consumed: the job moves into its binding, with no copy of the action to destroy after.
-                switch consume action {
-                case .none:
-                    break
-                case .write(let job):
-                    if job.stream.allowsConcurrentWrites && !onLoopThread {
-                        runWriter(job)
-                    } else {
-                        loop.execute { self.runWriter(job) }
-                    }
-                case let other:
-                    perform(other)
-                }
-            }
+            await withUnsafeContinuation { continuation in submit(continuation) }
         } onCancel: {
-            cancel(id)
+            cancelRequest(id)
         }
     }
 
-    private func cancel(_ id: UInt64) {
+    /// Queues a request under the lock and runs what the state machine says: the generic entry.
+    @usableFromInline
+    @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
+    func submit(
+        _ continuation: Waiter, id: UInt64, deadline: Deadline, replies: Int, blocking: Bool, confirmation: PubSubConfirmation?,
+        collectsReplies: Bool, onLoopThread: Bool, encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) {
+        submitRequest(
+            continuation, id: id, deadline: deadline, replies: replies, blocking: blocking, confirmation: confirmation,
+            collectsReplies: collectsReplies, onLoopThread: onLoopThread, encode: encode)
+    }
+
+    /// `submit`'s body, inlined into the generic entry point and into the production pairing's own.
+    @inline(__always)
+    func submitRequest(
+        _ continuation: Waiter, id: UInt64, deadline: Deadline, replies: Int, blocking: Bool, confirmation: PubSubConfirmation?,
+        collectsReplies: Bool, onLoopThread: Bool, encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) {
+        // A caller on the loop thread was resumed by this turn's replies, as were others: its
+        // bytes wait for the turn's one write, which the loop runs once they have all queued.
+        let (action, armTimer) = machine.withLock { machine in
+            // Checked under the lock: a cancellation handler that ran before the request was
+            // queued found nothing to cancel, so the request must not be queued.
+            if Task.isCancelled {
+                return (action: Machine.Action.fail(continuation, Machine.cancelledSummary), armTimer: Deadline?.none)
+            }
+            return machine.enqueue(
+                continuation, id: id, deadline: deadline, replies: replies, blocking: blocking,
+                confirmation: confirmation, collectsReplies: collectsReplies, defersWrite: onLoopThread, encode: encode)
+        }
+        if let armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
+        // Consumed: the job moves into its binding, with no copy of the action to destroy after.
+        switch consume action {
+        case .none:
+            break
+        case .write(let job):
+            if job.stream.allowsConcurrentWrites && !onLoopThread {
+                runWriter(job)
+            } else {
+                loop.execute { self.runWriter(job) }
+            }
+        case let other:
+            perform(other)
+        }
+    }
+
+    /// Cancels request `id`, from its task's cancellation handler.
+    @usableFromInline
+    func cancelRequest(_ id: UInt64) {
         perform(machine.withLock { $0.cancel(id) })
     }
 
