@@ -123,17 +123,20 @@ test-matrix: deps build
 	done
 
 # The chaos run as a soak, alone in its test process: SOAK_SECONDS (30 minutes) of 50 writers and
-# a fault every 0.5-1.2 s, sampled every 10 s (memory, descriptors, threads, p99) into
-# .build/soak.csv and plotted to .build/soak.svg; it fails on the soak's targets. Then the cluster
-# chaos run, CLUSTER_CHAOS_SECONDS (5 minutes) on a 3+3 cluster. CI runs 60 s of each.
+# a fault every 0.5-1.2 s (the server's and the network's), sampled every 10 s (memory,
+# descriptors, threads, p99) into .build/soak.csv and plotted to .build/soak.svg; it fails on the
+# soak's targets. Then the cluster chaos run, CLUSTER_CHAOS_SECONDS (5 minutes) on a 3+3 cluster,
+# sampled the same way into .build/soak-cluster.csv and .build/soak-cluster.svg. CI runs 60 s of
+# each.
 SOAK_SECONDS ?= 1800
 CLUSTER_CHAOS_SECONDS ?= 300
 soak: deps build
 	GLIDE_CHAOS_SECONDS=$(SOAK_SECONDS) GLIDE_SOAK_CSV=$(abspath .build/soak.csv) VALKEY_SERVER="$(abspath $(VALKEY_BIN))" \
 	  TEST_TIMEOUT=$$(( $(SOAK_SECONDS) + 900 )) .ci/test-summary $(SWIFT) test --skip-build --filter '\.ChaosTests/'
 	.ci/soak-plot .build/soak.csv .build/soak.svg
-	GLIDE_CHAOS_SECONDS=$(CLUSTER_CHAOS_SECONDS) VALKEY_SERVER="$(abspath $(VALKEY_BIN))" \
+	GLIDE_CHAOS_SECONDS=$(CLUSTER_CHAOS_SECONDS) GLIDE_SOAK_CSV=$(abspath .build/soak-cluster.csv) VALKEY_SERVER="$(abspath $(VALKEY_BIN))" \
 	  TEST_TIMEOUT=$$(( $(CLUSTER_CHAOS_SECONDS) + 900 )) .ci/test-summary $(SWIFT) test --skip-build --filter ClusterChaosTests
+	.ci/soak-plot .build/soak-cluster.csv .build/soak-cluster.svg
 
 # Every fuzz target under libFuzzer with AddressSanitizer, for FUZZ_SECONDS each, from the
 # committed corpus (Tests/GlideFuzz/Corpus); what a run adds stays in .build-fuzz/corpus. A crash,

@@ -37,6 +37,9 @@ public final class FaultProxy: @unchecked Sendable {
     /// Descriptors being reset: closed with `SO_LINGER` 0 (an RST) and never shut down first (a FIN).
     private var resetting: Set<Int32> = []
     private var accepted = 0
+    /// Threads of the proxy's alive now, and whether its listening socket is open.
+    private var threads = 0
+    private var listening = true
 
     /// Where clients connect.
     public var address: NodeAddress { NodeAddress(host: "127.0.0.1", port: port) }
@@ -45,7 +48,22 @@ public final class FaultProxy: @unchecked Sendable {
     public init(upstreamPort: Int) {
         self.upstreamPort = upstreamPort
         (listener, port) = FreePort.listen(backlog: 64)
-        Thread { [self] in acceptLoop() }.start()
+        spawn { [self] in acceptLoop() }
+    }
+
+    /// The threads and descriptors of the test process that are the proxy's, not the client's:
+    /// a soak that samples the process counts them apart.
+    public var footprint: (threads: Int, descriptors: Int) {
+        lock.withLock { (threads, open.count + (listening ? 1 : 0)) }
+    }
+
+    /// Runs `body` on a thread of its own, counted while it runs.
+    private func spawn(_ body: @escaping @Sendable () -> Void) {
+        lock.withLock { threads += 1 }
+        Thread { [self] in
+            body()
+            lock.withLock { threads -= 1 }
+        }.start()
     }
 
     /// How many connections it accepted.
@@ -86,7 +104,10 @@ public final class FaultProxy: @unchecked Sendable {
         while true {
             let client = accept(listener, nil, nil)
             guard client >= 0 else {
-                lock.withLock { _ = close(listener) }
+                lock.withLock {
+                    _ = close(listener)
+                    listening = false
+                }
                 return
             }
             let registered = lock.withLock { () -> Bool in
@@ -99,7 +120,7 @@ public final class FaultProxy: @unchecked Sendable {
                 close(client)
                 continue
             }
-            Thread { [self] in connect(client) }.start()
+            spawn { [self] in connect(client) }
         }
     }
 
@@ -120,10 +141,10 @@ public final class FaultProxy: @unchecked Sendable {
         let done = DispatchGroup()
         for (from, to) in [(client, server), (server, client)] {
             done.enter()
-            Thread { [self] in
+            spawn { [self] in
                 forward(from: from, to: to)
                 done.leave()
-            }.start()
+            }
         }
         done.wait()
         release(client)

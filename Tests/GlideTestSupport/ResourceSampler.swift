@@ -1,5 +1,5 @@
 import Foundation
-public import GlideTransport
+import GlideTransport
 
 /// Samples this process's resources for a soak: resident memory, open descriptors, threads, and
 /// the 99th percentile of the request latencies recorded since the last sample. Writes one CSV
@@ -34,9 +34,10 @@ public final class ResourceSampler: Sendable {
         latencies.withLock { $0.append(UInt32(clamping: micros)) }
     }
 
-    /// Takes a sample now.
+    /// Takes a sample now; `excluding` are threads and descriptors of the process that are not
+    /// the client's (a fault proxy's), left out of the counts.
     @discardableResult
-    public func sample() -> Sample {
+    public func sample(excluding other: (threads: Int, descriptors: Int) = (0, 0)) -> Sample {
         var window = latencies.withLock { latencies in
             defer { latencies.removeAll(keepingCapacity: true) }
             return latencies
@@ -45,7 +46,8 @@ public final class ResourceSampler: Sendable {
         let p99 = window.isEmpty ? 0 : Double(window[min(window.count - 1, window.count * 99 / 100)]) / 1000
         let sample = Sample(
             seconds: Double((ContinuousClock.now - started).components.seconds), residentKiB: Self.residentKiB(),
-            descriptors: Self.count(in: "/proc/self/fd"), threads: Self.count(in: "/proc/self/task"), p99Milliseconds: p99,
+            descriptors: Self.count(in: "/proc/self/fd") - other.descriptors, threads: Self.count(in: "/proc/self/task") - other.threads,
+            p99Milliseconds: p99,
             requests: window.count)
         samples.withLock { $0.append(sample) }
         return sample

@@ -13,7 +13,9 @@ import Testing
 /// acknowledged write must be there, and no reply may ever have reached another caller.
 ///
 /// A soak-like test: `make soak` runs it, for `GLIDE_CHAOS_SECONDS` (60 by default; the soak's
-/// length when `make soak` sets it), not `make test`.
+/// length when `make soak` sets it), not `make test`. With `GLIDE_SOAK_CSV` set it is sampled and
+/// held to the soak's targets as `ChaosTests` is; the latency sampled is a whole acknowledged
+/// write's, `SET` and `WAIT`.
 @Suite(.timeLimit(.minutes(35))) struct ClusterChaosTests {
     static let tasks = 50
 
@@ -38,12 +40,15 @@ import Testing
         let atomic = try await cluster.serverVersion() >= ServerVersion("9.0")
         let client = try await cluster.client { $0.requestTimeout = .seconds(1) }
         let prefix = SharedServer.uniqueKey()
-        let ledger = ChaosTests.Ledger(tasks: Self.tasks)
+        let ledger = ChaosLedger(tasks: Self.tasks)
+        let soakCSV = ProcessInfo.processInfo.environment["GLIDE_SOAK_CSV"]
+        let sampler = soakCSV.map { _ in ResourceSampler() }
         let started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for task in 0..<Self.tasks {
-                group.addTask { await Self.write(task, prefix: prefix, client: client, ledger: ledger) }
+                group.addTask { await Self.write(task, prefix: prefix, client: client, ledger: ledger, sampler: sampler) }
             }
+            if let sampler { group.addTask { await ledger.sample(sampler, name: "cluster soak") } }
             // The writers stop however the faults end: a fault that throws must not leave the
             // group waiting for them.
             defer { ledger.stop.store(true, ordering: .relaxed) }
@@ -76,18 +81,20 @@ import Testing
         #expect(total > 1000)
         let kinds = Fault.allCases.filter { atomic || $0 != .atomicMigration }.map(\.rawValue)
         #expect(kinds.allSatisfy { ledger.faults.counts[$0] != nil }, "every kind of fault happened: \(ledger.faults.counts)")
+        if let sampler, let soakCSV { try ChaosLedger.finishSoak(sampler, csv: soakCSV) }
         await client.close()
         await checker.close()
     }
 
-    /// One writer: `SET prefix:task:n "task:n"` then `WAIT 1` on the key's primary, for n = 1,
-    /// 2, …; the next n only once a replica holds this one (otherwise the same n is written
-    /// again). Every fifth acknowledged write is read back.
-    static func write(_ task: Int, prefix: String, client: GlideClusterClient, ledger: ChaosTests.Ledger) async {
+    /// One writer (see `ChaosLedger`): `SET`, then `WAIT 1` on the key's primary; a write counts
+    /// as acknowledged once a replica holds it (otherwise the same n is written again). Every
+    /// fifth acknowledged write is read back.
+    static func write(_ task: Int, prefix: String, client: GlideClusterClient, ledger: ChaosLedger, sampler: ResourceSampler?) async {
         var next = 1
         while !ledger.stop.load(ordering: .relaxed) {
             do throws(GlideError) {
-                let key = "\(prefix):\(task):\(next)"
+                let key = ChaosLedger.key(prefix, task: task, next)
+                let began = ContinuousClock.now
                 try await client.set(key, "\(task):\(next)")
                 // The server waits at most 500 ms; the client allows that and its own time.
                 let replicas =
@@ -99,13 +106,16 @@ import Testing
                     ledger.outcomes.record("write not replicated within 500 ms")
                     continue
                 }
+                sampler?.record(ContinuousClock.now - began)
                 ledger.acknowledged.withLock { $0[task] = next }
                 ledger.outcomes.record("write acknowledged")
-                if next % 5 == 0 {
-                    let value = try await client.get(key)
-                    ledger.outcomes.record(value == "\(task):\(next)" ? "read ok" : "wrong reply: \(value ?? "nil") for \(task):\(next)")
-                }
+                let written = next
                 next += 1
+                if written % 5 == 0 {
+                    let value = try await client.get(key)
+                    ledger.outcomes.record(
+                        value == "\(task):\(written)" ? "read ok" : "wrong reply: \(value ?? "nil") for \(task):\(written)")
+                }
             } catch {
                 // A server's error by its first words (CLUSTERDOWN, ERR WAIT cannot, …): which
                 // ones reach callers is part of what this measures.
@@ -118,7 +128,7 @@ import Testing
 
     /// Injects `fault` and returns once the cluster is whole again: every slot served, every node
     /// agreeing, every replica in sync (so the next kill can't take the only copy of a write).
-    static func inject(_ fault: Fault, cluster: TestCluster, atomic: Bool, ledger: ChaosTests.Ledger) async throws {
+    static func inject(_ fault: Fault, cluster: TestCluster, atomic: Bool, ledger: ChaosLedger) async throws {
         let primaries = try await cluster.primaries()
         let primary = try #require(primaries.randomElement())
         switch fault {
