@@ -69,6 +69,9 @@ public struct GlideError: Error, Sendable, CustomStringConvertible {
         /// sent is unblocked on the server first (`CLIENT UNBLOCK`), so no value it would have
         /// taken is lost.
         public static let cancelled = Code(description: "cancelled")
+        /// The node's circuit breaker is open (`circuitBreaker` in the configuration): the
+        /// request failed at once, without being sent, after the node failed too many requests.
+        public static let circuitOpen = Code(description: "circuit open")
     }
 
     /// The code, the message and the node.

@@ -43,6 +43,11 @@ public struct GlideClusterClientConfiguration: Sendable {
     /// and the connection reconnects. 512 MiB (the server's own `proto-max-bulk-len`) and a
     /// header's room, so the largest value a server holds still reads.
     public var maximumReplyLength: Int = RESPDecoder.defaultMaximumFrameLength
+    /// A circuit breaker per node, off (`nil`) by default: after the node failed too many requests
+    /// (timeouts, lost or failed connections; never an error reply), requests to it fail at once
+    /// with `.circuitOpen` for a while, then one probe request decides whether it is back
+    /// (`Docs/circuit-breaker.md`).
+    public var circuitBreaker: CircuitBreakerConfiguration?
     /// When the topology is checked and refreshed.
     public var topologyRefresh: TopologyRefreshPolicy
     /// How many nodes a refresh asks for their view of the cluster. 10, as GLIDE.

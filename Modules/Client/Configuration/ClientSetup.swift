@@ -21,6 +21,7 @@ struct ClientOptions: Sendable {
     var protocolVersion: ProtocolVersion
     var inflightRequestsLimit: Int
     var maximumReplyLength: Int
+    var circuitBreaker: CircuitBreakerConfiguration?
     var clientSideCache: ClientSideCache?
     var observability: GlideObservability?
     var connector: (any GlideConnector)?
@@ -50,6 +51,7 @@ protocol SharedClientSettings {
     var protocolVersion: ProtocolVersion { get }
     var inflightRequestsLimit: Int { get }
     var maximumReplyLength: Int { get }
+    var circuitBreaker: CircuitBreakerConfiguration? { get }
     var eventLoop: EpollEventLoop? { get set }
     var eventLoopGroup: EpollEventLoopGroup { get }
     var clientSideCache: ClientSideCache? { get }
@@ -64,7 +66,7 @@ extension SharedClientSettings {
             readFrom: readFrom, clientAZ: clientAZ, requestTimeout: requestTimeout, connectionTimeout: connectionTimeout,
             reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
             clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
-            maximumReplyLength: maximumReplyLength, clientSideCache: clientSideCache,
+            maximumReplyLength: maximumReplyLength, circuitBreaker: circuitBreaker, clientSideCache: clientSideCache,
             observability: observability, connector: connector)
     }
 }
@@ -106,6 +108,7 @@ enum ClientSetup {
         guard options.connectionTimeout > .zero else { throw invalid("connectionTimeout must be positive") }
         guard options.inflightRequestsLimit > 0 else { throw invalid("inflightRequestsLimit must be positive") }
         guard options.maximumReplyLength > 0 else { throw invalid("maximumReplyLength must be positive") }
+        if let problem = options.circuitBreaker?.problem { throw invalid(problem) }
         guard options.databaseID >= 0 else { throw invalid("databaseID must not be negative") }
         if let name = options.clientName, name.contains(where: { $0 == " " || $0 == "\n" }) {
             throw invalid("clientName must not contain spaces or newlines")

@@ -81,7 +81,8 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
             loop: connectionLoop, connector: makeConnector(address, connectionLoop), handshake: handshake(readOnly: readOnly),
             inflightLimit: options.inflightRequestsLimit, maximumReplyLength: options.maximumReplyLength,
             connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace,
-            policy: policy, observer: supervisor, observerLoop: loop, pushHandler: pushHandler)
+            policy: policy, observer: supervisor, observerLoop: loop, breaker: subscriber ? nil : makeBreaker(address),
+            pushHandler: pushHandler)
         let supervisor = self.supervisor
         // On the loop, in order: supervision starts before any event of the connection arrives.
         if loop.inEventLoop {
@@ -90,6 +91,17 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
             loop.execute { supervisor.assumeIsolated { $0.supervise(connection, connecting: false) } }
         }
         return connection
+    }
+
+    /// The circuit breaker of a node's connection, when the configuration asks for one; its
+    /// openings and closings are the client's events.
+    private func makeBreaker(_ address: NodeAddress) -> CircuitBreaker? {
+        guard let configuration = options.circuitBreaker else { return nil }
+        let events = self.events
+        let node = address.description
+        return CircuitBreaker(configuration, address: node) { opened, description in
+            events.circuitBreaker(node, opened: opened, description)
+        }
     }
 
     /// The next of `connectionLoops`, in turn.

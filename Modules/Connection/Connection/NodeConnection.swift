@@ -49,6 +49,9 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
 
     /// The most bytes one reply may take; a longer one ends the connection with `.protocolError`.
     public let maximumReplyLength: Int
+    /// The node's circuit breaker, when the connection has one: while it is open, requests fail
+    /// at once with `.circuitOpen`.
+    public let breaker: CircuitBreaker?
 
     /// The most bytes one read asks for, unless a large reply needs more.
     package static var readSize: Int { 64 * 1024 }
@@ -72,18 +75,21 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
 
     /// A connection, not connected yet: the first request (or `connect()`) connects.
     /// `handshake` is sent on every connection; more than `inflightLimit` requests waiting fail
-    /// at once; a reply longer than `maximumReplyLength` bytes ends the connection; `policy` says how it behaves between connections; `observer` (held weakly)
-    /// supervises it, on `observerLoop` when that is not `loop`; `pushHandler` gets the RESP3
-    /// pushes that are not replies.
+    /// at once; a reply longer than `maximumReplyLength` bytes ends the connection; `policy` says
+    /// how it behaves between connections; `observer` (held weakly) supervises it, on
+    /// `observerLoop` when that is not `loop`; `breaker`, when given, fails requests at once while
+    /// it is open; `pushHandler` gets the RESP3 pushes that are not replies.
     public init(
         loop: Loop, connector: Connector, handshake: HandshakeConfiguration, inflightLimit: Int,
         maximumReplyLength: Int = RESPDecoder.defaultMaximumFrameLength, connectionTimeout: Duration,
         staleReplyGrace: Duration = .seconds(2),
         policy: ConnectionPolicy = .unsupervised,
         observer: (any ConnectionObserver)? = nil, observerLoop: Loop? = nil,
+        breaker: CircuitBreaker? = nil,
         pushHandler: (@Sendable (RESPToken, NodeConnection) -> Void)? = nil
     ) {
         self.loop = loop
+        self.breaker = breaker
         self.remoteObserverLoop = observerLoop.flatMap { $0 === loop ? nil : $0 }
         self.pushHandler = pushHandler
         self.connector = connector
@@ -149,17 +155,27 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         id: UInt64, _ submit: (UnsafeContinuation<Result<ConnectionReply, GlideError>, Never>) -> Void
     ) async -> Result<ConnectionReply, GlideError> {
         defer { ThreadSanitizer.acquired(from: self) }
+        // An open breaker fails the request here, before it is queued or sent.
+        var ticket: CircuitBreakerTicket?
+        if let breaker {
+            switch breaker.admit(now: loop.now()) {
+            case .success(let admitted): ticket = admitted
+            case .failure(let error): return .failure(error)
+            }
+        }
         // The one use of the standard library's `withTaskCancellationHandler` under its original
         // entry point, which runs where its caller does: the `isolation:` overload switches
         // executor on its own entry and return as well, and each switch locks the task's status
         // record (Docs/performance.md, "Executor switches"). Same registration, same
         // cancellation. The closure touches Sendable state only; keep it so, as this entry point
         // isn't checked for it.
-        return await _unsafeInheritExecutor_withTaskCancellationHandler {
+        let result = await _unsafeInheritExecutor_withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in submit(continuation) }
         } onCancel: {
             cancelRequest(id)
         }
+        if let ticket { breaker?.finished(ticket, result, now: loop.now()) }
+        return result
     }
 
     /// Queues a request under the lock and runs what the state machine says: the generic entry.
@@ -210,6 +226,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
 
     /// Cancels request `id`, from its task's cancellation handler.
     @usableFromInline
+    @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
     func cancelRequest(_ id: UInt64) {
         perform(machine.withLock { $0.cancel(id) })
     }

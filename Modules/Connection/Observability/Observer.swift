@@ -57,6 +57,7 @@ package final class Observer: Sendable {
         case .timeout: "timeout"
         case .connectionClosed, .connectionFailed: "connection_error"
         case .cancelled: "cancelled"
+        case .circuitOpen: "circuit_open"
         default: "error"
         }
     }
@@ -105,6 +106,13 @@ package final class Observer: Sendable {
     package func topologyRefreshed(nodes: Int, reason: String) {
         hooks.metrics?.increment("glide.topology.refreshes", by: 1, dimensions: [("reason", reason)])
         log(.info, "topology refreshed (\(reason)): \(nodes) nodes", ["reason": reason, "nodes": String(nodes)])
+    }
+
+    /// `node`'s circuit breaker opened or closed: `glide.circuit_breaker.openings` on opening, and
+    /// the log line either way.
+    package func circuitBreaker(_ node: String, opened: Bool, _ description: String) {
+        if opened { hooks.metrics?.increment("glide.circuit_breaker.openings", by: 1, dimensions: [("server.address", node)]) }
+        log(opened ? .warning : .info, description, ["server.address": node])
     }
 
     /// A repair made subscriptions again, after a loss, a move or a server's own unsubscription.
@@ -167,6 +175,12 @@ package struct ClientEvents: Sendable {
     package func topologyRefreshed(nodes: Int, reason: String) {
         GlideStatistics.topologyRefreshes.add(1, ordering: .relaxed)
         observer?.topologyRefreshed(nodes: nodes, reason: reason)
+    }
+
+    /// `node`'s circuit breaker opened or closed (`GlideStatistics` counts the openings where
+    /// the breaker does, with its rejections).
+    package func circuitBreaker(_ node: String, opened: Bool, _ description: String) {
+        observer?.circuitBreaker(node, opened: opened, description)
     }
 
     /// A repair made subscriptions again.

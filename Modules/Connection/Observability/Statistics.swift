@@ -25,6 +25,10 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
     /// RESP3 pushes dropped because no server sends them so: no kind, or a message of the wrong
     /// shape.
     public let malformedPushes: Int
+    /// Times a node's circuit breaker opened.
+    public let circuitBreakerOpenings: Int
+    /// Requests failed at once by an open circuit breaker (`.circuitOpen`).
+    public let circuitBreakerRejections: Int
 
     /// The counts under GLIDE's names (`total_connections`, `total_clients`) and ours.
     public var dictionary: [String: Int] {
@@ -33,6 +37,7 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
             "pubsub_messages_dropped": pubsubMessagesDropped, "pubsub_resubscriptions": pubsubResubscriptions,
             "reconnects": reconnects, "connection_failures": connectionFailures, "redirections": redirections,
             "retries": retries, "topology_refreshes": topologyRefreshes, "malformed_pushes": malformedPushes,
+            "circuit_breaker_openings": circuitBreakerOpenings, "circuit_breaker_rejections": circuitBreakerRejections,
         ]
     }
 
@@ -41,7 +46,8 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
         "total_connections: \(totalConnections), total_clients: \(totalClients), "
             + "pubsub_messages_dropped: \(pubsubMessagesDropped), pubsub_resubscriptions: \(pubsubResubscriptions), "
             + "reconnects: \(reconnects), connection_failures: \(connectionFailures), redirections: \(redirections), "
-            + "retries: \(retries), topology_refreshes: \(topologyRefreshes), malformed_pushes: \(malformedPushes)"
+            + "retries: \(retries), topology_refreshes: \(topologyRefreshes), malformed_pushes: \(malformedPushes), "
+            + "circuit_breaker_openings: \(circuitBreakerOpenings), circuit_breaker_rejections: \(circuitBreakerRejections)"
     }
 
     package static let connections = Atomic<Int>(0)
@@ -54,6 +60,8 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
     package static let retries = Atomic<Int>(0)
     package static let topologyRefreshes = Atomic<Int>(0)
     package static let malformedPushes = Atomic<Int>(0)
+    package static let circuitBreakerOpenings = Atomic<Int>(0)
+    package static let circuitBreakerRejections = Atomic<Int>(0)
 
     /// The counts now.
     package static var current: GlideStatistics {
@@ -67,6 +75,8 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
             redirections: redirections.load(ordering: .relaxed),
             retries: retries.load(ordering: .relaxed),
             topologyRefreshes: topologyRefreshes.load(ordering: .relaxed),
-            malformedPushes: malformedPushes.load(ordering: .relaxed))
+            malformedPushes: malformedPushes.load(ordering: .relaxed),
+            circuitBreakerOpenings: circuitBreakerOpenings.load(ordering: .relaxed),
+            circuitBreakerRejections: circuitBreakerRejections.load(ordering: .relaxed))
     }
 }

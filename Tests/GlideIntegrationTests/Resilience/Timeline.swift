@@ -13,6 +13,9 @@ final class Timeline: GlideLogger {
         entries.withLock { $0.append((now, message)) }
     }
 
+    /// Every entry's text, in order.
+    var messages: [String] { entries.withLock { $0.map(\.what) } }
+
     /// Notes a step of the test.
     func mark(_ what: String) {
         let now = DispatchTime.now().uptimeNanoseconds
