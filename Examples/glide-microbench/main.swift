@@ -1,7 +1,7 @@
 // glide-microbench: the cost of routing a cluster request, without I/O: nanoseconds and heap
 // allocations per operation. The cluster target is that routing allocates nothing. Two lines
-// measure a cross-slot MGET of 100 keys (split, then its replies put back), per key, and one the
-// connection state machine's share of a pipelined request.
+// measure a cross-slot MGET of 100 keys (split, then its replies put back), per key, one the
+// connection state machine's share of a pipelined request, and two a node's circuit breaker.
 //
 //   glide-microbench [-n iterations] [--csv]
 import CAllocationCounter
@@ -122,6 +122,21 @@ measure("replica choice (ReadFrom.azAffinity)") { index in
 var probe = ConnectionStateMachineProbe()
 measure("connection state machine: queue, write and reply, per request", iterations: options.iterations / 16, units: 16) { _ in
     probe.round()
+}
+// A node's circuit breaker: what a request pays while it is closed (admitted, then a success),
+// and what a rejected one takes while it is open.
+let breakerReply = Result<ConnectionReply, GlideError>.success(ConnectionReply(token: try! RESPToken(validating: Bytes("+OK\r\n")), queuedError: nil))
+let closedBreaker = CircuitBreaker(CircuitBreakerConfiguration(), address: "10.0.0.1:7000")
+measure("circuit breaker, closed: admission and a success") { _ in
+    guard case .success(let ticket) = closedBreaker.admit(now: .now()) else { return 0 }
+    closedBreaker.finished(ticket, breakerReply, now: .now())
+    return 1
+}
+let openBreaker = CircuitBreaker(CircuitBreakerConfiguration(consecutiveFailures: 1, openDuration: .seconds(3600)), address: "10.0.0.1:7000")
+if case .success(let ticket) = openBreaker.admit(now: .now()) { openBreaker.finished(ticket, .failure(GlideError(.timeout, "")), now: .now()) }
+measure("circuit breaker, open: a rejection with its error") { _ in
+    guard case .failure(let error) = openBreaker.admit(now: .now()) else { return 0 }
+    return error.message.utf8.count
 }
 // Calibration: proves the counter counts (one array per call).
 measure("calibration: one heap array per call") { index in
