@@ -125,15 +125,19 @@ measure("connection state machine: queue, write and reply, per request", iterati
 }
 // A node's circuit breaker: what a request pays while it is closed (admitted, then a success),
 // and what a rejected one takes while it is open.
-let breakerReply = Result<ConnectionReply, GlideError>.success(ConnectionReply(token: try! RESPToken(validating: Bytes("+OK\r\n")), queuedError: nil))
+let okToken = try! RESPToken(validating: Bytes("+OK\r\n"))
+let breakerReply = Result<ConnectionReply, GlideError>.success(ConnectionReply(token: okToken, queuedError: nil))
 let closedBreaker = CircuitBreaker(CircuitBreakerConfiguration(), address: "10.0.0.1:7000")
 measure("circuit breaker, closed: admission and a success") { _ in
     guard case .success(let ticket) = closedBreaker.admit(now: .now()) else { return 0 }
     closedBreaker.finished(ticket, breakerReply, now: .now())
     return 1
 }
-let openBreaker = CircuitBreaker(CircuitBreakerConfiguration(consecutiveFailures: 1, openDuration: .seconds(3600)), address: "10.0.0.1:7000")
-if case .success(let ticket) = openBreaker.admit(now: .now()) { openBreaker.finished(ticket, .failure(GlideError(.timeout, "")), now: .now()) }
+let openBreaker = CircuitBreaker(
+    CircuitBreakerConfiguration(consecutiveFailures: 1, openDuration: .seconds(3600)), address: "10.0.0.1:7000")
+if case .success(let ticket) = openBreaker.admit(now: .now()) {
+    openBreaker.finished(ticket, .failure(GlideError(.timeout, "")), now: .now())
+}
 measure("circuit breaker, open: a rejection with its error") { _ in
     guard case .failure(let error) = openBreaker.admit(now: .now()) else { return 0 }
     return error.message.utf8.count
