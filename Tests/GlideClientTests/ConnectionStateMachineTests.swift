@@ -262,6 +262,34 @@ extension Machine.Resumption {
         #expect(machine.inflightCount == 0)
     }
 
+    @Test func aTimeoutSaysWhereTheTimeWent() {
+        func messages(_ expiry: Machine.Expiry) -> [String] {
+            expiry.resumptions.compactMap {
+                if case .failure(let waiter, let summary) = $0 { "\(waiter): \(summary.message)" } else { nil }
+            }
+        }
+        // Nothing came back at all: the server, or the path to it, stalled.
+        var stalled = readyMachine()
+        _ = stalled.enqueueWritten("a", deadline: t0 + .milliseconds(250), encode: request("A"))
+        _ = stalled.enqueueWritten("b", deadline: t0 + .milliseconds(250), encode: request("B"))
+        #expect(
+            messages(stalled.timerFired(now: t0 + .milliseconds(300))) == [
+                "a: no reply within the request timeout: sent, and nothing came back since it was queued: the server or the path to it stalled",
+                "b: no reply within the request timeout: sent behind 1 request still unanswered, and nothing came back since it was "
+                    + "queued: the server is busy with an earlier request, or it or the path to it stalled",
+            ])
+        // Replies came, then stopped: the server is slow, or stuck on one request.
+        var slow = readyMachine()
+        for name in ["a", "b", "c", "d"] { _ = slow.enqueueWritten(name, deadline: t0 + .milliseconds(250), encode: request(name)) }
+        _ = slow.replyReceived(reply("+OK\r\n"), generation: 1)
+        _ = slow.replyReceived(reply("+OK\r\n"), generation: 1)
+        #expect(
+            messages(slow.timerFired(now: t0 + .milliseconds(300))) == [
+                "c: no reply within the request timeout: sent; 2 replies came back since it was queued, then nothing",
+                "d: no reply within the request timeout: sent behind 1 request still unanswered; 2 replies came back since it was queued",
+            ])
+    }
+
     @Test func blockedSocketHandsTheWriteToTheLoop() {
         var machine = readyMachine()
         var job = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("AAAA")).action.job!

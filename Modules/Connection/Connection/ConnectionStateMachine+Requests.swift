@@ -38,7 +38,8 @@ extension ConnectionStateMachine {
             Pending(
                 waiter: waiter, id: id, deadline: deadline, repliesLeft: replies, queuedError: nil,
                 end: outbound.mark, blocking: blocking, confirmation: confirmation,
-                collected: collectsReplies ? Self.collection(capacity: replies - 1) : nil, fate: .waiting))
+                collected: collectsReplies ? Self.collection(capacity: replies - 1) : nil, fate: .waiting,
+                repliesAtEnqueue: repliesReceived))
         let armTimer = arm(deadline)
         guard let writer = readyWriter else {
             switch state {

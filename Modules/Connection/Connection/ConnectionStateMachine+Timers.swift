@@ -38,7 +38,7 @@ extension ConnectionStateMachine {
             } else if pending[index].fate == .unblocking {
                 expiry.resumptions.append(.failure(waiter, Self.cancelledSummary))
             } else {
-                expiry.resumptions.append(.failure(waiter, Self.timeoutSummary))
+                expiry.resumptions.append(.failure(waiter, sentTimeoutSummary(at: index)))
             }
         }
         switch state {
@@ -65,7 +65,25 @@ extension ConnectionStateMachine {
         return expiry
     }
 
-    package static var timeoutSummary: GlideErrorSummary { GlideErrorSummary(.timeout, "no reply within the request timeout") }
+    /// Why the sent request at `index` of `pending` got no reply in time, from what the connection
+    /// saw meanwhile: the requests queued before it that are still unanswered (the server is slow,
+    /// or one of them is), and whether any reply came back since it was queued (if none did, the
+    /// server or the path to it stalled).
+    package func sentTimeoutSummary(at index: Int) -> GlideErrorSummary {
+        let replies = repliesReceived &- pending[index].repliesAtEnqueue
+        let ahead = "\(index) \(index == 1 ? "request" : "requests") still unanswered"
+        let came = "\(replies) \(replies == 1 ? "reply" : "replies") came back since it was queued"
+        let progress =
+            switch (index, replies) {
+            case (0, 0): "sent, and nothing came back since it was queued: the server or the path to it stalled"
+            case (_, 0):
+                "sent behind \(ahead), and nothing came back since it was queued: the server is busy with an earlier "
+                    + "request, or it or the path to it stalled"
+            case (0, _): "sent; \(came), then nothing"
+            default: "sent behind \(ahead); \(came)"
+            }
+        return GlideErrorSummary(.timeout, "no reply within the request timeout: \(progress)")
+    }
 
     /// Why a connection whose oldest reply is long overdue is given up.
     package static var staleSummary: GlideErrorSummary {

@@ -147,6 +147,9 @@ package struct ConnectionStateMachine<Waiter, Stream> {
         /// request, whose earlier replies are dropped (a transaction's `OK` and `QUEUED`).
         var collected: [RESPToken]?
         var fate: Fate
+        /// The connection's count of replies when the request was queued: a timeout says how
+        /// many the server gave since.
+        var repliesAtEnqueue = 0
     }
 
     /// A waiter to resume, and with what.

@@ -1,0 +1,46 @@
+import Foundation
+import Glide
+import GlideTestSupport
+import Testing
+
+/// A timeout's message says where the time went, as the connection saw it, against a real server.
+@Suite(.timeLimit(.minutes(2))) struct TimeoutDiagnosticsTests {
+    @Test func aRequestBehindASlowOneSaysSoAndOneToAStoppedServerSaysItStalled() async throws {
+        let server = try await TestServer.startValkey(["--enable-debug-command", "yes"])
+        defer { server.stop() }
+        let client = try await server.client()
+        let admin = try await server.client()
+        // The server is busy with a long command on the client's connection: a request behind it
+        // waits for that one. The admin's PING going unanswered shows the sleep has begun, so the
+        // command is ahead of the next request on the connection.
+        async let sleeping = client.customCommand(["DEBUG", "SLEEP", "2"], timeout: .seconds(10))
+        try await Polling.waitUntil("the server sleeps", timeout: .seconds(5), interval: .milliseconds(5)) {
+            (try? await admin.customCommand(["PING"], timeout: .milliseconds(50))) == nil
+        }
+        var behind: GlideError?
+        do {
+            _ = try await client.customCommand(["GET", "diagnosed"], timeout: .milliseconds(150))
+        } catch {
+            behind = error
+        }
+        _ = try await sleeping
+        #expect(behind?.code == .timeout)
+        #expect(
+            behind?.message.contains("sent behind 1 request still unanswered, and nothing came back") == true,
+            "\(String(describing: behind))")
+        // A stopped server answers nothing at all.
+        server.freeze()
+        var stalled: GlideError?
+        do {
+            _ = try await client.customCommand(["GET", "diagnosed"], timeout: .milliseconds(150))
+        } catch {
+            stalled = error
+        }
+        server.thaw()
+        #expect(stalled?.code == .timeout)
+        #expect(stalled?.message.contains("sent, and nothing came back since it was queued") == true, "\(String(describing: stalled))")
+        print("timeout diagnostics: \(behind?.message ?? "-") | \(stalled?.message ?? "-")")
+        await client.close()
+        await admin.close()
+    }
+}
