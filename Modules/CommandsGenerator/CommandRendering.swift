@@ -218,7 +218,7 @@ enum ConnectionEffects {
                 "\(command.uppercased()) on the shared connection would take in other callers' commands; use "
                     + "Batch(isAtomic: true) or withDedicatedConnection")
         case "monitor":
-            return .refused("MONITOR turns the shared connection into a stream of every command the server runs")
+            return .refused("MONITOR would make the shared connection a stream of every command run; use the client's monitor()")
         case "client reply":
             return .refused("CLIENT REPLY would leave requests on the shared connection without replies")
         case "reset":

@@ -139,7 +139,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
             policy: .neverReconnects, pushHandler: pushHandler)
     }
 
-    private func handshake(readOnly: Bool) -> HandshakeConfiguration {
+    func handshake(readOnly: Bool) -> HandshakeConfiguration {
         HandshakeConfiguration(
             protocolVersion: options.protocolVersion, credentials: credentials.withLock { $0 },
             clientName: options.clientName, database: options.databaseID, readOnly: readOnly,

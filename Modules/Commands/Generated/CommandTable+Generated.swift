@@ -423,7 +423,7 @@ extension CommandTable {
         "EXEC":
             "EXEC on the shared connection would take in other callers' commands; use Batch(isAtomic: true) or withDedicatedConnection",
         "MONITOR":
-            "MONITOR turns the shared connection into a stream of every command the server runs",
+            "MONITOR would make the shared connection a stream of every command run; use the client's monitor()",
         "MULTI":
             "MULTI on the shared connection would take in other callers' commands; use Batch(isAtomic: true) or withDedicatedConnection",
         "PSUBSCRIBE":

@@ -2853,7 +2853,7 @@ public struct MONITOR: GlideCommand {
 
     /// Why this command can't run on a shared, multiplexed connection.
     @inlinable public static var multiplexingRefusal: String? {
-        "MONITOR turns the shared connection into a stream of every command the server runs"
+        "MONITOR would make the shared connection a stream of every command run; use the client's monitor()"
     }
 }
 

@@ -194,7 +194,9 @@ extension ConnectionStateMachine {
             case .other, .malformed: break
             }
         }
-        guard unsentStart > 0 else { return .unexpectedReply(generation: generation) }
+        guard unsentStart > 0 else {
+            return policy.unrequestedRepliesArePushes ? .push(token) : .unexpectedReply(generation: generation)
+        }
         repliesReceived &+= 1
         pending[0].repliesLeft -= 1
         if pending[0].repliesLeft > 0 {

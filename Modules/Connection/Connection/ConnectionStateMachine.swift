@@ -27,12 +27,19 @@ public struct ConnectionPolicy: Hashable, Sendable {
     /// A RESP2 subscriber connection: the server sends its messages and subscription
     /// confirmations as plain arrays, which are told apart from replies by their first element.
     public var pushesInArrays = false
+    /// A `MONITOR` connection: once its command is answered, the server sends a line for every
+    /// command it runs. A reply no request waits for goes to the push handler, rather than ending
+    /// the connection as a reply nobody asked for does elsewhere.
+    public var unrequestedRepliesArePushes = false
 
     /// A policy; see each property.
-    public init(supervised: Bool, waitsThroughFailedAttempts: Bool, pushesInArrays: Bool = false) {
+    public init(
+        supervised: Bool, waitsThroughFailedAttempts: Bool, pushesInArrays: Bool = false, unrequestedRepliesArePushes: Bool = false
+    ) {
         self.supervised = supervised
         self.waitsThroughFailedAttempts = waitsThroughFailedAttempts
         self.pushesInArrays = pushesInArrays
+        self.unrequestedRepliesArePushes = unrequestedRepliesArePushes
     }
 
     /// Reconnects on demand and fails what waits when an attempt fails: short-lived connections.
@@ -41,6 +48,9 @@ public struct ConnectionPolicy: Hashable, Sendable {
     /// so every later request fails at once. For a dedicated connection, whose `WATCH` or
     /// `MULTI` state a silent reconnection would drop.
     public static let neverReconnects = ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: false)
+    /// A `MONITOR` connection: connects once, as `neverReconnects`, and hands the lines that
+    /// follow the command to the push handler.
+    public static let monitor = ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: false, unrequestedRepliesArePushes: true)
 }
 
 /// One multiplexed connection to a node, as a pure state machine.
