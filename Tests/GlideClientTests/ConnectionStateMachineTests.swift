@@ -262,6 +262,23 @@ extension Machine.Resumption {
         #expect(machine.inflightCount == 0)
     }
 
+    @Test func onAMonitorConnectionRepliesNobodyAskedForArePushesNotAProtocolError() {
+        var machine = readyMachine(policy: .monitor)
+        _ = machine.enqueueWritten("monitor", deadline: t0 + .seconds(1), encode: request("MONITOR"))
+        #expect(machine.replyReceived(reply("+OK\r\n"), generation: 1).resumed! == ("monitor", "OK"))
+        guard case .push(let line) = machine.replyReceived(reply("+1.5 [0 lua] \"GET\" \"k\"\r\n"), generation: 1) else {
+            Issue.record("expected the line as a push")
+            return
+        }
+        #expect(line.stringBytes?.string == "1.5 [0 lua] \"GET\" \"k\"")
+        // Elsewhere the same reply ends the connection.
+        var plain = readyMachine()
+        guard case .unexpectedReply = plain.replyReceived(reply("+1.5\r\n"), generation: 1) else {
+            Issue.record("expected an unexpected reply")
+            return
+        }
+    }
+
     @Test func aTimeoutSaysWhereTheTimeWent() {
         func messages(_ expiry: Machine.Expiry) -> [String] {
             expiry.resumptions.compactMap {
