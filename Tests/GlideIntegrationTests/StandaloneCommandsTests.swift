@@ -137,7 +137,8 @@ import Testing
         let during = client.getStatistics()
         #expect(
             during.dictionary.keys.sorted() == [
-                "connection_failures", "malformed_pushes", "pubsub_messages_dropped", "pubsub_resubscriptions", "reconnects",
+                "circuit_breaker_openings", "circuit_breaker_rejections", "connection_failures", "malformed_pushes",
+                "pubsub_messages_dropped", "pubsub_resubscriptions", "reconnects",
                 "redirections", "retries", "topology_refreshes", "total_clients", "total_connections",
             ])
         await second.close()
