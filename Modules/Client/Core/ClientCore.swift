@@ -37,6 +37,8 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     /// What the client reports: statistics, and the hooks.
     var events: ClientEvents { ClientEvents(observer: observer) }
     private let isClosed = Atomic<Bool>(false)
+    /// Fired when the client is closed, for `run()`.
+    let closeSignal = CloseSignal()
 
     init(
         options: ClientOptions, loop: Loop, spreadOver extraLoops: [Loop] = [],
@@ -252,6 +254,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     /// fail with `.clientClosed`, and so do later ones. Returns once nothing runs.
     func close() async {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        defer { closeSignal.fire() }
         await supervisor.close()
         // A connection on another loop releases its registration and timers there (see
         // `NodeConnection.close()`), queued before this: once each loop has run a task of ours,
@@ -266,6 +269,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     /// `close()` from a context that can't wait (a client's `deinit`): the same, finished on the loop.
     func closeWithoutWaiting() {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        closeSignal.fire()
         supervisor.closeWithoutWaiting()
         GlideStatistics.clients.subtract(1, ordering: .relaxed)
     }
