@@ -69,6 +69,8 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
     /// Starts supervision, discovers the cluster from the seeds and adopts it; on failure closes
     /// everything it started and throws why.
     func start() async throws(GlideError) {
+        let nodes = self.nodes
+        core.startCredentialRefresh { nodes.allNodes().map(\.1) }
         await core.supervisor.start()
         do {
             try await topologyManager.discoverFromSeeds()

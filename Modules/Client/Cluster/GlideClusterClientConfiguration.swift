@@ -14,6 +14,10 @@ public struct GlideClusterClientConfiguration: Sendable {
     public var tlsConfiguration: TLSConfiguration?
     /// Credentials sent on every connection; `nil` connects unauthenticated.
     public var credentials: ServerCredentials?
+    /// Short-lived credentials (an IAM-style token), asked for before each connection attempt and
+    /// refreshed on open connections every `refreshInterval`; in place of `credentials`, which
+    /// must then be `nil`.
+    public var credentialsProvider: CredentialsProvider?
     /// Which node serves read-only commands.
     public var readFrom: ReadFrom
     /// The client's availability zone, for the AZ-affinity `readFrom` strategies.

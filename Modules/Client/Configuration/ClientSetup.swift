@@ -10,6 +10,7 @@ struct ClientOptions: Sendable {
     var useTLS: Bool
     var tlsConfiguration: TLSConfiguration?
     var credentials: ServerCredentials?
+    var credentialsProvider: CredentialsProvider?
     var readFrom: ReadFrom
     var clientAZ: String?
     var requestTimeout: Duration
@@ -40,6 +41,7 @@ protocol SharedClientSettings {
     var useTLS: Bool { get }
     var tlsConfiguration: TLSConfiguration? { get }
     var credentials: ServerCredentials? { get }
+    var credentialsProvider: CredentialsProvider? { get }
     var readFrom: ReadFrom { get }
     var clientAZ: String? { get }
     var requestTimeout: Duration { get }
@@ -63,7 +65,8 @@ extension SharedClientSettings {
     var options: ClientOptions {
         ClientOptions(
             addresses: addresses, useTLS: useTLS, tlsConfiguration: tlsConfiguration, credentials: credentials,
-            readFrom: readFrom, clientAZ: clientAZ, requestTimeout: requestTimeout, connectionTimeout: connectionTimeout,
+            credentialsProvider: credentialsProvider, readFrom: readFrom, clientAZ: clientAZ, requestTimeout: requestTimeout,
+            connectionTimeout: connectionTimeout,
             reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
             clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
             maximumReplyLength: maximumReplyLength, circuitBreaker: circuitBreaker, clientSideCache: clientSideCache,
@@ -109,6 +112,14 @@ enum ClientSetup {
         guard options.inflightRequestsLimit > 0 else { throw invalid("inflightRequestsLimit must be positive") }
         guard options.maximumReplyLength > 0 else { throw invalid("maximumReplyLength must be positive") }
         if let problem = options.circuitBreaker?.problem { throw invalid(problem) }
+        if let provider = options.credentialsProvider {
+            guard options.credentials == nil else {
+                throw invalid("credentials and credentialsProvider are both set: the provider gives the credentials")
+            }
+            if let interval = provider.refreshInterval, interval <= .zero {
+                throw invalid("credentialsProvider.refreshInterval must be positive, or nil to refresh at connection attempts only")
+            }
+        }
         guard options.databaseID >= 0 else { throw invalid("databaseID must not be negative") }
         if let name = options.clientName, name.contains(where: { $0 == " " || $0 == "\n" }) {
             throw invalid("clientName must not contain spaces or newlines")

@@ -26,6 +26,10 @@ public struct GlideClientConfiguration: Sendable {
     public var tlsConfiguration: TLSConfiguration?
     /// Credentials sent when connecting; `nil` connects unauthenticated.
     public var credentials: ServerCredentials?
+    /// Short-lived credentials (an IAM-style token), asked for before each connection attempt and
+    /// refreshed on open connections every `refreshInterval`; in place of `credentials`, which
+    /// must then be `nil`.
+    public var credentialsProvider: CredentialsProvider?
     /// Which node serves read-only commands (by the command table's `readonly` flag); writes
     /// always go to the primary.
     public var readFrom: ReadFrom

@@ -39,6 +39,8 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     private let isClosed = Atomic<Bool>(false)
     /// Fired when the client is closed, for `run()`.
     let closeSignal = CloseSignal()
+    /// The refreshes of a credentials provider with a `refreshInterval`; `close()` ends it.
+    let credentialRefresh = Lock<Task<Void, Never>?>(nil)
 
     init(
         options: ClientOptions, loop: Loop, spreadOver extraLoops: [Loop] = [],
@@ -84,7 +86,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
             inflightLimit: options.inflightRequestsLimit, maximumReplyLength: options.maximumReplyLength,
             connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace,
             policy: policy, observer: supervisor, observerLoop: loop, breaker: subscriber ? nil : makeBreaker(address),
-            pushHandler: pushHandler)
+            credentialsSource: credentialsSource, pushHandler: pushHandler)
         let supervisor = self.supervisor
         // On the loop, in order: supervision starts before any event of the connection arrives.
         if loop.inEventLoop {
@@ -121,7 +123,8 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         Connection(
             loop: loop, connector: makeConnector(address, loop), handshake: handshake(readOnly: false),
             inflightLimit: options.inflightRequestsLimit, maximumReplyLength: options.maximumReplyLength,
-            connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace, policy: policy)
+            connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace, policy: policy,
+            credentialsSource: credentialsSource)
     }
 
     /// A connection to a sentinel, for questions and `+switch-master` notices: RESP3 (every
@@ -207,7 +210,14 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     /// previous password and the refusal is thrown.
     func rotatePassword(_ password: String?, immediateAuth: Bool, on connections: [Connection]) async throws(GlideError) {
         try PasswordRotation.validate(password, immediateAuth: immediateAuth)
-        let username = options.credentials?.username
+        try await rotateCredentials(
+            password: password, username: credentials.withLock { $0?.username } ?? options.credentials?.username,
+            immediateAuth: immediateAuth, on: connections)
+    }
+
+    /// `rotatePassword` for `username`: what the credentials provider's refreshes run too.
+    func rotateCredentials(password: String?, username: String?, immediateAuth: Bool, on connections: [Connection]) async throws(GlideError)
+    {
         let previous = credentials.withLock { credentials in
             let previous = credentials
             credentials = password.map { ServerCredentials(password: $0, username: username) }
@@ -255,6 +265,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     func close() async {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         defer { closeSignal.fire() }
+        await stopCredentialRefresh()
         await supervisor.close()
         // A connection on another loop releases its registration and timers there (see
         // `NodeConnection.close()`), queued before this: once each loop has run a task of ours,
@@ -270,6 +281,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     func closeWithoutWaiting() {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         closeSignal.fire()
+        credentialRefresh.withLock { $0?.cancel() }
         supervisor.closeWithoutWaiting()
         GlideStatistics.clients.subtract(1, ordering: .relaxed)
     }

@@ -78,7 +78,8 @@ extension ClientCore {
         let connection = Connection(
             loop: loop, connector: makeConnector(address, loop), handshake: handshake(readOnly: false),
             inflightLimit: 4, maximumReplyLength: options.maximumReplyLength, connectionTimeout: options.connectionTimeout,
-            staleReplyGrace: options.staleReplyGrace, policy: .monitor, observer: session, observerLoop: loop
+            staleReplyGrace: options.staleReplyGrace, policy: .monitor, observer: session, observerLoop: loop,
+            credentialsSource: credentialsSource
         ) { token, _ in
             // The answer to MONITOR itself is its request's; what comes after is a line each.
             guard let bytes = token.stringBytes, let line = MonitorLine(parsing: bytes) else { return }

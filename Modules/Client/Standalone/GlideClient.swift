@@ -128,6 +128,8 @@ public final class GlideClient: Sendable {
             }
         }
         let client = GlideClient(configuration: resolved, core: core, relay: relay, sentinels: sentinels)
+        let routing = client.routing
+        core.startCredentialRefresh { routing.all }
         await client.followRoles()
         await client.startSentinel()
         do {

@@ -52,6 +52,9 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     /// The node's circuit breaker, when the connection has one: while it is open, requests fail
     /// at once with `.circuitOpen`.
     public let breaker: CircuitBreaker?
+    /// Asked before each connection attempt for the credentials its handshake sends (`nil`:
+    /// the ones it has): short-lived tokens, fetched fresh for every connection.
+    public let credentialsSource: (@Sendable () async -> ServerCredentials?)?
 
     /// The most bytes one read asks for, unless a large reply needs more.
     package static var readSize: Int { 64 * 1024 }
@@ -78,18 +81,20 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     /// at once; a reply longer than `maximumReplyLength` bytes ends the connection; `policy` says
     /// how it behaves between connections; `observer` (held weakly) supervises it, on
     /// `observerLoop` when that is not `loop`; `breaker`, when given, fails requests at once while
-    /// it is open; `pushHandler` gets the RESP3 pushes that are not replies.
+    /// it is open; `credentialsSource`, when given, is asked for credentials before each attempt;
+    /// `pushHandler` gets the RESP3 pushes that are not replies.
     public init(
         loop: Loop, connector: Connector, handshake: HandshakeConfiguration, inflightLimit: Int,
         maximumReplyLength: Int = RESPDecoder.defaultMaximumFrameLength, connectionTimeout: Duration,
         staleReplyGrace: Duration = .seconds(2),
         policy: ConnectionPolicy = .unsupervised,
         observer: (any ConnectionObserver)? = nil, observerLoop: Loop? = nil,
-        breaker: CircuitBreaker? = nil,
+        breaker: CircuitBreaker? = nil, credentialsSource: (@Sendable () async -> ServerCredentials?)? = nil,
         pushHandler: (@Sendable (RESPToken, NodeConnection) -> Void)? = nil
     ) {
         self.loop = loop
         self.breaker = breaker
+        self.credentialsSource = credentialsSource
         self.remoteObserverLoop = observerLoop.flatMap { $0 === loop ? nil : $0 }
         self.pushHandler = pushHandler
         self.connector = connector
@@ -323,7 +328,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         let configuration = machine.withLock { $0.handshakeConfiguration }
         return NodeConnection(
             loop: loop, connector: connector, handshake: configuration, inflightLimit: 16,
-            maximumReplyLength: maximumReplyLength, connectionTimeout: connectionTimeout)
+            maximumReplyLength: maximumReplyLength, connectionTimeout: connectionTimeout, credentialsSource: credentialsSource)
     }
 
     /// Fails everything waiting and closes the stream; later requests fail at once. Cancels the
@@ -380,6 +385,9 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         // On the loop: the attempt resumes where its readiness is reported, and a manual loop's
         // test drives it with everything else.
         let task = Task(executorPreference: loop) { [self] in
+            if let credentialsSource, let fresh = await credentialsSource() {
+                passwordChanged(fresh.password, username: fresh.username)
+            }
             do throws(TransportError) {
                 let stream = try await connector.connect(deadline: deadline)
                 onLoop { self.didConnect(stream, generation: generation) }
