@@ -74,6 +74,20 @@ import Testing
         #expect(Self.request(&machine, .failure, at: now) == .opened(until: now + .seconds(1), trips: 1, .consecutiveFailures(1)))
     }
 
+    @Test func aBlockingCommandIsNeverTheProbe() {
+        var machine = Machine(CircuitBreakerConfiguration(consecutiveFailures: 1, openDuration: .seconds(1)))
+        Self.request(&machine, .failure, at: t0)
+        // Its open period over, the breaker still refuses a blocking command: it waits for one
+        // that can be its probe.
+        #expect(machine.admit(now: t0 + .seconds(2), mayProbe: false) == .reject(probeAt: t0 + .seconds(1)))
+        #expect(machine.state == .open(until: t0 + .seconds(1), trips: 1))
+        guard case .probe = machine.admit(now: t0 + .seconds(2)) else {
+            Issue.record("expected the probe")
+            return
+        }
+        #expect(machine.admit(now: t0 + .seconds(2), mayProbe: false) == .reject(probeAt: nil))
+    }
+
     @Test func aProbeThatEndsNeitherWayLetsTheNextRequestProbe() {
         var machine = Machine(CircuitBreakerConfiguration(consecutiveFailures: 1, openDuration: .seconds(1)))
         Self.request(&machine, .failure, at: t0)
@@ -162,6 +176,14 @@ import Testing
         #expect(error.code == .circuitOpen)
         #expect(error.address == "node:1")
         #expect(error.message.contains("4000 ms"), "\(error.message)")
+    }
+
+    @Test func aBlockingCommandRefusedAfterTheOpenPeriodIsToldWhy() {
+        let breaker = CircuitBreaker(CircuitBreakerConfiguration(consecutiveFailures: 1, openDuration: .seconds(1)), address: "n:1")
+        guard case .success(let ticket) = breaker.admit(now: t0) else { return #expect(Bool(false)) }
+        breaker.finished(ticket, .failure(GlideError(.timeout, "x")), now: t0)
+        guard case .failure(let error) = breaker.admit(now: t0 + .seconds(2), blocking: true) else { return #expect(Bool(false)) }
+        #expect(error.message.contains("the next request that is not a blocking command goes as its probe"), "\(error.message)")
     }
 
     @Test func openingsAndClosingsAreReportedWithTheirReason() {

@@ -133,6 +133,12 @@ import Testing
         #expect(error.message.contains("2 replies of: CLUSTERDOWN"))
     }
 
+    @Test func anOpenCircuitBreakerFailsTheRequestAndAsksForARefresh() {
+        var m = machine(.slot(100, replica: false))
+        let step = m.failed(GlideError(.circuitOpen, "the circuit breaker of a is open"), at: a, now: t0)
+        #expect(text(step) == "refresh, fail circuit open")
+    }
+
     @Test func aTimeoutDuringTheRetryAfterAWaitNamesTheCondition() throws {
         var m = machine(.slot(100, replica: false))
         #expect(text(m.repliedError("TRYAGAIN Multiple keys request during rehashing of slot", from: a, now: t0)) == "wait 10 ms")

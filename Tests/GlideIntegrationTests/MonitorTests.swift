@@ -68,6 +68,27 @@ import Testing
         await admin.close()
     }
 
+    @Test func closingTheClientEndsItsMonitorsWithClientClosed() async throws {
+        let server = try await TestServer.startValkey()
+        defer { server.stop() }
+        let client = try await server.client()
+        let admin = try await server.client()
+        let monitor = try await client.monitor()
+        let consumer = Task { () -> GlideError? in
+            do {
+                for try await _ in monitor {}
+                return nil
+            } catch let error as GlideError {
+                return error
+            }
+        }
+        await client.close()
+        #expect(try await consumer.value?.code == .clientClosed)
+        try await Polling.waitUntil("the monitor's connection closes", timeout: .seconds(5)) { try await !Self.monitoring(admin) }
+        await #expect(throws: GlideError.self) { _ = try await client.monitor() }
+        await admin.close()
+    }
+
     @Test func aKilledMonitorConnectionEndsTheStreamWithItsError() async throws {
         let server = try await TestServer.startValkey()
         defer { server.stop() }

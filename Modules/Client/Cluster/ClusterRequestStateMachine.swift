@@ -185,6 +185,7 @@ package struct ClusterRequestStateMachine: Sendable {
     /// - `.clientClosed` (the client itself is open): the node left the topology and its
     ///   connection was retired; a read goes where the map now says.
     /// - `.timeout`: the deadline passed; after waiting out a condition, the error names it.
+    /// - `.circuitOpen`: final, and the topology is refreshed (the node's slots may have moved on).
     /// - Anything else (cancelled, credentials, TLS) is final.
     package mutating func failed(_ error: GlideError, at node: NodeAddress, now: Deadline) -> Step {
         switch error.code {
@@ -211,6 +212,9 @@ package struct ClusterRequestStateMachine: Sendable {
             }
             returnHome()
             return pause(now: now, refresh: true, otherwise: error)
+        case .circuitOpen:
+            // The node stopped answering: its slots may have moved on (a failover) since.
+            return Step(.fail(error), refreshTopology: true)
         default:
             return Step(.fail(error))
         }

@@ -41,6 +41,8 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     let closeSignal = CloseSignal()
     /// The refreshes of a credentials provider with a `refreshInterval`; `close()` ends it.
     let credentialRefresh = Lock<Task<Void, Never>?>(nil)
+    /// The open monitors' connections and streams, by connection: `close()` ends them.
+    let monitors = Lock<[ObjectIdentifier: (Connection, AsyncThrowingStream<MonitorLine, any Error>.Continuation)]>([:])
 
     init(
         options: ClientOptions, loop: Loop, spreadOver extraLoops: [Loop] = [],
@@ -239,7 +241,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         guard let failure = failures.first(where: { $0.code == .authenticationFailed }) ?? failures.first else { return }
         if failure.code == .authenticationFailed {
             credentials.withLock { $0 = previous }
-            for connection in connections { connection.passwordChanged(previous?.password, username: username) }
+            for connection in connections { connection.passwordChanged(previous?.password, username: previous?.username) }
         }
         throw failure
     }
@@ -265,6 +267,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     func close() async {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         defer { closeSignal.fire() }
+        endMonitors()
         await stopCredentialRefresh()
         await supervisor.close()
         // A connection on another loop releases its registration and timers there (see
@@ -281,6 +284,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     func closeWithoutWaiting() {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         closeSignal.fire()
+        endMonitors()
         credentialRefresh.withLock { $0?.cancel() }
         supervisor.closeWithoutWaiting()
         GlideStatistics.clients.subtract(1, ordering: .relaxed)

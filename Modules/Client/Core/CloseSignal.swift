@@ -11,8 +11,8 @@ final class CloseSignal: Sendable {
 
     private let state = Lock(State())
 
-    /// Returns once the signal fired or the calling task is cancelled.
-    func wait() async {
+    /// Returns once the signal fired or, when `cancellable`, the calling task is cancelled.
+    func wait(cancellable: Bool = true) async {
         let id = state.withLock { state in
             defer { state.nextID += 1 }
             return state.nextID
@@ -22,13 +22,14 @@ final class CloseSignal: Sendable {
                 // Checked under the lock: a cancellation handler that ran before this found no
                 // waiter to resume.
                 let now = state.withLock { state in
-                    if state.fired || Task.isCancelled { return true }
+                    if state.fired || (cancellable && Task.isCancelled) { return true }
                     state.waiters[id] = continuation
                     return false
                 }
                 if now { continuation.resume() }
             }
         } onCancel: {
+            guard cancellable else { return }
             state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }

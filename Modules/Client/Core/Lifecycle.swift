@@ -9,6 +9,8 @@ extension GlideClient {
     public func run() async throws {
         await core.closeSignal.wait()
         await close()
+        // A close begun elsewhere may still run: return once it has.
+        await core.closeSignal.wait(cancellable: false)
     }
 }
 
@@ -17,5 +19,6 @@ extension GlideClusterClient {
     public func run() async throws {
         await core.closeSignal.wait()
         await close()
+        await core.closeSignal.wait(cancellable: false)
     }
 }

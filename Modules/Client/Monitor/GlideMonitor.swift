@@ -5,8 +5,9 @@ import GlideTransport
 /// `GlideClient.monitor(node:)` and `GlideClusterClient.monitor(node:)` return.
 ///
 /// It runs on a connection of its own, opened for it and closed when the stream ends: when the
-/// task iterating it is cancelled, or the stream is dropped. A lost connection ends it with the
-/// error (it doesn't reconnect: lines would be missed unseen). A consumer that falls
+/// task iterating it is cancelled, the stream is dropped, or the client is closed (which ends it
+/// with `.clientClosed`). A lost connection ends it with the error (it doesn't reconnect: lines
+/// would be missed unseen). A consumer that falls
 /// `bufferSize` lines behind loses the oldest of them.
 ///
 /// ```swift
@@ -72,6 +73,7 @@ extension ClientCore {
     /// Fails as a connection does (`.connectionFailed`, `.authenticationFailed`, …), or with the
     /// server's refusal (`.server`: an ACL user without `MONITOR`).
     func monitor(_ address: NodeAddress) async throws(GlideError) -> GlideMonitor {
+        guard !closed else { throw GlideError(.clientClosed, "the client is closed") }
         let (stream, continuation) = AsyncThrowingStream<MonitorLine, any Error>.makeStream(
             bufferingPolicy: .bufferingNewest(GlideMonitor.bufferSize))
         let session = MonitorSession(continuation, address: address.description)
@@ -97,11 +99,28 @@ extension ClientCore {
             throw failure
         }
         // The stream holds the session (which the connection holds weakly) and closes the
-        // connection when it ends, however it ends.
-        continuation.onTermination = { _ in
+        // connection when it ends, however it ends; the core ends it when the client closes.
+        let id = connection.id
+        monitors.withLock { $0[id] = (connection, continuation) }
+        continuation.onTermination = { [weak self] _ in
             withExtendedLifetime(session) { connection.close() }
+            self?.monitors.withLock { _ = $0.removeValue(forKey: id) }
         }
+        // Closed meanwhile: `close()` may have ended the monitors before this one was listed.
+        if closed { endMonitors() }
         return GlideMonitor(stream: stream)
+    }
+
+    /// Ends every open monitor's stream with `.clientClosed` and closes its connection.
+    func endMonitors() {
+        let open = monitors.withLock { monitors in
+            defer { monitors = [:] }
+            return Array(monitors.values)
+        }
+        for (connection, continuation) in open {
+            continuation.finish(throwing: GlideError(.clientClosed, "the client is closed"))
+            connection.close()
+        }
     }
 }
 

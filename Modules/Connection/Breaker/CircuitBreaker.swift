@@ -35,12 +35,13 @@ public final class CircuitBreaker: Sendable {
     public var isClosed: Bool { mirror.load(ordering: .relaxed) & 1 != 0 }
 
     /// Asks to send a request at `now`: the admission to hand back to `finished`, or the error to
-    /// fail the request with at once.
+    /// fail the request with at once. A blocking command passes `blocking`: it goes only while the
+    /// breaker is closed, never as its probe.
     @inlinable
-    public func admit(now: @autoclosure () -> Deadline) -> Result<CircuitBreakerTicket, GlideError> {
+    public func admit(now: @autoclosure () -> Deadline, blocking: Bool = false) -> Result<CircuitBreakerTicket, GlideError> {
         let word = mirrorWord
         if word & 1 != 0 { return .success(CircuitBreakerTicket(epoch: word >> 2, isProbe: false)) }
-        return admitSlowly(now: now())
+        return admitSlowly(now: now(), blocking: blocking)
     }
 
     /// A request admitted with `ticket` ended with `result` at `now` (read only when it counts).
@@ -54,10 +55,10 @@ public final class CircuitBreaker: Sendable {
     @usableFromInline var mirrorWord: UInt64 { mirror.load(ordering: .relaxed) }
 
     @usableFromInline
-    func admitSlowly(now: Deadline) -> Result<CircuitBreakerTicket, GlideError> {
+    func admitSlowly(now: Deadline, blocking: Bool) -> Result<CircuitBreakerTicket, GlideError> {
         let admission = machine.withLock { machine in
             defer { mirror.store(Self.mirror(of: machine), ordering: .relaxed) }
-            return machine.admit(now: now)
+            return machine.admit(now: now, mayProbe: !blocking)
         }
         switch admission {
         case .pass(let epoch): return .success(CircuitBreakerTicket(epoch: epoch, isProbe: false))
@@ -65,7 +66,11 @@ public final class CircuitBreaker: Sendable {
         case .reject(let probeAt):
             GlideStatistics.circuitBreakerRejections.add(1, ordering: .relaxed)
             let when =
-                probeAt.map { "a probe request goes in \(Self.milliseconds($0 - now)) ms" } ?? "its probe request is in flight"
+                switch probeAt {
+                case nil: "its probe request is in flight"
+                case let at? where at > now: "a probe request goes in \(Self.milliseconds(at - now)) ms"
+                case _?: "the next request that is not a blocking command goes as its probe"
+                }
             return .failure(GlideError(.circuitOpen, "the circuit breaker of \(address) is open: \(when)", address: address))
         }
     }

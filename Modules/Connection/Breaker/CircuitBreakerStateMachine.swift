@@ -54,7 +54,8 @@ public struct CircuitBreakerConfiguration: Sendable, Hashable {
 /// - Open: requests fail at once until the open period ends.
 /// - Half-open: the first request after it is the probe, and the rest fail at once while it runs.
 ///   A probe that succeeds closes the breaker; one that fails opens it again, for twice as long.
-///   A probe that ends neither way (cancelled) lets the next request be the probe.
+///   A probe that ends neither way (cancelled) lets the next request be the probe. A blocking
+///   command is never the probe: it could hold the breaker half-open for as long as it blocks.
 ///
 /// Each admission carries the epoch it was made in. An outcome from an earlier epoch (a request let
 /// through before the breaker opened, ending while it is open) changes nothing: one slow burst
@@ -72,7 +73,8 @@ package struct CircuitBreakerStateMachine: Sendable {
         case pass(epoch: UInt64)
         /// It goes as the half-open breaker's probe.
         case probe(epoch: UInt64)
-        /// It fails at once; the breaker lets a probe through at `probeAt` (`nil`: a probe runs).
+        /// It fails at once; the breaker lets a probe through from `probeAt` on (`nil`: a probe
+        /// runs).
         case reject(probeAt: Deadline?)
     }
 
@@ -119,18 +121,20 @@ package struct CircuitBreakerStateMachine: Sendable {
         state == .closed(consecutiveFailures: 0) && window == nil
     }
 
-    /// A request wants to go at `now`.
-    package mutating func admit(now: Deadline) -> Admission {
+    /// A request wants to go at `now`. One that may not be the probe (`mayProbe` false: a
+    /// blocking command, whose reply may take as long as it waits) goes only while the breaker is
+    /// closed.
+    package mutating func admit(now: Deadline, mayProbe: Bool = true) -> Admission {
         switch state {
         case .closed:
             return .pass(epoch: epoch)
         case .open(let until, let trips):
-            guard now >= until else { return .reject(probeAt: until) }
+            guard now >= until, mayProbe else { return .reject(probeAt: until) }
             epoch &+= 1
             state = .halfOpen(trips: trips, probing: true)
             return .probe(epoch: epoch)
         case .halfOpen(let trips, let probing):
-            guard !probing else { return .reject(probeAt: nil) }
+            guard !probing, mayProbe else { return .reject(probeAt: nil) }
             state = .halfOpen(trips: trips, probing: true)
             return .probe(epoch: epoch)
         }

@@ -15,7 +15,7 @@ extension NodeConnection where Loop == EpollEventLoop, Connector == SocketConnec
     ) async -> Result<ConnectionReply, GlideError> {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
         let onLoopThread = loop.inEventLoop
-        return await awaitReply(id: id) { continuation in
+        return await awaitReply(id: id, blocking: blocking) { continuation in
             submit(
                 continuation, id: id, deadline: deadline, replies: replies, blocking: blocking, confirmation: confirmation,
                 collectsReplies: collectsReplies, onLoopThread: onLoopThread, encode: encode)

@@ -53,7 +53,9 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     /// at once with `.circuitOpen`.
     public let breaker: CircuitBreaker?
     /// Asked before each connection attempt for the credentials its handshake sends (`nil`:
-    /// the ones it has): short-lived tokens, fetched fresh for every connection.
+    /// the ones it has): short-lived tokens, fetched fresh for every connection. Its time counts
+    /// in the attempt's `connectionTimeout`; it should end when its task is cancelled, as a later
+    /// attempt or `close()` cancels one still waiting for it.
     public let credentialsSource: (@Sendable () async -> ServerCredentials?)?
 
     /// The most bytes one read asks for, unless a large reply needs more.
@@ -145,7 +147,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     ) async -> Result<ConnectionReply, GlideError> {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
         let onLoopThread = loop.inEventLoop
-        return await awaitReply(id: id) { continuation in
+        return await awaitReply(id: id, blocking: blocking) { continuation in
             submit(
                 continuation, id: id, deadline: deadline, replies: replies, blocking: blocking, confirmation: confirmation,
                 collectsReplies: collectsReplies, onLoopThread: onLoopThread, encode: encode)
@@ -157,13 +159,13 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     /// another module awaits no frame of this module's.
     @inlinable @inline(__always)
     func awaitReply(
-        id: UInt64, _ submit: (UnsafeContinuation<Result<ConnectionReply, GlideError>, Never>) -> Void
+        id: UInt64, blocking: Bool, _ submit: (UnsafeContinuation<Result<ConnectionReply, GlideError>, Never>) -> Void
     ) async -> Result<ConnectionReply, GlideError> {
         defer { ThreadSanitizer.acquired(from: self) }
         // An open breaker fails the request here, before it is queued or sent.
         var ticket: CircuitBreakerTicket?
         if let breaker {
-            switch breaker.admit(now: loop.now()) {
+            switch breaker.admit(now: loop.now(), blocking: blocking) {
             case .success(let admitted): ticket = admitted
             case .failure(let error): return .failure(error)
             }
@@ -385,8 +387,12 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         // On the loop: the attempt resumes where its readiness is reported, and a manual loop's
         // test drives it with everything else.
         let task = Task(executorPreference: loop) { [self] in
+            // Within the attempt's deadline: a provider that answers late finds its attempt given up.
             if let credentialsSource, let fresh = await credentialsSource() {
-                passwordChanged(fresh.password, username: fresh.username)
+                machine.withLock { machine in
+                    guard machine.generation == generation else { return }
+                    machine.passwordChanged(fresh.password, username: fresh.username)
+                }
             }
             do throws(TransportError) {
                 let stream = try await connector.connect(deadline: deadline)
@@ -395,7 +401,12 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
                 onLoop { self.didFailToConnect(generation: generation, error) }
             }
         }
-        connectTask.withLock { $0 = task }
+        // An earlier attempt's task still running (waiting for its credentials, or its stream)
+        // belongs to a generation given up: it is cancelled, so one task at most outlives its attempt.
+        connectTask.withLock { previous in
+            previous?.cancel()
+            previous = task
+        }
     }
 
     private func didConnect(_ stream: Stream, generation: Int) {
