@@ -1,3 +1,4 @@
+import CGlideSystem
 import Foundation
 public import GlideTransport
 
@@ -37,8 +38,7 @@ public final class FaultProxy: @unchecked Sendable {
     /// Descriptors being reset: closed with `SO_LINGER` 0 (an RST) and never shut down first (a FIN).
     private var resetting: Set<Int32> = []
     private var accepted = 0
-    /// Threads of the proxy's alive now, and whether its listening socket is open.
-    private var threads = 0
+    /// Whether its listening socket is open.
     private var listening = true
 
     /// Where clients connect.
@@ -51,18 +51,22 @@ public final class FaultProxy: @unchecked Sendable {
         spawn { [self] in acceptLoop() }
     }
 
-    /// The threads and descriptors of the test process that are the proxy's, not the client's:
-    /// a soak that samples the process counts them apart.
-    public var footprint: (threads: Int, descriptors: Int) {
-        lock.withLock { (threads, open.count + (listening ? 1 : 0)) }
+    /// The name of every thread of the proxy's, which a soak sampling the test process leaves out
+    /// of its count.
+    public static let threadName = "fault-proxy"
+
+    /// The descriptors of the test process that are the proxy's, not the client's: a soak that
+    /// samples the process counts them apart.
+    public var descriptorCount: Int {
+        lock.withLock { open.count + (listening ? 1 : 0) }
     }
 
-    /// Runs `body` on a thread of its own, counted while it runs.
+    /// Runs `body` on a thread of its own, named `threadName` (a thread created by a named one
+    /// carries its creator's name until it names itself, so only the first can show another).
     private func spawn(_ body: @escaping @Sendable () -> Void) {
-        lock.withLock { threads += 1 }
-        Thread { [self] in
+        Thread {
+            CGlideSystem_setThreadName(Self.threadName)
             body()
-            lock.withLock { threads -= 1 }
         }.start()
     }
 

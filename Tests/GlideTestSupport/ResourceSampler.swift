@@ -34,10 +34,10 @@ public final class ResourceSampler: Sendable {
         latencies.withLock { $0.append(UInt32(clamping: micros)) }
     }
 
-    /// Takes a sample now; `excluding` are threads and descriptors of the process that are not
-    /// the client's (a fault proxy's), left out of the counts.
+    /// Takes a sample now, leaving out of the counts what is not the client's (a fault proxy's):
+    /// the threads named `excludedThreads`, and `excludedDescriptors` descriptors.
     @discardableResult
-    public func sample(excluding other: (threads: Int, descriptors: Int) = (0, 0)) -> Sample {
+    public func sample(excludedThreads: String? = nil, excludedDescriptors: Int = 0) -> Sample {
         var window = latencies.withLock { latencies in
             defer { latencies.removeAll(keepingCapacity: true) }
             return latencies
@@ -46,7 +46,7 @@ public final class ResourceSampler: Sendable {
         let p99 = window.isEmpty ? 0 : Double(window[min(window.count - 1, window.count * 99 / 100)]) / 1000
         let sample = Sample(
             seconds: Double((ContinuousClock.now - started).components.seconds), residentKiB: Self.residentKiB(),
-            descriptors: Self.count(in: "/proc/self/fd") - other.descriptors, threads: Self.count(in: "/proc/self/task") - other.threads,
+            descriptors: Self.count(in: "/proc/self/fd") - excludedDescriptors, threads: Self.threads(except: excludedThreads),
             p99Milliseconds: p99,
             requests: window.count)
         samples.withLock { $0.append(sample) }
@@ -68,6 +68,17 @@ public final class ResourceSampler: Sendable {
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
         else { return 0 }
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
+    }
+
+    /// The process's threads, except those named `name`.
+    static func threads(except name: String?) -> Int {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        guard let name else { return tasks.count }
+        return tasks.count { task in
+            // A thread that ended meanwhile has no name to read: not counted.
+            guard let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8) else { return false }
+            return comm.trimmingCharacters(in: .whitespacesAndNewlines) != name
+        }
     }
 
     static func count(in directory: String) -> Int {

@@ -63,12 +63,10 @@ final class ChaosLedger: Sendable {
     }
 
     /// Samples the process every 10 s until the writers stop, printing each sample under `name`;
-    /// `excluding` gives what is not the client's (a fault proxy's threads and descriptors).
-    func sample(
-        _ sampler: ResourceSampler, name: String, excluding: @Sendable () -> (threads: Int, descriptors: Int) = { (0, 0) }
-    ) async {
+    /// `proxy`'s threads and descriptors are not the client's.
+    func sample(_ sampler: ResourceSampler, name: String, proxy: FaultProxy? = nil) async {
         while !stop.load(ordering: .relaxed) {
-            let sample = sampler.sample(excluding: excluding())
+            let sample = Self.sample(sampler, proxy: proxy)
             print(
                 "\(name) \(Int(sample.seconds)) s: rss \(sample.residentKiB) KiB, \(sample.descriptors) descriptors, \(sample.threads) threads, p99 \(sample.p99Milliseconds) ms over \(sample.requests) writes"
             )
@@ -77,14 +75,19 @@ final class ChaosLedger: Sendable {
         }
     }
 
+    /// A sample of the process without `proxy`'s threads and descriptors.
+    @discardableResult
+    static func sample(_ sampler: ResourceSampler, proxy: FaultProxy?) -> ResourceSampler.Sample {
+        sampler.sample(
+            excludedThreads: proxy.map { _ in FaultProxy.threadName }, excludedDescriptors: proxy?.descriptorCount ?? 0)
+    }
+
     /// Takes the last sample, writes every sample to `csv`, and holds them to the soak's targets
     /// after a minute's warm-up: resident memory grown by at most 5%, and descriptors and threads
     /// flat (within what a reconnection in progress holds). A run shorter than two minutes is
     /// checked from its first sample, for descriptors and threads only.
-    static func finishSoak(
-        _ sampler: ResourceSampler, csv: String, excluding: (threads: Int, descriptors: Int) = (0, 0)
-    ) throws {
-        sampler.sample(excluding: excluding)
+    static func finishSoak(_ sampler: ResourceSampler, csv: String, proxy: FaultProxy? = nil) throws {
+        sample(sampler, proxy: proxy)
         try sampler.csv.write(toFile: csv, atomically: true, encoding: .utf8)
         let samples = sampler.all
         let warm = samples.filter { $0.seconds >= 60 }

@@ -58,7 +58,7 @@ import Testing
                 group.addTask { await Self.write(task, prefix: prefix, client: client, ledger: ledger, sampler: sampler) }
             }
             if let sampler {
-                group.addTask { await ledger.sample(sampler, name: "soak", excluding: { proxy.footprint }) }
+                group.addTask { await ledger.sample(sampler, name: "soak", proxy: proxy) }
             }
             // The writers stop however the faults end: a fault that throws must not leave the
             // group waiting for them.
@@ -85,7 +85,7 @@ import Testing
                 + "outcomes \(outcomes); faults \(ledger.faults.counts.sorted { $0.key < $1.key })")
         #expect(total > 1000)
         #expect(ledger.faults.counts.count == Fault.allCases.count, "every kind of fault happened: \(ledger.faults.counts)")
-        if let sampler, let soakCSV { try ChaosLedger.finishSoak(sampler, csv: soakCSV, excluding: proxy.footprint) }
+        if let sampler, let soakCSV { try ChaosLedger.finishSoak(sampler, csv: soakCSV, proxy: proxy) }
         await client.close()
         await admin.close()
         await checker.close()
