@@ -161,28 +161,37 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     func awaitReply(
         id: UInt64, blocking: Bool, _ submit: (UnsafeContinuation<Result<ConnectionReply, GlideError>, Never>) -> Void
     ) async -> Result<ConnectionReply, GlideError> {
-        defer { ThreadSanitizer.acquired(from: self) }
+        // Without a breaker the reply goes straight to the caller: held in a local for the
+        // breaker, the large result would be copied once more per request.
+        guard let breaker else { return await awaitReplyUnguarded(id: id, submit) }
         // An open breaker fails the request here, before it is queued or sent.
-        var ticket: CircuitBreakerTicket?
-        if let breaker {
-            switch breaker.admit(now: loop.now(), blocking: blocking) {
-            case .success(let admitted): ticket = admitted
-            case .failure(let error): return .failure(error)
-            }
+        let ticket: CircuitBreakerTicket
+        switch breaker.admit(now: loop.now(), blocking: blocking) {
+        case .success(let admitted): ticket = admitted
+        case .failure(let error): return .failure(error)
         }
+        let result = await awaitReplyUnguarded(id: id, submit)
+        breaker.finished(ticket, result, now: loop.now())
+        return result
+    }
+
+    /// `awaitReply` without the breaker.
+    @inlinable @inline(__always)
+    func awaitReplyUnguarded(
+        id: UInt64, _ submit: (UnsafeContinuation<Result<ConnectionReply, GlideError>, Never>) -> Void
+    ) async -> Result<ConnectionReply, GlideError> {
+        defer { ThreadSanitizer.acquired(from: self) }
         // The one use of the standard library's `withTaskCancellationHandler` under its original
         // entry point, which runs where its caller does: the `isolation:` overload switches
         // executor on its own entry and return as well, and each switch locks the task's status
         // record (Docs/performance.md, "Executor switches"). Same registration, same
         // cancellation. The closure touches Sendable state only; keep it so, as this entry point
         // isn't checked for it.
-        let result = await _unsafeInheritExecutor_withTaskCancellationHandler {
+        return await _unsafeInheritExecutor_withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in submit(continuation) }
         } onCancel: {
             cancelRequest(id)
         }
-        if let ticket { breaker?.finished(ticket, result, now: loop.now()) }
-        return result
     }
 
     /// Queues a request under the lock and runs what the state machine says: the generic entry.
