@@ -374,7 +374,9 @@ public final class TestCluster: @unchecked Sendable {
             let log = node.server.log().split(separator: "\n").filter {
                 ["ync", "hild", "igrat", "napshot", "fork", "MASTER", "REPLICA"].contains(where: $0.contains)
             }.suffix(10)
-            report.append("== \(node) \(node.id.prefix(8)): " + fields.joined(separator: ", ") + "\n" + log.joined(separator: "\n"))
+            report.append(
+                "== \(node) \(node.id.prefix(8)) (\(node.server.processState)): " + fields.joined(separator: ", ") + "\n"
+                    + log.joined(separator: "\n"))
         }
         return report.joined(separator: "\n")
     }

@@ -197,6 +197,14 @@ public final class TestServer: @unchecked Sendable {
         return ready && process.isRunning && FreePort.accepts(port: port)
     }
 
+    /// How the current process stands, for failure messages: `running`, or how it ended (its
+    /// exit code, or 128 plus the signal that ended it, as a crash or the OOM killer would).
+    public var processState: String {
+        guard let process = lock.withLock({ self.process }) else { return "no process" }
+        guard let status = process.terminationStatus else { return "pid \(process.pid) running" }
+        return "pid \(process.pid) exited with status \(status)" + (status > 128 ? " (signal \(status - 128))" : "")
+    }
+
     /// The server's log, for failure messages.
     public func log() -> String {
         (try? String(contentsOf: directory.appendingPathComponent("server.log"), encoding: .utf8)) ?? "(no log)"
