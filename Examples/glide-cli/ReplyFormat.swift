@@ -38,7 +38,7 @@ enum ReplyFormat {
         case .simpleString(let text): return text.string + "\n"
         case .simpleError(let text), .bulkError(let text): return "(error) \(text.string)\n"
         case .integer(let number): return "(integer) \(number)\n"
-        case .bulkString(let bytes): return quoted(bytes) + "\n"
+        case .bulkString(let bytes): return bytes.quoted + "\n"
         case .null: return "(nil)\n"
         case .boolean(let flag): return flag ? "(true)\n" : "(false)\n"
         case .double(let number): return "(double) \(double(number))\n"
@@ -72,28 +72,6 @@ enum ReplyFormat {
         return out
     }
 
-    /// A string in double quotes, with valkey-cli's escapes: `\\`, `\"`, `\n`, `\r`, `\t`, `\a`,
-    /// `\b`, and `\xNN` for any other byte that is not printable ASCII.
-    static func quoted(_ bytes: Bytes) -> String {
-        var out = "\""
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "\\"): out += "\\\\"
-            case UInt8(ascii: "\""): out += "\\\""
-            case 0x0A: out += "\\n"
-            case 0x0D: out += "\\r"
-            case 0x09: out += "\\t"
-            case 0x07: out += "\\a"
-            case 0x08: out += "\\b"
-            case 0x20...0x7E: out.append(Character(Unicode.Scalar(byte)))
-            default:
-                let hex = String(byte, radix: 16)
-                out += "\\x" + (hex.count == 1 ? "0" + hex : hex)
-            }
-        }
-        return out + "\""
-    }
-
     /// A double as the server writes it: no `.0` for whole numbers, `inf`, `-inf`, `nan`.
     static func double(_ number: Double) -> String {
         if number.isNaN { return "nan" }
@@ -122,8 +100,8 @@ enum ReplyFormat {
     private static func csv(_ value: RESPValue) -> String {
         switch value {
         case .simpleString(let text), .bigNumber(let text): return text.string
-        case .simpleError(let text), .bulkError(let text): return "ERROR," + quoted(text)
-        case .bulkString(let bytes), .verbatimString(_, let bytes): return quoted(bytes)
+        case .simpleError(let text), .bulkError(let text): return "ERROR," + text.quoted
+        case .bulkString(let bytes), .verbatimString(_, let bytes): return bytes.quoted
         case .integer(let number): return String(number)
         case .double(let number): return double(number)
         case .boolean(let flag): return flag ? "true" : "false"

@@ -17,6 +17,18 @@ import Testing
         }
     }
 
+    /// Reads `monitor` to its end, in a task of its own: the error that ended it, if any.
+    static func consume(_ monitor: GlideMonitor) -> Task<GlideError?, any Error> {
+        Task {
+            do {
+                for try await _ in monitor {}
+                return nil
+            } catch let error as GlideError {
+                return error
+            }
+        }
+    }
+
     /// Whether the server has a client in monitor mode (`flags=O`).
     static func monitoring(_ admin: GlideClient) async throws -> Bool {
         let list = try await admin.customCommand(["CLIENT", "LIST"]).stringValue ?? ""
@@ -74,14 +86,7 @@ import Testing
         let client = try await server.client()
         let admin = try await server.client()
         let monitor = try await client.monitor()
-        let consumer = Task { () -> GlideError? in
-            do {
-                for try await _ in monitor {}
-                return nil
-            } catch let error as GlideError {
-                return error
-            }
-        }
+        let consumer = Self.consume(monitor)
         await client.close()
         #expect(try await consumer.value?.code == .clientClosed)
         try await Polling.waitUntil("the monitor's connection closes", timeout: .seconds(5)) { try await !Self.monitoring(admin) }
@@ -95,14 +100,7 @@ import Testing
         let client = try await server.client()
         let admin = try await server.client()
         let monitor = try await client.monitor()
-        let consumer = Task { () -> GlideError? in
-            do {
-                for try await _ in monitor {}
-                return nil
-            } catch let error as GlideError {
-                return error
-            }
-        }
+        let consumer = Self.consume(monitor)
         _ = try await admin.customCommand(["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"])
         let error = try await consumer.value
         #expect(error?.code == .connectionClosed, "\(String(describing: error))")

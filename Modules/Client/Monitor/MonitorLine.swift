@@ -20,26 +20,7 @@ public struct MonitorLine: Sendable, Hashable, CustomStringConvertible {
 
     /// The line as the server writes it: each argument quoted, and escaped where it must be.
     public var description: String {
-        "\(timestamp) [\(database) \(client)] " + arguments.map(Self.quoted).joined(separator: " ")
-    }
-
-    /// `argument` in quotes, escaped as the server escapes it.
-    static func quoted(_ argument: Bytes) -> String {
-        var text = "\""
-        for byte in argument {
-            switch byte {
-            case UInt8(ascii: "\\"): text += "\\\\"
-            case UInt8(ascii: "\""): text += "\\\""
-            case 10: text += "\\n"
-            case 13: text += "\\r"
-            case 9: text += "\\t"
-            case 7: text += "\\a"
-            case 8: text += "\\b"
-            case 0x20...0x7E: text.unicodeScalars.append(Unicode.Scalar(byte))
-            default: text += "\\x" + (byte < 16 ? "0" : "") + String(byte, radix: 16)
-            }
-        }
-        return text + "\""
+        "\(timestamp) [\(database) \(client)] " + arguments.map(\.quoted).joined(separator: " ")
     }
 
     /// A line made of its parts.
