@@ -4,7 +4,9 @@ import Foundation
 ///
 /// Kills only processes this support started, by PID: the ones registered here, and, after a run
 /// that crashed, the ones listed in its PID file whose working directory is one of our
-/// `glide-test-` directories.
+/// `glide-test-` directories. Each test process has a PID file of its own, named by its PID: a
+/// run that starts while another is running (a soak beside `make test`) leaves the other's
+/// servers alone, and takes only the files of runs that ended.
 enum ServerRegistry {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var running: [Int32: URL] = [:]
@@ -13,8 +15,12 @@ enum ServerRegistry {
     nonisolated(unsafe) private static var directories: Set<URL> = []
     nonisolated(unsafe) private static var installed = false
 
-    /// Where the PIDs of running servers are written, for the run after a crash.
-    static let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("glide-test-servers.pids")
+    /// The PID files' names: this prefix, the test process's PID, `.pids`.
+    static let pidFilePrefix = "glide-test-servers."
+
+    /// Where the PIDs of this process's running servers are written, for the run after a crash.
+    static let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "\(pidFilePrefix)\(getpid()).pids")
 
     /// Records a started server.
     static func register(_ pid: Int32, directory: URL) {
@@ -75,11 +81,21 @@ enum ServerRegistry {
         try? text.write(to: pidFile, atomically: true, encoding: .utf8)
     }
 
-    private static func killLeftoversOfCrashedRuns() {
-        guard let text = try? String(contentsOf: pidFile, encoding: .utf8) else { return }
-        for pid in text.split(separator: "\n").compactMap({ Int32($0) }) {
-            let cwd = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) ?? ""
-            if cwd.contains("glide-test-") { kill(pid, SIGKILL) }
+    /// Kills the servers of test processes that ended without their cleanup (a crash, a
+    /// SIGKILL), from their PID files; a file whose process still runs is another run's, and stays.
+    static func killLeftoversOfCrashedRuns() {
+        let directory = FileManager.default.temporaryDirectory
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in files where name.hasPrefix(pidFilePrefix) && name.hasSuffix(".pids") {
+            let owner = Int32(name.dropFirst(pidFilePrefix.count).dropLast(".pids".count)) ?? 0
+            guard owner > 0, owner != getpid(), kill(owner, 0) != 0, errno == ESRCH else { continue }
+            let file = directory.appendingPathComponent(name)
+            let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+            for pid in text.split(separator: "\n").compactMap({ Int32($0) }) {
+                let cwd = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) ?? ""
+                if cwd.contains("glide-test-") { kill(pid, SIGKILL) }
+            }
+            try? FileManager.default.removeItem(at: file)
         }
     }
 }
