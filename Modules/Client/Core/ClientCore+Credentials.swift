@@ -30,6 +30,8 @@ extension ClientCore {
     func startCredentialRefresh(connections: @escaping @Sendable () -> [Connection]) {
         guard let interval = options.credentialsProvider?.refreshInterval else { return }
         let loop = self.loop
+        // Owned by `credentialRefresh`: `close()` cancels and awaits it, `closeWithoutWaiting()`
+        // cancels it.
         let task = Task { [weak self] in
             while await LoopPause.sleep(until: loop.now() + interval, on: loop) {
                 guard let self else { return }
