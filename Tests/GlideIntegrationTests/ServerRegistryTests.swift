@@ -30,7 +30,7 @@ import Testing
         let live = try Self.fakeServer()
         let liveFile = try Self.pidFile(owner: owner.pid, listing: [live.pid])
         defer {
-            for process in [owner, live, orphan] where process.isRunning { kill(process.pid, SIGKILL) }
+            for process in [owner, live, orphan] { process.signal(SIGKILL) }
             try? FileManager.default.removeItem(at: liveFile)
         }
         ServerRegistry.killLeftoversOfCrashedRuns()

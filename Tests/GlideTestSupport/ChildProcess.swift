@@ -1,8 +1,15 @@
+import CGlideSystem
 import Foundation
 
 /// A program the tests start (a server, `ip`, `openssl`, glide-cli, tmux): spawned with
-/// `posix_spawn`, with every descriptor above standard error closed in the child, and watched with
-/// `waitpid`.
+/// `posix_spawn`, with every descriptor above standard error closed in the child, and reaped by a
+/// thread of its own the moment it exits.
+///
+/// The prompt reaping matters: Swift Testing learns of an exit test's end from `waitid` over all
+/// children without reaping them, and it sees only the oldest zombie; a child of ours left unreaped
+/// (killed, and never waited for) hid every exit test's end behind it for the rest of the run.
+/// A signal goes through `signal(_:)`, which never reaches a PID the kernel gave to another
+/// process after this one was reaped.
 ///
 /// Not Foundation's `Process`: on Linux it closes the parent's other descriptors in the child only
 /// up to the highest one open when it looks, and learns of a child's exit from a socket the child
@@ -13,7 +20,7 @@ import Foundation
 public final class ChildProcess: @unchecked Sendable {
     /// The child's process ID.
     public let pid: Int32
-    private let lock = NSLock()
+    private let exited = NSCondition()
     private var status: Int32?
 
     private init(pid: Int32) { self.pid = pid }
@@ -21,9 +28,11 @@ public final class ChildProcess: @unchecked Sendable {
     /// Starts `executable` with `arguments` in `directory`. Standard input reads `input` (a
     /// file's path; `/dev/null` when `nil`); standard output goes to `output` (a file's path,
     /// appended to; `/dev/null` when `nil`), and standard error too when `errorsToOutput`.
+    /// `exiting` runs on the reaper's thread once the child has exited, while its PID is still
+    /// its own.
     public static func spawn(
         _ executable: String, _ arguments: [String], directory: String? = nil, input: String? = nil, output: String? = nil,
-        errorsToOutput: Bool = false
+        errorsToOutput: Bool = false, exiting: (@Sendable (Int32) -> Void)? = nil
     ) throws -> ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -59,44 +68,65 @@ public final class ChildProcess: @unchecked Sendable {
         guard result == 0 else {
             throw ChildProcessFailure("could not start \(executable): \(String(cString: strerror(result)))")
         }
-        return ChildProcess(pid: pid)
+        let child = ChildProcess(pid: pid)
+        Thread { [child] in
+            CGlideSystem_setThreadName(reaperThreadName)
+            child.reapWhenExited(exiting)
+        }.start()
+        return child
+    }
+
+    /// The name of every reaper thread, which a soak sampling the test process leaves out of its
+    /// count.
+    public static let reaperThreadName = "child-reaper"
+
+    /// Blocks until the child has exited, then reaps it and wakes its waiters.
+    private func reapWhenExited(_ exiting: (@Sendable (Int32) -> Void)?) {
+        var info = siginfo_t()
+        // Waits without reaping, so the PID stays this child's while `exiting` runs and while a
+        // signal may still be sent under the lock.
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
+        exiting?(pid)
+        exited.lock()
+        defer { exited.unlock() }
+        var raw: Int32 = 0
+        while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+        let signal = raw & 0x7f
+        status = signal == 0 ? (raw >> 8) & 0xff : 128 + signal
+        exited.broadcast()
     }
 
     private static func check(_ result: Int32, _ what: String) throws {
         guard result == 0 else { throw ChildProcessFailure("posix_spawn could not \(what): \(String(cString: strerror(result)))") }
     }
 
-    /// Whether the child still runs. Once it has exited, it is reaped and its status kept.
-    public var isRunning: Bool { lock.withLock { reap() == nil } }
+    /// Whether the child still runs.
+    public var isRunning: Bool { terminationStatus == nil }
 
     /// How it ended: its exit code, or 128 plus the signal's number; `nil` while it runs.
-    public var terminationStatus: Int32? { lock.withLock { reap() } }
+    public var terminationStatus: Int32? {
+        exited.lock()
+        defer { exited.unlock() }
+        return status
+    }
+
+    /// Sends `signal` if the child has not been reaped (a PID the kernel may have handed on is
+    /// never signalled); whether it was sent.
+    @discardableResult
+    public func signal(_ signal: Int32) -> Bool {
+        exited.lock()
+        defer { exited.unlock() }
+        return status == nil && kill(pid, signal) == 0
+    }
 
     /// Waits for the child to exit; how it ended (see `terminationStatus`). Blocks: call it off
     /// the cooperative pool.
     @discardableResult
     public func waitForExit() -> Int32 {
-        while true {
-            if let status = lock.withLock({ reap() }) { return status }
-            usleep(2_000)
-        }
-    }
-
-    /// The exit status, reaping the child if it has exited. Called with the lock held.
-    private func reap() -> Int32? {
-        if let status { return status }
-        var raw: Int32 = 0
-        let result = waitpid(pid, &raw, WNOHANG)
-        if result == 0 { return nil }
-        if result < 0 {
-            // Not ours to wait for any more (reaped elsewhere): it has ended, how is unknown.
-            guard errno == ECHILD else { return nil }
-            status = -1
-            return status
-        }
-        let signal = raw & 0x7f
-        status = signal == 0 ? (raw >> 8) & 0xff : 128 + signal
-        return status
+        exited.lock()
+        defer { exited.unlock() }
+        while status == nil { exited.wait() }
+        return status!
     }
 }
 

@@ -34,8 +34,9 @@ public final class ResourceSampler: Sendable {
         latencies.withLock { $0.append(UInt32(clamping: micros)) }
     }
 
-    /// Takes a sample now, leaving out of the counts what is not the client's (a fault proxy's):
-    /// the threads named `excludedThreads`, and `excludedDescriptors` descriptors.
+    /// Takes a sample now, leaving out of the counts what is not the client's: the harness's
+    /// reaper threads, the threads named `excludedThreads` (a fault proxy's), and
+    /// `excludedDescriptors` descriptors.
     @discardableResult
     public func sample(excludedThreads: String? = nil, excludedDescriptors: Int = 0) -> Sample {
         var window = latencies.withLock { latencies in
@@ -70,14 +71,14 @@ public final class ResourceSampler: Sendable {
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
     }
 
-    /// The process's threads, except those named `name`.
+    /// The process's threads, except the reapers of child processes and those named `name`.
     static func threads(except name: String?) -> Int {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        guard let name else { return tasks.count }
+        let excluded: Set = [ChildProcess.reaperThreadName, name ?? ChildProcess.reaperThreadName]
         return tasks.count { task in
             // A thread that ended meanwhile has no name to read: not counted.
             guard let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8) else { return false }
-            return comm.trimmingCharacters(in: .whitespacesAndNewlines) != name
+            return !excluded.contains(comm.trimmingCharacters(in: .whitespacesAndNewlines))
         }
     }
 

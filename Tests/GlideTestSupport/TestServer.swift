@@ -166,7 +166,10 @@ public final class TestServer: @unchecked Sendable {
                 "--logfile", directory.appendingPathComponent("server.log").path,
             ]
             + extraArguments.map { $0.replacingOccurrences(of: "{dir}", with: directory.path) }
-        let process = try ChildProcess.spawn(launcher.isEmpty ? binary : NetworkNamespace.ip, arguments, directory: directory.path)
+        // A server that exits by itself leaves the registry before its PID can be reused.
+        let process = try ChildProcess.spawn(
+            launcher.isEmpty ? binary : NetworkNamespace.ip, arguments, directory: directory.path,
+            exiting: { ServerRegistry.unregister($0) })
         ServerRegistry.register(process.pid, directory: directory)
         lock.withLock { self.process = process }
         let deadline = Date().addingTimeInterval(10)
@@ -216,7 +219,7 @@ public final class TestServer: @unchecked Sendable {
     /// cooperative pool would stall every test running in parallel.
     public func kill() async {
         guard let process = lock.withLock({ self.process }) else { return }
-        Foundation.kill(process.pid, SIGKILL)
+        process.signal(SIGKILL)
         while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
         ServerRegistry.unregister(process.pid)
         lock.withLock { self.process = nil }
@@ -225,14 +228,12 @@ public final class TestServer: @unchecked Sendable {
     /// Freezes the process (SIGSTOP): it keeps its sockets open and answers nothing, as a server
     /// stalled by the machine would, until `thaw()`.
     public func freeze() {
-        guard let pid else { return }
-        Foundation.kill(pid, SIGSTOP)
+        lock.withLock { process }?.signal(SIGSTOP)
     }
 
     /// Lets a frozen process run again (SIGCONT).
     public func thaw() {
-        guard let pid else { return }
-        Foundation.kill(pid, SIGCONT)
+        lock.withLock { process }?.signal(SIGCONT)
     }
 
     /// Stops the process and removes its directory: SIGTERM now, then, on a thread of its own, a
@@ -246,14 +247,14 @@ public final class TestServer: @unchecked Sendable {
         }
         let directory = self.directory
         if let process, process.isRunning {
-            Foundation.kill(process.pid, SIGCONT)  // a frozen server can't exit
-            Foundation.kill(process.pid, SIGTERM)
+            process.signal(SIGCONT)  // a frozen server can't exit
+            process.signal(SIGTERM)
         }
         Thread.detachNewThread {
             if let process, process.isRunning {
                 let deadline = Date().addingTimeInterval(5)
                 while process.isRunning && Date() < deadline { usleep(10_000) }
-                if process.isRunning { Foundation.kill(process.pid, SIGKILL) }
+                process.signal(SIGKILL)
                 process.waitForExit()
             }
             if let process { ServerRegistry.unregister(process.pid) }
