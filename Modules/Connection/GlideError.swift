@@ -17,17 +17,22 @@ public struct GlideError: Error, Sendable, CustomStringConvertible {
     public let address: String?
     /// The transport failure underneath, when there was one.
     public let transportError: TransportError?
+    /// For a request sent that got no reply in time, how fast its node has been answering over
+    /// the last minute (from the requests sampled on the connection); `nil` when nothing was
+    /// sampled. `nodeLatency.suggestedTimeout` is a request timeout that covers that pace.
+    public let nodeLatency: NodeLatency?
 
     /// An error of `code` with `message`.
     public init(
         _ code: Code, _ message: String, serverCode: String? = nil, address: String? = nil,
-        transportError: TransportError? = nil
+        transportError: TransportError? = nil, nodeLatency: NodeLatency? = nil
     ) {
         self.code = code
         self.message = message
         self.serverCode = serverCode
         self.address = address
         self.transportError = transportError
+        self.nodeLatency = nodeLatency
     }
 
     /// The kinds of failure.

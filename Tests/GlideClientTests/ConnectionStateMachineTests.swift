@@ -91,13 +91,13 @@ extension Machine {
     @discardableResult
     mutating func enqueueWritten(
         _ waiter: String, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
-        confirmation: PubSubConfirmation? = nil, collectsReplies: Bool = false,
+        confirmation: PubSubConfirmation? = nil, collectsReplies: Bool = false, sampledAt: Deadline? = nil,
         encode: (inout RESPCommandBuffer) -> Void
     ) -> (action: Action, armTimer: Deadline?) {
         let id = requestIDs.wrappingAdd(1, ordering: .relaxed).newValue
         let result = enqueue(
             waiter, id: id, deadline: deadline, replies: replies, blocking: blocking,
-            confirmation: confirmation, collectsReplies: collectsReplies, encode: encode)
+            confirmation: confirmation, collectsReplies: collectsReplies, sampledAt: sampledAt, encode: encode)
         if case .write(var job) = result.action {
             while true {
                 job.writes = PendingWrites()

@@ -264,6 +264,10 @@ public final class GlideClusterClient: Sendable {
     /// Connection and client counts for the whole process.
     public func getStatistics() -> GlideStatistics { .current }
 
+    /// How fast each node has been answering over the last minute, by `host:port`: the nodes
+    /// whose connection has timed a request (one in eight is).
+    public func nodeLatencies() -> [String: NodeLatency] { core.latencies(of: nodes.allNodes().map(\.1)) }
+
     /// The topology the client routes by.
     public var topology: ClusterTopology? { nodes.topology }
 

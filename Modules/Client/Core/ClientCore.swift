@@ -196,6 +196,15 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         }
     }
 
+    /// The latency of each of `connections` that has timed a request, by its node's `host:port`.
+    func latencies(of connections: [Connection]) -> [String: NodeLatency] {
+        var latencies: [String: NodeLatency] = [:]
+        for connection in connections {
+            if let latency = connection.latency { latencies[connection.address] = latency }
+        }
+        return latencies
+    }
+
     /// When a request must be answered by, on the loop's clock: the request timeout (or this
     /// call's `timeout`), or for a blocking command its own timeout plus half a second (or plus
     /// `timeout`; zero: never).

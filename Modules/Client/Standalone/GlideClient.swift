@@ -332,6 +332,10 @@ public final class GlideClient: Sendable {
     /// Connection and client counts for the whole process.
     public func getStatistics() -> GlideStatistics { .current }
 
+    /// How fast each node has been answering over the last minute, by `host:port`: the nodes
+    /// whose connection has timed a request (one in eight is).
+    public func nodeLatencies() -> [String: NodeLatency] { core.latencies(of: routing.all) }
+
     /// Closes every connection and ends every background task and timer. Requests in flight
     /// fail with `.clientClosed`; so do later ones.
     public func close() async {

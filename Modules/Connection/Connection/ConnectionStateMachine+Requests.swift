@@ -12,7 +12,7 @@ extension ConnectionStateMachine {
     package mutating func enqueue(
         _ waiter: Waiter, id: UInt64, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
         confirmation: PubSubConfirmation? = nil, collectsReplies: Bool = false, defersWrite: Bool = false,
-        encode: (inout RESPCommandBuffer) -> Void
+        sampledAt: Deadline? = nil, encode: (inout RESPCommandBuffer) -> Void
     ) -> (action: Action, armTimer: Deadline?) {
         switch state {
         case .closed, .modifying:
@@ -39,7 +39,7 @@ extension ConnectionStateMachine {
                 waiter: waiter, id: id, deadline: deadline, repliesLeft: replies, queuedError: nil,
                 end: outbound.mark, blocking: blocking, confirmation: confirmation,
                 collected: collectsReplies ? Self.collection(capacity: replies - 1) : nil, fate: .waiting,
-                repliesAtEnqueue: repliesReceived))
+                repliesAtEnqueue: repliesReceived, queuedAt: sampledAt?.uptimeNanoseconds ?? 0))
         let armTimer = arm(deadline)
         guard let writer = readyWriter else {
             switch state {
@@ -214,6 +214,7 @@ extension ConnectionStateMachine {
         }
         let request = pending.popFirst()!
         unsentStart -= 1
+        if request.queuedAt != 0 { latency.record(queued: Deadline(uptimeNanoseconds: request.queuedAt), now: replyTime) }
         guard let waiter = request.waiter else { return .none }
         if request.fate == .unblocking && token.isNull { return .fail(waiter, Self.cancelledSummary) }
         return .resume(waiter, ConnectionReply(token: token, queuedError: request.queuedError, earlier: request.collected))

@@ -38,7 +38,7 @@ extension ConnectionStateMachine {
             } else if pending[index].fate == .unblocking {
                 expiry.resumptions.append(.failure(waiter, Self.cancelledSummary))
             } else {
-                expiry.resumptions.append(.failure(waiter, sentTimeoutSummary(at: index)))
+                expiry.resumptions.append(.failure(waiter, sentTimeoutSummary(at: index, now: now)))
             }
         }
         switch state {
@@ -68,8 +68,9 @@ extension ConnectionStateMachine {
     /// Why the sent request at `index` of `pending` got no reply in time, from what the connection
     /// saw meanwhile: the requests queued before it that are still unanswered (the server is slow,
     /// or one of them is), and whether any reply came back since it was queued (if none did, the
-    /// server or the path to it stalled).
-    package func sentTimeoutSummary(at index: Int) -> GlideErrorSummary {
+    /// server or the path to it stalled); and how fast the node has been answering, with a timeout
+    /// that would cover that pace.
+    package func sentTimeoutSummary(at index: Int, now: Deadline) -> GlideErrorSummary {
         let replies = repliesReceived &- pending[index].repliesAtEnqueue
         let ahead = "\(index) \(index == 1 ? "request" : "requests") still unanswered"
         let came = "\(replies) \(replies == 1 ? "reply" : "replies") came back since it was queued"
@@ -82,7 +83,14 @@ extension ConnectionStateMachine {
             case (0, _): "sent; \(came), then nothing"
             default: "sent behind \(ahead); \(came)"
             }
-        return GlideErrorSummary(.timeout, "no reply within the request timeout: \(progress)")
+        guard let latency = latency.latency(at: now) else {
+            return GlideErrorSummary(.timeout, "no reply within the request timeout: \(progress)")
+        }
+        return GlideErrorSummary(
+            .timeout,
+            "no reply within the request timeout: \(progress). Over the last minute this node answered with \(latency); "
+                + "a request timeout of \(NodeLatency.text(latency.suggestedTimeout)) covers that pace",
+            nodeLatency: latency)
     }
 
     /// Why a connection whose oldest reply is long overdue is given up.

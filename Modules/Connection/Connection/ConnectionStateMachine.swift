@@ -160,6 +160,9 @@ package struct ConnectionStateMachine<Waiter, Stream> {
         /// The connection's count of replies when the request was queued: a timeout says how
         /// many the server gave since.
         var repliesAtEnqueue = 0
+        /// When a sampled request was queued, in the loop clock's nanoseconds; 0 when it is not
+        /// sampled. Its round trip goes into `latency`.
+        var queuedAt: UInt64 = 0
     }
 
     /// A waiter to resume, and with what.
@@ -256,6 +259,11 @@ package struct ConnectionStateMachine<Waiter, Stream> {
     /// that received nothing since.
     package var repliesReceived = 0
     package var repliesAtLastCheck = 0
+    /// The round trips of sampled requests over the last minute.
+    package var latency = LatencyWindow()
+    /// When the replies being handed over were read: set by the reader once per batch, so a
+    /// sampled request's round trip costs no clock reading of its own.
+    package var replyTime = Deadline(uptimeNanoseconds: 0)
     package let inflightLimit: Int
     /// How long past its deadline the oldest reply may be before the connection is declared dead.
     package let staleReplyGrace: Duration

@@ -256,11 +256,16 @@ public struct GlideErrorSummary: Equatable, Sendable {
     public let message: String
     /// The transport failure behind it, when there was one.
     public let transportError: TransportError?
+    /// For a request that timed out after it was sent, how fast the node has been answering.
+    public let nodeLatency: NodeLatency?
 
-    package init(_ code: GlideError.Code, _ message: String, transportError: TransportError? = nil) {
+    package init(
+        _ code: GlideError.Code, _ message: String, transportError: TransportError? = nil, nodeLatency: NodeLatency? = nil
+    ) {
         self.code = code
         self.message = message
         self.transportError = transportError
+        self.nodeLatency = nodeLatency
     }
 
     /// A stream failure: a TLS kind (an alert from the server, say) is `.tls`, anything else `code`.
@@ -269,7 +274,9 @@ public struct GlideErrorSummary: Equatable, Sendable {
     }
 
     /// The error, naming the node at `address`.
-    public func error(at address: String?) -> GlideError { GlideError(code, message, address: address, transportError: transportError) }
+    public func error(at address: String?) -> GlideError {
+        GlideError(code, message, address: address, transportError: transportError, nodeLatency: nodeLatency)
+    }
 
     /// Whether trying again soon can't help: the server refused the credentials or the settings,
     /// or TLS verification failed. Transient failures (refused, unreachable, timed out, reset) are

@@ -95,10 +95,12 @@ extension NodeConnection {
         var index = 0
         let generation = readGeneration.value
         var failures: [Machine.Resumption] = []
+        let now = loop.now()
         while index < tokens.value.count {
             var unexpected = false
             var handshaking = false
             machine.withLock { machine in
+                machine.replyTime = now
                 while index < tokens.value.count {
                     if machine.isHandshaking {
                         handshaking = true

@@ -128,6 +128,13 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     /// Requests waiting for their replies now.
     public var inflightCount: Int { machine.withLock { $0.inflightCount } }
 
+    /// How fast the node has been answering over the last minute: one request in eight is timed
+    /// from queueing to reply (blocking commands and pipelines are not). `nil` until one was.
+    public var latency: NodeLatency? {
+        let now = loop.now()
+        return machine.withLock { $0.latency.latency(at: now) }
+    }
+
     /// Whether the connection was lost or failed and waits for its next attempt: the supervisor's
     /// to start, on its backoff. `connect()` would start one now.
     public var isDown: Bool { machine.withLock { $0.phase == .disconnected || $0.phase == .failed } }
@@ -212,6 +219,9 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         _ continuation: Waiter, id: UInt64, deadline: Deadline, replies: Int, blocking: Bool, confirmation: PubSubConfirmation?,
         collectsReplies: Bool, onLoopThread: Bool, encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) {
+        // One request in eight is timed (a clock reading each way), for the node's latency; a
+        // blocking command's or a pipeline's wait is not the node's pace.
+        let sampledAt = id & 7 == 0 && replies == 1 && !blocking ? loop.now() : nil
         // A caller on the loop thread was resumed by this turn's replies, as were others: its
         // bytes wait for the turn's one write, which the loop runs once they have all queued.
         let (action, armTimer) = machine.withLock { machine in
@@ -222,7 +232,8 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
             }
             return machine.enqueue(
                 continuation, id: id, deadline: deadline, replies: replies, blocking: blocking,
-                confirmation: confirmation, collectsReplies: collectsReplies, defersWrite: onLoopThread, encode: encode)
+                confirmation: confirmation, collectsReplies: collectsReplies, defersWrite: onLoopThread,
+                sampledAt: sampledAt, encode: encode)
         }
         if let armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
         // Consumed: the job moves into its binding, with no copy of the action to destroy after.

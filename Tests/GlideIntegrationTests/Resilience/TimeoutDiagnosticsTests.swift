@@ -46,4 +46,37 @@ import Testing
         await client.close()
         await admin.close()
     }
+
+    @Test func nodeLatencyFollowsTheServersPaceAndATimeoutCarriesIt() async throws {
+        let server = try await TestServer.startValkey(["--enable-debug-command", "yes"])
+        defer { server.stop() }
+        let client = try await server.client()
+        // 80 requests that each keep the server 20 ms: one in eight is timed.
+        for _ in 0..<80 { _ = try await client.customCommand(["DEBUG", "SLEEP", "0.02"], timeout: .seconds(5)) }
+        let address = "127.0.0.1:\(server.port)"
+        let slow = try #require(client.nodeLatencies()[address], "\(client.nodeLatencies())")
+        #expect(slow.samples >= 9)
+        #expect(slow.p50 >= .milliseconds(20), "\(slow)")
+        // Then a fast stretch: the median comes down with it.
+        for _ in 0..<800 { _ = try await client.ping() }
+        let mixed = try #require(client.nodeLatencies()[address])
+        #expect(mixed.samples >= slow.samples + 99)
+        #expect(mixed.p50 < .milliseconds(20), "\(mixed)")
+        #expect(mixed.p999 >= .milliseconds(20), "\(mixed)")
+        // A request to the stopped server times out, carrying the node's pace and a timeout for it.
+        server.freeze()
+        var stalled: GlideError?
+        do {
+            _ = try await client.customCommand(["GET", "paced"], timeout: .milliseconds(150))
+        } catch {
+            stalled = error
+        }
+        server.thaw()
+        let carried = try #require(stalled?.nodeLatency, "\(String(describing: stalled))")
+        #expect(carried.samples >= mixed.samples)
+        #expect(carried.suggestedTimeout >= carried.p999 * 3)
+        #expect(stalled?.message.contains("Over the last minute this node answered with p50") == true)
+        print("node latency: \(slow) while sleeping; \(mixed) after; the timeout said: \(stalled?.message ?? "-")")
+        await client.close()
+    }
 }
