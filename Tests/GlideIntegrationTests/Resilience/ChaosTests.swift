@@ -76,6 +76,8 @@ import Testing
             ledger.stop.store(true, ordering: .relaxed)
             try await group.waitForAll()
         }
+        // The last sample before the checker connects: its connection is not the writers'.
+        if let sampler, let soakCSV { try ChaosLedger.finishSoak(sampler, csv: soakCSV, proxy: proxy) }
         // Every acknowledged write, read back over a fresh connection.
         let checker = try await server.client { $0.requestTimeout = .seconds(10) }
         let lost = try await ledger.lostWrites(prefix: prefix, batch: 500) { keys in try await checker.mget(keys) }
@@ -85,7 +87,6 @@ import Testing
                 + "outcomes \(outcomes); faults \(ledger.faults.counts.sorted { $0.key < $1.key })")
         #expect(total > 1000)
         #expect(ledger.faults.counts.count == Fault.allCases.count, "every kind of fault happened: \(ledger.faults.counts)")
-        if let sampler, let soakCSV { try ChaosLedger.finishSoak(sampler, csv: soakCSV, proxy: proxy) }
         await client.close()
         await admin.close()
         await checker.close()

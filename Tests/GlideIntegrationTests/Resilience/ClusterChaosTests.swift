@@ -71,6 +71,8 @@ import Testing
             try await group.waitForAll()
         }
         let elapsed = ContinuousClock.now - started
+        // The last sample before the checker connects: its connections are not the writers'.
+        if let sampler, let soakCSV { try ChaosLedger.finishSoak(sampler, csv: soakCSV) }
         // Every acknowledged write, read back by a fresh client.
         let checker = try await cluster.client { $0.requestTimeout = .seconds(10) }
         let lost = try await ledger.lostWrites(prefix: prefix, batch: 200) { keys in try await checker.mget(keys) }
@@ -81,7 +83,6 @@ import Testing
         #expect(total > 1000)
         let kinds = Fault.allCases.filter { atomic || $0 != .atomicMigration }.map(\.rawValue)
         #expect(kinds.allSatisfy { ledger.faults.counts[$0] != nil }, "every kind of fault happened: \(ledger.faults.counts)")
-        if let sampler, let soakCSV { try ChaosLedger.finishSoak(sampler, csv: soakCSV) }
         await client.close()
         await checker.close()
     }
