@@ -54,6 +54,9 @@ struct Options {
     var loops: Int?
     /// Whether each cluster client spreads its node connections over every loop of the group.
     var spread = false
+    /// Whether `-t dedicated` opens a connection per call (a pool that keeps none idle) rather
+    /// than reusing pooled ones.
+    var unpooled = false
 }
 
 func parseOptions() -> Options {
@@ -100,6 +103,7 @@ func parseOptions() -> Options {
         case "--client-count": options.clientCount = number(flag)
         case "--loops": options.loops = number(flag)
         case "--spread": options.spread = true
+        case "--unpooled": options.unpooled = true
         default:
             print(
                 "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,mget,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory] [--kill-pid PID --victim-port PORT] [--client-count K] [--loops L] [--spread]"
@@ -249,6 +253,15 @@ func operation<Client: GlideCommandExecutor>(_ test: String, on client: Client) 
     }
 }
 
+/// One `withDedicatedConnection` per request, running a GET on the connection it lends: from the
+/// pool, or (`pooled: false`) on a connection opened for the call and closed after.
+func dedicatedOperation(on client: GlideClient, pooled: Bool) -> Workload {
+    let count = keys.count
+    return Workload(name: "withDedicatedConnection + GET" + (pooled ? "" : ", unpooled")) { request in
+        try await client.withDedicatedConnection { _ = try await $0.get(keys[request % count], as: Bytes.self) }
+    }
+}
+
 /// The operation for `test` sent as batches of `size` commands, built per request as an
 /// application would (encoding is part of the measured cost): `Batch`es on a server,
 /// `ClusterBatch`es (split by node) on a cluster. Keys cycle through `-r`'s keyspace.
@@ -315,6 +328,8 @@ do {
             protocolVersion: options.resp2 ? .resp2 : .resp3, inflightRequestsLimit: max(1000, options.clients * 2))
         configuration.clientSideCache = options.cache.map { ClientSideCache(maxBytes: 64 << 20, consistency: $0) }
         configuration.eventLoopGroup = loopGroup
+        configuration.dedicatedConnections.maximumSize = options.clients
+        if options.unpooled { configuration.dedicatedConnections.idleTimeout = .zero }
         standalone = try await GlideClient.create(configuration)
         for _ in 1..<options.clientCount { extraClients.append(try await GlideClient.create(configuration)) }
     }
@@ -353,9 +368,11 @@ for test in options.tests {
     let batch = options.pipeline
     let requests = max(1, options.requests / batch)
     let chosen =
-        batch > 1
-        ? batchOperation(test, size: batch, atomic: options.atomic, standalone: standalone, cluster: cluster)
-        : cluster.map { spread(test, over: [$0] + extraClusterClients) } ?? spread(test, over: [standalone!] + extraClients)
+        test == "dedicated"
+        ? standalone.map { dedicatedOperation(on: $0, pooled: !options.unpooled) }
+        : batch > 1
+            ? batchOperation(test, size: batch, atomic: options.atomic, standalone: standalone, cluster: cluster)
+            : cluster.map { spread(test, over: [$0] + extraClusterClients) } ?? spread(test, over: [standalone!] + extraClients)
     guard let name = chosen?.name, let operation = chosen?.body else {
         print("unknown test \(test): use get, set, mixed, incr or ping")
         exit(2)

@@ -11,6 +11,9 @@ struct BatchContents: Sendable {
     var refused: GlideError?
     /// The database the last `SELECT` switches to, remembered for reconnections on success.
     var selectedDatabase: Int?
+    /// A custom command changes what its connection is (`CLIENT SETNAME`, `HELLO`, …): a dedicated
+    /// connection that ran the batch is not lent again. (A `SELECT` shows in `selectedDatabase`.)
+    var changesConnection = false
     /// Whether a command writes (a read-only client refuses the batch).
     var writes = false
     /// Whether every command is a read (it may run where reads go).
@@ -67,6 +70,7 @@ struct BatchContents: Sendable {
             }
             selectedDatabase = database
         }
+        if let name = CommandTable.metadata(for: head)?.name, DedicatedSession.effect(of: name) == .taints { changesConnection = true }
         add(CustomCommand(arguments))
     }
 

@@ -52,6 +52,9 @@ public struct GlideClusterClientConfiguration: Sendable {
     /// with `.circuitOpen` for a while, then one probe request decides whether it is back
     /// (`Docs/circuit-breaker.md`).
     public var circuitBreaker: CircuitBreakerConfiguration?
+    /// The pool `withDedicatedConnection` borrows from: up to 16 connections per node, idle ones
+    /// kept a minute (`Docs/pooling.md`).
+    public var dedicatedConnections = DedicatedPoolConfiguration()
     /// When the topology is checked and refreshed.
     public var topologyRefresh: TopologyRefreshPolicy
     /// How many nodes a refresh asks for their view of the cluster. 10, as GLIDE.

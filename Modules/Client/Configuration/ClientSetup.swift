@@ -23,6 +23,7 @@ struct ClientOptions: Sendable {
     var inflightRequestsLimit: Int
     var maximumReplyLength: Int
     var circuitBreaker: CircuitBreakerConfiguration?
+    var dedicatedConnections: DedicatedPoolConfiguration
     var clientSideCache: ClientSideCache?
     var observability: GlideObservability?
     var connector: (any GlideConnector)?
@@ -54,6 +55,7 @@ protocol SharedClientSettings {
     var inflightRequestsLimit: Int { get }
     var maximumReplyLength: Int { get }
     var circuitBreaker: CircuitBreakerConfiguration? { get }
+    var dedicatedConnections: DedicatedPoolConfiguration { get }
     var eventLoop: EpollEventLoop? { get set }
     var eventLoopGroup: EpollEventLoopGroup { get }
     var clientSideCache: ClientSideCache? { get }
@@ -69,7 +71,8 @@ extension SharedClientSettings {
             connectionTimeout: connectionTimeout,
             reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
             clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
-            maximumReplyLength: maximumReplyLength, circuitBreaker: circuitBreaker, clientSideCache: clientSideCache,
+            maximumReplyLength: maximumReplyLength, circuitBreaker: circuitBreaker,
+            dedicatedConnections: dedicatedConnections, clientSideCache: clientSideCache,
             observability: observability, connector: connector)
     }
 }
@@ -112,6 +115,7 @@ enum ClientSetup {
         guard options.inflightRequestsLimit > 0 else { throw invalid("inflightRequestsLimit must be positive") }
         guard options.maximumReplyLength > 0 else { throw invalid("maximumReplyLength must be positive") }
         if let problem = options.circuitBreaker?.problem { throw invalid(problem) }
+        if let problem = options.dedicatedConnections.problem { throw invalid(problem) }
         if let provider = options.credentialsProvider {
             guard options.credentials == nil else {
                 throw invalid("credentials and credentialsProvider are both set: the provider gives the credentials")

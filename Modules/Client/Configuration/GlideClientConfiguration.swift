@@ -71,6 +71,9 @@ public struct GlideClientConfiguration: Sendable {
     /// with `.circuitOpen` for a while, then one probe request decides whether it is back
     /// (`Docs/circuit-breaker.md`).
     public var circuitBreaker: CircuitBreakerConfiguration?
+    /// The pool `withDedicatedConnection` borrows from: up to 16 connections per node, idle ones
+    /// kept a minute (`Docs/pooling.md`).
+    public var dedicatedConnections = DedicatedPoolConfiguration()
     /// Subscriptions made as the client connects (and after every reconnection), and where
     /// published messages go; `nil`: none until the client subscribes, messages on
     /// `pubsubMessages`.

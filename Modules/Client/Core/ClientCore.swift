@@ -41,6 +41,8 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     let closeSignal = CloseSignal()
     /// The refreshes of a credentials provider with a `refreshInterval`; `close()` ends it.
     let credentialRefresh = Lock<Task<Void, Never>?>(nil)
+    /// The pools of dedicated connections, by node: `close()` closes them.
+    let dedicatedPools = Lock<[NodeAddress: DedicatedPool<Loop, Connector>]?>([:])
     /// The open monitors' connections and streams, by connection: `close()` ends them.
     let monitors = Lock<[ObjectIdentifier: (Connection, AsyncThrowingStream<MonitorLine, any Error>.Continuation)]>([:])
 
@@ -277,6 +279,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         defer { closeSignal.fire() }
         endMonitors()
+        closeDedicatedPools()
         await stopCredentialRefresh()
         await supervisor.close()
         // A connection on another loop releases its registration and timers there (see
@@ -294,6 +297,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         closeSignal.fire()
         endMonitors()
+        closeDedicatedPools()
         credentialRefresh.withLock { $0?.cancel() }
         supervisor.closeWithoutWaiting()
         GlideStatistics.clients.subtract(1, ordering: .relaxed)

@@ -1,0 +1,47 @@
+/// How the pool of dedicated connections behind `withDedicatedConnection` behaves, per node.
+///
+/// A borrowed connection goes back to the pool when the closure returns, connected and clean
+/// (an open `MULTI` is discarded and keys still watched are unwatched on the way); one whose
+/// state can't be cleaned (`SELECT`, `CLIENT …`, `HELLO`, `AUTH` ran on it), or that was lost,
+/// is closed instead.
+public struct DedicatedPoolConfiguration: Sendable, Equatable {
+    /// Connections per node, lent and idle together. A borrower beyond it waits.
+    public var maximumSize: Int
+    /// Idle connections kept however long they sit unused.
+    public var minimumIdle: Int
+    /// How long an idle connection above `minimumIdle` is kept; `.zero`: not at all, so each
+    /// borrower beyond those gets a connection of its own, closed when it is given back.
+    public var idleTimeout: Duration
+    /// How long a borrower waits for a connection when the pool is at `maximumSize`, and for a new
+    /// one to connect; then it fails with `.timeout`.
+    public var acquireTimeout: Duration
+    /// How long one borrower may hold a connection; `nil` (the default): as long as its closure
+    /// runs. Past it the connection is closed, never lent again, and the borrower's later
+    /// commands fail: for a closure that may hang.
+    public var maximumLease: Duration?
+
+    /// A pool of at most `maximumSize` connections per node, keeping `minimumIdle` of them and
+    /// others for `idleTimeout` when unused.
+    public init(
+        maximumSize: Int = 16, minimumIdle: Int = 0, idleTimeout: Duration = .seconds(60),
+        acquireTimeout: Duration = .seconds(2), maximumLease: Duration? = nil
+    ) {
+        self.maximumSize = maximumSize
+        self.minimumIdle = minimumIdle
+        self.idleTimeout = idleTimeout
+        self.acquireTimeout = acquireTimeout
+        self.maximumLease = maximumLease
+    }
+
+    /// What is wrong with these settings, if anything.
+    var problem: String? {
+        if maximumSize < 1 { return "dedicatedConnections.maximumSize must be at least 1" }
+        if minimumIdle < 0 || minimumIdle > maximumSize {
+            return "dedicatedConnections.minimumIdle must be between 0 and maximumSize"
+        }
+        if idleTimeout < .zero { return "dedicatedConnections.idleTimeout must not be negative" }
+        if acquireTimeout <= .zero { return "dedicatedConnections.acquireTimeout must be positive" }
+        if let maximumLease, maximumLease <= .zero { return "dedicatedConnections.maximumLease must be positive" }
+        return nil
+    }
+}
