@@ -54,8 +54,8 @@ struct Options {
     var loops: Int?
     /// Whether each cluster client spreads its node connections over every loop of the group.
     var spread = false
-    /// Whether `-t dedicated` opens a connection per call (a pool that keeps none idle) rather
-    /// than reusing pooled ones.
+    /// Whether `-t dedicated` keeps no idle connection (`idleTimeout: .zero`): with one caller, a
+    /// connection per call, as before pooling.
     var unpooled = false
 }
 

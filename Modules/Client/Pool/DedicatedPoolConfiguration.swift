@@ -9,8 +9,8 @@ public struct DedicatedPoolConfiguration: Sendable, Equatable {
     public var maximumSize: Int
     /// Idle connections kept however long they sit unused.
     public var minimumIdle: Int
-    /// How long an idle connection above `minimumIdle` is kept; `.zero`: not at all, so each
-    /// borrower beyond those gets a connection of its own, closed when it is given back.
+    /// How long an idle connection above `minimumIdle` is kept; `.zero`: not at all, so one given
+    /// back goes to a borrower already waiting, or is closed.
     public var idleTimeout: Duration
     /// How long a borrower waits for a connection when the pool is at `maximumSize`, and for a new
     /// one to connect; then it fails with `.timeout`.
