@@ -30,6 +30,7 @@ let package = Package(
         .executable(name: "pubsub", targets: ["pubsub"]),
         .executable(name: "transactions", targets: ["transactions"]),
         .executable(name: "tls", targets: ["tls"]),
+        .executable(name: "distributed-lock", targets: ["distributed-lock"]),
         .executable(name: "glide-cli", targets: ["glide-cli"]),
         .executable(name: "custom-client", targets: ["custom-client"]),
         .executable(name: "glide-benchmark", targets: ["glide-benchmark"]),
@@ -82,6 +83,8 @@ let package = Package(
         .executableTarget(
             name: "transactions", dependencies: ["Glide", "GlideClient"], path: "Examples/transactions", swiftSettings: strict),
         .executableTarget(name: "tls", dependencies: ["Glide", "GlideClient"], path: "Examples/tls", swiftSettings: strict),
+        .executableTarget(
+            name: "distributed-lock", dependencies: ["Glide", "GlideClient"], path: "Examples/distributed-lock", swiftSettings: strict),
         .executableTarget(name: "glide-cli", dependencies: ["Glide", "GlideClient"], path: "Examples/glide-cli", swiftSettings: strict),
         .executableTarget(
             name: "custom-client", dependencies: ["Glide", "GlideConnection"], path: "Examples/custom-client", swiftSettings: strict),
