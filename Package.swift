@@ -31,6 +31,7 @@ let package = Package(
         .executable(name: "transactions", targets: ["transactions"]),
         .executable(name: "tls", targets: ["tls"]),
         .executable(name: "distributed-lock", targets: ["distributed-lock"]),
+        .executable(name: "rate-limiter", targets: ["rate-limiter"]),
         .executable(name: "glide-cli", targets: ["glide-cli"]),
         .executable(name: "custom-client", targets: ["custom-client"]),
         .executable(name: "glide-benchmark", targets: ["glide-benchmark"]),
@@ -85,6 +86,8 @@ let package = Package(
         .executableTarget(name: "tls", dependencies: ["Glide", "GlideClient"], path: "Examples/tls", swiftSettings: strict),
         .executableTarget(
             name: "distributed-lock", dependencies: ["Glide", "GlideClient"], path: "Examples/distributed-lock", swiftSettings: strict),
+        .executableTarget(
+            name: "rate-limiter", dependencies: ["Glide", "GlideClient"], path: "Examples/rate-limiter", swiftSettings: strict),
         .executableTarget(name: "glide-cli", dependencies: ["Glide", "GlideClient"], path: "Examples/glide-cli", swiftSettings: strict),
         .executableTarget(
             name: "custom-client", dependencies: ["Glide", "GlideConnection"], path: "Examples/custom-client", swiftSettings: strict),
