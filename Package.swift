@@ -32,6 +32,7 @@ let package = Package(
         .executable(name: "tls", targets: ["tls"]),
         .executable(name: "distributed-lock", targets: ["distributed-lock"]),
         .executable(name: "rate-limiter", targets: ["rate-limiter"]),
+        .executable(name: "job-queue", targets: ["job-queue"]),
         .executable(name: "glide-cli", targets: ["glide-cli"]),
         .executable(name: "custom-client", targets: ["custom-client"]),
         .executable(name: "glide-benchmark", targets: ["glide-benchmark"]),
@@ -88,6 +89,7 @@ let package = Package(
             name: "distributed-lock", dependencies: ["Glide", "GlideClient"], path: "Examples/distributed-lock", swiftSettings: strict),
         .executableTarget(
             name: "rate-limiter", dependencies: ["Glide", "GlideClient"], path: "Examples/rate-limiter", swiftSettings: strict),
+        .executableTarget(name: "job-queue", dependencies: ["Glide", "GlideClient"], path: "Examples/job-queue", swiftSettings: strict),
         .executableTarget(name: "glide-cli", dependencies: ["Glide", "GlideClient"], path: "Examples/glide-cli", swiftSettings: strict),
         .executableTarget(
             name: "custom-client", dependencies: ["Glide", "GlideConnection"], path: "Examples/custom-client", swiftSettings: strict),
