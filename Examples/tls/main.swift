@@ -1,7 +1,7 @@
 // TLS: connect with the server's certificate verified against a private CA, authenticate, and
 // see what the connection negotiated; then show that a client that doesn't trust the CA is
 // refused with a typed error, never downgraded to plain text.
-// Usage: tls host port ca-certificate
+// Usage: tls host port ca-certificate [password] (the password also from TLS_DEMO_PASSWORD)
 // `make tls-demo` makes a CA and a server certificate with openssl, starts redis-server with TLS
 // only and a password, and runs this against it.
 import Foundation
@@ -9,12 +9,12 @@ import Glide
 
 let arguments = CommandLine.arguments
 guard arguments.count > 3, let port = Int(arguments[2]) else {
-    print("usage: tls host port ca-certificate")
+    print("usage: tls host port ca-certificate [password]")
     exit(2)
 }
 let host = arguments[1]
 let caCertificate = arguments[3]
-let password = ProcessInfo.processInfo.environment["TLS_DEMO_PASSWORD"]
+let password = arguments.count > 4 ? arguments[4] : ProcessInfo.processInfo.environment["TLS_DEMO_PASSWORD"]
 
 var configuration = GlideClientConfiguration(addresses: [NodeAddress(host: host, port: port)])
 configuration.useTLS = true
@@ -38,7 +38,7 @@ do {
     print("unexpected: a client without the CA connected")
     exit(1)
 } catch {
-    print("without the CA ->", error.code, "(\(error.message.prefix(90)))")
+    print("without the CA ->", error.code, "(\(error.message))")
 }
 
 // Wrong password: refused, typed, over the same verified TLS.
