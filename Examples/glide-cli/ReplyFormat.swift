@@ -93,7 +93,7 @@ enum ReplyFormat {
         case .null: return ""
         case .attributed(let inner, _): return raw(inner)
         case .array(let elements), .set(let elements), .push(let elements): return elements.map(raw).joined(separator: "\n")
-        case .map(let pairs): return pairs.map { raw($0.key) + "\n" + raw($0.value) }.joined(separator: "\n")
+        case .map(let pairs): return pairs.map { raw($0.key) + " " + raw($0.value) }.joined(separator: "\n")
         }
     }
 
