@@ -51,16 +51,17 @@ import Testing
         let server = try await TestServer.startValkey(["--enable-debug-command", "yes"])
         defer { server.stop() }
         let client = try await server.client()
-        // 80 requests that each keep the server 20 ms: one in eight is timed.
+        // 80 requests that each keep the server 20 ms: one in eight is timed (by request id, which
+        // the client's own checks, a ROLE every few seconds, take too: a sample may go to one).
         for _ in 0..<80 { _ = try await client.customCommand(["DEBUG", "SLEEP", "0.02"], timeout: .seconds(5)) }
         let address = "127.0.0.1:\(server.port)"
         let slow = try #require(client.nodeLatencies()[address], "\(client.nodeLatencies())")
-        #expect(slow.samples >= 9)
+        #expect(slow.samples >= 8)
         #expect(slow.p50 >= .milliseconds(20), "\(slow)")
         // Then a fast stretch: the median comes down with it.
         for _ in 0..<800 { _ = try await client.ping() }
         let mixed = try #require(client.nodeLatencies()[address])
-        #expect(mixed.samples >= slow.samples + 99)
+        #expect(mixed.samples >= slow.samples + 90)
         #expect(mixed.p50 < .milliseconds(20), "\(mixed)")
         #expect(mixed.p999 >= .milliseconds(20), "\(mixed)")
         // A request to the stopped server times out, carrying the node's pace and a timeout for it.
