@@ -6,13 +6,13 @@ import Synchronization
 /// it asks for done. Connections are opened by `open` (never reconnecting: a lost one is closed,
 /// not repaired), timers run on `loop`, and the pool owns the tasks that connect, ending them when
 /// it closes.
-final class DedicatedPool<Loop: EventLoop, Connector: StreamConnector>: TimerHandler, @unchecked Sendable {
+final class DedicatedPool<Loop: EventLoop, Connector: StreamConnector>: TimerHandler, Sendable {
     typealias Connection = NodeConnection<Loop, Connector>
     typealias Waiter = UnsafeContinuation<Result<Lease, GlideError>, Never>
     typealias Machine = DedicatedPoolStateMachine<Connection, Waiter>
 
     /// A connection lent to one borrower, and the number that proves it.
-    struct Lease: @unchecked Sendable {
+    struct Lease: Sendable {
         let connection: Connection
         let number: UInt64
     }
@@ -113,6 +113,8 @@ final class DedicatedPool<Loop: EventLoop, Connector: StreamConnector>: TimerHan
         opening.withLock { state in
             state.next += 1
             let number = state.next
+            // Owned by `opening`: the task removes itself when its connect ends, and `close()`
+            // (which `ClientCore.close()` reaches through `closeDedicatedPools()`) cancels it.
             state.tasks[number] = (
                 connection,
                 Task { [self] in
