@@ -6,7 +6,7 @@ import Testing
 @testable import GlideConnection
 
 /// Opens memory pipes and hands the server's end of each to the test.
-final class MemoryConnector: StreamConnector, @unchecked Sendable {
+final class MemoryConnector: NodeConnector, @unchecked Sendable {
     /// Server ends of the attempts the test has not taken yet, oldest first.
     let servers = Lock<[MemoryByteStream]>([])
     let refuse = Lock(false)
@@ -16,6 +16,7 @@ final class MemoryConnector: StreamConnector, @unchecked Sendable {
     let attempts = Atomic<Int>(0)
 
     var addressDescription: String { "memory" }
+    var address: NodeAddress { NodeAddress(host: "memory", port: 0) }
 
     func connect(deadline: Deadline) async throws(TransportError) -> MemoryByteStream {
         attempts.add(1, ordering: .relaxed)

@@ -40,7 +40,11 @@ import Testing
         let server = try await TestServer.startValkey()
         defer { server.stop() }
         // Short: a request made while the server is down waits this long for a reconnection.
-        let client = try await server.client { $0.requestTimeout = .milliseconds(500) }
+        let client = try await server.client {
+            $0.requestTimeout = .milliseconds(500)
+            // The BLPOPs below are the shared connection's requests in flight.
+            $0.dedicatedConnections.runsBlockingCommands = false
+        }
         let key = SharedServer.uniqueKey()
         try await client.set(key, "before")
 
@@ -350,7 +354,11 @@ import Testing
 
     @Test func tooManyInflightRequestsAreRefusedWithoutBeingSent() async throws {
         let server = try await SharedServer.valkey()
-        let client = try await server.client { $0.inflightRequestsLimit = 1 }
+        let client = try await server.client {
+            $0.inflightRequestsLimit = 1
+            // The BLPOP below is the shared connection's one request in flight.
+            $0.dedicatedConnections.runsBlockingCommands = false
+        }
         let admin = try await server.client()
         let id = try await client.customCommand(["CLIENT", "ID"]).intValue ?? 0
         let key = SharedServer.uniqueKey()

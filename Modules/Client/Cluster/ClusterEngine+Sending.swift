@@ -24,11 +24,16 @@ extension ClusterEngine {
     /// Sends a request for `slot` and returns its reply, following redirections and retrying as
     /// `ClusterRequestStateMachine` decides, until `deadline`. Server errors that end the request throw.
     ///
-    /// `name` is the command's, when the client-side cache may answer it.
+    /// `name` is the command's, when the client-side cache may answer it, or when it is
+    /// `blocking`: a blocking command waits on a connection borrowed from the pool of the
+    /// slot's primary (`sendOnLoan(toSlot:...)`).
     func send(
-        toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, name: String? = nil,
+        toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, name: String? = nil, blocking: Bool = false,
         encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async throws(GlideError) -> RESPToken {
+        if blocking, let name, core.lendsConnection(toBlocking: name) {
+            return try await sendOnLoan(toSlot: slot, readOnly: readOnly, deadline: deadline, encode: encode)
+        }
         if core.cache != nil,
             let token = try await core.cachedRead(
                 name, deadline: deadline, encode: encode,
@@ -82,6 +87,18 @@ extension ClusterEngine {
         return answer.reply
     }
 
+    /// Sends a blocking command for `slot` on a connection borrowed from the pool of the slot's
+    /// primary, following redirections and retrying as `send(toSlot:...)` does, so that the
+    /// node's shared connection keeps serving other requests while it waits.
+    func sendOnLoan(
+        toSlot slot: UInt16, readOnly: Bool, deadline: Deadline, encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> RESPToken {
+        let machine = ClusterRequestStateMachine(target: .slot(slot, replica: false), readOnly: readOnly, deadline: deadline)
+        let answer = try await run(machine, after: nil, replies: 1, onLoan: true, encode: encode)
+        if answer.isError { throw GlideError.server(answer.reply.token, address: answer.node.description) }
+        return answer.reply.token
+    }
+
     /// Sends a pre-encoded request to one chosen node (by address, or for a keyless command).
     /// Nothing redirects such a request; transient conditions are waited out within the deadline.
     /// A server error throws, or comes back as the reply when `throwingServerErrors` is false.
@@ -109,9 +126,10 @@ extension ClusterEngine {
 
     /// Runs `machine` to its answer, starting from the outcome of an attempt already made when
     /// there is one: performs the sends and pauses it asks for and applies its changes to the
-    /// slot map. Connection and deadline failures throw.
+    /// slot map. Connection and deadline failures throw. `onLoan`: each attempt goes on a
+    /// connection borrowed from the chosen node's pool instead of its shared one.
     func run(
-        _ machine: consuming ClusterRequestStateMachine, after first: Attempt?, replies: Int,
+        _ machine: consuming ClusterRequestStateMachine, after first: Attempt?, replies: Int, onLoan: Bool = false,
         encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async throws(GlideError) -> Answer {
         var machine = machine
@@ -150,12 +168,22 @@ extension ClusterEngine {
                     connection = found
                 }
                 let result: Result<ConnectionReply, GlideError>
+                let deadline = machine.deadline
+                func send(_ replies: Int, _ encode: @Sendable (inout RESPCommandBuffer) -> Void) async
+                    -> Result<ConnectionReply, GlideError>
+                {
+                    if onLoan {
+                        return await core.sendOnLoan(
+                            to: connection.connector.address, deadline: deadline, replies: replies, encode: encode)
+                    }
+                    return await connection.send(deadline: deadline, replies: replies, encode: encode)
+                }
                 switch prefix {
                 case .none:
-                    result = await connection.send(deadline: machine.deadline, replies: replies, encode: encode)
+                    result = await send(replies, encode)
                 case .asking, .readOnly:
                     let command: StaticString = prefix == .asking ? "ASKING" : "READONLY"
-                    result = await connection.send(deadline: machine.deadline, replies: replies + 1) { buffer in
+                    result = await send(replies + 1) { buffer in
                         buffer.writeRESPCommand([command])
                         encode(&buffer)
                     }
@@ -220,7 +248,7 @@ extension ClusterEngine {
     /// whatever `readFrom` says; otherwise reads go to replicas only when `readFrom` allows.
     func send(
         _ decision: RoutingDecision, name: String, readOnly: Bool, deadline: Deadline, explicitRoute: Bool = false,
-        encode: (inout RESPCommandBuffer) -> Void, arguments: () -> [Bytes]
+        blocking: Bool = false, encode: (inout RESPCommandBuffer) -> Void, arguments: () -> [Bytes]
     ) async throws(GlideError) -> ClusterReplies {
         var encoded = RESPCommandBuffer()
         encode(&encoded)
@@ -228,6 +256,9 @@ extension ClusterEngine {
         switch decision.target {
         case .slot(let slot, let replicaAllowed):
             let replica = replicaAllowed && (explicitRoute || configuration.readFrom != .primary)
+            if blocking, !explicitRoute, core.lendsConnection(toBlocking: name) {
+                return .single(try await sendOnLoan(toSlot: slot, readOnly: readOnly, deadline: deadline) { $0.append(request) })
+            }
             return .single(try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline) { $0.append(request) })
         case .randomNode(let primaryOnly):
             guard let (address, _) = nodes.anyNode(primaryOnly: primaryOnly) else {

@@ -139,7 +139,8 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         }
         let replies = try await send(
             decision, name: name, readOnly: routing.isReadOnly, deadline: deadline(blockingTimeout: blocking, timeout: timeout),
-            explicitRoute: route != nil, encode: { $0.writeRESPCommand(arguments) }, arguments: { arguments })
+            explicitRoute: route != nil, blocking: blocking != nil, encode: { $0.writeRESPCommand(arguments) },
+            arguments: { arguments })
         switch replies {
         case .single(let token):
             if token.type.isError { throw GlideError.server(token, address: nil) }

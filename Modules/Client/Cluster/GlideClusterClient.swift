@@ -119,7 +119,8 @@ public final class GlideClusterClient: Sendable {
         if case .slot(let slot, let replicaAllowed) = decision.target {
             token = try await send(
                 toSlot: slot, replica: replicaAllowed && configuration.readFrom != .primary,
-                readOnly: Command.routing.isReadOnly, deadline: deadline, name: Command.name
+                readOnly: Command.routing.isReadOnly, deadline: deadline, name: Command.name,
+                blocking: command.blockingTimeout != nil
             ) { command.encode(into: &$0) }
         } else {
             token = try await sendCombined(
@@ -219,18 +220,22 @@ public final class GlideClusterClient: Sendable {
     /// inlined in the caller's module calls, non-generic so the engine is specialised here.
     @usableFromInline
     func send(
-        toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, name: String? = nil,
+        toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, name: String? = nil, blocking: Bool = false,
         encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async throws(GlideError) -> RESPToken {
         // Without hooks, straight on: the hot path makes no call through a closure.
         guard engine.core.observer != nil else {
-            return try await engine.send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, name: name, encode: encode)
+            return try await engine.send(
+                toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, name: name, blocking: blocking,
+                encode: encode)
         }
         return try await engine.core.observed(
             name ?? "COMMAND", node: engine.nodes.connection(forSlot: slot, replica: replica)?.connector.address
         ) {
             () throws(GlideError) in
-            try await engine.send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, name: name, encode: encode)
+            try await engine.send(
+                toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, name: name, blocking: blocking,
+                encode: encode)
         }
     }
 

@@ -41,6 +41,9 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     let closeSignal = CloseSignal()
     /// The refreshes of a credentials provider with a `refreshInterval`; `close()` ends it.
     let credentialRefresh = Lock<Task<Void, Never>?>(nil)
+    /// The database new connections select: the configured one until a `SELECT` on the standalone
+    /// client changes it.
+    let selectedDatabase: Atomic<Int>
     /// The pools of dedicated connections, by node: `close()` closes them.
     let dedicatedPools = Lock<[NodeAddress: DedicatedPool<Loop, Connector>]?>([:])
     /// The open monitors' connections and streams, by connection: `close()` ends them.
@@ -53,6 +56,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     ) {
         self.options = options
         self.cache = cache
+        self.selectedDatabase = Atomic(options.databaseID)
         let observer = options.observability.map { Observer($0, database: options.databaseID) }
         self.observer = observer
         self.loop = loop
@@ -123,12 +127,15 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     /// A short-lived connection to `address`, not supervised: for one question (a seed asked for
     /// the cluster's topology), or, with `.neverReconnects`, for a dedicated connection whose
     /// state must not outlive its socket.
-    func makeUnsupervisedConnection(_ address: NodeAddress, policy: ConnectionPolicy = .unsupervised) -> Connection {
+    /// `observer` (held weakly) is told what happens to it.
+    func makeUnsupervisedConnection(
+        _ address: NodeAddress, policy: ConnectionPolicy = .unsupervised, observer: (any ConnectionObserver)? = nil
+    ) -> Connection {
         Connection(
             loop: loop, connector: makeConnector(address, loop), handshake: handshake(readOnly: false),
             inflightLimit: options.inflightRequestsLimit, maximumReplyLength: options.maximumReplyLength,
             connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace, policy: policy,
-            credentialsSource: credentialsSource)
+            observer: observer, credentialsSource: credentialsSource)
     }
 
     /// A connection to a sentinel, for questions and `+switch-master` notices: RESP3 (every
@@ -151,7 +158,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     func handshake(readOnly: Bool) -> HandshakeConfiguration {
         HandshakeConfiguration(
             protocolVersion: options.protocolVersion, credentials: credentials.withLock { $0 },
-            clientName: options.clientName, database: options.databaseID, readOnly: readOnly,
+            clientName: options.clientName, database: selectedDatabase.load(ordering: .relaxed), readOnly: readOnly,
             tracking: options.clientSideCache != nil)
     }
 

@@ -9,8 +9,12 @@ extension ClientCore {
             guard pools != nil else { return nil }
             if let pool = pools?[address] { return pool }
             // The pool holds the core until `close()` (or the client's deinit) takes the pools away.
-            let pool = DedicatedPool<Loop, Connector>(limits: options.dedicatedConnections, loop: loop) { [self] in
-                makeUnsupervisedConnection(address, policy: .neverReconnects)
+            // A connection opened before a `SELECT` on the client is not lent after it.
+            let pool = DedicatedPool<Loop, Connector>(
+                limits: options.dedicatedConnections, loop: loop, replyTimeout: options.checkTimeout,
+                fits: { [self] in $0.database == selectedDatabase.load(ordering: .relaxed) }
+            ) { [self] pool in
+                makeUnsupervisedConnection(address, policy: .neverReconnects, observer: pool)
             }
             pools?[address] = pool
             return pool
@@ -27,5 +31,33 @@ extension ClientCore {
             return Array(pools?.values ?? [:].values)
         }
         for pool in pools { pool.close() }
+    }
+
+    /// Whether the blocking command `name` waits on a connection borrowed from its node's pool
+    /// (`DedicatedPoolConfiguration.runsBlockingCommands`) rather than on the shared one, where
+    /// every request behind it would wait too. `WAIT` and `WAITAOF` stay on the shared
+    /// connection: they wait for the writes made on the connection they run on.
+    func lendsConnection(toBlocking name: String) -> Bool {
+        options.dedicatedConnections.runsBlockingCommands && name != "WAIT" && name != "WAITAOF"
+    }
+
+    /// Sends one blocking request on a connection borrowed from `address`'s pool, and gives the
+    /// connection back once nothing is left in flight on it: answered, or cancelled and unblocked
+    /// by the pool. One that timed out (its command may still be blocked on the server) or was
+    /// lost is closed instead.
+    func sendOnLoan(
+        to address: NodeAddress, deadline: Deadline, replies: Int = 1, encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async -> Result<ConnectionReply, GlideError> {
+        let pool: DedicatedPool<Loop, Connector>
+        let lease: DedicatedPool<Loop, Connector>.Lease
+        do throws(GlideError) {
+            pool = try dedicatedPool(for: address)
+            lease = try await pool.borrow()
+        } catch {
+            return .failure(error)
+        }
+        let result = await lease.connection.send(deadline: deadline, replies: replies, blocking: true, encode: encode)
+        pool.giveBack(lease, reusable: lease.connection.inflightCount == 0 && pool.holds(lease))
+        return result
     }
 }

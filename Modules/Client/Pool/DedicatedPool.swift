@@ -4,9 +4,13 @@ import Synchronization
 
 /// One node's pool of dedicated connections: `DedicatedPoolStateMachine` under a lock, and what
 /// it asks for done. Connections are opened by `open` (never reconnecting: a lost one is closed,
-/// not repaired), timers run on `loop`, and the pool owns the tasks that connect, ending them when
-/// it closes.
-final class DedicatedPool<Loop: EventLoop, Connector: StreamConnector>: TimerHandler, Sendable {
+/// not repaired), timers run on `loop`, and the pool owns the tasks that connect and those that
+/// unblock a cancelled blocking command, ending them when it closes.
+///
+/// It observes its connections: a blocking command cancelled on a lent one is unblocked from a
+/// side connection, as the supervisor does for shared connections, so a value the server handed
+/// it first still reaches its caller.
+final class DedicatedPool<Loop: EventLoop, Connector: StreamConnector>: TimerHandler, ConnectionObserver, Sendable {
     typealias Connection = NodeConnection<Loop, Connector>
     typealias Waiter = UnsafeContinuation<Result<Lease, GlideError>, Never>
     typealias Machine = DedicatedPoolStateMachine<Connection, Waiter>
@@ -19,16 +23,28 @@ final class DedicatedPool<Loop: EventLoop, Connector: StreamConnector>: TimerHan
 
     private let machine: Lock<Machine>
     private let loop: Loop
-    private let open: @Sendable () -> Connection
+    private let open: @Sendable (DedicatedPool) -> Connection
+    /// Whether a connection still suits a borrower (its database is the client's now).
+    private let fits: @Sendable (Connection) -> Bool
+    /// Whether unblocking a cancelled command may wait this long for each answer.
+    private let replyTimeout: Duration
     private let waitIDs = Atomic<UInt64>(0)
-    /// The connections being opened and the tasks connecting them, by number: `close()` closes
-    /// the connections (their connects fail at once) and cancels the tasks.
-    private let opening = Lock<(next: Int, tasks: [Int: (Connection, Task<Void, Never>)])>((0, [:]))
+    /// The pool's tasks by number, each with the connection it works on: those connecting a new
+    /// connection and those unblocking a lent one. `close()` closes the connections (their
+    /// connects fail at once) and cancels the tasks; each task removes itself when it ends.
+    private let tasks = Lock<(next: Int, running: [Int: (Connection, Task<Void, Never>)])>((0, [:]))
 
-    /// A pool on `loop` whose connections come from `open` (not yet connected).
-    init(limits: DedicatedPoolConfiguration, loop: Loop, open: @escaping @Sendable () -> Connection) {
+    /// A pool on `loop` whose connections come from `open` (not yet connected), given the pool as
+    /// their observer; `fits` says whether one may still be lent.
+    init(
+        limits: DedicatedPoolConfiguration, loop: Loop, replyTimeout: Duration,
+        fits: @escaping @Sendable (Connection) -> Bool = { _ in true },
+        open: @escaping @Sendable (DedicatedPool) -> Connection
+    ) {
         self.machine = Lock(Machine(limits: limits))
         self.loop = loop
+        self.replyTimeout = replyTimeout
+        self.fits = fits
         self.open = open
     }
 
@@ -47,7 +63,7 @@ final class DedicatedPool<Loop: EventLoop, Connector: StreamConnector>: TimerHan
                     }
                     return machine.acquire(
                         waiter, id: id, now: now, deadline: now + machine.limits.acquireTimeout,
-                        isUsable: { $0.isReady.load(ordering: .relaxed) })
+                        isUsable: { $0.isReady.load(ordering: .relaxed) && fits($0) })
                 }
                 perform(actions)
             }
@@ -62,7 +78,9 @@ final class DedicatedPool<Loop: EventLoop, Connector: StreamConnector>: TimerHan
     func giveBack(_ lease: Lease, reusable: Bool) {
         let now = loop.now()
         let actions = machine.withLock {
-            $0.released(lease: lease.number, reusable: reusable && lease.connection.isReady.load(ordering: .relaxed), now: now)
+            $0.released(
+                lease: lease.number, reusable: reusable && lease.connection.isReady.load(ordering: .relaxed) && fits(lease.connection),
+                now: now)
         }
         perform(actions)
     }
@@ -79,11 +97,11 @@ final class DedicatedPool<Loop: EventLoop, Connector: StreamConnector>: TimerHan
     /// Closes every connection, fails every waiter, and ends the connecting tasks.
     func close() {
         perform(machine.withLock { $0.close() })
-        let tasks = opening.withLock { state in
-            defer { state.tasks.removeAll() }
-            return Array(state.tasks.values)
+        let running = tasks.withLock { state in
+            defer { state.running.removeAll() }
+            return Array(state.running.values)
         }
-        for (connection, task) in tasks {
+        for (connection, task) in running {
             connection.close()
             task.cancel()
         }
@@ -108,28 +126,50 @@ final class DedicatedPool<Loop: EventLoop, Connector: StreamConnector>: TimerHan
 
     /// Opens one connection; the machine learns how that went.
     private func startOpening() {
-        let connection = open()
-        // Made under the lock, so the task's own removal (after its connect) finds it there.
-        opening.withLock { state in
+        let connection = open(self)
+        run(on: connection) { [self] in
+            let result = await connection.connect()
+            let now = loop.now()
+            switch result {
+            case .success:
+                perform(machine.withLock { $0.opened(connection, now: now) })
+            case .failure(let error):
+                connection.close()
+                perform(machine.withLock { $0.openFailed(error) })
+            }
+        }
+    }
+
+    /// Runs `body` in a task the pool owns, working on `connection`.
+    private func run(on connection: Connection, _ body: @escaping @Sendable () async -> Void) {
+        // Made under the lock, so the task's own removal (after `body`) finds it there.
+        tasks.withLock { state in
             state.next += 1
             let number = state.next
-            // Owned by `opening`: the task removes itself when its connect ends, and `close()`
-            // (which `ClientCore.close()` reaches through `closeDedicatedPools()`) cancels it.
-            state.tasks[number] = (
+            // Owned by `tasks`: the task removes itself when `body` ends, and `close()` (which
+            // `ClientCore.close()` reaches through `closeDedicatedPools()`) cancels it.
+            state.running[number] = (
                 connection,
                 Task { [self] in
-                    let result = await connection.connect()
-                    _ = opening.withLock { $0.tasks.removeValue(forKey: number) }
-                    let now = loop.now()
-                    switch result {
-                    case .success:
-                        perform(machine.withLock { $0.opened(connection, now: now) })
-                    case .failure(let error):
-                        connection.close()
-                        perform(machine.withLock { $0.openFailed(error) })
-                    }
+                    await body()
+                    _ = tasks.withLock { $0.running.removeValue(forKey: number) }
                 }
             )
+        }
+    }
+
+    // MARK: Observing the connections
+
+    func connectionChanged(_ id: ObjectIdentifier, _ event: ConnectionEvent) {
+        // Nothing to do: a lost connection is found not ready when it is given back or lent.
+    }
+
+    func unblockRequested(_ id: ObjectIdentifier, clientID: Int, requestID: UInt64, generation: Int) {
+        guard let connection = machine.withLock({ $0.lentMember(id) }) else { return }
+        let replyTimeout = self.replyTimeout
+        run(on: connection) {
+            await connection.unblockFromSideConnection(
+                clientID: clientID, requestID: requestID, generation: generation, replyTimeout: replyTimeout)
         }
     }
 }

@@ -1,4 +1,5 @@
-/// How the pool of dedicated connections behind `withDedicatedConnection` behaves, per node.
+/// How the pool of dedicated connections behind `withDedicatedConnection` and blocking commands
+/// behaves, per node.
 ///
 /// A borrowed connection goes back to the pool when the closure returns, connected and clean
 /// (an open `MULTI` is discarded and keys still watched are unwatched on the way); one whose
@@ -19,18 +20,26 @@ public struct DedicatedPoolConfiguration: Sendable, Equatable {
     /// runs. Past it the connection is closed, never lent again, and the borrower's later
     /// commands fail: for a closure that may hang.
     public var maximumLease: Duration?
+    /// Whether blocking commands (`BLPOP`, `BRPOP`, `BLMOVE`, `BLMPOP`, `BZPOPMIN`, `BZMPOP`,
+    /// `XREAD`/`XREADGROUP` with `BLOCK`, …) borrow a connection here for their wait, so that the
+    /// requests of other callers on the shared connection don't queue behind them. `false` sends
+    /// them on the shared connection, as GLIDE does. `WAIT` and `WAITAOF` always go on the shared
+    /// connection: they wait for the writes made there.
+    public var runsBlockingCommands: Bool
 
     /// A pool of at most `maximumSize` connections per node, keeping `minimumIdle` of them and
-    /// others for `idleTimeout` when unused.
+    /// others for `idleTimeout` when unused; blocking commands borrow from it unless
+    /// `runsBlockingCommands` is `false`.
     public init(
         maximumSize: Int = 16, minimumIdle: Int = 0, idleTimeout: Duration = .seconds(60),
-        acquireTimeout: Duration = .seconds(2), maximumLease: Duration? = nil
+        acquireTimeout: Duration = .seconds(2), maximumLease: Duration? = nil, runsBlockingCommands: Bool = true
     ) {
         self.maximumSize = maximumSize
         self.minimumIdle = minimumIdle
         self.idleTimeout = idleTimeout
         self.acquireTimeout = acquireTimeout
         self.maximumLease = maximumLease
+        self.runsBlockingCommands = runsBlockingCommands
     }
 
     /// What is wrong with these settings, if anything.

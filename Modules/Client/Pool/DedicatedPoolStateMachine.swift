@@ -30,6 +30,11 @@ struct DedicatedPoolStateMachine<Member: AnyObject, Waiter> {
     /// Every connection the pool holds, idle, lent or being opened.
     var size: Int { idle.count + lent.count + opening }
 
+    /// The lent connection `id` names, if one is lent.
+    func lentMember(_ id: ObjectIdentifier) -> Member? {
+        lent.values.first { ObjectIdentifier($0.member) == id }?.member
+    }
+
     /// What to do after an event. `lend` and `fail` name the waiter; `open` asks for one more
     /// connection (its outcome is `opened` or `openFailed`); `close` gives connections up.
     struct Actions {

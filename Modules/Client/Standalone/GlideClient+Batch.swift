@@ -36,7 +36,7 @@ extension GlideClient {
         guard let entries = try contents.entries(of: reply, atomic: batch.isAtomic) else { return nil }
         let results = BatchResults(entries: entries)
         if raiseOnError, let failure = results.firstFailure { throw failure }
-        if let database = contents.selectedDatabase { try await selectEverywhere(database) }
+        if let database = contents.selectedDatabase { try await databaseSelected(database) }
         return results
     }
 }

@@ -5,7 +5,7 @@ import GlideTransport
 /// `readFrom` says, anything else to the primary), sent again as `StandaloneRequestStateMachine`
 /// decides, its pauses on the loop's clock. Generic over the loop and connector, so a manual
 /// loop's test runs the same code.
-struct StandaloneSender<Loop: EventLoop, Connector: StreamConnector>: Sendable {
+struct StandaloneSender<Loop: EventLoop, Connector: NodeConnector>: Sendable {
     typealias Connection = NodeConnection<Loop, Connector>
 
     let core: ClientCore<Loop, Connector>
@@ -16,7 +16,8 @@ struct StandaloneSender<Loop: EventLoop, Connector: StreamConnector>: Sendable {
 
     /// Sends a request and returns its last reply, server errors included. `first` is the
     /// outcome of a first attempt made elsewhere (the one-node fast path); `readFrom` overrides
-    /// the configured strategy for this request.
+    /// the configured strategy for this request. A blocking command goes on a connection borrowed
+    /// from the chosen node's pool (`ClientCore.lendsConnection(toBlocking:)`).
     func send(
         _ name: String, flags: CommandFlags, deadline: Deadline, blocking: Bool, replies: Int = 1,
         collectsReplies: Bool = false, readFrom: ReadFrom? = nil, first: (Connection, Result<ConnectionReply, GlideError>)? = nil,
@@ -32,10 +33,14 @@ struct StandaloneSender<Loop: EventLoop, Connector: StreamConnector>: Sendable {
                 let target = routing.connection(forRead: read, override: readFrom)
                 return (target, nil)
             }() as (Connection, Result<ConnectionReply, GlideError>?)
-        if result == nil {
-            result = await target.send(
+        // A blocking command waits on a connection of its own, so the shared one keeps moving.
+        let onLoan = blocking && core.lendsConnection(toBlocking: name)
+        func attempt(on target: Connection) async -> Result<ConnectionReply, GlideError> {
+            if onLoan { return await core.sendOnLoan(to: target.connector.address, deadline: deadline, replies: replies, encode: encode) }
+            return await target.send(
                 deadline: deadline, replies: replies, blocking: blocking, collectsReplies: collectsReplies, encode: encode)
         }
+        if result == nil { result = await attempt(on: target) }
         while true {
             let action: StandaloneRequestStateMachine.Action
             switch result! {
@@ -65,9 +70,7 @@ struct StandaloneSender<Loop: EventLoop, Connector: StreamConnector>: Sendable {
                 target = next
                 core.events.retried(failure.serverCode ?? "connection")
             }
-            result = await target.send(
-                deadline: deadline, replies: replies, blocking: blocking, collectsReplies: collectsReplies,
-                encode: encode)
+            result = await attempt(on: target)
         }
     }
 }

@@ -233,9 +233,10 @@ public final class GlideClient: Sendable {
             return token
         }
         var first: (Connection, Result<ConnectionReply, GlideError>)?
-        if let single {
+        if let single, blockingTimeout == nil || !core.lendsConnection(toBlocking: name) {
             // The common case, one node: straight to its connection; only a failure takes the
-            // slow path, which decides whether to try again.
+            // slow path, which decides whether to try again. A blocking command borrowed from
+            // the pool goes that way too (`StandaloneSender`).
             let result = await single.send(deadline: deadline, blocking: blockingTimeout != nil, encode: encode)
             if case .success(let reply) = result, !reply.token.type.isError { return reply.token }
             first = (single, result)
@@ -290,6 +291,7 @@ public final class GlideClient: Sendable {
     @usableFromInline
     func databaseSelected(_ database: Int) async throws(GlideError) {
         core.cache?.databaseChanged()
+        core.selectedDatabase.store(database, ordering: .relaxed)
         try await selectEverywhere(database)
     }
 

@@ -337,6 +337,9 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         machine.withLock { $0.passwordChanged(password, username: username) }
     }
 
+    /// The database the connection selects (`databaseSelected` changes it).
+    package var database: Int { machine.withLock { $0.handshakeConfiguration.database } }
+
     /// The credentials the next handshake sends.
     public var credentials: ServerCredentials? { machine.withLock { $0.handshakeConfiguration.credentials } }
 

@@ -220,37 +220,9 @@ public actor ConnectionSupervisor<Loop: EventLoop, Connector: StreamConnector>: 
         }
     }
 
-    /// Sends `CLIENT UNBLOCK clientID TIMEOUT` from a side connection until the server unblocks
-    /// the command or answers it; the cancelled command's own reply then ends its wait (a null
-    /// reply: `.cancelled`; a value the server handed it first: that value). The command may still
-    /// be on its way to the server (the answer is then 0): it is asked again, a little later.
-    /// When the node can't be asked, the connection is dropped, which also frees the command.
+    /// Frees the cancelled command (`NodeConnection.unblockFromSideConnection`).
     private func unblock(_ connection: Connection, clientID: Int, requestID: UInt64, generation: Int) async {
-        let side = connection.sideConnection()
-        defer { side.close() }
-        var pause = Duration.milliseconds(2)
-        var failures = 0
-        while !Task.isCancelled && connection.isUnblocking(requestID) {
-            let result = await side.send(deadline: loop.now() + connection.connectionTimeout + checkTimeout) { buffer in
-                buffer.writeRESPCommand("CLIENT" as StaticString, "UNBLOCK" as StaticString, clientID, "TIMEOUT" as StaticString)
-            }
-            switch result {
-            case .success(let reply) where reply.token.integerValue == 1:
-                return
-            case .success(let reply) where reply.token.type.isError:
-                connection.dropConnectionForUnblock(generation: generation)  // not allowed (ACL): nothing else frees it
-                return
-            case .success:
-                break
-            case .failure:
-                failures += 1
-                if failures >= 3 {
-                    connection.dropConnectionForUnblock(generation: generation)
-                    return
-                }
-            }
-            try? await Task.sleep(for: pause)
-            pause = min(pause * 2, .milliseconds(100))
-        }
+        await connection.unblockFromSideConnection(
+            clientID: clientID, requestID: requestID, generation: generation, replyTimeout: checkTimeout)
     }
 }

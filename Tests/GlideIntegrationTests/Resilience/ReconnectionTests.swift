@@ -77,7 +77,11 @@ import Testing
         let server = try await TestServer.startValkey()
         defer { server.stop() }
         let name = "killed-\(UUID().uuidString.prefix(6))"
-        let client = try await server.client { $0.clientName = name }
+        let client = try await server.client {
+            $0.clientName = name
+            // The BLPOP below is the request in flight on the shared connection the test kills.
+            $0.dedicatedConnections.runsBlockingCommands = false
+        }
         try await client.select(7)
         let id = try await client.customCommand(["CLIENT", "ID"]).intValue ?? 0
         let blocked = Task { await failure { _ = try await client.blpop(["never"], timeout: 30) } }
