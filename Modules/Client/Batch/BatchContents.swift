@@ -24,7 +24,7 @@ struct BatchContents: Sendable {
     var slot: (slot: UInt16, command: String)?
     /// The first command whose keys are in another slot (refused in an atomic cluster batch).
     var crossSlot: String?
-    /// The first command that would need several nodes (refused in a non-atomic cluster batch).
+    /// The first command that names its own node (refused in a non-atomic cluster batch).
     var unsplittable: String?
     /// Per command, for a cluster batch split by node: where its bytes end, and where it goes.
     var ends: [RESPCommandBuffer.Mark] = []
@@ -36,6 +36,17 @@ struct BatchContents: Sendable {
 
     /// Adds `command`, or records why the batch can't run.
     mutating func add<Command: GlideCommand>(_ command: Command) {
+        add(command) {
+            let keySlots = Router.keySlots(of: command)
+            return (Command.name, Router.decide(name: Command.name, routing: Command.routing, keySlots: keySlots), keySlots)
+        }
+    }
+
+    /// Adds `command`, routed (in a cluster batch) as `routing` says: its name, where it goes,
+    /// and the slots of its keys.
+    private mutating func add<Command: GlideCommand>(
+        _ command: Command, routing: () -> (name: String, decision: RoutingDecision, keySlots: KeySlots)
+    ) {
         if let refusal = Command.multiplexingRefusal {
             refuse(GlideError(.configuration, refusal))
             return
@@ -48,7 +59,7 @@ struct BatchContents: Sendable {
             }
             selectedDatabase = database
         }
-        if tracksSlots { track(command) }
+        if tracksSlots { track(routing()) }
         if Command.routing.flags.contains(.write) { writes = true }
         if !Command.routing.isReadOnly { readsOnly = false }
         command.encode(into: &commands)
@@ -71,32 +82,35 @@ struct BatchContents: Sendable {
             selectedDatabase = database
         }
         if let name = CommandTable.metadata(for: head)?.name, DedicatedSession.effect(of: name) == .taints { changesConnection = true }
-        add(CustomCommand(arguments))
+        add(CustomCommand(arguments)) {
+            // Routed by its own name and the table's policies, as the client's `customCommand` is.
+            let bytes = arguments.map { Bytes($0) }
+            let metadata = CommandTable.metadata(for: bytes)
+            let name = metadata?.name ?? bytes[0].string.uppercased()
+            let keySlots = Router.keySlots(of: bytes, metadata: metadata)
+            return (name, Router.decide(name: name, routing: metadata.map(CommandRouting.init) ?? .unknown, keySlots: keySlots), keySlots)
+        }
     }
 
     private mutating func refuse(_ error: GlideError) {
         if refused == nil { refused = error }
     }
 
-    /// Records where `command` goes, and the first command that breaks the one-slot rule of an
+    /// Records where a command goes, and the first command that breaks the one-slot rule of an
     /// atomic cluster batch or can't go in a non-atomic one.
-    private mutating func track<Command: GlideCommand>(_ command: Command) {
-        let name = Command.name == CustomCommand<[String]>.name ? "a custom command" : Command.name
-        let keySlots = Router.keySlots(of: command)
-        let decision = Router.decide(name: Command.name, routing: Command.routing, keySlots: keySlots)
+    private mutating func track(_ routing: (name: String, decision: RoutingDecision, keySlots: KeySlots)) {
+        let (name, decision, keySlots) = routing
         switch decision.target {
         case .slot(let slot, _):
             targets.append(.slot(slot))
         case .randomNode:
             targets.append(.anyPrimary)
-        case .allNodes, .allPrimaries, .splitBySlot, .address:
-            // Its replies would have to be combined across nodes: the client's own method does that.
+        case .allNodes, .allPrimaries, .splitBySlot:
+            // Sent to each node it needs, its replies combined (`ClusterBatchPlan`).
+            targets.append(.several(name: name, decision, firstSlot: keySlots.firstSlot))
+        case .address:
             targets.append(.anyPrimary)
-            if unsplittable == nil {
-                unsplittable =
-                    "\(name) runs on several nodes (keys in several slots, or a command for every node); "
-                    + "send it on its own, not in a cluster batch"
-            }
+            if unsplittable == nil { unsplittable = "\(name) names its node; send it on its own, not in a cluster batch" }
         }
         if case .several = keySlots, crossSlot == nil {
             crossSlot =
@@ -144,11 +158,14 @@ extension BatchContents {
     }
 }
 
-/// Where a command of a non-atomic cluster batch goes: its first key's slot, or any primary for
-/// a command without keys.
+/// Where a command of a non-atomic cluster batch goes: its first key's slot, any primary for a
+/// command without keys, or several nodes.
 enum BatchTarget: Hashable, Sendable {
     case slot(UInt16)
     case anyPrimary
+    /// Every node or every primary, or the slots of its keys (split), as `decision` says, its
+    /// replies combined; `firstSlot` is its first key's, where a shape that can't be split goes.
+    case several(name: String, RoutingDecision, firstSlot: UInt16?)
 }
 
 extension RESPCommandBuffer {

@@ -58,21 +58,22 @@ extension ClusterEngine {
 
     // MARK: Pipelines
 
-    /// Runs a non-atomic batch: its commands grouped by node (their slot's primary, or the
-    /// node `route` names), each group sent to its node at once as one pipeline, the replies put
-    /// back in the order the commands were added. A command answered `MOVED` or `ASK` is sent
-    /// again on its own where the answer says; `retry` decides about transient errors and lost
+    /// Runs a non-atomic batch laid out by `ClusterBatchPlan`: its commands grouped by node (their
+    /// slot's primary, or the node `route` names), a command that needs several nodes sent to each
+    /// of them; each group sent to its node at once as one pipeline; the results put together and
+    /// back in the order the commands were added. A piece answered `MOVED` or `ASK` is sent again
+    /// on its own where the answer says; `retry` decides about transient errors and lost
     /// connections.
     func execPipeline(_ contents: BatchContents, options: ClusterBatchOptions, deadline: Deadline) async throws(GlideError) -> [BatchResults
         .Entry]
     {
         if let unsplittable = contents.unsplittable { throw GlideError(.routing, unsplittable) }
-        let groups = try group(contents, route: options.route)
-        var entries = [BatchResults.Entry?](repeating: nil, count: contents.count)
+        let plan = try ClusterBatchPlan(contents, fixed: try fixedNode(options.route), nodes: planNodes())
+        var replies = [BatchResults.Entry?](repeating: nil, count: plan.pieces.count)
         let sent = await withTaskGroup(of: ([Int], NodeAddress, Result<ConnectionReply, GlideError>).self) { tasks in
-            for (address, indices) in groups {
+            for (address, indices) in plan.groups {
                 var buffer = RESPCommandBuffer()
-                for index in indices { buffer.append(contents.commands, from: contents.start(of: index), to: contents.ends[index]) }
+                for index in indices { plan.write(index, into: &buffer) }
                 let request = buffer
                 tasks.addTask {
                     guard let connection = self.nodes.connection(to: address) else {
@@ -96,7 +97,7 @@ extension ClusterEngine {
             switch result {
             case .success(let reply):
                 for (index, entry) in zip(indices, BatchResults.entries(of: reply)) {
-                    entries[index] = entry
+                    replies[index] = entry
                     if case .reply(let token) = entry, token.type.isError,
                         resend(after: token, from: address, options: options.retryStrategy)
                     {
@@ -105,7 +106,7 @@ extension ClusterEngine {
                 }
             case .failure(let error):
                 for index in indices {
-                    entries[index] = .failure(error)
+                    replies[index] = .failure(error)
                     if Self.resend(after: error, options: options.retryStrategy) {
                         again.append((index, Attempt(result: .failure(error), node: address)))
                     }
@@ -113,39 +114,32 @@ extension ClusterEngine {
             }
         }
         if !again.isEmpty {
-            for (index, entry) in await redo(again, of: contents, options: options, deadline: deadline) { entries[index] = entry }
+            for (index, entry) in await redo(again, of: plan, options: options, deadline: deadline) { replies[index] = entry }
         }
-        return entries.map { $0! }
+        return plan.entries(from: replies.map { $0! })
     }
 
-    /// Each node's commands, in the batch's order.
-    private func group(_ contents: BatchContents, route: Route?) throws(GlideError) -> [(NodeAddress, [Int])] {
-        var fixed: NodeAddress?
-        if let route {
-            switch try Self.target(of: route) {
-            case .address(let address): fixed = address
-            case .slot(let slot, let replica): fixed = nodes.connection(forSlot: slot, replica: replica)?.connector.address
-            default: fixed = nodes.anyNode(primaryOnly: true)?.0
-            }
-            guard fixed != nil else { throw GlideError(.routing, "no node serves \(route)") }
+    /// The one node a routed batch goes to; `nil` without a route.
+    private func fixedNode(_ route: Route?) throws(GlideError) -> NodeAddress? {
+        guard let route else { return nil }
+        let fixed: NodeAddress?
+        switch try Self.target(of: route) {
+        case .address(let address): fixed = address
+        case .slot(let slot, let replica): fixed = nodes.connection(forSlot: slot, replica: replica)?.connector.address
+        default: fixed = nodes.anyNode(primaryOnly: true)?.0
         }
-        // Commands without keys share one primary, chosen once.
-        let keyless = fixed ?? nodes.anyNode(primaryOnly: true)?.0
-        var order: [NodeAddress] = []
-        var groups: [NodeAddress: [Int]] = [:]
-        for (index, target) in contents.targets.enumerated() {
-            let address: NodeAddress?
-            switch target {
-            case .slot(let slot): address = fixed ?? nodes.connection(forSlot: slot, replica: false)?.connector.address
-            case .anyPrimary: address = keyless
-            }
-            guard let address else {
-                throw GlideError(.routing, "no node serves the slot of command \(index + 1) of the batch; the cluster is not fully covered")
-            }
-            if groups[address] == nil { order.append(address) }
-            groups[address, default: []].append(index)
-        }
-        return order.map { ($0, groups[$0]!) }
+        guard let fixed else { throw GlideError(.routing, "no node serves \(route)") }
+        return fixed
+    }
+
+    /// The slot map as `ClusterBatchPlan` asks it.
+    private func planNodes() -> ClusterBatchPlan.Nodes {
+        let nodes = self.nodes
+        return ClusterBatchPlan.Nodes(
+            primary: { nodes.connection(forSlot: $0, replica: false)?.connector.address },
+            primaries: { nodes.primaries().map(\.0) },
+            all: { nodes.allNodes().map(\.0) },
+            keyless: nodes.anyNode(primaryOnly: true)?.0)
     }
 
     /// Whether a command answered `token` goes again: always after a redirection, after a
@@ -169,25 +163,30 @@ extension ClusterEngine {
         }
     }
 
-    /// Sends commands again, each on its own and at once, through the request machine, which
+    /// Sends pieces again, each on its own and at once, through the request machine, which
     /// follows redirections and waits out transient conditions from the first attempt's outcome.
     private func redo(
-        _ commands: [(index: Int, first: Attempt)], of contents: BatchContents, options: ClusterBatchOptions,
+        _ pieces: [(index: Int, first: Attempt)], of plan: ClusterBatchPlan, options: ClusterBatchOptions,
         deadline: Deadline
     ) async -> [(Int, BatchResults.Entry)] {
         await withTaskGroup(of: (Int, BatchResults.Entry).self) { tasks in
-            for (index, first) in commands {
-                guard case .slot(let slot) = contents.targets[index] else { continue }
-                let command = contents.command(at: index)
+            for (index, first) in pieces {
+                var command = RESPCommandBuffer()
+                plan.write(index, into: &command)
+                let request = command
+                let target: ClusterRequestStateMachine.Target =
+                    switch plan.pieces[index].target {
+                    case .slot(let slot): .slot(slot, replica: false)
+                    case .node(let node): .node(node)
+                    }
                 // A command lost in flight goes again only when the strategy allows it: the
                 // machine resends such a request as it would a read.
                 let resendable = options.retryStrategy.retryConnectionError
                 tasks.addTask {
                     let machine = ClusterRequestStateMachine(
-                        target: .slot(slot, replica: false), readOnly: resendable,
-                        replicaNeedsReadOnly: false, deadline: deadline)
+                        target: target, readOnly: resendable, replicaNeedsReadOnly: false, deadline: deadline)
                     do throws(GlideError) {
-                        let answer = try await self.run(machine, after: first, replies: 1) { $0.append(command) }
+                        let answer = try await self.run(machine, after: first, replies: 1) { $0.append(request) }
                         return (index, .reply(answer.reply.token))
                     } catch {
                         return (index, .failure(error))

@@ -274,7 +274,7 @@ extension ClusterEngine {
             if decision.aggregation == .perNode {
                 return .perNode(Dictionary(zip(targets.map(\.0), replies), uniquingKeysWith: { first, _ in first }))
             }
-            return .single(try combine(replies, by: decision.aggregation, name: name))
+            return .single(try ReplyCombining.combine(replies, by: decision.aggregation, name: name))
         case .splitBySlot(let replicaAllowed):
             guard let metadata = CommandTable.metadata(named: name), let split = Router.splitBySlot(request, metadata: metadata) else {
                 // A shape that can't be split goes whole to its first key's slot; the server
@@ -286,14 +286,7 @@ extension ClusterEngine {
             let replica = replicaAllowed && configuration.readFrom != .primary
             let parts = try await sendSplit(
                 split.parts.map { ($0.slot, split.command($0)) }, replica: replica, readOnly: readOnly, deadline: deadline)
-            if decision.aggregation == .combineArrays {
-                do throws(AggregationError) {
-                    return .single(try Router.reassemble(parts, of: split))
-                } catch {
-                    throw GlideError(.protocolError, "\(name): \(error.message)")
-                }
-            }
-            return .single(try combine(parts, by: decision.aggregation, name: name))
+            return .single(try ReplyCombining.combine(parts, of: split, by: decision.aggregation, name: name))
         }
     }
 
@@ -360,32 +353,6 @@ extension ClusterEngine {
             }
         } catch {
             return .failure(error)
-        }
-    }
-
-    /// Combines replies by `aggregation` into one token, from the tokens themselves when the
-    /// aggregation allows it; a server error among them throws.
-    func combine(_ replies: [RESPToken], by aggregation: ResponseAggregation, name: String) throws(GlideError) -> RESPToken {
-        let combined: RESPToken?
-        let value: RESPValue?
-        do throws(AggregationError) {
-            combined = try Router.aggregate(tokens: replies, by: aggregation)
-            value = combined == nil ? try Router.aggregate(replies.map { RESPValue($0) }, by: aggregation) : nil
-        } catch {
-            throw GlideError(.protocolError, "\(name): \(error.message)")
-        }
-        let result: RESPToken
-        if let combined { result = combined } else { result = try token(value!) }
-        if result.type.isError { throw GlideError.server(result, address: nil) }
-        return result
-    }
-
-    /// A combined value as a token, for the command's own decoding.
-    func token(_ value: RESPValue) throws(GlideError) -> RESPToken {
-        do {
-            return try RESPToken(validating: value.encoded())
-        } catch {
-            throw GlideError(.protocolError, "could not re-encode a combined reply: \(error)")
         }
     }
 }

@@ -56,10 +56,43 @@ import Testing
         split.add(SET("\(tag):a", "1"))
         split.add(SET("elsewhere-\(tag.dropFirst().dropLast())", "2"))
         #expect(try await client.exec(split)?.count == 2)
-        // A command that needs several nodes is refused in a batch, before anything is sent.
-        var multi = ClusterBatch(isAtomic: false)
-        multi.add(DBSIZE())
-        #expect(await #expect(throws: GlideError.self) { try await client.exec(multi) }?.code == .routing)
+        await client.close()
+    }
+
+    @Test func aCommandForSeveralNodesIsSentToEachAndItsRepliesCombined() async throws {
+        // This suite's own cluster: nothing else writes to it, so DBSIZE is known.
+        let cluster = try await Self.cluster.value
+        let client = try await cluster.client { $0.requestTimeout = .seconds(5) }
+        let map = SlotMap(try await cluster.topology(from: cluster.nodes[0]))
+        let prefix = SharedServer.uniqueKey()
+        // One key on each primary.
+        var keys: [NodeAddress: String] = [:]
+        for index in 0..<200 where keys.count < 3 {
+            let key = "\(prefix):\(index)"
+            if let owner = map.primary(forSlot: HashSlot.of(key)), keys[owner] == nil { keys[owner] = key }
+        }
+        let (k0, k1, k2) = try #require(keys.count == 3 ? (Array(keys.values)[0], Array(keys.values)[1], Array(keys.values)[2]) : nil)
+        let before = try await client.dbsize()
+        var batch = ClusterBatch(isAtomic: false)
+        batch.add(SET(k0, "zero"))
+        batch.add(SET(k1, "one"))
+        // Each node runs its part after the SET sent to it before: the batch's order holds per node.
+        let read = batch.add(MGET([k2, k1, k0]))
+        let size = batch.add(DBSIZE())
+        let removed = batch.customCommand(["DEL", k0, k1, k2])
+        let info = batch.customCommand(["INFO", "server"])
+        let left = batch.add(EXISTS([k0, k1, k2]))
+        let results = try #require(try await client.exec(batch))
+        #expect(try results[read].map { $0?.string } == [nil, "one", "zero"])
+        #expect(try results[size] == before + 2)
+        #expect(try results[removed] == .integer(2))
+        guard case .map(let byNode) = try results[info] else {
+            Issue.record("INFO in a batch is a map by node: \(String(describing: try? results[info]))")
+            return
+        }
+        #expect(Set(byNode.compactMap { $0.key.stringValue }) == Set(keys.keys.map(\.description)))
+        #expect(byNode.allSatisfy { $0.value.stringValue?.contains("tcp_port:") == true })
+        #expect(try results[left] == 0)
         await client.close()
     }
 
