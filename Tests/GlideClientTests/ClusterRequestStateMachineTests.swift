@@ -236,6 +236,14 @@ import Testing
         #expect(ErrorReplyMeaning.classify(serverError: "MASTERDOWN x", from: a) == .wait(refresh: true))
         #expect(ErrorReplyMeaning.classify(serverError: "READONLY x", from: a) == .wait(refresh: true))
         #expect(ErrorReplyMeaning.classify(serverError: "ERR unknown command", from: a) == .final)
+        // A standalone replica's redirection names its primary; an IPv6 host keeps its colons.
+        #expect(
+            ErrorReplyMeaning.classify(serverError: "REDIRECT 10.0.0.9:6380", from: a)
+                == .redirect(to: NodeAddress(host: "10.0.0.9", port: 6380)))
+        #expect(
+            ErrorReplyMeaning.classify(serverError: "REDIRECT fe80::1:6380", from: a)
+                == .redirect(to: NodeAddress(host: "fe80::1", port: 6380)))
+        #expect(ErrorReplyMeaning.classify(serverError: "REDIRECT nowhere", from: a) == .final)
     }
 
     @Test func everyServersWordingOfAnUnknownCommandIsRecognised() {

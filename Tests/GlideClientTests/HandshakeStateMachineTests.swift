@@ -57,6 +57,24 @@ func commands(_ bytes: Bytes) -> [[String]] {
             machine.receive(ok) == .ready(ConnectionInfo(protocolVersion: .resp3, clientID: 42, role: "replica", availabilityZone: "az-b")))
     }
 
+    @Test func aStandaloneConnectionDeclaresRedirectsAndReadsAndAnOlderServersRefusalIsIgnored() {
+        var machine = HandshakeStateMachine(configuration: HandshakeConfiguration(protocolVersion: .resp3, redirects: true))
+        #expect(
+            commands(machine.start()) == [
+                ["HELLO", "3"],
+                ["CLIENT", "CAPA", "redirect"],
+                ["READONLY"],
+                ["CLIENT", "SETINFO", "LIB-NAME", "glide-swift"],
+                ["CLIENT", "SETINFO", "LIB-VER", GlideVersion.current],
+            ])
+        #expect(machine.receive(helloMap) == .awaitReplies)
+        // Redis 7: no CLIENT CAPA, and READONLY only in cluster mode.
+        #expect(machine.receive(reply("-ERR unknown subcommand 'CAPA'. Try CLIENT HELP.\r\n")) == .awaitReplies)
+        #expect(machine.receive(reply("-ERR This instance has cluster support disabled\r\n")) == .awaitReplies)
+        #expect(machine.receive(ok) == .awaitReplies)
+        #expect(machine.receive(ok) == ready(.resp3))
+    }
+
     @Test func passwordOnlyAuthenticatesAsTheDefaultUser() {
         var machine = HandshakeStateMachine(
             configuration: HandshakeConfiguration(

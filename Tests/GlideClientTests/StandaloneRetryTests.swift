@@ -164,6 +164,30 @@ struct StandaloneHarness {
         #expect(error.serverCode == "READONLY")
     }
 
+    @Test func aRedirectGoesToTheNodeNamedTwiceThenFails() {
+        var machine = StandaloneRequestStateMachine(readOnly: false, deadline: Self.t0 + .seconds(1))
+        for _ in 0..<2 {
+            guard case .redirect(let target, let failure) = machine.errorReplied(Self.server("REDIRECT 10.0.0.9:6380"), now: Self.t0)
+            else {
+                Issue.record("expected a redirection")
+                return
+            }
+            #expect(target == NodeAddress(host: "10.0.0.9", port: 6380))
+            #expect(failure.serverCode == "REDIRECT")
+        }
+        guard case .fail(let error) = machine.errorReplied(Self.server("REDIRECT 10.0.0.9:6380"), now: Self.t0) else {
+            Issue.record("expected the attempts to run out")
+            return
+        }
+        #expect(error.serverCode == "REDIRECT")
+        // Past its deadline, a request is not redirected.
+        var late = StandaloneRequestStateMachine(readOnly: false, deadline: Self.t0)
+        guard case .fail = late.errorReplied(Self.server("REDIRECT 10.0.0.9:6380"), now: Self.t0) else {
+            Issue.record("past the deadline, nothing is tried again")
+            return
+        }
+    }
+
     @Test func otherErrorRepliesAreTheAnswer() {
         var machine = StandaloneRequestStateMachine(readOnly: true, deadline: Self.t0 + .seconds(1))
         for message in ["WRONGTYPE x", "ERR unknown command", "MOVED 12 10.0.0.1:7000", "NOSCRIPT x"] {

@@ -29,10 +29,12 @@ import Testing
         }
     }
 
-    /// Whether the server has a client in monitor mode (`flags=O`).
+    /// Whether the server has a client in monitor mode (`O` among its flags).
     static func monitoring(_ admin: GlideClient) async throws -> Bool {
         let list = try await admin.customCommand(["CLIENT", "LIST"]).stringValue ?? ""
-        return list.split(separator: "\n").contains { $0.contains(" flags=O ") }
+        return list.split(separator: "\n").contains { line in
+            line.split(separator: " ").contains { $0.hasPrefix("flags=") && $0.dropFirst(6).contains("O") }
+        }
     }
 
     @Test func commandsArriveParsedAndDroppingTheStreamClosesItsConnection() async throws {

@@ -121,7 +121,7 @@ public final class FakeServer: @unchecked Sendable {
         switch command.name {
         case "HELLO":
             return Bytes("%3\r\n$6\r\nserver\r\n$4\r\nfake\r\n$5\r\nproto\r\n:3\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n")
-        case "CLIENT", "SELECT", "AUTH":
+        case "CLIENT", "SELECT", "AUTH", "READONLY":
             return Bytes("+OK\r\n")
         default:
             return nil

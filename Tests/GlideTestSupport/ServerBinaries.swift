@@ -96,6 +96,10 @@ public enum ServerBinaries {
     /// `CLUSTER ADDSLOTSRANGE` and `CLUSTER SHARDS`; Redis 6.2 has none of them.
     public static var mainServerHasRedis7Cluster: Bool { mainServer.isValkey || mainServer.version >= ServerVersion("7.0") }
 
+    /// Whether the main server has Valkey 8's `CLIENT CAPA redirect` (a standalone replica
+    /// answers a write with `-REDIRECT` to its primary).
+    public static var mainServerRedirects: Bool { mainServer.isValkey && mainServer.version >= ServerVersion("8.0") }
+
     /// Whether the main server has Valkey 8's `availability-zone`.
     public static var mainServerHasZones: Bool { mainServer.isValkey && mainServer.version >= ServerVersion("8.0") }
 

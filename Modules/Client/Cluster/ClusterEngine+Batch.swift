@@ -149,7 +149,7 @@ extension ClusterEngine {
         switch ErrorReplyMeaning.classify(serverError: message, from: node) {
         case .moved, .ask: return true
         case .wait: return options.retryServerError
-        case .final: return false
+        case .redirect, .final: return false
         }
     }
 

@@ -173,7 +173,8 @@ package struct ClusterRequestStateMachine: Sendable {
             // Anything else goes back to the target's primary (or chosen node).
             if !(prefix == .asking && message.hasPrefix("TRYAGAIN")) { returnHome() }
             return pause(now: now, refresh: refresh, otherwise: Self.gaveUp(waitingFor: message, at: node, replies: conditionReplies))
-        case .final:
+        case .redirect, .final:
+            // REDIRECT comes only from standalone replicas.
             return Step(.failWithReply)
         }
     }

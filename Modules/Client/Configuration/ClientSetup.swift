@@ -27,6 +27,8 @@ struct ClientOptions: Sendable {
     var clientSideCache: ClientSideCache?
     var observability: GlideObservability?
     var connector: (any GlideConnector)?
+    /// Connections declare `CLIENT CAPA redirect` (a standalone client follows `-REDIRECT`).
+    var declaresRedirect = false
 
     /// How long past its deadline the oldest unanswered reply may be before its connection is
     /// declared dead: the larger of 2 s and the request timeout.

@@ -159,7 +159,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         HandshakeConfiguration(
             protocolVersion: options.protocolVersion, credentials: credentials.withLock { $0 },
             clientName: options.clientName, database: selectedDatabase.load(ordering: .relaxed), readOnly: readOnly,
-            tracking: options.clientSideCache != nil)
+            tracking: options.clientSideCache != nil, redirects: options.declaresRedirect)
     }
 
     /// Stops supervising `connection` and closes it (a node that left).

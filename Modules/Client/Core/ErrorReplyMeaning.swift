@@ -9,6 +9,9 @@ enum ErrorReplyMeaning: Equatable, Sendable {
     /// The slot is being migrated and this key already left (`ASK`): `target` serves it for a
     /// request preceded by `ASKING`.
     case ask(NodeAddress)
+    /// A standalone replica that knows the client follows redirections (`CLIENT CAPA redirect`)
+    /// says its primary is `to` (`REDIRECT`): the request did not run.
+    case redirect(to: NodeAddress)
     /// A transient condition: the request did not run and may be sent again after a pause.
     /// `refresh` says the topology may have changed (a failover in progress, a demoted primary).
     case wait(refresh: Bool)
@@ -45,6 +48,10 @@ enum ErrorReplyMeaning: Equatable, Sendable {
             // An empty host means the host of the node that answered.
             if target.host.isEmpty, let node { target.host = node.host }
             return code == "MOVED" ? .moved(slot: slot, to: target) : .ask(target)
+        case "REDIRECT":
+            // The primary's address; an IPv6 host has colons of its own, so the port is after the last.
+            guard parts.count >= 2, let target = NodeAddress(parsing: parts[1]) else { return .final }
+            return .redirect(to: target)
         case "TRYAGAIN", "LOADING":
             // A multi-key request during a migration, or a node still loading its data.
             return .wait(refresh: false)

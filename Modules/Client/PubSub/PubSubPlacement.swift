@@ -112,7 +112,7 @@ struct ClusterPlacement<Loop: EventLoop, Connector: NodeConnector>: PubSubPlacem
         case .wait(refresh: true):
             topologyManager.requestRefresh()
             return .later
-        case .final:
+        case .redirect, .final:
             return .never
         }
     }

@@ -69,6 +69,15 @@ struct StandaloneSender<Loop: EventLoop, Connector: NodeConnector>: Sendable {
                 if !sameNodeAllowed && next === target { throw failure }
                 target = next
                 core.events.retried(failure.serverCode ?? "connection")
+            case .redirect(let address, let failure):
+                // Straight to the node named, when the client knows it; the roles are checked
+                // meanwhile, so the routes follow.
+                let named = routing.connection(at: address)
+                if named != nil { await roles.checkRoles() } else { await roles.checkRolesNow() }
+                let next = named ?? routing.connection(forRead: read, override: readFrom)
+                if next === target { throw failure }
+                target = next
+                core.events.retried("REDIRECT")
             }
             result = await attempt(on: target)
         }

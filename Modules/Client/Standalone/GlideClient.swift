@@ -105,7 +105,9 @@ public final class GlideClient: Sendable {
     /// can be reached.
     public static func create(_ configuration: GlideClientConfiguration) async throws(GlideError) -> GlideClient {
         let configuration = configuration.choosingLoop()
-        let options = configuration.options
+        var options = configuration.options
+        // A replica that was the primary answers a write with where the primary is now.
+        options.declaresRedirect = true
         try ClientSetup.validate(options)
         if let sentinel = configuration.sentinel { try SentinelSetup.validate(sentinel, options: options) }
         if let pubsub = configuration.pubsub {

@@ -6,6 +6,8 @@ import GlideTransport
 /// a clock (the owner gives it the loop's `now`), so its tests are transcripts and a manual
 /// loop's test decides when a pause ends. `StandaloneSender` performs what it says.
 ///
+/// - `REDIRECT` (a replica, told the client follows redirections, naming its primary): the
+///   request, which never ran, goes to that node at once, and the nodes are asked for their roles.
 /// - A write answered `READONLY` reached a primary that was demoted (as `MASTERDOWN` means a
 ///   replica that lost its primary): the nodes are asked for their roles, and the request, which
 ///   never ran, goes where the routes then say.
@@ -24,6 +26,9 @@ struct StandaloneRequestStateMachine: Sendable {
         /// `refresh`. Unless `sameNodeAllowed`, a retry that would reach the same node again
         /// fails with `failure` instead.
         case retry(refresh: Bool, sameNodeAllowed: Bool, failure: GlideError)
+        /// Send to the node at `to`, which a replica named as its primary, and have the nodes
+        /// asked for their roles; where the client has no connection to it, as `retry` does.
+        case redirect(to: NodeAddress, failure: GlideError)
         /// Send to the same node again at `until`; `failure` is what it answered.
         case wait(until: Deadline, failure: GlideError)
         /// The request fails with this error.
@@ -63,6 +68,9 @@ struct StandaloneRequestStateMachine: Sendable {
             return .wait(until: until, failure: error)
         case .wait(refresh: true):
             return retry(after: error, sameNodeAllowed: false, now: now) ?? .fail(error)
+        case .redirect(let target):
+            guard case .retry = retry(after: error, sameNodeAllowed: false, now: now) else { return .fail(error) }
+            return .redirect(to: target, failure: error)
         case .moved, .ask, .final:
             return .reply
         }

@@ -55,6 +55,11 @@ final class StandaloneRouting<Connection: AnyObject & Sendable>: Sendable {
     /// Every node's connection.
     var all: [Connection] { table.withLock { $0.connections } }
 
+    /// The connection to the node at `address`, if the client knows that node.
+    func connection(at address: NodeAddress) -> Connection? {
+        table.withLock { table in table.topology.index(of: address).map { table.connections[$0] } }
+    }
+
     /// Publishes a new table.
     func update(_ connections: [Connection], _ topology: StandaloneTopology) {
         let next = Table(connections: connections, topology: topology, clientAZ: clientAZ)

@@ -13,16 +13,21 @@ public struct HandshakeConfiguration: Sendable {
     /// A client with a client-side cache sends `CLIENT TRACKING ON`, so the server tells the
     /// connection when a key it read changes.
     public var tracking = false
+    /// A standalone client's connections send `CLIENT CAPA redirect` and `READONLY`: a replica
+    /// then answers a write with `-REDIRECT` naming its primary (Valkey 8 and later), and still
+    /// serves reads. Best effort: older servers refuse both, and that is ignored.
+    public var redirects = false
     /// The library name `CLIENT SETINFO` reports.
     public var libraryName = "glide-swift"
     /// The library version `CLIENT SETINFO` reports.
     public var libraryVersion = GlideVersion.current
 
     /// What to send: `HELLO` (or `AUTH` on RESP2) with `credentials` and `clientName`, `SELECT
-    /// database` when not 0, `READONLY` when `readOnly`, `CLIENT TRACKING ON` when `tracking`.
+    /// database` when not 0, `READONLY` when `readOnly`, `CLIENT TRACKING ON` when `tracking`,
+    /// `CLIENT CAPA redirect` and `READONLY` when `redirects`.
     public init(
         protocolVersion: ProtocolVersion = .resp3, credentials: ServerCredentials? = nil, clientName: String? = nil,
-        database: Int = 0, readOnly: Bool = false, tracking: Bool = false
+        database: Int = 0, readOnly: Bool = false, tracking: Bool = false, redirects: Bool = false
     ) {
         self.protocolVersion = protocolVersion
         self.credentials = credentials
@@ -30,6 +35,7 @@ public struct HandshakeConfiguration: Sendable {
         self.database = database
         self.readOnly = readOnly
         self.tracking = tracking
+        self.redirects = redirects
     }
 }
 
@@ -64,8 +70,9 @@ public struct ConnectionInfo: Hashable, Sendable {
 ///
 /// Every command is pipelined in one write, so connecting costs one round trip:
 /// `HELLO 3 [AUTH user pass] [SETNAME name]`, `SELECT db` when not 0, `READONLY` for cluster
-/// connections that serve replica reads, `CLIENT TRACKING ON` for a client-side cache, then
-/// `CLIENT SETINFO` for the
+/// connections that serve replica reads, `CLIENT TRACKING ON` for a client-side cache,
+/// `CLIENT CAPA redirect` and `READONLY` for a standalone client's connections (errors ignored),
+/// then `CLIENT SETINFO` for the
 /// library name and version (errors ignored: older servers lack it). On RESP2, or when the server
 /// does not know `HELLO`, the same is done with `AUTH` and `CLIENT SETNAME`, and `CLIENT ID` asks
 /// for the connection's id, which `HELLO` gives on RESP3.
@@ -77,6 +84,8 @@ package struct HandshakeStateMachine {
         case select
         case readOnly
         case tracking
+        case redirectCapability
+        case replicaReads
         case setLibraryName
         case setLibraryVersion
         case clientID
@@ -143,6 +152,13 @@ package struct HandshakeStateMachine {
             buffer.writeRESPCommand("CLIENT" as StaticString, "TRACKING" as StaticString, "ON" as StaticString)
             steps.append(.tracking)
         }
+        if configuration.redirects {
+            buffer.writeRESPCommand("CLIENT" as StaticString, "CAPA" as StaticString, "redirect" as StaticString)
+            steps.append(.redirectCapability)
+            // With the capability, a replica redirects reads too unless told READONLY.
+            buffer.writeRESPCommand("READONLY" as StaticString)
+            steps.append(.replicaReads)
+        }
         buffer.writeRESPCommand(
             "CLIENT" as StaticString, "SETINFO" as StaticString, "LIB-NAME" as StaticString,
             configuration.libraryName)
@@ -203,7 +219,8 @@ package struct HandshakeStateMachine {
         case .clientID where !fallingBack:
             info.clientID = token.integerValue
         default:
-            // CLIENT SETINFO is best effort; replies drained during a fallback are moot.
+            // CLIENT SETINFO, CLIENT CAPA and a standalone READONLY are best effort; replies
+            // drained during a fallback are moot.
             break
         }
 

@@ -67,7 +67,7 @@ package final class Observer: Sendable {
     /// A request is tried again: `glide.redirections` for `MOVED`/`ASK`, `glide.retries`
     /// otherwise, by `kind` (the server's error code, or `connection`).
     package func retried(_ kind: String) {
-        let redirection = kind == "MOVED" || kind == "ASK"
+        let redirection = kind == "MOVED" || kind == "ASK" || kind == "REDIRECT"
         hooks.metrics?.increment(redirection ? "glide.redirections" : "glide.retries", by: 1, dimensions: [("kind", kind)])
         log(.debug, redirection ? "redirected (\(kind))" : "retrying after \(kind)", ["kind": kind])
     }
@@ -141,7 +141,7 @@ package struct ClientEvents: Sendable {
     /// A request is tried again after `kind` (`MOVED`, `ASK`, a transient server error, or
     /// `connection`).
     package func retried(_ kind: String) {
-        if kind == "MOVED" || kind == "ASK" {
+        if kind == "MOVED" || kind == "ASK" || kind == "REDIRECT" {
             GlideStatistics.redirections.add(1, ordering: .relaxed)
         } else {
             GlideStatistics.retries.add(1, ordering: .relaxed)

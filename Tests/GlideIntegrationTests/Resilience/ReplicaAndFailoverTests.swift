@@ -203,11 +203,57 @@ import Testing
             "standalone failover: writes reached the new primary \(followed) after the old one was demoted; \(counts.sorted { $0.key < $1.key })"
         )
         #expect(followed < TestTiming.bound(.seconds(5)))
-        // No write failed with anything but a typed, retry-safe error; READONLY never reached the caller.
-        #expect(!counts.keys.contains { $0.contains("READONLY") }, "\(counts)")
+        // No write failed with anything but a typed, retry-safe error; neither READONLY nor
+        // REDIRECT ever reached the caller.
+        #expect(!counts.keys.contains { $0.contains("READONLY") || $0.contains("REDIRECT") }, "\(counts)")
         try await client.set("\(prefix):final", "v")
         #expect(try await set.command(newPrimary, ["GET", "\(prefix):final"]).stringValue == "v")
         #expect(try await set.info(oldPrimary, "replication").contains("master_port:\(newPrimary.port)"))
+        await client.close()
+    }
+
+    @Test func aWriteToADemotedPrimaryIsRedirectedToTheNewOneAtOnce() async throws {
+        let set = try await TestReplicaSet.start(replicas: 1)
+        defer { set.stop() }
+        let (oldPrimary, newPrimary) = (set.primary, set.replicas[0])
+        let redirections = RedirectionCounter()
+        var configuration = GlideClientConfiguration(addresses: set.addresses, requestTimeout: .seconds(2))
+        // No periodic role check: only the demoted primary's answer can tell the client.
+        configuration.heartbeatInterval = nil
+        configuration.observability = GlideObservability(metrics: redirections)
+        let client = try await GlideClient.create(configuration)
+        let key = SharedServer.uniqueKey()
+        try await client.set(key, "before")
+        let capabilities = try await client.customCommand(["CLIENT", "INFO"]).stringValue ?? ""
+        guard ServerBinaries.mainServerRedirects else {
+            // Older servers refuse CLIENT CAPA (ignored): a demoted primary answers READONLY,
+            // which the failover test covers.
+            #expect(!capabilities.contains(" capa=r "))
+            print("\(ServerBinaries.mainServer.version): no CLIENT CAPA redirect")
+            await client.close()
+            return
+        }
+        #expect(capabilities.contains(" capa=r "), "\(capabilities)")
+        // Reads on the replica still work: its connection sent READONLY with the capability.
+        _ = try await client.customCommand(["WAIT", "1", "2000"])
+        #expect(try await set.command(newPrimary, ["GET", key]).stringValue == "before")
+        try await set.promote(newPrimary)
+        try await Polling.waitUntil("the old primary is a replica") {
+            try await set.info(oldPrimary, "replication").contains("role:slave")
+        }
+        // The client still routes writes to the old primary, whose connection stays up: its
+        // answer names the new primary, and the write goes there.
+        #expect(client.routing.primary.connector.address == oldPrimary.address)
+        try await client.set(key, "after")
+        #expect(redirections.count == 1)
+        #expect(try await set.command(newPrimary, ["GET", key]).stringValue == "after")
+        // The roles were checked meanwhile: the next writes go straight to the new primary.
+        try await Polling.waitUntil("the routes name the new primary") {
+            client.routing.primary.connector.address == newPrimary.address
+        }
+        try await client.set(key, "again")
+        #expect(redirections.count == 1)
+        #expect(try await set.command(newPrimary, ["GET", key]).stringValue == "again")
         await client.close()
     }
 
@@ -231,4 +277,17 @@ import Testing
         #expect(try await set.command(replica, ["GET", key]).stringValue == "after")
         await client.close()
     }
+}
+
+/// Counts the client's `REDIRECT` redirections (`glide.redirections`, kind `REDIRECT`).
+final class RedirectionCounter: GlideMetrics {
+    private let total = Atomic<Int>(0)
+    var count: Int { total.load(ordering: .relaxed) }
+
+    func increment(_ counter: String, by amount: Int, dimensions: [(String, String)]) {
+        guard counter == "glide.redirections", dimensions.contains(where: { $0 == ("kind", "REDIRECT") }) else { return }
+        total.add(amount, ordering: .relaxed)
+    }
+    func gauge(_ gauge: String, _ value: Double, dimensions: [(String, String)]) {}
+    func record(_ histogram: String, nanoseconds: Int64, dimensions: [(String, String)]) {}
 }
