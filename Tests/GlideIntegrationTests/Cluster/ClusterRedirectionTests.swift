@@ -1,6 +1,7 @@
 import Foundation
 import Glide
 import GlideTestSupport
+import GlideTransport
 import Synchronization
 import Testing
 
@@ -72,6 +73,87 @@ import Testing
         #expect(try await client.get(stayed) == "s")
         #expect(try await client.exec(ClusterTransaction().get(moved).get(stayed))?.map(\.stringValue) == ["m2", "s"])
         try await cluster.migrateSlot(slot, to: source)
+        await client.close()
+    }
+
+    @Test func anAtomicSlotMigrationUnderLoadIsInvisibleToCallers() async throws {
+        let cluster = try await Self.cluster.value
+        guard ServerBinaries.mainServer.isValkey && ServerBinaries.mainServer.version >= ServerVersion("9.0") else {
+            let node = try await cluster.primaries()[0]
+            await #expect(throws: (any Error).self) {
+                try await cluster.command(node, ["CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", "0", "0", "NODE", node.id])
+            }
+            print("\(ServerBinaries.mainServer.version): no atomic slot migration (Valkey 9.0)")
+            return
+        }
+        // A generous timeout: a timeout here would be the client stalling, not the machine's load.
+        let client = try await cluster.client { $0.requestTimeout = .seconds(5) }
+        let tag = "{\(SharedServer.uniqueKey())}"
+        let slot = HashSlot.of(tag)
+        // Keys for the migration to move while the load runs.
+        var seeds = ClusterBatch(isAtomic: false)
+        for index in 0..<20_000 { seeds.add(SET("\(tag):seed:\(index)", "s\(index)")) }
+        _ = try await client.exec(seeds, options: ClusterBatchOptions(timeout: .seconds(30)))
+        let source = try await cluster.primary(forSlot: slot)
+        let target = try #require(try await cluster.primaries().first { $0.id != source.id })
+        let tally = Tally()
+        let stop = Flag()
+        let counter = Counter()
+        let acknowledged = Acknowledgements()
+        let began = ContinuousClock.now
+        @Sendable func write() async {
+            while !stop.isSet {
+                let index = counter.next()
+                do throws(GlideError) {
+                    try await client.set("\(tag):w:\(index)", "v\(index)")
+                    acknowledged.append(Acknowledged(key: "\(index)", at: ContinuousClock.now - began))
+                    tally.record("ok")
+                } catch {
+                    tally.record("write \(error.code) \(error.serverCode ?? "")")
+                }
+            }
+        }
+        var writers: [Task<Void, Never>] = []
+        for _ in 0..<8 { writers.append(Task { await write() }) }
+        let reader = Task {
+            var index = 0
+            while !stop.isSet {
+                index = (index + 7919) % 20_000
+                do throws(GlideError) {
+                    let value = try await client.get("\(tag):seed:\(index)")
+                    tally.record(value == "s\(index)" ? "ok" : "read wrong: \(String(describing: value))")
+                } catch {
+                    tally.record("read \(error.code) \(error.serverCode ?? "")")
+                }
+            }
+        }
+        try await Polling.waitUntil("the load runs", timeout: .seconds(10)) { tally.counts["ok", default: 0] > 200 }
+        let started = ContinuousClock.now
+        try await cluster.migrateSlotAtomically(slot, to: target)
+        let migrated = ContinuousClock.now - started
+        let mark = counter.value
+        try await Polling.waitUntil("the writes go on after the migration", timeout: .seconds(10)) { counter.value > mark + 200 }
+        stop.set()
+        for writer in writers { await writer.value }
+        await reader.value
+        let counts = tally.counts
+        print("atomic slot migration of 20,000 keys under load: done in \(migrated); \(counts.sorted { $0.key < $1.key })")
+        #expect(counts.keys.sorted() == ["ok"], "no caller saw an error or a wrong value: \(counts)")
+        // Every acknowledged write is on the new owner, with its value.
+        let written = acknowledged.all.compactMap { Int($0.key) }.sorted()
+        for chunk in stride(from: 0, to: written.count, by: 500).map({ Array(written[$0..<min($0 + 500, written.count)]) }) {
+            let values = try await cluster.command(target, ["MGET"] + chunk.map { "\(tag):w:\($0)" })
+            guard case .array(let found) = values else {
+                Issue.record("MGET on the target: \(values)")
+                return
+            }
+            #expect(found.map(\.stringValue) == chunk.map { "v\($0)" })
+        }
+        #expect(try await cluster.command(target, ["CLUSTER", "COUNTKEYSINSLOT", String(slot)]).intValue == 20_000 + written.count)
+        // The client's map follows the move.
+        try await cluster.waitUntil("the client's topology has the move") {
+            client.topology.map { SlotMap($0).primary(forSlot: slot) } == target.address
+        }
         await client.close()
     }
 
