@@ -104,10 +104,11 @@ public final class SupervisedConnection<Loop: EventLoop, Connector: StreamConnec
 
 extension SupervisedConnection where Loop == EpollEventLoop, Connector == SocketConnector {
     /// Opens a supervised connection to `address` over TCP or a Unix socket (with TLS when `tls`
-    /// is set), on `loop` (default: the shared group's next), and waits until it is ready.
+    /// is set: each reconnection takes its current context), on `loop` (default: the shared
+    /// group's next), and waits until it is ready.
     public static func open(
         to address: NodeAddress, configuration: ConnectionConfiguration = ConnectionConfiguration(),
-        on loop: EpollEventLoop = EpollEventLoopGroup.shared.next(), tls: TLSContext? = nil
+        on loop: EpollEventLoop = EpollEventLoopGroup.shared.next(), tls: TLSContextProvider? = nil
     ) async throws(GlideError) -> SupervisedConnection {
         let opened = SupervisedConnection(
             loop: loop, connector: SocketConnector(address: address, loop: loop, tls: tls), configuration: configuration)

@@ -5,7 +5,8 @@ public import Glide
 /// directory removed at exit:
 /// - a CA, and a server certificate it signed for `localhost` and `127.0.0.1`;
 /// - a client certificate it signed, for mutual TLS;
-/// - a second CA and a server certificate from it, which the first CA's clients must refuse;
+/// - a second CA, and a server and a client certificate from it: the first CA's clients must
+///   refuse that server, and a rotation moves to them;
 /// - an expired server certificate from the first CA.
 public final class TestCertificates: Sendable {
     /// The directory holding every file.
@@ -30,6 +31,12 @@ public final class TestCertificates: Sendable {
     public var otherServerCertificate: String { path("other-server.crt") }
     /// Its key.
     public var otherServerKey: String { path("other-server.key") }
+    /// The second CA's certificate: what a rotation moves servers and clients to.
+    public var otherCACertificate: String { path("other-ca.crt") }
+    /// A client certificate the second CA signed.
+    public var otherClientCertificate: String { path("other-client.crt") }
+    /// Its key.
+    public var otherClientKey: String { path("other-client.key") }
     /// A server certificate from the trusted CA that expired yesterday.
     public var expiredServerCertificate: String { path("expired-server.crt") }
     /// Its key.
@@ -101,6 +108,7 @@ public final class TestCertificates: Sendable {
         try leaf("server", signedBy: "ca", days: "30", extensions: serverNames)
         try leaf("client", signedBy: "ca", days: "30", extensions: "extendedKeyUsage=clientAuth")
         try leaf("other-server", signedBy: "other-ca", days: "30", extensions: serverNames)
+        try leaf("other-client", signedBy: "other-ca", days: "30", extensions: "extendedKeyUsage=clientAuth")
         // A negative validity puts notAfter before now: expired from the start.
         try leaf("expired-server", signedBy: "ca", days: "-1", extensions: serverNames)
         return certificates

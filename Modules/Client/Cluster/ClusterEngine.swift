@@ -1,5 +1,6 @@
 import GlideConnection
 import GlideRouter
+import GlideTLS
 import GlideTopology
 import GlideTransport
 
@@ -26,7 +27,7 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
 
     /// `loop` is the client's home; its node connections spread over it and `extraLoops`.
     init(
-        configuration: GlideClusterClientConfiguration, loop: Loop, extraLoops: [Loop] = [],
+        configuration: GlideClusterClientConfiguration, loop: Loop, extraLoops: [Loop] = [], tls: TLSContextProvider? = nil,
         makeConnector: @escaping @Sendable (NodeAddress, Loop) -> Connector
     ) {
         self.configuration = configuration
@@ -35,7 +36,8 @@ final class ClusterEngine<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         let cache = configuration.clientSideCache.map(ClientSideCacheStore.init)
         let relay = PubSubRelay<ClusterPlacement<Loop, Connector>>(inbox: PubSubInbox(configuration.pubsub), cache: cache)
         self.core = Core(
-            options: configuration.options, loop: loop, spreadOver: extraLoops, makeConnector: makeConnector, cache: cache
+            options: configuration.options, loop: loop, spreadOver: extraLoops, makeConnector: makeConnector, tls: tls,
+            cache: cache
         ) { connection, event in
             targets.nodes?.connectionChanged(connection, event)
             relay.connectionChanged(connection, event)

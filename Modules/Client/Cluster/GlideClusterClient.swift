@@ -23,10 +23,12 @@ public final class GlideClusterClient: Sendable {
     /// The client's machinery: the engine on the epoll loop, over sockets.
     let engine: ClusterEngine<EpollEventLoop, SocketConnector>
 
-    private init(configuration: GlideClusterClientConfiguration, tls: TLSContext?) {
+    private init(configuration: GlideClusterClientConfiguration, tls: TLSContextProvider?) {
         self.configuration = configuration
         let loop = configuration.chosenLoop
-        self.engine = ClusterEngine(configuration: configuration, loop: loop, extraLoops: Self.extraLoops(configuration)) {
+        self.engine = ClusterEngine(
+            configuration: configuration, loop: loop, extraLoops: Self.extraLoops(configuration), tls: tls
+        ) {
             SocketConnector(address: $0, loop: $1, tls: tls, custom: configuration.connector)
         }
     }

@@ -159,10 +159,10 @@ enum ClientSetup {
 
     /// The TLS context for `useTLS`, built once: a certificate or key that does not load fails
     /// `create` with `.configuration` before anything connects.
-    static func tlsContext(_ options: ClientOptions) throws(GlideError) -> TLSContext? {
+    static func tlsContext(_ options: ClientOptions) throws(GlideError) -> TLSContextProvider? {
         guard options.useTLS else { return nil }
         do {
-            return try TLSContext(options.tlsConfiguration ?? TLSConfiguration())
+            return try TLSContextProvider(options.tlsConfiguration ?? TLSConfiguration())
         } catch {
             throw GlideError(.configuration, "TLS can't be set up: \(error)", transportError: error)
         }

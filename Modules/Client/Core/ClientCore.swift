@@ -41,6 +41,8 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     let closeSignal = CloseSignal()
     /// The refreshes of a credentials provider with a `refreshInterval`; `close()` ends it.
     let credentialRefresh = Lock<Task<Void, Never>?>(nil)
+    /// Where new connections' TLS context comes from; `nil` without TLS. `reloadTLS()` rebuilds it.
+    let tls: TLSContextProvider?
     /// The database new connections select: the configured one until a `SELECT` on the standalone
     /// client changes it.
     let selectedDatabase: Atomic<Int>
@@ -52,9 +54,10 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     init(
         options: ClientOptions, loop: Loop, spreadOver extraLoops: [Loop] = [],
         makeConnector: @escaping @Sendable (NodeAddress, Loop) -> Connector,
-        cache: ClientSideCacheStore? = nil, listener: Supervisor.Listener? = nil
+        tls: TLSContextProvider? = nil, cache: ClientSideCacheStore? = nil, listener: Supervisor.Listener? = nil
     ) {
         self.options = options
+        self.tls = tls
         self.cache = cache
         self.selectedDatabase = Atomic(options.databaseID)
         let observer = options.observability.map { Observer($0, database: options.databaseID) }
@@ -317,7 +320,7 @@ typealias SocketCore = ClientCore<EpollEventLoop, SocketConnector>
 extension ClientCore where Loop == EpollEventLoop, Connector == SocketConnector {
     /// The clients' core: the epoll `loop` chosen at `create`, and sockets with `tls` (`nil`: plain text).
     convenience init(
-        options: ClientOptions, loop: EpollEventLoop, tls: TLSContext?, cache: ClientSideCacheStore? = nil,
+        options: ClientOptions, loop: EpollEventLoop, tls: TLSContextProvider?, cache: ClientSideCacheStore? = nil,
         listener: Supervisor.Listener? = nil
     ) {
         self.init(
@@ -325,7 +328,7 @@ extension ClientCore where Loop == EpollEventLoop, Connector == SocketConnector 
             makeConnector: { [connector = options.connector] in
                 SocketConnector(address: $0, loop: $1, tls: tls, custom: connector)
             },
-            cache: cache, listener: listener)
+            tls: tls, cache: cache, listener: listener)
     }
 }
 

@@ -25,13 +25,14 @@ public struct SocketConnector: NodeConnector {
     public let address: NodeAddress
     /// The loop the socket is driven by.
     public let loop: EpollEventLoop
-    /// The client's TLS context, or `nil` for plain text.
-    public var tls: TLSContext?
+    /// Where the client's TLS context comes from (each connection takes the current one, so
+    /// rotated certificates reach new connections), or `nil` for plain text.
+    public var tls: TLSContextProvider?
     /// The user's connector (a client configuration's `connector`), or `nil`.
     public var custom: (any GlideConnector)?
 
     /// A connector to `address` over `loop`, with TLS when `tls` is set, through `custom` when set.
-    public init(address: NodeAddress, loop: EpollEventLoop, tls: TLSContext? = nil, custom: (any GlideConnector)? = nil) {
+    public init(address: NodeAddress, loop: EpollEventLoop, tls: TLSContextProvider? = nil, custom: (any GlideConnector)? = nil) {
         self.address = address
         self.loop = loop
         self.tls = tls
@@ -62,7 +63,8 @@ public struct SocketConnector: NodeConnector {
         }
         let socket = try await SocketStream.connect(to: addresses, deadline: deadline, on: loop)
         guard let tls else { return NodeStream(socket: socket, tls: nil) }
-        let session = try await TLSStream.connect(over: socket, context: tls, host: address.host, deadline: deadline, on: loop)
+        let session = try await TLSStream.connect(
+            over: socket, context: tls.current(), host: address.host, deadline: deadline, on: loop)
         return NodeStream(socket: socket, tls: session)
     }
 }

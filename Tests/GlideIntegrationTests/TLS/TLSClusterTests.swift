@@ -33,6 +33,14 @@ import Testing
         #expect(try await client.get(key) == "v-\(key)")
         try await client.set(key, "after the move")
         #expect(try await cluster.command(target, ["GET", key]).stringValue == "after the move")
+        // Reloaded material serves the connections made after it: a node's cut connection comes back.
+        try client.reloadTLS()
+        let ids = try #require(
+            try await client.customCommand(["CLIENT", "ID"], route: .slotKey(BulkString(key), .primary)).singleValue?.intValue)
+        _ = try await cluster.command(target, ["CLIENT", "KILL", "ID", String(ids)])
+        try await Polling.waitUntil("the node's connection is back", timeout: .seconds(10)) {
+            (try? await client.get(key)) == "after the move"
+        }
         await client.close()
     }
 }
