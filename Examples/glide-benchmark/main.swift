@@ -24,6 +24,9 @@
 // `--loops L` gives them an `EpollEventLoopGroup` of L loops, which hands one to each client in turn.
 // `--spread` (with `--cluster` and `--loops L`) spreads each cluster client's node connections
 // over all L loops (`eventLoopCount`).
+// `--compression zstd|lz4` compresses values (`CompressionConfiguration`) and reports the stored
+// size; `--json` makes the -d byte values JSON-like text (records of words and numbers from a fixed
+// seed) instead of one repeated letter, which would compress without limit.
 import Foundation
 import Glide
 
@@ -57,6 +60,10 @@ struct Options {
     /// Whether `-t dedicated` keeps no idle connection (`idleTimeout: .zero`): with one caller, a
     /// connection per call, as before pooling.
     var unpooled = false
+    /// Values compressed with this algorithm, if any.
+    var compression: CompressionConfiguration.Algorithm?
+    /// Whether values are JSON-like text rather than one repeated letter.
+    var json = false
 }
 
 func parseOptions() -> Options {
@@ -104,9 +111,17 @@ func parseOptions() -> Options {
         case "--loops": options.loops = number(flag)
         case "--spread": options.spread = true
         case "--unpooled": options.unpooled = true
+        case "--compression":
+            let name = value(flag)
+            guard let algorithm = ["zstd": CompressionConfiguration.Algorithm.zstd, "lz4": .lz4][name] else {
+                FileHandle.standardError.write("--compression takes zstd or lz4, not \(name)\n".data(using: .utf8)!)
+                exit(2)
+            }
+            options.compression = algorithm
+        case "--json": options.json = true
         default:
             print(
-                "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,mget,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory] [--kill-pid PID --victim-port PORT] [--client-count K] [--loops L] [--spread]"
+                "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,mget,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory] [--kill-pid PID --victim-port PORT] [--client-count K] [--loops L] [--spread] [--compression zstd|lz4] [--json]"
             )
             exit(flag == "--help" ? 0 : 2)
         }
@@ -203,7 +218,24 @@ func report(_ name: String, _ measurement: Measurement, options: Options) {
 }
 
 let options = parseOptions()
-let value = Bytes([UInt8](repeating: UInt8(ascii: "x"), count: options.dataSize))
+let value = options.json ? jsonLike(options.dataSize) : Bytes([UInt8](repeating: UInt8(ascii: "x"), count: options.dataSize))
+
+/// `size` bytes of JSON-like records, the same each run: words and numbers drawn from a fixed
+/// seed, so they compress as documents do rather than without limit.
+func jsonLike(_ size: Int) -> Bytes {
+    let words = ["alpha", "bravo", "charlie", "delta", "echo", "active", "pending", "admin", "ops", "eu-west", "us-east", "paid"]
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    func next() -> Int {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Int(truncatingIfNeeded: state >> 33)
+    }
+    var text = "["
+    while text.utf8.count < size {
+        text += #"{"id":\#(next() % 1_000_000),"name":"\#(words[next() % words.count])-\#(next() % 1000)","#
+        text += #""tags":["\#(words[next() % words.count])","\#(words[next() % words.count])"],"score":\#(next() % 10_000)},"#
+    }
+    return Bytes(text.utf8.prefix(size))
+}
 // With -r, requests cycle through that many keys (spread over every slot of a cluster).
 let keys: [Bytes] =
     options.keyspace > 0
@@ -318,6 +350,7 @@ do {
             addresses: [address], useTLS: options.tls, tlsConfiguration: tls, requestTimeout: .seconds(10), clientName: "glide-benchmark",
             protocolVersion: options.resp2 ? .resp2 : .resp3, inflightRequestsLimit: max(1000, options.clients * 2))
         configuration.clientSideCache = options.cache.map { ClientSideCache(maxBytes: 64 << 20, consistency: $0) }
+        configuration.compression = options.compression.map { CompressionConfiguration(algorithm: $0) }
         configuration.eventLoopGroup = loopGroup
         if options.spread { configuration.eventLoopCount = loopGroup.loops.count }
         cluster = try await GlideClusterClient.create(configuration)
@@ -327,6 +360,7 @@ do {
             addresses: [address], useTLS: options.tls, tlsConfiguration: tls, requestTimeout: .seconds(10), clientName: "glide-benchmark",
             protocolVersion: options.resp2 ? .resp2 : .resp3, inflightRequestsLimit: max(1000, options.clients * 2))
         configuration.clientSideCache = options.cache.map { ClientSideCache(maxBytes: 64 << 20, consistency: $0) }
+        configuration.compression = options.compression.map { CompressionConfiguration(algorithm: $0) }
         configuration.eventLoopGroup = loopGroup
         configuration.dedicatedConnections.maximumSize = options.clients
         if options.unpooled { configuration.dedicatedConnections.idleTimeout = .zero }
@@ -342,6 +376,13 @@ do {
 for start in stride(from: 0, to: keys.count, by: 500) {
     let seed = MSET(data: keys[start..<min(keys.count, start + 500)].map { MSET.Data(key: $0, value: value) })
     if let cluster { try await cluster.execute(seed) } else { try await standalone!.execute(seed) }
+}
+if let algorithm = options.compression {
+    // What a value takes on the server: STRLEN counts the bytes as stored.
+    let stored =
+        if let cluster { try await cluster.strlen(keys[0]) } else { try await standalone!.strlen(keys[0]) }
+    let ratio = Double(value.count) / Double(max(stored, 1))
+    print("\(algorithm) stored \(stored) bytes for \(value.count) (ratio \(String(format: "%.2f", ratio)))")
 }
 
 for test in options.tests {

@@ -10,6 +10,7 @@ public enum FuzzTargets {
         "topology": TopologyTarget.run,
         "url": URLTarget.run,
         "cluster-request": ClusterRequestTarget.run,
+        "compression": CompressionTarget.run,
     ]
 
     /// The names, in a stable order.

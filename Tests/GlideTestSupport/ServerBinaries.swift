@@ -51,6 +51,22 @@ public enum ServerBinaries {
                 + "redis-server (its redis-tools has redis-cli), or `apt-get install redis-tools`.")
     }
 
+    /// A Python with GLIDE Python (`valkey-glide` 2.6) installed, for the compression interop
+    /// test: `$GLIDE_PYTHON`, then `.venv/bin/python`, which `make test` fills.
+    public static func glidePython() throws -> String {
+        let candidate = environment("GLIDE_PYTHON") ?? packageRoot.appendingPathComponent(".venv/bin/python").path
+        if FileManager.default.isExecutableFile(atPath: candidate),
+            let outcome = try? Command.run(
+                candidate, ["-c", "import glide; from glide import CompressionConfiguration"], keepErrors: true),
+            outcome.status == 0
+        {
+            return candidate
+        }
+        throw MissingServer(
+            "GLIDE Python (pip valkey-glide 2.6) was not found in \(candidate). Run `make test`, which installs it into "
+                + ".venv/, or set GLIDE_PYTHON to a python that has it." + (isCI ? " CI=true: the interop test fails without it." : ""))
+    }
+
     /// tmux, which drives glide-cli's interactive prompt in a real terminal.
     public static func tmux() throws -> String {
         if let path = searchPath("tmux") { return path }

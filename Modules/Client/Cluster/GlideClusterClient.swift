@@ -1,3 +1,4 @@
+import GlideCompression
 import GlideConnection
 public import GlideRouter
 import GlideTLS
@@ -145,13 +146,17 @@ public final class GlideClusterClient: Sendable {
         guard let decision = Router.decide(name: Command.name, routing: Command.routing, route: route) else {
             throw GlideError(.routing, "slot IDs run from 0 to 16383: \(route)")
         }
+        let compressor = engine.core.compressor
+        let compressed = compressor?.compressedRequest(Command.name) { command.encode(into: &$0) }
         let replies = try await engine.core.observed(Command.name, node: nil) { () throws(GlideError) in
             try await engine.send(
                 decision, name: Command.name, readOnly: Command.routing.isReadOnly,
                 deadline: deadline(blockingTimeout: command.blockingTimeout), explicitRoute: true,
-                encode: { command.encode(into: &$0) }, arguments: { Self.arguments(of: command) })
+                encode: { if let compressed { $0.append(compressed) } else { command.encode(into: &$0) } },
+                arguments: { compressed.map(Self.arguments(of:)) ?? Self.arguments(of: command) })
         }
         func decode(_ token: RESPToken) throws(GlideError) -> Command.Response {
+            let token = try compressor?.decompressedReply(Command.name, token) ?? token
             do {
                 return try command.decodeResponse(token)
             } catch {
@@ -189,9 +194,13 @@ public final class GlideClusterClient: Sendable {
         -> ClusterValue<RESPValue>
     {
         let name = arguments.first.map { CommandTable.metadata(for: arguments)?.name ?? $0.string.uppercased() } ?? "COMMAND"
-        return try await engine.core.observed(name, node: nil) { () throws(GlideError) in
-            try await engine.customCommand(arguments, route: route, timeout: timeout)
+        let compressor = engine.core.compressor
+        let sent = compressor?.compressing(name, arguments) ?? arguments
+        let value = try await engine.core.observed(name, node: nil) { () throws(GlideError) in
+            try await engine.customCommand(sent, route: route, timeout: timeout)
         }
+        guard let compressor, ValueCompressor.readsValues(name) else { return value }
+        return try value.decompressed(name, by: compressor)
     }
 
     /// `SELECT` would switch one node's shared connection, under every caller routed there.
@@ -225,6 +234,21 @@ public final class GlideClusterClient: Sendable {
         toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, name: String? = nil, blocking: Bool = false,
         encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async throws(GlideError) -> RESPToken {
+        if let compressor = engine.core.compressor, let name {
+            return try await sendCompressed(
+                toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, name: name, blocking: blocking,
+                compressor: compressor, encode: encode)
+        }
+        return try await sendObserved(
+            toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, name: name, blocking: blocking, encode: encode)
+    }
+
+    /// `send(toSlot:...)` under the hooks.
+    @inline(__always)
+    private func sendObserved(
+        toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, name: String?, blocking: Bool,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> RESPToken {
         // Without hooks, straight on: the hot path makes no call through a closure.
         guard engine.core.observer != nil else {
             return try await engine.send(
@@ -247,10 +271,38 @@ public final class GlideClusterClient: Sendable {
         _ decision: RoutingDecision, name: String, readOnly: Bool, deadline: Deadline,
         encode: (inout RESPCommandBuffer) -> Void, arguments: () -> [Bytes]
     ) async throws(GlideError) -> RESPToken {
-        try await engine.core.observed(name, node: nil) { () throws(GlideError) in
+        if let compressor = engine.core.compressor, let request = compressor.compressedRequest(name, encode) {
+            let token = try await engine.core.observed(name, node: nil) { () throws(GlideError) in
+                try await engine.sendCombined(
+                    decision, name: name, readOnly: readOnly, deadline: deadline, encode: { $0.append(request) },
+                    arguments: { Self.arguments(of: request) })
+            }
+            return try compressor.decompressedReply(name, token)
+        }
+        let token = try await engine.core.observed(name, node: nil) { () throws(GlideError) in
             try await engine.sendCombined(
                 decision, name: name, readOnly: readOnly, deadline: deadline, encode: encode, arguments: arguments)
         }
+        return try engine.core.compressor?.decompressedReply(name, token) ?? token
+    }
+
+    /// `send(toSlot:...)` with its values compressed, and the values of its reply decompressed
+    /// (`ValueCompressor+Commands`). Its own function, so the work stays out of the hot path's frame.
+    @inline(never)
+    private func sendCompressed(
+        toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, name: String, blocking: Bool,
+        compressor: ValueCompressor, encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> RESPToken {
+        let token: RESPToken
+        if let request = compressor.compressedRequest(name, encode) {
+            token = try await sendObserved(
+                toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, name: name, blocking: blocking
+            ) { $0.append(request) }
+        } else {
+            token = try await sendObserved(
+                toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, name: name, blocking: blocking, encode: encode)
+        }
+        return try compressor.decompressedReply(name, token)
     }
 
     /// A typed command's arguments, for the paths that split or inspect it.
@@ -258,6 +310,11 @@ public final class GlideClusterClient: Sendable {
     static func arguments(of command: some GlideCommand) -> [Bytes] {
         var buffer = RESPCommandBuffer()
         command.encode(into: &buffer)
+        return arguments(of: buffer)
+    }
+
+    /// An encoded command's arguments.
+    static func arguments(of buffer: RESPCommandBuffer) -> [Bytes] {
         guard let token = try? RESPToken(validating: buffer.contiguousBytes), let elements = token.elements else { return [] }
         return elements.compactMap(\.stringBytes)
     }

@@ -1,3 +1,4 @@
+import GlideCompression
 import GlideConnection
 import GlideRouter
 import GlideTLS
@@ -25,6 +26,7 @@ struct ClientOptions: Sendable {
     var circuitBreaker: CircuitBreakerConfiguration?
     var dedicatedConnections: DedicatedPoolConfiguration
     var clientSideCache: ClientSideCache?
+    var compression: CompressionConfiguration?
     var observability: GlideObservability?
     var connector: (any GlideConnector)?
     /// Connections declare `CLIENT CAPA redirect` (a standalone client follows `-REDIRECT`).
@@ -61,6 +63,7 @@ protocol SharedClientSettings {
     var eventLoop: EpollEventLoop? { get set }
     var eventLoopGroup: EpollEventLoopGroup { get }
     var clientSideCache: ClientSideCache? { get }
+    var compression: CompressionConfiguration? { get }
     var observability: GlideObservability? { get }
     var connector: (any GlideConnector)? { get }
 }
@@ -74,7 +77,7 @@ extension SharedClientSettings {
             reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
             clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
             maximumReplyLength: maximumReplyLength, circuitBreaker: circuitBreaker,
-            dedicatedConnections: dedicatedConnections, clientSideCache: clientSideCache,
+            dedicatedConnections: dedicatedConnections, clientSideCache: clientSideCache, compression: compression,
             observability: observability, connector: connector)
     }
 }
@@ -118,6 +121,7 @@ enum ClientSetup {
         guard options.maximumReplyLength > 0 else { throw invalid("maximumReplyLength must be positive") }
         if let problem = options.circuitBreaker?.problem { throw invalid(problem) }
         if let problem = options.dedicatedConnections.problem { throw invalid(problem) }
+        if let compression = options.compression, let problem = ValueCompressor.problem(with: compression) { throw invalid(problem) }
         if let provider = options.credentialsProvider {
             guard options.credentials == nil else {
                 throw invalid("credentials and credentialsProvider are both set: the provider gives the credentials")

@@ -1,3 +1,4 @@
+public import GlideCompression
 import GlideConnection
 public import GlideTLS
 import GlideTransport
@@ -12,6 +13,10 @@ public struct GlideClientConfiguration: Sendable {
     /// A client-side cache of the replies of read-only single-key commands, kept correct by the
     /// server's invalidations (`CLIENT TRACKING`, RESP3 only); `nil`: none. See `ClientSideCache`.
     public var clientSideCache: ClientSideCache?
+    /// Values compressed as GLIDE compresses them (opt-in, `nil` by default): `SET`-like
+    /// commands compress values of at least `minimumSize` bytes, `GET`-like commands decompress
+    /// them, and values written without compression read as they are (`Docs/compression.md`).
+    public var compression: CompressionConfiguration?
     /// Hooks for logs, metrics and traces (`GlideObservability`); `nil`: none, at the cost of
     /// one check per request.
     public var observability: GlideObservability?

@@ -1,3 +1,4 @@
+import GlideCompression
 import GlideConnection
 import GlideTLS
 import GlideTransport
@@ -41,6 +42,8 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     let closeSignal = CloseSignal()
     /// The refreshes of a credentials provider with a `refreshInterval`; `close()` ends it.
     let credentialRefresh = Lock<Task<Void, Never>?>(nil)
+    /// Compresses and decompresses values, when the configuration asks for it.
+    let compressor: ValueCompressor?
     /// Where new connections' TLS context comes from; `nil` without TLS. `reloadTLS()` rebuilds it.
     let tls: TLSContextProvider?
     /// The database new connections select: the configured one until a `SELECT` on the standalone
@@ -57,6 +60,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         tls: TLSContextProvider? = nil, cache: ClientSideCacheStore? = nil, listener: Supervisor.Listener? = nil
     ) {
         self.options = options
+        self.compressor = options.compression.map(ValueCompressor.init)
         self.tls = tls
         self.cache = cache
         self.selectedDatabase = Atomic(options.databaseID)

@@ -1,3 +1,4 @@
+import GlideCompression
 import GlideConnection
 public import GlideTransport
 import Synchronization
@@ -204,6 +205,35 @@ public final class GlideClient: Sendable {
         _ name: String, flags: CommandFlags, blockingTimeout: Duration?, timeout: Duration? = nil,
         encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async throws(GlideError) -> RESPToken {
+        if let compressor = core.compressor {
+            return try await sendCompressed(
+                name, flags: flags, blockingTimeout: blockingTimeout, timeout: timeout, compressor: compressor, encode: encode)
+        }
+        return try await sendObserved(name, flags: flags, blockingTimeout: blockingTimeout, timeout: timeout, encode: encode)
+    }
+
+    /// `send`, its values compressed and decompressed (`ValueCompressor+Commands`). Its own
+    /// function, so the work stays out of the hot path's frame.
+    @inline(never)
+    private func sendCompressed(
+        _ name: String, flags: CommandFlags, blockingTimeout: Duration?, timeout: Duration?, compressor: ValueCompressor,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> RESPToken {
+        let token: RESPToken
+        if let request = compressor.compressedRequest(name, encode) {
+            token = try await sendObserved(name, flags: flags, blockingTimeout: blockingTimeout, timeout: timeout) { $0.append(request) }
+        } else {
+            token = try await sendObserved(name, flags: flags, blockingTimeout: blockingTimeout, timeout: timeout, encode: encode)
+        }
+        return try compressor.decompressedReply(name, token)
+    }
+
+    /// `send` under the hooks.
+    @inline(__always)
+    private func sendObserved(
+        _ name: String, flags: CommandFlags, blockingTimeout: Duration?, timeout: Duration?,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> RESPToken {
         // Without hooks, straight on: the hot path makes no call through a closure.
         guard core.observer != nil else {
             return try await sendUnobserved(name, flags: flags, blockingTimeout: blockingTimeout, timeout: timeout, encode: encode)
@@ -270,19 +300,21 @@ public final class GlideClient: Sendable {
     /// take one read off a busy primary.
     public func execute<Command: GlideCommand>(_ command: Command, readFrom: ReadFrom) async throws(GlideError) -> Command.Response {
         if let refusal = Command.multiplexingRefusal { throw GlideError(.configuration, refusal) }
+        let compressed = core.compressor?.compressedRequest(Command.name) { command.encode(into: &$0) }
         let reply = try await core.observed(Command.name, node: observedNode(flags: Command.routing.flags, readFrom: readFrom)) {
             () throws(GlideError) in
             let reply = try await sendRouted(
                 Command.name, flags: Command.routing.flags,
                 deadline: core.deadline(blockingTimeout: command.blockingTimeout),
                 blocking: command.blockingTimeout != nil, readFrom: readFrom
-            ) { command.encode(into: &$0) }
+            ) { if let compressed { $0.append(compressed) } else { command.encode(into: &$0) } }
             if reply.token.type.isError { throw GlideError.server(reply.token, address: nil) }
             return reply
         }
         if let database = command.selectedDatabase { try await databaseSelected(database) }
+        let token = try core.compressor?.decompressedReply(Command.name, reply.token) ?? reply.token
         do {
-            return try command.decodeResponse(reply.token)
+            return try command.decodeResponse(token)
         } catch {
             throw ClientChecks.unexpectedReply(Command.name, error, address: nil)
         }
