@@ -52,8 +52,9 @@ import Testing
         _ = Self.acquire(&pool, "a", id: 1)
         _ = pool.opened(m1, now: t0)
         // Full: b and c wait, no connection is opened.
-        #expect(Self.acquire(&pool, "b", id: 2, at: .seconds(1)) == [])
-        #expect(Self.acquire(&pool, "c", id: 3, at: .milliseconds(1500)).isEmpty)
+        // Each wait gets a timer of its own, at its deadline.
+        #expect(Self.acquire(&pool, "b", id: 2, at: .seconds(1)) == ["timer 3.0"])
+        #expect(Self.acquire(&pool, "c", id: 3, at: .milliseconds(1500)) == ["timer 3.5"])
         // a gives it back: b, the longest waiter, gets it.
         #expect(Self.words(pool.released(lease: 1, reusable: true, now: t0 + .milliseconds(2500))) == ["lend b:m1#2"])
         // c's two seconds run out (the timer armed for a's wait fires first, and re-arms for c).
@@ -80,7 +81,7 @@ import Testing
         _ = pool.opened(m1, now: t0)
         _ = pool.released(lease: 1, reusable: true, now: t0)
         m1.usable = false
-        #expect(Self.acquire(&pool, "b", id: 2) == ["open 1", "close m1"])
+        #expect(Self.acquire(&pool, "b", id: 2) == ["open 1", "close m1", "timer 2.0"])
     }
 
     @Test func aFailedOpenFailsTheLongestWaiterOnly() {
@@ -159,9 +160,9 @@ import Testing
         var pool = Pool(limits: Self.limits(maximum: 2))
         _ = Self.acquire(&pool, "a", id: 1)
         _ = pool.opened(Member("m1"), now: t0)
-        #expect(Self.acquire(&pool, "b", id: 2) == ["open 1"])
+        #expect(Self.acquire(&pool, "b", id: 2) == ["open 1", "timer 2.0"])
         // At the limit: c waits for what b's open brings.
-        #expect(Self.acquire(&pool, "c", id: 3).isEmpty)
+        #expect(Self.acquire(&pool, "c", id: 3) == ["timer 2.0"])
         #expect(Self.words(pool.openFailed(GlideError(.connectionFailed, "refused"))) == ["fail b: connection failed", "open 1"])
         #expect(Self.words(pool.opened(Member("m2"), now: t0)) == ["lend c:m2#2"])
     }
@@ -170,7 +171,7 @@ import Testing
         var pool = Pool(limits: Self.limits(maximum: 1, lease: .seconds(10)))
         _ = Self.acquire(&pool, "a", id: 1)
         _ = pool.opened(Member("m1"), now: t0)
-        #expect(Self.acquire(&pool, "b", id: 2, at: .seconds(9)).isEmpty)
+        #expect(Self.acquire(&pool, "b", id: 2, at: .seconds(9)) == ["timer 11.0"])
         #expect(Self.words(pool.timerFired(now: t0 + .seconds(10))) == ["open 1", "close m1", "timer 11.0"])
         #expect(Self.words(pool.opened(Member("m2"), now: t0 + .seconds(10))) == ["lend b:m2#2"])
     }

@@ -76,15 +76,28 @@ import Testing
     @Test func atTheLimitABorrowerWaitsAndTimesOutWithAReason() async throws {
         let client = try await SharedServer.valkey().client {
             $0.dedicatedConnections = DedicatedPoolConfiguration(maximumSize: 2, acquireTimeout: .milliseconds(300))
+            // Generous: the holders' CLIENT ID must not time out while the whole suite runs beside.
+            $0.requestTimeout = .seconds(5)
         }
         let releases = (0..<2).map { _ in AsyncStream<Void>.makeStream() }
         let (holding, held) = AsyncStream<Int>.makeStream()
-        // Two borrowers hold both connections until the third has given up.
+        // Two borrowers hold both connections until the third has given up. Opening a connection
+        // may outlast the 300 ms wait on a loaded machine: a holder then asks again. Any other
+        // failure ends the wait for the holders, so the test fails instead of hanging.
         let holders = releases.map { (released, _) in
             Task {
-                try await client.withDedicatedConnection { connection in
-                    held.yield(try await Self.clientID(connection))
-                    for await _ in released { break }
+                for attempt in 1... {
+                    do {
+                        return try await client.withDedicatedConnection { connection in
+                            held.yield(try await Self.clientID(connection))
+                            for await _ in released { break }
+                        }
+                    } catch let error as GlideError where error.code == .timeout && attempt < 20 {
+                        continue
+                    } catch {
+                        held.finish()
+                        throw error
+                    }
                 }
             }
         }
@@ -93,6 +106,7 @@ import Testing
             ids.insert(id)
             if ids.count == 2 { break }
         }
+        try #require(ids.count == 2, "the holders did not both get a connection")
         let waited = await #expect(throws: GlideError.self) {
             try await client.withDedicatedConnection { _ in }
         }

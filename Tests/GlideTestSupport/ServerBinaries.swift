@@ -53,7 +53,10 @@ public enum ServerBinaries {
 
     /// A Python with GLIDE Python (`valkey-glide` 2.6) installed, for the compression interop
     /// test: `$GLIDE_PYTHON`, then `.venv/bin/python`, which `make test` fills.
-    public static func glidePython() throws -> String {
+    public static func glidePython() throws -> String { try foundGlidePython.get() }
+
+    /// Looked for once: importing GLIDE Python takes the best part of a second.
+    private static let foundGlidePython = Result { () throws -> String in
         let candidate = environment("GLIDE_PYTHON") ?? packageRoot.appendingPathComponent(".venv/bin/python").path
         if FileManager.default.isExecutableFile(atPath: candidate),
             let outcome = try? Command.run(

@@ -45,9 +45,14 @@ extension ClientCore {
     /// connection back once nothing is left in flight on it: answered, or cancelled and unblocked
     /// by the pool. One that timed out (its command may still be blocked on the server) or was
     /// lost is closed instead.
+    ///
+    /// `deadline` counts from when the connection is lent: the wait for one (at most the pool's
+    /// `acquireTimeout`, a new connection's connect included) doesn't eat into the command's own
+    /// blocking time.
     func sendOnLoan(
         to address: NodeAddress, deadline: Deadline, replies: Int = 1, encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async -> Result<ConnectionReply, GlideError> {
+        let asked = loop.now()
         let pool: DedicatedPool<Loop, Connector>
         let lease: DedicatedPool<Loop, Connector>.Lease
         do throws(GlideError) {
@@ -56,7 +61,9 @@ extension ClientCore {
         } catch {
             return .failure(error)
         }
-        let result = await lease.connection.send(deadline: deadline, replies: replies, blocking: true, encode: encode)
+        let lentAt = loop.now()
+        let result = await lease.connection.send(
+            deadline: deadline + (lentAt - asked), replies: replies, blocking: true, encode: encode)
         pool.giveBack(lease, reusable: lease.connection.inflightCount == 0 && pool.holds(lease))
         return result
     }

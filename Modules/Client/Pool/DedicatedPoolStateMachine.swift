@@ -19,8 +19,9 @@ struct DedicatedPoolStateMachine<Member: AnyObject, Waiter> {
     private(set) var waiters: [(id: UInt64, waiter: Waiter, deadline: Deadline)] = []
     private(set) var isClosed = false
     private var nextLease: UInt64 = 1
-    /// The earliest deadline a timer is armed for: a later need rides on it (the timer re-arms
-    /// for what is due next), so a busy pool does not pile up timers.
+    /// The earliest deadline a timer is armed for: a later idle expiry or lease end rides on it
+    /// (the timer re-arms for what is due next), so a busy pool does not pile up timers. A
+    /// waiter's deadline always gets a timer of its own.
     private var armed: Deadline?
 
     init(limits: DedicatedPoolConfiguration) {
@@ -69,7 +70,10 @@ struct DedicatedPoolStateMachine<Member: AnyObject, Waiter> {
             opening += 1
             actions.open = 1
         }
-        arm(deadline, into: &actions)
+        // A waiter's deadline gets a timer of its own, so its end never depends on another timer
+        // firing and re-arming; waits are few (the pool is at its limit), so they don't pile up.
+        actions.timer = deadline
+        armed = min(armed ?? deadline, deadline)
         return actions
     }
 

@@ -28,9 +28,17 @@ import Testing
         #expect(try await client.xreadgroup(group: "workers", consumer: "w1", [(key: key, id: ">")]) == nil)
 
         // XREAD BLOCK waits past the request timeout for a new entry.
-        let reader = try await flavor.client { $0.requestTimeout = .milliseconds(250) }
+        let readerName = "reader-" + key.filter { $0.isLetter || $0.isNumber }
+        let reader = try await flavor.client {
+            $0.requestTimeout = .milliseconds(250)
+            $0.clientName = readerName
+        }
         let waiting = Task { try await reader.xread([(key: key, id: "$")], block: .seconds(5)) }
-        try await Task.sleep(for: .milliseconds(400))
+        // `$` is the last entry when the server runs the XREAD: the new one is added once it waits.
+        try await Polling.waitUntil("the server holds the XREAD") {
+            let list = try await client.customCommand(["CLIENT", "LIST"]).stringValue ?? ""
+            return list.split(separator: "\n").contains { $0.contains("name=\(readerName) ") && $0.contains("cmd=xread") }
+        }
         let third = try await client.xadd(key, [(field: "temp", value: "23")])
         let arrived = try await waiting.value
         #expect(arrived?[key]?.map(\.id) == [third].compactMap { $0 })

@@ -101,7 +101,7 @@ import Testing
         let counts = tally.counts
         print("TLS rotation under load: reconnected with the new files \(reconnected) after the cut; \(counts.sorted { $0.key < $1.key })")
         // Only writes in flight at the cut may fail (they may have run); none failed to connect.
-        #expect(Set(counts.keys).isSubset(of: ["ok", "connectionClosed"]), "\(counts)")
+        #expect(Set(counts.keys).isSubset(of: ["ok", GlideError.Code.connectionClosed.description]), "\(counts)")
 
         // `reloadTLS()` says when the files don't load, and the client keeps what it has.
         try "not a key\n".write(toFile: key + ".bad", atomically: false, encoding: .utf8)
