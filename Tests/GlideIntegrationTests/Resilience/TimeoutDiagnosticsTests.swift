@@ -3,19 +3,23 @@ import Glide
 import GlideTestSupport
 import Testing
 
+@testable import GlideClient
+
 /// A timeout's message says where the time went, as the connection saw it, against a real server.
 @Suite(.timeLimit(.minutes(2))) struct TimeoutDiagnosticsTests {
     @Test func aRequestBehindASlowOneSaysSoAndOneToAStoppedServerSaysItStalled() async throws {
         let server = try await TestServer.startValkey(["--enable-debug-command", "yes"])
         defer { server.stop() }
-        let client = try await server.client()
+        // No heartbeat: the one request in flight below is the sleep.
+        let client = try await server.client { $0.heartbeatInterval = nil }
         let admin = try await server.client()
         // The server is busy with a long command on the client's connection: a request behind it
-        // waits for that one. The admin's PING going unanswered shows the sleep has begun, so the
-        // command is ahead of the next request on the connection.
+        // waits for that one. Once the connection has the sleep in flight, the next request goes
+        // behind it, whenever the server gets to it (a PING timing out on a loaded machine would
+        // not prove the sleep had begun).
         async let sleeping = client.customCommand(["DEBUG", "SLEEP", "2"], timeout: .seconds(10))
-        try await Polling.waitUntil("the server sleeps", timeout: .seconds(5), interval: .milliseconds(5)) {
-            (try? await admin.customCommand(["PING"], timeout: .milliseconds(50))) == nil
+        try await Polling.waitUntil("the sleep is in flight", timeout: .seconds(5), interval: .milliseconds(2)) {
+            client.routing.all[0].inflightCount == 1
         }
         var behind: GlideError?
         do {
