@@ -41,7 +41,7 @@ import Testing
         #expect(Self.isCompressed(try await plain.get(key + ":a", as: Bytes.self)))
         #expect(
             try await client.mget([key + ":a", key + ":b", key + ":plain", key + ":none"]) == [Self.document, "short", Self.document, nil])
-        try await client.customCommand(["SETEX", key + ":ex", "60", Self.document])
+        _ = try await client.customCommand(["SETEX", key + ":ex", "60", Self.document])
         #expect(Self.isCompressed(try await plain.get(key + ":ex", as: Bytes.self)))
         #expect(try await client.getdel(key + ":ex") == Self.document)
         // Commands on the stored bytes see them as stored.
