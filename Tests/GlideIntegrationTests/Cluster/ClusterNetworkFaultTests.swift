@@ -78,7 +78,7 @@ import Testing
     }
 
     /// One primary cut off from the client for 3 s (a black hole at its proxy) while the cluster
-    /// still sees it: its callers get typed errors, the other shards keep at least 0.7× their
+    /// still sees it: its callers get typed errors, the other shards keep at least 0.5× their
     /// steady throughput, and the cut shard answers within a second of the heal.
     @Test func aPrimaryCutOffFromTheClientAloneLeavesTheOtherShardsServing() async throws {
         guard Self.canAnnounceAnotherPort else { return }
@@ -114,7 +114,9 @@ import Testing
         #expect(load.wrongReplies.withLock { $0 }.isEmpty, "\(load.wrongReplies.withLock { $0.prefix(3) })")
         #expect(errorsDuring > 0, "the cut was felt")
         #expect(Set(errors.keys).isSubset(of: Self.faultCodes), "\(errors)")
-        #expect(ratios.allSatisfy { $0 >= 0.7 }, "other shards during the cut: \(ratios)")
+        // Held up behind the cut shard, they would drop near zero; the suite running beside moves
+        // the windows' rates by a third either way (0.64 under make asan once), so half is the line.
+        #expect(ratios.allSatisfy { $0 >= 0.5 }, "other shards during the cut: \(ratios)")
         #expect(recovery < TestTiming.bound(.seconds(1)))
         await client.close()
     }
