@@ -71,8 +71,13 @@ import Testing
         }
         // redis-cli 7.0 can't print a RESP3 big number raw ("Unknown reply type"); glide-cli
         // prints its digits, as current valkey-cli does.
+        // (Scripts return big numbers since Redis 7.0.)
         let big = ["-p", String(server.port), "-3", "EVAL", "return {big_number='123456789012345678901234567890'}", "0"]
-        #expect(try await Self.run(glide, big) == "123456789012345678901234567890\n")
+        if ServerFeatures.has(redis: "7.0") {
+            #expect(try await Self.run(glide, big) == "123456789012345678901234567890\n")
+        } else {
+            print("\(ServerBinaries.mainServer.version): scripts return no big numbers (Redis 7.0)")
+        }
         // One command per line, quoted as valkey-cli quotes them; output as on a pipe (raw).
         let script =
             "SET cli:piped \"two words\"\nGET cli:piped\nSET cli:quoted 'it\\'s'\nGET cli:quoted\n"
