@@ -2,21 +2,21 @@ import CGlideSystem
 import Glibc
 import Synchronization
 
-/// An event loop on its own thread, driven by `epoll`.
+/// An event loop on its own thread, driven by `epoll` (or by `poll(2)`: see `EventSelectorKind`).
 ///
-/// - Wake-ups go through an `eventfd` that is written only when no wake-up is already pending.
-/// - One `timerfd` is armed for the earliest timer, and re-armed only when that changes.
+/// - Wake-ups (an `eventfd`, or a pipe) are sent only when no wake-up is already pending.
+/// - The selector is armed for the earliest timer (a `timerfd`, or the wait's timeout), and
+///   re-armed only when that changes.
 /// - Level-triggered; write interest is registered only while a writer is blocked.
-/// - Each registration's slot and generation are packed into `epoll_data`, so an event for a
-///   descriptor that was closed and reused is recognised as stale and dropped.
+/// - Each registration's slot and generation are packed into the identity the selector reports,
+///   so an event for a descriptor that was closed and reused is recognised as stale and dropped.
 public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     /// The first loop of `EpollEventLoopGroup.shared`. Started on first use.
     public static var shared: EpollEventLoop { EpollEventLoopGroup.shared.loops[0] }
 
     let name: String
-    let epollDescriptor: Int32
-    let wakeDescriptor: Int32
-    let timerDescriptor: Int32
+    /// The kernel interface the loop waits with.
+    let selector: LoopSelector
     let tasks = Lock(RingBuffer<@Sendable () -> Void>(minimumCapacity: 64))
     /// Swift jobs to run on the loop thread; `isolated` marks a job of an actor that runs here.
     let jobs = Lock(RingBuffer<(job: UnownedJob, isolated: Bool)>(minimumCapacity: 64))
@@ -41,6 +41,8 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         /// Set when the loop thread itself queues a task or job, which sends no wake-up: the loop
         /// drains again before it blocks.
         var queuedOnLoop = false
+        /// What the last wait reported, kept so waiting allocates nothing.
+        var events: [SelectorEvent] = []
     }
 
     // Only the loop thread touches it, which debug builds assert on every access (`loopState`),
@@ -66,30 +68,17 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         var writeInterest = false
     }
 
-    static let wakeID: UInt64 = .max
-    static let timerID: UInt64 = .max - 1
-
-    /// Starts a loop thread called `name`.
-    public init(name: String) {
+    /// Starts a loop thread called `name` that waits with `selector` (by default `epoll`, or
+    /// what `GLIDE_EVENT_SELECTOR` says).
+    public init(name: String, selector: EventSelectorKind = .default) {
         self.name = name
-        epollDescriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
-        wakeDescriptor = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
-        timerDescriptor = timerfd_create(CLOCK_MONOTONIC, Int32(TFD_NONBLOCK | TFD_CLOEXEC))
-        precondition(
-            epollDescriptor >= 0 && wakeDescriptor >= 0 && timerDescriptor >= 0,
-            "cannot create the event loop's descriptors: \(Errno.current)")
+        self.selector = LoopSelector(selector)
         actors = LoopActorExecutor(loop: self)
-        addInternal(wakeDescriptor, id: Self.wakeID)
-        addInternal(timerDescriptor, id: Self.timerID)
         startThread(named: name) { [self] in run() }
     }
 
-    private func addInternal(_ descriptor: Int32, id: UInt64) {
-        var event = epoll_event()
-        event.events = EPOLLIN.rawValue
-        event.data.u64 = id
-        precondition(epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, descriptor, &event) == 0)
-    }
+    /// The kernel interface the loop waits with.
+    public var selectorKind: EventSelectorKind { selector.kind }
 
     /// Whether the caller runs on this loop's thread.
     public var inEventLoop: Bool { threadID.load(ordering: .relaxed) == UInt(pthread_self()) }
@@ -112,12 +101,11 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         if inEventLoop { loopState.queuedOnLoop = true } else { wake() }
     }
 
-    /// Makes the loop return from `epoll_wait`, unless a wake-up is already on its way.
+    /// Makes the loop return from its wait, unless a wake-up is already on its way.
     func wake() {
         // One eventfd write per burst of submissions, not one per submission.
         guard !wakePending.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        var one: UInt64 = 1
-        bestEffortSyscall("write") { Glibc.write(wakeDescriptor, &one, 8) }
+        selector.wake()
     }
 
     /// Asks the loop thread to finish; pending tasks still run. The shared group's loops are never stopped.
@@ -137,7 +125,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     public func register(_ stream: some ByteStream, handler: some EventHandler) throws(TransportError) -> EventRegistration {
         precondition(inEventLoop, "register must run on the event loop thread")
         guard let descriptor = stream.selectableDescriptor else {
-            throw TransportError(.unsupported, detail: "stream has no descriptor for epoll")
+            throw TransportError(.unsupported, detail: "stream has no descriptor to wait on")
         }
         let index: Int
         if let free = loopState.freeSlots.popLast() {
@@ -151,11 +139,8 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         loopState.slots[index].descriptor = descriptor
         loopState.slots[index].writeInterest = false
         let registration = EventRegistration(id: UInt64(loopState.slots[index].generation) << 32 | UInt64(index))
-        var event = epoll_event()
-        event.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
-        event.data.u64 = registration.id
         do {
-            _ = try blockingSyscall("epoll_ctl") { epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, descriptor, &event) }
+            try selector.selector.add(descriptor, id: registration.id)
         } catch {
             release(index)
             throw error
@@ -163,23 +148,19 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         return registration
     }
 
-    /// Turns `EPOLLOUT` on or off for `registration`.
+    /// Turns write readiness reports on or off for `registration`.
     public func setWriteInterest(_ enabled: Bool, for registration: EventRegistration) {
         precondition(inEventLoop, "setWriteInterest must run on the event loop thread")
         guard let index = liveSlot(registration), loopState.slots[index].writeInterest != enabled else { return }
         loopState.slots[index].writeInterest = enabled
-        var event = epoll_event()
-        event.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (enabled ? EPOLLOUT.rawValue : 0)
-        event.data.u64 = registration.id
-        bestEffortSyscall("epoll_ctl") { epoll_ctl(epollDescriptor, EPOLL_CTL_MOD, loopState.slots[index].descriptor, &event) }
+        selector.setWriteInterest(enabled, descriptor: loopState.slots[index].descriptor, id: registration.id)
     }
 
     /// Removes `registration`; call before closing its descriptor.
     public func deregister(_ registration: EventRegistration) {
         precondition(inEventLoop, "deregister must run on the event loop thread")
         guard let index = liveSlot(registration) else { return }
-        var event = epoll_event()
-        bestEffortSyscall("epoll_ctl") { epoll_ctl(epollDescriptor, EPOLL_CTL_DEL, loopState.slots[index].descriptor, &event) }
+        selector.selector.remove(loopState.slots[index].descriptor)
         release(index)
     }
 
@@ -232,7 +213,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     }
 
     private func fireTimers() {
-        // The common case: the armed timerfd still stands for the earliest timer, and it wakes
+        // The common case: the armed selector still stands for the earliest timer, and it wakes
         // the loop when that comes due.
         if earliestTimer.load(ordering: .acquiring) == loopState.armedDeadline.uptimeNanoseconds { return }
         let now = Deadline.now()
@@ -246,14 +227,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         let next = timers.withLock { $0.earliest }
         guard next != loopState.armedDeadline else { return }
         loopState.armedDeadline = next
-        var spec = itimerspec()
-        if next != .distantFuture {
-            // A zero it_value disarms the timer, so a due deadline is armed one nanosecond out.
-            let at = Swift.max(next.uptimeNanoseconds, 1)
-            spec.it_value.tv_sec = Int(at / 1_000_000_000)
-            spec.it_value.tv_nsec = Int(at % 1_000_000_000)
-        }
-        bestEffortSyscall("timerfd_settime") { timerfd_settime(timerDescriptor, Int32(TFD_TIMER_ABSTIME), &spec, nil) }
+        selector.selector.arm(next)
     }
 
     // MARK: The loop
@@ -261,9 +235,6 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     private func run() {
         threadID.store(UInt(pthread_self()), ordering: .releasing)
         pthread_setspecific(Self.loopThreadMark, UnsafeRawPointer(bitPattern: 1))
-        let capacity = 128
-        let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
-        defer { events.deallocate() }
         while true {
             // Jobs, tasks and timer handlers may queue more work from this thread, which doesn't
             // wake the loop: drain until nothing is queued before blocking.
@@ -273,46 +244,29 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
                 fireTimers()
             } while loopState.queuedOnLoop
             if stopRequested.load(ordering: .acquiring) { break }
-            guard case .processed(let count) = try? syscall("epoll_wait", { epoll_wait(epollDescriptor, events, Int32(capacity), -1) }),
-                count > 0
-            else { continue }
-            var timerExpired = false
-            for index in 0..<Int(count) {
-                switch events[index].data.u64 {
-                case Self.wakeID:
-                    var value: UInt64 = 0
-                    bestEffortSyscall("read") { Glibc.read(wakeDescriptor, &value, 8) }
-                case Self.timerID:
-                    var expirations: UInt64 = 0
-                    bestEffortSyscall("read") { Glibc.read(timerDescriptor, &expirations, 8) }
-                    loopState.armedDeadline = .distantFuture
-                    timerExpired = true
-                default:
-                    break
-                }
-            }
+            let timerExpired = selector.wait(into: &loopState.events)
             // Deadlines that passed before this wake-up are honoured before the bytes it brought
             // are read: a reply read after its request's deadline is discarded, whatever order
             // the kernel listed the events in (the first cause wins, even after a stall).
-            if timerExpired { fireTimers() }
-            for index in 0..<Int(count) where events[index].data.u64 < Self.timerID {
-                dispatch(events[index])
+            if timerExpired {
+                loopState.armedDeadline = .distantFuture
+                fireTimers()
+            }
+            for index in loopState.events.indices {
+                dispatch(loopState.events[index])
             }
         }
-        closeDescriptor(timerDescriptor)
-        closeDescriptor(wakeDescriptor)
-        closeDescriptor(epollDescriptor)
+        selector.selector.close()
     }
 
-    private func dispatch(_ event: epoll_event) {
-        let registration = EventRegistration(id: event.data.u64)
+    private func dispatch(_ event: SelectorEvent) {
+        let registration = EventRegistration(id: event.id)
         guard let index = liveSlot(registration), let handler = loopState.slots[index].handler else { return }
-        let flags = event.events
-        if flags & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
+        if event.readable {
             handler.readable()
         }
         // The read may have deregistered it.
-        if flags & EPOLLOUT.rawValue != 0, liveSlot(registration) != nil {
+        if event.writable, liveSlot(registration) != nil {
             handler.writable()
         }
     }

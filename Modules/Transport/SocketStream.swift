@@ -84,7 +84,7 @@ public final class SocketStream: ByteStream, @unchecked Sendable {
         return outcome
     }
 
-    /// A vectored write: `sendmsg` is `writev` with `MSG_NOSIGNAL`, so a closed peer gives `EPIPE`
+    /// A vectored write: `sendmsg` is `writev` with `Platform.sendFlags`, so a closed peer gives `EPIPE`
     /// instead of killing the process with `SIGPIPE`; a single buffer goes through `send`.
     public func write(vectors: UnsafeBufferPointer<iovec>) throws(TransportError) -> IOResult<Int> {
         guard enter() else { throw closedError("sendmsg") }
@@ -93,18 +93,18 @@ public final class SocketStream: ByteStream, @unchecked Sendable {
             #if DEBUG
             if let limit = KernelFaults.writeLimit(on: descriptor), let first = vectors.first {
                 let count = Swift.min(first.iov_len, limit)
-                return try syscall("send", descriptor: descriptor) { send(descriptor, first.iov_base, count, Int32(MSG_NOSIGNAL)) }
+                return try syscall("send", descriptor: descriptor) { send(descriptor, first.iov_base, count, Platform.sendFlags) }
             }
             #endif
             if vectors.count == 1 {
                 // One buffer, the usual case: send() skips sendmsg's copy-in of the header and vector.
                 let only = vectors[0]
-                return try syscall("send", descriptor: descriptor) { send(descriptor, only.iov_base, only.iov_len, Int32(MSG_NOSIGNAL)) }
+                return try syscall("send", descriptor: descriptor) { send(descriptor, only.iov_base, only.iov_len, Platform.sendFlags) }
             }
             var message = msghdr()
             message.msg_iov = UnsafeMutablePointer(mutating: vectors.baseAddress)
             message.msg_iovlen = vectors.count
-            return try syscall("sendmsg", descriptor: descriptor) { sendmsg(descriptor, &message, Int32(MSG_NOSIGNAL)) }
+            return try syscall("sendmsg", descriptor: descriptor) { sendmsg(descriptor, &message, Platform.sendFlags) }
         } catch {
             throw Self.classify(error)
         }
@@ -150,9 +150,7 @@ extension SocketStream {
     public static func connect(
         to address: SocketAddress, deadline: Deadline, on loop: some EventLoop
     ) async throws(TransportError) -> SocketStream {
-        let descriptor = try blockingSyscall("socket") {
-            socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        }
+        let descriptor = try Platform.streamSocket(family: address.family)
         let stream = SocketStream(descriptor: descriptor, remoteAddress: address)
         if address.family != AF_UNIX {
             var on: Int32 = 1

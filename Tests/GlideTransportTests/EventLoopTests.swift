@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import Synchronization
 import Testing
 
@@ -18,8 +19,10 @@ final class TimerRecorder: EventHandler, @unchecked Sendable {
 }
 
 @Suite(.timeLimit(.minutes(2))) struct EpollEventLoopTests {
-    @Test func runsTasksInOrderOnTheLoopThread() async {
-        let loop = EpollEventLoop(name: "test-loop")
+    @Test(arguments: [EventSelectorKind.epoll, .poll])
+    func runsTasksInOrderOnTheLoopThread(selector: EventSelectorKind) async {
+        let loop = EpollEventLoop(name: "test-loop", selector: selector)
+        #expect(loop.selectorKind == selector)
         defer { loop.shutdown() }
         let order = Lock<[Int]>([])
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
@@ -35,8 +38,9 @@ final class TimerRecorder: EventHandler, @unchecked Sendable {
         #expect(!loop.inEventLoop)
     }
 
-    @Test func firesTimersInDeadlineOrderAndNotEarly() async {
-        let loop = EpollEventLoop(name: "test-timers")
+    @Test(arguments: [EventSelectorKind.epoll, .poll])
+    func firesTimersInDeadlineOrderAndNotEarly(selector: EventSelectorKind) async {
+        let loop = EpollEventLoop(name: "test-timers", selector: selector)
         defer { loop.shutdown() }
         let start = Deadline.now()
         let fired = Lock<[Int]>([])
@@ -58,6 +62,75 @@ final class TimerRecorder: EventHandler, @unchecked Sendable {
         }
         #expect(fired.withLock { $0 } == [1, 2, 3])
         #expect(Deadline.now() - start >= .milliseconds(60))
+    }
+}
+
+/// Counts a registration's readiness events, on the loop thread.
+final class ReadinessRecorder: EventHandler, @unchecked Sendable {
+    let readableCount = Atomic<Int>(0)
+    let writableCount = Atomic<Int>(0)
+    let onEvent: @Sendable () -> Void
+    init(onEvent: @escaping @Sendable () -> Void) { self.onEvent = onEvent }
+    func readable() {
+        readableCount.add(1, ordering: .relaxed)
+        onEvent()
+    }
+    func writable() {
+        writableCount.add(1, ordering: .relaxed)
+        onEvent()
+    }
+    func timerFired(now: Deadline) {}
+}
+
+@Suite(.timeLimit(.minutes(2))) struct EventSelectorTests {
+    /// Runs `body` on the loop's thread and returns what it returned.
+    func onLoop<T: Sendable>(_ loop: EpollEventLoop, _ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in loop.execute { continuation.resume(returning: body()) } }
+    }
+
+    /// Readability, write interest on and off, and deregistration, through each selector, with a
+    /// socket pair: the peer's bytes make the stream readable; write interest reports it writable
+    /// until turned off; after deregistration nothing is reported.
+    @Test(arguments: [EventSelectorKind.epoll, .poll])
+    func reportsReadinessUntilDeregistered(selector: EventSelectorKind) async throws {
+        let loop = EpollEventLoop(name: "test-select", selector: selector)
+        defer { loop.shutdown() }
+        let (stream, peer) = socketStreamPair()
+        defer {
+            stream.close()
+            Glibc.close(peer)
+        }
+        let events = AsyncStream.makeStream(of: Void.self)
+        let recorder = ReadinessRecorder { events.continuation.yield() }
+        var iterator = events.stream.makeAsyncIterator()
+        let registration = try await onLoop(loop) { Result { () throws(TransportError) in try loop.register(stream, handler: recorder) } }
+            .get()
+        #expect(Glibc.write(peer, "x", 1) == 1)
+        // The handler doesn't read, so the stream is reported readable again and again until it is.
+        while recorder.readableCount.load(ordering: .relaxed) == 0 { await iterator.next() }
+        // Level-triggered: drained, the stream stops being reported until more bytes come.
+        var buffer = Bytes()
+        _ = try stream.read(into: &buffer, maximumLength: 16)
+        await onLoop(loop) { loop.setWriteInterest(true, for: registration) }
+        while recorder.writableCount.load(ordering: .relaxed) == 0 { await iterator.next() }
+        await onLoop(loop) {
+            loop.setWriteInterest(false, for: registration)
+            loop.deregister(registration)
+        }
+        let before = (recorder.readableCount.load(ordering: .relaxed), recorder.writableCount.load(ordering: .relaxed))
+        #expect(Glibc.write(peer, "y", 1) == 1)
+        // A timer's turn after the write: had the stream still been watched, its event came first.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            loop.scheduleTimer(at: .now() + .milliseconds(20), handler: TimerRecorder { _ in done.resume() })
+        }
+        #expect((recorder.readableCount.load(ordering: .relaxed), recorder.writableCount.load(ordering: .relaxed)) == before)
+        #expect(await loop.registrationCount == 0)
+    }
+
+    @Test func theDefaultIsEpollUnlessTheEnvironmentSaysPoll() {
+        let expected: EventSelectorKind = getenv("GLIDE_EVENT_SELECTOR").map { String(cString: $0) } == "poll" ? .poll : .epoll
+        #expect(EventSelectorKind.default == expected)
+        #expect(EpollEventLoop.shared.selectorKind == expected)
     }
 }
 
