@@ -50,7 +50,7 @@ let arguments = CommandLine.arguments.dropFirst().filter { $0 != "--cluster" }
 let host = arguments.first ?? "localhost"
 let port = arguments.dropFirst().first.flatMap { Int($0) } ?? 6379
 let address = NodeAddress(host: host, port: port)
-let cache = ClientSideCache(maxBytes: 16 << 20)
+let cache = ClientSideCache(maximumBytes: 16 << 20)
 if CommandLine.arguments.contains("--cluster") {
     var configuration = GlideClusterClientConfiguration(addresses: [address])
     let writer = try await GlideClusterClient.create(configuration)

@@ -15,7 +15,9 @@ guard let seed = NodeAddress(parsing: seedText), !seed.host.isEmpty else {
 }
 
 do {
-    let cluster = try await GlideClusterClient.create(GlideClusterClientConfiguration(addresses: [seed], clientName: "cluster-example"))
+    var configuration = GlideClusterClientConfiguration(addresses: [seed])
+    configuration.clientName = "cluster-example"
+    let cluster = try await GlideClusterClient.create(configuration)
     if let topology = cluster.topology {
         print("topology (slots, primary, replicas):\n\(topology)\n")
     }

@@ -82,7 +82,8 @@ await kv.close()
 // MARK: The ready client over a connector of our own
 
 let recorder = TrafficRecorder()
-var configuration = GlideClientConfiguration(addresses: [address], clientName: "recorded")
+var configuration = GlideClientConfiguration(addresses: [address])
+configuration.clientName = "recorded"
 configuration.connector = recorder
 let client = try await GlideClient.create(configuration)
 try await client.set("custom-client:recorded", "hello")

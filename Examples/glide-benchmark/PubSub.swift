@@ -5,11 +5,13 @@ import Glide
 /// second, from the first publish to the last message in.
 func runPubSub(publisher: GlideClient, address: NodeAddress, value: Bytes, count: Int, tasks: Int, csv: Bool) async throws {
     let channel = "bench:pubsub"
-    var configuration = GlideClientConfiguration(addresses: [address], requestTimeout: .seconds(10), clientName: "glide-benchmark-sub")
+    var configuration = GlideClientConfiguration(addresses: [address])
+    configuration.requestTimeout = .seconds(10)
+    configuration.clientName = "glide-benchmark-sub"
     // Room for every message: the benchmark measures delivery, not the drop policy.
     configuration.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(exact: [channel]), bufferCapacity: count + 1)
     let subscriber = try await GlideClient.create(configuration)
-    let messages = subscriber.pubsubMessages
+    let messages = subscriber.pubsubMessages()
     let cpuStart = cpuSeconds()
     let start = nanoseconds()
     let receiving = Task {

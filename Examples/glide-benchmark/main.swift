@@ -346,23 +346,31 @@ var extraClusterClients: [GlideClusterClient] = []
 let loopGroup = options.loops.map { EpollEventLoopGroup(loopCount: $0, name: "bench-loop") } ?? .shared
 do {
     if options.cluster {
-        var configuration = GlideClusterClientConfiguration(
-            addresses: [address], useTLS: options.tls, tlsConfiguration: tls, requestTimeout: .seconds(10), clientName: "glide-benchmark",
-            protocolVersion: options.resp2 ? .resp2 : .resp3, inflightRequestsLimit: max(1000, options.clients * 2))
-        configuration.clientSideCache = options.cache.map { ClientSideCache(maxBytes: 64 << 20, consistency: $0) }
+        var configuration = GlideClusterClientConfiguration(addresses: [address])
+        configuration.useTLS = options.tls
+        configuration.tlsConfiguration = tls
+        configuration.requestTimeout = .seconds(10)
+        configuration.clientName = "glide-benchmark"
+        configuration.protocolVersion = options.resp2 ? .resp2 : .resp3
+        configuration.inflightRequestsLimit = max(1000, options.clients * 2)
+        configuration.clientSideCache = options.cache.map { ClientSideCache(maximumBytes: 64 << 20, consistency: $0) }
         configuration.compression = options.compression.map { CompressionConfiguration(algorithm: $0) }
         configuration.eventLoopGroup = loopGroup
         if options.spread { configuration.eventLoopCount = loopGroup.loops.count }
         cluster = try await GlideClusterClient.create(configuration)
         for _ in 1..<options.clientCount { extraClusterClients.append(try await GlideClusterClient.create(configuration)) }
     } else {
-        var configuration = GlideClientConfiguration(
-            addresses: [address], useTLS: options.tls, tlsConfiguration: tls, requestTimeout: .seconds(10), clientName: "glide-benchmark",
-            protocolVersion: options.resp2 ? .resp2 : .resp3, inflightRequestsLimit: max(1000, options.clients * 2))
-        configuration.clientSideCache = options.cache.map { ClientSideCache(maxBytes: 64 << 20, consistency: $0) }
+        var configuration = GlideClientConfiguration(addresses: [address])
+        configuration.useTLS = options.tls
+        configuration.tlsConfiguration = tls
+        configuration.requestTimeout = .seconds(10)
+        configuration.clientName = "glide-benchmark"
+        configuration.protocolVersion = options.resp2 ? .resp2 : .resp3
+        configuration.inflightRequestsLimit = max(1000, options.clients * 2)
+        configuration.clientSideCache = options.cache.map { ClientSideCache(maximumBytes: 64 << 20, consistency: $0) }
         configuration.compression = options.compression.map { CompressionConfiguration(algorithm: $0) }
         configuration.eventLoopGroup = loopGroup
-        configuration.dedicatedConnections.maximumSize = options.clients
+        configuration.dedicatedConnections.maximumConnections = options.clients
         if options.unpooled { configuration.dedicatedConnections.idleTimeout = .zero }
         standalone = try await GlideClient.create(configuration)
         for _ in 1..<options.clientCount { extraClients.append(try await GlideClient.create(configuration)) }

@@ -10,15 +10,18 @@ let address = NodeAddress(host: host, port: port)
 
 // Subscriptions given at configuration time are made as the client connects, and again after
 // every reconnection.
-var configuration = GlideClientConfiguration(addresses: [address], clientName: "chat-subscriber")
+var configuration = GlideClientConfiguration(addresses: [address])
+configuration.clientName = "chat-subscriber"
 configuration.pubsub = PubSubConfiguration(subscriptions: PubSubSubscriptions(exact: ["room:lobby"], pattern: ["announce:*"]))
 let subscriber = try await GlideClient.create(configuration)
-let publisher = try await GlideClient.create(GlideClientConfiguration(addresses: [address], clientName: "chat-publisher"))
+var publisherConfiguration = GlideClientConfiguration(addresses: [address])
+publisherConfiguration.clientName = "chat-publisher"
+let publisher = try await GlideClient.create(publisherConfiguration)
 
 let lines = [("room:lobby", "ada: hello, lobby"), ("room:lobby", "grace: hi ada"), ("announce:maintenance", "restart at 02:00")]
 let reader = Task {
     var seen = 0
-    for await message in subscriber.pubsubMessages {
+    for await message in subscriber.pubsubMessages() {
         let via = message.patternName.map { " (matched \($0))" } ?? ""
         print("[\(message.channelName)]\(via) \(message.message)")
         seen += 1

@@ -6,9 +6,9 @@ let arguments = CommandLine.arguments
 let host = arguments.count > 1 ? arguments[1] : "localhost"
 let port = arguments.count > 2 ? Int(arguments[2]) ?? 6379 : 6379
 
-let client = try await GlideClient.create(
-    GlideClientConfiguration(
-        addresses: [NodeAddress(host: host, port: port)], clientName: "quickstart"))
+var configuration = GlideClientConfiguration(addresses: [NodeAddress(host: host, port: port)])
+configuration.clientName = "quickstart"
+let client = try await GlideClient.create(configuration)
 
 try await client.set("greeting", "Hello from swift-glide")
 let greeting: String? = try await client.get("greeting")

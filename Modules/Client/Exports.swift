@@ -18,6 +18,7 @@
 @_exported public import struct GlideConnection.GlideStatistics
 @_exported public import protocol GlideConnection.GlideTracer
 @_exported public import enum GlideConnection.GlideVersion
+@_exported public import struct GlideConnection.NodeLatency
 @_exported public import enum GlideConnection.ProtocolVersion
 @_exported public import struct GlideConnection.PubSubMessage
 @_exported public import struct GlideConnection.ServerCredentials

@@ -24,7 +24,7 @@ import Testing
     }
 
     @Test func aStoredReplyIsHitUntilItsKeyIsInvalidated() {
-        var state = CacheState<Int>(maxBytes: 10_000, entryTTL: nil)
+        var state = CacheState<Int>(maximumBytes: 10_000, entryTTL: nil)
         #expect(state.lookup(request("GET", "k").bytes, now: now) == nil)
         read(&state, "k", value: "v1")
         #expect(state.lookup(request("GET", "k").bytes, now: now)?.value == reply("$2\r\nv1\r\n"))
@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func aReplyWhoseKeyWasInvalidatedWhileItWasReadIsNotStored() {
-        var state = CacheState<Int>(maxBytes: 10_000, entryTTL: nil)
+        var state = CacheState<Int>(maximumBytes: 10_000, entryTTL: nil)
         let ticket = state.beginRead(Bytes("k"))
         let other = state.beginRead(Bytes("other"))
         // The invalidation came before the reply was stored: the reply may predate the write.
@@ -52,7 +52,7 @@ import Testing
     }
 
     @Test func aFlushOrALostConnectionDropsWhatItTrackedAndEveryReadUnderWay() {
-        var state = CacheState<Int>(maxBytes: 10_000, entryTTL: nil)
+        var state = CacheState<Int>(maximumBytes: 10_000, entryTTL: nil)
         read(&state, "a", value: "1", origin: 1)
         read(&state, "b", value: "2", origin: 2)
         let running = state.beginRead(Bytes("c"))
@@ -69,7 +69,7 @@ import Testing
 
     @Test func theLeastRecentlyUsedEntriesGoToStayUnderTheByteLimit() {
         let entry = request("GET", "k0").bytes.count + 2 + reply("$10\r\n0123456789\r\n").bytes.count + CacheState<Int>.entryOverhead
-        var state = CacheState<Int>(maxBytes: entry * 3, entryTTL: nil)
+        var state = CacheState<Int>(maximumBytes: entry * 3, entryTTL: nil)
         for index in 0..<3 { read(&state, "k\(index)", value: "0123456789") }
         _ = state.lookup(request("GET", "k0").bytes, now: now)  // k1 is now the least recently used
         read(&state, "k3", value: "0123456789")
@@ -79,13 +79,13 @@ import Testing
         #expect(state.metrics.entries == 3)
         #expect(state.metrics.bytes <= entry * 3)
         // An entry larger than the whole cache is never stored.
-        var small = CacheState<Int>(maxBytes: 64, entryTTL: nil)
+        var small = CacheState<Int>(maximumBytes: 64, entryTTL: nil)
         read(&small, "k", value: "0123456789")
         #expect(small.metrics.entries == 0)
     }
 
     @Test func anEntryExpiresAfterItsTTL() {
-        var state = CacheState<Int>(maxBytes: 10_000, entryTTL: .seconds(1))
+        var state = CacheState<Int>(maximumBytes: 10_000, entryTTL: .seconds(1))
         read(&state, "k", value: "v")
         #expect(state.lookup(request("GET", "k").bytes, now: now + .milliseconds(999)) != nil)
         #expect(state.lookup(request("GET", "k").bytes, now: now + .seconds(1)) == nil)
@@ -108,7 +108,7 @@ import Testing
     }
 
     @Test func aCachingHandshakeTurnsTrackingOnAndARefusalIsAConfigurationError() {
-        var configuration = HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0)
+        var configuration = HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, databaseID: 0)
         configuration.tracking = true
         var machine = HandshakeStateMachine(configuration: configuration)
         #expect(machine.start().string.contains("CLIENT\r\n$8\r\nTRACKING\r\n$2\r\nON"))

@@ -40,7 +40,7 @@ func wire(_ job: Machine.WriteJob?) -> String {
 }
 
 /// The configuration the tests' machines use.
-let plainHandshake = HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0)
+let plainHandshake = HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, databaseID: 0)
 
 /// A HELLO reply naming connection id 7.
 let helloWithID = reply("%2\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:7\r\n")
@@ -426,7 +426,7 @@ extension Machine.Resumption {
         var machine = Machine(
             handshake: HandshakeConfiguration(
                 protocolVersion: .resp3, credentials: ServerCredentials(password: "x"),
-                clientName: nil, database: 0), inflightLimit: 10)
+                clientName: nil, databaseID: 0), inflightLimit: 10)
         _ = machine.enqueue("a", deadline: t0 + .seconds(1), encode: request("A"))
         _ = machine.connected(generation: 1, stream: "s1")
         // One read brings the failed HELLO and the replies pipelined behind it.

@@ -17,7 +17,8 @@ import Testing
 
     static func limits(maximum: Int = 2, minimumIdle: Int = 0, lease: Duration? = nil) -> DedicatedPoolConfiguration {
         DedicatedPoolConfiguration(
-            maximumSize: maximum, minimumIdle: minimumIdle, idleTimeout: .seconds(60), acquireTimeout: .seconds(2), maximumLease: lease)
+            maximumConnections: maximum, minimumIdle: minimumIdle, idleTimeout: .seconds(60), acquireTimeout: .seconds(2),
+            maximumLease: lease)
     }
 
     /// The actions, in words: `lend a:m1#1`, `fail b: timeout`, `open 1`, `close m1`, `timer 2.0`.
@@ -149,7 +150,7 @@ import Testing
 
     @Test func withNoIdleTimeAReturnedConnectionCloses() {
         var pool = Pool(
-            limits: DedicatedPoolConfiguration(maximumSize: 2, idleTimeout: .zero, acquireTimeout: .seconds(2)))
+            limits: DedicatedPoolConfiguration(maximumConnections: 2, idleTimeout: .zero, acquireTimeout: .seconds(2)))
         _ = Self.acquire(&pool, "a", id: 1)
         _ = pool.opened(Member("m1"), now: t0)
         #expect(Self.words(pool.released(lease: 1, reusable: true, now: t0)) == ["close m1"])

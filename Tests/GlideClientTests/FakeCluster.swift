@@ -323,9 +323,11 @@ struct FakeClusterHarness {
         self.cluster = cluster
         let other = spread ? ManualEventLoop() : nil
         self.other = other
-        var configuration = GlideClusterClientConfiguration(
-            addresses: seeds, requestTimeout: .seconds(5), reconnectStrategy: BackoffStrategy(jitterPercent: 0),
-            heartbeatInterval: nil, topologyRefresh: TopologyRefreshPolicy(periodicInterval: nil, minimumInterval: .milliseconds(100)))
+        var configuration = GlideClusterClientConfiguration(addresses: seeds)
+        configuration.requestTimeout = .seconds(5)
+        configuration.reconnectStrategy = BackoffStrategy(jitterPercent: 0)
+        configuration.heartbeatInterval = nil
+        configuration.topologyRefresh = TopologyRefreshPolicy(periodicInterval: nil, minimumInterval: .milliseconds(100))
         configure(&configuration)
         engine = Engine(configuration: configuration, loop: loop, extraLoops: other.map { [$0] } ?? []) { address, _ in
             FakeConnector(address: address, cluster: cluster)

@@ -29,7 +29,7 @@ func commands(_ bytes: Bytes) -> [[String]] {
         var machine = HandshakeStateMachine(
             configuration: HandshakeConfiguration(
                 protocolVersion: .resp3, credentials: ServerCredentials(password: "pw", username: "app"),
-                clientName: "svc", database: 2))
+                clientName: "svc", databaseID: 2))
         #expect(
             commands(machine.start()) == [
                 ["HELLO", "3", "AUTH", "app", "pw", "SETNAME", "svc"],
@@ -46,7 +46,7 @@ func commands(_ bytes: Bytes) -> [[String]] {
     @Test func helloReportsTheConnectionIdRoleAndZone() {
         var machine = HandshakeStateMachine(
             configuration: HandshakeConfiguration(
-                protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0))
+                protocolVersion: .resp3, credentials: nil, clientName: nil, databaseID: 0))
         _ = machine.start()
         let hello = reply(
             "%4\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:42\r\n$4\r\nrole\r\n$7\r\nreplica\r\n"
@@ -78,14 +78,14 @@ func commands(_ bytes: Bytes) -> [[String]] {
     @Test func passwordOnlyAuthenticatesAsTheDefaultUser() {
         var machine = HandshakeStateMachine(
             configuration: HandshakeConfiguration(
-                protocolVersion: .resp3, credentials: ServerCredentials(password: "pw"), clientName: nil, database: 0))
+                protocolVersion: .resp3, credentials: ServerCredentials(password: "pw"), clientName: nil, databaseID: 0))
         #expect(commands(machine.start()).first == ["HELLO", "3", "AUTH", "default", "pw"])
     }
 
     @Test func resp2UsesAuthAndClientSetName() {
         var machine = HandshakeStateMachine(
             configuration: HandshakeConfiguration(
-                protocolVersion: .resp2, credentials: ServerCredentials(password: "pw"), clientName: "svc", database: 0))
+                protocolVersion: .resp2, credentials: ServerCredentials(password: "pw"), clientName: "svc", databaseID: 0))
         #expect(
             commands(machine.start()) == [
                 ["AUTH", "pw"],
@@ -101,7 +101,7 @@ func commands(_ bytes: Bytes) -> [[String]] {
     @Test func serverWithoutHelloFallsBackToRESP2AfterDrainingThePipeline() {
         var machine = HandshakeStateMachine(
             configuration: HandshakeConfiguration(
-                protocolVersion: .resp3, credentials: ServerCredentials(password: "pw"), clientName: nil, database: 1))
+                protocolVersion: .resp3, credentials: ServerCredentials(password: "pw"), clientName: nil, databaseID: 1))
         _ = machine.start()
         #expect(machine.receive(reply("-ERR unknown command 'HELLO'\r\n")) == .awaitReplies)
         #expect(machine.receive(reply("-NOAUTH Authentication required.\r\n")) == .awaitReplies)  // SELECT ran unauthenticated
@@ -123,7 +123,7 @@ func commands(_ bytes: Bytes) -> [[String]] {
     func rejectedCredentialsFailAsAuthentication(error: String) {
         var machine = HandshakeStateMachine(
             configuration: HandshakeConfiguration(
-                protocolVersion: .resp3, credentials: ServerCredentials(password: "pw"), clientName: nil, database: 0))
+                protocolVersion: .resp3, credentials: ServerCredentials(password: "pw"), clientName: nil, databaseID: 0))
         _ = machine.start()
         guard case .failed(let summary) = machine.receive(reply(error)) else {
             Issue.record("expected a failure")
@@ -136,7 +136,7 @@ func commands(_ bytes: Bytes) -> [[String]] {
     @Test func badDatabaseIsAConfigurationError() {
         var machine = HandshakeStateMachine(
             configuration: HandshakeConfiguration(
-                protocolVersion: .resp3, credentials: nil, clientName: nil, database: 99))
+                protocolVersion: .resp3, credentials: nil, clientName: nil, databaseID: 99))
         _ = machine.start()
         #expect(machine.receive(helloMap) == .awaitReplies)
         guard case .failed(let summary) = machine.receive(reply("-ERR DB index is out of range\r\n")) else {
@@ -150,7 +150,7 @@ func commands(_ bytes: Bytes) -> [[String]] {
     @Test func libraryInfoErrorsAreIgnored() {
         var machine = HandshakeStateMachine(
             configuration: HandshakeConfiguration(
-                protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0))
+                protocolVersion: .resp3, credentials: nil, clientName: nil, databaseID: 0))
         _ = machine.start()
         #expect(machine.receive(helloMap) == .awaitReplies)
         #expect(machine.receive(reply("-ERR unknown subcommand 'SETINFO'\r\n")) == .awaitReplies)

@@ -41,7 +41,7 @@ struct Harness {
         self.loop = loop
         connection = MemoryConnection(
             loop: loop, connector: connector,
-            handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0),
+            handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, databaseID: 0),
             inflightLimit: limit, connectionTimeout: .seconds(2),
             policy: observer == nil ? .unsupervised : ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: true),
             observer: observer)

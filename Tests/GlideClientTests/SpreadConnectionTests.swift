@@ -127,7 +127,7 @@ import Testing
         let connector = MemoryConnector()
         let connection = MemoryConnection(
             loop: loop, connector: connector,
-            handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0),
+            handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, databaseID: 0),
             inflightLimit: 100, connectionTimeout: .seconds(2),
             policy: ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: true), observer: observer,
             observerLoop: observerLoop)

@@ -148,8 +148,8 @@ final class GatedDiscovery: ClusterDiscovery, Sendable {
     }
 
     func parts(seeds: [NodeAddress], minimumInterval: Duration = .milliseconds(20)) -> Parts {
-        let configuration = GlideClusterClientConfiguration(
-            addresses: seeds, topologyRefresh: TopologyRefreshPolicy(periodicInterval: nil, minimumInterval: minimumInterval))
+        var configuration = GlideClusterClientConfiguration(addresses: seeds)
+        configuration.topologyRefresh = TopologyRefreshPolicy(periodicInterval: nil, minimumInterval: minimumInterval)
         let loop = ManualEventLoop()
         let cluster = FakeCluster.threeShards()
         let core = ClientCore<ManualEventLoop, FakeConnector>(

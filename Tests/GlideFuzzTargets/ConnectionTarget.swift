@@ -11,7 +11,7 @@ import GlideTransport
 enum ConnectionTarget {
     typealias Machine = ConnectionStateMachine<Int, Int>
 
-    static let handshake = HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0)
+    static let handshake = HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, databaseID: 0)
 
     static func run(_ data: UnsafeRawBufferPointer) {
         var input = FuzzInput(data)

@@ -75,7 +75,7 @@ import Testing
 
     @Test func atTheLimitABorrowerWaitsAndTimesOutWithAReason() async throws {
         let client = try await SharedServer.valkey().client {
-            $0.dedicatedConnections = DedicatedPoolConfiguration(maximumSize: 2, acquireTimeout: .milliseconds(300))
+            $0.dedicatedConnections = DedicatedPoolConfiguration(maximumConnections: 2, acquireTimeout: .milliseconds(300))
             // Generous: the holders' CLIENT ID must not time out while the whole suite runs beside.
             $0.requestTimeout = .seconds(5)
         }

@@ -130,9 +130,9 @@ import Testing
         // whatever else loads the machine.
         let error = await #expect(throws: GlideError.self) {
             try await GlideClient.create(
-                GlideClientConfiguration(
-                    addresses: [NodeAddress(host: "127.0.0.1", port: port)],
-                    connectionTimeout: .seconds(60)))
+                GlideClientConfiguration(addresses: [NodeAddress(host: "127.0.0.1", port: port)]).with {
+                    $0.connectionTimeout = .seconds(60)
+                })
         }
         #expect(error?.code == .connectionFailed)
         #expect(error?.transportError?.errno == .connectionRefused)
@@ -164,8 +164,9 @@ import Testing
     @Test func unresponsiveAddressTimesOutWithinTheConnectionTimeout() async throws {
         let listener = UnresponsiveListener()
         let connector = TimedConnector()
-        var configuration = GlideClientConfiguration(
-            addresses: [NodeAddress(host: "127.0.0.1", port: listener.port)], connectionTimeout: .milliseconds(300))
+        var configuration = GlideClientConfiguration(addresses: [NodeAddress(host: "127.0.0.1", port: listener.port)]).with {
+            $0.connectionTimeout = .milliseconds(300)
+        }
         configuration.connector = connector
         let started = ContinuousClock.now
         let startedOnTheLoopsClock = Deadline.now()
@@ -218,7 +219,10 @@ import Testing
             }
         }
         defer { fake.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address], requestTimeout: .seconds(5)))
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(addresses: [fake.address]).with {
+                $0.requestTimeout = .seconds(5)
+            })
         let error = await #expect(throws: GlideError.self) { try await client.get("key") }
         #expect(error?.code == .protocolError)
         #expect(error?.message.contains("malformed RESP") == true)
@@ -244,7 +248,10 @@ import Testing
             }
         }
         defer { fake.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address], requestTimeout: .seconds(5)))
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(addresses: [fake.address]).with {
+                $0.requestTimeout = .seconds(5)
+            })
         let before = client.getStatistics().malformedPushes
         #expect(try await client.get("key") == "value")
         #expect(try await client.get("key") == "value")
@@ -269,7 +276,7 @@ import Testing
             }
         }
         defer { fake.stop() }
-        var configuration = GlideClientConfiguration(addresses: [fake.address], requestTimeout: .seconds(5))
+        var configuration = GlideClientConfiguration(addresses: [fake.address]).with { $0.requestTimeout = .seconds(5) }
         configuration.maximumReplyLength = 1024 * 1024
         let client = try await GlideClient.create(configuration)
         let array = await #expect(throws: GlideError.self) { try await client.mget(["a", "b", "c"]) }
@@ -292,7 +299,10 @@ import Testing
             }
         }
         defer { fake.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address], requestTimeout: .seconds(5)))
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(addresses: [fake.address]).with {
+                $0.requestTimeout = .seconds(5)
+            })
         let error = await #expect(throws: GlideError.self) { try await client.get("key") }
         #expect(error?.code == .protocolError)
         #expect(error?.message.contains("invalid RESP type byte '@'") == true)
@@ -310,7 +320,10 @@ import Testing
             }
         }
         defer { fake.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address], requestTimeout: .seconds(5)))
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(addresses: [fake.address]).with {
+                $0.requestTimeout = .seconds(5)
+            })
         #expect(try await client.get("key") == "a")
         // The stray reply means replies and requests may no longer line up: that connection is dropped.
         try await Polling.waitUntil("the client connects again") { fake.connectionCount >= 2 }
@@ -341,7 +354,10 @@ import Testing
             return command.name == "SET" ? Bytes("+OK\r\n") : Bytes("$3\r\nyes\r\n")
         }
         defer { fake.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address], requestTimeout: .seconds(5)))
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(addresses: [fake.address]).with {
+                $0.requestTimeout = .seconds(5)
+            })
         // A read lost in flight is read again on the next connection: its caller never sees the loss.
         #expect(try await client.get("key") == "yes")
         // A write lost in flight may have run: it fails, and is not sent again.
@@ -394,7 +410,10 @@ import Testing
         // attempt before the close does, however late the fake server's thread runs on a loaded
         // machine (with 2 s it once did, and the error was the handshake's timeout instead).
         let error = await #expect(throws: GlideError.self) {
-            try await GlideClient.create(GlideClientConfiguration(addresses: [fake.address], connectionTimeout: .seconds(60)))
+            try await GlideClient.create(
+                GlideClientConfiguration(addresses: [fake.address]).with {
+                    $0.connectionTimeout = .seconds(60)
+                })
         }
         // Whether the close reaches the client's write of HELLO or its read first, it is the
         // attempt that failed, and the message says so.
@@ -442,8 +461,7 @@ import Testing
         }
         defer { fake.stop() }
         let client = try await GlideClient.create(
-            GlideClientConfiguration(
-                addresses: [fake.address], requestTimeout: .milliseconds(200)))
+            GlideClientConfiguration(addresses: [fake.address]).with { $0.requestTimeout = .milliseconds(200) })
         let first = await #expect(throws: GlideError.self) { try await client.get("k") }
         #expect(first?.code == .timeout)
         // Within the grace period the connection is kept; past it, it is dropped and replaced.

@@ -158,9 +158,10 @@ public final class TestCluster: @unchecked Sendable {
 
     /// A cluster client configuration seeded with every node, with the given changes applied.
     public func configuration(_ change: (inout GlideClusterClientConfiguration) -> Void = { _ in }) -> GlideClusterClientConfiguration {
-        var configuration = GlideClusterClientConfiguration(
-            addresses: seeds, requestTimeout: TestTiming.bound(.seconds(5)),
-            connectionTimeout: TestTiming.bound(.seconds(2)))
+        var configuration = GlideClusterClientConfiguration(addresses: seeds).with {
+            $0.requestTimeout = TestTiming.bound(.seconds(5))
+            $0.connectionTimeout = TestTiming.bound(.seconds(2))
+        }
         configuration.credentials = credentials
         if let certificates {
             configuration.useTLS = true

@@ -97,8 +97,10 @@ public final class TestSentinels: @unchecked Sendable {
 
     /// A client configuration that finds the nodes through the sentinels.
     public func configuration(_ change: (inout GlideClientConfiguration) -> Void = { _ in }) -> GlideClientConfiguration {
-        var configuration = GlideClientConfiguration(
-            requestTimeout: TestTiming.bound(.seconds(5)), connectionTimeout: TestTiming.bound(.seconds(2)))
+        var configuration = GlideClientConfiguration().with {
+            $0.requestTimeout = TestTiming.bound(.seconds(5))
+            $0.connectionTimeout = TestTiming.bound(.seconds(2))
+        }
         if sentinels.first?.usesTLS == true, let certificates = TestCertificates.made {
             configuration.useTLS = true
             configuration.tlsConfiguration = certificates.clientTLS

@@ -265,9 +265,10 @@ public final class TestServer: @unchecked Sendable {
 
     /// A client configuration for this server, with the given changes applied.
     public func configuration(_ change: (inout GlideClientConfiguration) -> Void = { _ in }) -> GlideClientConfiguration {
-        var configuration = GlideClientConfiguration(
-            addresses: [address], requestTimeout: TestTiming.bound(.seconds(5)),
-            connectionTimeout: TestTiming.bound(.seconds(2)))
+        var configuration = GlideClientConfiguration(addresses: [address]).with {
+            $0.requestTimeout = TestTiming.bound(.seconds(5))
+            $0.connectionTimeout = TestTiming.bound(.seconds(2))
+        }
         if usesTLS, let certificates = TestCertificates.made {
             configuration.useTLS = true
             configuration.tlsConfiguration = certificates.clientTLS

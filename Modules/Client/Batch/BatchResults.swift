@@ -66,7 +66,7 @@ public struct BatchResults: Sendable {
 }
 
 /// How a batch runs, for a standalone client.
-public struct BatchOptions: Sendable {
+public struct BatchOptions: Sendable, Hashable {
     /// How long the whole batch may take, from the call to its last reply; `nil`: the client's
     /// `requestTimeout`.
     public var timeout: Duration?
@@ -78,7 +78,7 @@ public struct BatchOptions: Sendable {
 }
 
 /// How a cluster batch runs.
-public struct ClusterBatchOptions: Sendable {
+public struct ClusterBatchOptions: Sendable, Hashable {
     /// How long the whole batch may take, from the call to its last reply; `nil`: the client's
     /// `requestTimeout`.
     public var timeout: Duration?

@@ -38,7 +38,7 @@ struct CacheState<Origin: Hashable> {
     /// What each entry costs beyond its bytes: the slot, the index entries and the token.
     static var entryOverhead: Int { 96 }
 
-    let maxBytes: Int
+    let maximumBytes: Int
     let entryTTL: Duration?
     private(set) var metrics = ClientSideCacheMetrics(
         hits: 0, misses: 0, evictions: 0, invalidations: 0, expirations: 0, entries: 0, bytes: 0)
@@ -54,8 +54,8 @@ struct CacheState<Origin: Hashable> {
     /// Moves on at every flush and lost connection: a read that began before can't be stored.
     private var epoch = 0
 
-    init(maxBytes: Int, entryTTL: Duration?) {
-        self.maxBytes = maxBytes
+    init(maximumBytes: Int, entryTTL: Duration?) {
+        self.maximumBytes = maximumBytes
         self.entryTTL = entryTTL
     }
 
@@ -121,9 +121,9 @@ struct CacheState<Origin: Hashable> {
 
     private mutating func store(request: Bytes, key: Bytes, value: RESPToken, origin: Origin, expires: Deadline?) {
         let size = request.count + key.count + value.bytes.count + Self.entryOverhead
-        guard size <= maxBytes else { return }
+        guard size <= maximumBytes else { return }
         if let existing = index[request] { remove(existing, .replacement) }
-        while metrics.bytes + size > maxBytes, tail >= 0 { remove(tail, .eviction) }
+        while metrics.bytes + size > maximumBytes, tail >= 0 { remove(tail, .eviction) }
         let entry = Entry(request: request, key: key, value: value, origin: origin, expires: expires, size: size)
         let slot: Int
         if let reused = free.popLast() {

@@ -8,7 +8,7 @@
 ///
 /// ```swift
 /// var configuration = GlideClientConfiguration()
-/// configuration.clientSideCache = ClientSideCache(maxBytes: 64 << 20, entryTTL: .seconds(60))
+/// configuration.clientSideCache = ClientSideCache(maximumBytes: 64 << 20, entryTTL: .seconds(60))
 /// ```
 ///
 /// RESP3 only: the invalidations are pushes on the connection that read the key. A RESP2
@@ -35,7 +35,7 @@ public struct ClientSideCache: Sendable, Hashable {
 
     /// The most bytes the entries may take: keys, requests and replies, plus a fixed overhead
     /// per entry. Entries are evicted to stay under it.
-    public var maxBytes: Int
+    public var maximumBytes: Int
     /// How long an entry may be served, whatever the server says; `nil`: until it is
     /// invalidated or evicted.
     public var entryTTL: Duration?
@@ -44,9 +44,9 @@ public struct ClientSideCache: Sendable, Hashable {
     /// What a hit may promise: `.confirmed` (the default) or `.immediate`.
     public var consistency: Consistency
 
-    /// A cache of at most `maxBytes`, entries served for at most `entryTTL`.
-    public init(maxBytes: Int, entryTTL: Duration? = nil, eviction: Eviction = .lru, consistency: Consistency = .confirmed) {
-        self.maxBytes = maxBytes
+    /// A cache of at most `maximumBytes`, entries served for at most `entryTTL`.
+    public init(maximumBytes: Int, entryTTL: Duration? = nil, eviction: Eviction = .lru, consistency: Consistency = .confirmed) {
+        self.maximumBytes = maximumBytes
         self.entryTTL = entryTTL
         self.eviction = eviction
         self.consistency = consistency
@@ -67,19 +67,19 @@ public struct ClientSideCache: Sendable, Hashable {
 /// What a client-side cache did so far, and holds now.
 public struct ClientSideCacheMetrics: Sendable, Hashable {
     /// Reads answered from the cache.
-    public var hits: Int
+    public internal(set) var hits: Int
     /// Reads of cached commands that went to the server.
-    public var misses: Int
-    /// Entries removed to stay under `maxBytes`.
-    public var evictions: Int
+    public internal(set) var misses: Int
+    /// Entries removed to stay under `maximumBytes`.
+    public internal(set) var evictions: Int
     /// Entries removed because the server said their key changed, or its connection was lost.
-    public var invalidations: Int
+    public internal(set) var invalidations: Int
     /// Entries removed because `entryTTL` passed.
-    public var expirations: Int
+    public internal(set) var expirations: Int
     /// Entries held now.
-    public var entries: Int
-    /// Bytes the entries take now, as `maxBytes` counts them.
-    public var bytes: Int
+    public internal(set) var entries: Int
+    /// Bytes the entries take now, as `maximumBytes` counts them.
+    public internal(set) var bytes: Int
 }
 
 extension GlideClient {

@@ -11,7 +11,7 @@ final class ClientSideCacheStore: Sendable {
 
     init(_ configuration: ClientSideCache) {
         self.configuration = configuration
-        state = Lock(CacheState(maxBytes: configuration.maxBytes, entryTTL: configuration.entryTTL))
+        state = Lock(CacheState(maximumBytes: configuration.maximumBytes, entryTTL: configuration.entryTTL))
     }
 
     /// The counts so far, and what the cache holds now.

@@ -4,7 +4,7 @@ import GlideTransport
 extension GlideClusterClient {
     /// Subscribes to `channels` and returns once the server confirmed them. Every node receives
     /// every publication, so the subscriptions live on one primary, and move to another when it
-    /// leaves the cluster or goes down. Their messages arrive on `pubsubMessages` (or the
+    /// leaves the cluster or goes down. Their messages arrive on `pubsubMessages()` (or the
     /// configured callback). With RESP3 messages share the node's connection; with RESP2
     /// subscriptions get a connection of their own to each node they use.
     ///
@@ -47,11 +47,14 @@ extension GlideClusterClient {
         await engine.pubsub.state()
     }
 
-    /// Messages of the client's subscriptions, each node's in the order it sent them. One
-    /// consumer at a time; it ends when the client is closed. When the consumer falls
-    /// `PubSubConfiguration.bufferCapacity` messages behind, the oldest are dropped and counted
-    /// in `getStatistics().pubsubMessagesDropped`. Empty when a callback takes the messages.
-    public var pubsubMessages: AsyncStream<PubSubMessage> { engine.pubsub.inbox.messages }
+    /// A stream of the messages of the client's subscriptions, each node's in the order it sent
+    /// them. Each call returns a new stream that gets every message from then on, so several
+    /// consumers each see them all; messages that arrived while no stream was open go to the next
+    /// one. It ends when the client is closed, or when its consumer stops iterating. When a
+    /// consumer falls `PubSubConfiguration.bufferCapacity` messages behind, its oldest are dropped
+    /// and counted in `getStatistics().pubsubMessagesDropped`. Empty when a callback takes the
+    /// messages.
+    public func pubsubMessages() -> AsyncStream<PubSubMessage> { engine.pubsub.inbox.messages() }
 
     /// Publishes `message` to `channel`; `sharded` publishes to a sharded channel (`SPUBLISH`,
     /// sent to the primary serving the channel's slot). Returns how many subscribers received

@@ -9,7 +9,7 @@ public struct GlideClusterClientConfiguration: Sendable {
     public var addresses: [NodeAddress]
     /// Whether to connect with TLS: verified against the system trust store unless
     /// `tlsConfiguration` says otherwise. A TLS failure never falls back to plain text.
-    public var useTLS: Bool
+    public var useTLS: Bool = false
     /// What TLS trusts and presents (custom CA, client certificate, server name, `insecure`);
     /// `nil` uses the defaults. Setting it without `useTLS` is a configuration error.
     public var tlsConfiguration: TLSConfiguration?
@@ -20,29 +20,29 @@ public struct GlideClusterClientConfiguration: Sendable {
     /// must then be `nil`.
     public var credentialsProvider: CredentialsProvider?
     /// Which node serves read-only commands.
-    public var readFrom: ReadFrom
+    public var readFrom: ReadFrom = .primary
     /// The client's availability zone, for the AZ-affinity `readFrom` strategies.
     public var clientAZ: String?
     /// How long a request may take, from the call to the reply, including redirections and
     /// retries. 250 ms.
-    public var requestTimeout: Duration
+    public var requestTimeout: Duration = .milliseconds(250)
     /// How long connecting to a node (TCP, the TLS handshake, and the `HELLO` handshake) may take. 2 s.
-    public var connectionTimeout: Duration
+    public var connectionTimeout: Duration = .seconds(2)
     /// How reconnection attempts to each node are spaced once its connection is lost: the first
     /// at once, then after each failure `factor × exponentBase^n` ms with jitter, the longest
     /// delay repeating.
-    public var reconnectStrategy: BackoffStrategy
+    public var reconnectStrategy: BackoffStrategy = BackoffStrategy()
     /// How often each idle node connection is checked with a `PING`, so a silent node is found
     /// without traffic; `nil` turns the checks off. 3 s.
-    public var heartbeatInterval: Duration?
+    public var heartbeatInterval: Duration? = .seconds(3)
     /// The logical database (Valkey 9 clusters have several; other servers only 0).
-    public var databaseID: Int
+    public var databaseID: Int = 0
     /// The name shown by `CLIENT LIST` on every node.
     public var clientName: String?
     /// RESP3 unless set to RESP2.
-    public var protocolVersion: ProtocolVersion
+    public var protocolVersion: ProtocolVersion = .resp3
     /// The most requests waiting for replies at once on one node's connection. 1000.
-    public var inflightRequestsLimit: Int
+    public var inflightRequestsLimit: Int = 1000
     /// The most bytes one reply may take, everything nested in it included; a longer one (refused
     /// on its announced lengths, before they are read) ends its connection with `.protocolError`,
     /// and the connection reconnects. 512 MiB (the server's own `proto-max-bulk-len`) and a
@@ -57,17 +57,17 @@ public struct GlideClusterClientConfiguration: Sendable {
     /// kept a minute (`Docs/pooling.md`).
     public var dedicatedConnections = DedicatedPoolConfiguration()
     /// When the topology is checked and refreshed.
-    public var topologyRefresh: TopologyRefreshPolicy
+    public var topologyRefresh: TopologyRefreshPolicy = TopologyRefreshPolicy()
     /// How many nodes a refresh asks for their view of the cluster. 10, as GLIDE.
-    public var topologySampleSize: Int
+    public var topologySampleSize: Int = 10
     /// Refreshes, periodic and on demand, ask only the seed `addresses`, never the nodes the
     /// client discovered (GLIDE 2.2's `refreshTopologyFromInitialNodes`): for seeds that are a
     /// stable endpoint, such as a DNS name or a load balancer, in front of nodes whose own
     /// addresses change. Off by default.
-    public var refreshTopologyFromInitialNodes: Bool
+    public var refreshTopologyFromInitialNodes: Bool = false
     /// Subscriptions made as the client connects (exact, pattern and sharded), kept through
     /// reconnections, failovers and slot moves, and where published messages go; `nil`: none
-    /// until the client subscribes, messages on `pubsubMessages`.
+    /// until the client subscribes, messages on `pubsubMessages()`.
     public var pubsub: PubSubConfiguration?
     /// A client-side cache of the replies of read-only single-key commands, kept correct by the
     /// server's invalidations (`CLIENT TRACKING`, RESP3 only); `nil`: none. See `ClientSideCache`.
@@ -86,7 +86,7 @@ public struct GlideClusterClientConfiguration: Sendable {
     /// Opens each connection's stream, given the client's own connector to wrap (to count or
     /// record bytes, say) or to ignore for a transport of your own; `nil`: the client's own
     /// (TCP or a Unix socket, with TLS when configured). See `GlideConnector`.
-    public var connector: (any GlideConnector)? = nil
+    public var connector: (any GlideConnector)?
     /// How many of `eventLoopGroup`'s loops the client's node connections spread over: its own
     /// loop and the ones after it in the group. 1, the default, keeps everything on one loop's
     /// thread. More lets the nodes' reads, decoding and resumes use several cores, at the cost
@@ -98,42 +98,9 @@ public struct GlideClusterClientConfiguration: Sendable {
     /// `eventLoopGroup`, chosen once at `create`.
     var eventLoop: EpollEventLoop?
 
-    /// A configuration for the cluster reachable at `addresses`; see each property for its default.
-    public init(
-        addresses: [NodeAddress],
-        useTLS: Bool = false,
-        tlsConfiguration: TLSConfiguration? = nil,
-        credentials: ServerCredentials? = nil,
-        readFrom: ReadFrom = .primary,
-        clientAZ: String? = nil,
-        requestTimeout: Duration = .milliseconds(250),
-        connectionTimeout: Duration = .seconds(2),
-        reconnectStrategy: BackoffStrategy = BackoffStrategy(),
-        heartbeatInterval: Duration? = .seconds(3),
-        databaseID: Int = 0,
-        clientName: String? = nil,
-        protocolVersion: ProtocolVersion = .resp3,
-        inflightRequestsLimit: Int = 1000,
-        topologyRefresh: TopologyRefreshPolicy = TopologyRefreshPolicy(),
-        topologySampleSize: Int = 10,
-        refreshTopologyFromInitialNodes: Bool = false
-    ) {
+    /// A configuration for the cluster reachable at `addresses` (seed nodes); every other option
+    /// is a property with its default, set after this.
+    public init(addresses: [NodeAddress]) {
         self.addresses = addresses
-        self.useTLS = useTLS
-        self.tlsConfiguration = tlsConfiguration
-        self.credentials = credentials
-        self.readFrom = readFrom
-        self.clientAZ = clientAZ
-        self.requestTimeout = requestTimeout
-        self.connectionTimeout = connectionTimeout
-        self.reconnectStrategy = reconnectStrategy
-        self.heartbeatInterval = heartbeatInterval
-        self.databaseID = databaseID
-        self.clientName = clientName
-        self.protocolVersion = protocolVersion
-        self.inflightRequestsLimit = inflightRequestsLimit
-        self.topologyRefresh = topologyRefresh
-        self.topologySampleSize = topologySampleSize
-        self.refreshTopologyFromInitialNodes = refreshTopologyFromInitialNodes
     }
 }

@@ -206,6 +206,9 @@ extension ConnectionURL {
 
 /// The settings both configurations have that a URL's options set.
 protocol URLSettable {
+    var useTLS: Bool { get set }
+    var tlsConfiguration: TLSConfiguration? { get set }
+    var credentials: ServerCredentials? { get set }
     var databaseID: Int { get set }
     var clientName: String? { get set }
     var protocolVersion: ProtocolVersion { get set }
@@ -219,8 +222,11 @@ extension GlideClientConfiguration: URLSettable {}
 extension GlideClusterClientConfiguration: URLSettable {}
 
 extension ConnectionURL {
-    /// Sets what the URL's path and options gave; the rest keeps its value.
-    func apply(to configuration: inout some URLSettable) {
+    /// Sets the URL's scheme, credentials, path and options; the rest keeps its value.
+    func apply(to configuration: inout some URLSettable) throws(GlideError) {
+        configuration.useTLS = useTLS
+        configuration.tlsConfiguration = try tlsConfiguration()
+        configuration.credentials = credentials
         if let database { configuration.databaseID = database }
         if let clientName { configuration.clientName = clientName }
         if let protocolVersion { configuration.protocolVersion = protocolVersion }
@@ -248,10 +254,8 @@ extension GlideClientConfiguration {
     /// ```
     public init(url: String) throws(GlideError) {
         let parsed = try ConnectionURL(parsing: url)
-        self.init(
-            addresses: parsed.addresses, useTLS: parsed.useTLS, tlsConfiguration: try parsed.tlsConfiguration(),
-            credentials: parsed.credentials)
-        parsed.apply(to: &self)
+        self.init(addresses: parsed.addresses)
+        try parsed.apply(to: &self)
     }
 }
 
@@ -268,9 +272,7 @@ extension GlideClusterClientConfiguration {
         if parsed.addresses.contains(where: \.isUnixSocket) {
             throw GlideError(.configuration, "connection URL, scheme: cluster nodes are reached over TCP, not unix://")
         }
-        self.init(
-            addresses: parsed.addresses, useTLS: parsed.useTLS, tlsConfiguration: try parsed.tlsConfiguration(),
-            credentials: parsed.credentials)
-        parsed.apply(to: &self)
+        self.init(addresses: parsed.addresses)
+        try parsed.apply(to: &self)
     }
 }

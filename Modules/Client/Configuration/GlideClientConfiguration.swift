@@ -25,7 +25,7 @@ public struct GlideClientConfiguration: Sendable {
     public var sentinel: SentinelConfiguration?
     /// Whether to connect with TLS: verified against the system trust store unless
     /// `tlsConfiguration` says otherwise. A TLS failure never falls back to plain text.
-    public var useTLS: Bool
+    public var useTLS: Bool = false
     /// What TLS trusts and presents (custom CA, client certificate, server name, `insecure`);
     /// `nil` uses the defaults. Setting it without `useTLS` is a configuration error.
     public var tlsConfiguration: TLSConfiguration?
@@ -37,35 +37,35 @@ public struct GlideClientConfiguration: Sendable {
     public var credentialsProvider: CredentialsProvider?
     /// Which node serves read-only commands (by the command table's `readonly` flag); writes
     /// always go to the primary.
-    public var readFrom: ReadFrom
+    public var readFrom: ReadFrom = .primary
     /// The client's availability zone, for the AZ-affinity `readFrom` strategies (which need it),
     /// matched against each node's `availability-zone`. Setting it for another strategy is a
     /// configuration error: it would do nothing.
     public var clientAZ: String?
     /// How long a request may take, from the call to the reply, including waiting for a
     /// reconnection. 250 ms.
-    public var requestTimeout: Duration
+    public var requestTimeout: Duration = .milliseconds(250)
     /// How long connecting (TCP, the TLS handshake, and the `HELLO` handshake) may take. 2 s.
-    public var connectionTimeout: Duration
+    public var connectionTimeout: Duration = .seconds(2)
     /// How reconnection attempts are spaced once a connection is lost: the first at once, then
     /// after each failure `factor × exponentBase^n` ms with jitter, the longest delay repeating.
-    public var reconnectStrategy: BackoffStrategy
+    public var reconnectStrategy: BackoffStrategy = BackoffStrategy()
     /// How often each idle connection is checked with a `PING` (and, with several nodes, their
     /// roles with `ROLE`), so a silent peer is found without traffic; `nil` turns the checks off. 3 s.
-    public var heartbeatInterval: Duration?
+    public var heartbeatInterval: Duration? = .seconds(3)
     /// Refuses write commands before sending them (`.configuration`); reads go where `readFrom`
     /// says, and a client may list only replicas. GLIDE 2.3's `readOnly`.
-    public var readOnly: Bool
+    public var readOnly: Bool = false
     /// The logical database selected after connecting.
-    public var databaseID: Int
+    public var databaseID: Int = 0
     /// The name shown by `CLIENT LIST`.
     public var clientName: String?
     /// RESP3 unless set to RESP2.
-    public var protocolVersion: ProtocolVersion
+    public var protocolVersion: ProtocolVersion = .resp3
     /// The most requests waiting for replies at once; more fail at once. 1000.
-    public var inflightRequestsLimit: Int
+    public var inflightRequestsLimit: Int = 1000
     /// Whether `create` returns before connecting; the first request connects.
-    public var lazyConnect: Bool
+    public var lazyConnect: Bool = false
     /// The most bytes one reply may take, everything nested in it included; a longer one (refused
     /// on its announced lengths, before they are read) ends its connection with `.protocolError`,
     /// and the connection reconnects. 512 MiB (the server's own `proto-max-bulk-len`) and a
@@ -81,7 +81,7 @@ public struct GlideClientConfiguration: Sendable {
     public var dedicatedConnections = DedicatedPoolConfiguration()
     /// Subscriptions made as the client connects (and after every reconnection), and where
     /// published messages go; `nil`: none until the client subscribes, messages on
-    /// `pubsubMessages`.
+    /// `pubsubMessages()`.
     public var pubsub: PubSubConfiguration?
     /// The event loops a client takes one of at `create`, in turn: all its connections, timers and
     /// coordination run on that loop's thread. `.shared`: one loop per online CPU, so clients
@@ -90,47 +90,14 @@ public struct GlideClientConfiguration: Sendable {
     /// Opens each connection's stream, given the client's own connector to wrap (to count or
     /// record bytes, say) or to ignore for a transport of your own; `nil`: the client's own
     /// (TCP or a Unix socket, with TLS when configured). See `GlideConnector`.
-    public var connector: (any GlideConnector)? = nil
+    public var connector: (any GlideConnector)?
     /// The loop the client runs on, when set (tests give a loop of their own); `nil`: the next of
     /// `eventLoopGroup`, chosen once at `create`.
     var eventLoop: EpollEventLoop?
 
-    /// A configuration for the servers at `addresses`; see each property for its default.
-    public init(
-        addresses: [NodeAddress] = [NodeAddress()],
-        useTLS: Bool = false,
-        tlsConfiguration: TLSConfiguration? = nil,
-        credentials: ServerCredentials? = nil,
-        readFrom: ReadFrom = .primary,
-        clientAZ: String? = nil,
-        requestTimeout: Duration = .milliseconds(250),
-        connectionTimeout: Duration = .seconds(2),
-        reconnectStrategy: BackoffStrategy = BackoffStrategy(),
-        heartbeatInterval: Duration? = .seconds(3),
-        readOnly: Bool = false,
-        databaseID: Int = 0,
-        clientName: String? = nil,
-        protocolVersion: ProtocolVersion = .resp3,
-        inflightRequestsLimit: Int = 1000,
-        lazyConnect: Bool = false,
-        sentinel: SentinelConfiguration? = nil
-    ) {
+    /// A configuration for the servers at `addresses` (by default `localhost:6379`); every other
+    /// option is a property with its default, set after this.
+    public init(addresses: [NodeAddress] = [NodeAddress()]) {
         self.addresses = addresses
-        self.sentinel = sentinel
-        self.useTLS = useTLS
-        self.tlsConfiguration = tlsConfiguration
-        self.credentials = credentials
-        self.readFrom = readFrom
-        self.clientAZ = clientAZ
-        self.requestTimeout = requestTimeout
-        self.connectionTimeout = connectionTimeout
-        self.reconnectStrategy = reconnectStrategy
-        self.heartbeatInterval = heartbeatInterval
-        self.readOnly = readOnly
-        self.databaseID = databaseID
-        self.clientName = clientName
-        self.protocolVersion = protocolVersion
-        self.inflightRequestsLimit = inflightRequestsLimit
-        self.lazyConnect = lazyConnect
     }
 }

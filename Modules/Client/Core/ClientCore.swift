@@ -154,7 +154,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         pushHandler: @escaping @Sendable (RESPToken, Connection) -> Void
     ) -> Connection {
         let handshake = HandshakeConfiguration(
-            protocolVersion: .resp3, credentials: credentials, clientName: options.clientName, database: 0)
+            protocolVersion: .resp3, credentials: credentials, clientName: options.clientName, databaseID: 0)
         return Connection(
             loop: loop, connector: makeConnector(address, loop), handshake: handshake, inflightLimit: 16,
             maximumReplyLength: options.maximumReplyLength, connectionTimeout: options.connectionTimeout,
@@ -165,7 +165,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     func handshake(readOnly: Bool) -> HandshakeConfiguration {
         HandshakeConfiguration(
             protocolVersion: options.protocolVersion, credentials: credentials.withLock { $0 },
-            clientName: options.clientName, database: selectedDatabase.load(ordering: .relaxed), readOnly: readOnly,
+            clientName: options.clientName, databaseID: selectedDatabase.load(ordering: .relaxed), sendsReadOnly: readOnly,
             tracking: options.clientSideCache != nil, redirects: options.declaresRedirect)
     }
 

@@ -5,15 +5,15 @@
 /// (an open `MULTI` is discarded and keys still watched are unwatched on the way); one whose
 /// state can't be cleaned (`SELECT`, `CLIENT …`, `HELLO`, `AUTH` ran on it), or that was lost,
 /// is closed instead.
-public struct DedicatedPoolConfiguration: Sendable, Equatable {
+public struct DedicatedPoolConfiguration: Sendable, Hashable {
     /// Connections per node, lent and idle together. A borrower beyond it waits.
-    public var maximumSize: Int
+    public var maximumConnections: Int
     /// Idle connections kept however long they sit unused.
     public var minimumIdle: Int
     /// How long an idle connection above `minimumIdle` is kept; `.zero`: not at all, so one given
     /// back goes to a borrower already waiting, or is closed.
     public var idleTimeout: Duration
-    /// How long a borrower waits for a connection when the pool is at `maximumSize`, and for a new
+    /// How long a borrower waits for a connection when the pool is at `maximumConnections`, and for a new
     /// one to connect; then it fails with `.timeout`.
     public var acquireTimeout: Duration
     /// How long one borrower may hold a connection; `nil` (the default): as long as its closure
@@ -27,14 +27,14 @@ public struct DedicatedPoolConfiguration: Sendable, Equatable {
     /// connection: they wait for the writes made there.
     public var runsBlockingCommands: Bool
 
-    /// A pool of at most `maximumSize` connections per node, keeping `minimumIdle` of them and
+    /// A pool of at most `maximumConnections` connections per node, keeping `minimumIdle` of them and
     /// others for `idleTimeout` when unused; blocking commands borrow from it unless
     /// `runsBlockingCommands` is `false`.
     public init(
-        maximumSize: Int = 16, minimumIdle: Int = 0, idleTimeout: Duration = .seconds(60),
+        maximumConnections: Int = 16, minimumIdle: Int = 0, idleTimeout: Duration = .seconds(60),
         acquireTimeout: Duration = .seconds(2), maximumLease: Duration? = nil, runsBlockingCommands: Bool = true
     ) {
-        self.maximumSize = maximumSize
+        self.maximumConnections = maximumConnections
         self.minimumIdle = minimumIdle
         self.idleTimeout = idleTimeout
         self.acquireTimeout = acquireTimeout
@@ -44,9 +44,9 @@ public struct DedicatedPoolConfiguration: Sendable, Equatable {
 
     /// What is wrong with these settings, if anything.
     var problem: String? {
-        if maximumSize < 1 { return "dedicatedConnections.maximumSize must be at least 1" }
-        if minimumIdle < 0 || minimumIdle > maximumSize {
-            return "dedicatedConnections.minimumIdle must be between 0 and maximumSize"
+        if maximumConnections < 1 { return "dedicatedConnections.maximumConnections must be at least 1" }
+        if minimumIdle < 0 || minimumIdle > maximumConnections {
+            return "dedicatedConnections.minimumIdle must be between 0 and maximumConnections"
         }
         if idleTimeout < .zero { return "dedicatedConnections.idleTimeout must not be negative" }
         if acquireTimeout <= .zero { return "dedicatedConnections.acquireTimeout must be positive" }

@@ -66,7 +66,7 @@ struct DedicatedPoolStateMachine<Member: AnyObject, Waiter> {
             return actions
         }
         waiters.append((id, waiter, deadline))
-        if size < limits.maximumSize && opening < waiters.count {
+        if size < limits.maximumConnections && opening < waiters.count {
             opening += 1
             actions.open = 1
         }
@@ -196,7 +196,7 @@ struct DedicatedPoolStateMachine<Member: AnyObject, Waiter> {
     /// Opens connections for the waiters no connection is on its way to, as far as the pool may grow.
     private mutating func openForWaiters(into actions: inout Actions) {
         guard !isClosed else { return }
-        let wanted = min(waiters.count - opening, limits.maximumSize - size)
+        let wanted = min(waiters.count - opening, limits.maximumConnections - size)
         guard wanted > 0 else { return }
         opening += wanted
         actions.open += wanted
@@ -224,11 +224,11 @@ struct DedicatedPoolStateMachine<Member: AnyObject, Waiter> {
     }
 
     private var exhaustedError: GlideError {
-        let held = "\(lent.count) of at most \(limits.maximumSize) lent" + (opening > 0 ? ", \(opening) being opened" : "")
+        let held = "\(lent.count) of at most \(limits.maximumConnections) lent" + (opening > 0 ? ", \(opening) being opened" : "")
         return GlideError(
             .timeout,
             "no dedicated connection came free within \(limits.acquireTimeout) (\(held)): raise "
-                + "dedicatedConnections.maximumSize, or give connections back sooner")
+                + "dedicatedConnections.maximumConnections, or give connections back sooner")
     }
 
     static var closedError: GlideError { GlideError(.clientClosed, "the client was closed") }

@@ -1,3 +1,4 @@
+import GlideBuffers
 import GlideConnection
 import GlideTransport
 import Synchronization
@@ -7,13 +8,14 @@ public struct PubSubConfiguration: Sendable {
     /// Subscriptions made as the client connects, and again after every reconnection.
     public var subscriptions: PubSubSubscriptions
     /// Called with each message on the client's event loop thread (keep it short: the
-    /// connection's replies wait behind it); `nil` delivers messages to `pubsubMessages` instead.
+    /// connection's replies wait behind it); `nil` delivers messages to `pubsubMessages()` instead.
     /// A cluster client spread over several loops (`eventLoopCount`) calls it on the loop of the
     /// connection that received the message: in order per node, concurrently across loops.
     public var callback: (@Sendable (PubSubMessage) -> Void)?
-    /// How many messages `pubsubMessages` holds for a consumer that has not taken them yet. When
-    /// it is full the oldest message is dropped and counted (`pubsub_messages_dropped`), so a
-    /// slow consumer never grows memory without bound or stalls the connection. 10,000.
+    /// How many messages each stream of `pubsubMessages()` holds for its consumer (and how many
+    /// wait while no stream is open). When it is full the oldest message is dropped and counted
+    /// (`pubsub_messages_dropped`), so a slow consumer never grows memory without bound or stalls
+    /// the connection. 10,000.
     public var bufferCapacity: Int
     /// How often the server is asked whether the subscriber connection still has every
     /// subscription (GLIDE's synchronizer checks every 3 s); `nil` checks only on reconnection.
@@ -32,32 +34,80 @@ public struct PubSubConfiguration: Sendable {
     }
 }
 
-/// Where a client's published messages go: the callback, or a bounded stream that drops its
-/// oldest message when the consumer falls behind.
+/// Where a client's published messages go: the callback, or every stream a consumer asked for,
+/// each bounded, dropping its oldest message when its consumer falls behind.
 final class PubSubInbox: Sendable {
-    let messages: AsyncStream<PubSubMessage>
-    private let continuation: AsyncStream<PubSubMessage>.Continuation
     private let callback: (@Sendable (PubSubMessage) -> Void)?
+    private let capacity: Int
+    private let state = Lock(State())
+
+    private struct State {
+        var consumers: [(id: UInt64, continuation: AsyncStream<PubSubMessage>.Continuation)] = []
+        var nextID: UInt64 = 0
+        /// Messages that arrived while no stream was open, for the next one (bounded as a stream).
+        var waiting = RingBuffer<PubSubMessage>()
+        var finished = false
+    }
 
     init(_ configuration: PubSubConfiguration?) {
-        let capacity = max(configuration?.bufferCapacity ?? 10_000, 1)
-        (messages, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(capacity))
+        capacity = max(configuration?.bufferCapacity ?? 10_000, 1)
         callback = configuration?.callback
     }
 
-    /// Delivers `message`, counting one dropped from a full buffer.
+    /// A new stream of the messages delivered from now on, after those that waited for a consumer.
+    func messages() -> AsyncStream<PubSubMessage> {
+        let (stream, continuation) = AsyncStream.makeStream(of: PubSubMessage.self, bufferingPolicy: .bufferingNewest(capacity))
+        let id: UInt64? = state.withLock { state in
+            guard !state.finished else { return nil }
+            while let message = state.waiting.popFirst() { continuation.yield(message) }
+            state.nextID += 1
+            state.consumers.append((state.nextID, continuation))
+            return state.nextID
+        }
+        guard let id else {
+            continuation.finish()
+            return stream
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.state.withLock { $0.consumers.removeAll { $0.id == id } }
+        }
+        return stream
+    }
+
+    /// Delivers `message` to the callback or to every open stream, counting each one dropped from
+    /// a full buffer.
     func deliver(_ message: PubSubMessage) {
         if let callback {
             callback(message)
             return
         }
-        if case .dropped = continuation.yield(message) {
-            GlideStatistics.pubsubMessagesDropped.add(1, ordering: .relaxed)
+        // Yielded outside the lock: a stream's termination handler takes it.
+        let consumers = state.withLock { state in
+            if state.consumers.isEmpty && !state.finished {
+                if state.waiting.count == capacity {
+                    _ = state.waiting.popFirst()
+                    GlideStatistics.pubsubMessagesDropped.add(1, ordering: .relaxed)
+                }
+                state.waiting.append(message)
+            }
+            return state.consumers
+        }
+        for consumer in consumers {
+            if case .dropped = consumer.continuation.yield(message) {
+                GlideStatistics.pubsubMessagesDropped.add(1, ordering: .relaxed)
+            }
         }
     }
 
-    /// Ends the stream: a consumer's loop finishes once it has taken what is buffered.
+    /// Ends every stream: a consumer's loop finishes once it has taken what is buffered, and a
+    /// stream asked for later ends at once.
     func finish() {
-        continuation.finish()
+        let consumers = state.withLock { state in
+            state.finished = true
+            state.waiting = RingBuffer()
+            defer { state.consumers = [] }
+            return state.consumers
+        }
+        for consumer in consumers { consumer.continuation.finish() }
     }
 }

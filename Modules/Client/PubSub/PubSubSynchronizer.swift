@@ -6,11 +6,11 @@ import GlideTransport
 /// `getSubscriptions()` reports them.
 public struct PubSubState: Sendable, Hashable {
     /// What the client asked for (configured and dynamic), by kind.
-    public var desired: PubSubSubscriptions
+    public internal(set) var desired: PubSubSubscriptions
     /// What the servers confirmed, by kind.
-    public var actual: PubSubSubscriptions
+    public internal(set) var actual: PubSubSubscriptions
     /// Channels and patterns the server refused (an ACL without the channel), with why.
-    public var refused: [String: String]
+    public internal(set) var refused: [String: String]
 }
 
 /// Keeps a client's subscriptions in step with its connections, as an actor on the client's

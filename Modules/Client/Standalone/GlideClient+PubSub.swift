@@ -3,12 +3,12 @@ import GlideTransport
 
 extension GlideClient {
     /// Subscribes to `channels` and returns once the server confirmed them. Their messages
-    /// arrive on `pubsubMessages` (or the configured callback), and the subscriptions are made
+    /// arrive on `pubsubMessages()` (or the configured callback), and the subscriptions are made
     /// again after every reconnection.
     ///
-    /// A channel the server refuses (an ACL without it) throws `.server` and is listed in
-    /// `getSubscriptions().refused`. With RESP3 messages share the client's connection; with
-    /// RESP2 subscriptions get a connection of their own.
+    /// A channel the server refuses (an ACL without it) throws `.permissionDenied` (or `.server`)
+    /// and is listed in `getSubscriptions().refused`. With RESP3 messages share the client's
+    /// connection; with RESP2 subscriptions get a connection of their own.
     public func subscribe(_ channels: Set<String>) async throws(GlideError) {
         try await changeSubscriptions(channels, kind: .exact, subscribing: true)
     }
@@ -34,11 +34,13 @@ extension GlideClient {
         await pubsub.state()
     }
 
-    /// Messages of the client's subscriptions, in the order the server sent them. One consumer
-    /// at a time; it ends when the client is closed. When the consumer falls
-    /// `PubSubConfiguration.bufferCapacity` messages behind, the oldest are dropped and counted
+    /// A stream of the messages of the client's subscriptions, in the order the server sent them.
+    /// Each call returns a new stream that gets every message from then on, so several consumers
+    /// each see them all; messages that arrived while no stream was open go to the next one. It
+    /// ends when the client is closed, or when its consumer stops iterating. When a consumer falls
+    /// `PubSubConfiguration.bufferCapacity` messages behind, its oldest are dropped and counted
     /// in `getStatistics().pubsubMessagesDropped`. Empty when a callback takes the messages.
-    public var pubsubMessages: AsyncStream<PubSubMessage> { pubsub.inbox.messages }
+    public func pubsubMessages() -> AsyncStream<PubSubMessage> { pubsub.inbox.messages() }
 
     /// Makes the configured subscriptions (at `create`).
     func subscribeConfigured() async throws(GlideError) {

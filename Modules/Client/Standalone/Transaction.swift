@@ -96,9 +96,12 @@ extension CommandTransaction {
     /// Queues `INFO sections...`.
     @discardableResult
     public func info(_ sections: [InfoSection] = []) -> Self { add(INFO(sections: sections)) }
+}
 
+extension CommandTransaction where Kind == StandaloneBatch {
     /// Queues `SELECT index`; it switches the connection's database for every later command, and
-    /// reconnections select it too once the transaction has run.
+    /// reconnections select it too once the transaction has run. Standalone only: a cluster
+    /// transaction refuses `SELECT`.
     @discardableResult
     public func select(_ index: Int) -> Self {
         add(SELECT(index: index))

@@ -36,7 +36,7 @@ public struct CircuitBreakerConfiguration: Sendable, Hashable {
     }
 
     /// Why the settings can't work, if they can't.
-    public var problem: String? {
+    package var problem: String? {
         if consecutiveFailures < 1 { return "circuitBreaker.consecutiveFailures must be at least 1" }
         if let failureRate, !(failureRate > 0 && failureRate <= 1) { return "circuitBreaker.failureRate must be in (0, 1]" }
         if window <= .zero { return "circuitBreaker.window must be positive" }

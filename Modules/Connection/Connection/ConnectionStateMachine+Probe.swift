@@ -7,7 +7,7 @@ package struct ConnectionStateMachineProbe {
     final class Stream {}
 
     private var machine = ConnectionStateMachine<Int, Stream>(
-        handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, database: 0),
+        handshake: HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, databaseID: 0),
         inflightLimit: 1 << 20)
     private let reply = Self.token("$5\r\nvalue\r\n")
     private let key = Bytes("key")

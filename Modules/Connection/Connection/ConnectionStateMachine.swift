@@ -550,7 +550,7 @@ package struct ConnectionStateMachine<Waiter, Stream> {
 
     /// A `SELECT` succeeded: reconnections select the same database.
     package mutating func databaseSelected(_ database: Int) {
-        handshakeConfiguration.database = database
+        handshakeConfiguration.databaseID = database
     }
 
     /// The password changed: reconnections authenticate as `username` with `password`, or

@@ -7,9 +7,9 @@ public struct HandshakeConfiguration: Sendable {
     /// The name `CLIENT SETNAME` gives the connection.
     public var clientName: String?
     /// The database to `SELECT` (0: none sent).
-    public var database: Int
+    public var databaseID: Int
     /// Cluster connections that serve reads from replicas send `READONLY`.
-    public var readOnly = false
+    public var sendsReadOnly = false
     /// A client with a client-side cache sends `CLIENT TRACKING ON`, so the server tells the
     /// connection when a key it read changes.
     public var tracking = false
@@ -23,17 +23,17 @@ public struct HandshakeConfiguration: Sendable {
     public var libraryVersion = GlideVersion.current
 
     /// What to send: `HELLO` (or `AUTH` on RESP2) with `credentials` and `clientName`, `SELECT
-    /// database` when not 0, `READONLY` when `readOnly`, `CLIENT TRACKING ON` when `tracking`,
+    /// databaseID` when not 0, `READONLY` when `sendsReadOnly`, `CLIENT TRACKING ON` when `tracking`,
     /// `CLIENT CAPA redirect` and `READONLY` when `redirects`.
     public init(
         protocolVersion: ProtocolVersion = .resp3, credentials: ServerCredentials? = nil, clientName: String? = nil,
-        database: Int = 0, readOnly: Bool = false, tracking: Bool = false, redirects: Bool = false
+        databaseID: Int = 0, sendsReadOnly: Bool = false, tracking: Bool = false, redirects: Bool = false
     ) {
         self.protocolVersion = protocolVersion
         self.credentials = credentials
         self.clientName = clientName
-        self.database = database
-        self.readOnly = readOnly
+        self.databaseID = databaseID
+        self.sendsReadOnly = sendsReadOnly
         self.tracking = tracking
         self.redirects = redirects
     }
@@ -140,11 +140,11 @@ package struct HandshakeStateMachine {
                 steps.append(.setName)
             }
         }
-        if configuration.database != 0 {
-            buffer.writeRESPCommand("SELECT" as StaticString, configuration.database)
+        if configuration.databaseID != 0 {
+            buffer.writeRESPCommand("SELECT" as StaticString, configuration.databaseID)
             steps.append(.select)
         }
-        if configuration.readOnly {
+        if configuration.sendsReadOnly {
             buffer.writeRESPCommand("READONLY" as StaticString)
             steps.append(.readOnly)
         }
@@ -206,7 +206,7 @@ package struct HandshakeStateMachine {
             return .failed(GlideErrorSummary(.configuration, "client name rejected: \(message)"))
         case .select where isError && !fallingBack:
             if Self.isAuthenticationFailure(token) { return .failed(Self.authenticationFailure(message)) }
-            return .failed(GlideErrorSummary(.configuration, "database \(configuration.database) can't be selected: \(message)"))
+            return .failed(GlideErrorSummary(.configuration, "database \(configuration.databaseID) can't be selected: \(message)"))
         case .readOnly where isError && !fallingBack:
             if Self.isAuthenticationFailure(token) { return .failed(Self.authenticationFailure(message)) }
             return .failed(GlideErrorSummary(.configuration, "READONLY was refused (is this a cluster node?): \(message)"))

@@ -338,7 +338,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     }
 
     /// The database the connection selects (`databaseSelected` changes it).
-    package var database: Int { machine.withLock { $0.handshakeConfiguration.database } }
+    package var database: Int { machine.withLock { $0.handshakeConfiguration.databaseID } }
 
     /// The credentials the next handshake sends.
     public var credentials: ServerCredentials? { machine.withLock { $0.handshakeConfiguration.credentials } }

@@ -6,7 +6,7 @@ import GlideTransport
 /// A round trip runs from the moment the request was queued to the moment its reply was read, so
 /// it is what a caller waits, queueing on the connection included. Quantiles are upper bounds of
 /// their histogram buckets: within 12.5% above the true value.
-public struct NodeLatency: Sendable, Equatable, CustomStringConvertible {
+public struct NodeLatency: Sendable, Hashable, CustomStringConvertible {
     /// How many replies were sampled.
     public let samples: Int
     /// The median round trip.

@@ -6,7 +6,7 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
     public let totalConnections: Int
     /// Clients created and not yet closed, of either kind.
     public let totalClients: Int
-    /// Published messages dropped because a consumer of `pubsubMessages` fell a full buffer behind.
+    /// Published messages dropped because a consumer of `pubsubMessages()` fell a full buffer behind.
     public let pubsubMessagesDropped: Int
     /// Times a subscriber connection was found without subscriptions it should have (lost with
     /// the connection, or removed by the server) and they were made again.

@@ -164,8 +164,8 @@ import Testing
 
     @Test func credentialsNeverAppearInConfigurationsOrDumps() {
         let credentials = ServerCredentials(password: "hunter2-secret", username: "app")
-        let standalone = GlideClientConfiguration(credentials: credentials)
-        let cluster = GlideClusterClientConfiguration(addresses: [NodeAddress()], credentials: credentials)
+        let standalone = GlideClientConfiguration().with { $0.credentials = credentials }
+        let cluster = GlideClusterClientConfiguration(addresses: [NodeAddress()]).with { $0.credentials = credentials }
         for text in [
             "\(standalone)", String(reflecting: standalone), dumped(standalone),
             "\(cluster)", String(reflecting: cluster), dumped(cluster), dumped(credentials),

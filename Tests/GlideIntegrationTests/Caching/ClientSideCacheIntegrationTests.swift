@@ -9,7 +9,7 @@ import Testing
 /// limit, invalidations by the client's own writes and by a flush, a reconnection, RESP2, and a
 /// cluster where each node tracks its own keys.
 @Suite(.timeLimit(.minutes(5))) struct ClientSideCacheIntegrationTests {
-    static let cache = ClientSideCache(maxBytes: 1 << 20)
+    static let cache = ClientSideCache(maximumBytes: 1 << 20)
 
     /// Another client writes increasing versions of 16 keys for 20 s while 50 tasks read them
     /// through the cache. No read may return a version older than the last one acknowledged
@@ -67,7 +67,7 @@ import Testing
 
     @Test func entriesAreEvictedAtTheByteLimitLeastRecentlyUsedFirst() async throws {
         let server = try await SharedServer.valkey()
-        let client = try await server.client { $0.clientSideCache = ClientSideCache(maxBytes: 20_000) }
+        let client = try await server.client { $0.clientSideCache = ClientSideCache(maximumBytes: 20_000) }
         let prefix = SharedServer.uniqueKey()
         let value = String(repeating: "x", count: 400)
         for index in 0..<100 { try await client.set("\(prefix):\(index)", value) }

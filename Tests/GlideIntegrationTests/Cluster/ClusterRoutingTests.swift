@@ -210,7 +210,7 @@ import Testing
                 switch attempt {
                 case 0: _ = try await client.execute(SELECT(index: 1))
                 case 1: _ = try await client.customCommand(["select", "1"])
-                case 2: _ = try await client.exec(ClusterTransaction().set("{s}a", "1").select(1))
+                case 2: _ = try await client.exec(ClusterTransaction().set("{s}a", "1").add(SELECT(index: 1)))
                 default: _ = try await client.exec(ClusterTransaction().customCommand(["SELECT", "1"]))
                 }
             }

@@ -104,7 +104,7 @@ import Testing
         let channel = try await channel(servedBy: primary, in: cluster, prefix: SharedServer.uniqueKey(prefix))
         let subscriber = try await subscriber(of: cluster, PubSubSubscriptions(sharded: [channel]))
         let publisher = try await cluster.client { $0.requestTimeout = .seconds(2) }
-        return ShardedSetup(channel: channel, subscriber: subscriber, publisher: publisher, stream: subscriber.pubsubMessages)
+        return ShardedSetup(channel: channel, subscriber: subscriber, publisher: publisher, stream: subscriber.pubsubMessages())
     }
 
     /// How many subscribers `node` counts for sharded `channel` (`PUBSUB SHARDNUMSUB`).
@@ -125,7 +125,7 @@ import Testing
         let state = await subscriber.getSubscriptions()
         #expect(state.actual == state.desired)
         #expect(state.actual.sharded == ["\(tag).s1", "\(tag).s2", "\(tag).s3"])
-        let stream = subscriber.pubsubMessages
+        let stream = subscriber.pubsubMessages()
         let receiving = Task { try await PubSubTests.take(5, from: stream) }
         try await publisher.publish("n", to: "\(tag).news", sharded: false)
         try await publisher.publish("e", to: "\(tag).ev.x", sharded: false)
@@ -161,7 +161,7 @@ import Testing
         }
         let publisher = try await cluster.client()
         #expect(await subscriber.getSubscriptions().actual.sharded == sharded)
-        let stream = subscriber.pubsubMessages
+        let stream = subscriber.pubsubMessages()
         let receiving = Task { try await PubSubTests.take(5, from: stream) }
         try await publisher.publish("n", to: "\(tag).news", sharded: false)
         for channel in sharded.sorted() { #expect(try await publisher.publish(channel, to: channel, sharded: true) == 1) }
@@ -228,7 +228,7 @@ import Testing
 
         try await cluster.migrateSlot(HashSlot.of(channel), to: target)
         let resumed = try await Self.resumption(
-            of: channel, sharded: true, publisher: publisher, stream: subscriber.pubsubMessages)
+            of: channel, sharded: true, publisher: publisher, stream: subscriber.pubsubMessages())
         print("pubsub: sharded delivery from another loop resumed \(resumed) after its slot moved")
         #expect(try await Self.shardSubscribers(channel, on: target, in: cluster) == 1)
         #expect(await subscriber.getSubscriptions().actual.sharded == Set(channels.values))
@@ -285,7 +285,7 @@ import Testing
         let cluster = try await Self.cluster.value
         let channel = SharedServer.uniqueKey("crash")
         let subscriber = try await Self.subscriber(of: cluster, PubSubSubscriptions(exact: [channel]))
-        let stream = subscriber.pubsubMessages
+        let stream = subscriber.pubsubMessages()
         var home: TestCluster.Node?
         for node in try await cluster.primaries() {
             let reply = try await cluster.command(node, ["PUBSUB", "NUMSUB", channel]).arrayValue ?? []

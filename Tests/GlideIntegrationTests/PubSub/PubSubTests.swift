@@ -61,7 +61,7 @@ import Testing
         let publisher = try await server.client()
         let state = await subscriber.getSubscriptions()
         #expect(state.actual.exact == [channel] && state.actual.pattern == ["\(channel).ev.*"])
-        let stream = subscriber.pubsubMessages
+        let stream = subscriber.pubsubMessages()
         let receiving = Task { try await Self.take(10_002, from: stream) }
         for index in 0..<10_000 { #expect(try await publisher.publish("m\(index)", to: channel) == 1) }
         _ = try await publisher.publish("p0", to: "\(channel).ev.a")
@@ -85,7 +85,7 @@ import Testing
         try await subscriber.subscribe([channel])
         #expect(await subscriber.getSubscriptions().actual.exact == [channel])
         #expect(try await publisher.publish("hello", to: channel) == 1)
-        #expect(try await Self.take(1, from: subscriber.pubsubMessages).map(\.message) == ["hello"])
+        #expect(try await Self.take(1, from: subscriber.pubsubMessages()).map(\.message) == ["hello"])
         // Commands keep working on the same connection.
         #expect(try await subscriber.ping() == "PONG")
         try await subscriber.unsubscribe([channel])
@@ -118,7 +118,7 @@ import Testing
             subscriber.getStatistics().pubsubResubscriptions > resubscriptions
         }
         #expect(try await publisher.publish("after", to: "alerts") == 1)
-        #expect(try await Self.take(1, from: subscriber.pubsubMessages).map(\.message) == ["after"])
+        #expect(try await Self.take(1, from: subscriber.pubsubMessages()).map(\.message) == ["after"])
         await subscriber.close()
         await publisher.close()
     }
@@ -137,7 +137,7 @@ import Testing
         }
         #expect(try await publisher.customCommand(["PUBSUB", "NUMPAT"]).intValue == 1)
         #expect(try await publisher.publish("restarted", to: "jobs.1") == 1)
-        let message = try #require(try await Self.take(1, from: subscriber.pubsubMessages).first)
+        let message = try #require(try await Self.take(1, from: subscriber.pubsubMessages()).first)
         #expect(message.message == "restarted" && message.patternName == "jobs.*")
         await subscriber.close()
         await publisher.close()
@@ -153,7 +153,7 @@ import Testing
         // A PING behind the messages on the same connection: once it is answered, every message was read.
         #expect(try await subscriber.ping() == "PONG")
         #expect(subscriber.getStatistics().pubsubMessagesDropped - droppedBefore >= 90)
-        let kept = try await Self.take(10, from: subscriber.pubsubMessages)
+        let kept = try await Self.take(10, from: subscriber.pubsubMessages())
         #expect(kept.map(\.message) == (90..<100).map { "m\($0)" })
         await subscriber.close()
         await publisher.close()
@@ -165,7 +165,7 @@ import Testing
         let prefix = SharedServer.uniqueKey("busy-key")
         let subscriber = try await Self.subscriber(of: server, PubSubSubscriptions(exact: [channel]))
         let publisher = try await server.client()
-        let stream = subscriber.pubsubMessages
+        let stream = subscriber.pubsubMessages()
         let receiving = Task { try await Self.take(2_000, from: stream) }
         let publishing = Task {
             for index in 0..<2_000 { _ = try await publisher.publish("m\(index)", to: channel) }
@@ -174,6 +174,22 @@ import Testing
         try await publishing.value
         #expect(mismatches == 0)
         #expect(try await receiving.value.map(\.message) == (0..<2_000).map { "m\($0)" })
+        await subscriber.close()
+        await publisher.close()
+    }
+
+    @Test func twoConsumersEachGetEveryMessage() async throws {
+        let server = try await SharedServer.valkey()
+        let channel = SharedServer.uniqueKey("fan-out")
+        let subscriber = try await Self.subscriber(of: server, PubSubSubscriptions(exact: [channel]))
+        let publisher = try await server.client()
+        let first = subscriber.pubsubMessages()
+        let second = subscriber.pubsubMessages()
+        let receiving = [first, second].map { stream in Task { try await Self.take(100, from: stream) } }
+        for index in 0..<100 { _ = try await publisher.publish("m\(index)", to: channel) }
+        for task in receiving {
+            #expect(try await task.value.map(\.message) == (0..<100).map { "m\($0)" })
+        }
         await subscriber.close()
         await publisher.close()
     }
@@ -197,7 +213,7 @@ import Testing
         // The connection goes on serving commands and the allowed channel.
         #expect(try await client.ping() == "PONG")
         #expect(try await admin.publish("still here", to: "news:1") == 1)
-        #expect(try await Self.take(1, from: client.pubsubMessages).map(\.message) == ["still here"])
+        #expect(try await Self.take(1, from: client.pubsubMessages()).map(\.message) == ["still here"])
         await client.close()
         await admin.close()
     }
@@ -219,7 +235,7 @@ import Testing
         let clients = try await publisher.customCommand(["CLIENT", "LIST"]).stringValue ?? ""
         #expect(clients.split(separator: "\n").filter { $0.contains("sub=2") && $0.contains("psub=1") }.count == 1)
 
-        let stream = subscriber.pubsubMessages
+        let stream = subscriber.pubsubMessages()
         let receiving = Task { try await Self.take(1_002, from: stream) }
         for index in 0..<1_000 { #expect(try await publisher.publish("m\(index)", to: channel) == 1) }
         _ = try await publisher.publish("p", to: "resp2.x")
@@ -237,7 +253,8 @@ import Testing
             try await publisher.customCommand(["PUBSUB", "NUMSUB", channel]).arrayValue?.last?.intValue == 1
         }
         #expect(try await publisher.publish("after", to: channel) == 1)
-        #expect(try await Self.take(1, from: subscriber.pubsubMessages).map(\.message) == ["after"])
+        // The stream opened above is still open, so it is the one that gets what follows.
+        #expect(try await Self.take(1, from: stream).map(\.message) == ["after"])
         try await subscriber.unsubscribe()
         try await subscriber.punsubscribe()
         #expect(try await publisher.publish("gone", to: channel) == 0)

@@ -14,7 +14,7 @@ import Testing
 
     func client(through proxy: FaultProxy) async throws -> GlideClient {
         try await GlideClient.create(
-            GlideClientConfiguration(addresses: [proxy.address], requestTimeout: .milliseconds(500)))
+            GlideClientConfiguration(addresses: [proxy.address]).with { $0.requestTimeout = .milliseconds(500) })
     }
 
     @Test func aBlackHoleGivesTypedErrorsAndTheClientIsBackWithinASecondOfTheHeal() async throws {
@@ -79,8 +79,10 @@ import Testing
         let proxy = FaultProxy(upstreamPort: server.port)
         defer { proxy.stop() }
         let heartbeat = Duration.milliseconds(500)
-        var configuration = GlideClientConfiguration(
-            addresses: [proxy.address], requestTimeout: .milliseconds(500), heartbeatInterval: heartbeat)
+        var configuration = GlideClientConfiguration(addresses: [proxy.address]).with {
+            $0.requestTimeout = .milliseconds(500)
+            $0.heartbeatInterval = heartbeat
+        }
         let timeline = Timeline()
         configuration.observability = GlideObservability(logger: timeline)
         let client = try await GlideClient.create(configuration)
@@ -111,7 +113,10 @@ import Testing
         defer { server.stop() }
         let proxy = FaultProxy(upstreamPort: server.port)
         defer { proxy.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [proxy.address], requestTimeout: .seconds(10)))
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(addresses: [proxy.address]).with {
+                $0.requestTimeout = .seconds(10)
+            })
         let key = SharedServer.uniqueKey()
         let large = Bytes([UInt8](repeating: 0x6C, count: 2_000_000))
         try await client.set("\(key):large", large)
@@ -147,7 +152,10 @@ import Testing
         defer { server.stop() }
         let proxy = FaultProxy(upstreamPort: server.port)
         defer { proxy.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [proxy.address], requestTimeout: .seconds(5)))
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(addresses: [proxy.address]).with {
+                $0.requestTimeout = .seconds(5)
+            })
         proxy.set(.latency(.milliseconds(20), jitter: .milliseconds(15)))
         let load = FaultLoad()
         let running = load.run(client)

@@ -23,9 +23,11 @@ import Testing
         // An attempt into the partition gives up after 300 ms and the next starts 100 ms later, so
         // every attempt is one SYN: the kernel would send a dropped SYN again only after 1 s (TCP's
         // initial retransmission timeout), and an attempt waiting for that would set the bound.
-        var configuration = GlideClientConfiguration(
-            addresses: [server.address], requestTimeout: .milliseconds(500), connectionTimeout: .milliseconds(300),
-            reconnectStrategy: BackoffStrategy(numberOfRetries: 0, factor: 100, jitterPercent: 0))
+        var configuration = GlideClientConfiguration(addresses: [server.address]).with {
+            $0.requestTimeout = .milliseconds(500)
+            $0.connectionTimeout = .milliseconds(300)
+            $0.reconnectStrategy = BackoffStrategy(numberOfRetries: 0, factor: 100, jitterPercent: 0)
+        }
         let timeline = Timeline()
         configuration.observability = GlideObservability(logger: timeline)
         let client = try await GlideClient.create(configuration)

@@ -13,7 +13,10 @@ import Testing
     @Test func preferReplicaReadsGoToTheReplicaAndWritesToThePrimary() async throws {
         let set = try await TestReplicaSet.start(replicas: 1)
         defer { set.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(addresses: set.addresses, readFrom: .preferReplica))
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(addresses: set.addresses).with {
+                $0.readFrom = .preferReplica
+            })
         let key = SharedServer.uniqueKey()
         let (setsBefore, primaryGetsBefore, replicaGetsBefore) = (
             try await set.calls(of: "set", on: set.primary), try await set.calls(of: "get", on: set.primary),
@@ -34,7 +37,10 @@ import Testing
     @Test func theReplicasOfAGivenPrimaryAreFoundWhenReadsGoToReplicas() async throws {
         let set = try await TestReplicaSet.start(replicas: 1)
         defer { set.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [set.primary.address], readFrom: .preferReplica))
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(addresses: [set.primary.address]).with {
+                $0.readFrom = .preferReplica
+            })
         let key = SharedServer.uniqueKey()
         try await client.set(key, "v")
         _ = try await client.customCommand(["WAIT", "1", "2000"])
@@ -60,7 +66,10 @@ import Testing
         // default 250 ms, and the shared loop is busy with every other test's traffic.
         let loop = EpollEventLoop(name: "lazy-test")
         defer { loop.shutdown() }
-        var configuration = GlideClientConfiguration(addresses: set.addresses, readFrom: .preferReplica, lazyConnect: true)
+        var configuration = GlideClientConfiguration(addresses: set.addresses).with {
+            $0.readFrom = .preferReplica
+            $0.lazyConnect = true
+        }
         configuration.eventLoop = loop
         let client = try await GlideClient.create(configuration)
         #expect(client.nodes.replicas.isEmpty)  // nothing connected yet
@@ -78,8 +87,10 @@ import Testing
         let set = try await TestReplicaSet.start(replicas: 2, zones: ["az-a", "az-b", "az-c"])
         defer { set.stop() }
         let client = try await GlideClient.create(
-            GlideClientConfiguration(
-                addresses: set.addresses, readFrom: .azAffinity, clientAZ: "az-c"))
+            GlideClientConfiguration(addresses: set.addresses).with {
+                $0.readFrom = .azAffinity
+                $0.clientAZ = "az-c"
+            })
         let key = SharedServer.uniqueKey()
         try await client.set(key, "v")
         _ = try await client.customCommand(["WAIT", "2", "2000"])
@@ -115,7 +126,10 @@ import Testing
     @Test func aReadOnlyClientRefusesWritesBeforeSendingThem() async throws {
         let set = try await TestReplicaSet.start(replicas: 1)
         defer { set.stop() }
-        let client = try await GlideClient.create(GlideClientConfiguration(addresses: [set.replicas[0].address], readOnly: true))
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(addresses: [set.replicas[0].address]).with {
+                $0.readOnly = true
+            })
         let key = SharedServer.uniqueKey()
         let before = try await set.calls(of: "set", on: set.replicas[0])
         let refused = await #expect(throws: GlideError.self) { try await client.set(key, "v") }
@@ -129,8 +143,10 @@ import Testing
         let set = try await TestReplicaSet.start(replicas: 1)
         defer { set.stop() }
         let client = try await GlideClient.create(
-            GlideClientConfiguration(
-                addresses: set.addresses, readFrom: .preferReplica, requestTimeout: .seconds(1)))
+            GlideClientConfiguration(addresses: set.addresses).with {
+                $0.readFrom = .preferReplica
+                $0.requestTimeout = .seconds(1)
+            })
         let key = SharedServer.uniqueKey()
         try await client.set(key, "v")
         _ = try await client.customCommand(["WAIT", "1", "2000"])
@@ -167,7 +183,10 @@ import Testing
         let set = try await TestReplicaSet.start(replicas: 1)
         defer { set.stop() }
         let (oldPrimary, newPrimary) = (set.primary, set.replicas[0])
-        let client = try await GlideClient.create(GlideClientConfiguration(addresses: set.addresses, requestTimeout: .seconds(1)))
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(addresses: set.addresses).with {
+                $0.requestTimeout = .seconds(1)
+            })
         let prefix = SharedServer.uniqueKey()
         let tally = Tally()
         let stop = Flag()
@@ -217,7 +236,7 @@ import Testing
         defer { set.stop() }
         let (oldPrimary, newPrimary) = (set.primary, set.replicas[0])
         let redirections = RedirectionCounter()
-        var configuration = GlideClientConfiguration(addresses: set.addresses, requestTimeout: .seconds(2))
+        var configuration = GlideClientConfiguration(addresses: set.addresses).with { $0.requestTimeout = .seconds(2) }
         // No periodic role check: only the demoted primary's answer can tell the client.
         configuration.heartbeatInterval = nil
         configuration.observability = GlideObservability(metrics: redirections)
@@ -261,7 +280,10 @@ import Testing
         let set = try await TestReplicaSet.start(replicas: 1)
         defer { set.stop() }
         let replica = set.replicas[0]
-        let client = try await GlideClient.create(GlideClientConfiguration(addresses: set.addresses, requestTimeout: .milliseconds(500)))
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(addresses: set.addresses).with {
+                $0.requestTimeout = .milliseconds(500)
+            })
         let key = SharedServer.uniqueKey()
         try await client.set(key, "before")
         _ = try await client.customCommand(["WAIT", "1", "2000"])

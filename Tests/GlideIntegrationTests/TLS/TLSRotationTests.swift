@@ -19,7 +19,11 @@ import Testing
 
     /// A client configuration that connects to `server` with `tls`.
     static func configuration(_ server: TestServer, _ tls: TLSConfiguration) -> GlideClientConfiguration {
-        GlideClientConfiguration(addresses: [server.address], useTLS: true, tlsConfiguration: tls, requestTimeout: .seconds(2))
+        GlideClientConfiguration(addresses: [server.address]).with {
+            $0.useTLS = true
+            $0.tlsConfiguration = tls
+            $0.requestTimeout = .seconds(2)
+        }
     }
 
     @Test func rotatedCertificatesReachTheNextConnectionUnderLoad() async throws {

@@ -30,16 +30,21 @@ enum TLSServers {
     /// A client of `server` over TLS with `tls`.
     func connect(_ server: TestServer, _ tls: TLSConfiguration?) async throws -> GlideClient {
         try await GlideClient.create(
-            GlideClientConfiguration(
-                addresses: [server.address], useTLS: true, tlsConfiguration: tls, requestTimeout: .seconds(5)))
+            GlideClientConfiguration(addresses: [server.address]).with {
+                $0.useTLS = true
+                $0.tlsConfiguration = tls
+                $0.requestTimeout = .seconds(5)
+            })
     }
 
     /// The `.tls` error `create` throws for `server` with `tls`.
     func tlsFailure(_ server: TestServer, _ tls: TLSConfiguration?, host: String = "127.0.0.1") async -> GlideError? {
         let error = await #expect(throws: GlideError.self) {
             try await GlideClient.create(
-                GlideClientConfiguration(
-                    addresses: [NodeAddress(host: host, port: server.port)], useTLS: true, tlsConfiguration: tls))
+                GlideClientConfiguration(addresses: [NodeAddress(host: host, port: server.port)]).with {
+                    $0.useTLS = true
+                    $0.tlsConfiguration = tls
+                })
         }
         #expect(error?.code == .tls, "\(String(describing: error))")
         return error
@@ -57,9 +62,10 @@ enum TLSServers {
         }
         // A host name is checked against the certificate's DNS names, and sent as SNI.
         let byName = try await GlideClient.create(
-            GlideClientConfiguration(
-                addresses: [NodeAddress(host: "localhost", port: server.port)], useTLS: true,
-                tlsConfiguration: certificates.clientTLS))
+            GlideClientConfiguration(addresses: [NodeAddress(host: "localhost", port: server.port)]).with {
+                $0.useTLS = true
+                $0.tlsConfiguration = certificates.clientTLS
+            })
         #expect(try await byName.ping() == "PONG")
         await byName.close()
     }
@@ -152,8 +158,11 @@ enum TLSServers {
         let before = try await hellos()
         let error = await #expect(throws: GlideError.self) {
             try await GlideClient.create(
-                GlideClientConfiguration(
-                    addresses: [plain.address], useTLS: true, tlsConfiguration: .insecure, connectionTimeout: .milliseconds(500)))
+                GlideClientConfiguration(addresses: [plain.address]).with {
+                    $0.useTLS = true
+                    $0.tlsConfiguration = .insecure
+                    $0.connectionTimeout = .milliseconds(500)
+                })
         }
         // valkey reads the ClientHello as an unfinished inline command and waits: the handshake times out.
         #expect(error?.code == .connectionFailed || error?.code == .tls, "\(String(describing: error))")
@@ -162,7 +171,10 @@ enum TLSServers {
         // A plain client at a TLS port can't connect either.
         let server = try await TLSServers.trusted.value
         let plainAtTLS = await #expect(throws: GlideError.self) {
-            try await GlideClient.create(GlideClientConfiguration(addresses: [server.address], connectionTimeout: .seconds(1)))
+            try await GlideClient.create(
+                GlideClientConfiguration(addresses: [server.address]).with {
+                    $0.connectionTimeout = .seconds(1)
+                })
         }
         #expect(plainAtTLS?.code == .connectionFailed, "\(String(describing: plainAtTLS))")
     }
@@ -189,7 +201,10 @@ enum TLSServers {
         }
         #expect(mismatchedKey?.code == .configuration)
         let withoutUseTLS = await #expect(throws: GlideError.self) {
-            try await GlideClient.create(GlideClientConfiguration(addresses: [server.address], tlsConfiguration: .insecure))
+            try await GlideClient.create(
+                GlideClientConfiguration(addresses: [server.address]).with {
+                    $0.tlsConfiguration = .insecure
+                })
         }
         #expect(withoutUseTLS?.code == .configuration)
     }
@@ -201,9 +216,11 @@ enum TLSServers {
         let started = ContinuousClock.now
         let error = await #expect(throws: GlideError.self) {
             try await GlideClient.create(
-                GlideClientConfiguration(
-                    addresses: [NodeAddress(host: "127.0.0.1", port: silent.port)], useTLS: true,
-                    tlsConfiguration: .insecure, connectionTimeout: .milliseconds(300)))
+                GlideClientConfiguration(addresses: [NodeAddress(host: "127.0.0.1", port: silent.port)]).with {
+                    $0.useTLS = true
+                    $0.tlsConfiguration = .insecure
+                    $0.connectionTimeout = .milliseconds(300)
+                })
         }
         #expect(error?.code == .connectionFailed)
         #expect(error?.transportError?.kind == .connectTimedOut)
