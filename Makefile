@@ -96,6 +96,16 @@ test: deps build
 test-poll: deps build
 	GLIDE_EVENT_SELECTOR=poll VALKEY_SERVER="$(abspath $(VALKEY_BIN))" .ci/test-summary $(SWIFT) test --skip-build --skip ChaosTests
 
+# The public API of every library product against the commit in .api-baseline (.ci/api-check):
+# a break fails unless .api-breaks-allowed lists it and CHANGELOG.md says it. About a minute.
+api-check: native
+	@.ci/api-check
+
+# Records HEAD as the API baseline and empties the list of allowed breaks (at a release).
+api-baseline:
+	git rev-parse HEAD > .api-baseline
+	: > .api-breaks-allowed
+
 # glide-cli and glide-benchmark as release binaries with the Swift runtime linked in, in dist/, for
 # machines without a Swift toolchain; then checks that (.ci/dist-check). A build folder of its own.
 dist: native valkey
