@@ -3,6 +3,8 @@
 //   glide-cli [-h host] [-p port] [-u url] [-a password] [--user name] [-n db] [-c]
 //             [--tls [--cacert file] [--cert file --key file] [--insecure]] [-2|-3]
 //             [--raw|--no-raw|--csv] [-r count] [-i seconds] [command [arg ...]]
+//   glide-cli [connection options] --latency | --latency-history | --stat
+//             | --scan [--pattern p | --quoted-pattern p] [--count n] | --bigkeys [-i seconds]
 //
 // With a command, runs it (`-r` times, `-i` seconds apart) and prints the reply as valkey-cli
 // does: `"value"`, `(integer) 1`, `1) …`, `(nil)`, `(error) …` on a terminal, the raw bytes
@@ -10,7 +12,8 @@
 // per line, quoted as valkey-cli quotes them. `-c` connects a GlideClusterClient, which routes
 // each command and prints the node that answered each part of a multi-node reply.
 // RESP2 unless `-3`, as valkey-cli. On a terminal without a command, an interactive prompt with
-// line editing, history in ~/.glide_cli_history and syntax hints (LineEditor.swift).
+// line editing, history in ~/.glide_cli_history and syntax hints (LineEditor.swift). The operator
+// modes print as valkey-cli's do (OperatorModes.swift); with `-c` they cover every primary.
 import Foundation
 import Glide
 
@@ -32,6 +35,9 @@ struct Options {
     var repetitions = 1
     var interval = 0.0
     var command: [String] = []
+    var operatorMode: OperatorMode?
+    var pattern: String?
+    var count = 10
 }
 
 func fail(_ message: String) -> Never {
@@ -73,10 +79,24 @@ func parse(_ arguments: [String]) -> Options {
         case "--csv": options.mode = .csv
         case "-r": options.repetitions = number(flag)
         case "-i": options.interval = Double(value(flag)) ?? 0
+        case "--latency": options.operatorMode = .latency
+        case "--latency-history": options.operatorMode = .latencyHistory
+        case "--scan": options.operatorMode = .scan
+        case "--bigkeys": options.operatorMode = .bigkeys
+        case "--stat": options.operatorMode = .stat
+        case "--pattern": options.pattern = value(flag)
+        case "--quoted-pattern":
+            guard let unquoted = splitArguments("\"" + value(flag) + "\""), unquoted.count == 1 else {
+                fail("Invalid quoted string specified for --quoted-pattern.")
+            }
+            options.pattern = unquoted[0]
+        case "--count": options.count = number(flag)
         case "--help":
             print(
                 "usage: glide-cli [-h host] [-p port] [-u url] [-a password] [--user name] [-n db] [-c] [--tls [--cacert file] "
-                    + "[--cert file --key file] [--insecure]] [-2|-3] [--raw|--no-raw|--csv] [-r count] [-i seconds] [command [arg ...]]")
+                    + "[--cert file --key file] [--insecure]] [-2|-3] [--raw|--no-raw|--csv] [-r count] [-i seconds] [command [arg ...]]\n"
+                    + "       glide-cli [connection options] --latency | --latency-history | --stat | --bigkeys | --scan [--pattern p] [--count n]"
+            )
             exit(0)
         default: fail("unknown option \(flag) (glide-cli --help)")
         }
@@ -162,8 +182,8 @@ func run(_ arguments: [String], with send: Send) async -> Bool {
     }
 }
 
-/// Connects as the options say: how to send a command, and how to close.
-func connect() async -> (Send, @Sendable () async -> Void) {
+/// Connects as the options say: how to send a command, how to close, and what the operator modes use.
+func connect() async -> (Send, @Sendable () async -> Void, OperatorConnection) {
     let credentials = options.password.map { ServerCredentials(password: $0, username: options.user) }
     let protocolVersion: ProtocolVersion = options.resp3 ? .resp3 : .resp2
     do throws(GlideError) {
@@ -178,15 +198,30 @@ func connect() async -> (Send, @Sendable () async -> Void) {
             }
             if let credentials { configuration.credentials = credentials }
             let client = try await GlideClusterClient.create(configuration)
-            return (
-                { arguments throws(GlideError) in
-                    switch try await client.customCommand(arguments) {
-                    case .single(let value): return [(nil, value)]
-                    case .perNode(let replies):
-                        return replies.sorted { $0.key.description < $1.key.description }.map { ($0.key.description, $0.value) }
+            let send: Send = { arguments throws(GlideError) in
+                switch try await client.customCommand(arguments) {
+                case .single(let value): return [(nil, value)]
+                case .perNode(let replies):
+                    return replies.sorted { $0.key.description < $1.key.description }.map { ($0.key.description, $0.value) }
+                }
+            }
+            let operators = OperatorConnection(
+                send: send,
+                sendBytes: { arguments throws(GlideError) in
+                    guard case .single(let value) = try await client.customCommand(arguments) else {
+                        throw GlideError(.routing, "\(arguments.first?.string ?? "") was answered by several nodes")
                     }
-                }, { await client.close() }
-            )
+                    return value
+                },
+                keyPages: { pattern, count in
+                    KeyPages { pages throws(GlideError) in
+                        guard !pages.clusterCursor.isFinished else { return nil }
+                        let page = try await client.scan(pages.clusterCursor, match: pattern, count: count)
+                        pages.clusterCursor = page.cursor
+                        return page.keys
+                    }
+                })
+            return (send, { await client.close() }, operators)
         }
         var configuration = GlideClientConfiguration(addresses: [NodeAddress(host: options.host, port: options.port)])
         if let url = options.url { configuration = try GlideClientConfiguration(url: url) }
@@ -199,15 +234,28 @@ func connect() async -> (Send, @Sendable () async -> Void) {
         }
         if let credentials { configuration.credentials = credentials }
         let client = try await GlideClient.create(configuration)
-        return ({ arguments throws(GlideError) in [(nil, try await client.customCommand(arguments))] }, { await client.close() })
+        let send: Send = { arguments throws(GlideError) in [(nil, try await client.customCommand(arguments))] }
+        let operators = OperatorConnection(
+            send: send, sendBytes: { arguments throws(GlideError) in try await client.customCommand(arguments) },
+            keyPages: { pattern, count in
+                KeyPages { pages throws(GlideError) in
+                    guard let cursor = pages.cursor else { return nil }
+                    let page = try await client.scan(cursor, match: pattern.map { BulkString($0) }, count: count)
+                    pages.cursor = page.isComplete ? nil : page.cursor
+                    return page.elements
+                }
+            })
+        return (send, { await client.close() }, operators)
     } catch {
         fail("Could not connect to \(options.url ?? "\(options.host):\(options.port)"): \(error.message)")
     }
 }
 
-let (send, close) = await connect()
+let (send, close, operators) = await connect()
 var succeeded = true
-if !options.command.isEmpty {
+if let mode = options.operatorMode {
+    succeeded = await mode.run(operators, options: options)
+} else if !options.command.isEmpty {
     var round = 0
     while options.repetitions < 0 || round < options.repetitions {
         if round > 0 && options.interval > 0 { try? await Task.sleep(for: .milliseconds(Int(options.interval * 1000))) }

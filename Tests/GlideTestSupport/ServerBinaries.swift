@@ -43,6 +43,15 @@ public enum ServerBinaries {
                 + "installs Debian's redis-server, or `apt-get install redis-server`.")
     }
 
+    /// redis-cli (Debian's, 7.0), whose operator modes' output glide-cli's is compared with:
+    /// newer valkey-cli and redis-cli releases print `--bigkeys` in another layout.
+    public static func redisCLI() throws -> String {
+        if let path = searchPath("redis-cli") { return path }
+        throw MissingServer(
+            "redis-cli was not found in PATH. Run `make test`, which installs Debian's redis-server "
+                + "(its redis-tools has redis-cli), or `apt-get install redis-tools`.")
+    }
+
     /// valkey-cli or redis-cli, for comparing glide-cli's output with theirs.
     public static func referenceCLI() throws -> String {
         if let path = searchPath("valkey-cli") ?? searchPath("redis-cli") { return path }
