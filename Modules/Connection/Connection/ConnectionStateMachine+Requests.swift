@@ -41,18 +41,16 @@ extension ConnectionStateMachine {
                 collected: collectsReplies ? Self.collection(capacity: replies - 1) : nil, fate: .waiting,
                 repliesAtEnqueue: repliesReceived, queuedAt: sampledAt?.uptimeNanoseconds ?? 0))
         let armTimer = arm(deadline)
-        guard let writer = readyWriter else {
+        guard let current = readyWriter else {
             switch state {
             case .idle, .failed: return (.connect(generation: beginConnecting()), armTimer)
             default: return (.none, armTimer)
             }
         }
-        guard writer == .idle else { return (.none, armTimer) }
+        guard current == .idle else { return (.none, armTimer) }
         if defersWrite {
-            let stream = withLink { link in
-                link.writer = .active
-                return link.stream
-            }!
+            writer = .active
+            let stream = withLink { $0.stream }!
             return (.write(WriteJob(stream: stream, generation: generation, writes: PendingWrites(), recyclable: Bytes())), armTimer)
         }
         return (takeWrites().map { .write($0) } ?? .none, armTimer)
@@ -70,14 +68,14 @@ extension ConnectionStateMachine {
     /// ages like a timed-out request, so a silent peer is declared dead (see `timerFired`).
     package mutating func heartbeat(id: UInt64, deadline: Deadline) -> (action: Action, armTimer: Deadline?)? {
         defer { repliesAtLastCheck = repliesReceived }
-        guard let writer = readyWriter, pending.isEmpty, repliesReceived == repliesAtLastCheck else { return nil }
+        guard let current = readyWriter, pending.isEmpty, repliesReceived == repliesAtLastCheck else { return nil }
         outbound.writeRESPCommand("PING" as StaticString)
         pending.append(
             Pending(
                 waiter: nil, id: id, deadline: deadline, repliesLeft: 1, queuedError: nil,
                 end: outbound.mark, blocking: false, confirmation: nil, collected: nil, fate: .waiting))
         let armTimer = arm(deadline)
-        guard writer == .idle else { return (.none, armTimer) }
+        guard current == .idle else { return (.none, armTimer) }
         return (takeWrites().map { .write($0) } ?? .none, armTimer)
     }
 
@@ -90,18 +88,18 @@ extension ConnectionStateMachine {
         if droppedCount > 0 { removeDropped() }
         // Taken out, not copied, so appending to them doesn't copy the stalled writes.
         var writes = PendingWrites()
-        if link.writer == .blocked { swap(&writes, &link.stalled) }
+        if writer == .blocked { swap(&writes, &link.stalled) }
         let taken = outbound
         taken.forEachChunk { writes.append($0) }
         unsentStart = pending.count
         guard !writes.isEmpty else {
-            link.writer = .idle
+            writer = .idle
             return nil
         }
         outbound = RESPCommandBuffer()
         outbound.bytes = spare ?? Bytes(capacity: Self.outboundCapacity)
         spare = nil
-        link.writer = .active
+        writer = .active
         return WriteJob(stream: link.stream, generation: generation, writes: writes, recyclable: taken.bytes)
     }
 
@@ -132,10 +130,8 @@ extension ConnectionStateMachine {
             return .none  // a writer of a lost connection: its bytes die with it
         }
         if !job.writes.isEmpty {
-            withLink { link in
-                link.writer = .blocked
-                swap(&link.stalled, &job.writes)
-            }
+            writer = .blocked
+            withLink { link in swap(&link.stalled, &job.writes) }
             return .awaitWritable(generation: generation)
         }
         // Swapped out rather than copied, so this is the only reference and the storage is reused.
@@ -143,7 +139,7 @@ extension ConnectionStateMachine {
         swap(&buffer, &job.recyclable)
         recycle(&buffer)
         guard !outbound.isEmpty else {
-            withLink { $0.writer = .idle }
+            writer = .idle
             return .none
         }
         guard mayContinue else {
@@ -164,7 +160,7 @@ extension ConnectionStateMachine {
 
     /// The socket drained: the loop takes the writer role and writes what waits.
     package mutating func writable(generation: Int) -> Action {
-        guard generation == self.generation, let writer = readyWriter, writer != .idle else { return .none }
+        guard generation == self.generation, let current = readyWriter, current != .idle else { return .none }
         return takeWrites().map { .write($0) } ?? .none
     }
 

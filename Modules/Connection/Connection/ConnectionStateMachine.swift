@@ -112,7 +112,6 @@ package struct ConnectionStateMachine<Waiter, Stream> {
         let stream: Stream
         /// What the handshake learned.
         let info: ConnectionInfo
-        var writer = Writer.idle
         /// While `blocked`: what the socket refused, written first when it drains; empty otherwise.
         var stalled = PendingWrites()
     }
@@ -242,6 +241,10 @@ package struct ConnectionStateMachine<Waiter, Stream> {
     package static var largestRecycledBuffer: Int { 4 * 1024 * 1024 }
 
     package internal(set) var state = State.idle(lastFailure: nil)
+    /// Who writes the ready connection's bytes; read through `readyWriter`, which is `nil` while
+    /// not ready. Kept beside `state` rather than in its `Link`: the request path asks it for every
+    /// request, and reading it from the enum's payload copied the whole `Link` each time.
+    package var writer = Writer.idle
     /// Counts connection attempts; events of an earlier attempt are recognised and ignored.
     package private(set) var generation = 0
     package private(set) var handshakeConfiguration: HandshakeConfiguration
@@ -309,7 +312,7 @@ package struct ConnectionStateMachine<Waiter, Stream> {
     /// The ready connection's writer; `nil` while not ready.
     @inline(__always)
     package var readyWriter: Writer? {
-        if case .ready(let link) = state { link.writer } else { nil }
+        if case .ready = state { writer } else { nil }
     }
 
     /// The open stream, while handshaking or ready.
@@ -430,6 +433,7 @@ package struct ConnectionStateMachine<Waiter, Stream> {
             return .sendHandshake(bytes, generation: generation)
         case .ready(let info):
             state = .ready(Link(stream: stream, info: info))
+            writer = .idle
             return .ready(takeWrites(), info, connectWaiters: attempt.waiters)
         case .failed(let summary):
             return .tearDown(attemptFailed(summary))
