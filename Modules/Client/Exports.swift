@@ -10,6 +10,7 @@
 @_exported public import struct GlideConnection.CircuitBreakerConfiguration
 @_exported public import protocol GlideConnection.GlideConnector
 @_exported public import struct GlideConnection.GlideError
+@_exported public import enum GlideConnection.GlideEvent
 @_exported public import enum GlideConnection.GlideLogLevel
 @_exported public import protocol GlideConnection.GlideLogger
 @_exported public import protocol GlideConnection.GlideMetrics

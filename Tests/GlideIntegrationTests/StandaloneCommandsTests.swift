@@ -137,7 +137,7 @@ import Testing
         let during = client.getStatistics()
         #expect(
             during.dictionary.keys.sorted() == [
-                "circuit_breaker_openings", "circuit_breaker_rejections", "connection_failures", "malformed_pushes",
+                "circuit_breaker_openings", "circuit_breaker_rejections", "connection_failures", "events_dropped", "malformed_pushes",
                 "pubsub_messages_dropped", "pubsub_resubscriptions", "reconnects",
                 "redirections", "retries", "topology_refreshes", "total_clients", "total_connections",
             ])

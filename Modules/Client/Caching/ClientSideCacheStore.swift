@@ -8,11 +8,18 @@ final class ClientSideCacheStore: Sendable {
     let configuration: ClientSideCache
     private let state: Lock<CacheState<ObjectIdentifier>>
     private let fences = Lock<[ObjectIdentifier: CacheFence]>([:])
+    /// Told why, whenever entries are dropped wholesale: the client's event.
+    private let flushed = Lock<(@Sendable (String) -> Void)?>(nil)
 
     init(_ configuration: ClientSideCache) {
         self.configuration = configuration
         state = Lock(CacheState(maximumBytes: configuration.maximumBytes, entryTTL: configuration.entryTTL))
     }
+
+    /// Calls `report` with the reason whenever entries are dropped wholesale.
+    func onFlush(_ report: @escaping @Sendable (String) -> Void) { flushed.withLock { $0 = report } }
+
+    private func reportFlush(_ reason: String) { flushed.withLock { $0 }?(reason) }
 
     /// The counts so far, and what the cache holds now.
     var metrics: ClientSideCacheMetrics { state.withLock { $0.metrics } }
@@ -85,6 +92,7 @@ final class ClientSideCacheStore: Sendable {
             state.withLock { state in for key in keys { state.invalidate(key) } }
         case .all:
             state.withLock { $0.invalidateAll() }
+            reportFlush("the server invalidated every key (a flush, or its tracking table was reset)")
         case nil:
             break
         }
@@ -95,12 +103,14 @@ final class ClientSideCacheStore: Sendable {
     func connectionChanged(_ connection: AnyObject, lost: Bool) {
         guard lost else { return }
         state.withLock { $0.connectionLost(ObjectIdentifier(connection)) }
+        reportFlush("a connection was lost: the entries it read were dropped")
     }
 
     /// The client switched its connections to another database (`SELECT`): every entry read the
     /// old one, and no read under way is stored.
     func databaseChanged() {
         state.withLock { $0.invalidateAll() }
+        reportFlush("the client selected another database")
     }
 
     /// `connection` is gone for good (its node left): its fence goes too.

@@ -171,9 +171,10 @@ final class ClusterNodes<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         for address in (map.addresses + extra) where !known.contains(address) && prepared[address] == nil {
             prepared[address] = makeConnection(address)
         }
-        let (changed, retired, unused) = state.withLock { state -> (Bool, [Connection], [Connection]) in
+        let (changed, previous, retired, unused) = state.withLock { state -> (Bool, ClusterTopology?, [Connection], [Connection]) in
             let unchanged = state.topology?.comparable == topology.comparable && state.map == map
-            guard !state.closed, !unchanged else { return (false, [], Array(prepared.values)) }
+            guard !state.closed, !unchanged else { return (false, nil, [], Array(prepared.values)) }
+            let previous = state.topology
             state.topology = topology
             state.idlePrimaries = idle
             // The password may have changed since these were made; the lock orders it now.
@@ -181,11 +182,15 @@ final class ClusterNodes<Loop: EventLoop, Connector: NodeConnector>: Sendable {
             for connection in prepared.values { connection.passwordChanged(password, username: configuration.credentials?.username) }
             var available = prepared
             let retired = install(map, extra: extra, in: &state, prepared: &available)
-            return (true, retired, Array(available.values))
+            return (true, previous, retired, Array(available.values))
         }
         for connection in unused { core.retire(connection) }
         retire(retired)
         if changed { relay.topologyChanged() }
+        // The first view (discovery) is no change; later ones are worked out only for a listener.
+        if let previous, core.eventStream.hasConsumers || core.observer != nil {
+            for event in TopologyChange(from: previous, to: topology).events { core.events.emit(event, logged: true) }
+        }
         return changed
     }
 

@@ -35,8 +35,10 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     let cache: ClientSideCacheStore?
     /// The hooks for logs, metrics and traces, when the configuration has any.
     let observer: Observer?
-    /// What the client reports: statistics, and the hooks.
-    var events: ClientEvents { ClientEvents(observer: observer) }
+    /// What `events()` streams.
+    let eventStream = ClientEvents.makeStream()
+    /// What the client reports: statistics, the streams of `events()`, and the hooks.
+    var events: ClientEvents { ClientEvents(observer: observer, stream: eventStream) }
     private let isClosed = Atomic<Bool>(false)
     /// Fired when the client is closed, for `run()`.
     let closeSignal = CloseSignal()
@@ -73,7 +75,9 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         self.supervisor = Supervisor(
             loop: loop, strategy: options.reconnectStrategy,
             checkInterval: options.heartbeatInterval, checkTimeout: options.checkTimeout,
-            events: ClientEvents(observer: observer), listener: listener)
+            events: ClientEvents(observer: observer, stream: eventStream), listener: listener)
+        let events = ClientEvents(observer: observer, stream: eventStream)
+        cache?.onFlush { events.cacheFlushed($0) }
         GlideStatistics.clients.add(1, ordering: .relaxed)
     }
 
@@ -303,6 +307,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         for other in connectionLoops.dropFirst() {
             await withUnsafeContinuation { (done: UnsafeContinuation<Void, Never>) in other.execute { done.resume() } }
         }
+        eventStream.finish()
         GlideStatistics.clients.subtract(1, ordering: .relaxed)
     }
 
@@ -314,6 +319,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         closeDedicatedPools()
         credentialRefresh.withLock { $0?.cancel() }
         supervisor.closeWithoutWaiting()
+        eventStream.finish()
         GlideStatistics.clients.subtract(1, ordering: .relaxed)
     }
 }

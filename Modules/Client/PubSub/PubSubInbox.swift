@@ -1,4 +1,3 @@
-import GlideBuffers
 import GlideConnection
 import GlideTransport
 import Synchronization
@@ -38,76 +37,28 @@ public struct PubSubConfiguration: Sendable {
 /// each bounded, dropping its oldest message when its consumer falls behind.
 final class PubSubInbox: Sendable {
     private let callback: (@Sendable (PubSubMessage) -> Void)?
-    private let capacity: Int
-    private let state = Lock(State())
-
-    private struct State {
-        var consumers: [(id: UInt64, continuation: AsyncStream<PubSubMessage>.Continuation)] = []
-        var nextID: UInt64 = 0
-        /// Messages that arrived while no stream was open, for the next one (bounded as a stream).
-        var waiting = RingBuffer<PubSubMessage>()
-        var finished = false
-    }
+    private let broadcast: Broadcast<PubSubMessage>
 
     init(_ configuration: PubSubConfiguration?) {
-        capacity = max(configuration?.bufferCapacity ?? 10_000, 1)
         callback = configuration?.callback
+        broadcast = Broadcast(capacity: configuration?.bufferCapacity ?? 10_000, holdsWhileNoConsumer: true) {
+            GlideStatistics.pubsubMessagesDropped.add(1, ordering: .relaxed)
+        }
     }
 
     /// A new stream of the messages delivered from now on, after those that waited for a consumer.
-    func messages() -> AsyncStream<PubSubMessage> {
-        let (stream, continuation) = AsyncStream.makeStream(of: PubSubMessage.self, bufferingPolicy: .bufferingNewest(capacity))
-        let id: UInt64? = state.withLock { state in
-            guard !state.finished else { return nil }
-            while let message = state.waiting.popFirst() { continuation.yield(message) }
-            state.nextID += 1
-            state.consumers.append((state.nextID, continuation))
-            return state.nextID
-        }
-        guard let id else {
-            continuation.finish()
-            return stream
-        }
-        continuation.onTermination = { [weak self] _ in
-            self?.state.withLock { $0.consumers.removeAll { $0.id == id } }
-        }
-        return stream
-    }
+    func messages() -> AsyncStream<PubSubMessage> { broadcast.stream() }
 
     /// Delivers `message` to the callback or to every open stream, counting each one dropped from
     /// a full buffer.
     func deliver(_ message: PubSubMessage) {
         if let callback {
             callback(message)
-            return
-        }
-        // Yielded outside the lock: a stream's termination handler takes it.
-        let consumers = state.withLock { state in
-            if state.consumers.isEmpty && !state.finished {
-                if state.waiting.count == capacity {
-                    _ = state.waiting.popFirst()
-                    GlideStatistics.pubsubMessagesDropped.add(1, ordering: .relaxed)
-                }
-                state.waiting.append(message)
-            }
-            return state.consumers
-        }
-        for consumer in consumers {
-            if case .dropped = consumer.continuation.yield(message) {
-                GlideStatistics.pubsubMessagesDropped.add(1, ordering: .relaxed)
-            }
+        } else {
+            broadcast.yield(message)
         }
     }
 
-    /// Ends every stream: a consumer's loop finishes once it has taken what is buffered, and a
-    /// stream asked for later ends at once.
-    func finish() {
-        let consumers = state.withLock { state in
-            state.finished = true
-            state.waiting = RingBuffer()
-            defer { state.consumers = [] }
-            return state.consumers
-        }
-        for consumer in consumers { consumer.continuation.finish() }
-    }
+    /// Ends every stream.
+    func finish() { broadcast.finish() }
 }

@@ -50,7 +50,7 @@ public final class GlideClient: Sendable {
         self.routing = routing
         let roles = RoleFollower(
             supervisor: core.supervisor, topology: topology, connections: connections, routing: routing,
-            discoversReplicas: configuration.readFrom != .primary || configuration.readOnly,
+            discoversReplicas: configuration.readFrom != .primary || configuration.readOnly, events: core.events,
             makeConnection: { [weak core, relay] address in
                 // The relay holds the synchronizer weakly: a connection never keeps it alive.
                 core?.makeConnection(address, waitsThroughFailedAttempts: true) { relay.receive($0, from: $1) }

@@ -34,11 +34,15 @@ actor RoleFollower<Loop: EventLoop, Connector: StreamConnector>: SupervisionFoll
     /// The role check under way, which concurrent callers share.
     private var check: Task<Void, Never>?
     private var closed = false
+    /// Where a failover is reported.
+    private let events: ClientEvents
 
     init(
         supervisor: Supervisor, topology: StandaloneTopology, connections: [Connection], routing: StandaloneRouting<Connection>,
-        discoversReplicas: Bool, makeConnection: @escaping @Sendable (NodeAddress) -> Connection?
+        discoversReplicas: Bool, events: ClientEvents = ClientEvents(observer: nil),
+        makeConnection: @escaping @Sendable (NodeAddress) -> Connection?
     ) {
+        self.events = events
         self.loop = supervisor.loop
         self.supervisor = supervisor
         self.checkTimeout = supervisor.checkTimeout
@@ -211,6 +215,7 @@ actor RoleFollower<Loop: EventLoop, Connector: StreamConnector>: SupervisionFoll
             let to = topology.nodes[topology.primary].address
             connections[previous].failUnsent(
                 GlideErrorSummary(.connectionFailed, "not sent: the primary moved from \(from) to \(to)"))
+            events.failover(from: from, to: to)
         }
     }
 

@@ -1,3 +1,5 @@
+package import GlideTransport
+
 /// A client's hooks, as the client calls them: the names of its metrics and the attributes of
 /// its spans, written once for both clients. Only a client with hooks has one, so without them
 /// a request checks one optional.
@@ -130,12 +132,38 @@ package final class Observer: Sendable {
 }
 
 /// The events both clients report, in one place: the process-wide counts of `getStatistics()`
-/// always, and the hooks when the configuration has them.
+/// always, the streams of `events()` when one is open, and the hooks when the configuration has
+/// them.
 package struct ClientEvents: Sendable {
     package let observer: Observer?
+    /// What `events()` streams; `nil` for a part with no client behind it.
+    package let stream: Broadcast<GlideEvent>?
 
-    package init(observer: Observer?) {
+    package init(observer: Observer?, stream: Broadcast<GlideEvent>? = nil) {
         self.observer = observer
+        self.stream = stream
+    }
+
+    /// A client's stream of events: each consumer's buffer holds `capacity` events, and when it is
+    /// full the oldest is dropped and counted (`eventsDropped`). Nobody sees an event that
+    /// happens while no stream is open.
+    package static func makeStream(capacity: Int = 1_000) -> Broadcast<GlideEvent> {
+        Broadcast(capacity: capacity, holdsWhileNoConsumer: false) { GlideStatistics.eventsDropped.add(1, ordering: .relaxed) }
+    }
+
+    /// `event` to the open streams, and to the hooks: `glide.events` by kind, and a log line for
+    /// the kinds the other hooks don't already log.
+    package func emit(_ event: GlideEvent, logged: Bool = false) {
+        stream?.yield(event)
+        guard let observer else { return }
+        observer.hooks.metrics?.increment("glide.events", by: 1, dimensions: [("event", event.kind)])
+        if logged { observer.log(.info, event.description, ["event": event.kind]) }
+    }
+
+    /// `node` as the connections name it (`host:port`, `unix:path`).
+    package static func address(_ node: String) -> NodeAddress {
+        if node.hasPrefix("unix:") { return .unixSocket(String(node.dropFirst(5))) }
+        return NodeAddress(parsing: node) ?? NodeAddress(host: node, port: 0)
     }
 
     /// A request is tried again after `kind` (`MOVED`, `ASK`, a transient server error, or
@@ -152,18 +180,21 @@ package struct ClientEvents: Sendable {
     /// A connection to `node` is ready.
     package func connected(_ node: String) {
         observer?.connected(node)
+        emit(.connectionReady(Self.address(node)))
     }
 
     /// A ready connection to `node` was lost.
     package func lost(_ node: String, _ reason: String) {
         GlideStatistics.reconnects.add(1, ordering: .relaxed)
         observer?.lost(node, reason)
+        emit(.connectionLost(Self.address(node), reason: reason))
     }
 
     /// An attempt to connect to `node` failed; the next is `backoff` away (`nil`: none).
     package func attemptFailed(_ node: String, _ reason: String, backoff: Duration?, failures: Int) {
         GlideStatistics.connectionFailures.add(1, ordering: .relaxed)
         observer?.attemptFailed(node, reason, backoff: backoff, failures: failures)
+        emit(.connectAttemptFailed(Self.address(node), reason: reason, failures: failures, retryIn: backoff))
     }
 
     /// The periodic sample of requests waiting on `node`'s connection.
@@ -181,11 +212,23 @@ package struct ClientEvents: Sendable {
     /// the breaker does, with its rejections).
     package func circuitBreaker(_ node: String, opened: Bool, _ description: String) {
         observer?.circuitBreaker(node, opened: opened, description)
+        emit(opened ? .circuitBreakerOpened(Self.address(node)) : .circuitBreakerClosed(Self.address(node)))
     }
 
     /// A repair made subscriptions again.
     package func resubscribed() {
         GlideStatistics.pubsubResubscriptions.add(1, ordering: .relaxed)
         observer?.resubscribed()
+        emit(.pubsubResubscribed)
+    }
+
+    /// A replica became the primary, in place of `from` when it was known.
+    package func failover(from: NodeAddress?, to: NodeAddress) {
+        emit(.failover(from: from, to: to), logged: true)
+    }
+
+    /// The client-side cache dropped entries for `reason`.
+    package func cacheFlushed(_ reason: String) {
+        emit(.cacheFlushed(reason: reason), logged: true)
     }
 }

@@ -29,6 +29,8 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
     public let circuitBreakerOpenings: Int
     /// Requests failed at once by an open circuit breaker (`.circuitOpen`).
     public let circuitBreakerRejections: Int
+    /// Events dropped because a consumer of `events()` fell a full buffer behind.
+    public let eventsDropped: Int
 
     /// The counts under GLIDE's names (`total_connections`, `total_clients`) and ours.
     public var dictionary: [String: Int] {
@@ -38,6 +40,7 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
             "reconnects": reconnects, "connection_failures": connectionFailures, "redirections": redirections,
             "retries": retries, "topology_refreshes": topologyRefreshes, "malformed_pushes": malformedPushes,
             "circuit_breaker_openings": circuitBreakerOpenings, "circuit_breaker_rejections": circuitBreakerRejections,
+            "events_dropped": eventsDropped,
         ]
     }
 
@@ -47,7 +50,8 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
             + "pubsub_messages_dropped: \(pubsubMessagesDropped), pubsub_resubscriptions: \(pubsubResubscriptions), "
             + "reconnects: \(reconnects), connection_failures: \(connectionFailures), redirections: \(redirections), "
             + "retries: \(retries), topology_refreshes: \(topologyRefreshes), malformed_pushes: \(malformedPushes), "
-            + "circuit_breaker_openings: \(circuitBreakerOpenings), circuit_breaker_rejections: \(circuitBreakerRejections)"
+            + "circuit_breaker_openings: \(circuitBreakerOpenings), circuit_breaker_rejections: \(circuitBreakerRejections), "
+            + "events_dropped: \(eventsDropped)"
     }
 
     package static let connections = Atomic<Int>(0)
@@ -62,6 +66,7 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
     package static let malformedPushes = Atomic<Int>(0)
     package static let circuitBreakerOpenings = Atomic<Int>(0)
     package static let circuitBreakerRejections = Atomic<Int>(0)
+    package static let eventsDropped = Atomic<Int>(0)
 
     /// The counts now.
     package static var current: GlideStatistics {
@@ -77,6 +82,7 @@ public struct GlideStatistics: Sendable, Hashable, CustomStringConvertible {
             topologyRefreshes: topologyRefreshes.load(ordering: .relaxed),
             malformedPushes: malformedPushes.load(ordering: .relaxed),
             circuitBreakerOpenings: circuitBreakerOpenings.load(ordering: .relaxed),
-            circuitBreakerRejections: circuitBreakerRejections.load(ordering: .relaxed))
+            circuitBreakerRejections: circuitBreakerRejections.load(ordering: .relaxed),
+            eventsDropped: eventsDropped.load(ordering: .relaxed))
     }
 }
