@@ -139,9 +139,14 @@ package struct ClientEvents: Sendable {
     /// What `events()` streams; `nil` for a part with no client behind it.
     package let stream: Broadcast<GlideEvent>?
 
-    package init(observer: Observer?, stream: Broadcast<GlideEvent>? = nil) {
+    package init(observer: Observer?, stream: Broadcast<GlideEvent>?) {
         self.observer = observer
         self.stream = stream
+    }
+
+    /// Events that reach the hooks only: for a part with no client behind it.
+    package init(observer: Observer?) {
+        self.init(observer: observer, stream: nil)
     }
 
     /// A client's stream of events: each consumer's buffer holds `capacity` events, and when it is
