@@ -113,21 +113,30 @@ extension OperatorMode {
         try await connection.send(["DBSIZE"]).reduce(0) { $0 + ($1.value.intValue ?? 0) }
     }
 
-    /// `body` of each element, all at once, in the elements' order.
+    /// `body` of each element, at most 100 at once (well inside the client's in-flight limit,
+    /// whatever `--count` asks), in the elements' order.
     private static func eachConcurrently<Element: Sendable, Result: Sendable>(
         _ elements: [Element], _ body: @escaping @Sendable (Element) async throws(GlideError) -> Result
     ) async throws(GlideError) -> [Result] {
-        let outcomes = await withTaskGroup(of: (Int, Swift.Result<Result, GlideError>).self) { group in
-            for (index, element) in elements.enumerated() {
-                group.addTask {
-                    do throws(GlideError) { return (index, .success(try await body(element))) } catch { return (index, .failure(error)) }
+        var results: [Result] = []
+        results.reserveCapacity(elements.count)
+        for start in stride(from: 0, to: elements.count, by: 100) {
+            let part = Array(elements[start..<min(start + 100, elements.count)])
+            let outcomes = await withTaskGroup(of: (Int, Swift.Result<Result, GlideError>).self) { group in
+                for (index, element) in part.enumerated() {
+                    group.addTask {
+                        do throws(GlideError) { return (index, .success(try await body(element))) } catch {
+                            return (index, .failure(error))
+                        }
+                    }
                 }
+                var outcomes = [Swift.Result<Result, GlideError>?](repeating: nil, count: part.count)
+                for await (index, outcome) in group { outcomes[index] = outcome }
+                return outcomes
             }
-            var outcomes = [Swift.Result<Result, GlideError>?](repeating: nil, count: elements.count)
-            for await (index, outcome) in group { outcomes[index] = outcome }
-            return outcomes
+            for outcome in outcomes { results.append(try outcome!.get()) }
         }
-        return try outcomes.map { outcome throws(GlideError) in try outcome!.get() }
+        return results
     }
 
     // MARK: Stat
@@ -187,16 +196,17 @@ extension OperatorMode {
         )
     }
 
-    /// valkey-cli's sizes: `512B`, `1.50K`, `12.00M`, `3.25G`.
+    /// valkey-cli's sizes: `512B`, `1.50K`, `12.00M`, `3.25G`, and on to `T` and `P`.
     private static func humanBytes(_ bytes: Int) -> String {
         let sign = bytes < 0 ? "-" : ""
-        let size = Double(abs(bytes))
-        switch abs(bytes) {
-        case ..<1024: return "\(sign)\(abs(bytes))B"
-        case ..<(1 << 20): return sign + String(format: "%.2fK", size / 1024)
-        case ..<(1 << 30): return sign + String(format: "%.2fM", size / 1024 / 1024)
-        default: return sign + String(format: "%.2fG", size / 1024 / 1024 / 1024)
+        let magnitude = bytes.magnitude
+        guard magnitude >= 1024 else { return "\(sign)\(magnitude)B" }
+        var size = Double(magnitude)
+        for unit in ["K", "M", "G", "T"] {
+            size /= 1024
+            if size < 1024 { return sign + String(format: "%.2f", size) + unit }
         }
+        return sign + String(format: "%.2fP", size / 1024)
     }
 
     /// `text` in `width` columns: left-aligned (`%-Ns`), or right-aligned (`%Ns`).

@@ -78,7 +78,12 @@ func parse(_ arguments: [String]) -> Options {
         case "--no-raw": options.mode = .human
         case "--csv": options.mode = .csv
         case "-r": options.repetitions = number(flag)
-        case "-i": options.interval = Double(value(flag)) ?? 0
+        case "-i":
+            let text = value(flag)
+            guard let seconds = Double(text), seconds.isFinite, (0...1_000_000).contains(seconds) else {
+                fail("-i needs a number of seconds, not \(text)")
+            }
+            options.interval = seconds
         case "--latency": options.operatorMode = .latency
         case "--latency-history": options.operatorMode = .latencyHistory
         case "--scan": options.operatorMode = .scan

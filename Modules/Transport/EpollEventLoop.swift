@@ -256,6 +256,12 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
                 dispatch(loopState.events[index])
             }
         }
+    }
+
+    // The selector's descriptors outlive the thread: a task queued after the loop stopped still
+    // sends a wake-up, which must not reach a closed (or reused) descriptor. Nothing can once the
+    // last reference is gone.
+    deinit {
         selector.selector.close()
     }
 

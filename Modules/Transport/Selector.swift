@@ -171,7 +171,10 @@ final class PollSelector: EventSelector {
     }
 
     func add(_ descriptor: Int32, id: UInt64) throws(TransportError) {
-        precondition(indexes[descriptor] == nil, "descriptor \(descriptor) added twice")
+        guard indexes[descriptor] == nil else {
+            // What epoll_ctl says for a descriptor already watched.
+            throw TransportError(.systemCall, syscall: "poll", errno: Errno(rawValue: EEXIST))
+        }
         indexes[descriptor] = descriptors.count
         descriptors.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0))
         ids.append(id)
@@ -204,19 +207,28 @@ final class PollSelector: EventSelector {
     func wait(into events: inout [SelectorEvent]) -> Bool {
         events.removeAll(keepingCapacity: true)
         let timeout = millisecondsUntilArmed()
-        let count =
-            (try? syscall("poll", { descriptors.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeout) } }))
+        // A signal ends the wait early: the loop's next turn computes the timeout again.
+        let count = try? interruptibleSyscall("poll") {
+            descriptors.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeout) }
+        }
         if case .processed(let ready)? = count, ready > 0 {
             if descriptors[0].revents != 0 { drainWakeUps() }
+            var closed: [Int32] = []
             for index in 1..<descriptors.count where descriptors[index].revents != 0 {
                 let flags = descriptors[index].revents
-                // POLLNVAL: closed without being removed; nothing a handler could read.
-                if flags & Int16(POLLNVAL) != 0 { continue }
+                // POLLNVAL: closed without being removed, a bug of the caller's; watching it
+                // would report it on every wait.
+                if flags & Int16(POLLNVAL) != 0 {
+                    assertionFailure("descriptor \(descriptors[index].fd) was closed before it was deregistered")
+                    closed.append(descriptors[index].fd)
+                    continue
+                }
                 events.append(
                     SelectorEvent(
                         id: ids[index], readable: flags & Int16(POLLIN | POLLHUP | POLLERR) != 0,
                         writable: flags & Int16(POLLOUT) != 0))
             }
+            for descriptor in closed { remove(descriptor) }
         }
         guard armed != .distantFuture, Deadline.now() >= armed else { return false }
         armed = .distantFuture

@@ -43,6 +43,25 @@ func syscall<Value: FixedWidthInteger & Sendable>(
     }
 }
 
+/// The funnel for a wait whose timeout was computed before the call (`poll`): `EINTR` returns
+/// `.wouldBlock` instead of waiting the whole timeout again, so the caller computes it anew.
+/// Other failures are as in `syscall`.
+@inline(__always)
+func interruptibleSyscall<Value: FixedWidthInteger & Sendable>(
+    _ name: StaticString, _ body: () -> Value
+) throws(TransportError) -> IOResult<Value> {
+    let result = body()
+    if result >= 0 { return .processed(result) }
+    let error = Errno.current
+    switch error {
+    case .interrupted, .wouldBlock: return .wouldBlock
+    case .badFileDescriptor, .badAddress:
+        preconditionFailure("\(name) failed with \(error): a descriptor or buffer was used after release")
+    default:
+        throw TransportError(.systemCall, syscall: "\(name)", errno: error)
+    }
+}
+
 /// The same funnel for calls that cannot block: any failure throws.
 @inline(__always)
 func blockingSyscall<Value: FixedWidthInteger & Sendable>(

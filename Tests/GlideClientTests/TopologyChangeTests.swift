@@ -57,4 +57,14 @@ import Testing
                 .nodeAdded(Self.address(7001)), .slotsMoved(8192...16383, from: nil, to: Self.address(7001)),
             ])
     }
+
+    @Test func aPrimaryThatWasAnotherShardsReplicaIsAMoveNotAFailover() {
+        let before = Self.view([(0...8191, 7000, [7003]), (8192...16383, 7001, [7004])])
+        // 7003 (a replica of 7000) now serves 7001's slots: nobody handed them over in a failover.
+        let after = Self.view([(0...8191, 7000, []), (8192...16383, 7003, [7004])])
+        #expect(
+            TopologyChange(from: before, to: after).events == [
+                .nodeRemoved(Self.address(7001)), .slotsMoved(8192...16383, from: Self.address(7001), to: Self.address(7003)),
+            ])
+    }
 }

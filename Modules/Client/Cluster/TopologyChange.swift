@@ -16,20 +16,21 @@ struct TopologyChange: Equatable {
         let newNodes = Set(new.nodes.map(\.address))
         removed = oldNodes.subtracting(newNodes).sorted { $0.description < $1.description }
         added = newNodes.subtracting(oldNodes).sorted { $0.description < $1.description }
-        // A new primary that was a replica: its old shard's primary handed over to it.
-        for shard in new.shards {
-            guard let primary = shard.primary?.address,
-                let previous = old.shards.first(where: { $0.replicas.contains { $0.address == primary } })
-            else { continue }
-            failovers.append((previous.primary?.address, primary))
-        }
         let before = Self.owners(old)
         let after = Self.owners(new)
+        // A new primary that was a replica of the shard whose slots it now serves: that shard's
+        // primary handed over to it.
+        for shard in new.shards {
+            guard let primary = shard.primary?.address, let first = shard.slots.first?.lowerBound,
+                let owner = before[Int(first)], owner != primary,
+                old.shards.contains(where: { $0.primary?.address == owner && $0.replicas.contains { $0.address == primary } })
+            else { continue }
+            failovers.append((owner, primary))
+        }
         var slot = 0
         while slot < HashSlot.count {
             let (from, to) = (before[slot], after[slot])
-            let handedOver = failovers.contains { $0.from == from && $0.to == to }
-            guard from != to, !handedOver else {
+            guard from != to, !failovers.contains(where: { $0.from == from && $0.to == to }) else {
                 slot += 1
                 continue
             }

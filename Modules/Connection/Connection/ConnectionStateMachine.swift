@@ -244,7 +244,7 @@ package struct ConnectionStateMachine<Waiter, Stream> {
     /// Who writes the ready connection's bytes; read through `readyWriter`, which is `nil` while
     /// not ready. Kept beside `state` rather than in its `Link`: the request path asks it for every
     /// request, and reading it from the enum's payload copied the whole `Link` each time.
-    package var writer = Writer.idle
+    package internal(set) var writer = Writer.idle
     /// Counts connection attempts; events of an earlier attempt are recognised and ignored.
     package private(set) var generation = 0
     package private(set) var handshakeConfiguration: HandshakeConfiguration
