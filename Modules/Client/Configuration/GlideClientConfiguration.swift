@@ -64,6 +64,12 @@ public struct GlideClientConfiguration: Sendable {
     public var protocolVersion: ProtocolVersion = .resp3
     /// The most requests waiting for replies at once; more fail at once. 1000.
     public var inflightRequestsLimit: Int = 1000
+    /// Identical read-only requests in flight at once share one round trip: a `GET` of a hot key
+    /// from many tasks reaches the server once per write to the socket instead of once per task.
+    /// A read joins only a request not yet written, so it never misses a write that completed
+    /// before it started (`Docs/resilience.md`, "Coalesced reads"). For a client of one node
+    /// reading from it. Off.
+    public var coalescesReads: Bool = false
     /// Whether `create` returns before connecting; the first request connects.
     public var lazyConnect: Bool = false
     /// The most bytes one reply may take, everything nested in it included; a longer one (refused

@@ -25,6 +25,8 @@ public final class GlideClient: Sendable {
     /// With one node and reads from the primary, every request goes to this connection: no
     /// lookup, no lock.
     let single: Connection?
+    /// Shares identical reads in flight on `single` (`coalescesReads`); `nil` otherwise.
+    let coalescer: ReadCoalescer?
     /// The client's subscriptions and their messages.
     let pubsub: PubSubSynchronizer<StandalonePlacement<EpollEventLoop, SocketConnector>>
     let relay: PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>
@@ -62,6 +64,7 @@ public final class GlideClient: Sendable {
         self.single =
             connections.count == 1 && configuration.readFrom == .primary && !configuration.readOnly
                 && sentinel == nil ? connections[0] : nil
+        self.coalescer = configuration.coalescesReads ? ReadCoalescer() : nil
         self.pubsub = PubSubSynchronizer(
             loop: core.loop, inbox: relay.inbox, placement: StandalonePlacement(routing: routing, dedicated: Self.subscribers(core, relay)),
             requestTimeout: configuration.requestTimeout, checkInterval: configuration.pubsub.map(\.checkInterval) ?? .seconds(3),
@@ -264,6 +267,9 @@ public final class GlideClient: Sendable {
         {
             return token
         }
+        if coalescer != nil, let single, blockingTimeout == nil, flags.contains(.readonly) {
+            return try await sendCoalesced(name, flags: flags, to: single, deadline: deadline, encode: encode)
+        }
         var first: (Connection, Result<ConnectionReply, GlideError>)?
         if let single, blockingTimeout == nil || !core.lendsConnection(toBlocking: name) {
             // The common case, one node: straight to its connection; only a failure takes the
@@ -276,6 +282,30 @@ public final class GlideClient: Sendable {
         let reply = try await sendRouted(
             name, flags: flags, deadline: deadline, blocking: blockingTimeout != nil,
             first: first, encode: encode)
+        if reply.token.type.isError { throw GlideError.server(reply.token, address: nil) }
+        return reply.token
+    }
+
+    /// A read that may share the reply of an identical one in flight (`ReadCoalescer`); a failure
+    /// takes the usual path, which decides whether to try again. Its own function, so the closures
+    /// it builds stay out of the hot path's frame.
+    @inline(never)
+    private func sendCoalesced(
+        _ name: String, flags: CommandFlags, to single: Connection, deadline: Deadline,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async throws(GlideError) -> RESPToken {
+        var encoded = RESPCommandBuffer()
+        encode(&encoded)
+        let request = encoded
+        let written: @Sendable (Connection) -> Int = { $0.batchesWritten }
+        let outcome = await coalescer!.read(request.contiguousBytes, on: single, batchesWritten: written, deadline: deadline) {
+            await single.send(deadline: deadline) { $0.append(request) }.map(\.token)
+        }
+        if case .success(let token) = outcome, !token.type.isError { return token }
+        let reply = try await sendRouted(
+            name, flags: flags, deadline: deadline, blocking: false,
+            first: (single, outcome.map { ConnectionReply(token: $0, queuedError: nil) })
+        ) { $0.append(request) }
         if reply.token.type.isError { throw GlideError.server(reply.token, address: nil) }
         return reply.token
     }

@@ -100,6 +100,7 @@ extension ConnectionStateMachine {
         outbound.bytes = spare ?? Bytes(capacity: Self.outboundCapacity)
         spare = nil
         writer = .active
+        batchesTaken &+= 1
         return WriteJob(stream: link.stream, generation: generation, writes: writes, recyclable: taken.bytes)
     }
 

@@ -245,6 +245,9 @@ package struct ConnectionStateMachine<Waiter, Stream> {
     /// not ready. Kept beside `state` rather than in its `Link`: the request path asks it for every
     /// request, and reading it from the enum's payload copied the whole `Link` each time.
     package internal(set) var writer = Writer.idle
+    /// Batches of queued bytes handed to a writer so far: while it stays the same, a request
+    /// queued since has not been written (what coalesced reads rely on).
+    package internal(set) var batchesTaken = 0
     /// Counts connection attempts; events of an earlier attempt are recognised and ignored.
     package private(set) var generation = 0
     package private(set) var handshakeConfiguration: HandshakeConfiguration

@@ -128,6 +128,11 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     /// Requests waiting for their replies now.
     public var inflightCount: Int { machine.withLock { $0.inflightCount } }
 
+    /// Batches of queued requests handed to the socket so far: while the count stays the same, a
+    /// request queued after it was read has not been sent, so it will run after anything that
+    /// completed before.
+    package var batchesWritten: Int { machine.withLock { $0.batchesTaken } }
+
     /// How fast the node has been answering over the last minute: one request in eight is timed
     /// from queueing to reply (blocking commands and pipelines are not). `nil` until one was.
     public var latency: NodeLatency? {
