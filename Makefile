@@ -128,9 +128,11 @@ integration: deps build
 
 # Every test (unit and integration) under ThreadSanitizer, then under AddressSanitizer, each in a
 # build folder of its own. Instrumented code runs several times slower: the chaos run is shorter
-# (and the cluster's is left to `make soak`), fewer tests run at once, and upper bounds on durations are scaled (GLIDE_TEST_TIME_SCALE). The
+# (and the cluster's is left to `make soak`), fewer tests run at once, upper bounds on durations are scaled
+# (GLIDE_TEST_TIME_SCALE), and the example programs the tests run get a 2.5 s request timeout
+# (VALKEY_REQUEST_TIMEOUT_MS; 250 ms by default, too short for an instrumented binary beside the suite). The
 # TSan build replaces Mutex with a pthread lock ThreadSanitizer can see (GLIDE_TSAN; Lock.swift).
-SANITIZER_ENV = VALKEY_SERVER="$(abspath $(VALKEY_BIN))" GLIDE_CHAOS_SECONDS=20 GLIDE_TEST_TIME_SCALE=10 \
+SANITIZER_ENV = VALKEY_SERVER="$(abspath $(VALKEY_BIN))" GLIDE_CHAOS_SECONDS=20 GLIDE_TEST_TIME_SCALE=10 VALKEY_REQUEST_TIMEOUT_MS=2500 \
   SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=6
 
 tsan: deps native

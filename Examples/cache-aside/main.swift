@@ -50,9 +50,12 @@ let arguments = CommandLine.arguments.dropFirst().filter { $0 != "--cluster" }
 let host = arguments.first ?? "localhost"
 let port = arguments.dropFirst().first.flatMap { Int($0) } ?? 6379
 let address = NodeAddress(host: host, port: port)
+// `VALKEY_REQUEST_TIMEOUT_MS` overrides the request timeout (the tests' sanitizer runs set it).
+let timeout = ProcessInfo.processInfo.environment["VALKEY_REQUEST_TIMEOUT_MS"].flatMap { Int($0) }.map { Duration.milliseconds($0) }
 let cache = ClientSideCache(maximumBytes: 16 << 20)
 if CommandLine.arguments.contains("--cluster") {
     var configuration = GlideClusterClientConfiguration(addresses: [address])
+    if let timeout { configuration.requestTimeout = timeout }
     let writer = try await GlideClusterClient.create(configuration)
     configuration.clientSideCache = cache
     let client = try await GlideClusterClient.create(configuration)
@@ -61,6 +64,7 @@ if CommandLine.arguments.contains("--cluster") {
     await writer.close()
 } else {
     var configuration = GlideClientConfiguration(addresses: [address])
+    if let timeout { configuration.requestTimeout = timeout }
     let writer = try await GlideClient.create(configuration)
     configuration.clientSideCache = cache
     let client = try await GlideClient.create(configuration)

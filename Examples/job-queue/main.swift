@@ -101,13 +101,19 @@ func run<Client: GlideCommandExecutor>(_ client: Client, _ command: [String]) as
 
 let arguments = CommandLine.arguments.dropFirst().filter { $0 != "--cluster" }.map { $0 }
 let address = NodeAddress(host: arguments[0], port: Int(arguments[1]) ?? 6379)
+// `VALKEY_REQUEST_TIMEOUT_MS` overrides the request timeout (the tests' sanitizer runs set it).
+let timeout = ProcessInfo.processInfo.environment["VALKEY_REQUEST_TIMEOUT_MS"].flatMap { Int($0) }.map { Duration.milliseconds($0) }
 let command = Array(arguments.dropFirst(2))
 if CommandLine.arguments.contains("--cluster") {
-    let client = try await GlideClusterClient.create(GlideClusterClientConfiguration(addresses: [address]))
+    var configuration = GlideClusterClientConfiguration(addresses: [address])
+    if let timeout { configuration.requestTimeout = timeout }
+    let client = try await GlideClusterClient.create(configuration)
     try await run(client, command)
     await client.close()
 } else {
-    let client = try await GlideClient.create(GlideClientConfiguration(addresses: [address]))
+    var configuration = GlideClientConfiguration(addresses: [address])
+    if let timeout { configuration.requestTimeout = timeout }
+    let client = try await GlideClient.create(configuration)
     try await run(client, command)
     await client.close()
 }

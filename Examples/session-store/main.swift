@@ -52,12 +52,18 @@ let arguments = CommandLine.arguments.dropFirst().filter { $0 != "--cluster" }
 let host = arguments.first ?? "localhost"
 let port = arguments.dropFirst().first.flatMap { Int($0) } ?? 6379
 let address = NodeAddress(host: host, port: port)
+// `VALKEY_REQUEST_TIMEOUT_MS` overrides the request timeout (the tests' sanitizer runs set it).
+let timeout = ProcessInfo.processInfo.environment["VALKEY_REQUEST_TIMEOUT_MS"].flatMap { Int($0) }.map { Duration.milliseconds($0) }
 if CommandLine.arguments.contains("--cluster") {
-    let client = try await GlideClusterClient.create(GlideClusterClientConfiguration(addresses: [address]))
+    var configuration = GlideClusterClientConfiguration(addresses: [address])
+    if let timeout { configuration.requestTimeout = timeout }
+    let client = try await GlideClusterClient.create(configuration)
     try await run(client, label: "cluster")
     await client.close()
 } else {
-    let client = try await GlideClient.create(GlideClientConfiguration(addresses: [address]))
+    var configuration = GlideClientConfiguration(addresses: [address])
+    if let timeout { configuration.requestTimeout = timeout }
+    let client = try await GlideClient.create(configuration)
     try await run(client, label: "standalone")
     await client.close()
 }
