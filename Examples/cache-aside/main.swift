@@ -36,7 +36,10 @@ func run<Client: GlideCommandExecutor>(
     for _ in 0..<99 { _ = try await price(product, client: client, source: source) }
     let before = metrics()!
     print("\(label): 100 reads of \(product.prefix(4)) -> price \(first), \(source.reads.load(ordering: .relaxed)) read of the source")
-    print("\(label): served from the client's memory -> \(before.hits >= 98 ? "98 or more" : "\(before.hits)") of 100")
+    // Two or three reads miss: the first, the one after this client's own SET (which drops its
+    // copy), and the next when the server's notice of that SET arrives after the read was cached
+    // (servers differ in where they put it relative to the SET's reply).
+    print("\(label): served from the client's memory -> \(before.hits >= 97 ? "97 or more" : "\(before.hits)") of 100")
     // Another client changes the price: the server tells this client to drop its copy, and a
     // cached read is confirmed (one shared PING) before it is answered, so the very next read
     // already sees the write.
