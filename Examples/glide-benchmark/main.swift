@@ -344,32 +344,44 @@ var cluster: GlideClusterClient?
 var extraClients: [GlideClient] = []
 var extraClusterClients: [GlideClusterClient] = []
 let loopGroup = options.loops.map { EpollEventLoopGroup(loopCount: $0, name: "bench-loop") } ?? .shared
+/// The options both clients' configurations have, as the benchmark's flags set them.
+protocol BenchmarkedConfiguration {
+    var useTLS: Bool { get set }
+    var tlsConfiguration: TLSConfiguration? { get set }
+    var requestTimeout: Duration { get set }
+    var clientName: String? { get set }
+    var protocolVersion: ProtocolVersion { get set }
+    var inflightRequestsLimit: Int { get set }
+    var clientSideCache: ClientSideCache? { get set }
+    var compression: CompressionConfiguration? { get set }
+    var eventLoopGroup: EpollEventLoopGroup { get set }
+}
+
+extension GlideClientConfiguration: BenchmarkedConfiguration {}
+extension GlideClusterClientConfiguration: BenchmarkedConfiguration {}
+
+func configure(_ configuration: inout some BenchmarkedConfiguration) {
+    configuration.useTLS = options.tls
+    configuration.tlsConfiguration = tls
+    configuration.requestTimeout = .seconds(10)
+    configuration.clientName = "glide-benchmark"
+    configuration.protocolVersion = options.resp2 ? .resp2 : .resp3
+    configuration.inflightRequestsLimit = max(1000, options.clients * 2)
+    configuration.clientSideCache = options.cache.map { ClientSideCache(maximumBytes: 64 << 20, consistency: $0) }
+    configuration.compression = options.compression.map { CompressionConfiguration(algorithm: $0) }
+    configuration.eventLoopGroup = loopGroup
+}
+
 do {
     if options.cluster {
         var configuration = GlideClusterClientConfiguration(addresses: [address])
-        configuration.useTLS = options.tls
-        configuration.tlsConfiguration = tls
-        configuration.requestTimeout = .seconds(10)
-        configuration.clientName = "glide-benchmark"
-        configuration.protocolVersion = options.resp2 ? .resp2 : .resp3
-        configuration.inflightRequestsLimit = max(1000, options.clients * 2)
-        configuration.clientSideCache = options.cache.map { ClientSideCache(maximumBytes: 64 << 20, consistency: $0) }
-        configuration.compression = options.compression.map { CompressionConfiguration(algorithm: $0) }
-        configuration.eventLoopGroup = loopGroup
+        configure(&configuration)
         if options.spread { configuration.eventLoopCount = loopGroup.loops.count }
         cluster = try await GlideClusterClient.create(configuration)
         for _ in 1..<options.clientCount { extraClusterClients.append(try await GlideClusterClient.create(configuration)) }
     } else {
         var configuration = GlideClientConfiguration(addresses: [address])
-        configuration.useTLS = options.tls
-        configuration.tlsConfiguration = tls
-        configuration.requestTimeout = .seconds(10)
-        configuration.clientName = "glide-benchmark"
-        configuration.protocolVersion = options.resp2 ? .resp2 : .resp3
-        configuration.inflightRequestsLimit = max(1000, options.clients * 2)
-        configuration.clientSideCache = options.cache.map { ClientSideCache(maximumBytes: 64 << 20, consistency: $0) }
-        configuration.compression = options.compression.map { CompressionConfiguration(algorithm: $0) }
-        configuration.eventLoopGroup = loopGroup
+        configure(&configuration)
         configuration.dedicatedConnections.maximumConnections = options.clients
         if options.unpooled { configuration.dedicatedConnections.idleTimeout = .zero }
         standalone = try await GlideClient.create(configuration)
