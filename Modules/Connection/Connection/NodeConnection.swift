@@ -37,7 +37,8 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     package let machine: Lock<Machine>
     /// Identifies requests for cancellation.
     @usableFromInline package let requestIDs = Atomic<UInt64>(0)
-    /// Whether the connection is ready, for routing decisions that must not take the lock.
+    /// Whether the connection is ready, for routing decisions that must not take the lock. A hint:
+    /// it can lag a loss by a moment; `info` is `nil` from the loss on.
     public let isReady = Atomic<Bool>(false)
     /// The supervisor; weak, since it owns the connection.
     package weak let observer: (any ConnectionObserver)?
