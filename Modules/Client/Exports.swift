@@ -6,6 +6,7 @@
 @_exported public import GlideRESPCodec
 
 @_exported public import struct GlideCompression.CompressionConfiguration
+@_exported public import struct GlideConnection.AdaptiveTimeout
 @_exported public import struct GlideConnection.BackoffStrategy
 @_exported public import struct GlideConnection.CircuitBreakerConfiguration
 @_exported public import protocol GlideConnection.GlideConnector

@@ -18,6 +18,9 @@ public struct ConnectionConfiguration: Sendable {
     /// `.protocolError`, and it reconnects. 512 MiB (the server's `proto-max-bulk-len`) and a
     /// header's room.
     public var maximumReplyLength: Int = RESPDecoder.defaultMaximumFrameLength
+    /// Request timeouts that follow the node's measured latency, under `requestTimeout` (or a
+    /// request's own); `nil` (the default): off.
+    public var adaptiveTimeout: AdaptiveTimeout?
 
     /// A configuration; see each property for its default.
     public init(
@@ -62,12 +65,14 @@ public final class SupervisedConnection<Loop: EventLoop, Connector: StreamConnec
             loop: loop, strategy: configuration.reconnectStrategy, checkInterval: configuration.heartbeatInterval,
             checkTimeout: max(.seconds(1), configuration.requestTimeout))
         self.supervisor = supervisor
+        var policy = ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: true)
+        policy.adaptiveTimeout = configuration.adaptiveTimeout
         connection = NodeConnection(
             loop: loop, connector: connector, handshake: configuration.handshake,
             inflightLimit: configuration.inflightRequestsLimit, maximumReplyLength: configuration.maximumReplyLength,
             connectionTimeout: configuration.connectionTimeout,
             staleReplyGrace: max(.seconds(2), configuration.requestTimeout),
-            policy: ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: true), observer: supervisor)
+            policy: policy, observer: supervisor)
     }
 
     /// Starts supervising: reconnection after a loss, and the periodic checks.

@@ -24,6 +24,7 @@ struct ClientOptions: Sendable {
     var inflightRequestsLimit: Int
     var maximumReplyLength: Int
     var circuitBreaker: CircuitBreakerConfiguration?
+    var adaptiveTimeout: AdaptiveTimeout?
     var dedicatedConnections: DedicatedPoolConfiguration
     var clientSideCache: ClientSideCache?
     var compression: CompressionConfiguration?
@@ -59,6 +60,7 @@ protocol SharedClientSettings {
     var inflightRequestsLimit: Int { get }
     var maximumReplyLength: Int { get }
     var circuitBreaker: CircuitBreakerConfiguration? { get }
+    var adaptiveTimeout: AdaptiveTimeout? { get }
     var dedicatedConnections: DedicatedPoolConfiguration { get }
     var eventLoop: EpollEventLoop? { get set }
     var eventLoopGroup: EpollEventLoopGroup { get }
@@ -76,7 +78,7 @@ extension SharedClientSettings {
             connectionTimeout: connectionTimeout,
             reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
             clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
-            maximumReplyLength: maximumReplyLength, circuitBreaker: circuitBreaker,
+            maximumReplyLength: maximumReplyLength, circuitBreaker: circuitBreaker, adaptiveTimeout: adaptiveTimeout,
             dedicatedConnections: dedicatedConnections, clientSideCache: clientSideCache, compression: compression,
             observability: observability, connector: connector)
     }
@@ -120,6 +122,7 @@ enum ClientSetup {
         guard options.inflightRequestsLimit > 0 else { throw invalid("inflightRequestsLimit must be positive") }
         guard options.maximumReplyLength > 0 else { throw invalid("maximumReplyLength must be positive") }
         if let problem = options.circuitBreaker?.problem { throw invalid(problem) }
+        if let problem = options.adaptiveTimeout?.problem { throw invalid(problem) }
         if let problem = options.dedicatedConnections.problem { throw invalid(problem) }
         if let compression = options.compression, let problem = ValueCompressor.problem(with: compression) { throw invalid(problem) }
         if let provider = options.credentialsProvider {

@@ -82,6 +82,11 @@ public struct GlideClientConfiguration: Sendable {
     /// with `.circuitOpen` for a while, then one probe request decides whether it is back
     /// (`Docs/circuit-breaker.md`).
     public var circuitBreaker: CircuitBreakerConfiguration?
+    /// Request timeouts that follow each node's measured latency, off (`nil`) by default: a
+    /// single request fails once it takes several times the node's 99.9th percentile, never
+    /// sooner than a floor, and never later than `requestTimeout` (`Docs/resilience.md`,
+    /// "Adaptive timeouts").
+    public var adaptiveTimeout: AdaptiveTimeout?
     /// The pool `withDedicatedConnection` borrows from: up to 16 connections per node, idle ones
     /// kept a minute (`Docs/pooling.md`).
     public var dedicatedConnections = DedicatedPoolConfiguration()

@@ -99,6 +99,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     ) -> Connection {
         var policy = ConnectionPolicy(supervised: true, waitsThroughFailedAttempts: waitsThroughFailedAttempts)
         policy.pushesInArrays = subscriber && options.protocolVersion == .resp2
+        policy.adaptiveTimeout = subscriber ? nil : options.adaptiveTimeout
         let connectionLoop = spread ? spreadLoop() : loop
         let connection = Connection(
             loop: connectionLoop, connector: makeConnector(address, connectionLoop), handshake: handshake(readOnly: readOnly),

@@ -12,7 +12,7 @@ extension ConnectionStateMachine {
     package mutating func enqueue(
         _ waiter: Waiter, id: UInt64, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
         confirmation: PubSubConfirmation? = nil, collectsReplies: Bool = false, defersWrite: Bool = false,
-        sampledAt: Deadline? = nil, encode: (inout RESPCommandBuffer) -> Void
+        sampledAt: Deadline? = nil, now: Deadline? = nil, encode: (inout RESPCommandBuffer) -> Void
     ) -> (action: Action, armTimer: Deadline?) {
         switch state {
         case .closed, .modifying:
@@ -32,6 +32,12 @@ extension ConnectionStateMachine {
                         .tooManyInflightRequests, "\(inflightCount) requests are already waiting for replies (limit \(inflightLimit))")),
                 nil
             )
+        }
+        var deadline = deadline
+        // `now` comes with adaptive timeouts only. A request waiting for a connection waits for
+        // it, not for the node's pace; a pipeline's replies take longer than one.
+        if let now, replies == 1, !blocking, readyWriter != nil, let adaptive = adaptiveTimeout {
+            deadline = adaptive.deadline(deadline, now: now)
         }
         encode(&outbound)
         pending.append(
@@ -211,7 +217,14 @@ extension ConnectionStateMachine {
         }
         let request = pending.popFirst()!
         unsentStart -= 1
-        if request.queuedAt != 0 { latency.record(queued: Deadline(uptimeNanoseconds: request.queuedAt), now: replyTime) }
+        if request.queuedAt != 0 {
+            latency.record(queued: Deadline(uptimeNanoseconds: request.queuedAt), now: replyTime)
+            if adaptiveTimeout != nil {
+                adaptiveTimeout!.replied(
+                    after: .nanoseconds(replyTime.uptimeNanoseconds &- request.queuedAt), late: request.waiter == nil,
+                    window: latency, now: replyTime)
+            }
+        }
         guard let waiter = request.waiter else { return .none }
         if request.fate == .unblocking && token.isNull { return .fail(waiter, Self.cancelledSummary) }
         return .resume(waiter, ConnectionReply(token: token, queuedError: request.queuedError, earlier: request.collected))

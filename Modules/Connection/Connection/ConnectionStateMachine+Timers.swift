@@ -23,6 +23,7 @@ extension ConnectionStateMachine {
         // earlier one and finds nothing due; re-arming for it would only pile timers up.
         guard now >= armedTimer else { return expiry }
         var next = Deadline.distantFuture
+        var sentTimedOut = false
         // A full scan, but only when the timer fires (about once per timeout period), never per request.
         for index in 0..<pending.count where pending[index].waiter != nil {
             guard pending[index].deadline <= now else {
@@ -39,8 +40,10 @@ extension ConnectionStateMachine {
                 expiry.resumptions.append(.failure(waiter, Self.cancelledSummary))
             } else {
                 expiry.resumptions.append(.failure(waiter, sentTimeoutSummary(at: index, now: now)))
+                sentTimedOut = true
             }
         }
+        if sentTimedOut { adaptiveTimeout?.timedOut(now: now) }
         switch state {
         case .ready:
             if let oldest = pending.first, unsentStart > 0, oldest.waiter == nil {
@@ -83,12 +86,13 @@ extension ConnectionStateMachine {
             case (0, _): "sent; \(came), then nothing"
             default: "sent behind \(ahead); \(came)"
             }
+        let which = adaptiveTimeout?.current.map { "the node's adaptive timeout (\(NodeLatency.text($0)))" } ?? "the request timeout"
         guard let latency = latency.latency(at: now) else {
-            return GlideErrorSummary(.timeout, "no reply within the request timeout: \(progress)")
+            return GlideErrorSummary(.timeout, "no reply within \(which): \(progress)")
         }
         return GlideErrorSummary(
             .timeout,
-            "no reply within the request timeout: \(progress). Over the last minute this node answered with \(latency); "
+            "no reply within \(which): \(progress). Over the last minute this node answered with \(latency); "
                 + "a request timeout of \(NodeLatency.text(latency.suggestedTimeout)) covers that pace",
             nodeLatency: latency)
     }

@@ -31,6 +31,9 @@ public struct ConnectionPolicy: Hashable, Sendable {
     /// command it runs. A reply no request waits for goes to the push handler, rather than ending
     /// the connection as a reply nobody asked for does elsewhere.
     public var unrequestedRepliesArePushes = false
+    /// Request timeouts that follow the node's measured latency; `nil` (the default): each
+    /// request's own deadline only.
+    public var adaptiveTimeout: AdaptiveTimeout?
 
     /// A policy; see each property.
     public init(
@@ -267,6 +270,8 @@ package struct ConnectionStateMachine<Waiter, Stream> {
     package var repliesAtLastCheck = 0
     /// The round trips of sampled requests over the last minute.
     package var latency = LatencyWindow()
+    /// The timeout the window's figures give single requests, when the policy asks for one.
+    package var adaptiveTimeout: AdaptiveTimeoutState?
     /// When the replies being handed over were read: set by the reader once per batch, so a
     /// sampled request's round trip costs no clock reading of its own.
     package var replyTime = Deadline(uptimeNanoseconds: 0)
@@ -285,6 +290,7 @@ package struct ConnectionStateMachine<Waiter, Stream> {
         self.staleReplyGrace = staleReplyGrace
         self.connectionTimeout = connectionTimeout
         self.policy = policy
+        self.adaptiveTimeout = policy.adaptiveTimeout.map(AdaptiveTimeoutState.init)
     }
 
     // MARK: Views of the state

@@ -53,6 +53,8 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     /// The node's circuit breaker, when the connection has one: while it is open, requests fail
     /// at once with `.circuitOpen`.
     public let breaker: CircuitBreaker?
+    /// Whether the policy asks for adaptive timeouts: read without the lock on every request.
+    let adaptsTimeouts: Bool
     /// Asked before each connection attempt for the credentials its handshake sends (`nil`:
     /// the ones it has): short-lived tokens, fetched fresh for every connection. Its time counts
     /// in the attempt's `connectionTimeout`; it should end when its task is cancelled, as a later
@@ -97,6 +99,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     ) {
         self.loop = loop
         self.breaker = breaker
+        self.adaptsTimeouts = policy.adaptiveTimeout != nil
         self.credentialsSource = credentialsSource
         self.remoteObserverLoop = observerLoop.flatMap { $0 === loop ? nil : $0 }
         self.pushHandler = pushHandler
@@ -135,11 +138,16 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     package var batchesWritten: Int { machine.withLock { $0.batchesTaken } }
 
     /// How fast the node has been answering over the last minute: one request in eight is timed
-    /// from queueing to reply (blocking commands and pipelines are not). `nil` until one was.
+    /// from queueing to reply, every one under adaptive timeouts (blocking commands and pipelines
+    /// are not). `nil` until one was.
     public var latency: NodeLatency? {
         let now = loop.now()
         return machine.withLock { $0.latency.latency(at: now) }
     }
+
+    /// The timeout a single request to this node gets now under `ConnectionPolicy.adaptiveTimeout`
+    /// (never past the request's own); `nil` when that is off or the node has too few samples yet.
+    public var adaptiveTimeout: Duration? { machine.withLock { $0.adaptiveTimeout?.current } }
 
     /// Whether the connection was lost or failed and waits for its next attempt: the supervisor's
     /// to start, on its backoff. `connect()` would start one now.
@@ -225,9 +233,11 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         _ continuation: Waiter, id: UInt64, deadline: Deadline, replies: Int, blocking: Bool, confirmation: PubSubConfirmation?,
         collectsReplies: Bool, onLoopThread: Bool, encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) {
-        // One request in eight is timed (a clock reading each way), for the node's latency; a
-        // blocking command's or a pipeline's wait is not the node's pace.
-        let sampledAt = id & 7 == 0 && replies == 1 && !blocking ? loop.now() : nil
+        // One request in eight is timed (a clock reading each way), for the node's latency; every
+        // one under adaptive timeouts, which count from here. A blocking command's or a
+        // pipeline's wait is not the node's pace.
+        let sampledAt = (id & 7 == 0 || adaptsTimeouts) && replies == 1 && !blocking ? loop.now() : nil
+        let now = adaptsTimeouts ? sampledAt : nil
         // A caller on the loop thread was resumed by this turn's replies, as were others: its
         // bytes wait for the turn's one write, which the loop runs once they have all queued.
         let (action, armTimer) = machine.withLock { machine in
@@ -239,7 +249,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
             return machine.enqueue(
                 continuation, id: id, deadline: deadline, replies: replies, blocking: blocking,
                 confirmation: confirmation, collectsReplies: collectsReplies, defersWrite: onLoopThread,
-                sampledAt: sampledAt, encode: encode)
+                sampledAt: sampledAt, now: now, encode: encode)
         }
         if let armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
         // Consumed: the job moves into its binding, with no copy of the action to destroy after.

@@ -1,0 +1,75 @@
+import Foundation
+import Glide
+import GlideTestSupport
+import Testing
+
+@testable import GlideClient
+
+/// Adaptive timeouts against a real server behind `FaultProxy`: a node whose latency steps up.
+@Suite(.timeLimit(.minutes(5))) struct AdaptiveTimeoutServerTests {
+    @Test func timeoutsFollowALatencyStepWithinBoundedTimeoutsAndCutAStallShort() async throws {
+        let server = try await TestServer.startValkey()
+        defer { server.stop() }
+        let proxy = FaultProxy(upstreamPort: server.port)
+        defer { proxy.stop() }
+        // The fixed timeout is a generous 3 s: everything below would pass under it.
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(addresses: [proxy.address]).with {
+                $0.requestTimeout = .seconds(3)
+                $0.adaptiveTimeout = AdaptiveTimeout(multiplier: 3, minimum: .milliseconds(5), minimumSamples: 32)
+            })
+        let connection = client.routing.all[0]
+        // Few callers: the proxy delays each chunk in turn, so more would queue there and widen the spread.
+        let tasks = 4
+        let load = FaultLoad()
+        let running = load.run(client, tasks: tasks)
+        func timeouts() -> Int { load.errors.withLock { $0[.timeout] ?? 0 } }
+
+        // A fast node: its timeout adapts, far below the fixed one.
+        try await Polling.waitUntil("the timeout adapted", timeout: .seconds(10)) { connection.adaptiveTimeout != nil }
+        let fast = try #require(connection.adaptiveTimeout)
+        #expect(fast < .milliseconds(500), "\(fast)")
+        #expect(timeouts() == 0)
+
+        // The node slows to about 40 ms a round trip (20 ms each way).
+        proxy.set(.latency(.milliseconds(20), jitter: .zero))
+        let stepped = ContinuousClock.now
+        try await Polling.waitUntil("the timeout followed the step", timeout: .seconds(10)) {
+            (connection.adaptiveTimeout ?? .zero) >= .milliseconds(80)
+        }
+        let followed = ContinuousClock.now - stepped
+        let duringStep = timeouts()
+        // The requests in flight when the step came time out, and the ones sent after them
+        // until the first late reply lifts the timeout over the new round trip (the timeouts
+        // meanwhile double it): a few rounds of the callers' requests.
+        #expect(duringStep <= tasks * 3, "\(duringStep) timeouts while following the step")
+        // Settled: a steady 40 ms node times nothing out.
+        let settledFrom = load.successes.load(ordering: .relaxed)
+        try await Polling.waitUntil("200 more answers", timeout: .seconds(20)) {
+            load.successes.load(ordering: .relaxed) >= settledFrom + 200
+        }
+        // A hiccup of the machine may still cost one stall's worth, which doubles the timeout again.
+        #expect(timeouts() - duringStep <= tasks, "\(timeouts() - duringStep) timeouts after the timeout had followed")
+        await load.finish(running)
+        #expect(load.wrongReplies.withLock { $0 }.isEmpty)
+        #expect(Set(load.errors.withLock { $0 }.keys).isSubset(of: [.timeout]), "\(load.errors.withLock { $0 })")
+        let adapted = try #require(connection.adaptiveTimeout)
+
+        // What it is for: a stopped server fails a request at the node's timeout, not the fixed 3 s.
+        proxy.set(.pass)
+        server.freeze()
+        let started = ContinuousClock.now
+        let error = await #expect(throws: GlideError.self) { _ = try await client.get("k") }
+        let waited = ContinuousClock.now - started
+        #expect(error?.code == .timeout)
+        #expect(error?.message.contains("adaptive timeout") == true, "\(String(describing: error))")
+        #expect(waited < .seconds(2), "waited \(waited) under an adaptive timeout of \(adapted)")
+        server.thaw()
+        #expect(try await client.ping() == "PONG")
+        print(
+            "adaptive timeout: \(fast) on a fast node; after a step to 40 ms it followed to \(adapted) in \(followed)"
+                + " with \(duringStep) timeouts, then \(timeouts() - duringStep) over 200 requests; a stopped server failed a request after \(waited)"
+        )
+        await client.close()
+    }
+}
