@@ -65,12 +65,29 @@ extension ClusterEngine {
         // machine exists: a request answered at once (nearly all) pays nothing for the retry logic
         // it doesn't use (Docs/performance.md has the measurement).
         if !(replica && replicaNeedsReadOnly), !closed, let connection = nodes.connection(forSlot: slot, replica: replica) {
-            let result = await connection.send(deadline: deadline, replies: replies, encode: encode)
+            let result: Result<ConnectionReply, GlideError>
+            if replica, replies == 1, core.hedger != nil, let second = nodes.hedgeConnection(forSlot: slot, after: connection) {
+                result = await hedged(on: connection, or: second, deadline: deadline, encode: encode)
+            } else {
+                result = await connection.send(deadline: deadline, replies: replies, encode: encode)
+            }
             if case .success(let reply) = result, !reply.token.type.isError { return reply }
             first = Attempt(result: result, node: connection.connector.address)
         }
         return try await send(
             toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, replies: replies, after: first, encode: encode)
+    }
+
+    /// A read raced on two nodes of its shard (`ReadHedger`). Its own function, so the buffer
+    /// it builds stays out of the hot path's frame.
+    @inline(never)
+    private func hedged(
+        on first: Nodes.Connection, or second: Nodes.Connection, deadline: Deadline,
+        encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async -> Result<ConnectionReply, GlideError> {
+        var request = RESPCommandBuffer()
+        encode(&request)
+        return await core.hedger!.read(request, on: first, or: second, deadline: deadline)
     }
 
     /// Sends a request for `slot` on from the outcome of its first attempt (`nil`: none was made)

@@ -75,6 +75,24 @@ final class ClusterNodes<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         }
     }
 
+    /// Where a hedge of a read of `slot` sent to `first` goes: the replica `readFrom` would pick
+    /// among the shard's others that are not down, else the primary; `nil` when `first` is the
+    /// only node of the shard.
+    func hedgeConnection(forSlot slot: UInt16, after first: Connection) -> Connection? {
+        let turn = rotation.wrappingAdd(1, ordering: .relaxed).oldValue
+        return state.withLock { state -> Connection? in
+            guard let index = state.map.shardIndex(forSlot: slot) else { return nil }
+            let connections = state.shards[index]
+            let choice = configuration.readFrom == .primary ? ReadFrom.preferReplica : configuration.readFrom
+            let down = state.down
+            let position = choice.replicaIndex(
+                in: state.map.shards[index], clientAZ: configuration.clientAZ, rotation: turn,
+                usable: { connections.replicas[$0] !== first && !down.contains(ObjectIdentifier(connections.replicas[$0])) })
+            let connection = position.map { connections.replicas[$0] } ?? connections.primary
+            return connection === first ? nil : connection
+        }
+    }
+
     /// Records what happened to `connection` (from the supervisor's listener, on the loop): a
     /// connection that is down is skipped by replica reads until it is ready again.
     func connectionChanged(_ connection: Connection, _ event: ConnectionEvent) {

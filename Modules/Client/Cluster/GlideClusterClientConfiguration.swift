@@ -58,6 +58,11 @@ public struct GlideClusterClientConfiguration: Sendable {
     /// sooner than a floor, and never later than `requestTimeout` (`Docs/resilience.md`,
     /// "Adaptive timeouts").
     public var adaptiveTimeout: AdaptiveTimeout?
+    /// Hedged reads, off (`nil`) by default: a read sent to a replica that is slower than its
+    /// nodes usually are is sent once more to another node that may serve it, and the first
+    /// reply wins; a budget caps the extra requests (`Docs/resilience.md`, "Hedged reads"). Only
+    /// reads that `readFrom` (or a call's own) lets go to replicas are hedged.
+    public var hedgedReads: HedgedReads?
     /// The pool `withDedicatedConnection` borrows from: up to 16 connections per node, idle ones
     /// kept a minute (`Docs/pooling.md`).
     public var dedicatedConnections = DedicatedPoolConfiguration()

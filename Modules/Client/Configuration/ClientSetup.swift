@@ -25,6 +25,7 @@ struct ClientOptions: Sendable {
     var maximumReplyLength: Int
     var circuitBreaker: CircuitBreakerConfiguration?
     var adaptiveTimeout: AdaptiveTimeout?
+    var hedgedReads: HedgedReads?
     var dedicatedConnections: DedicatedPoolConfiguration
     var clientSideCache: ClientSideCache?
     var compression: CompressionConfiguration?
@@ -61,6 +62,7 @@ protocol SharedClientSettings {
     var maximumReplyLength: Int { get }
     var circuitBreaker: CircuitBreakerConfiguration? { get }
     var adaptiveTimeout: AdaptiveTimeout? { get }
+    var hedgedReads: HedgedReads? { get }
     var dedicatedConnections: DedicatedPoolConfiguration { get }
     var eventLoop: EpollEventLoop? { get set }
     var eventLoopGroup: EpollEventLoopGroup { get }
@@ -79,6 +81,7 @@ extension SharedClientSettings {
             reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
             clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
             maximumReplyLength: maximumReplyLength, circuitBreaker: circuitBreaker, adaptiveTimeout: adaptiveTimeout,
+            hedgedReads: hedgedReads,
             dedicatedConnections: dedicatedConnections, clientSideCache: clientSideCache, compression: compression,
             observability: observability, connector: connector)
     }
@@ -123,6 +126,7 @@ enum ClientSetup {
         guard options.maximumReplyLength > 0 else { throw invalid("maximumReplyLength must be positive") }
         if let problem = options.circuitBreaker?.problem { throw invalid(problem) }
         if let problem = options.adaptiveTimeout?.problem { throw invalid(problem) }
+        if let problem = options.hedgedReads?.problem { throw invalid(problem) }
         if let problem = options.dedicatedConnections.problem { throw invalid(problem) }
         if let compression = options.compression, let problem = ValueCompressor.problem(with: compression) { throw invalid(problem) }
         if let provider = options.credentialsProvider {

@@ -33,6 +33,8 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     let credentials: Lock<ServerCredentials?>
     /// The client-side cache, when the configuration asks for one.
     let cache: ClientSideCacheStore?
+    /// Races slow replica reads against another node, when the configuration asks for it.
+    let hedger: ReadHedger<Loop, Connector>?
     /// The hooks for logs, metrics and traces, when the configuration has any.
     let observer: Observer?
     /// What `events()` streams.
@@ -69,6 +71,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         let observer = options.observability.map { Observer($0, database: options.databaseID) }
         self.observer = observer
         self.loop = loop
+        self.hedger = options.hedgedReads.map { ReadHedger($0, loop: loop) }
         self.connectionLoops = [loop] + extraLoops.filter { $0 !== loop }
         self.makeConnector = makeConnector
         self.credentials = Lock(options.credentials)

@@ -20,7 +20,10 @@ final class LoopPause: TimerHandler {
     }
 
     /// Waits until `until` on `loop`'s clock; `false` when the task is cancelled first.
-    static func sleep(until: Deadline, on loop: some EventLoop) async -> Bool {
+    /// `keepsTimerOnCancel`: a cancelled pause leaves its timer to fire for nothing, rather than
+    /// taking it out of the loop's queue (a search of the queue): for pauses that are nearly
+    /// always cancelled, such as a hedged read's.
+    static func sleep(until: Deadline, on loop: some EventLoop, keepsTimerOnCancel: Bool = false) async -> Bool {
         if Task.isCancelled { return false }
         if loop.now() >= until { return true }
         let pause = LoopPause(until: until)
@@ -30,7 +33,7 @@ final class LoopPause: TimerHandler {
             }
         } onCancel: {
             pause.end(false)
-            loop.cancelTimers(for: pause)
+            if !keepsTimerOnCancel { loop.cancelTimers(for: pause) }
         }
     }
 

@@ -35,8 +35,15 @@ struct StandaloneSender<Loop: EventLoop, Connector: NodeConnector>: Sendable {
             }() as (Connection, Result<ConnectionReply, GlideError>?)
         // A blocking command waits on a connection of its own, so the shared one keeps moving.
         let onLoan = blocking && core.lendsConnection(toBlocking: name)
+        // A single read that may go to replicas may be hedged on another node.
+        let hedges = core.hedger != nil && read && !blocking && replies == 1 && !collectsReplies
         func attempt(on target: Connection) async -> Result<ConnectionReply, GlideError> {
             if onLoan { return await core.sendOnLoan(to: target.connector.address, deadline: deadline, replies: replies, encode: encode) }
+            if hedges, let second = routing.hedgeConnection(after: target, override: readFrom) {
+                var request = RESPCommandBuffer()
+                encode(&request)
+                return await core.hedger!.read(request, on: target, or: second, deadline: deadline)
+            }
             return await target.send(
                 deadline: deadline, replies: replies, blocking: blocking, collectsReplies: collectsReplies, encode: encode)
         }

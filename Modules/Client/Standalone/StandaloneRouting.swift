@@ -49,6 +49,22 @@ final class StandaloneRouting<Connection: AnyObject & Sendable>: Sendable {
         }
     }
 
+    /// Where a hedge of a read sent to `first` goes: the choice `readFrom` (or `override`) would
+    /// make among the other nodes; `nil` when reads go to the primary only, or no other node may
+    /// serve them.
+    func hedgeConnection(after first: Connection, override: ReadFrom? = nil) -> Connection? {
+        let strategy = override ?? readFrom
+        guard strategy != .primary else { return nil }
+        let turn = rotation.wrappingAdd(1, ordering: .relaxed).oldValue
+        return table.withLock { table in
+            var others = table
+            others.replicas.removeAll { table.connections[$0] === first }
+            others.localReplicas.removeAll { table.connections[$0] === first }
+            let connection = table.connections[Self.readIndex(others, readFrom: strategy, rotation: turn)]
+            return connection === first ? nil : connection
+        }
+    }
+
     /// The primary's connection.
     var primary: Connection { table.withLock { $0.connections[$0.topology.primary] } }
 

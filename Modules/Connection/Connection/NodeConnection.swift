@@ -267,6 +267,26 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         }
     }
 
+    /// An id for `send(id:deadline:encode:)`, taken before the request is sent, so that another
+    /// task may cancel that request with `cancel(requestID:)`.
+    package func makeRequestID() -> UInt64 { requestIDs.wrappingAdd(1, ordering: .relaxed).newValue }
+
+    /// `send` of a one-reply request under `id`, from `makeRequestID()`.
+    package func send(
+        id: UInt64, deadline: Deadline, encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async -> Result<ConnectionReply, GlideError> {
+        let onLoopThread = loop.inEventLoop
+        return await awaitReply(id: id, blocking: false) { continuation in
+            submit(
+                continuation, id: id, deadline: deadline, replies: 1, blocking: false, confirmation: nil,
+                collectsReplies: false, onLoopThread: onLoopThread, encode: encode)
+        }
+    }
+
+    /// Ends request `id` as its task's cancellation would: its caller gets `.cancelled` now, and
+    /// its reply, should it come, is discarded. Nothing happens when it was answered already.
+    package func cancel(requestID id: UInt64) { cancelRequest(id) }
+
     /// Cancels request `id`, from its task's cancellation handler.
     @usableFromInline
     @_specialize(exported:false,where Loop == EpollEventLoop, Connector == SocketConnector)
