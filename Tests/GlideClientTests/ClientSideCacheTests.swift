@@ -121,6 +121,29 @@ import Testing
         #expect(summary.code == .configuration)
     }
 
+    @Test func broadcastTrackingSendsItsPrefixesAndCachesOnlyKeysUnderThem() {
+        var configuration = HandshakeConfiguration(protocolVersion: .resp3, credentials: nil, clientName: nil, databaseID: 0)
+        configuration.tracking = true
+        configuration.trackingPrefixes = ["user:", "item:"]
+        var machine = HandshakeStateMachine(configuration: configuration)
+        #expect(
+            machine.start().string.contains(
+                "*8\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\nON\r\n$5\r\nBCAST\r\n$6\r\nPREFIX\r\n$5\r\nuser:\r\n"
+                    + "$6\r\nPREFIX\r\n$5\r\nitem:\r\n"))
+        var cache = ClientSideCache(maximumBytes: 1 << 20)
+        #expect(cache.caches(Bytes("anything")) && cache.broadcastPrefixes == nil)
+        cache.tracking = .broadcast(prefixes: ["user:", "item:"])
+        #expect(cache.caches(Bytes("user:1")) && cache.caches(Bytes("item:")))
+        #expect(!cache.caches(Bytes("user")) && !cache.caches(Bytes("order:1")))
+        #expect(cache.trackingProblem == nil)
+        // Every key, with no prefix.
+        cache.tracking = .broadcast(prefixes: [])
+        #expect(cache.caches(Bytes("order:1")))
+        // The server refuses prefixes of which one starts with another.
+        cache.tracking = .broadcast(prefixes: ["user:", "user:admin:"])
+        #expect(cache.trackingProblem?.contains("overlap") == true)
+    }
+
     @Test func hitsArrivingTogetherShareOnePing() async {
         let pings = Counter()
         let gate = AsyncStream<Void>.makeStream()

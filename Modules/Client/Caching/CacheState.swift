@@ -96,6 +96,9 @@ struct CacheState<Origin: Hashable> {
 
     // MARK: Invalidation
 
+    /// The server's invalidation message named `count` keys.
+    mutating func received(_ count: Int) { metrics.invalidationsReceived += count }
+
     /// The server says `key` changed: its entries go, and reads of it under way won't be stored.
     mutating func invalidate(_ key: Bytes) {
         if pending[key] != nil { pending[key]!.invalidated = true }

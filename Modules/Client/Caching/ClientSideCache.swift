@@ -33,6 +33,19 @@ public struct ClientSideCache: Sendable, Hashable {
         case immediate
     }
 
+    /// How the server tells the client which keys changed.
+    public enum Tracking: Sendable, Hashable {
+        /// The server remembers the keys each connection read and invalidates those when they
+        /// change: the least invalidation traffic, at the cost of the server's memory for the
+        /// keys read (its `tracking-table-max-keys`).
+        case keysRead
+        /// `BCAST`: the server invalidates every key that starts with one of `prefixes` (every key
+        /// when there are none) to every such connection, read or not, and remembers no keys per
+        /// connection. Only keys under the prefixes are cached; others go to the server every
+        /// time. Prefixes may not overlap (one may not start with another).
+        case broadcast(prefixes: [String])
+    }
+
     /// The most bytes the entries may take: keys, requests and replies, plus a fixed overhead
     /// per entry. Entries are evicted to stay under it.
     public var maximumBytes: Int
@@ -43,6 +56,8 @@ public struct ClientSideCache: Sendable, Hashable {
     public var eviction: Eviction
     /// What a hit may promise: `.confirmed` (the default) or `.immediate`.
     public var consistency: Consistency
+    /// How the server reports changed keys: `.keysRead` (the default) or `.broadcast(prefixes:)`.
+    public var tracking: Tracking = .keysRead
 
     /// A cache of at most `maximumBytes`, entries served for at most `entryTTL`.
     public init(maximumBytes: Int, entryTTL: Duration? = nil, eviction: Eviction = .lru, consistency: Consistency = .confirmed) {
@@ -54,6 +69,34 @@ public struct ClientSideCache: Sendable, Hashable {
 
     /// The commands whose replies are cached: read-only, one key, at argument 1. Anything else
     /// goes to the server as usual.
+    /// The broadcast prefixes the handshake declares; `nil` in the default mode.
+    var broadcastPrefixes: [String]? {
+        if case .broadcast(let prefixes) = tracking { prefixes } else { nil }
+    }
+
+    /// Whether entries for `key` may be kept: under broadcast, only keys under a prefix are
+    /// ever invalidated.
+    func caches(_ key: Bytes) -> Bool {
+        guard case .broadcast(let prefixes) = tracking, !prefixes.isEmpty else { return true }
+        return key.withUnsafeReadableBytes { key in
+            prefixes.contains { prefix in
+                let prefix = prefix.utf8
+                return key.count >= prefix.count && zip(key, prefix).allSatisfy { $0 == $1 }
+            }
+        }
+    }
+
+    /// What is wrong with the broadcast prefixes, if anything: the server refuses overlapping ones.
+    var trackingProblem: String? {
+        guard let prefixes = broadcastPrefixes else { return nil }
+        for (index, prefix) in prefixes.enumerated() {
+            for other in prefixes[(index + 1)...] where prefix.utf8.starts(with: other.utf8) || other.utf8.starts(with: prefix.utf8) {
+                return "clientSideCache broadcast prefixes \"\(prefix)\" and \"\(other)\" overlap: the server refuses that"
+            }
+        }
+        return nil
+    }
+
     public static let cachedCommands: Set<String> = [
         "GET", "GETRANGE", "STRLEN", "EXISTS", "TYPE",
         "HGET", "HGETALL", "HMGET", "HKEYS", "HVALS", "HLEN", "HEXISTS", "HSTRLEN",
@@ -80,6 +123,9 @@ public struct ClientSideCacheMetrics: Sendable, Hashable {
     public internal(set) var entries: Int
     /// Bytes the entries take now, as `maximumBytes` counts them.
     public internal(set) var bytes: Int
+    /// Keys the server's invalidation messages named, whether or not the cache held them: the
+    /// invalidation traffic, which broadcast tracking raises.
+    public internal(set) var invalidationsReceived = 0
 }
 
 extension GlideClient {

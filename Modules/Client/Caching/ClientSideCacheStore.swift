@@ -89,7 +89,10 @@ final class ClientSideCacheStore: Sendable {
     func receive(_ push: RESPToken, from connection: AnyObject) {
         switch CacheInvalidation(push) {
         case .keys(let keys):
-            state.withLock { state in for key in keys { state.invalidate(key) } }
+            state.withLock { state in
+                state.received(keys.count)
+                for key in keys { state.invalidate(key) }
+            }
         case .all:
             state.withLock { $0.invalidateAll() }
             reportFlush("the server invalidated every key (a flush, or its tracking table was reset)")

@@ -154,6 +154,7 @@ enum ClientSetup {
                     "clientSideCache needs RESP3: the server's invalidations arrive as pushes on the connection that read the key")
             }
             guard cache.maximumBytes > 0 else { throw invalid("clientSideCache.maximumBytes must be positive") }
+            if let problem = cache.trackingProblem { throw invalid(problem) }
             if let ttl = cache.entryTTL, ttl <= .zero { throw invalid("clientSideCache.entryTTL must be positive, or nil for no expiry") }
         }
         switch options.readFrom {

@@ -171,10 +171,12 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     }
 
     func handshake(readOnly: Bool) -> HandshakeConfiguration {
-        HandshakeConfiguration(
+        var configuration = HandshakeConfiguration(
             protocolVersion: options.protocolVersion, credentials: credentials.withLock { $0 },
             clientName: options.clientName, databaseID: selectedDatabase.load(ordering: .relaxed), sendsReadOnly: readOnly,
             tracking: options.clientSideCache != nil, redirects: options.declaresRedirect)
+        configuration.trackingPrefixes = options.clientSideCache?.broadcastPrefixes
+        return configuration
     }
 
     /// Stops supervising `connection` and closes it (a node that left).
@@ -214,7 +216,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         var encoded = RESPCommandBuffer()
         encode(&encoded)
         let request = encoded
-        guard let key = CachedCommands.key(of: name, request: request) else { return nil }
+        guard let key = CachedCommands.key(of: name, request: request), cache.configuration.caches(key) else { return nil }
         return try await cache.read(request, key: key, through: connection(), deadline: deadline) { () throws(GlideError) in
             try await usual(request)
         }

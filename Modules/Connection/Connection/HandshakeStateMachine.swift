@@ -13,6 +13,10 @@ public struct HandshakeConfiguration: Sendable {
     /// A client with a client-side cache sends `CLIENT TRACKING ON`, so the server tells the
     /// connection when a key it read changes.
     public var tracking = false
+    /// With `tracking`: `nil` (the default) has the server track the keys the connection reads;
+    /// a list sends `BCAST` with a `PREFIX` for each, so the server invalidates every key under
+    /// them (every key, for an empty list).
+    public var trackingPrefixes: [String]?
     /// A standalone client's connections send `CLIENT CAPA redirect` and `READONLY`: a replica
     /// then answers a write with `-REDIRECT` naming its primary (Valkey 8 and later), and still
     /// serves reads. Best effort: older servers refuse both, and that is ignored.
@@ -149,7 +153,13 @@ package struct HandshakeStateMachine {
             steps.append(.readOnly)
         }
         if configuration.tracking {
-            buffer.writeRESPCommand("CLIENT" as StaticString, "TRACKING" as StaticString, "ON" as StaticString)
+            var arguments = ["CLIENT", "TRACKING", "ON"]
+            if let prefixes = configuration.trackingPrefixes {
+                arguments.append("BCAST")
+                for prefix in prefixes { arguments += ["PREFIX", prefix] }
+            }
+            buffer.writeRESPArrayHeader(count: arguments.count)
+            for argument in arguments { buffer.writeRESPBulkString(argument) }
             steps.append(.tracking)
         }
         if configuration.redirects {

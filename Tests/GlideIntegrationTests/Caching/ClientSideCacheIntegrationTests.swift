@@ -12,13 +12,16 @@ import Testing
     static let cache = ClientSideCache(maximumBytes: 1 << 20)
 
     /// Another client writes increasing versions of 16 keys for 20 s while 50 tasks read them
-    /// through the cache. No read may return a version older than the last one acknowledged
-    /// before the read began.
-    @Test func readsThroughTheCacheNeverReturnAValueOlderThanAnAcknowledgedWrite() async throws {
+    /// through the cache, with the server tracking the keys read or broadcasting the keys' prefix.
+    /// No read may return a version older than the last one acknowledged before the read began.
+    @Test(arguments: [false, true])
+    func readsThroughTheCacheNeverReturnAValueOlderThanAnAcknowledgedWrite(broadcast: Bool) async throws {
         let server = try await SharedServer.valkey()
-        let reader = try await server.client { $0.clientSideCache = Self.cache }
-        let writer = try await server.client()
         let prefix = SharedServer.uniqueKey()
+        var cache = Self.cache
+        if broadcast { cache.tracking = .broadcast(prefixes: [prefix + ":"]) }
+        let reader = try await server.client { [cache] in $0.clientSideCache = cache }
+        let writer = try await server.client()
         let keys = (0..<16).map { "\(prefix):\($0)" }
         for key in keys { try await writer.set(key, "0") }
         let acknowledged = Versions(count: keys.count)
@@ -56,12 +59,52 @@ import Testing
         }
         let metrics = try #require(reader.clientSideCacheMetrics)
         print(
-            "client-side cache race: \(reads.value) reads, \(metrics.hits) hits, \(metrics.misses) misses, "
+            "client-side cache race (\(broadcast ? "broadcast" : "keys read")): \(reads.value) reads, \(metrics.hits) hits, \(metrics.misses) misses, "
                 + "\(metrics.invalidations) invalidations, \(stale.value) stale")
         #expect(stale.value == 0)
         #expect(metrics.hits > 1000)
         #expect(metrics.invalidations > 100)
         await reader.close()
+        await writer.close()
+    }
+
+    /// A writer changes 500 keys under a prefix; the reader has read (and cached) 10 of them.
+    /// Tracking the keys read, the server tells it of those 10; broadcasting the prefix, of all
+    /// 500. Either way, no read after a write sees the old value, and keys outside the prefix are
+    /// never cached under broadcast.
+    @Test func broadcastTrackingTradesInvalidationTrafficForServerMemory() async throws {
+        let server = try await SharedServer.valkey()
+        let prefix = SharedServer.uniqueKey()
+        let writer = try await server.client()
+        let keys = (0..<500).map { "\(prefix):\($0)" }
+        var received: [String: Int] = [:]
+        for (mode, tracking) in [("keys read", ClientSideCache.Tracking.keysRead), ("broadcast", .broadcast(prefixes: [prefix + ":"]))] {
+            for key in keys { try await writer.set(key, "old") }
+            try await writer.set("\(prefix)-outside", "old")
+            var cache = Self.cache
+            cache.tracking = tracking
+            let reader = try await server.client { [cache] in $0.clientSideCache = cache }
+            for key in keys.prefix(10) {
+                #expect(try await reader.get(key) == "old")
+                #expect(try await reader.get(key) == "old")
+            }
+            #expect(try await reader.get("\(prefix)-outside") == "old")
+            #expect(try await reader.get("\(prefix)-outside") == "old")
+            let read = try #require(reader.clientSideCacheMetrics)
+            // Outside the prefix nothing is cached under broadcast: both reads went to the server.
+            #expect(read.hits == (mode == "broadcast" ? 10 : 11), "\(mode): \(read)")
+            for key in keys { try await writer.set(key, "new \(mode)") }
+            try await writer.set("\(prefix)-outside", "new \(mode)")
+            for key in keys.prefix(10) { #expect(try await reader.get(key) == "new \(mode)") }
+            #expect(try await reader.get("\(prefix)-outside") == "new \(mode)")
+            received[mode] = try #require(reader.clientSideCacheMetrics).invalidationsReceived
+            await reader.close()
+        }
+        print(
+            "invalidation traffic for 500 writes, 10 keys cached: \(received["keys read"]!) keys named tracking keys read, "
+                + "\(received["broadcast"]!) broadcasting the prefix")
+        #expect(received["keys read"]! <= 11)
+        #expect(received["broadcast"]! >= 500)
         await writer.close()
     }
 
