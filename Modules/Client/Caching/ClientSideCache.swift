@@ -67,8 +67,6 @@ public struct ClientSideCache: Sendable, Hashable {
         self.consistency = consistency
     }
 
-    /// The commands whose replies are cached: read-only, one key, at argument 1. Anything else
-    /// goes to the server as usual.
     /// The broadcast prefixes the handshake declares; `nil` in the default mode.
     var broadcastPrefixes: [String]? {
         if case .broadcast(let prefixes) = tracking { prefixes } else { nil }
@@ -97,6 +95,8 @@ public struct ClientSideCache: Sendable, Hashable {
         return nil
     }
 
+    /// The commands whose replies are cached: read-only, one key, at argument 1. Anything else
+    /// goes to the server as usual.
     public static let cachedCommands: Set<String> = [
         "GET", "GETRANGE", "STRLEN", "EXISTS", "TYPE",
         "HGET", "HGETALL", "HMGET", "HKEYS", "HVALS", "HLEN", "HEXISTS", "HSTRLEN",
