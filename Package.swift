@@ -37,6 +37,7 @@ let package = Package(
         .executable(name: "leaderboard", targets: ["leaderboard"]),
         .executable(name: "session-store", targets: ["session-store"]),
         .executable(name: "cache-aside", targets: ["cache-aside"]),
+        .executable(name: "large-values", targets: ["large-values"]),
         .executable(name: "glide-cli", targets: ["glide-cli"]),
         .executable(name: "custom-client", targets: ["custom-client"]),
         .executable(name: "glide-benchmark", targets: ["glide-benchmark"]),
@@ -108,6 +109,8 @@ let package = Package(
             name: "session-store", dependencies: ["Glide", "GlideClient"], path: "Examples/session-store", swiftSettings: strict),
         .executableTarget(
             name: "cache-aside", dependencies: ["Glide", "GlideClient"], path: "Examples/cache-aside", swiftSettings: strict),
+        .executableTarget(
+            name: "large-values", dependencies: ["Glide", "GlideClient"], path: "Examples/large-values", swiftSettings: strict),
         .executableTarget(name: "glide-cli", dependencies: ["Glide", "GlideClient"], path: "Examples/glide-cli", swiftSettings: strict),
         .executableTarget(
             name: "custom-client", dependencies: ["Glide", "GlideConnection"], path: "Examples/custom-client", swiftSettings: strict),

@@ -77,6 +77,9 @@ public struct GlideError: Error, Sendable, CustomStringConvertible {
         /// The node's circuit breaker is open (`circuitBreaker` in the configuration): the
         /// request failed at once, without being sent, after the node failed too many requests.
         public static let circuitOpen = Code(description: "circuit open")
+        /// A value read in chunks (`readValue`) changed while it was read: the chunks handed over
+        /// may mix two versions.
+        public static let valueChanged = Code(description: "value changed")
     }
 
     /// The code, the message and the node.

@@ -1,0 +1,39 @@
+import GlideTestSupport
+import Testing
+
+/// `Examples/large-values` (`make large-values-demo`) in a process of its own, whose peak memory
+/// is its own: 256 MiB streamed up and down in 1 MiB chunks, every byte checked, then read with a
+/// plain `GET` for comparison.
+@Suite(.timeLimit(.minutes(5))) struct LargeValuesExampleTests {
+    /// The peak memory growth the example printed on the line starting with `prefix`, in MiB.
+    static func growth(_ output: String, _ prefix: String) -> Int? {
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }),
+            let figure = line.split(separator: " ").dropLast().last
+        else { return nil }
+        return Int(figure)
+    }
+
+    static func expectTheStory(_ output: String, mib: Int) throws {
+        print("large values: \(output.replacingOccurrences(of: "\n", with: "; "))")
+        let streamed = try #require(Self.growth(output, "streamed \(mib) MiB up and \(mib) MiB down"), "\(output)")
+        let plain = try #require(Self.growth(output, "a plain GET of it (\(mib) MiB)"), "\(output)")
+        // Streamed: a few chunks' worth, whatever the value's size. A plain GET holds it whole.
+        #expect(streamed <= 32, "\(output)")
+        #expect(plain >= mib, "\(output)")
+    }
+
+    @Test func twoHundredFiftySixMiBGoUpAndDownInChunksWithoutTheClientHoldingThem() async throws {
+        let server = try await TestServer.startValkey()
+        defer { server.stop() }
+        let output = try await GlideCLITests.run(
+            try ServerBinaries.product("large-values"), ["127.0.0.1", String(server.port), "--mib", "256"])
+        try Self.expectTheStory(output, mib: 256)
+    }
+
+    @Test func onACluster() async throws {
+        let port = String(try await SharedCluster.valkey().nodes[0].server.port)
+        let output = try await GlideCLITests.run(
+            try ServerBinaries.product("large-values"), ["127.0.0.1", port, "--cluster", "--mib", "64"])
+        try Self.expectTheStory(output, mib: 64)
+    }
+}
