@@ -85,6 +85,7 @@ build-release: native
 	$(SWIFT) build -c release --product glide-benchmark
 	$(SWIFT) build -c release --product glide-microbench
 	$(SWIFT) build -c release --product quickstart
+	$(SWIFT) build -c release --product large-values
 
 # Each ends with one line, "N passed, N failed" (.ci/test-summary; the full log is .build/test.log).
 # Every test but the soak-like chaos runs (ChaosTests, ClusterChaosTests), which `make soak` runs.

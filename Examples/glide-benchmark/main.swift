@@ -4,7 +4,7 @@
 //                   [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv]
 //                   [--cache [--cache-immediate]]
 //                   [-t failover --kill-pid PID --victim-port PORT] [-t pubsub] [--client-count K] [--loops L]
-//                   [--spread]
+//                   [--spread] [--replica-reads [--hedge]] [--coalesce] [--pace MS]
 //
 // Every task shares one client, so `-c` is the number of concurrent callers multiplexed on one
 // connection (one per node with `--cluster`, which connects a GlideClusterClient to the cluster
@@ -24,6 +24,9 @@
 // `--loops L` gives them an `EpollEventLoopGroup` of L loops, which hands one to each client in turn.
 // `--spread` (with `--cluster` and `--loops L`) spreads each cluster client's node connections
 // over all L loops (`eventLoopCount`).
+// `--replica-reads` sends reads to replicas (`readFrom: .preferReplica`) and `--hedge` hedges them
+// (`hedgedReads`, a 2 ms floor); `--coalesce` lets identical reads share a round trip
+// (`coalescesReads`); `--pace MS` makes each task pause between its requests.
 // `--compression zstd|lz4` compresses values (`CompressionConfiguration`) and reports the stored
 // size; `--json` makes the -d byte values JSON-like text (records of words and numbers from a fixed
 // seed) instead of one repeated letter, which would compress without limit.
@@ -57,6 +60,14 @@ struct Options {
     var loops: Int?
     /// Whether each cluster client spreads its node connections over every loop of the group.
     var spread = false
+    /// Reads go to replicas (`readFrom: .preferReplica`); `--hedge` hedges them (`hedgedReads`).
+    var replicaReads = false
+    var hedge = false
+    /// Identical reads share a round trip (`coalescesReads`, standalone).
+    var coalesce = false
+    /// Each task pauses this long between requests (`--pace MS`), so a stall is a share of the
+    /// requests rather than holding every caller up.
+    var pace: Duration?
     /// Whether `-t dedicated` keeps no idle connection (`idleTimeout: .zero`): with one caller, a
     /// connection per call, as before pooling.
     var unpooled = false
@@ -110,6 +121,10 @@ func parseOptions() -> Options {
         case "--client-count": options.clientCount = number(flag)
         case "--loops": options.loops = number(flag)
         case "--spread": options.spread = true
+        case "--replica-reads": options.replicaReads = true
+        case "--hedge": options.hedge = true
+        case "--coalesce": options.coalesce = true
+        case "--pace": options.pace = .milliseconds(number(flag))
         case "--unpooled": options.unpooled = true
         case "--compression":
             let name = value(flag)
@@ -121,7 +136,7 @@ func parseOptions() -> Options {
         case "--json": options.json = true
         default:
             print(
-                "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,mget,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory] [--kill-pid PID --victim-port PORT] [--client-count K] [--loops L] [--spread] [--compression zstd|lz4] [--json]"
+                "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,mget,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory] [--kill-pid PID --victim-port PORT] [--client-count K] [--loops L] [--spread] [--compression zstd|lz4] [--json] [--replica-reads [--hedge]] [--coalesce] [--pace MS]"
             )
             exit(flag == "--help" ? 0 : 2)
         }
@@ -171,6 +186,7 @@ func measure(
                     let before = nanoseconds()
                     try await operation(request)
                     samples.append(nanoseconds() - before)
+                    if let pace = options.pace { try await Task.sleep(for: pace) }
                 }
                 return samples
             }
@@ -355,6 +371,8 @@ protocol BenchmarkedConfiguration {
     var clientSideCache: ClientSideCache? { get set }
     var compression: CompressionConfiguration? { get set }
     var eventLoopGroup: EpollEventLoopGroup { get set }
+    var readFrom: ReadFrom { get set }
+    var hedgedReads: HedgedReads? { get set }
 }
 
 extension GlideClientConfiguration: BenchmarkedConfiguration {}
@@ -370,6 +388,8 @@ func configure(_ configuration: inout some BenchmarkedConfiguration) {
     configuration.clientSideCache = options.cache.map { ClientSideCache(maximumBytes: 64 << 20, consistency: $0) }
     configuration.compression = options.compression.map { CompressionConfiguration(algorithm: $0) }
     configuration.eventLoopGroup = loopGroup
+    if options.replicaReads { configuration.readFrom = .preferReplica }
+    if options.hedge { configuration.hedgedReads = HedgedReads(minimumDelay: .milliseconds(2)) }
 }
 
 do {
@@ -384,6 +404,7 @@ do {
         configure(&configuration)
         configuration.dedicatedConnections.maximumConnections = options.clients
         if options.unpooled { configuration.dedicatedConnections.idleTimeout = .zero }
+        configuration.coalescesReads = options.coalesce
         standalone = try await GlideClient.create(configuration)
         for _ in 1..<options.clientCount { extraClients.append(try await GlideClient.create(configuration)) }
     }

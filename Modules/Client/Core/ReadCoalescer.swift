@@ -41,7 +41,9 @@ final class ReadCoalescer: Sendable {
                 state.nextWaiter += 1
                 return state.nextWaiter
             }
-            let outcome = await withTaskCancellationHandler {
+            // The entry point that runs where its caller does, as `NodeConnection`'s waits use:
+            // the `isolation:` overload switches executor on entry and return.
+            let outcome = await _unsafeInheritExecutor_withTaskCancellationHandler {
                 await withUnsafeContinuation { (continuation: UnsafeContinuation<Result<RESPToken, GlideError>?, Never>) in
                     let done: Result<RESPToken, GlideError>?? = state.withLock { state in
                         if let outcome = state.outcome { return .some(outcome) }

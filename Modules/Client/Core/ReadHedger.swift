@@ -159,17 +159,19 @@ final class ReadHedger<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         return min(configuration.maximumDelay, max(configuration.minimumDelay, p99))
     }
 
-    /// `connection`'s 99th percentile, read at most once per `delayLifetime`.
+    /// `connection`'s 99th percentile, read at most once per `delayLifetime` once it has one (a
+    /// connection with no sample yet is asked again each time, so a new client hedges as soon as
+    /// its nodes have a pace).
     private func measured(_ connection: Connection, now: Deadline) -> Duration? {
         let id = ObjectIdentifier(connection)
         if let cached = state.withLock({ $0.delays[id] }), now < cached.at + Self.delayLifetime {
-            return cached.delay == .zero ? nil : cached.delay
+            return cached.delay
         }
-        let p99 = connection.latency?.p99
+        guard let p99 = connection.latency?.p99 else { return nil }
         state.withLock { state in
             // Connections come and go with the topology: a table of old ones is cleared.
             if state.delays.count > 4096 { state.delays.removeAll() }
-            state.delays[id] = (p99 ?? .zero, now)
+            state.delays[id] = (p99, now)
         }
         return p99
     }
