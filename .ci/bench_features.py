@@ -4,10 +4,15 @@ H  hedged reads: paced readers on replicas, one of two replicas stopped 30 ms tw
    p50 and p99 with and without hedgedReads, and the hedges' share.
 Q  coalesced reads: 1,000 callers on the client's loop reading one hot key, with and without
    coalescesReads; throughput and the GETs the server ran per 1,000 reads.
+L  tail latency, open loop: W2's callers at 50 % and 80 % of the rate W2 reaches closed loop, each
+   request at its scheduled time and timed from it; p50, p99, p99.9 and max, beside
+   redis-benchmark's percentiles at -c 50 (closed loop). Targets at 50 %: p99 <= 1 ms, p99.9 <= 5 ms.
+I  an idle client: what it adds to its process (resident memory, threads, descriptors) after 2 s
+   connected, standalone and on a 3+3 cluster.
 V  large values: Examples/large-values (release) streaming 256 MiB up and down in 1 MiB chunks;
    the time, and the process's peak memory growth against a plain GET of the same value.
 
-All informational: the issue sets no targets for them. Servers are started here on free loopback
+H, Q and V are informational: the issue sets no targets for them. Servers are started here on free loopback
 ports and stopped (and stopped replicas continued) by their PIDs.
 """
 import os
@@ -59,11 +64,11 @@ def _cli(port, *args):
 
 
 def _glide(port, args):
-    """glide-benchmark's CSV row for one test: rate, p50 ms, p99 ms, CPU-s/100k."""
+    """glide-benchmark's CSV row for one test: rate, p50 ms, p99 ms, CPU-s/100k, p99.9 ms, max ms."""
     out = subprocess.run([GLIDE, "-h", "127.0.0.1", "-p", str(port), "--csv", *args], capture_output=True, text=True,
                          check=True, timeout=600).stdout
     row = [field.strip('"') for field in out.strip().splitlines()[-1].split(",")]
-    return float(row[1]), float(row[2]), float(row[3]), float(row[4])
+    return tuple(float(field) for field in row[1:7])
 
 
 def hedge_benchmark(binary, rounds):
@@ -155,3 +160,63 @@ def large_values_benchmark(binary):
     finally:
         _stop(servers)
     return 0
+
+
+def latency_benchmark(binary, rounds):
+    servers = [_start(binary)]
+    port = servers[0][1]
+    failures = 0
+    try:
+        mixed = ["-c", "200", "-t", "mixed", "-d", "16"]
+        closed = statistics.median(_glide(port, mixed + ["-n", "200000"])[0] for _ in range(rounds))
+        print(f"L   open loop: 200 tasks of mixed GET/SET, 16 B, requests at a fixed rate timed from their scheduled "
+              f"start; W2 closed loop reaches {closed:,.0f} ops/s here")
+        for share in (0.5, 0.8):
+            rate = int(closed * share)
+            runs = [_glide(port, mixed + ["-n", str(rate * 3), "--rate", str(rate)]) for _ in range(rounds)]
+            p50, p99, p999, most = (statistics.median(r[i] for r in runs) for i in (1, 2, 4, 5))
+            achieved = statistics.median(r[0] for r in runs)
+            verdict = ""
+            if share == 0.5:
+                ok = p99 <= 1.0 and p999 <= 5.0
+                failures += 0 if ok else 1
+                verdict = f"   target p99 <= 1 ms, p99.9 <= 5 ms: {'met' if ok else 'MISSED'}"
+            print(f"    {int(share * 100)} % ({rate:,} ops/s scheduled, {achieved:,.0f} done)  p50 {p50:.3f} ms  "
+                  f"p99 {p99:.3f} ms  p99.9 {p999:.3f} ms  max {most:.3f} ms{verdict}")
+        out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", "50", "-n", "200000",
+                              "-t", "get,set", "-d", "16", "--csv"], capture_output=True, text=True, timeout=600).stdout
+        for line in out.strip().splitlines()[1:]:
+            fields = [field.strip('"') for field in line.split(",")]
+            print(f"    redis-benchmark -c 50 {fields[0]:4} (closed loop) {float(fields[1]):10,.0f} ops/s  "
+                  f"p50 {float(fields[4]):.3f} ms  p99 {float(fields[6]):.3f} ms  max {float(fields[7]):.3f} ms")
+    finally:
+        _stop(servers)
+    return failures
+
+
+def idle_benchmark(binary, rounds):
+    from cluster import Cluster
+    rows = {}
+    servers = [_start(binary)]
+    try:
+        rows["standalone (1 node)"] = [_idle(servers[0][1], []) for _ in range(rounds)]
+    finally:
+        _stop(servers)
+    cluster = Cluster(binary, primaries=3, replicas=1)
+    try:
+        rows["cluster (3 primaries, 3 replicas)"] = [_idle(cluster.nodes[0][1], ["--cluster"]) for _ in range(rounds)]
+    finally:
+        cluster.stop()
+    print("I   one idle client, 2 s after create: what it adds to its process (the event loop threads it starts "
+          "included)")
+    for name, runs in rows.items():
+        memory, threads, descriptors = (statistics.median(r[i] for r in runs) for i in range(3))
+        print(f"    {name:34} +{memory:5.2f} MiB resident  +{threads:.0f} threads  +{descriptors:.0f} descriptors")
+    return 0
+
+
+def _idle(port, extra):
+    out = subprocess.run([GLIDE, "-h", "127.0.0.1", "-p", str(port), "--csv", "-t", "idle", *extra],
+                         capture_output=True, text=True, check=True, timeout=120).stdout
+    row = [field.strip('"') for field in out.strip().splitlines()[-1].split(",")]
+    return float(row[1]), int(row[2]), int(row[3])

@@ -4,7 +4,7 @@
 //                   [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv]
 //                   [--cache [--cache-immediate]]
 //                   [-t failover --kill-pid PID --victim-port PORT] [-t pubsub] [--client-count K] [--loops L]
-//                   [--spread] [--replica-reads [--hedge]] [--coalesce] [--pace MS]
+//                   [--spread] [--replica-reads [--hedge]] [--coalesce] [--pace MS] [--rate R]
 //
 // Every task shares one client, so `-c` is the number of concurrent callers multiplexed on one
 // connection (one per node with `--cluster`, which connects a GlideClusterClient to the cluster
@@ -24,6 +24,9 @@
 // `--loops L` gives them an `EpollEventLoopGroup` of L loops, which hands one to each client in turn.
 // `--spread` (with `--cluster` and `--loops L`) spreads each cluster client's node connections
 // over all L loops (`eventLoopCount`).
+// `-t idle` reports what one idle client adds to the process: memory, threads, descriptors (Idle.swift).
+// `--rate R` runs open loop: R requests per second in all, each task's at its scheduled times, and
+// a latency counts from the scheduled time (no coordinated omission); the report adds p99.9 and max.
 // `--replica-reads` sends reads to replicas (`readFrom: .preferReplica`) and `--hedge` hedges them
 // (`hedgedReads`, a 2 ms floor); `--coalesce` lets identical reads share a round trip
 // (`coalescesReads`); `--pace MS` makes each task pause between its requests.
@@ -68,6 +71,10 @@ struct Options {
     /// Each task pauses this long between requests (`--pace MS`), so a stall is a share of the
     /// requests rather than holding every caller up.
     var pace: Duration?
+    /// Open loop (`--rate R`): requests start at R per second in all, each at its scheduled time
+    /// whatever the replies do, and a latency counts from that time, so a stall is not hidden by
+    /// the callers waiting it out (coordinated omission).
+    var rate: Double?
     /// Whether `-t dedicated` keeps no idle connection (`idleTimeout: .zero`): with one caller, a
     /// connection per call, as before pooling.
     var unpooled = false
@@ -125,6 +132,7 @@ func parseOptions() -> Options {
         case "--hedge": options.hedge = true
         case "--coalesce": options.coalesce = true
         case "--pace": options.pace = .milliseconds(number(flag))
+        case "--rate": options.rate = Double(number(flag))
         case "--unpooled": options.unpooled = true
         case "--compression":
             let name = value(flag)
@@ -136,7 +144,7 @@ func parseOptions() -> Options {
         case "--json": options.json = true
         default:
             print(
-                "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,mget,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory] [--kill-pid PID --victim-port PORT] [--client-count K] [--loops L] [--spread] [--compression zstd|lz4] [--json] [--replica-reads [--hedge]] [--coalesce] [--pace MS]"
+                "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,mget,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory] [--kill-pid PID --victim-port PORT] [--client-count K] [--loops L] [--spread] [--compression zstd|lz4] [--json] [--replica-reads [--hedge]] [--coalesce] [--pace MS] [--rate R]"
             )
             exit(flag == "--help" ? 0 : 2)
         }
@@ -183,7 +191,14 @@ func measure(
                 var samples: [UInt64] = []
                 samples.reserveCapacity(last - first)
                 for request in first..<last {
-                    let before = nanoseconds()
+                    var before = nanoseconds()
+                    if let rate = options.rate {
+                        // This task's next slot of the schedule; a request that starts late
+                        // counts its lateness.
+                        let scheduled = start + UInt64(Double((request - first) * tasks + task) / rate * 1e9)
+                        if scheduled > before { try await Task.sleep(nanoseconds: scheduled - before) }
+                        before = scheduled
+                    }
                     try await operation(request)
                     samples.append(nanoseconds() - before)
                     if let pace = options.pace { try await Task.sleep(for: pace) }
@@ -219,15 +234,18 @@ func report(_ name: String, _ measurement: Measurement, options: Options) {
     let rate = Double(measurement.commands) / measurement.seconds
     let p50 = percentile(measurement.latencies, 0.50)
     let p99 = percentile(measurement.latencies, 0.99)
+    let p999 = percentile(measurement.latencies, 0.999)
+    let maximum = Double(measurement.latencies.last ?? 0) / 1e6
     let cpuPer100k = measurement.cpu / Double(measurement.commands) * 100_000
     let megabytes = rate * Double(options.dataSize) / 1_048_576
     if options.csv {
         print(
-            "\"\(name)\",\"\(String(format: "%.2f", rate))\",\"\(String(format: "%.3f", p50))\",\"\(String(format: "%.3f", p99))\",\"\(String(format: "%.3f", cpuPer100k))\""
+            "\"\(name)\",\"\(String(format: "%.2f", rate))\",\"\(String(format: "%.3f", p50))\",\"\(String(format: "%.3f", p99))\",\"\(String(format: "%.3f", cpuPer100k))\","
+                + "\"\(String(format: "%.3f", p999))\",\"\(String(format: "%.3f", maximum))\""
         )
     } else {
         var line =
-            "\(name): \(String(format: "%.2f", rate)) requests per second, p50=\(String(format: "%.3f", p50)) msec, p99=\(String(format: "%.3f", p99)) msec, cpu=\(String(format: "%.3f", cpuPer100k)) s/100k"
+            "\(name): \(String(format: "%.2f", rate)) requests per second, p50=\(String(format: "%.3f", p50)) msec, p99=\(String(format: "%.3f", p99)) msec, p99.9=\(String(format: "%.3f", p999)) msec, max=\(String(format: "%.3f", maximum)) msec, cpu=\(String(format: "%.3f", cpuPer100k)) s/100k"
         if options.dataSize >= 1024 { line += ", \(String(format: "%.1f", megabytes)) MB/s" }
         print(line)
     }
@@ -354,6 +372,10 @@ let tls: TLSConfiguration? =
     : options.insecure
         ? .insecure
         : TLSConfiguration(trustRoots: options.caCertificate.map { .file($0) })
+if options.tests == ["idle"] {
+    try await runIdle(address: address, cluster: options.cluster, csv: options.csv)
+    exit(0)
+}
 var standalone: GlideClient?
 var cluster: GlideClusterClient?
 // The clients beyond the first (--client-count), on the same group of loops.

@@ -138,6 +138,13 @@ import Testing
         #expect(message.count == 1)
         #expect(message.first?.hasPrefix("no reply within the node's adaptive timeout (10 ms)") == true, "\(message)")
         #expect(machine.adaptiveTimeout?.current == .milliseconds(20))
+        // A caller's own shorter deadline expiring says nothing of the node: no doubling.
+        let later = now + .seconds(1)
+        _ = machine.timerFired(now: later)
+        _ = machine.enqueue("short", id: 9005, deadline: later + .milliseconds(5), now: later, encode: request("GET"))
+        #expect(machine.pending.last?.adaptive == false)
+        _ = machine.timerFired(now: later + .milliseconds(5))
+        #expect(machine.adaptiveTimeout?.current == .milliseconds(20))
         // Without a connection, a request waits for one under its own deadline.
         var down = Machine(handshake: plainHandshake, inflightLimit: 10, policy: policy)
         down.adaptiveTimeout = machine.adaptiveTimeout

@@ -30,6 +30,11 @@ import Testing
             // A read that went to the primary (no replica was reachable then) hedges on a replica.
             #expect(routing.hedgeConnection(after: nodes[0]) !== nodes[0])
         }
+        // Hedging leaves the reads' own rotation as it was: they still take the replicas in turn.
+        let reads = (0..<4).map { _ in routing.connection(forRead: true) }
+        #expect(reads[0] !== reads[1] && reads[0] === reads[2] && reads[1] === reads[3])
+        for read in reads { _ = routing.hedgeConnection(after: read) }
+        #expect(routing.connection(forRead: true) === reads[0])
         // Reads from the primary only are never hedged, for the client or for one call.
         let (primaryOnly, same) = Self.routing(.primary)
         #expect(primaryOnly.hedgeConnection(after: same[0]) == nil)

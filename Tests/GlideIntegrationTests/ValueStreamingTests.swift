@@ -111,6 +111,35 @@ import Testing
         await client.close()
     }
 
+    @Test func aCancelledUploadLeavesTheKeyAsItWasAndNoTemporaryKey() async throws {
+        let server = try await TestServer.startValkey()
+        defer { server.stop() }
+        let client = try await server.client()
+        try await client.set("document", "the old version")
+        let started = Counter()
+        /// Chunks that come every 20 ms, counting how many were asked for.
+        struct Slow: AsyncSequence {
+            typealias Element = Bytes
+            let started: Counter
+            func makeAsyncIterator() -> Iterator { Iterator(started: started) }
+            struct Iterator: AsyncIteratorProtocol {
+                let started: Counter
+                mutating func next() async throws -> Bytes? {
+                    _ = started.next()
+                    try await Task.sleep(for: .milliseconds(20))
+                    return Bytes([UInt8](repeating: 7, count: 1000))
+                }
+            }
+        }
+        let upload = Task { try await client.writeValue("document", from: Slow(started: started)) }
+        try await Polling.waitUntil("three chunks went up", timeout: .seconds(10)) { started.value >= 4 }
+        upload.cancel()
+        await #expect(throws: (any Error).self) { try await upload.value }
+        #expect(try await client.get("document") == "the old version")
+        #expect(try await client.customCommand(["DBSIZE"]).intValue == 1)
+        await client.close()
+    }
+
     @Test func anUploadKeyIsInItsKeysSlot() {
         for key in ["plain", "user:{42}:avatar", "{}odd", "a{b}c{d}", "{x"] {
             let upload = ValueStreaming.uploadKey(for: key)

@@ -47,14 +47,17 @@ extension ClusterEngine {
         {
             return token
         }
-        return try await send(toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, replies: 1, encode: encode).token
+        return try await send(
+            toSlot: slot, replica: replica, readOnly: readOnly, deadline: deadline, replies: 1, hedges: !blocking, encode: encode
+        ).token
     }
 
     /// `send(toSlot:replica:readOnly:deadline:encode:)` for a request of `replies` replies (a
     /// transaction): the last reply comes back, with the first error among the others; a
-    /// refused transaction's reply comes back for the caller to explain.
+    /// refused transaction's reply comes back for the caller to explain. `hedges`: a single
+    /// non-blocking read, which `hedgedReads` may race on another node of the shard.
     func send(
-        toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, replies: Int,
+        toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, replies: Int, hedges: Bool = false,
         encode: @Sendable (inout RESPCommandBuffer) -> Void
     ) async throws(GlideError) -> ConnectionReply {
         // An explicit replica route on a client that otherwise reads from primaries: the replica
@@ -66,7 +69,7 @@ extension ClusterEngine {
         // it doesn't use (Docs/performance.md has the measurement).
         if !(replica && replicaNeedsReadOnly), !closed, let connection = nodes.connection(forSlot: slot, replica: replica) {
             let result: Result<ConnectionReply, GlideError>
-            if replica, replies == 1, core.hedger != nil, let second = nodes.hedgeConnection(forSlot: slot, after: connection) {
+            if hedges, replica, replies == 1, core.hedger != nil, let second = nodes.hedgeConnection(forSlot: slot, after: connection) {
                 result = await hedged(on: connection, or: second, deadline: deadline, encode: encode)
             } else {
                 result = await connection.send(deadline: deadline, replies: replies, encode: encode)

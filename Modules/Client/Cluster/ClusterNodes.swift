@@ -36,6 +36,8 @@ final class ClusterNodes<Loop: EventLoop, Connector: NodeConnector>: Sendable {
     let state = Lock(State())
     /// Spreads reads over replicas and keyless commands over nodes.
     let rotation = Atomic<Int>(0)
+    /// Spreads hedges over a shard's other nodes, apart from `rotation`.
+    let hedgeRotation = Atomic<Int>(0)
 
     /// Takes the connections' pushes and hears of every change to the slot map.
     let relay: PubSubRelay<ClusterPlacement<Loop, Connector>>
@@ -79,7 +81,7 @@ final class ClusterNodes<Loop: EventLoop, Connector: NodeConnector>: Sendable {
     /// among the shard's others that are not down, else the primary; `nil` when `first` is the
     /// only node of the shard.
     func hedgeConnection(forSlot slot: UInt16, after first: Connection) -> Connection? {
-        let turn = rotation.wrappingAdd(1, ordering: .relaxed).oldValue
+        let turn = hedgeRotation.wrappingAdd(1, ordering: .relaxed).oldValue
         return state.withLock { state -> Connection? in
             guard let index = state.map.shardIndex(forSlot: slot) else { return nil }
             let connections = state.shards[index]

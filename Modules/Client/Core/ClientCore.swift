@@ -105,7 +105,8 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         policy.adaptiveTimeout = subscriber ? nil : options.adaptiveTimeout
         let connectionLoop = spread ? spreadLoop() : loop
         let connection = Connection(
-            loop: connectionLoop, connector: makeConnector(address, connectionLoop), handshake: handshake(readOnly: readOnly),
+            loop: connectionLoop, connector: makeConnector(address, connectionLoop),
+            handshake: handshake(readOnly: readOnly, tracks: !subscriber),
             inflightLimit: options.inflightRequestsLimit, maximumReplyLength: options.maximumReplyLength,
             connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace,
             policy: policy, observer: supervisor, observerLoop: loop, breaker: subscriber ? nil : makeBreaker(address),
@@ -147,7 +148,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         _ address: NodeAddress, policy: ConnectionPolicy = .unsupervised, observer: (any ConnectionObserver)? = nil
     ) -> Connection {
         Connection(
-            loop: loop, connector: makeConnector(address, loop), handshake: handshake(readOnly: false),
+            loop: loop, connector: makeConnector(address, loop), handshake: handshake(readOnly: false, tracks: false),
             inflightLimit: options.inflightRequestsLimit, maximumReplyLength: options.maximumReplyLength,
             connectionTimeout: options.connectionTimeout, staleReplyGrace: options.staleReplyGrace, policy: policy,
             observer: observer, credentialsSource: credentialsSource)
@@ -170,11 +171,14 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
             policy: .neverReconnects, pushHandler: pushHandler)
     }
 
-    func handshake(readOnly: Bool) -> HandshakeConfiguration {
+    /// What a new connection sends as it opens. `tracks`: the connection serves the reads the
+    /// client-side cache stores, so it turns tracking on; connections of other uses (dedicated,
+    /// pooled, subscriber, monitor, seed) would only be sent invalidations to drop.
+    func handshake(readOnly: Bool, tracks: Bool = true) -> HandshakeConfiguration {
         var configuration = HandshakeConfiguration(
             protocolVersion: options.protocolVersion, credentials: credentials.withLock { $0 },
             clientName: options.clientName, databaseID: selectedDatabase.load(ordering: .relaxed), sendsReadOnly: readOnly,
-            tracking: options.clientSideCache != nil, redirects: options.declaresRedirect)
+            tracking: tracks && options.clientSideCache != nil, redirects: options.declaresRedirect)
         configuration.trackingPrefixes = options.clientSideCache?.broadcastPrefixes
         return configuration
     }

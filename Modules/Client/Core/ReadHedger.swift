@@ -92,7 +92,7 @@ final class ReadHedger<Loop: EventLoop, Connector: StreamConnector>: Sendable {
             return result
         }
         // The hedge answered and cancelled the read for it.
-        if let hedgeResult, case .success = hedgeResult {
+        if let hedgeResult, Self.answers(hedgeResult) {
             hedgesWon.add(1, ordering: .relaxed)
             return hedgeResult
         }
@@ -100,11 +100,23 @@ final class ReadHedger<Loop: EventLoop, Connector: StreamConnector>: Sendable {
             hedge?.cancel()
             return result
         }
-        // The read failed with a hedge under way: its outcome, if it answers.
-        let second = await hedge.value
-        guard case .success = second else { return result }
+        // The read failed with a hedge under way: its outcome, if it answers. The caller's
+        // cancellation reaches the hedge, which is not its child.
+        let second = await withTaskCancellationHandler {
+            await hedge.value
+        } onCancel: {
+            hedge.cancel()
+        }
+        guard Self.answers(second) else { return result }
         hedgesWon.add(1, ordering: .relaxed)
         return second
+    }
+
+    /// Whether a hedge's outcome answers the read: a reply that is not an error. An error reply
+    /// (`LOADING`, `MOVED`) from the hedge's node says nothing of the read's own node, whose reply
+    /// is awaited instead.
+    static func answers(_ outcome: Result<ConnectionReply, GlideError>) -> Bool {
+        if case .success(let reply) = outcome { !reply.token.type.isError } else { false }
     }
 
     /// One hedged read's race: the loop timer that may start the hedge, and what the hedge did.
@@ -141,8 +153,7 @@ final class ReadHedger<Loop: EventLoop, Connector: StreamConnector>: Sendable {
                     let result = await second.send(deadline: deadline) { $0.append(request) }
                     let cancelsFirst = self.state.withLock { state -> Bool in
                         state.hedgeResult = result
-                        if case .success = result { return !state.firstDone }
-                        return false
+                        return ReadHedger.answers(result) && !state.firstDone
                     }
                     if cancelsFirst { first.cancel(requestID: firstID) }
                     return result

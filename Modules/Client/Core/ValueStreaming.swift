@@ -37,7 +37,7 @@ public struct ValueChunks: AsyncSequence, Sendable {
         /// The next chunk; `nil` after the last, once the value is known not to have changed.
         public mutating func next() async throws(GlideError) -> Bytes? {
             if offset < chunks.length {
-                let end = Swift.min(chunks.length, offset + chunks.chunkSize) - 1
+                let end = offset + Swift.min(chunks.chunkSize, chunks.length - offset) - 1
                 let chunk = try await chunks.connection.execute(GETRANGE(chunks.key, start: offset, end: end))
                 // A value cut short meanwhile gives short chunks, then none: the check says so.
                 guard chunk.readableBytes > 0 else {
@@ -84,8 +84,11 @@ enum ValueStreaming {
 
     /// `writeValue`'s work on `connection`: the chunks go to a temporary key in the same slot,
     /// which replaces `key` in one step at the end, so no reader ever sees part of the value.
+    /// `cleanUp` deletes the temporary key through the client's shared connection after a
+    /// failure (the dedicated connection refuses requests of a cancelled task).
     static func write<Chunks: AsyncSequence>(
-        _ key: String, from chunks: Chunks, on connection: DedicatedConnection
+        _ key: String, from chunks: Chunks, on connection: DedicatedConnection,
+        cleanUp: @escaping @Sendable (String) async throws -> Void
     ) async throws -> Int where Chunks.Element == Bytes {
         let temporary = uploadKey(for: key)
         var written = 0
@@ -94,10 +97,19 @@ enum ValueStreaming {
             for try await chunk in chunks where chunk.readableBytes > 0 {
                 // Each chunk renews the temporary key's lifetime in the same round trip.
                 var append = Batch(isAtomic: false)
-                append.add(APPEND(temporary, chunk))
+                let length = append.add(APPEND(temporary, chunk))
                 append.add(PEXPIRE(temporary, milliseconds: uploadLifetime))
-                _ = try await connection.exec(append)
+                guard let results = try await connection.exec(append) else {
+                    throw GlideError(.protocolError, "APPEND to \(temporary) got no reply")
+                }
                 written += chunk.readableBytes
+                // An upload that expired or was evicted between chunks would start again from
+                // the later ones: never committed.
+                let stored = try results[length]
+                guard stored == written else {
+                    throw GlideError(
+                        .valueChanged, "the upload of \(key) holds \(stored) bytes where \(written) were sent: it expired or was evicted")
+                }
             }
             var commit = Batch(isAtomic: true)
             if written == 0 {
@@ -109,7 +121,8 @@ enum ValueStreaming {
             _ = try await connection.exec(commit)
             return written
         } catch {
-            _ = try? await connection.execute(DEL([temporary]))
+            // In a task of its own: a cancelled task's own requests fail before they are sent.
+            await Task { _ = try? await cleanUp(temporary) }.value
             throw error
         }
     }
@@ -153,7 +166,9 @@ extension GlideClient {
     @discardableResult
     public func writeValue<Chunks: AsyncSequence>(_ key: String, from chunks: Chunks) async throws -> Int
     where Chunks.Element == Bytes {
-        try await withDedicatedConnection { try await ValueStreaming.write(key, from: chunks, on: $0) }
+        try await withDedicatedConnection {
+            try await ValueStreaming.write(key, from: chunks, on: $0) { [self] in _ = try await del([$0]) }
+        }
     }
 }
 
@@ -170,6 +185,8 @@ extension GlideClusterClient {
     @discardableResult
     public func writeValue<Chunks: AsyncSequence>(_ key: String, from chunks: Chunks) async throws -> Int
     where Chunks.Element == Bytes {
-        try await withDedicatedConnection(forKey: key) { try await ValueStreaming.write(key, from: chunks, on: $0) }
+        try await withDedicatedConnection(forKey: key) {
+            try await ValueStreaming.write(key, from: chunks, on: $0) { [self] in _ = try await del([$0]) }
+        }
     }
 }

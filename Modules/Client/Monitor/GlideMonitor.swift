@@ -78,7 +78,7 @@ extension ClientCore {
             bufferingPolicy: .bufferingNewest(GlideMonitor.bufferSize))
         let session = MonitorSession(continuation, address: address.description)
         let connection = Connection(
-            loop: loop, connector: makeConnector(address, loop), handshake: handshake(readOnly: false),
+            loop: loop, connector: makeConnector(address, loop), handshake: handshake(readOnly: false, tracks: false),
             inflightLimit: 4, maximumReplyLength: options.maximumReplyLength, connectionTimeout: options.connectionTimeout,
             staleReplyGrace: options.staleReplyGrace, policy: .monitor, observer: session, observerLoop: loop,
             credentialsSource: credentialsSource

@@ -36,7 +36,7 @@ struct StandaloneSender<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         // A blocking command waits on a connection of its own, so the shared one keeps moving.
         let onLoan = blocking && core.lendsConnection(toBlocking: name)
         // A single read that may go to replicas may be hedged on another node.
-        let hedges = core.hedger != nil && read && !blocking && replies == 1 && !collectsReplies
+        let hedges = core.hedger != nil && flags.contains(.readonly) && !blocking && replies == 1 && !collectsReplies
         func attempt(on target: Connection) async -> Result<ConnectionReply, GlideError> {
             if onLoan { return await core.sendOnLoan(to: target.connector.address, deadline: deadline, replies: replies, encode: encode) }
             if hedges, let second = routing.hedgeConnection(after: target, override: readFrom) {

@@ -31,6 +31,9 @@ final class StandaloneRouting<Connection: AnyObject & Sendable>: Sendable {
     let clientAZ: String?
     /// Spreads reads over replicas.
     let rotation = Atomic<Int>(0)
+    /// Spreads hedges over the other nodes: a turn of its own, so hedging leaves the reads'
+    /// rotation as it is.
+    let hedgeRotation = Atomic<Int>(0)
 
     init(connections: [Connection], topology: StandaloneTopology, readFrom: ReadFrom, clientAZ: String?) {
         table = Lock(Table(connections: connections, topology: topology, clientAZ: clientAZ))
@@ -55,7 +58,7 @@ final class StandaloneRouting<Connection: AnyObject & Sendable>: Sendable {
     func hedgeConnection(after first: Connection, override: ReadFrom? = nil) -> Connection? {
         let strategy = override ?? readFrom
         guard strategy != .primary else { return nil }
-        let turn = rotation.wrappingAdd(1, ordering: .relaxed).oldValue
+        let turn = hedgeRotation.wrappingAdd(1, ordering: .relaxed).oldValue
         return table.withLock { table in
             var others = table
             others.replicas.removeAll { table.connections[$0] === first }

@@ -34,18 +34,23 @@ extension ConnectionStateMachine {
             )
         }
         var deadline = deadline
+        var adaptive = false
         // `now` comes with adaptive timeouts only. A request waiting for a connection waits for
         // it, not for the node's pace; a pipeline's replies take longer than one.
-        if let now, replies == 1, !blocking, readyWriter != nil, let adaptive = adaptiveTimeout {
-            deadline = adaptive.deadline(deadline, now: now)
+        if let now, replies == 1, !blocking, readyWriter != nil, let timeout = adaptiveTimeout {
+            let shorter = timeout.deadline(deadline, now: now)
+            adaptive = shorter < deadline
+            deadline = shorter
         }
         encode(&outbound)
+        // Timed only on a ready connection: a wait for a connection is not the node's pace.
+        let queuedAt = readyWriter != nil ? sampledAt?.uptimeNanoseconds ?? 0 : 0
         pending.append(
             Pending(
                 waiter: waiter, id: id, deadline: deadline, repliesLeft: replies, queuedError: nil,
                 end: outbound.mark, blocking: blocking, confirmation: confirmation,
                 collected: collectsReplies ? Self.collection(capacity: replies - 1) : nil, fate: .waiting,
-                repliesAtEnqueue: repliesReceived, queuedAt: sampledAt?.uptimeNanoseconds ?? 0))
+                repliesAtEnqueue: repliesReceived, queuedAt: queuedAt, adaptive: adaptive))
         let armTimer = arm(deadline)
         guard let current = readyWriter else {
             switch state {
@@ -221,7 +226,8 @@ extension ConnectionStateMachine {
             latency.record(queued: Deadline(uptimeNanoseconds: request.queuedAt), now: replyTime)
             if adaptiveTimeout != nil {
                 adaptiveTimeout!.replied(
-                    after: .nanoseconds(replyTime.uptimeNanoseconds &- request.queuedAt), late: request.waiter == nil,
+                    after: .nanoseconds(replyTime.uptimeNanoseconds &- request.queuedAt),
+                    late: request.waiter == nil && request.adaptive,
                     window: latency, now: replyTime)
             }
         }
@@ -247,6 +253,7 @@ extension ConnectionStateMachine {
         }
         guard pending[index].blocking else {
             pending[index].waiter = nil
+            pending[index].adaptive = false
             return .fail(waiter, Self.cancelledSummary)
         }
         pending[index].fate = .unblocking

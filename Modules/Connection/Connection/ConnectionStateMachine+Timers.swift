@@ -40,7 +40,8 @@ extension ConnectionStateMachine {
                 expiry.resumptions.append(.failure(waiter, Self.cancelledSummary))
             } else {
                 expiry.resumptions.append(.failure(waiter, sentTimeoutSummary(at: index, now: now)))
-                sentTimedOut = true
+                // Only the adaptive deadline's own expiries say the node is slower than it thought.
+                if pending[index].adaptive { sentTimedOut = true }
             }
         }
         if sentTimedOut { adaptiveTimeout?.timedOut(now: now) }
@@ -86,7 +87,8 @@ extension ConnectionStateMachine {
             case (0, _): "sent; \(came), then nothing"
             default: "sent behind \(ahead); \(came)"
             }
-        let which = adaptiveTimeout?.current.map { "the node's adaptive timeout (\(NodeLatency.text($0)))" } ?? "the request timeout"
+        let adaptive = pending[index].adaptive ? adaptiveTimeout?.current : nil
+        let which = adaptive.map { "the node's adaptive timeout (\(NodeLatency.text($0)))" } ?? "the request timeout"
         guard let latency = latency.latency(at: now) else {
             return GlideErrorSummary(.timeout, "no reply within \(which): \(progress)")
         }

@@ -165,6 +165,9 @@ package struct ConnectionStateMachine<Waiter, Stream> {
         /// When a sampled request was queued, in the loop clock's nanoseconds; 0 when it is not
         /// sampled. Its round trip goes into `latency`.
         var queuedAt: UInt64 = 0
+        /// Its deadline is the adaptive timeout's, shorter than its caller's; cleared when it is
+        /// cancelled, so a late reply lifts the timeout only for a request that timed out.
+        var adaptive = false
     }
 
     /// A waiter to resume, and with what.
