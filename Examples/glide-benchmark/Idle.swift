@@ -4,7 +4,8 @@ import Glide
 /// What this process holds now: resident memory in KiB, threads, and open descriptors.
 func processFootprint() -> (residentKiB: Int, threads: Int, descriptors: Int) {
     let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-    let resident = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+    let resident =
+        status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
         .flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
     let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
     let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
@@ -36,6 +37,7 @@ func runIdle(address: NodeAddress, cluster: Bool, csv: Bool) async throws {
     if csv {
         print("\"IDLE\",\"\(String(format: "%.2f", memory))\",\"\(threads)\",\"\(descriptors)\"")
     } else {
-        print("idle \(cluster ? "cluster" : "standalone") client: +\(String(format: "%.2f", memory)) MiB resident, +\(threads) threads, +\(descriptors) descriptors")
+        let kind = cluster ? "cluster" : "standalone"
+        print("idle \(kind) client: +\(String(format: "%.2f", memory)) MiB resident, +\(threads) threads, +\(descriptors) descriptors")
     }
 }

@@ -87,7 +87,8 @@ import Testing
         for key in keys { try await hedging.set(key, "value of \(key)") }
         _ = try await hedging.customCommand(["WAIT", "2", "2000"])
         try await Self.compare(
-            keys: keys, stopped: set.replicas[0], onlyNode: false, hedger: try #require(hedging.core.hedger), plainTimeout: .milliseconds(300),
+            keys: keys, stopped: set.replicas[0], onlyNode: false, hedger: try #require(hedging.core.hedger),
+            plainTimeout: .milliseconds(300),
             plain: { try await plain.get($0) }, hedging: { try await hedging.get($0) })
         await plain.close()
         await hedging.close()
@@ -111,7 +112,8 @@ import Testing
         for key in keys { try await hedging.set(key, "value of \(key)") }
         let (_, replica) = try await cluster.writeReplicated(keys[0], "value of \(keys[0])", with: hedging)
         try await Self.compare(
-            keys: keys, stopped: replica.server, onlyNode: true, hedger: try #require(hedging.core.hedger), plainTimeout: .milliseconds(300),
+            keys: keys, stopped: replica.server, onlyNode: true, hedger: try #require(hedging.core.hedger),
+            plainTimeout: .milliseconds(300),
             plain: { try await plain.get($0) }, hedging: { try await hedging.get($0) })
         await plain.close()
         await hedging.close()
