@@ -25,8 +25,9 @@
 // `--spread` (with `--cluster` and `--loops L`) spreads each cluster client's node connections
 // over all L loops (`eventLoopCount`).
 // `-t idle` reports what one idle client adds to the process: memory, threads, descriptors (Idle.swift).
-// `--rate R` runs open loop: R requests per second in all, each task's at its scheduled times, and
-// a latency counts from the scheduled time (no coordinated omission); the report adds p99.9 and max.
+// `--rate R` runs open loop: R requests per second, each due at its scheduled time whatever the
+// replies do, run by the first of the -c tasks free, and timed from that time (no coordinated omission).
+// Every report has p99.9 and max besides p50 and p99.
 // `--replica-reads` sends reads to replicas (`readFrom: .preferReplica`) and `--hedge` hedges them
 // (`hedgedReads`, a 2 ms floor); `--coalesce` lets identical reads share a round trip
 // (`coalescesReads`); `--pace MS` makes each task pause between its requests.
@@ -35,6 +36,7 @@
 // seed) instead of one repeated letter, which would compress without limit.
 import Foundation
 import Glide
+import Synchronization
 
 struct Options {
     var host = "127.0.0.1"
@@ -71,9 +73,9 @@ struct Options {
     /// Each task pauses this long between requests (`--pace MS`), so a stall is a share of the
     /// requests rather than holding every caller up.
     var pace: Duration?
-    /// Open loop (`--rate R`): requests start at R per second in all, each at its scheduled time
-    /// whatever the replies do, and a latency counts from that time, so a stall is not hidden by
-    /// the callers waiting it out (coordinated omission).
+    /// Open loop (`--rate R`): requests start at R per second, each at its scheduled time whatever
+    /// the replies do, and a latency counts from that time, so a stall is not hidden by the
+    /// callers waiting it out (coordinated omission).
     var rate: Double?
     /// Whether `-t dedicated` keeps no idle connection (`idleTimeout: .zero`): with one caller, a
     /// connection per call, as before pooling.
@@ -191,14 +193,7 @@ func measure(
                 var samples: [UInt64] = []
                 samples.reserveCapacity(last - first)
                 for request in first..<last {
-                    var before = nanoseconds()
-                    if let rate = options.rate {
-                        // This task's next slot of the schedule; a request that starts late
-                        // counts its lateness.
-                        let scheduled = start + UInt64(Double((request - first) * tasks + task) / rate * 1e9)
-                        if scheduled > before { try await Task.sleep(nanoseconds: scheduled - before) }
-                        before = scheduled
-                    }
+                    let before = nanoseconds()
                     try await operation(request)
                     samples.append(nanoseconds() - before)
                     if let pace = options.pace { try await Task.sleep(for: pace) }
@@ -215,6 +210,99 @@ func measure(
     return Measurement(
         latencies: latencies.sorted(), seconds: seconds, cpu: cpuSeconds() - cpuStart,
         commands: count * commandsPerRequest)
+}
+
+/// `--rate R`: request i is due `i / rate` seconds into the run, whatever the replies do, and its
+/// latency counts from then. `tasks` workers take the slots in turn; one waiting for its slot is
+/// released by a pacer thread that wakes every 20 µs, so the schedule costs a resumption per
+/// request rather than a timer. A request that starts after its slot (every worker busy, or the
+/// pacer late) counts that lateness as latency.
+func measureOpenLoop(rate: Double, tasks: Int, count: Int, _ operation: @escaping @Sendable (Int) async throws -> Void)
+    async throws -> Measurement
+{
+    let cpuStart = cpuSeconds()
+    let start = nanoseconds()
+    let pacer = Pacer()
+    let slots = SlotCounter()
+    let latencies = try await withThrowingTaskGroup(of: [UInt64].self) { group in
+        for _ in 0..<tasks {
+            group.addTask {
+                var samples: [UInt64] = []
+                while true {
+                    let request = slots.next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard request < count else { break }
+                    let scheduled = start + UInt64(Double(request) / rate * 1e9)
+                    if nanoseconds() < scheduled { await pacer.wait(until: scheduled) }
+                    try await operation(request)
+                    samples.append(nanoseconds() - scheduled)
+                }
+                return samples
+            }
+        }
+        var all: [UInt64] = []
+        all.reserveCapacity(count)
+        for try await samples in group { all.append(contentsOf: samples) }
+        return all
+    }
+    pacer.stop()
+    let seconds = Double(nanoseconds() - start) / 1e9
+    return Measurement(latencies: latencies.sorted(), seconds: seconds, cpu: cpuSeconds() - cpuStart, commands: count)
+}
+
+/// The next slot of the schedule, shared by the workers.
+final class SlotCounter: Sendable {
+    let next = Atomic<Int>(0)
+}
+
+/// Releases waiting workers when their time comes, from a thread of its own.
+final class Pacer: @unchecked Sendable {
+    private let lock = NSLock()
+    // Guarded by `lock`.
+    private var waiting: [(at: UInt64, continuation: UnsafeContinuation<Void, Never>)] = []
+    private var stopped = false
+    private var thread: Thread?
+
+    init() {
+        let thread = Thread { [unowned self] in self.run() }
+        thread.name = "bench-pacer"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Returns at `at` on the monotonic clock (or a little after).
+    func wait(until at: UInt64) async {
+        await withUnsafeContinuation { continuation in
+            lock.lock()
+            waiting.append((at, continuation))
+            lock.unlock()
+        }
+    }
+
+    func stop() {
+        lock.lock()
+        stopped = true
+        lock.unlock()
+    }
+
+    private func run() {
+        while true {
+            usleep(20)
+            let now = nanoseconds()
+            lock.lock()
+            if stopped && waiting.isEmpty {
+                lock.unlock()
+                return
+            }
+            var due: [UnsafeContinuation<Void, Never>] = []
+            waiting.removeAll { entry in
+                guard entry.at <= now else { return false }
+                due.append(entry.continuation)
+                return true
+            }
+            lock.unlock()
+            for continuation in due { continuation.resume() }
+        }
+    }
 }
 
 /// The process's resident memory in MiB, from /proc/self/statm.
@@ -515,6 +603,8 @@ for test in options.tests {
             measurement = try await withTaskExecutorPreference(cluster.taskExecutor) {
                 try await measure(tasks: tasks, count: requests, commandsPerRequest: batch, operation)
             }
+        } else if let rate = options.rate {
+            measurement = try await measureOpenLoop(rate: rate, tasks: tasks, count: requests, operation)
         } else {
             measurement = try await measure(tasks: tasks, count: requests, commandsPerRequest: batch, operation)
         }
