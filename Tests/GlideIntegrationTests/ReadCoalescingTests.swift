@@ -84,3 +84,60 @@ import Testing
         await client.close()
     }
 }
+
+/// `coalescesReads` beyond one node: on the replicas of a standalone client and on a cluster's
+/// nodes, the same sharing and the same values.
+@Suite(.timeLimit(.minutes(3))) struct ReadCoalescingBeyondOneNodeTests {
+    @Test func replicaReadsOfAStandaloneClientAreShared() async throws {
+        let set = try await TestReplicaSet.start(replicas: 1)
+        defer { set.stop() }
+        let client = try await GlideClient.create(
+            GlideClientConfiguration(addresses: set.addresses).with {
+                $0.readFrom = .preferReplica
+                $0.coalescesReads = true
+                $0.requestTimeout = .seconds(10)
+            })
+        try await client.set("hot", "value")
+        _ = try await client.customCommand(["WAIT", "1", "2000"])
+        let before = try await set.calls(of: "get", on: set.replicas[0])
+        let values = try await withTaskExecutorPreference(client.taskExecutor) {
+            try await withThrowingTaskGroup(of: String?.self) { group in
+                for _ in 0..<1_000 { group.addTask { try await client.get("hot") } }
+                return try await group.reduce(into: [String?]()) { $0.append($1) }
+            }
+        }
+        let served = try await set.calls(of: "get", on: set.replicas[0]) - before
+        print("1,000 concurrent replica GETs of one key with coalescing: \(served) reached the replica")
+        #expect(values.count == 1_000 && values.allSatisfy { $0 == "value" })
+        #expect(served > 0 && served <= 100, "\(served) GETs reached the replica")
+        await client.close()
+    }
+
+    @Test func aClusterClientSharesReadsOnTheKeysNode() async throws {
+        let cluster = try await TestCluster.start(primaries: 3, replicasPerPrimary: 0)
+        defer { cluster.stop() }
+        let client = try await cluster.client {
+            $0.coalescesReads = true
+            $0.requestTimeout = .seconds(10)
+        }
+        try await client.set("hot", "value")
+        let node = try await cluster.primary(forSlot: HashSlot.of("hot"))
+        let before = try await cluster.calls(of: "get", on: node)
+        let values = try await withTaskExecutorPreference(client.taskExecutor) {
+            try await withThrowingTaskGroup(of: String?.self) { group in
+                for _ in 0..<1_000 { group.addTask { try await client.get("hot") } }
+                return try await group.reduce(into: [String?]()) { $0.append($1) }
+            }
+        }
+        let served = try await cluster.calls(of: "get", on: node) - before
+        print("1,000 concurrent cluster GETs of one key with coalescing: \(served) reached its node")
+        #expect(values.count == 1_000 && values.allSatisfy { $0 == "value" })
+        #expect(served > 0 && served <= 100, "\(served) GETs reached the node")
+        // A write then a read: the read sees it.
+        for round in 1...50 {
+            try await client.set("hot", String(round))
+            #expect(try await client.get("hot") == String(round))
+        }
+        await client.close()
+    }
+}

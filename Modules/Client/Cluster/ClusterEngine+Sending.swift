@@ -55,7 +55,8 @@ extension ClusterEngine {
     /// `send(toSlot:replica:readOnly:deadline:encode:)` for a request of `replies` replies (a
     /// transaction): the last reply comes back, with the first error among the others; a
     /// refused transaction's reply comes back for the caller to explain. `hedges`: a single
-    /// non-blocking read, which `hedgedReads` may race on another node of the shard.
+    /// non-blocking request, which, when `readOnly`, `hedgedReads` may race on another node of
+    /// the shard (a replica read) or `coalescesReads` may share with an identical one.
     func send(
         toSlot slot: UInt16, replica: Bool, readOnly: Bool, deadline: Deadline, replies: Int, hedges: Bool = false,
         encode: @Sendable (inout RESPCommandBuffer) -> Void
@@ -71,6 +72,8 @@ extension ClusterEngine {
             let result: Result<ConnectionReply, GlideError>
             if hedges, replica, replies == 1, core.hedger != nil, let second = nodes.hedgeConnection(forSlot: slot, after: connection) {
                 result = await hedged(on: connection, or: second, deadline: deadline, encode: encode)
+            } else if hedges, readOnly, replies == 1, core.coalescer != nil {
+                result = await coalesced(on: connection, deadline: deadline, encode: encode)
             } else {
                 result = await connection.send(deadline: deadline, replies: replies, encode: encode)
             }
@@ -91,6 +94,17 @@ extension ClusterEngine {
         var request = RESPCommandBuffer()
         encode(&request)
         return await core.hedger!.read(request, on: first, or: second, deadline: deadline)
+    }
+
+    /// A read that may share the reply of an identical one not yet written on `connection`
+    /// (`ReadCoalescer`), out of the hot path's frame as `hedged` is.
+    @inline(never)
+    private func coalesced(
+        on connection: Nodes.Connection, deadline: Deadline, encode: @Sendable (inout RESPCommandBuffer) -> Void
+    ) async -> Result<ConnectionReply, GlideError> {
+        var request = RESPCommandBuffer()
+        encode(&request)
+        return await core.coalescer!.read(request, on: connection, deadline: deadline)
     }
 
     /// Sends a request for `slot` on from the outcome of its first attempt (`nil`: none was made)

@@ -63,6 +63,10 @@ public struct GlideClusterClientConfiguration: Sendable {
     /// reply wins; a budget caps the extra requests (`Docs/resilience.md`, "Hedged reads"). Only
     /// reads that `readFrom` (or a call's own) lets go to replicas are hedged.
     public var hedgedReads: HedgedReads?
+    /// Identical read-only requests in flight at once on a node's connection share one round
+    /// trip, as `GlideClientConfiguration.coalescesReads` says: a read joins only a request not
+    /// yet written, so it never misses a write that completed before it started. Off.
+    public var coalescesReads: Bool = false
     /// The pool `withDedicatedConnection` borrows from: up to 16 connections per node, idle ones
     /// kept a minute (`Docs/pooling.md`).
     public var dedicatedConnections = DedicatedPoolConfiguration()

@@ -26,6 +26,7 @@ struct ClientOptions: Sendable {
     var circuitBreaker: CircuitBreakerConfiguration?
     var adaptiveTimeout: AdaptiveTimeout?
     var hedgedReads: HedgedReads?
+    var coalescesReads: Bool
     var dedicatedConnections: DedicatedPoolConfiguration
     var clientSideCache: ClientSideCache?
     var compression: CompressionConfiguration?
@@ -63,6 +64,7 @@ protocol SharedClientSettings {
     var circuitBreaker: CircuitBreakerConfiguration? { get }
     var adaptiveTimeout: AdaptiveTimeout? { get }
     var hedgedReads: HedgedReads? { get }
+    var coalescesReads: Bool { get }
     var dedicatedConnections: DedicatedPoolConfiguration { get }
     var eventLoop: EpollEventLoop? { get set }
     var eventLoopGroup: EpollEventLoopGroup { get }
@@ -81,7 +83,7 @@ extension SharedClientSettings {
             reconnectStrategy: reconnectStrategy, heartbeatInterval: heartbeatInterval, databaseID: databaseID,
             clientName: clientName, protocolVersion: protocolVersion, inflightRequestsLimit: inflightRequestsLimit,
             maximumReplyLength: maximumReplyLength, circuitBreaker: circuitBreaker, adaptiveTimeout: adaptiveTimeout,
-            hedgedReads: hedgedReads,
+            hedgedReads: hedgedReads, coalescesReads: coalescesReads,
             dedicatedConnections: dedicatedConnections, clientSideCache: clientSideCache, compression: compression,
             observability: observability, connector: connector)
     }

@@ -67,8 +67,8 @@ public struct GlideClientConfiguration: Sendable {
     /// Identical read-only requests in flight at once share one round trip: a `GET` of a hot key
     /// from many tasks reaches the server once per write to the socket instead of once per task.
     /// A read joins only a request not yet written, so it never misses a write that completed
-    /// before it started (`Docs/resilience.md`, "Coalesced reads"). For a client of one node
-    /// reading from it. Off.
+    /// before it started (`Docs/resilience.md`, "Coalesced reads"). On every node's connection,
+    /// primary and replicas. Off.
     public var coalescesReads: Bool = false
     /// Whether `create` returns before connecting; the first request connects.
     public var lazyConnect: Bool = false

@@ -33,6 +33,8 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
     let credentials: Lock<ServerCredentials?>
     /// The client-side cache, when the configuration asks for one.
     let cache: ClientSideCacheStore?
+    /// Shares identical single reads not yet written on a connection (`coalescesReads`).
+    let coalescer: ReadCoalescer?
     /// Races slow replica reads against another node, when the configuration asks for it.
     let hedger: ReadHedger<Loop, Connector>?
     /// The hooks for logs, metrics and traces, when the configuration has any.
@@ -72,6 +74,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         self.observer = observer
         self.loop = loop
         self.hedger = options.hedgedReads.map { ReadHedger($0, loop: loop) }
+        self.coalescer = options.coalescesReads ? ReadCoalescer() : nil
         self.connectionLoops = [loop] + extraLoops.filter { $0 !== loop }
         self.makeConnector = makeConnector
         self.credentials = Lock(options.credentials)

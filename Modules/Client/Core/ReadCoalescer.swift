@@ -102,3 +102,16 @@ final class ReadCoalescer: Sendable {
         return outcome
     }
 }
+
+extension ReadCoalescer {
+    /// The reply to `request`, a single read-only request, on `connection`: shared with an
+    /// identical one not yet written there, or sent.
+    func read<Loop: EventLoop, Connector: StreamConnector>(
+        _ request: RESPCommandBuffer, on connection: NodeConnection<Loop, Connector>, deadline: Deadline
+    ) async -> Result<ConnectionReply, GlideError> {
+        let written: @Sendable (NodeConnection<Loop, Connector>) -> Int = { $0.batchesWritten }
+        return await read(request.contiguousBytes, on: connection, batchesWritten: written, deadline: deadline) {
+            await connection.send(deadline: deadline) { $0.append(request) }.map(\.token)
+        }.map { ConnectionReply(token: $0, queuedError: nil) }
+    }
+}

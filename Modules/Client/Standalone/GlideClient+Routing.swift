@@ -36,13 +36,20 @@ struct StandaloneSender<Loop: EventLoop, Connector: NodeConnector>: Sendable {
         // A blocking command waits on a connection of its own, so the shared one keeps moving.
         let onLoan = blocking && core.lendsConnection(toBlocking: name)
         // A single read that may go to replicas may be hedged on another node.
-        let hedges = core.hedger != nil && flags.contains(.readonly) && !blocking && replies == 1 && !collectsReplies
+        let singleRead = flags.contains(.readonly) && !blocking && replies == 1 && !collectsReplies
+        let hedges = core.hedger != nil && singleRead
+        let coalesces = core.coalescer != nil && singleRead
         func attempt(on target: Connection) async -> Result<ConnectionReply, GlideError> {
             if onLoan { return await core.sendOnLoan(to: target.connector.address, deadline: deadline, replies: replies, encode: encode) }
             if hedges, let second = routing.hedgeConnection(after: target, override: readFrom) {
                 var request = RESPCommandBuffer()
                 encode(&request)
                 return await core.hedger!.read(request, on: target, or: second, deadline: deadline)
+            }
+            if coalesces {
+                var request = RESPCommandBuffer()
+                encode(&request)
+                return await core.coalescer!.read(request, on: target, deadline: deadline)
             }
             return await target.send(
                 deadline: deadline, replies: replies, blocking: blocking, collectsReplies: collectsReplies, encode: encode)

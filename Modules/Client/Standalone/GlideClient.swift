@@ -25,8 +25,6 @@ public final class GlideClient: Sendable {
     /// With one node and reads from the primary, every request goes to this connection: no
     /// lookup, no lock.
     let single: Connection?
-    /// Shares identical reads in flight on `single` (`coalescesReads`); `nil` otherwise.
-    let coalescer: ReadCoalescer?
     /// The client's subscriptions and their messages.
     let pubsub: PubSubSynchronizer<StandalonePlacement<EpollEventLoop, SocketConnector>>
     let relay: PubSubRelay<StandalonePlacement<EpollEventLoop, SocketConnector>>
@@ -64,7 +62,6 @@ public final class GlideClient: Sendable {
         self.single =
             connections.count == 1 && configuration.readFrom == .primary && !configuration.readOnly
                 && sentinel == nil ? connections[0] : nil
-        self.coalescer = configuration.coalescesReads ? ReadCoalescer() : nil
         self.pubsub = PubSubSynchronizer(
             loop: core.loop, inbox: relay.inbox, placement: StandalonePlacement(routing: routing, dedicated: Self.subscribers(core, relay)),
             requestTimeout: configuration.requestTimeout, checkInterval: configuration.pubsub.map(\.checkInterval) ?? .seconds(3),
@@ -267,7 +264,7 @@ public final class GlideClient: Sendable {
         {
             return token
         }
-        if coalescer != nil, let single, blockingTimeout == nil, flags.contains(.readonly) {
+        if core.coalescer != nil, let single, blockingTimeout == nil, flags.contains(.readonly) {
             return try await sendCoalesced(name, flags: flags, to: single, deadline: deadline, encode: encode)
         }
         var first: (Connection, Result<ConnectionReply, GlideError>)?
@@ -297,15 +294,11 @@ public final class GlideClient: Sendable {
         var encoded = RESPCommandBuffer()
         encode(&encoded)
         let request = encoded
-        let written: @Sendable (Connection) -> Int = { $0.batchesWritten }
-        let outcome = await coalescer!.read(request.contiguousBytes, on: single, batchesWritten: written, deadline: deadline) {
-            await single.send(deadline: deadline) { $0.append(request) }.map(\.token)
+        let outcome = await core.coalescer!.read(request, on: single, deadline: deadline)
+        if case .success(let reply) = outcome, !reply.token.type.isError { return reply.token }
+        let reply = try await sendRouted(name, flags: flags, deadline: deadline, blocking: false, first: (single, outcome)) {
+            $0.append(request)
         }
-        if case .success(let token) = outcome, !token.type.isError { return token }
-        let reply = try await sendRouted(
-            name, flags: flags, deadline: deadline, blocking: false,
-            first: (single, outcome.map { ConnectionReply(token: $0, queuedError: nil) })
-        ) { $0.append(request) }
         if reply.token.type.isError { throw GlideError.server(reply.token, address: nil) }
         return reply.token
     }
