@@ -126,11 +126,11 @@ import Testing
         let now = t0 + .seconds(3)
         _ = machine.timerFired(now: now)  // the answered requests' timer: nothing left to arm
         // A single request: its deadline is the adaptive one.
-        let single = machine.enqueue("a", id: 9001, deadline: now + .seconds(2), now: now, encode: request("GET"))
+        let single = machine.enqueue("a", id: 9001, deadline: now + .seconds(2), sampledAt: nil, now: now, encode: request("GET"))
         #expect(single.armTimer == now + timeout)
         // A pipeline or a blocking command keeps its own.
-        _ = machine.enqueue("p", id: 9002, deadline: now + .seconds(2), replies: 3, now: now, encode: request("P"))
-        _ = machine.enqueue("b", id: 9003, deadline: now + .seconds(2), blocking: true, now: now, encode: request("B"))
+        _ = machine.enqueue("p", id: 9002, deadline: now + .seconds(2), replies: 3, sampledAt: nil, now: now, encode: request("P"))
+        _ = machine.enqueue("b", id: 9003, deadline: now + .seconds(2), blocking: true, sampledAt: nil, now: now, encode: request("B"))
         #expect(machine.pending.suffix(3).map(\.deadline) == [now + timeout, now + .seconds(2), now + .seconds(2)])
         // It times out with a message that names the adaptive timeout, and the timeout doubles.
         let expiry = machine.timerFired(now: now + timeout)
@@ -141,14 +141,14 @@ import Testing
         // A caller's own shorter deadline expiring says nothing of the node: no doubling.
         let later = now + .seconds(1)
         _ = machine.timerFired(now: later)
-        _ = machine.enqueue("short", id: 9005, deadline: later + .milliseconds(5), now: later, encode: request("GET"))
+        _ = machine.enqueue("short", id: 9005, deadline: later + .milliseconds(5), sampledAt: nil, now: later, encode: request("GET"))
         #expect(machine.pending.last?.adaptive == false)
         _ = machine.timerFired(now: later + .milliseconds(5))
         #expect(machine.adaptiveTimeout?.current == .milliseconds(20))
         // Without a connection, a request waits for one under its own deadline.
         var down = Machine(handshake: plainHandshake, inflightLimit: 10, policy: policy)
         down.adaptiveTimeout = machine.adaptiveTimeout
-        _ = down.enqueue("c", id: 9004, deadline: now + .seconds(2), now: now, encode: request("GET"))
+        _ = down.enqueue("c", id: 9004, deadline: now + .seconds(2), sampledAt: nil, now: now, encode: request("GET"))
         #expect(down.pending.last?.deadline == now + .seconds(2))
     }
 }

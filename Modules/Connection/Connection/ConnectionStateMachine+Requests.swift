@@ -12,7 +12,21 @@ extension ConnectionStateMachine {
     package mutating func enqueue(
         _ waiter: Waiter, id: UInt64, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
         confirmation: PubSubConfirmation? = nil, collectsReplies: Bool = false, defersWrite: Bool = false,
-        sampledAt: Deadline? = nil, now: Deadline? = nil, encode: (inout RESPCommandBuffer) -> Void
+        sampledAt: Deadline? = nil, encode: (inout RESPCommandBuffer) -> Void
+    ) -> (action: Action, armTimer: Deadline?) {
+        enqueue(
+            waiter, id: id, deadline: deadline, replies: replies, blocking: blocking, confirmation: confirmation,
+            collectsReplies: collectsReplies, defersWrite: defersWrite, sampledAt: sampledAt, now: nil, encode: encode)
+    }
+
+    /// `enqueue`, where `now` (given under adaptive timeouts only) is when the request is queued:
+    /// a single request on a ready connection then gets the node's adaptive deadline when that is
+    /// sooner than its own.
+    @inline(__always)
+    package mutating func enqueue(
+        _ waiter: Waiter, id: UInt64, deadline: Deadline, replies: Int = 1, blocking: Bool = false,
+        confirmation: PubSubConfirmation? = nil, collectsReplies: Bool = false, defersWrite: Bool = false,
+        sampledAt: Deadline?, now: Deadline?, encode: (inout RESPCommandBuffer) -> Void
     ) -> (action: Action, armTimer: Deadline?) {
         switch state {
         case .closed, .modifying:
