@@ -4,6 +4,7 @@ import GlideTestSupport
 import Testing
 
 @testable import GlideClient
+@testable import GlideConnection
 
 /// Adaptive timeouts against a real server behind `FaultProxy`: a node whose latency steps up.
 @Suite(.timeLimit(.minutes(5))) struct AdaptiveTimeoutServerTests {
@@ -39,10 +40,13 @@ import Testing
         }
         let followed = ContinuousClock.now - stepped
         // The requests sent before the timeout rose end first (answered or timed out): each task
-        // answers two more after it.
+        // answers two more after it. And a refresh interval passes since the step, so the step's
+        // own timeouts are behind us even when the timeout was already above the new round trip
+        // (a loaded machine's fast node is slow too) and nothing had to follow.
         let liftedAt = load.successes.load(ordering: .relaxed)
         try await Polling.waitUntil("the requests from before the lift ended", timeout: .seconds(10)) {
             load.successes.load(ordering: .relaxed) >= liftedAt + 2 * tasks
+                && ContinuousClock.now - stepped >= AdaptiveTimeoutState.refreshInterval
         }
         let duringStep = timeouts()
         // The requests in flight when the step came time out, and the ones sent after them
