@@ -13,27 +13,33 @@ import Testing
         return Int(figure)
     }
 
+    /// The example's output. Under AddressSanitizer (`make asan`) without its quarantine, which
+    /// would hold every freed chunk and count it as the client's; other builds ignore the variable.
+    static func run(_ arguments: [String]) async throws -> String {
+        try await GlideCLITests.run(
+            "/usr/bin/env", ["ASAN_OPTIONS=quarantine_size_mb=0", try ServerBinaries.product("large-values")] + arguments)
+    }
+
     static func expectTheStory(_ output: String, mib: Int) throws {
         print("large values: \(output.replacingOccurrences(of: "\n", with: "; "))")
         let streamed = try #require(Self.growth(output, "streamed \(mib) MiB up and \(mib) MiB down"), "\(output)")
         let plain = try #require(Self.growth(output, "a plain GET of it (\(mib) MiB)"), "\(output)")
-        // Streamed: a few chunks' worth, whatever the value's size. A plain GET holds it whole.
-        #expect(streamed <= 32, "\(output)")
+        // Streamed: a few chunks' worth and the allocator's slack (about 12 MiB; 34 under
+        // AddressSanitizer's red zones), whatever the value's size. A plain GET holds it whole.
+        #expect(streamed <= 48, "\(output)")
         #expect(plain >= mib, "\(output)")
     }
 
     @Test func twoHundredFiftySixMiBGoUpAndDownInChunksWithoutTheClientHoldingThem() async throws {
         let server = try await TestServer.startValkey()
         defer { server.stop() }
-        let output = try await GlideCLITests.run(
-            try ServerBinaries.product("large-values"), ["127.0.0.1", String(server.port), "--mib", "256"])
+        let output = try await Self.run(["127.0.0.1", String(server.port), "--mib", "256"])
         try Self.expectTheStory(output, mib: 256)
     }
 
     @Test func onACluster() async throws {
         let port = String(try await SharedCluster.valkey().nodes[0].server.port)
-        let output = try await GlideCLITests.run(
-            try ServerBinaries.product("large-values"), ["127.0.0.1", port, "--cluster", "--mib", "64"])
+        let output = try await Self.run(["127.0.0.1", port, "--cluster", "--mib", "64"])
         try Self.expectTheStory(output, mib: 64)
     }
 }
