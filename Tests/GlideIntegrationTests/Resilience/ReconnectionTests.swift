@@ -105,7 +105,11 @@ import Testing
         defer { server.stop() }
         let client = try await server.client { $0.requestTimeout = .milliseconds(250) }
         let prefix = SharedServer.uniqueKey()
-        for index in 0..<50 { try await client.set("\(prefix):\(index)", "value-\(index)") }
+        // Seeded by a client with room to spare: the 250 ms timeout is for the freeze, and a
+        // loaded machine (a CI run, large values moving in a parallel test) may take longer.
+        let seeder = try await server.client { $0.requestTimeout = .seconds(10) }
+        for index in 0..<50 { try await seeder.set("\(prefix):\(index)", "value-\(index)") }
+        await seeder.close()
         let tally = Tally()
         let stop = Flag()
         try await withThrowingTaskGroup(of: Void.self) { group in
