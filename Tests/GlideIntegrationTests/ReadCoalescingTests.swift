@@ -114,7 +114,7 @@ import Testing
     }
 
     @Test func aClusterClientSharesReadsOnTheKeysNode() async throws {
-        let cluster = try await TestCluster.start(primaries: 3, replicasPerPrimary: 0)
+        let cluster = try await TestCluster.start(primaries: 1, replicasPerPrimary: 0)
         defer { cluster.stop() }
         let client = try await cluster.client {
             $0.coalescesReads = true
