@@ -72,33 +72,36 @@ func verify(_ chunks: ValueChunks) async throws -> Int {
 /// (under LeakSanitizer, top-level code's temporaries would be reported, and the report's exit
 /// loses the buffered output).
 func run() async throws {
-    let before = memory()
-    let written: Int
-    let read: Int
-    let plainLength: Int
     if cluster {
         var configuration = GlideClusterClientConfiguration(addresses: [address])
         configuration.requestTimeout = .seconds(10)
         let client = try await GlideClusterClient.create(configuration)
-        written = try await client.writeValue(key, from: Chunks(count: mib))
-        read = try await client.readValue(of: key) { try await verify($0) }
-        let streamed = memory()
-        print("streamed \(written >> 20) MiB up and \(read >> 20) MiB down: peak memory grew by \(streamed.peak - before.peak) MiB")
-        plainLength = try await client.get(key, as: Bytes.self)?.readableBytes ?? 0
-        _ = try await client.del([key])
+        try await story(
+            client, write: { try await client.writeValue(key, from: Chunks(count: mib)) },
+            read: { try await client.readValue(of: key) { try await verify($0) } })
         await client.close()
     } else {
         var configuration = GlideClientConfiguration(addresses: [address])
         configuration.requestTimeout = .seconds(10)
         let client = try await GlideClient.create(configuration)
-        written = try await client.writeValue(key, from: Chunks(count: mib))
-        read = try await client.readValue(of: key) { try await verify($0) }
-        let streamed = memory()
-        print("streamed \(written >> 20) MiB up and \(read >> 20) MiB down: peak memory grew by \(streamed.peak - before.peak) MiB")
-        plainLength = try await client.get(key, as: Bytes.self)?.readableBytes ?? 0
-        _ = try await client.del([key])
+        try await story(
+            client, write: { try await client.writeValue(key, from: Chunks(count: mib)) },
+            read: { try await client.readValue(of: key) { try await verify($0) } })
         await client.close()
     }
+}
+
+/// The value streamed up (`write`) and down (`read`) through `client`, then read whole, with the
+/// peak memory's growth after each.
+func story(
+    _ client: some GlideCommandExecutor, write: () async throws -> Int, read: () async throws -> Int
+) async throws {
+    let before = memory()
+    let written = try await write()
+    let readBack = try await read()
+    print("streamed \(written >> 20) MiB up and \(readBack >> 20) MiB down: peak memory grew by \(memory().peak - before.peak) MiB")
+    let plainLength = try await client.get(key, as: Bytes.self)?.readableBytes ?? 0
+    _ = try await client.del([key])
     print("a plain GET of it (\(plainLength >> 20) MiB): peak memory grew by \(memory().peak - before.peak) MiB")
 }
 
