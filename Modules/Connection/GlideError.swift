@@ -7,32 +7,54 @@ public import GlideTransport
 /// struct over named codes, so new codes never break a `switch`-free caller.
 public struct GlideError: Error, Sendable, CustomStringConvertible {
     /// The kind of failure.
-    public let code: Code
+    public var code: Code { storage.code }
     /// What happened.
-    public let message: String
+    public var message: String { storage.message }
     /// For server errors, the first word of the server's message, such as `WRONGTYPE`; for a
     /// timeout that ended a wait on a server condition, that condition's (`TRYAGAIN`, …).
-    public let serverCode: String?
+    public var serverCode: String? { storage.serverCode }
     /// The node involved, as `host:port`, when one was.
-    public let address: String?
+    public var address: String? { storage.address }
     /// The transport failure underneath, when there was one.
-    public let transportError: TransportError?
+    public var transportError: TransportError? { storage.transportError }
     /// For a request sent that got no reply in time, how fast its node has been answering over
     /// the last minute (from the requests sampled on the connection); `nil` when nothing was
     /// sampled. `nodeLatency.suggestedTimeout` is a request timeout that covers that pace.
-    public let nodeLatency: NodeLatency?
+    public var nodeLatency: NodeLatency? { storage.nodeLatency }
+
+    // One reference, so every `Result` carrying an error stays small: an async frame keeps each
+    // such value of the request path, and every task waiting for a reply holds its frames.
+    private let storage: Storage
+
+    private final class Storage: Sendable {
+        let code: Code
+        let message: String
+        let serverCode: String?
+        let address: String?
+        let transportError: TransportError?
+        let nodeLatency: NodeLatency?
+
+        init(
+            code: Code, message: String, serverCode: String?, address: String?, transportError: TransportError?,
+            nodeLatency: NodeLatency?
+        ) {
+            self.code = code
+            self.message = message
+            self.serverCode = serverCode
+            self.address = address
+            self.transportError = transportError
+            self.nodeLatency = nodeLatency
+        }
+    }
 
     /// An error of `code` with `message`.
     public init(
         _ code: Code, _ message: String, serverCode: String? = nil, address: String? = nil,
         transportError: TransportError? = nil, nodeLatency: NodeLatency? = nil
     ) {
-        self.code = code
-        self.message = message
-        self.serverCode = serverCode
-        self.address = address
-        self.transportError = transportError
-        self.nodeLatency = nodeLatency
+        storage = Storage(
+            code: code, message: message, serverCode: serverCode, address: address, transportError: transportError,
+            nodeLatency: nodeLatency)
     }
 
     /// The kinds of failure.
