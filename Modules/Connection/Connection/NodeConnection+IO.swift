@@ -59,8 +59,9 @@ extension NodeConnection {
             // A large reply's buffer grows with what arrived, at most doubling per read: a length
             // claim alone (a hostile or broken server's) never reserves more than one read.
             let needed = decoder.value.bytesStillNeeded(in: readBuffer.value)
-            let wanted = Swift.max(Self.readSize, Swift.min(needed, readBuffer.value.readableBytes))
-            if readBuffer.value.readableBytes == 0 { readBuffer.value.clear(minimumCapacity: Self.readSize) }
+            let size = readSizing.value.next
+            let wanted = Swift.max(size, Swift.min(needed, readBuffer.value.readableBytes))
+            if readBuffer.value.readableBytes == 0 { readBuffer.value.clear(minimumCapacity: size) }
             let result: StreamReadResult
             do throws(TransportError) {
                 result = try stream.read(into: &readBuffer.value, maximumLength: wanted)
@@ -75,6 +76,7 @@ extension NodeConnection {
                 connectionLost(generation: generation, GlideErrorSummary(.connectionClosed, "the server closed the connection"))
                 return
             case .bytes(let count):
+                readSizing.value.record(read: count, asked: wanted)
                 do throws(RESPDecodeError) {
                     while let token = try decoder.value.decode(from: &readBuffer.value) { tokens.value.append(token) }
                 } catch {

@@ -73,6 +73,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     @exclusivity(unchecked) package var readGeneration: LoopBound<Int, Loop>
     @exclusivity(unchecked) package var registration: LoopBound<EventRegistration?, Loop>
     @exclusivity(unchecked) package var readBuffer: LoopBound<Bytes, Loop>
+    @exclusivity(unchecked) package var readSizing: LoopBound<ReadSizing, Loop>
     @exclusivity(unchecked) package var decoder: LoopBound<RESPDecoder, Loop>
     @exclusivity(unchecked) package var tokens: LoopBound<[RESPToken], Loop>
     @exclusivity(unchecked) package var resumes: LoopBound<[(Waiter, ConnectionReply)], Loop>
@@ -118,7 +119,8 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         self.readStream = LoopBound(nil, on: loop)
         self.readGeneration = LoopBound(0, on: loop)
         self.registration = LoopBound(nil, on: loop)
-        self.readBuffer = LoopBound(Bytes(capacity: Self.readSize), on: loop)
+        self.readBuffer = LoopBound(Bytes(capacity: ReadSizing.initial), on: loop)
+        self.readSizing = LoopBound(ReadSizing(maximum: Self.readSize), on: loop)
         self.maximumReplyLength = maximumReplyLength
         self.decoder = LoopBound(RESPDecoder(maximumFrameLength: maximumReplyLength), on: loop)
         self.tokens = LoopBound(tokens, on: loop)
@@ -557,7 +559,8 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         registration.value = nil
         readStream.value = nil
         decoder.value.reset()
-        readBuffer.value = Bytes(capacity: Self.readSize)
+        readBuffer.value = Bytes(capacity: ReadSizing.initial)
+        readSizing.value = ReadSizing(maximum: Self.readSize)
     }
 
     private func closeStream(_ stream: Stream) {
