@@ -24,6 +24,8 @@ import tempfile
 import threading
 import time
 
+import bench_plots
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GLIDE = os.path.join(ROOT, ".build", "release", "glide-benchmark")
 LARGE_VALUES = os.path.join(ROOT, ".build", "release", "large-values")
@@ -64,11 +66,12 @@ def _cli(port, *args):
 
 
 def _glide(port, args):
-    """glide-benchmark's CSV row for one test: rate, p50 ms, p99 ms, CPU-s/100k, p99.9 ms, max ms."""
+    """glide-benchmark's CSV row for one test: rate, p50 ms, p99 ms, CPU-s/100k, p99.9 ms, max ms, peak
+    resident MiB."""
     out = subprocess.run([GLIDE, "-h", "127.0.0.1", "-p", str(port), "--csv", *args], capture_output=True, text=True,
                          check=True, timeout=600).stdout
     row = [field.strip('"') for field in out.strip().splitlines()[-1].split(",")]
-    return tuple(float(field) for field in row[1:7])
+    return tuple(float(field) for field in row[1:8])
 
 
 def hedge_benchmark(binary, rounds):
@@ -179,6 +182,8 @@ def latency_benchmark(binary, rounds):
             verdict = ""
             if share == 0.5:
                 ok = p99 <= 1.0 and p999 <= 5.0
+                bench_plots.record("L   1 ms / p99 at 50 %", 1.0 / p99 if p99 else 0.0, 1.0)
+                bench_plots.record("L   5 ms / p99.9 at 50 %", 5.0 / p999 if p999 else 0.0, 1.0)
                 failures += 0 if ok else 1
                 verdict = f"   target p99 <= 1 ms, p99.9 <= 5 ms: {'met' if ok else 'MISSED'}"
             print(f"    {int(share * 100)} % ({rate:,} ops/s scheduled, {achieved:,.0f} done)  p50 {p50:.3f} ms  "

@@ -5,6 +5,7 @@
 //                   [--cache [--cache-immediate]]
 //                   [-t failover --kill-pid PID --victim-port PORT] [-t pubsub] [--client-count K] [--loops L]
 //                   [--spread] [--replica-reads [--hedge]] [--coalesce] [--pace MS] [--rate R]
+//                   [--memory [--slices K]]
 //
 // Every task shares one client, so `-c` is the number of concurrent callers multiplexed on one
 // connection (one per node with `--cluster`, which connects a GlideClusterClient to the cluster
@@ -12,7 +13,7 @@
 // `--tls` connects over TLS, verified against `--cacert` (or the system store) unless `--insecure`.
 // `-P n` sends the commands as batches of n commands each: pipelines (`Batch(isAtomic: false)`,
 // `ClusterBatch` with `--cluster`), or transactions with `--atomic`. Tests: get, set,
-// mixed (alternating SET and GET), incr, ping. Reports requests per second, p50 and p99 latency
+// mixed (alternating SET and GET), incr, ping, and yield (no request: the harness's own cost per task). Reports requests per second, p50 and p99 latency
 // per request (per batch with -P), and the process's CPU seconds per 100,000 commands.
 // `-t failover` (with `--cluster`) runs mixed GET/SET for 12 s and SIGKILLs the primary listening
 // on `--victim-port`, whose PID the caller started and passes, after 3 s (Failover.swift).
@@ -25,6 +26,8 @@
 // `--spread` (with `--cluster` and `--loops L`) spreads each cluster client's node connections
 // over all L loops (`eventLoopCount`).
 // `-t idle` reports what one idle client adds to the process: memory, threads, descriptors (Idle.swift).
+// `--memory` runs the test in K equal slices (`--slices K`, 10) and prints the resident memory after
+// each. Every report ends with the process's peak resident memory.
 // `--rate R` runs open loop: R requests per second, each due at its scheduled time whatever the
 // replies do, run by the first of the -c tasks free, and timed from that time (no coordinated omission).
 // Every report has p99.9 and max besides p50 and p99.
@@ -50,6 +53,8 @@ struct Options {
     var csv = false
     var onLoop = false
     var memory = false
+    /// `--memory` samples the resident memory after each of this many equal slices (`--slices K`).
+    var slices = 10
     var resp2 = false
     var cache: ClientSideCache.Consistency?
     var cluster = false
@@ -117,6 +122,7 @@ func parseOptions() -> Options {
         case "--csv": options.csv = true
         case "--on-loop": options.onLoop = true
         case "--memory": options.memory = true
+        case "--slices": options.slices = max(1, number(flag))
         case "--resp2": options.resp2 = true
         case "--cache": options.cache = options.cache ?? .confirmed
         case "--cache-immediate": options.cache = .immediate
@@ -146,7 +152,7 @@ func parseOptions() -> Options {
         case "--json": options.json = true
         default:
             print(
-                "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,mget,incr,ping,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory] [--kill-pid PID --victim-port PORT] [--client-count K] [--loops L] [--spread] [--compression zstd|lz4] [--json] [--replica-reads [--hedge]] [--coalesce] [--pace MS] [--rate R]"
+                "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,mget,incr,ping,yield,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory [--slices K]] [--kill-pid PID --victim-port PORT] [--client-count K] [--loops L] [--spread] [--compression zstd|lz4] [--json] [--replica-reads [--hedge]] [--coalesce] [--pace MS] [--rate R]"
             )
             exit(flag == "--help" ? 0 : 2)
         }
@@ -305,6 +311,14 @@ final class Pacer: @unchecked Sendable {
     }
 }
 
+/// The process's peak resident memory so far in MiB (`VmHWM` in /proc/self/status).
+func peakResidentMebibytes() -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+    else { return 0 }
+    return (Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0) / 1024
+}
+
 /// The process's resident memory in MiB, from /proc/self/statm.
 func residentMebibytes() -> Double {
     guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
@@ -329,11 +343,11 @@ func report(_ name: String, _ measurement: Measurement, options: Options) {
     if options.csv {
         print(
             "\"\(name)\",\"\(String(format: "%.2f", rate))\",\"\(String(format: "%.3f", p50))\",\"\(String(format: "%.3f", p99))\",\"\(String(format: "%.3f", cpuPer100k))\","
-                + "\"\(String(format: "%.3f", p999))\",\"\(String(format: "%.3f", maximum))\""
+                + "\"\(String(format: "%.3f", p999))\",\"\(String(format: "%.3f", maximum))\",\"\(String(format: "%.1f", peakResidentMebibytes()))\""
         )
     } else {
         var line =
-            "\(name): \(String(format: "%.2f", rate)) requests per second, p50=\(String(format: "%.3f", p50)) msec, p99=\(String(format: "%.3f", p99)) msec, p99.9=\(String(format: "%.3f", p999)) msec, max=\(String(format: "%.3f", maximum)) msec, cpu=\(String(format: "%.3f", cpuPer100k)) s/100k"
+            "\(name): \(String(format: "%.2f", rate)) requests per second, p50=\(String(format: "%.3f", p50)) msec, p99=\(String(format: "%.3f", p99)) msec, p99.9=\(String(format: "%.3f", p999)) msec, max=\(String(format: "%.3f", maximum)) msec, cpu=\(String(format: "%.3f", cpuPer100k)) s/100k, peak RSS=\(String(format: "%.1f", peakResidentMebibytes())) MiB"
         if options.dataSize >= 1024 { line += ", \(String(format: "%.1f", megabytes)) MB/s" }
         print(line)
     }
@@ -403,6 +417,8 @@ func operation<Client: GlideCommandExecutor>(_ test: String, on client: Client) 
         }
     case "incr": return Workload(name: "INCR") { _ in try await client.incr(counter) }
     case "ping": return Workload(name: "PING") { _ in _ = try await client.ping() }
+    // No request: the harness's own cost per task, to subtract from a run with requests.
+    case "yield": return Workload(name: "YIELD") { _ in await Task.yield() }
     default: return nil
     }
 }
@@ -570,16 +586,17 @@ for test in options.tests {
         exit(2)
     }
     if options.memory {
-        // Ten slices of the run, with the resident memory after each: it must stay flat. No
+        // Equal slices of the run, with the resident memory after each: it must stay flat. No
         // latencies are recorded here, so the samples measure the client, not this program.
         var samples: [String] = []
-        let tasks = min(options.clients, requests / 10)
-        for _ in 0..<10 {
+        let slice = requests / options.slices
+        let tasks = min(options.clients, slice)
+        for _ in 0..<options.slices {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for task in 0..<tasks {
                     group.addTask {
                         var request = task
-                        while request < requests / 10 {
+                        while request < slice {
                             try await operation(request)
                             request += tasks
                         }
@@ -589,7 +606,7 @@ for test in options.tests {
             }
             samples.append(String(format: "%.1f", residentMebibytes()))
         }
-        print("\"\(name) RSS MiB per tenth\",\"\(samples.joined(separator: " "))\"")
+        print("\"\(name) RSS MiB per slice\",\"\(samples.joined(separator: " "))\"")
         continue
     }
     do {
