@@ -25,9 +25,12 @@
 // `--loops L` gives them an `EpollEventLoopGroup` of L loops, which hands one to each client in turn.
 // `--spread` (with `--cluster` and `--loops L`) spreads each cluster client's node connections
 // over all L loops (`eventLoopCount`).
+// `-t handoff` measures the hops between a task and an event loop alone, with no client and no
+// server (Handoff.swift).
 // `-t idle` reports what one idle client adds to the process: memory, threads, descriptors (Idle.swift).
 // `--memory` runs the test in K equal slices (`--slices K`, 10) and prints the resident memory after
-// each. Every report ends with the process's peak resident memory.
+// each. Every report ends with the process's peak resident memory and its threads' context
+// switches per 100 requests.
 // `--rate R` runs open loop: R requests per second, each due at its scheduled time whatever the
 // replies do, run by the first of the -c tasks free, and timed from that time (no coordinated omission).
 // Every report has p99.9 and max besides p50 and p99.
@@ -152,7 +155,7 @@ func parseOptions() -> Options {
         case "--json": options.json = true
         default:
             print(
-                "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,mget,incr,ping,yield,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory [--slices K]] [--kill-pid PID --victim-port PORT] [--client-count K] [--loops L] [--spread] [--compression zstd|lz4] [--json] [--replica-reads [--hedge]] [--coalesce] [--pace MS] [--rate R]"
+                "usage: glide-benchmark [-h host] [-p port] [-c clients] [-n requests] [-P pipeline [--atomic]] [-t get,set,mixed,mget,incr,ping,yield,handoff,pubsub] [-d size] [-r keyspace] [--cluster] [--tls [--cacert file] [--insecure]] [--csv] [--on-loop] [--resp2] [--cache [--cache-immediate]] [--memory [--slices K]] [--kill-pid PID --victim-port PORT] [--client-count K] [--loops L] [--spread] [--compression zstd|lz4] [--json] [--replica-reads [--hedge]] [--coalesce] [--pace MS] [--rate R]"
             )
             exit(flag == "--help" ? 0 : 2)
         }
@@ -179,6 +182,8 @@ struct Measurement {
     var seconds: Double
     var cpu: Double
     var commands: Int
+    /// Context switches of the process's threads per 100 requests, set after the run.
+    var switchesPer100 = 0.0
 }
 
 /// Runs `operation` `count` times spread over `tasks` concurrent tasks; `operation` gets the
@@ -343,11 +348,11 @@ func report(_ name: String, _ measurement: Measurement, options: Options) {
     if options.csv {
         print(
             "\"\(name)\",\"\(String(format: "%.2f", rate))\",\"\(String(format: "%.3f", p50))\",\"\(String(format: "%.3f", p99))\",\"\(String(format: "%.3f", cpuPer100k))\","
-                + "\"\(String(format: "%.3f", p999))\",\"\(String(format: "%.3f", maximum))\",\"\(String(format: "%.1f", peakResidentMebibytes()))\""
+                + "\"\(String(format: "%.3f", p999))\",\"\(String(format: "%.3f", maximum))\",\"\(String(format: "%.1f", peakResidentMebibytes()))\",\"\(String(format: "%.1f", measurement.switchesPer100))\""
         )
     } else {
         var line =
-            "\(name): \(String(format: "%.2f", rate)) requests per second, p50=\(String(format: "%.3f", p50)) msec, p99=\(String(format: "%.3f", p99)) msec, p99.9=\(String(format: "%.3f", p999)) msec, max=\(String(format: "%.3f", maximum)) msec, cpu=\(String(format: "%.3f", cpuPer100k)) s/100k, peak RSS=\(String(format: "%.1f", peakResidentMebibytes())) MiB"
+            "\(name): \(String(format: "%.2f", rate)) requests per second, p50=\(String(format: "%.3f", p50)) msec, p99=\(String(format: "%.3f", p99)) msec, p99.9=\(String(format: "%.3f", p999)) msec, max=\(String(format: "%.3f", maximum)) msec, cpu=\(String(format: "%.3f", cpuPer100k)) s/100k, peak RSS=\(String(format: "%.1f", peakResidentMebibytes())) MiB, \(String(format: "%.1f", measurement.switchesPer100)) context switches per 100"
         if options.dataSize >= 1024 { line += ", \(String(format: "%.1f", megabytes)) MB/s" }
         print(line)
     }
@@ -476,6 +481,10 @@ let tls: TLSConfiguration? =
     : options.insecure
         ? .insecure
         : TLSConfiguration(trustRoots: options.caCertificate.map { .file($0) })
+if options.tests == ["handoff"] {
+    await runHandoff(tasks: options.clients, count: options.requests, onLoop: options.onLoop, csv: options.csv)
+    exit(0)
+}
 if options.tests == ["idle"] {
     try await runIdle(address: address, cluster: options.cluster, csv: options.csv)
     exit(0)
@@ -611,7 +620,8 @@ for test in options.tests {
     }
     do {
         let tasks = min(options.clients, requests)
-        let measurement: Measurement
+        let switchesBefore = contextSwitches()
+        var measurement: Measurement
         if options.onLoop, let standalone {
             measurement = try await withTaskExecutorPreference(standalone.taskExecutor) {
                 try await measure(tasks: tasks, count: requests, commandsPerRequest: batch, operation)
@@ -625,6 +635,7 @@ for test in options.tests {
         } else {
             measurement = try await measure(tasks: tasks, count: requests, commandsPerRequest: batch, operation)
         }
+        measurement.switchesPer100 = Double(contextSwitches() - switchesBefore) / Double(requests) * 100
         report(name, measurement, options: options)
     } catch {
         print("\(name) failed: \(error)")
