@@ -1,3 +1,4 @@
+import Foundation
 import GlideTopology
 import GlideTransport
 import Synchronization
@@ -304,7 +305,7 @@ struct FakeConnector: NodeConnector {
 
 /// The real cluster engine on a manual loop, against a fake cluster: the test is the loop's
 /// thread, and time moves only when nothing else can happen.
-struct FakeClusterHarness {
+struct FakeClusterHarness: Sendable {
     typealias Engine = ClusterEngine<ManualEventLoop, FakeConnector>
 
     let loop = ManualEventLoop()
@@ -337,24 +338,41 @@ struct FakeClusterHarness {
     /// Runs `body` as a task on the loop, and drives the loop and the fake nodes until it ends.
     /// While anything can happen without time passing (work on the loop, a command to answer)
     /// it happens first; only then does the clock jump to the next timer.
+    ///
+    /// The driving never suspends, so it runs on a thread of its own: on Swift's pool it would hold
+    /// one of its few threads for as long as it runs, and stall the tests running beside it.
     func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let outcome = Lock<Result<T, any Error>?>(nil)
+        let outcome = DrivenOutcome<T>()
         Task(executorPreference: loop) {
             let result: Result<T, any Error>
             do { result = .success(try await body()) } catch { result = .failure(error) }
-            outcome.withLock { $0 = result }
+            outcome.result.withLock { $0 = result }
         }
+        let harness = self
+        let ended = await withCheckedContinuation { (continuation: CheckedContinuation<Bool?, Never>) in
+            Thread.detachNewThread { continuation.resume(returning: harness.drive(until: outcome)) }
+        }
+        switch ended {
+        case true?:
+            return try outcome.result.withLock { $0 }!.get()
+        case false?:
+            Issue.record("the task waits for something that will never happen: no work, no command, no timer")
+        case nil:
+            Issue.record("the task never ended")
+        }
+        throw FakeClusterStuck()
+    }
+
+    /// Drives the loops and the fake nodes until `outcome` is set (`true`), nothing can happen any
+    /// more (`false`), or 100,000 steps passed (`nil`).
+    private func drive<T>(until outcome: DrivenOutcome<T>) -> Bool? {
         for _ in 0..<100_000 {
             settle()
-            if let result = outcome.withLock({ $0 }) { return try result.get() }
-            guard let next = nextTimerDeadline else {
-                Issue.record("the task waits for something that will never happen: no work, no command, no timer")
-                throw FakeClusterStuck()
-            }
+            if outcome.result.withLock({ $0 != nil }) { return true }
+            guard let next = nextTimerDeadline else { return false }
             advance(to: next)
         }
-        Issue.record("the task never ended")
-        throw FakeClusterStuck()
+        return nil
     }
 
     /// Does everything that can happen without time passing: loop work, and commands to answer.
@@ -414,6 +432,11 @@ struct FakeClusterHarness {
         settle()
         cluster.state.withLock { $0.script = nil }
     }
+}
+
+/// What a task driven by `FakeClusterHarness.run` ended with, once it ended.
+final class DrivenOutcome<T: Sendable>: Sendable {
+    let result = Lock<Result<T, any Error>?>(nil)
 }
 
 /// The driven task could not go on.
