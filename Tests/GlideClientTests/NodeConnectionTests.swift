@@ -330,3 +330,49 @@ struct Harness {
         #expect(results == ["a", "OK", "b", "OK", "c", "OK"])
     }
 }
+
+/// Callers off the loop that one read resumed together send again in one write, not one each.
+@Suite(.timeLimit(.minutes(2))) struct PoolWriteBatchingTests {
+    @Test func callersResumedTogetherLeaveInOneWriteNotOneEach() async throws {
+        let callers = 50
+        var harness = Harness(limit: 200)
+        defer { harness.finish() }
+        let connection = harness.connection
+        let deadline = harness.loop.now() + .seconds(30)
+        // Each caller sends a GET, and when its reply comes, a second one at once.
+        let tasks = (0..<callers).map { index in
+            Task {
+                let first = await connection.send(deadline: deadline) { $0.writeRESPCommand(["GET", "a\(index)"]) }
+                let second = await connection.send(deadline: deadline) { $0.writeRESPCommand(["GET", "b\(index)"]) }
+                return (try first.get().token.stringBytes, try second.get().token.stringBytes)
+            }
+        }
+        let server = try await harness.acceptAndHandshake()
+        var firsts: [[String]] = []
+        for _ in 0..<500 where firsts.count < callers {
+            try await harness.settle()
+            firsts += commands(server.receiveAll())
+        }
+        #expect(firsts.count == callers)
+        let writesBefore = server.peerWriteCount
+        // One read brings every first reply: the loop resumes all fifty callers together.
+        try server.send(String(repeating: "$1\r\n1\r\n", count: callers))
+        harness.loop.run()
+        var seconds: [[String]] = []
+        for _ in 0..<500 where seconds.count < callers {
+            try await harness.settle()
+            seconds += commands(server.receiveAll())
+        }
+        #expect(seconds.count == callers)
+        #expect(Set(seconds.map { $0.last! }) == Set((0..<callers).map { "b\($0)" }))
+        // Written at once, each caller would make a write of its own.
+        let writes = server.peerWriteCount - writesBefore
+        #expect(writes <= callers / 5, "\(writes) writes for \(callers) callers resumed together")
+        try server.send(String(repeating: "$1\r\n2\r\n", count: callers))
+        harness.loop.run()
+        for task in tasks {
+            let (first, second) = try await task.value
+            #expect(first == "1" && second == "2")
+        }
+    }
+}

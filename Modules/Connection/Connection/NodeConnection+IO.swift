@@ -134,6 +134,7 @@ extension NodeConnection {
                 pushes.value.removeAll(keepingCapacity: true)
             }
             ThreadSanitizer.released(by: self)
+            resumedTogether.store(resumes.value.count, ordering: .relaxed)
             for (waiter, reply) in resumes.value { waiter.resume(returning: .success(reply)) }
             resumes.value.removeAll(keepingCapacity: true)
             if !failures.isEmpty {

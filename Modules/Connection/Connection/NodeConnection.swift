@@ -37,6 +37,10 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     package let machine: Lock<Machine>
     /// Identifies requests for cancellation.
     @usableFromInline package let requestIDs = Atomic<UInt64>(0)
+    /// How many callers the loop's last read resumed together that have not sent again: while
+    /// more than one has not, a caller off the loop leaves its write to a flush queued behind
+    /// them (`deferredToPool`).
+    package let resumedTogether = Atomic<Int>(0)
     /// Whether the connection is ready, for routing decisions that must not take the lock. A hint:
     /// it can lag a loss by a moment; `info` is `nil` from the loss on.
     public let isReady = Atomic<Bool>(false)
@@ -242,6 +246,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         let now = adaptsTimeouts ? sampledAt : nil
         // A caller on the loop thread was resumed by this turn's replies, as were others: its
         // bytes wait for the turn's one write, which the loop runs once they have all queued.
+        let deferred = !onLoopThread && deferredToPool()
         let (action, armTimer) = machine.withLock { machine in
             // Checked under the lock: a cancellation handler that ran before the request was
             // queued found nothing to cancel, so the request must not be queued.
@@ -250,7 +255,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
             }
             return machine.enqueue(
                 continuation, id: id, deadline: deadline, replies: replies, blocking: blocking,
-                confirmation: confirmation, collectsReplies: collectsReplies, defersWrite: onLoopThread,
+                confirmation: confirmation, collectsReplies: collectsReplies, defersWrite: onLoopThread || deferred,
                 sampledAt: sampledAt, now: now, encode: encode)
         }
         if let armTimer { loop.scheduleTimer(at: armTimer, handler: self) }
@@ -260,13 +265,30 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
             break
         case .write(let job):
             if job.stream.allowsConcurrentWrites && !onLoopThread {
-                runWriter(job)
+                if deferred {
+                    Task { self.runWriter(job) }
+                } else {
+                    runWriter(job)
+                }
             } else {
                 loop.execute { self.runWriter(job) }
             }
         case let other:
             perform(other)
         }
+    }
+
+    /// Whether a caller off the loop leaves its write to a flush task: when others the loop
+    /// resumed with it from one read will send too, as they run on the concurrency pool after it.
+    /// The flush, queued behind them, takes all their bytes into one write; writing at once, each
+    /// caller would make a system call of its own (on one core, always: each write ends before the
+    /// next caller runs).
+    @inline(__always)
+    func deferredToPool() -> Bool {
+        let left = resumedTogether.load(ordering: .relaxed)
+        guard left > 1 else { return false }
+        resumedTogether.wrappingSubtract(1, ordering: .relaxed)
+        return true
     }
 
     /// An id for `send(id:deadline:encode:)`, taken before the request is sent, so that another
