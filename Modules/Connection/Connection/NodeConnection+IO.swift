@@ -48,6 +48,19 @@ extension NodeConnection {
         runWriter(job)
     }
 
+    /// Whether a caller off the loop leaves its write to a flush task: when others the loop
+    /// resumed with it from one read will send too, as they run on the concurrency pool after it.
+    /// The flush, queued behind them, takes all their bytes into one write; writing at once, each
+    /// caller would make a system call of its own (on one core, always: each write ends before the
+    /// next caller runs).
+    @inline(__always)
+    func deferredToPool() -> Bool {
+        let left = resumedTogether.load(ordering: .relaxed)
+        guard left > 1 else { return false }
+        resumedTogether.wrappingSubtract(1, ordering: .relaxed)
+        return true
+    }
+
     // MARK: Reading (loop thread)
 
     /// Reads what the socket has, decodes every complete reply and hands each to its caller.
