@@ -266,6 +266,8 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         case .write(let job):
             if job.stream.allowsConcurrentWrites && !onLoopThread {
                 if deferred {
+                    // Owned by the writer role its job carries: it runs the job once and ends. A
+                    // stream closed meanwhile fails its write as it would any writer's.
                     Task { self.runWriter(job) }
                 } else {
                     runWriter(job)
