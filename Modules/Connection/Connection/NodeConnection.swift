@@ -37,9 +37,8 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
     package let machine: Lock<Machine>
     /// Identifies requests for cancellation.
     @usableFromInline package let requestIDs = Atomic<UInt64>(0)
-    /// How many callers the loop's last read resumed together that have not sent again: while
-    /// more than one has not, a caller off the loop leaves its write to a flush queued behind
-    /// them (`deferredToPool`).
+    /// How many callers the loop's last read resumed together have not sent again; while more than
+    /// one, a caller off the loop leaves its write to a flush queued behind them (`deferredToPool`).
     package let resumedTogether = Atomic<Int>(0)
     /// Whether the connection is ready, for routing decisions that must not take the lock. A hint:
     /// it can lag a loss by a moment; `info` is `nil` from the loss on.
@@ -266,8 +265,7 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         case .write(let job):
             if job.stream.allowsConcurrentWrites && !onLoopThread {
                 if deferred {
-                    // Owned by the writer role its job carries: it runs the job once and ends. A
-                    // stream closed meanwhile fails its write as it would any writer's.
+                    // Owned by the writer role its job carries: it runs the job once and ends.
                     Task { self.runWriter(job) }
                 } else {
                     runWriter(job)
