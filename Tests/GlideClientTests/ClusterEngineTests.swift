@@ -148,17 +148,7 @@ import Testing
         let shardsAsked = cluster.receivedCount("CLUSTER")
         cluster.moveAllSlots(of: a, to: b)
 
-        let engine = harness.engine
-        let values = try await harness.run {
-            try await withThrowingTaskGroup(of: String?.self) { group in
-                for key in keys {
-                    group.addTask { try await engine.customCommand([Bytes("GET"), Bytes(key)], route: nil).singleValue?.stringValue }
-                }
-                var values: [String?] = []
-                for try await value in group { values.append(value) }
-                return values
-            }
-        }
+        let values = try await harness.getConcurrently(keys)
         #expect(Set(values.compactMap { $0 }) == Set(keys))
         #expect(cluster.received("GET", by: a).count == keys.count)
         // Let the refresh run, and the clock pass every rate limit: nothing asks for another.

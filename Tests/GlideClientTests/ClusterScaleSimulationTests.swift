@@ -116,16 +116,7 @@ import Testing
         }
         let movedBefore = cluster.state.withLock { $0.received.count }
         let started = clock.now
-        let values = try await harness.run {
-            try await withThrowingTaskGroup(of: String?.self) { group in
-                for key in keys {
-                    group.addTask { try await engine.customCommand([Bytes("GET"), Bytes(key)], route: nil).singleValue?.stringValue }
-                }
-                var values: [String?] = []
-                for try await value in group { values.append(value) }
-                return values
-            }
-        }
+        let values = try await harness.getConcurrently(keys)
         let storm = clock.now - started
         await Self.onAThread { harness.runTimers() }
         #expect(values.count == keys.count)

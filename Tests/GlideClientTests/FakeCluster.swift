@@ -418,6 +418,22 @@ struct FakeClusterHarness: Sendable {
         return try await run { try await engine.customCommand([Bytes("GET"), Bytes(key)], route: nil) }.singleValue?.stringValue
     }
 
+    /// `GET` of every key at once, each in a task of its own, through the engine's whole request
+    /// path; the values in the order they came back.
+    func getConcurrently(_ keys: [String]) async throws -> [String?] {
+        let engine = self.engine
+        return try await run {
+            try await withThrowingTaskGroup(of: String?.self) { group in
+                for key in keys {
+                    group.addTask { try await engine.customCommand([Bytes("GET"), Bytes(key)], route: nil).singleValue?.stringValue }
+                }
+                var values: [String?] = []
+                for try await value in group { values.append(value) }
+                return values
+            }
+        }
+    }
+
     /// `SET key value`, through the engine's whole request path.
     func set(_ key: String, _ value: String) async throws {
         let engine = self.engine
