@@ -84,6 +84,29 @@ import Testing
         #expect(small.metrics.entries == 0)
     }
 
+    @Test func aReusedSlotAnswersWithItsNewEntryAndTakesItsPlaceInTheOrderOfUse() {
+        let entry = request("GET", "k0").bytes.count + 2 + reply("$2\r\nv0\r\n").bytes.count + CacheState<Int>.entryOverhead
+        var state = CacheState<Int>(maximumBytes: entry * 3, entryTTL: nil)
+        read(&state, "k0", value: "v0", origin: 1)
+        read(&state, "k1", value: "v1", origin: 1)
+        state.invalidate(Bytes("k0"))
+        // k2 takes k0's freed slot: its value and origin, not k0's, answer a hit.
+        read(&state, "k2", value: "v2", origin: 2)
+        #expect(state.lookup(request("GET", "k0").bytes, now: now) == nil)
+        let hit = state.lookup(request("GET", "k2").bytes, now: now)
+        #expect(hit?.value == reply("$2\r\nv2\r\n") && hit?.origin == 2)
+        #expect(state.lookup(request("GET", "k2").bytes, now: now, origin: 1) == nil)
+        // The order of use is k2, then k1: filling the cache past its limit evicts k1 first.
+        read(&state, "k3", value: "v3")
+        read(&state, "k4", value: "v4")
+        #expect(state.lookup(request("GET", "k1").bytes, now: now) == nil)
+        for kept in ["k2", "k3", "k4"] { #expect(state.lookup(request("GET", kept).bytes, now: now) != nil) }
+        // A lost connection drops the entries it read, by slot, and only those.
+        state.connectionLost(2)
+        #expect(state.lookup(request("GET", "k2").bytes, now: now) == nil)
+        #expect(state.lookup(request("GET", "k3").bytes, now: now)?.value == reply("$2\r\nv3\r\n"))
+    }
+
     @Test func anEntryExpiresAfterItsTTL() {
         var state = CacheState<Int>(maximumBytes: 10_000, entryTTL: .seconds(1))
         read(&state, "k", value: "v")

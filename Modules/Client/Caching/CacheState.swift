@@ -12,14 +12,18 @@ import GlideTransport
 /// before it is sent (`beginRead`), an invalidation of its key while it runs marks it, and a
 /// marked read is not stored. A flush or a lost connection marks every read under way.
 struct CacheState<Origin: Hashable> {
+    /// What removing an entry needs. What a hit reads (its value, expiry and origin) and its place
+    /// in the order of use are kept in arrays of their own, by slot: a hit then copies the value
+    /// alone, and moving an entry to the front touches two integers per neighbour. Copying a
+    /// whole entry would retain each of its buffers, under the lock every hit takes.
     struct Entry {
         var request: Bytes
         var key: Bytes
-        var value: RESPToken
-        var origin: Origin
-        var expires: Deadline?
         var size: Int
-        /// Neighbours in the order of use: `newer` towards `head`, `older` towards `tail`.
+    }
+
+    /// An entry's neighbours in the order of use: `newer` towards `head`, `older` towards `tail`.
+    struct Link {
         var newer = -1
         var older = -1
     }
@@ -43,6 +47,10 @@ struct CacheState<Origin: Hashable> {
     private(set) var metrics = ClientSideCacheMetrics(
         hits: 0, misses: 0, evictions: 0, invalidations: 0, expirations: 0, entries: 0, bytes: 0)
     private var slots: [Entry?] = []
+    private var values: [RESPToken?] = []
+    private var expiries: [Deadline?] = []
+    private var origins: [Origin?] = []
+    private var links: [Link] = []
     private var free: [Int] = []
     private var index: [Bytes: Int] = [:]
     private var byKey: [Bytes: [Int]] = [:]
@@ -66,15 +74,16 @@ struct CacheState<Origin: Hashable> {
     /// counted (a second look after a confirmation is not).
     mutating func lookup(_ request: Bytes, now: Deadline, origin: Origin? = nil, counts: Bool = true) -> (value: RESPToken, origin: Origin)?
     {
-        guard let slot = index[request], let entry = slots[slot] else { return nil }
-        if let expires = entry.expires, expires <= now {
+        guard let slot = index[request], let entryOrigin = origins[slot] else { return nil }
+        if let expires = expiries[slot], expires <= now {
             remove(slot, .expiration)
             return nil
         }
-        if let origin, entry.origin != origin { return nil }
+        if let origin, entryOrigin != origin { return nil }
+        guard let value = values[slot] else { return nil }
         touch(slot)
         if counts { metrics.hits += 1 }
-        return (entry.value, entry.origin)
+        return (value, entryOrigin)
     }
 
     /// A read of `key` goes to the server now.
@@ -117,7 +126,7 @@ struct CacheState<Origin: Hashable> {
     /// entries go, and no read under way is stored.
     mutating func connectionLost(_ origin: Origin) {
         epoch += 1
-        for slot in slots.indices where slots[slot]?.origin == origin { remove(slot, .invalidation) }
+        for slot in origins.indices where origins[slot] == origin { remove(slot, .invalidation) }
     }
 
     // MARK: Storage
@@ -127,14 +136,21 @@ struct CacheState<Origin: Hashable> {
         guard size <= maximumBytes else { return }
         if let existing = index[request] { remove(existing, .replacement) }
         while metrics.bytes + size > maximumBytes, tail >= 0 { remove(tail, .eviction) }
-        let entry = Entry(request: request, key: key, value: value, origin: origin, expires: expires, size: size)
+        let entry = Entry(request: request, key: key, size: size)
         let slot: Int
         if let reused = free.popLast() {
             slot = reused
             slots[slot] = entry
+            values[slot] = value
+            expiries[slot] = expires
+            origins[slot] = origin
         } else {
             slot = slots.count
             slots.append(entry)
+            values.append(value)
+            expiries.append(expires)
+            origins.append(origin)
+            links.append(Link())
         }
         index[request] = slot
         byKey[key, default: []].append(slot)
@@ -147,6 +163,9 @@ struct CacheState<Origin: Hashable> {
         guard let entry = slots[slot] else { return }
         unlink(slot)
         slots[slot] = nil
+        values[slot] = nil
+        expiries[slot] = nil
+        origins[slot] = nil
         free.append(slot)
         index[entry.request] = nil
         if var others = byKey[entry.key] {
@@ -173,18 +192,16 @@ struct CacheState<Origin: Hashable> {
 
     /// Makes `slot` the most recently used.
     private mutating func link(_ slot: Int) {
-        slots[slot]!.newer = -1
-        slots[slot]!.older = head
-        if head >= 0 { slots[head]!.newer = slot }
+        links[slot] = Link(newer: -1, older: head)
+        if head >= 0 { links[head].newer = slot }
         head = slot
         if tail < 0 { tail = slot }
     }
 
     private mutating func unlink(_ slot: Int) {
-        let (newer, older) = (slots[slot]!.newer, slots[slot]!.older)
-        if newer >= 0 { slots[newer]!.older = older } else { head = older }
-        if older >= 0 { slots[older]!.newer = newer } else { tail = newer }
-        slots[slot]!.newer = -1
-        slots[slot]!.older = -1
+        let (newer, older) = (links[slot].newer, links[slot].older)
+        if newer >= 0 { links[newer].older = older } else { head = older }
+        if older >= 0 { links[older].newer = newer } else { tail = newer }
+        links[slot] = Link()
     }
 }

@@ -27,12 +27,13 @@ final class ClientSideCacheStore: Sendable {
     // MARK: Reading
 
     /// The reply to `request` (a cached command reading `key`): from the cache when it holds one
-    /// (confirmed first, unless `.immediate`), else from `connection`, stored if no invalidation
-    /// of `key` arrived meanwhile. When the read through `connection` fails, or there is none,
-    /// `otherwise` sends it the client's usual way (retries, redirections, errors thrown), and
-    /// nothing is stored.
+    /// (confirmed first, unless `.immediate`), else from the connection `through` names, stored if
+    /// no invalidation of `key` arrived meanwhile. When the read through that connection fails,
+    /// or there is none, `otherwise` sends it the client's usual way (retries, redirections,
+    /// errors thrown), and nothing is stored. `through` is asked on a miss only: a hit touches no
+    /// connection (its reference count is shared by every caller).
     func read<Loop: EventLoop, Connector: StreamConnector>(
-        _ request: RESPCommandBuffer, key: Bytes, through connection: NodeConnection<Loop, Connector>?, deadline: Deadline,
+        _ request: RESPCommandBuffer, key: Bytes, through: () -> NodeConnection<Loop, Connector>?, deadline: Deadline,
         otherwise: () async throws(GlideError) -> RESPToken
     ) async throws(GlideError) -> RESPToken {
         let requestBytes = request.bytes
@@ -46,7 +47,7 @@ final class ClientSideCacheStore: Sendable {
                 return confirmed.value
             }
         }
-        guard let connection else { return try await otherwise() }
+        guard let connection = through() else { return try await otherwise() }
         let key = key.withUnsafeReadableBytes { Bytes($0) }
         let ticket = state.withLock { $0.beginRead(key) }
         let origin = ObjectIdentifier(connection)

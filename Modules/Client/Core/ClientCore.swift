@@ -224,7 +224,7 @@ final class ClientCore<Loop: EventLoop, Connector: StreamConnector>: Sendable {
         encode(&encoded)
         let request = encoded
         guard let key = CachedCommands.key(of: name, request: request), cache.configuration.caches(key) else { return nil }
-        return try await cache.read(request, key: key, through: connection(), deadline: deadline) { () throws(GlideError) in
+        return try await cache.read(request, key: key, through: connection, deadline: deadline) { () throws(GlideError) in
             try await usual(request)
         }
     }
