@@ -35,11 +35,13 @@ func report(_ name: String, _ measurement: Measurement, options: Options) {
         print(
             "\"\(name)\",\"\(String(format: "%.2f", rate))\",\"\(String(format: "%.3f", p50))\",\"\(String(format: "%.3f", p99))\",\"\(String(format: "%.3f", cpuPer100k))\","
                 + "\"\(String(format: "%.3f", p999))\",\"\(String(format: "%.3f", maximum))\",\"\(String(format: "%.1f", peakResidentMebibytes()))\",\"\(String(format: "%.1f", measurement.switchesPer100))\""
+                + (measurement.cacheHitPercent.map { ",\"\(String(format: "%.1f", $0))\"" } ?? "")
         )
     } else {
         var line =
             "\(name): \(String(format: "%.2f", rate)) requests per second, p50=\(String(format: "%.3f", p50)) msec, p99=\(String(format: "%.3f", p99)) msec, p99.9=\(String(format: "%.3f", p999)) msec, max=\(String(format: "%.3f", maximum)) msec, cpu=\(String(format: "%.3f", cpuPer100k)) s/100k, peak RSS=\(String(format: "%.1f", peakResidentMebibytes())) MiB, \(String(format: "%.1f", measurement.switchesPer100)) context switches per 100"
         if options.dataSize >= 1024 { line += ", \(String(format: "%.1f", megabytes)) MB/s" }
+        if let hits = measurement.cacheHitPercent { line += ", \(String(format: "%.1f", hits)) % cache hits" }
         print(line)
     }
 }

@@ -9,7 +9,8 @@
 //
 // Every task shares one client, so `-c` is the number of concurrent callers multiplexed on one
 // connection (one per node with `--cluster`, which connects a GlideClusterClient to the cluster
-// `-h`/`-p` belongs to). `-r n` spreads requests over n keys, as redis-benchmark's does.
+// `-h`/`-p` belongs to). `-r n` spreads requests over n keys, as redis-benchmark's does (a fixed
+// scramble of the request number, the same every run).
 // `--tls` connects over TLS, verified against `--cacert` (or the system store) unless `--insecure`.
 // `-P n` sends the commands as batches of n commands each: pipelines (`Batch(isAtomic: false)`,
 // `ClusterBatch` with `--cluster`), or transactions with `--atomic`. Tests: get, set,
@@ -18,7 +19,8 @@
 // `-t failover` (with `--cluster`) runs mixed GET/SET for 12 s and SIGKILLs the primary listening
 // on `--victim-port`, whose PID the caller started and passes, after 3 s (Failover.swift).
 // `--cache` reads through a client-side cache (`ClientSideCache`, 64 MiB, hits confirmed by a
-// shared PING); `--cache-immediate` answers hits from memory at once.
+// shared PING); `--cache-immediate` answers hits from memory at once. Its report adds the share of
+// the run's cached reads that hit (a last CSV column).
 // `-t pubsub` publishes -n messages of -d bytes from -c tasks of one client to one channel that a
 // second client subscribes to, and reports messages received per second (PubSub.swift).
 // `--client-count K` spreads the -c tasks over K clients (standalone, or cluster with --cluster), and
@@ -184,6 +186,8 @@ struct Measurement {
     var commands: Int
     /// Context switches of the process's threads per 100 requests, set after the run.
     var switchesPer100 = 0.0
+    /// With `--cache`: the share of the run's cached reads that were hits, in percent.
+    var cacheHitPercent: Double?
 }
 
 /// Runs `operation` `count` times spread over `tasks` concurrent tasks; `operation` gets the
@@ -218,9 +222,9 @@ func measure(
         return all
     }
     let seconds = Double(nanoseconds() - start) / 1e9
-    return Measurement(
-        latencies: latencies.sorted(), seconds: seconds, cpu: cpuSeconds() - cpuStart,
-        commands: count * commandsPerRequest)
+    // Read before the latencies are sorted: the sort is the report's, not the run's.
+    let cpu = cpuSeconds() - cpuStart
+    return Measurement(latencies: latencies.sorted(), seconds: seconds, cpu: cpu, commands: count * commandsPerRequest)
 }
 
 /// `--rate R`: request i is due `i / rate` seconds into the run, whatever the replies do, and its
@@ -257,7 +261,8 @@ func measureOpenLoop(rate: Double, tasks: Int, count: Int, _ operation: @escapin
     }
     pacer.stop()
     let seconds = Double(nanoseconds() - start) / 1e9
-    return Measurement(latencies: latencies.sorted(), seconds: seconds, cpu: cpuSeconds() - cpuStart, commands: count)
+    let cpu = cpuSeconds() - cpuStart
+    return Measurement(latencies: latencies.sorted(), seconds: seconds, cpu: cpu, commands: count)
 }
 
 /// The next slot of the schedule, shared by the workers.
@@ -342,6 +347,15 @@ let keys: [Bytes] =
     : [Bytes("key:__rand_int__")]
 let counter = "counter:__rand_int__"
 
+/// The key request `request` uses: spread over the keyspace as redis-benchmark's `-r` spreads
+/// them, the same every run. Not `request % count`: the tasks take runs of consecutive request
+/// numbers, so with a keyspace no larger than a task's run they would all read one key at once,
+/// in lockstep (a cached read would then always find its key still being fetched).
+@inline(__always)
+func keyIndex(_ request: Int, _ count: Int) -> Int {
+    Int(truncatingIfNeeded: (UInt64(truncatingIfNeeded: request) &* 0x9E37_79B9_7F4A_7C15) >> 33) % count
+}
+
 /// A test's name and what one request does. A struct, not a tuple in an `Optional` or an array:
 /// a closure stored in a generic container is kept at its most general representation, and each
 /// call then goes through a reabstraction thunk, an extra async frame that costs the task one more
@@ -365,11 +379,11 @@ func spread<Client: GlideCommandExecutor>(_ test: String, over clients: [Client]
 func operation<Client: GlideCommandExecutor>(_ test: String, on client: Client) -> Workload? {
     let count = keys.count
     switch test {
-    case "get": return Workload(name: "GET") { request in _ = try await client.get(keys[request % count], as: Bytes.self) }
-    case "set": return Workload(name: "SET") { request in try await client.set(keys[request % count], value) }
+    case "get": return Workload(name: "GET") { request in _ = try await client.get(keys[keyIndex(request, count)], as: Bytes.self) }
+    case "set": return Workload(name: "SET") { request in try await client.set(keys[keyIndex(request, count)], value) }
     case "mixed":
         return Workload(name: "MIXED GET/SET") { request in
-            let key = keys[(request >> 1) % count]
+            let key = keys[keyIndex(request >> 1, count)]
             if request & 1 == 0 { try await client.set(key, value) } else { _ = try await client.get(key, as: Bytes.self) }
         }
     case "mget":
@@ -391,7 +405,7 @@ func operation<Client: GlideCommandExecutor>(_ test: String, on client: Client) 
 func dedicatedOperation(on client: GlideClient, pooled: Bool) -> Workload {
     let count = keys.count
     return Workload(name: "withDedicatedConnection + GET" + (pooled ? "" : ", unpooled")) { request in
-        try await client.withDedicatedConnection { _ = try await $0.get(keys[request % count], as: Bytes.self) }
+        try await client.withDedicatedConnection { _ = try await $0.get(keys[keyIndex(request, count)], as: Bytes.self) }
     }
 }
 
@@ -449,6 +463,9 @@ if options.tests == ["idle"] {
 }
 var standalone: GlideClient?
 var cluster: GlideClusterClient?
+
+/// The client's cache counts so far, with `--cache`.
+@MainActor func cacheMetrics() -> ClientSideCacheMetrics? { standalone?.clientSideCacheMetrics ?? cluster?.clientSideCacheMetrics }
 // The clients beyond the first (--client-count), on the same group of loops.
 var extraClients: [GlideClient] = []
 var extraClusterClients: [GlideClusterClient] = []
@@ -579,6 +596,7 @@ for test in options.tests {
     do {
         let tasks = min(options.clients, requests)
         let switchesBefore = contextSwitches()
+        let cacheBefore = cacheMetrics()
         var measurement: Measurement
         if options.onLoop, let standalone {
             measurement = try await withTaskExecutorPreference(standalone.taskExecutor) {
@@ -594,6 +612,11 @@ for test in options.tests {
             measurement = try await measure(tasks: tasks, count: requests, commandsPerRequest: batch, operation)
         }
         measurement.switchesPer100 = Double(contextSwitches() - switchesBefore) / Double(requests) * 100
+        if let before = cacheBefore, let after = cacheMetrics() {
+            let hits = after.hits - before.hits
+            let reads = hits + after.misses - before.misses
+            measurement.cacheHitPercent = reads > 0 ? Double(hits) / Double(reads) * 100 : 0
+        }
         report(name, measurement, options: options)
     } catch {
         print("\(name) failed: \(error)")
