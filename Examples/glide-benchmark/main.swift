@@ -34,7 +34,8 @@
 // each. Every report ends with the process's peak resident memory and its threads' context
 // switches per 100 requests.
 // `--rate R` runs open loop: R requests per second, each due at its scheduled time whatever the
-// replies do, run by the first of the -c tasks free, and timed from that time (no coordinated omission).
+// replies do, run by the first of the -c tasks free, and timed from that time (no coordinated omission);
+// with `--on-loop` too, the tasks run on the client's event loop.
 // Every report has p99.9 and max besides p50 and p99.
 // `--replica-reads` sends reads to replicas (`readFrom: .preferReplica`) and `--hedge` hedges them
 // (`hedgedReads`, a 2 ms floor); `--coalesce` lets identical reads share a round trip
@@ -597,19 +598,18 @@ for test in options.tests {
         let tasks = min(options.clients, requests)
         let switchesBefore = contextSwitches()
         let cacheBefore = cacheMetrics()
+        // Open loop at `--rate`, or closed loop; on the client's loop with `--on-loop`.
+        let run: @Sendable () async throws -> Measurement = {
+            if let rate = options.rate { return try await measureOpenLoop(rate: rate, tasks: tasks, count: requests, operation) }
+            return try await measure(tasks: tasks, count: requests, commandsPerRequest: batch, operation)
+        }
         var measurement: Measurement
         if options.onLoop, let standalone {
-            measurement = try await withTaskExecutorPreference(standalone.taskExecutor) {
-                try await measure(tasks: tasks, count: requests, commandsPerRequest: batch, operation)
-            }
+            measurement = try await withTaskExecutorPreference(standalone.taskExecutor) { try await run() }
         } else if options.onLoop, let cluster {
-            measurement = try await withTaskExecutorPreference(cluster.taskExecutor) {
-                try await measure(tasks: tasks, count: requests, commandsPerRequest: batch, operation)
-            }
-        } else if let rate = options.rate {
-            measurement = try await measureOpenLoop(rate: rate, tasks: tasks, count: requests, operation)
+            measurement = try await withTaskExecutorPreference(cluster.taskExecutor) { try await run() }
         } else {
-            measurement = try await measure(tasks: tasks, count: requests, commandsPerRequest: batch, operation)
+            measurement = try await run()
         }
         measurement.switchesPer100 = Double(contextSwitches() - switchesBefore) / Double(requests) * 100
         if let before = cacheBefore, let after = cacheMetrics() {
