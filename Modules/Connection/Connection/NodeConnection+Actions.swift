@@ -29,8 +29,10 @@ extension NodeConnection {
             ThreadSanitizer.released(by: self)
             waiter.resume(returning: .success(reply))
         case .fail(let waiter, let summary):
+            // Built before the release: the error's storage is written here and read by the waiter.
+            let error = summary.error(at: address)
             ThreadSanitizer.released(by: self)
-            waiter.resume(returning: .failure(summary.error(at: address)))
+            waiter.resume(returning: .failure(error))
         case .push(let token):
             pushHandler?(token, self)
         case .unexpectedReply(let generation):
@@ -46,6 +48,21 @@ extension NodeConnection {
             onLoop { self.connectionLost(generation: generation, summary) }
         case .tearDown(let teardown):
             tearDown(teardown)
+        }
+    }
+
+    /// Resumes waiters outside the lock, with this node's address in their errors.
+    package func resume(_ resumptions: [Machine.Resumption]) {
+        for resumption in resumptions {
+            switch resumption {
+            case .reply(let waiter, let reply):
+                ThreadSanitizer.released(by: self)
+                waiter.resume(returning: .success(reply))
+            case .failure(let waiter, let summary):
+                let error = summary.error(at: address)  // its storage is written here: released after
+                ThreadSanitizer.released(by: self)
+                waiter.resume(returning: .failure(error))
+            }
         }
     }
 }

@@ -429,19 +429,6 @@ public final class NodeConnection<Loop: EventLoop, Connector: StreamConnector>: 
         await connectTask.withLock { $0 }?.value
     }
 
-    /// Resumes waiters outside the lock, with this node's address in their errors.
-    package func resume(_ resumptions: [Machine.Resumption]) {
-        ThreadSanitizer.released(by: self)
-        for resumption in resumptions {
-            switch resumption {
-            case .reply(let waiter, let reply):
-                waiter.resume(returning: .success(reply))
-            case .failure(let waiter, let summary):
-                waiter.resume(returning: .failure(summary.error(at: address)))
-            }
-        }
-    }
-
     package func onLoop(_ work: @escaping @Sendable () -> Void) {
         if loop.inEventLoop { work() } else { loop.execute(work) }
     }
