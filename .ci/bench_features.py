@@ -191,17 +191,18 @@ def latency_benchmark(binary, rounds):
             cpu = statistics.median(r[3] for r in runs)
             print(f"    {int(share * 100)} % ({rate:,} ops/s scheduled, {achieved:,.0f} done)  p50 {p50:.3f} ms  "
                   f"p99 {p99:.3f} ms  p99.9 {p999:.3f} ms  max {most:.3f} ms  cpu {cpu:.3f} s/100k{verdict}")
-        # The same schedule with the callers on the client's event loop: no hop to Swift's pool.
         rate = int(closed * 0.5)
-        runs = [_glide(port, mixed + ["-n", str(rate * 3), "--rate", str(rate), "--on-loop"]) for _ in range(rounds)]
-        p50, p99, p999, most, cpu = (statistics.median(r[i] for r in runs) for i in (1, 2, 4, 5, 3))
-        print(f"    50 %, callers on the loop (--on-loop)  p50 {p50:.3f} ms  p99 {p99:.3f} ms  p99.9 {p999:.3f} ms  "
-              f"max {most:.3f} ms  cpu {cpu:.3f} s/100k   (informational)")
-        # The schedule's own cost and tail: the same pacing and tasks, each request a Task.yield().
-        runs = [_glide(port, ["-c", "200", "-t", "yield", "-n", str(rate * 3), "--rate", str(rate)]) for _ in range(rounds)]
-        p50, p99, p999, most, cpu = (statistics.median(r[i] for r in runs) for i in (1, 2, 4, 5, 3))
-        print(f"    the harness alone at 50 % (-t yield: the pacer and the tasks, no request)  p50 {p50:.3f} ms  "
-              f"p99 {p99:.3f} ms  p99.9 {p999:.3f} ms  max {most:.3f} ms  cpu {cpu:.3f} s/100k")
+        schedule = ["-n", str(rate * 3), "--rate", str(rate)]
+        for label, args in (
+                # The same schedule with the callers on the client's event loop: no hop to Swift's pool.
+                ("50 %, callers on the loop (--on-loop)", mixed + schedule + ["--on-loop"]),
+                # The schedule's own cost and tail: the same pacing and tasks, each request a Task.yield().
+                ("the harness alone at 50 % (-t yield: the pacer and the tasks, no request)",
+                 ["-c", "200", "-t", "yield"] + schedule)):
+            runs = [_glide(port, args) for _ in range(rounds)]
+            p50, p99, p999, most, cpu = (statistics.median(r[i] for r in runs) for i in (1, 2, 4, 5, 3))
+            print(f"    {label}  p50 {p50:.3f} ms  p99 {p99:.3f} ms  p99.9 {p999:.3f} ms  max {most:.3f} ms  "
+                  f"cpu {cpu:.3f} s/100k   (informational)")
         out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", "50", "-n", "200000",
                               "-t", "get,set", "-d", "16", "--csv"], capture_output=True, text=True, timeout=600).stdout
         for line in out.strip().splitlines()[1:]:
